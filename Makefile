@@ -1,0 +1,67 @@
+# rayfish — see README.md. `make run` and `make test` work on a fresh Debian machine as root.
+SHELL := /bin/bash
+GO ?= go
+BIN := build/bin
+export PATH := /usr/local/go/bin:$(PATH)
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/rayfish/rayfish/app/buildinfo.Version=0.1.0+$(VERSION)
+STATE_DIR ?= /var/lib/rayfish
+SOCKET ?= /run/rayfish/rayfish.sock
+
+# Debian packages the daemon and the tests need (installed only when missing).
+RUN_PKGS := iproute2 ca-certificates
+TEST_PKGS := iproute2 iputils-ping iperf3 nftables dnsutils procps psmisc
+
+.PHONY: all build ray run test unit netns deps-run deps-test demo bench fuzz clean vet
+
+all: build
+
+define apt_install
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+endef
+
+deps-run:
+	$(call apt_install,$(RUN_PKGS))
+
+deps-test:
+	$(call apt_install,$(TEST_PKGS))
+
+ray:
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/ray ./app/ray
+
+build: ray
+
+vet:
+	$(GO) vet ./...
+
+# unit: every package's tests with the race detector (the cgo GUI is built by test-gui).
+unit:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+# netns: real daemons and real TUN devices in network namespaces (root).
+netns: ray
+	RAY_BIN=$(CURDIR)/$(BIN)/ray $(GO) test -count=1 -timeout 20m -tags netns -v ./test/netns/ 2>&1 | tee build/netns.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+\.go:[0-9]+: (SUMMARY|##))' ; test $${PIPESTATUS[0]} -eq 0
+
+test: deps-test vet unit netns $(EXTRA_TEST_TARGETS)
+	@echo "make test: all suites passed"
+
+run: deps-run ray
+	@mkdir -p $(dir $(SOCKET))
+	$(BIN)/ray daemon --state-dir $(STATE_DIR) --socket $(SOCKET)
+
+demo: deps-test ray
+	bash test/demo.sh $(CURDIR)/$(BIN)/ray
+
+fuzz:
+	@for spec in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$spec/*_test.go | sed 's/func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo "== $$spec $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-60s} $$spec || exit 1; \
+	  done; done
+
+clean:
+	rm -rf build
+
+-include mk/*.mk

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/rayfish/rayfish/app/buildinfo"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+	"github.com/rayfish/rayfish/engine/localapi/client"
+)
+
+type cli struct {
+	socket string
+	out    io.Writer
+	errw   io.Writer
+}
+
+func (c *cli) client() *client.Client { return client.New(c.socket) }
+
+var commands = map[string]func(context.Context, *cli, []string) error{
+	"create":   cmdCreate,
+	"invite":   cmdInvite,
+	"join":     cmdJoin,
+	"leave":    cmdLeave,
+	"requests": cmdRequests,
+	"accept":   cmdDecide(true),
+	"deny":     cmdDecide(false),
+	"up":       cmdUpDown(true),
+	"down":     cmdUpDown(false),
+	"ping":     cmdPing,
+	"status":   cmdStatus,
+	"version":  cmdVersion,
+}
+
+func cmdCreate(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("create", flag.ContinueOnError)
+	open := fs.Bool("open", false, "admit anyone with the network id")
+	closed := fs.Bool("closed", false, "admit by invite or approval (the default)")
+	pos, err := parseArgs(fs, args, 1, "NAME [--open]")
+	if err != nil {
+		return err
+	}
+	if *open && *closed {
+		return exitCode{2, "create: --open and --closed exclude each other"}
+	}
+	n, err := c.client().Create(ctx, apitype.CreateRequest{Name: pos[0], Open: *open})
+	if err != nil {
+		return err
+	}
+	kind := "closed"
+	if n.Open {
+		kind = "open"
+	}
+	fmt.Fprintf(c.out, "created %s network %q (id %s); you are its admin\n", kind, n.Name, n.ID)
+	return nil
+}
+
+func cmdInvite(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
+	reusable := fs.Bool("reusable", false, "a code that admits many nodes until it expires")
+	approval := fs.Bool("approval", false, "a code without a secret: joiners wait for `ray accept`")
+	expires := fs.String("expires", "", "lifetime, e.g. 24h or 7d (default 7d, reusable 30d)")
+	pos, err := parseArgs(fs, args, 1, "NAME [--reusable] [--expires DURATION]")
+	if err != nil {
+		return err
+	}
+	r, err := c.client().Invite(ctx, apitype.InviteRequest{Network: pos[0], Reusable: *reusable, Approval: *approval, Expires: *expires})
+	if err != nil {
+		return err
+	}
+	kind := "single-use"
+	switch {
+	case r.Reusable:
+		kind = "reusable"
+	case r.Approval:
+		kind = "approval"
+	}
+	exp := "never expires"
+	if !r.Expires.IsZero() {
+		exp = "expires " + r.Expires.Local().Format(time.DateTime)
+	}
+	fmt.Fprintf(c.out, "%s invite for network %q, %s:\n%s\n", kind, r.Network, exp, r.Code)
+	return nil
+}
+
+func cmdJoin(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("join", flag.ContinueOnError)
+	hostname := fs.String("hostname", "", "this node's name in the network")
+	wait := fs.Duration("wait", 5*time.Minute, "how long to wait for an admin's approval")
+	pos, err := parseArgs(fs, args, 1, "CODE [--hostname NAME]")
+	if err != nil {
+		return err
+	}
+	r, err := c.client().Join(ctx, apitype.JoinRequestBody{Code: pos[0], Hostname: *hostname, Wait: wait.String()})
+	if err != nil {
+		return err
+	}
+	if r.Pending {
+		return exitCode{3, "join request sent; still waiting for an admin to approve it (the daemon keeps waiting)"}
+	}
+	fmt.Fprintf(c.out, "joined network %q (%d members)\n", r.Network.Name, r.Network.Members)
+	return nil
+}
+
+func cmdLeave(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("leave", flag.ContinueOnError)
+	pos, err := parseArgs(fs, args, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	if err := c.client().Leave(ctx, pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "left network %q\n", pos[0])
+	return nil
+}
+
+func cmdRequests(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("requests", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, args, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	rs, err := c.client().Requests(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(c.out, rs)
+	}
+	if len(rs) == 0 {
+		fmt.Fprintf(c.out, "no pending join requests for %q\n", pos[0])
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tHOSTNAME\tRECEIVED")
+	for _, r := range rs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, r.Hostname, r.Received.Local().Format(time.DateTime))
+	}
+	return tw.Flush()
+}
+
+func cmdDecide(accept bool) func(context.Context, *cli, []string) error {
+	name := "deny"
+	if accept {
+		name = "accept"
+	}
+	return func(ctx context.Context, c *cli, args []string) error {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		pos, err := parseArgs(fs, args, 2, "NAME ID")
+		if err != nil {
+			return err
+		}
+		cl := c.client()
+		if accept {
+			err = cl.Accept(ctx, pos[0], pos[1])
+		} else {
+			err = cl.Deny(ctx, pos[0], pos[1])
+		}
+		if err != nil {
+			return err
+		}
+		verb := "denied"
+		if accept {
+			verb = "accepted"
+		}
+		fmt.Fprintf(c.out, "%s %s\n", verb, pos[1])
+		return nil
+	}
+}
+
+func cmdUpDown(up bool) func(context.Context, *cli, []string) error {
+	return func(ctx context.Context, c *cli, args []string) error {
+		if len(args) != 0 {
+			return exitCode{2, "up/down take no arguments"}
+		}
+		var err error
+		if up {
+			err = c.client().Up(ctx)
+		} else {
+			err = c.client().Down(ctx)
+		}
+		if err != nil {
+			return err
+		}
+		if up {
+			fmt.Fprintln(c.out, "rayfish is up")
+		} else {
+			fmt.Fprintln(c.out, "rayfish is down (standby: peers stay connected, no traffic flows)")
+		}
+		return nil
+	}
+}
+
+func cmdPing(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("ping", flag.ContinueOnError)
+	count := fs.Int("c", 4, "number of pings")
+	interval := fs.Duration("i", time.Second, "interval between pings")
+	pos, err := parseArgs(fs, args, 1, "PEER [-c N]")
+	if err != nil {
+		return err
+	}
+	sent, got := 0, 0
+	var sum time.Duration
+	err = c.client().Ping(ctx, apitype.PingRequest{Peer: pos[0], Count: *count, Interval: interval.String()}, func(r apitype.PingReply) {
+		sent++
+		name := r.Hostname
+		if r.IP != "" {
+			name += " (" + r.IP + ")"
+		}
+		if r.Error != "" {
+			fmt.Fprintf(c.out, "no reply from %s seq=%d: %s\n", name, r.Seq, r.Error)
+			return
+		}
+		got++
+		sum += time.Duration(r.RTTMs * float64(time.Millisecond))
+		fmt.Fprintf(c.out, "reply from %s seq=%d time=%.2f ms via %s %s\n", name, r.Seq, r.RTTMs, r.Path, r.Endpoint)
+	})
+	if err != nil && err != io.EOF {
+		return err
+	}
+	loss := 100.0
+	if sent > 0 {
+		loss = 100 * float64(sent-got) / float64(sent)
+	}
+	fmt.Fprintf(c.out, "%d sent, %d received, %.0f%% loss", sent, got, loss)
+	if got > 0 {
+		fmt.Fprintf(c.out, ", avg %.2f ms", float64(sum.Microseconds())/1000/float64(got))
+	}
+	fmt.Fprintln(c.out)
+	if got == 0 {
+		return exitCode{1, ""}
+	}
+	return nil
+}
+
+func cmdStatus(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if _, err := parseArgs(fs, args, 0, "[--json]"); err != nil {
+		return err
+	}
+	st, err := c.client().Status(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(c.out, st)
+	}
+	printStatus(c.out, st)
+	return nil
+}
+
+func printStatus(w io.Writer, st *apitype.Status) {
+	fmt.Fprintf(w, "this node: %s  %s  %s  (%s)\n", st.Self.Hostname, st.Self.IPv4, st.Self.IPv6, st.State)
+	fmt.Fprintf(w, "node id:   %s\n", st.Self.ID)
+	if len(st.Networks) == 0 {
+		fmt.Fprintln(w, "networks:  none (ray create NAME, or ray join CODE)")
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if len(st.Networks) > 0 {
+		fmt.Fprintln(tw, "\nNETWORK\tROLE\tTYPE\tMEMBERS\tVERSION\tID")
+		for _, n := range st.Networks {
+			role, typ := "member", "closed"
+			if n.Admin {
+				role = "admin"
+			}
+			if n.Open {
+				typ = "open"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%s\n", n.Name, role, typ, n.Members, n.Version, n.ID)
+		}
+	}
+	if len(st.Peers) > 0 {
+		fmt.Fprintln(tw, "\nPEER\tIPV4\tIPV6\tPATH\tRTT\tTX\tRX\tNETWORKS")
+		for _, p := range st.Peers {
+			path := p.Path
+			if !p.Online {
+				path = "offline"
+			} else if p.Endpoint != "" {
+				path += " " + p.Endpoint
+			}
+			rtt := "-"
+			if p.Online {
+				rtt = fmt.Sprintf("%.1fms", p.RTTMs)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Hostname, p.IPv4, p.IPv6, path, rtt,
+				humanBytes(p.TxBytes), humanBytes(p.RxBytes), strings.Join(p.Networks, ","))
+		}
+	}
+	tw.Flush()
+	if len(st.Requests) > 0 {
+		fmt.Fprintf(w, "\n%d pending join request(s): see ray requests NAME\n", len(st.Requests))
+	}
+}
+
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%dB", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f%ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func cmdVersion(ctx context.Context, c *cli, args []string) error {
+	fmt.Fprintf(c.out, "ray %s\n", buildinfo.Version)
+	v, err := c.client().Version(ctx)
+	if err != nil {
+		fmt.Fprintf(c.out, "daemon: not reachable (%v)\n", err)
+		return nil
+	}
+	fmt.Fprintf(c.out, "daemon %s (API %d)\n", v.Version, v.APIVersion)
+	if v.APIVersion != apitype.APIVersion {
+		fmt.Fprintf(c.out, "warning: daemon speaks API %d, this client %d\n", v.APIVersion, apitype.APIVersion)
+	}
+	return nil
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,143 @@
+// Command ray is rayfish's command line: the daemon (`ray daemon`), the
+// relay server (`ray relay`), and a client of the daemon's local API for
+// everything else.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/rayfish/rayfish/engine/localapi/client"
+	"github.com/rayfish/rayfish/platform/paths"
+)
+
+const usage = `usage: ray [--socket PATH] COMMAND [ARGS]
+
+Commands:
+  daemon --state-dir DIR --socket PATH [--listen-port N]   run the node (root)
+  create NAME [--open]                           create a network (you become its admin)
+  invite NAME [--reusable] [--approval] [--expires DURATION]
+                                                 make an invite code (last line of output)
+  join CODE [--hostname NAME] [--wait DURATION]  join a network with an invite code
+  leave NAME                                     leave a network
+  requests NAME                                  list pending join requests
+  accept NAME ID | deny NAME ID                  decide a join request
+  up | down                                      turn the data plane on / off (standby)
+  ping PEER [-c N]                               ping a peer (hostname, overlay IP or node id)
+  status [--json]                                show this node, its networks and peers
+  version                                        show client and daemon versions
+
+The socket defaults to $RAY_SOCKET, else ` + "%s" + `.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	socket := os.Getenv("RAY_SOCKET")
+	if socket == "" {
+		socket = paths.SocketPath()
+	}
+	// Global flags come before the command.
+	for len(args) > 0 && strings.HasPrefix(args[0], "-") {
+		a := args[0]
+		switch {
+		case a == "--socket" || a == "-socket":
+			if len(args) < 2 {
+				fmt.Fprintln(stderr, "ray: --socket needs a path")
+				return 2
+			}
+			socket, args = args[1], args[2:]
+		case strings.HasPrefix(a, "--socket="):
+			socket, args = strings.TrimPrefix(a, "--socket="), args[1:]
+		case a == "-h" || a == "--help" || a == "-help":
+			fmt.Fprintf(stdout, usage, socket)
+			return 0
+		default:
+			fmt.Fprintf(stderr, "ray: unknown flag %s\n", a)
+			return 2
+		}
+	}
+	if len(args) == 0 {
+		fmt.Fprintf(stderr, usage, socket)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	c := &cli{socket: socket, out: stdout, errw: stderr}
+	var err error
+	switch cmd {
+	case "daemon":
+		err = runDaemon(ctx, rest, socket, stderr)
+	case "relay":
+		err = runRelay(ctx, rest, stderr)
+	case "help":
+		fmt.Fprintf(stdout, usage, socket)
+		return 0
+	default:
+		f, ok := commands[cmd]
+		if !ok {
+			fmt.Fprintf(stderr, "ray: unknown command %q (see ray help)\n", cmd)
+			return 2
+		}
+		err = f(ctx, c, rest)
+	}
+	if err == nil {
+		return 0
+	}
+	var ec exitCode
+	if errors.As(err, &ec) {
+		if ec.msg != "" {
+			fmt.Fprintln(stderr, "ray: "+ec.msg)
+		}
+		return ec.code
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if errors.Is(err, client.ErrNoDaemon) {
+		fmt.Fprintf(stderr, "ray: the rayfish daemon is not running (no answer on %s); start it with `ray daemon` or `ray start`\n", socket)
+		return 1
+	}
+	fmt.Fprintln(stderr, "ray: "+err.Error())
+	return 1
+}
+
+// exitCode carries a specific exit status.
+type exitCode struct {
+	code int
+	msg  string
+}
+
+func (e exitCode) Error() string { return e.msg }
+
+// parseArgs parses flags that may appear before, between or after
+// positional arguments, and checks the positional count.
+func parseArgs(fs *flag.FlagSet, args []string, npos int, what string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, exitCode{2, fmt.Sprintf("%s: %v", fs.Name(), err)}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(pos) != npos {
+		return nil, exitCode{2, fmt.Sprintf("usage: ray %s %s", fs.Name(), what)}
+	}
+	return pos, nil
+}

@@ -1,0 +1,197 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/netmap"
+)
+
+// handleCtrl processes one control message from p. A message about a
+// network is accepted only from a current member of that network; roster
+// contents are accepted only under the network key's signature.
+func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
+	switch m.Type {
+	case msgHello:
+		e.importRecords(p, m.Endpoints)
+		var push []*netmap.SignedRoster
+		e.mu.Lock()
+		for _, n := range e.state.Networks {
+			theirs, shared := m.Versions[n.ID]
+			if !shared || !isMember(n, p.key) {
+				continue
+			}
+			if n.Roster.Version > theirs {
+				s := n.Signed
+				push = append(push, &s)
+			}
+		}
+		e.mu.Unlock()
+		for _, s := range push {
+			e.sendCtrl(pc, &ctrlMsg{Type: msgRoster, Roster: s})
+		}
+	case msgRoster:
+		if m.Roster != nil {
+			e.applyRoster(p, *m.Roster)
+		}
+	case msgLeave:
+		if m.Leave != nil {
+			e.handleLeave(p, *m.Leave)
+		}
+	case msgEndpoints:
+		e.importRecords(p, m.Endpoints)
+	default:
+		e.log.Debug("unknown control message", "type", m.Type, "peer", p.key.ShortString())
+	}
+}
+
+func isMember(n *netmap.Network, k key.NodePublic) bool {
+	if n.Roster == nil {
+		return false
+	}
+	_, ok := n.Roster.Member(k)
+	return ok
+}
+
+// applyRoster installs a roster received from p if p is a member of that
+// network (before or after the change) and the roster is newer. Newer
+// rosters are gossiped to every other connected member.
+func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
+	e.mu.Lock()
+	var net *netmap.Network
+	if id, err := peekNetwork(s); err == nil {
+		net = e.state.ByID(id)
+	}
+	if net == nil || !isMember(net, from.key) {
+		e.mu.Unlock()
+		e.log.Warn("roster from a non-member refused", "peer", from.key.ShortString())
+		return
+	}
+	changed, err := net.ApplyRoster(s)
+	if err != nil {
+		e.mu.Unlock()
+		if !errors.Is(err, netmap.ErrStaleRoster) {
+			e.log.Warn("roster refused", "peer", from.key.ShortString(), "err", err)
+		}
+		return
+	}
+	if !changed {
+		e.mu.Unlock()
+		return
+	}
+	removedSelf := !isMember(net, e.self)
+	if removedSelf {
+		e.log.Info("removed from network", "network", net.Name)
+		e.state.RemoveNetwork(net.ID)
+	}
+	e.saveLocked()
+	e.recomputeLocked()
+	e.mu.Unlock()
+	e.log.Info("roster updated", "network", net.Name, "version", net.Roster.Version)
+	if !removedSelf {
+		e.gossipRoster(net.ID, from.key)
+	}
+}
+
+// gossipRoster sends the current roster of network id to every connected
+// member except skip.
+func (e *Engine) gossipRoster(id key.NetworkPublic, skip key.NodePublic) {
+	e.mu.Lock()
+	n := e.state.ByID(id)
+	if n == nil {
+		e.mu.Unlock()
+		return
+	}
+	s := n.Signed
+	var targets []*peerConn
+	for _, m := range n.Roster.Members {
+		if m.Node == skip || m.Node == e.self {
+			continue
+		}
+		if p, ok := e.peers[m.Node]; ok {
+			if pc := p.cur.Load(); pc != nil {
+				targets = append(targets, pc)
+			}
+		}
+	}
+	e.mu.Unlock()
+	for _, pc := range targets {
+		go e.sendCtrl(pc, &ctrlMsg{Type: msgRoster, Roster: &s})
+	}
+}
+
+// handleLeave processes a signed leave notice. Admins prune the member
+// and publish the new roster; other members stop routing to it at once.
+func (e *Engine) handleLeave(from *peer, ln netmap.LeaveNotice) {
+	if err := ln.Verify(); err != nil {
+		e.log.Warn("bad leave notice", "peer", from.key.ShortString(), "err", err)
+		return
+	}
+	e.mu.Lock()
+	n := e.state.ByID(ln.Network)
+	if n == nil || !isMember(n, ln.Node) || !isMember(n, from.key) {
+		e.mu.Unlock()
+		return
+	}
+	if !n.IsAdmin() {
+		e.mu.Unlock()
+		return
+	}
+	removed, err := n.Remove(ln.Node, time.Now())
+	if err != nil || !removed {
+		e.mu.Unlock()
+		e.log.Warn("prune after leave", "err", err)
+		return
+	}
+	e.saveLocked()
+	e.recomputeLocked()
+	e.mu.Unlock()
+	e.log.Info("member left, pruned", "network", n.Name, "node", ln.Node.ShortString())
+	e.gossipRoster(ln.Network, key.NodePublic{})
+}
+
+// importRecords stores verified endpoint records of nodes we share a
+// network with; newer sequence numbers win.
+func (e *Engine) importRecords(from *peer, recs []netmap.EndpointRecord) {
+	if len(recs) > 512 {
+		recs = recs[:512]
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	changed := false
+	for _, r := range recs {
+		if r.Node == e.self {
+			continue
+		}
+		if _, ok := e.peers[r.Node]; !ok {
+			continue
+		}
+		if old, ok := e.state.Endpoints[r.Node]; ok && old.Seq >= r.Seq {
+			continue
+		}
+		if err := r.Verify(); err != nil {
+			e.log.Warn("bad endpoint record", "node", r.Node.ShortString(), "err", err)
+			continue
+		}
+		e.state.Endpoints[r.Node] = r
+		changed = true
+		if p := e.peers[r.Node]; p != nil && p.cur.Load() == nil {
+			p.nextDial = time.Now() // new addresses: try now
+		}
+	}
+	if changed {
+		e.saveLocked()
+	}
+}
+
+// peekNetwork reads the network id a roster claims; Verify then checks the
+// signature against that network's key.
+func peekNetwork(s netmap.SignedRoster) (key.NetworkPublic, error) {
+	var hdr struct {
+		Network key.NetworkPublic `json:"network"`
+	}
+	err := json.Unmarshal(s.Body, &hdr)
+	return hdr.Network, err
+}

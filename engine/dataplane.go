@@ -1,0 +1,297 @@
+package engine
+
+import (
+	"errors"
+	"net/netip"
+	"os"
+
+	"github.com/quic-go/quic-go"
+	"golang.zx2c4.com/wireguard/tun"
+
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/packet"
+)
+
+// Data plane sizing.
+const (
+	// headroom is reserved before every packet for the TUN layer (virtio
+	// header on Linux, 4-byte family on macOS utun).
+	headroom = 16
+	// pbufSize holds one TUN-MTU packet plus headroom.
+	pbufSize = 2048
+	// poolSize bounds the packets in flight inside the engine.
+	poolSize = 4096
+	// peerQueueLen bounds one peer's send queue.
+	peerQueueLen = 512
+	// tunQueueLen bounds the TUN writer's queue.
+	tunQueueLen = 1024
+	// maxTUNRead is the largest read the TUN may hand us.
+	maxTUNRead = 65535
+)
+
+// pbuf is a pooled packet buffer: headroom, then n bytes of packet.
+type pbuf struct {
+	b [pbufSize]byte
+	n int
+}
+
+func (b *pbuf) packet() []byte { return b.b[headroom : headroom+b.n] }
+
+func (e *Engine) getBuf() *pbuf {
+	select {
+	case b := <-e.free:
+		return b
+	default:
+		return nil
+	}
+}
+
+func (e *Engine) putBuf(b *pbuf) {
+	select {
+	case e.free <- b:
+	default:
+	}
+}
+
+// startDataPlane allocates the pool and starts the TUN reader and writer.
+func (e *Engine) startDataPlane() {
+	e.free = make(chan *pbuf, poolSize)
+	for range poolSize {
+		e.free <- new(pbuf)
+	}
+	e.tunq = make(chan *pbuf, tunQueueLen)
+	e.tun = e.cfg.TUN
+	if e.tun == nil {
+		return
+	}
+	e.goRoutine(e.routineTUNRead)
+	e.goRoutine(e.routineTUNWrite)
+}
+
+// routineTUNRead reads batches from the TUN and hands each packet to its
+// peer's send queue.
+func (e *Engine) routineTUNRead() {
+	batch := max(e.tun.BatchSize(), 1)
+	bufs := make([][]byte, batch)
+	sizes := make([]int, batch)
+	for i := range bufs {
+		bufs[i] = make([]byte, headroom+maxTUNRead)
+	}
+	for {
+		n, err := e.tun.Read(bufs, sizes, headroom)
+		for i := range n {
+			e.outbound(bufs[i][headroom : headroom+sizes[i]])
+		}
+		if err != nil {
+			if errors.Is(err, tun.ErrTooManySegments) {
+				e.drops.add(dropMalformed)
+				continue
+			}
+			if errors.Is(err, os.ErrClosed) || e.ctx.Err() != nil {
+				return
+			}
+			e.log.Error("TUN read", "err", err)
+			return
+		}
+	}
+}
+
+// outbound routes one packet read from the TUN.
+func (e *Engine) outbound(pkt []byte) {
+	if !e.isUp.Load() {
+		e.drops.add(dropDown)
+		return
+	}
+	_, dst, ok := packet.PeekAddrs(pkt)
+	if !ok {
+		e.drops.add(dropMalformed)
+		return
+	}
+	p, ok := e.routes.Lookup(dst)
+	if !ok {
+		if dst == key.MagicDNSv4 || dst == key.MagicDNSv6 {
+			e.drops.add(dropNoDNS)
+		} else {
+			e.drops.add(dropNoPeer)
+		}
+		return
+	}
+	if len(pkt) > TUNMTU {
+		e.tooBig(pkt, TUNMTU)
+		return
+	}
+	if p.cur.Load() == nil {
+		e.drops.add(dropPeerOffline)
+		return
+	}
+	b := e.getBuf()
+	if b == nil {
+		e.drops.add(dropBackpressure)
+		return
+	}
+	b.n = copy(b.b[headroom:], pkt)
+	select {
+	case p.sendq <- b:
+	default:
+		e.putBuf(b)
+		e.drops.add(dropBackpressure)
+	}
+}
+
+// routineSend drains one peer's queue into its carrier. A slow peer
+// blocks only here.
+func (p *peer) routineSend() {
+	e := p.e
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-e.ctx.Done():
+			return
+		case b := <-p.sendq:
+			pc := p.cur.Load()
+			if pc == nil {
+				e.drops.add(dropPeerOffline)
+				e.putBuf(b)
+				continue
+			}
+			pkt := b.packet()
+			err := pc.SendPacket(pkt)
+			var tooLarge *quic.DatagramTooLargeError
+			switch {
+			case err == nil:
+				p.txBytes.Add(uint64(len(pkt)))
+			case errors.As(err, &tooLarge):
+				e.tooBig(pkt, int(tooLarge.MaxDatagramPayloadSize))
+			default:
+				e.drops.add(dropSendFailed)
+			}
+			e.putBuf(b)
+		}
+	}
+}
+
+// tooBig answers a packet that cannot fit the path with ICMP "fragmentation
+// needed" (IPv4) or "packet too big" (IPv6), written back into the TUN, so
+// the sender's stack lowers its path MTU instead of stalling.
+func (e *Engine) tooBig(pkt []byte, mtu int) {
+	e.drops.add(dropTooBig)
+	b := e.getBuf()
+	if b == nil {
+		return
+	}
+	_, dst, _ := packet.PeekAddrs(pkt)
+	var n int
+	var err error
+	if pkt[0]>>4 == 4 {
+		n, err = packet.BuildICMPv4FragNeeded(b.b[headroom:], pkt, mtu, dst)
+	} else {
+		n, err = packet.BuildICMPv6PacketTooBig(b.b[headroom:], pkt, max(mtu, 1280), dst)
+	}
+	if err != nil {
+		e.putBuf(b)
+		return
+	}
+	b.n = n
+	e.toTUN(b)
+}
+
+// toTUN queues a packet for the TUN writer.
+func (e *Engine) toTUN(b *pbuf) {
+	select {
+	case e.tunq <- b:
+	default:
+		e.putBuf(b)
+		e.drops.add(dropBackpressure)
+	}
+}
+
+// routineTUNWrite is the single TUN writer: it writes whatever is queued
+// in one batch.
+func (e *Engine) routineTUNWrite() {
+	batch := max(e.tun.BatchSize(), 1)
+	held := make([]*pbuf, 0, batch)
+	views := make([][]byte, 0, batch)
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case b := <-e.tunq:
+			held = append(held[:0], b)
+		drain:
+			for len(held) < batch {
+				select {
+				case b := <-e.tunq:
+					held = append(held, b)
+				default:
+					break drain
+				}
+			}
+			views = views[:0]
+			for _, b := range held {
+				views = append(views, b.b[:headroom+b.n])
+			}
+			if _, err := e.tun.Write(views, headroom); err != nil && e.ctx.Err() == nil {
+				e.drops.add(dropTUNWrite)
+			}
+			for _, b := range held {
+				e.putBuf(b)
+			}
+		}
+	}
+}
+
+// routineRecv reads datagrams from one connection.
+func (e *Engine) routineRecv(p *peer, pc *peerConn) {
+	ctx := pc.qc.Context()
+	for {
+		d, err := pc.qc.ReceiveDatagram(ctx)
+		if err != nil {
+			return
+		}
+		if len(d) == 0 {
+			e.drops.add(dropMalformed)
+			continue
+		}
+		switch d[0] >> 4 {
+		case 4, 6:
+			e.inbound(p, d)
+		default:
+			e.handlePingDatagram(p, pc, d)
+		}
+	}
+}
+
+// inbound checks one packet from p and queues it for the TUN.
+func (e *Engine) inbound(p *peer, pkt []byte) {
+	if !e.isUp.Load() {
+		e.drops.add(dropDown)
+		return
+	}
+	src, dst, ok := packet.PeekAddrs(pkt)
+	if !ok || len(pkt) > pbufSize-headroom {
+		e.drops.add(dropMalformed)
+		return
+	}
+	if !e.routes.Owns(p, src) {
+		e.drops.add(dropSpoofed)
+		return
+	}
+	if !e.isOurs(dst) {
+		e.drops.add(dropNotForUs)
+		return
+	}
+	b := e.getBuf()
+	if b == nil {
+		e.drops.add(dropBackpressure)
+		return
+	}
+	b.n = copy(b.b[headroom:], pkt)
+	p.rxBytes.Add(uint64(len(pkt)))
+	e.toTUN(b)
+}
+
+func (e *Engine) isOurs(a netip.Addr) bool {
+	m := e.ourAddr.Load()
+	return m != nil && (*m)[a]
+}

@@ -1,0 +1,49 @@
+package engine
+
+import "sync/atomic"
+
+// dropReason names why a packet was dropped.
+type dropReason int
+
+const (
+	dropDown         dropReason = iota // data plane off (ray down)
+	dropMalformed                      // not a parseable IP packet
+	dropNoPeer                         // no peer owns the destination
+	dropNoDNS                          // magic DNS not serving
+	dropPeerOffline                    // the peer has no connection
+	dropBackpressure                   // a queue or the buffer pool is full
+	dropSendFailed                     // the carrier refused the packet
+	dropTooBig                         // larger than the path; ICMP sent back
+	dropSpoofed                        // inner source is not the sending peer's
+	dropNotForUs                       // inner destination is not ours
+	dropTUNWrite                       // the TUN refused a write
+	numDropReasons
+)
+
+var dropNames = [numDropReasons]string{
+	dropDown:         "down",
+	dropMalformed:    "malformed",
+	dropNoPeer:       "no_peer",
+	dropNoDNS:        "no_dns",
+	dropPeerOffline:  "peer_offline",
+	dropBackpressure: "backpressure",
+	dropSendFailed:   "send_failed",
+	dropTooBig:       "too_big",
+	dropSpoofed:      "spoofed_source",
+	dropNotForUs:     "not_for_us",
+	dropTUNWrite:     "tun_write",
+}
+
+// dropCounters counts drops by reason without locks or allocation.
+type dropCounters [numDropReasons]atomic.Uint64
+
+func (d *dropCounters) add(r dropReason) { d[r].Add(1) }
+
+// snapshot returns every counter by name (zero ones included).
+func (d *dropCounters) snapshot() map[string]uint64 {
+	m := make(map[string]uint64, numDropReasons)
+	for i := range d {
+		m[dropNames[i]] = d[i].Load()
+	}
+	return m
+}

@@ -1,0 +1,282 @@
+// Package engine is the rayfish node: it wires the TUN device, the router,
+// the per-peer QUIC connections and the membership state together.
+//
+// One packet from an app on A to an app on B:
+//
+//	TUN read (batch) -> peek dst -> router: peer -> per-peer send queue
+//	  -> sender goroutine -> Carrier (QUIC datagram) -> UDP
+//	UDP -> QUIC -> receive loop of that peer -> inner source must be the
+//	  peer's -> TUN writer queue -> one TUN writer goroutine (batch)
+//
+// Nothing on that path allocates or logs per packet, a slow peer only
+// fills its own queue, and every dropped packet is counted by reason.
+// The control plane (rosters, joins, leaves, endpoint records) runs on a
+// QUIC stream per connection and never touches the data path's locks
+// except to install a new routing table.
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/quic-go/quic-go"
+	"golang.zx2c4.com/wireguard/tun"
+
+	"github.com/rayfish/rayfish/engine/internal/atomicfile"
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/netmap"
+	"github.com/rayfish/rayfish/engine/router"
+)
+
+// DefaultPort is rayfish's UDP port.
+const DefaultPort = 41383
+
+// QUIC packet sizing. Every QUIC packet is at least initialPacketSize
+// bytes of UDP payload (1448 bytes on IPv6, inside a 1500 or PPPoE 1492
+// link), and quic-go reserves datagramOverhead of it for the short header,
+// the largest connection id, the AEAD tag and the DATAGRAM frame header.
+// The TUN MTU is what is left, so every packet the TUN accepts fits one
+// datagram from the first packet on.
+const (
+	initialPacketSize = 1400
+	datagramOverhead  = 1 + 20 + 16 + 3
+	// TUNMTU is the MTU of the TUN device.
+	TUNMTU = initialPacketSize - datagramOverhead
+)
+
+// NetConfigurator applies the overlay addresses to the OS. The daemon
+// passes the platform implementation; tests pass nil.
+type NetConfigurator interface {
+	// Apply sets the TUN's addresses (each with its overlay prefix), MTU
+	// and brings it up. It is called again when the set changes.
+	Apply(addrs []netip.Prefix) error
+	// Down takes the TUN down (standby): the OS answers "network
+	// unreachable" instead of sending into a dead tunnel.
+	Down() error
+}
+
+// Config configures an Engine.
+type Config struct {
+	// StateDir holds the node key and state; created 0700.
+	StateDir string
+	// ListenPort is the UDP port; DefaultPort if 0, and a random port if
+	// that one is taken. -1 asks for a random port.
+	ListenPort int
+	// ListenAddr restricts the socket to one address (tests); empty = all.
+	ListenAddr netip.Addr
+	// TUN is the tunnel device; the engine owns it from Start on.
+	TUN tun.Device
+	// Net applies addresses to the OS; nil skips it.
+	Net NetConfigurator
+	// Hostname overrides the OS hostname.
+	Hostname string
+	// Logger receives the engine's logs; nil discards them.
+	Logger *slog.Logger
+	// Endpoints overrides the advertised direct addresses (tests); by
+	// default the host's interface addresses with the listen port.
+	Endpoints func() []netip.AddrPort
+}
+
+// Engine is one rayfish node.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	nodeKey key.NodePrivate
+	self    key.NodePublic
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	udp      *net.UDPConn
+	tr       *quic.Transport
+	ln       *quic.Listener
+	meshTLS  *tlsConfigs
+	quicConf *quic.Config
+
+	tun     tun.Device
+	tunq    chan *pbuf
+	free    chan *pbuf
+	drops   dropCounters
+	isUp    atomic.Bool
+	routes  router.Table[*peer]
+	ourAddr atomic.Pointer[map[netip.Addr]bool]
+
+	watchers watchers
+
+	closeOnce sync.Once
+	closeErr  error
+
+	// mu guards the fields below it.
+	mu        sync.Mutex
+	state     *netmap.State
+	statePath string
+	prefsPath string
+	prefs     prefs
+	peers     map[key.NodePublic]*peer
+	hostname  string
+	myRecord  netmap.EndpointRecord
+	requests  map[requestKey]*pendingRequest
+	tunAddrs  []netip.Prefix
+}
+
+// New loads or creates the node's identity and state. It does not touch
+// the network until Start.
+func New(cfg Config) (*Engine, error) {
+	if cfg.StateDir == "" {
+		return nil, errors.New("engine: no state dir")
+	}
+	if err := ensureDir(cfg.StateDir); err != nil {
+		return nil, err
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	nk, err := loadOrCreateNodeKey(filepath.Join(cfg.StateDir, "node.key"))
+	if err != nil {
+		return nil, err
+	}
+	statePath := filepath.Join(cfg.StateDir, "state.json")
+	st, err := netmap.Load(statePath)
+	if err != nil {
+		return nil, fmt.Errorf("engine: load state: %w", err)
+	}
+	hn := cfg.Hostname
+	if hn == "" {
+		hn, _ = os.Hostname()
+	}
+	e := &Engine{
+		cfg:       cfg,
+		log:       log,
+		nodeKey:   nk,
+		self:      nk.Public(),
+		state:     st,
+		statePath: statePath,
+		prefsPath: filepath.Join(cfg.StateDir, "prefs.json"),
+		peers:     map[key.NodePublic]*peer{},
+		hostname:  netmap.SanitizeHostname(hn),
+		requests:  map[requestKey]*pendingRequest{},
+	}
+	e.prefs, err = loadPrefs(e.prefsPath)
+	if err != nil {
+		return nil, err
+	}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	return e, nil
+}
+
+// Self returns the node's public key.
+func (e *Engine) Self() key.NodePublic { return e.self }
+
+// Start opens the socket, starts the data plane (if the saved state says
+// up) and connects to peers.
+func (e *Engine) Start() error {
+	if err := e.listen(); err != nil {
+		return err
+	}
+	e.startDataPlane()
+	e.mu.Lock()
+	e.refreshEndpointsLocked()
+	e.recomputeLocked()
+	up := e.prefs.Up
+	e.mu.Unlock()
+	if err := e.setUp(up); err != nil {
+		e.log.Warn("initial state", "err", err)
+	}
+	e.goRoutine(e.routineAccept)
+	e.goRoutine(e.routineMaintain)
+	return nil
+}
+
+// Close stops every goroutine, closes all connections and the TUN. It is
+// idempotent.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		e.watchers.broadcastStopping()
+		e.mu.Lock()
+		for _, p := range e.peers {
+			p.closeConn(codeShutdown, "shutting down")
+		}
+		e.mu.Unlock()
+		e.cancel()
+		if e.ln != nil {
+			e.ln.Close()
+		}
+		if e.tr != nil {
+			e.tr.Close()
+		}
+		if e.udp != nil {
+			e.udp.Close()
+		}
+		if e.tun != nil {
+			e.closeErr = e.tun.Close()
+		}
+		e.wg.Wait()
+		e.mu.Lock()
+		for _, p := range e.peers {
+			p.stop()
+		}
+		e.mu.Unlock()
+	})
+	return e.closeErr
+}
+
+func (e *Engine) goRoutine(f func()) {
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		f()
+	}()
+}
+
+// saveLocked persists the membership state.
+func (e *Engine) saveLocked() {
+	if err := e.state.Save(e.statePath); err != nil {
+		e.log.Error("save state", "err", err)
+	}
+}
+
+func ensureDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("engine: state dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return fmt.Errorf("engine: state dir: %w", err)
+	}
+	return nil
+}
+
+func loadOrCreateNodeKey(path string) (key.NodePrivate, error) {
+	var k key.NodePrivate
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		if err := k.UnmarshalText(b); err != nil {
+			return k, fmt.Errorf("engine: node key %s: %w", path, err)
+		}
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm() != 0o600 {
+			os.Chmod(path, 0o600)
+		}
+		return k, nil
+	case errors.Is(err, os.ErrNotExist):
+		k = key.NewNode()
+		txt, err := k.MarshalText()
+		if err != nil {
+			return k, err
+		}
+		if err := atomicfile.WriteFile(path, append(txt, '\n'), 0o600); err != nil {
+			return k, fmt.Errorf("engine: write node key: %w", err)
+		}
+		return k, nil
+	default:
+		return k, fmt.Errorf("engine: read node key: %w", err)
+	}
+}

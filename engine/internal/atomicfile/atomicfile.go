@@ -1,0 +1,55 @@
+// Package atomicfile writes files so that a reader (or a crash) sees either
+// the old contents or the new ones, never a mix or a truncated file.
+package atomicfile
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// WriteFile writes data to path atomically: it writes a temporary file in
+// the same directory, syncs it, sets perm on it, renames it over path and
+// syncs the directory. The temporary file is created with mode 0600, so
+// secrets are never readable by others even for a moment, and is removed
+// if anything fails.
+func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("atomicfile: create temporary file for %s: %w", path, err)
+	}
+	tmp := f.Name()
+	renamed := false
+	defer func() {
+		if err != nil && !renamed {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return fmt.Errorf("atomicfile: write %s: %w", tmp, err)
+	}
+	if err := f.Chmod(perm); err != nil {
+		return fmt.Errorf("atomicfile: chmod %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("atomicfile: sync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("atomicfile: close %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("atomicfile: rename into place: %w", err)
+	}
+	renamed = true
+	if err := syncDir(dir); err != nil {
+		// The file is in place; only its durability across a power
+		// loss is uncertain. Report it without removing anything.
+		return fmt.Errorf("atomicfile: sync directory of %s: %w", path, err)
+	}
+	return nil
+}

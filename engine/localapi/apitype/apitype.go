@@ -1,0 +1,242 @@
+// Package apitype holds the wire types of rayfish's local API: HTTP+JSON
+// on a unix socket (a named pipe on Windows). The CLI and the tray app
+// import only this package and the client; the daemon serves them.
+//
+// JSON keys are part of the contract: `ray status --json` prints Status
+// as is, and acceptance scripts read it. Keys may be added; existing keys
+// keep their meaning.
+package apitype
+
+import (
+	"net/netip"
+	"time"
+)
+
+// APIVersion is bumped when a change is not backwards compatible. The
+// daemon reports it in Version; clients compare it and say so on mismatch.
+const APIVersion = 1
+
+// Host is the only Host header the daemon accepts (DNS-rebinding guard).
+const Host = "local.rayfish"
+
+// Endpoint paths.
+const (
+	PathVersion  = "/v0/version"
+	PathStatus   = "/v0/status"
+	PathWatch    = "/v0/watch"
+	PathUp       = "/v0/up"
+	PathDown     = "/v0/down"
+	PathCreate   = "/v0/create"
+	PathInvite   = "/v0/invite"
+	PathJoin     = "/v0/join"
+	PathLeave    = "/v0/leave"
+	PathRequests = "/v0/requests"
+	PathAccept   = "/v0/accept"
+	PathDeny     = "/v0/deny"
+	PathPing     = "/v0/ping"
+	PathPrefs    = "/v0/prefs"
+)
+
+// State values.
+const (
+	StateUp   = "up"   // data plane on
+	StateDown = "down" // standby: control plane connected, data plane off
+)
+
+// Path values for Peer.Path.
+const (
+	PathDirect = "direct"
+	PathRelay  = "relay"
+	PathNone   = "none"
+)
+
+// Version answers PathVersion.
+type Version struct {
+	Version    string `json:"version"`
+	Commit     string `json:"commit,omitempty"`
+	APIVersion int    `json:"api_version"`
+}
+
+// Self describes this node.
+type Self struct {
+	ID       string     `json:"id"`
+	Hostname string     `json:"hostname"`
+	IPv4     netip.Addr `json:"ipv4"`
+	IPv6     netip.Addr `json:"ipv6"`
+	// ListenPort is the UDP port of the node's socket.
+	ListenPort int `json:"listen_port"`
+	// Endpoints are this node's direct addresses as advertised to peers.
+	Endpoints []string `json:"endpoints,omitempty"`
+}
+
+// Network is one network this node belongs to.
+type Network struct {
+	Name    string `json:"name"`
+	ID      string `json:"id"`
+	Admin   bool   `json:"admin"`
+	Open    bool   `json:"open"`
+	Version uint64 `json:"version"`
+	// Hostname is this node's name inside the network.
+	Hostname string `json:"hostname"`
+	// Members counts roster members, this node included.
+	Members int `json:"members"`
+}
+
+// Peer is another node sharing at least one network with this one.
+type Peer struct {
+	ID       string     `json:"id"`
+	Hostname string     `json:"hostname"`
+	IPv4     netip.Addr `json:"ipv4"`
+	IPv6     netip.Addr `json:"ipv6"`
+	// Networks lists the names of the shared networks.
+	Networks []string `json:"networks"`
+	Online   bool     `json:"online"`
+	// Path is PathDirect, PathRelay or PathNone.
+	Path string `json:"path"`
+	// Endpoint is the current remote address ("ip:port", or the relay URL).
+	Endpoint string `json:"endpoint,omitempty"`
+	// RelayReason says in one line why the path is relayed.
+	RelayReason string  `json:"relay_reason,omitempty"`
+	RTTMs       float64 `json:"rtt_ms"`
+	TxBytes     uint64  `json:"tx_bytes"`
+	RxBytes     uint64  `json:"rx_bytes"`
+	// LastSeen is when the peer was last connected (zero if never).
+	LastSeen time.Time `json:"last_seen,omitzero"`
+}
+
+// JoinRequest is a node waiting for approval to join a closed network.
+type JoinRequest struct {
+	Network  string    `json:"network"`
+	ID       string    `json:"id"`
+	Hostname string    `json:"hostname"`
+	Received time.Time `json:"received"`
+}
+
+// Status answers PathStatus; `ray status --json` prints it.
+type Status struct {
+	Version  string        `json:"version"`
+	Self     Self          `json:"self"`
+	State    string        `json:"state"`
+	Networks []Network     `json:"networks"`
+	Peers    []Peer        `json:"peers"`
+	Requests []JoinRequest `json:"requests"`
+	// Drops counts dropped packets by reason.
+	Drops map[string]uint64 `json:"drops"`
+}
+
+// Watch event types.
+const (
+	EventSnapshot    = "snapshot"     // Status holds the whole state
+	EventState       = "state"        // State changed
+	EventSelf        = "self"         // Self changed
+	EventPeer        = "peer"         // Peer added or changed
+	EventPeerRemoved = "peer_removed" // PeerID no longer shares a network
+	EventNetworks    = "networks"     // Networks is the new list
+	EventRequests    = "requests"     // Requests is the new list
+	EventDrops       = "drops"        // Drops is the new table
+	EventStopping    = "stopping"     // the daemon is shutting down
+)
+
+// WatchEvent is one line of the PathWatch stream: first a snapshot, then
+// changes. Only the fields named by Type are set.
+type WatchEvent struct {
+	Type     string            `json:"type"`
+	Status   *Status           `json:"status,omitempty"`
+	State    string            `json:"state,omitempty"`
+	Self     *Self             `json:"self,omitempty"`
+	Peer     *Peer             `json:"peer,omitempty"`
+	PeerID   string            `json:"peer_id,omitempty"`
+	Networks []Network         `json:"networks,omitempty"`
+	Requests []JoinRequest     `json:"requests,omitempty"`
+	Drops    map[string]uint64 `json:"drops,omitempty"`
+}
+
+// CreateRequest asks for a new network.
+type CreateRequest struct {
+	Name string `json:"name"`
+	Open bool   `json:"open"`
+}
+
+// InviteRequest asks for an invite code.
+type InviteRequest struct {
+	Network  string `json:"network"`
+	Reusable bool   `json:"reusable"`
+	// Expires is a Go duration ("24h"); empty means the default
+	// (7 days single-use, 30 days reusable).
+	Expires string `json:"expires,omitempty"`
+	// Approval asks for a code that carries no secret: joining with it
+	// queues a request for an admin to accept or deny.
+	Approval bool `json:"approval,omitempty"`
+}
+
+// InviteResponse carries a code.
+type InviteResponse struct {
+	Code     string    `json:"code"`
+	Network  string    `json:"network"`
+	Reusable bool      `json:"reusable"`
+	Approval bool      `json:"approval,omitempty"`
+	Expires  time.Time `json:"expires,omitzero"`
+}
+
+// JoinRequestBody asks to join with a code.
+type JoinRequestBody struct {
+	Code     string `json:"code"`
+	Hostname string `json:"hostname,omitempty"`
+	// Wait bounds how long the call waits for an admin's approval
+	// ("2m"); the daemon keeps waiting in the background afterwards.
+	Wait string `json:"wait,omitempty"`
+}
+
+// JoinResponse reports a join.
+type JoinResponse struct {
+	Network Network `json:"network"`
+	// Pending is true when the request still awaits an admin.
+	Pending bool `json:"pending,omitempty"`
+}
+
+// NetworkRequest names a network (leave, requests).
+type NetworkRequest struct {
+	Network string `json:"network"`
+}
+
+// DecideRequest accepts or denies a join request.
+type DecideRequest struct {
+	Network string `json:"network"`
+	ID      string `json:"id"`
+}
+
+// PingRequest pings a peer by hostname, overlay IP or node id.
+type PingRequest struct {
+	Peer  string `json:"peer"`
+	Count int    `json:"count"`
+	// Interval between pings ("1s" by default).
+	Interval string `json:"interval,omitempty"`
+}
+
+// PingReply is one line of the PathPing response stream.
+type PingReply struct {
+	Seq      int     `json:"seq"`
+	Peer     string  `json:"peer"`
+	Hostname string  `json:"hostname"`
+	IP       string  `json:"ip"`
+	RTTMs    float64 `json:"rtt_ms"`
+	Path     string  `json:"path"`
+	Endpoint string  `json:"endpoint,omitempty"`
+	// Error is set when this ping got no reply.
+	Error string `json:"error,omitempty"`
+}
+
+// Prefs are the daemon's user-settable preferences.
+type Prefs struct {
+	// ConnectOnStart starts with the data plane up.
+	ConnectOnStart bool     `json:"connect_on_start"`
+	Relays         []string `json:"relays"`
+	// Operator is a local user name allowed to change settings.
+	Operator string `json:"operator"`
+	MDNS     bool   `json:"mdns"`
+}
+
+// Error is the body of every non-2xx response.
+type Error struct {
+	Error string `json:"error"`
+}

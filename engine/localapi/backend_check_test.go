@@ -1,0 +1,8 @@
+package localapi_test
+
+import (
+	"github.com/rayfish/rayfish/engine"
+	"github.com/rayfish/rayfish/engine/localapi"
+)
+
+var _ localapi.Backend = (*engine.Engine)(nil)

@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"slices"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/netmap"
+)
+
+// routineMaintain dials peers that have no connection, refreshes our
+// endpoint record, and nudges watchers so counters stay fresh.
+func (e *Engine) routineMaintain() {
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	lastRefresh := time.Now()
+	lastStats := time.Now()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case now := <-tick.C:
+			e.dialDue(now)
+			if now.Sub(lastRefresh) > 10*time.Second {
+				lastRefresh = now
+				e.mu.Lock()
+				changed := e.refreshEndpointsLocked()
+				e.mu.Unlock()
+				if changed {
+					e.broadcastRecord()
+				}
+			}
+			if now.Sub(lastStats) >= time.Second {
+				lastStats = now
+				e.watchers.notify()
+			}
+		}
+	}
+}
+
+// dialDue starts a dial to every peer that is due one.
+func (e *Engine) dialDue(now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, p := range e.peers {
+		if p.cur.Load() != nil || p.dialing || now.Before(p.nextDial) {
+			continue
+		}
+		rec, ok := e.state.Endpoints[p.key]
+		if !ok || len(rec.Addrs) == 0 {
+			continue
+		}
+		p.dialing = true
+		addrs := slices.Clone(rec.Addrs)
+		e.goRoutine(func() { e.dialPeer(p, addrs) })
+	}
+}
+
+func (e *Engine) dialPeer(p *peer, addrs []netip.AddrPort) {
+	qc, err := e.dial(e.ctx, p.key, alpnMesh, addrs)
+	e.mu.Lock()
+	p.dialing = false
+	if err != nil {
+		p.backoff = min(max(time.Second, p.backoff*2), 15*time.Second)
+		jitter := time.Duration(rand.Int64N(int64(p.backoff / 4)))
+		p.nextDial = time.Now().Add(p.backoff + jitter)
+		e.mu.Unlock()
+		e.log.Debug("dial failed", "peer", p.key.ShortString(), "err", err)
+		return
+	}
+	e.mu.Unlock()
+	e.attach(p.key, qc, e.self)
+}
+
+// refreshEndpointsLocked re-reads our direct addresses and re-signs our
+// endpoint record if they changed.
+func (e *Engine) refreshEndpointsLocked() bool {
+	var addrs []netip.AddrPort
+	if e.cfg.Endpoints != nil {
+		addrs = e.cfg.Endpoints()
+	} else {
+		addrs = localEndpoints(uint16(e.ListenPort()))
+	}
+	if len(addrs) > netmap.MaxEndpointAddrs {
+		addrs = addrs[:netmap.MaxEndpointAddrs]
+	}
+	if slices.Equal(addrs, e.myRecord.Addrs) && !e.myRecord.Node.IsZero() {
+		return false
+	}
+	e.myRecord = netmap.SignEndpoints(e.nodeKey, addrs, "", uint64(time.Now().UnixNano()))
+	e.watchers.notify()
+	return true
+}
+
+// broadcastRecord sends our new endpoint record to every connected peer.
+func (e *Engine) broadcastRecord() {
+	e.mu.Lock()
+	rec := e.myRecord
+	var targets []*peerConn
+	for _, p := range e.peers {
+		if pc := p.cur.Load(); pc != nil {
+			targets = append(targets, pc)
+		}
+	}
+	e.mu.Unlock()
+	for _, pc := range targets {
+		go e.sendCtrl(pc, &ctrlMsg{Type: msgEndpoints, Endpoints: []netmap.EndpointRecord{rec}})
+	}
+}
+
+// localEndpoints lists the host's usable unicast addresses with port,
+// leaving out loopback, link-local and our own overlay ranges.
+func localEndpoints(port uint16) []netip.AddrPort {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return nil
+	}
+	var out []netip.AddrPort
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, err := ifc.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok {
+				continue
+			}
+			ip, ok := netip.AddrFromSlice(ipn.IP)
+			if !ok {
+				continue
+			}
+			ip = ip.Unmap()
+			if !ip.IsGlobalUnicast() || key.CGNATPrefix.Contains(ip) || key.ULAPrefix.Contains(ip) {
+				continue
+			}
+			out = append(out, netip.AddrPortFrom(ip, port))
+		}
+	}
+	slices.SortFunc(out, func(a, b netip.AddrPort) int { return a.Compare(b) })
+	return out
+}

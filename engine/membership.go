@@ -1,0 +1,531 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/netmap"
+	"github.com/rayfish/rayfish/engine/router"
+)
+
+// Default invite lifetimes.
+const (
+	defaultInviteTTL   = 7 * 24 * time.Hour
+	defaultReusableTTL = 30 * 24 * time.Hour
+	joinWaitMax        = time.Hour
+)
+
+// requestKey names a pending join request on the admin side.
+type requestKey struct {
+	network key.NetworkPublic
+	node    key.NodePublic
+}
+
+// pendingRequest is a joiner waiting on its join connection for a decision.
+type pendingRequest struct {
+	decided chan joinResp // buffered 1
+}
+
+// recomputeLocked derives the peer set, the routing table and our own
+// addresses from the rosters. Peers that no longer share a network are
+// disconnected with closeCode.
+func (e *Engine) recomputeLocked(closeCodes ...quic.ApplicationErrorCode) {
+	closeCode := quic.ApplicationErrorCode(codeNotMember)
+	if len(closeCodes) > 0 {
+		closeCode = closeCodes[0]
+	}
+	desired := map[key.NodePublic]*peerInfo{}
+	var selfV4 []netip.Addr
+	for _, n := range e.state.Networks {
+		if n.Roster == nil {
+			continue
+		}
+		for _, m := range n.Roster.Members {
+			if m.Node == e.self {
+				if !slices.Contains(selfV4, m.IPv4) {
+					selfV4 = append(selfV4, m.IPv4)
+				}
+				continue
+			}
+			pi := desired[m.Node]
+			if pi == nil {
+				pi = &peerInfo{hostname: m.Hostname, ipv6: m.IPv6}
+				desired[m.Node] = pi
+			}
+			if !slices.Contains(pi.ipv4, m.IPv4) {
+				pi.ipv4 = append(pi.ipv4, m.IPv4)
+			}
+			pi.networks = append(pi.networks, n.Name)
+		}
+	}
+	now := time.Now()
+	for k, pi := range desired {
+		p := e.peers[k]
+		if p == nil {
+			p = newPeer(e, k)
+			p.nextDial = now
+			e.peers[k] = p
+		}
+		p.info = *pi
+	}
+	for k, p := range e.peers {
+		if _, ok := desired[k]; !ok {
+			p.closeConn(closeCode, "no shared network")
+			p.stop()
+			delete(e.peers, k)
+		}
+	}
+	var b router.Builder[*peer]
+	for _, p := range e.peers {
+		for _, a := range p.info.ipv4 {
+			b.Add(a, p)
+		}
+		b.Add(p.info.ipv6, p)
+	}
+	for _, a := range b.Conflicts {
+		e.log.Warn("overlay address claimed by two peers; first one kept", "addr", a)
+	}
+	e.routes.Install(&b)
+
+	if len(selfV4) == 0 {
+		selfV4 = []netip.Addr{e.self.IPv4(0)}
+	}
+	ours := map[netip.Addr]bool{e.self.IPv6(): true}
+	var prefixes []netip.Prefix
+	for _, a := range selfV4 {
+		ours[a] = true
+		prefixes = append(prefixes, netip.PrefixFrom(a, key.CGNATPrefix.Bits()))
+	}
+	prefixes = append(prefixes, netip.PrefixFrom(e.self.IPv6(), key.ULAPrefix.Bits()))
+	e.ourAddr.Store(&ours)
+	if !slices.Equal(prefixes, e.tunAddrs) {
+		e.tunAddrs = prefixes
+		if e.isUp.Load() && e.cfg.Net != nil {
+			if err := e.cfg.Net.Apply(prefixes); err != nil {
+				e.log.Error("apply addresses", "err", err)
+			}
+		}
+	}
+	e.watchers.notify()
+}
+
+// CreateNetwork creates a network with this node as its admin.
+func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	norm, err := netmap.NormalizeNetworkName(name)
+	if err != nil {
+		return nil, err
+	}
+	if e.state.ByName(norm) != nil {
+		return nil, fmt.Errorf("a network named %q already exists", norm)
+	}
+	n, err := netmap.Create(norm, open, e.self, e.hostname, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := e.state.Add(n); err != nil {
+		return nil, err
+	}
+	e.saveLocked()
+	e.recomputeLocked()
+	e.log.Info("network created", "network", n.Name, "id", n.ID.String(), "open", open)
+	return n, nil
+}
+
+// Invite issues an invite code for the named network.
+func (e *Engine) Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n, err := e.networkLocked(name)
+	if err != nil {
+		return "", netmap.Invite{}, err
+	}
+	if !n.IsAdmin() {
+		return "", netmap.Invite{}, fmt.Errorf("only an admin of %q can invite", n.Name)
+	}
+	if ttl == 0 {
+		ttl = defaultInviteTTL
+		if kind == netmap.InviteReusable {
+			ttl = defaultReusableTTL
+		}
+	}
+	secret, rec, err := n.IssueInvite(kind, ttl, time.Now())
+	if err != nil {
+		return "", netmap.Invite{}, err
+	}
+	e.saveLocked()
+	inv := netmap.Invite{
+		Kind:        kind,
+		Network:     n.ID,
+		NetworkName: n.Name,
+		Inviter:     e.self,
+		Addrs:       e.myRecord.Addrs,
+		Secret:      secret,
+		Expires:     rec.Expires,
+	}
+	if len(inv.Addrs) > netmap.MaxInviteAddrs {
+		inv.Addrs = inv.Addrs[:netmap.MaxInviteAddrs]
+	}
+	return inv.Encode(), inv, nil
+}
+
+func (e *Engine) networkLocked(name string) (*netmap.Network, error) {
+	if n := e.state.ByName(strings.ToLower(strings.TrimSpace(name))); n != nil {
+		return n, nil
+	}
+	if id, err := key.ParseNetworkPublic(name); err == nil {
+		if n := e.state.ByID(id); n != nil {
+			return n, nil
+		}
+	}
+	return nil, fmt.Errorf("no network named %q", name)
+}
+
+// ErrPending is returned by Join while an admin has not decided yet.
+var ErrPending = netmap.ErrJoinPending
+
+// Join joins a network with an invite code. For approval codes it waits up
+// to wait for the admin's decision, then returns ErrPending and keeps
+// waiting in the background.
+func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Duration) (*netmap.Network, error) {
+	inv, err := netmap.ParseInvite(code)
+	if err != nil {
+		return nil, err
+	}
+	if !inv.Expires.IsZero() && time.Now().After(inv.Expires) {
+		return nil, fmt.Errorf("invite code expired on %s", inv.Expires.Local().Format(time.DateTime))
+	}
+	if hostname != "" && netmap.SanitizeHostname(hostname) != strings.ToLower(hostname) {
+		return nil, fmt.Errorf("invalid hostname %q: use letters, digits and '-'", hostname)
+	}
+	e.mu.Lock()
+	if n := e.state.ByID(inv.Network); n != nil {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("already a member of network %q", n.Name)
+	}
+	if n := e.state.ByName(inv.NetworkName); n != nil {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("a different network named %q already exists here", inv.NetworkName)
+	}
+	if hostname == "" {
+		hostname = e.hostname
+	}
+	rec := e.myRecord
+	e.mu.Unlock()
+	if inv.Inviter == e.self {
+		return nil, errors.New("this invite code was made by this node")
+	}
+
+	qc, err := e.dial(ctx, inv.Inviter, alpnJoin, inv.Addrs)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach the inviting node: %w", err)
+	}
+	req := joinReq{Network: inv.Network, Hostname: netmap.SanitizeHostname(hostname), Record: &rec}
+	if inv.Kind != netmap.InviteApproval {
+		req.Secret = inv.Secret[:]
+	}
+	result := make(chan error, 1)
+	var joined *netmap.Network
+	e.goRoutine(func() {
+		n, err := e.runJoin(qc, inv, req)
+		joined = n
+		result <- err
+	})
+	if wait <= 0 {
+		wait = 2 * time.Minute
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case err := <-result:
+		return joined, err
+	case <-t.C:
+		return nil, ErrPending
+	case <-ctx.Done():
+		return nil, ErrPending
+	}
+}
+
+// runJoin speaks the join protocol on qc and installs the network.
+func (e *Engine) runJoin(qc *quic.Conn, inv netmap.Invite, req joinReq) (*netmap.Network, error) {
+	defer qc.CloseWithError(codeNormal, "")
+	ctx, cancel := context.WithTimeout(e.ctx, joinWaitMax)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { qc.CloseWithError(codeNormal, "join timed out") })
+	defer stop()
+	st, err := qc.OpenStreamSync(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	if err := writeMsg(st, &req); err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	for {
+		var resp joinResp
+		if err := readMsg(st, &resp); err != nil {
+			return nil, fmt.Errorf("join: no answer from the inviting node: %w", err)
+		}
+		if resp.Error != "" {
+			return nil, fmt.Errorf("join refused: %s", resp.Error)
+		}
+		if resp.Pending {
+			e.log.Info("join request waiting for approval", "network", inv.NetworkName)
+			continue
+		}
+		if resp.Roster == nil {
+			return nil, errors.New("join: admin sent no roster")
+		}
+		return e.installJoined(inv, *resp.Roster, resp.Endpoints)
+	}
+}
+
+func (e *Engine) installJoined(inv netmap.Invite, s netmap.SignedRoster, recs []netmap.EndpointRecord) (*netmap.Network, error) {
+	n, err := netmap.FromRoster(inv.Network, s)
+	if err != nil {
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	if !isMember(n, e.self) {
+		return nil, errors.New("join: the roster does not include this node")
+	}
+	e.mu.Lock()
+	if old := e.state.ByID(n.ID); old != nil {
+		e.mu.Unlock()
+		return old, nil
+	}
+	if err := e.state.Add(n); err != nil {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("join: %w", err)
+	}
+	e.saveLocked()
+	e.recomputeLocked()
+	e.mu.Unlock()
+	e.importRecords(nil, recs)
+	e.log.Info("joined network", "network", n.Name, "members", len(n.Roster.Members))
+	return n, nil
+}
+
+// serveJoin answers one join connection (admin side).
+func (e *Engine) serveJoin(qc *quic.Conn, joiner key.NodePublic) {
+	defer qc.CloseWithError(codeNormal, "")
+	ctx, cancel := context.WithTimeout(e.ctx, joinWaitMax)
+	defer cancel()
+	stop := context.AfterFunc(ctx, func() { qc.CloseWithError(codeNormal, "") })
+	defer stop()
+	st, err := qc.AcceptStream(ctx)
+	if err != nil {
+		return
+	}
+	st.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var req joinReq
+	if err := readMsg(st, &req); err != nil {
+		return
+	}
+	st.SetReadDeadline(time.Time{})
+	resp, wait := e.admit(joiner, req)
+	if wait != nil {
+		writeMsg(st, &joinResp{Pending: true})
+		select {
+		case resp = <-wait.decided:
+		case <-qc.Context().Done():
+			return
+		}
+	}
+	writeMsg(st, &resp)
+	// Let the answer reach the joiner before the deferred close.
+	st.Close()
+	select {
+	case <-qc.Context().Done():
+	case <-time.After(5 * time.Second):
+	}
+}
+
+// admit decides a join request. It returns a final answer, or a pending
+// request to wait on.
+func (e *Engine) admit(joiner key.NodePublic, req joinReq) (joinResp, *pendingRequest) {
+	now := time.Now()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := e.state.ByID(req.Network)
+	if n == nil || !n.IsAdmin() {
+		return joinResp{Error: "this node is not an admin of that network"}, nil
+	}
+	if req.Record != nil && req.Record.Node == joiner && req.Record.Verify() == nil {
+		e.state.Endpoints[joiner] = *req.Record
+	}
+	var err error
+	switch {
+	case isMember(n, joiner):
+		// Already admitted (for instance accepted while away): resend.
+	case len(req.Secret) == 16:
+		var secret [16]byte
+		copy(secret[:], req.Secret)
+		_, err = n.AdmitWithInvite(secret, joiner, req.Hostname, now)
+	case n.Roster.Open:
+		_, err = n.Admit(joiner, req.Hostname, now)
+	default:
+		if err := n.AddRequest(netmap.JoinRequest{Node: joiner, Hostname: req.Hostname, Received: now}); err != nil {
+			return joinResp{Error: err.Error()}, nil
+		}
+		e.saveLocked()
+		pr := &pendingRequest{decided: make(chan joinResp, 1)}
+		e.requests[requestKey{n.ID, joiner}] = pr
+		e.watchers.notify()
+		e.log.Info("join request waiting", "network", n.Name, "node", joiner.ShortString(), "hostname", req.Hostname)
+		return joinResp{}, pr
+	}
+	if err != nil {
+		e.log.Info("join refused", "network", n.Name, "node", joiner.ShortString(), "err", err)
+		return joinResp{Error: err.Error()}, nil
+	}
+	return e.admittedLocked(n, joiner), nil
+}
+
+// admittedLocked saves and publishes a roster that now includes joiner
+// and builds the joiner's answer.
+func (e *Engine) admittedLocked(n *netmap.Network, joiner key.NodePublic) joinResp {
+	e.saveLocked()
+	e.recomputeLocked()
+	e.log.Info("member admitted", "network", n.Name, "node", joiner.ShortString())
+	id := n.ID
+	go e.gossipRoster(id, joiner)
+	s := n.Signed
+	recs := []netmap.EndpointRecord{e.myRecord}
+	for _, m := range n.Roster.Members {
+		if r, ok := e.state.Endpoints[m.Node]; ok && m.Node != joiner {
+			recs = append(recs, r)
+		}
+	}
+	return joinResp{Roster: &s, Endpoints: recs}
+}
+
+// Decide accepts or denies a pending join request.
+func (e *Engine) Decide(network, id string, accept bool) error {
+	node, err := key.ParseNodePublic(id)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n, err := e.networkLocked(network)
+	if err != nil {
+		return err
+	}
+	if !n.IsAdmin() {
+		return fmt.Errorf("only an admin of %q can decide join requests", n.Name)
+	}
+	req, ok := n.TakeRequest(node)
+	if !ok {
+		return fmt.Errorf("no pending join request from %s in %q", id, n.Name)
+	}
+	rk := requestKey{n.ID, node}
+	pr := e.requests[rk]
+	delete(e.requests, rk)
+	var resp joinResp
+	if accept {
+		if _, err := n.Admit(node, req.Hostname, time.Now()); err != nil {
+			e.saveLocked()
+			return err
+		}
+		resp = e.admittedLocked(n, node)
+	} else {
+		e.saveLocked()
+		resp = joinResp{Error: "an admin denied the request"}
+		e.watchers.notify()
+	}
+	if pr != nil {
+		pr.decided <- resp
+	}
+	return nil
+}
+
+// Leave leaves the named network: members are told with a signed notice
+// and connections to peers no longer shared close with the leave code.
+func (e *Engine) Leave(name string) error {
+	e.mu.Lock()
+	n, err := e.networkLocked(name)
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	notice := netmap.SignLeave(e.nodeKey, n.ID, time.Now())
+	var targets []*peerConn
+	for _, m := range n.Roster.Members {
+		if p := e.peers[m.Node]; p != nil {
+			if pc := p.cur.Load(); pc != nil {
+				targets = append(targets, pc)
+			}
+		}
+	}
+	e.mu.Unlock()
+	for _, pc := range targets {
+		e.sendCtrl(pc, &ctrlMsg{Type: msgLeave, Leave: &notice})
+	}
+	e.mu.Lock()
+	e.state.RemoveNetwork(n.ID)
+	for k := range e.requests {
+		if k.network == n.ID {
+			delete(e.requests, k)
+		}
+	}
+	e.saveLocked()
+	// Peers we no longer share a network with get the leave code, with
+	// the network id as reason so admins prune even if the notice was
+	// still in flight.
+	e.recomputeLeaveLocked(n.ID)
+	e.mu.Unlock()
+	e.log.Info("left network", "network", n.Name)
+	return nil
+}
+
+func (e *Engine) recomputeLeaveLocked(id key.NetworkPublic) {
+	for k, p := range e.peers {
+		shared := false
+		for _, n := range e.state.Networks {
+			if isMember(n, k) {
+				shared = true
+			}
+		}
+		if !shared {
+			p.closeConn(codeLeave, "leave "+id.String())
+		}
+	}
+	e.recomputeLocked(codeLeave)
+}
+
+// leaveByClose handles a connection closed by the peer with the leave
+// code: the reason names the network it left.
+func (e *Engine) leaveByClose(p *peer, reason string) {
+	idText, ok := strings.CutPrefix(reason, "leave ")
+	if !ok {
+		return
+	}
+	id, err := key.ParseNetworkPublic(idText)
+	if err != nil {
+		return
+	}
+	e.mu.Lock()
+	n := e.state.ByID(id)
+	if n == nil || !n.IsAdmin() || !isMember(n, p.key) {
+		e.mu.Unlock()
+		return
+	}
+	removed, err := n.Remove(p.key, time.Now())
+	if err != nil || !removed {
+		e.mu.Unlock()
+		return
+	}
+	e.saveLocked()
+	e.recomputeLocked()
+	e.mu.Unlock()
+	e.log.Info("member left (close code), pruned", "network", n.Name, "node", p.key.ShortString())
+	e.gossipRoster(id, key.NodePublic{})
+}

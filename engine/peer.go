@@ -1,0 +1,277 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/netmap"
+)
+
+// Carrier moves IP packets to one peer. QUIC datagrams are the first
+// carrier; a faster one can replace it without touching routing.
+type Carrier interface {
+	// SendPacket sends one IP packet. It may block briefly when the
+	// carrier's own queue is full, never indefinitely.
+	SendPacket(pkt []byte) error
+	// Path describes the route: PathDirect/PathRelay and the remote address.
+	Path() (kind, remote string)
+}
+
+// peer is another node sharing at least one network with us.
+type peer struct {
+	e   *Engine
+	key key.NodePublic
+
+	// The data path reads these without e.mu.
+	cur     atomic.Pointer[peerConn]
+	sendq   chan *pbuf
+	done    chan struct{}
+	txBytes atomic.Uint64
+	rxBytes atomic.Uint64
+
+	pingMu sync.Mutex
+	pings  map[uint64]chan time.Time
+
+	// Guarded by e.mu.
+	info     peerInfo
+	conns    []*peerConn // live connections (at most two, briefly)
+	dialing  bool
+	nextDial time.Time
+	backoff  time.Duration
+	lastSeen time.Time
+	stopped  bool
+}
+
+// peerInfo is what the rosters say about a peer.
+type peerInfo struct {
+	hostname string
+	ipv4     []netip.Addr
+	ipv6     netip.Addr
+	networks []string
+}
+
+// peerConn is one QUIC connection to a peer, with its control stream.
+type peerConn struct {
+	qc        *quic.Conn
+	initiator key.NodePublic
+	opened    time.Time
+
+	ctrlMu sync.Mutex // serializes writes to ctrl
+	ctrl   *quic.Stream
+
+	// flood limiting of incoming control messages
+	tokens   float64
+	lastFill time.Time
+}
+
+// SendPacket implements Carrier over a QUIC datagram.
+func (pc *peerConn) SendPacket(pkt []byte) error { return pc.qc.SendDatagram(pkt) }
+
+// Path implements Carrier.
+func (pc *peerConn) Path() (string, string) {
+	return "direct", pc.qc.RemoteAddr().String()
+}
+
+func newPeer(e *Engine, k key.NodePublic) *peer {
+	p := &peer{
+		e:     e,
+		key:   k,
+		sendq: make(chan *pbuf, peerQueueLen),
+		done:  make(chan struct{}),
+		pings: map[uint64]chan time.Time{},
+	}
+	e.goRoutine(p.routineSend)
+	return p
+}
+
+// stop ends the peer's sender. Called with e.mu held or after Close.
+func (p *peer) stop() {
+	if p.stopped {
+		return
+	}
+	p.stopped = true
+	close(p.done)
+}
+
+// closeConn closes every connection to the peer. Called with e.mu held.
+func (p *peer) closeConn(code quic.ApplicationErrorCode, msg string) {
+	for _, pc := range p.conns {
+		pc.qc.CloseWithError(code, msg)
+	}
+}
+
+// attach installs a new connection to peer. When two exist, the rule
+// below keeps exactly one on both sides without talking about it:
+// a peer only dials when it has no live connection, so a new connection
+// next to one older than freshWindow means the old one is dead on the far
+// side (a restart); two fresh ones mean both dialed at once, and the one
+// dialed by the lower key stays.
+func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.NodePublic) {
+	const freshWindow = 5 * time.Second
+	e.mu.Lock()
+	p, ok := e.peers[peerKey]
+	if !ok {
+		e.mu.Unlock()
+		qc.CloseWithError(codeNotMember, "no shared network")
+		return
+	}
+	pc := &peerConn{qc: qc, initiator: initiator, opened: time.Now(), tokens: ctrlBurst, lastFill: time.Now()}
+	if old := p.cur.Load(); old != nil {
+		keepOld := time.Since(old.opened) < freshWindow && preferred(e.self, peerKey, old.initiator, initiator)
+		if keepOld {
+			e.mu.Unlock()
+			qc.CloseWithError(codeDuplicate, "duplicate connection")
+			return
+		}
+		old.qc.CloseWithError(codeDuplicate, "replaced by a newer connection")
+	}
+	p.conns = append(p.conns, pc)
+	p.cur.Store(pc)
+	p.backoff = 0
+	p.lastSeen = time.Now()
+	e.mu.Unlock()
+	e.log.Info("peer connected", "peer", peerKey.ShortString(), "remote", qc.RemoteAddr().String())
+	e.watchers.notify()
+	e.goRoutine(func() { e.routineConn(p, pc) })
+}
+
+// preferred reports whether a connection initiated by a should be kept
+// over one initiated by b, between nodes x and y: the lower key's dial wins.
+func preferred(x, y, a, b key.NodePublic) bool {
+	low := x
+	if y.Less(x) {
+		low = y
+	}
+	if a == b {
+		return false // same dialer: the newer one wins
+	}
+	return a == low
+}
+
+// routineConn runs one connection: control stream, datagram receive loop,
+// and cleanup when it ends.
+func (e *Engine) routineConn(p *peer, pc *peerConn) {
+	ctx := pc.qc.Context()
+	e.goRoutine(func() { e.routineRecv(p, pc) })
+	var err error
+	if pc.initiator == e.self {
+		pc.ctrl, err = pc.qc.OpenStreamSync(ctx)
+	} else {
+		pc.ctrl, err = pc.qc.AcceptStream(ctx)
+	}
+	if err == nil {
+		e.sendHello(pc)
+		e.readControl(p, pc)
+	}
+	pc.qc.CloseWithError(codeNormal, "")
+	<-ctx.Done()
+	e.detach(p, pc)
+}
+
+func (e *Engine) detach(p *peer, pc *peerConn) {
+	cause := context.Cause(pc.qc.Context())
+	e.mu.Lock()
+	for i, c := range p.conns {
+		if c == pc {
+			p.conns = append(p.conns[:i], p.conns[i+1:]...)
+			break
+		}
+	}
+	wasCurrent := p.cur.CompareAndSwap(pc, nil)
+	if wasCurrent {
+		p.lastSeen = time.Now()
+		// Dial again soon, unless the peer left on purpose.
+		p.nextDial = time.Now().Add(500 * time.Millisecond)
+	}
+	e.mu.Unlock()
+	var ae *quic.ApplicationError
+	if errors.As(cause, &ae) && ae.Remote && ae.ErrorCode == codeLeave {
+		e.log.Info("peer left", "peer", p.key.ShortString())
+		e.leaveByClose(p, ae.ErrorMessage)
+	} else if wasCurrent {
+		e.log.Info("peer disconnected", "peer", p.key.ShortString(), "cause", cause)
+	}
+	if wasCurrent {
+		e.watchers.notify()
+	}
+}
+
+// sendCtrl writes one control message; errors close the connection.
+func (e *Engine) sendCtrl(pc *peerConn, m *ctrlMsg) {
+	if pc.ctrl == nil {
+		return
+	}
+	pc.ctrlMu.Lock()
+	defer pc.ctrlMu.Unlock()
+	pc.ctrl.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if err := writeMsg(pc.ctrl, m); err != nil {
+		pc.qc.CloseWithError(codeNormal, "control write failed")
+	}
+}
+
+// Control flood limits: a burst, then a steady rate.
+const (
+	ctrlBurst = 200
+	ctrlRate  = 50 // per second
+)
+
+func (pc *peerConn) allow(now time.Time) bool {
+	pc.tokens += now.Sub(pc.lastFill).Seconds() * ctrlRate
+	pc.lastFill = now
+	if pc.tokens > ctrlBurst {
+		pc.tokens = ctrlBurst
+	}
+	if pc.tokens < 1 {
+		return false
+	}
+	pc.tokens--
+	return true
+}
+
+func (e *Engine) readControl(p *peer, pc *peerConn) {
+	for {
+		var m ctrlMsg
+		if err := readMsg(pc.ctrl, &m); err != nil {
+			if errors.Is(err, errMsgTooBig) {
+				pc.qc.CloseWithError(codeFlood, "control message too large")
+			}
+			return
+		}
+		if !pc.allow(time.Now()) {
+			e.log.Warn("control flood, closing", "peer", p.key.ShortString())
+			pc.qc.CloseWithError(codeFlood, "too many control messages")
+			return
+		}
+		e.handleCtrl(p, pc, &m)
+	}
+}
+
+func (e *Engine) sendHello(pc *peerConn) {
+	e.mu.Lock()
+	m := &ctrlMsg{Type: msgHello, Versions: map[key.NetworkPublic]uint64{}}
+	for _, n := range e.state.Networks {
+		m.Versions[n.ID] = n.Roster.Version
+	}
+	m.Endpoints = e.recordsForLocked(pc)
+	e.mu.Unlock()
+	e.sendCtrl(pc, m)
+}
+
+// recordsForLocked returns the endpoint records worth sending on pc: ours
+// and those of members we share with the peer.
+func (e *Engine) recordsForLocked(pc *peerConn) []netmap.EndpointRecord {
+	recs := []netmap.EndpointRecord{e.myRecord}
+	for k, r := range e.state.Endpoints {
+		if _, ok := e.peers[k]; ok && len(recs) < 256 {
+			recs = append(recs, r)
+		}
+	}
+	return recs
+}

@@ -1,0 +1,117 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"strconv"
+
+	"github.com/rayfish/rayfish/engine/internal/atomicfile"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+)
+
+// prefs are the daemon's persisted settings.
+type prefs struct {
+	Up             bool     `json:"up"`
+	ConnectOnStart bool     `json:"connect_on_start"`
+	Relays         []string `json:"relays,omitempty"`
+	Operator       string   `json:"operator,omitempty"`
+	MDNS           bool     `json:"mdns"`
+}
+
+func loadPrefs(path string) (prefs, error) {
+	p := prefs{Up: true, ConnectOnStart: true, MDNS: true}
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return p, nil
+	}
+	if err != nil {
+		return p, fmt.Errorf("engine: read prefs: %w", err)
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return p, fmt.Errorf("engine: prefs file %s is corrupt: %w", path, err)
+	}
+	if !p.ConnectOnStart {
+		p.Up = false
+	}
+	return p, nil
+}
+
+func (e *Engine) savePrefsLocked() {
+	b, _ := json.MarshalIndent(e.prefs, "", "  ")
+	if err := atomicfile.WriteFile(e.prefsPath, b, 0o600); err != nil {
+		e.log.Error("save prefs", "err", err)
+	}
+}
+
+// Prefs returns the user-settable preferences.
+func (e *Engine) Prefs() apitype.Prefs {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return apitype.Prefs{ConnectOnStart: e.prefs.ConnectOnStart, Relays: append([]string{}, e.prefs.Relays...),
+		Operator: e.prefs.Operator, MDNS: e.prefs.MDNS}
+}
+
+// SetPrefs replaces the preferences after validating them.
+func (e *Engine) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) {
+	if p.Operator != "" {
+		if _, err := user.Lookup(p.Operator); err != nil {
+			if _, err2 := strconv.Atoi(p.Operator); err2 != nil {
+				return apitype.Prefs{}, fmt.Errorf("operator %q is not a local user", p.Operator)
+			}
+		}
+	}
+	for _, r := range p.Relays {
+		if err := validRelayURL(r); err != nil {
+			return apitype.Prefs{}, err
+		}
+	}
+	e.mu.Lock()
+	e.prefs.ConnectOnStart, e.prefs.Relays, e.prefs.Operator, e.prefs.MDNS = p.ConnectOnStart, p.Relays, p.Operator, p.MDNS
+	e.savePrefsLocked()
+	e.mu.Unlock()
+	e.watchers.notify()
+	return e.Prefs(), nil
+}
+
+// Operator returns the configured operator user name ("" if none).
+func (e *Engine) Operator() string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.prefs.Operator
+}
+
+// SetUp turns the data plane on (true) or off (standby). Connections to
+// peers stay up either way.
+func (e *Engine) SetUp(up bool) error {
+	if err := e.setUp(up); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	e.prefs.Up = up
+	e.savePrefsLocked()
+	e.mu.Unlock()
+	return nil
+}
+
+func (e *Engine) setUp(up bool) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	defer e.watchers.notify()
+	if e.cfg.Net != nil {
+		var err error
+		if up {
+			err = e.cfg.Net.Apply(e.tunAddrs)
+		} else {
+			err = e.cfg.Net.Down()
+		}
+		if err != nil {
+			return fmt.Errorf("configure TUN: %w", err)
+		}
+	}
+	e.isUp.Store(up)
+	e.log.Info("data plane", "up", up)
+	return nil
+}

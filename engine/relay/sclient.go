@@ -1,0 +1,373 @@
+package relay
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/key"
+)
+
+// A server-side client connection runs two goroutines:
+//
+//	conn ──► reader (the ServeHTTP goroutine) ── forward ──► other client's sendq
+//	                                          └─ Pong/PeerGone ─► own ctrlq
+//	own sendq, ctrlq ──► writer (RoutineWrite) ──► bufio ──► conn
+//
+// The reader owns the read side, the rate limiter and sentTo. The writer
+// owns the bufio.Writer and is the only goroutine that writes to conn once
+// the handshake is over; it writes the final Error frame and closes conn.
+// fail, callable from anywhere, starts the teardown by closing done.
+
+// Bounds on the reader's bookkeeping maps; reaching one clears the map,
+// which only costs some repeated work.
+const (
+	maxSentTo   = 4096
+	maxGoneTold = 1024
+)
+
+// sclient is one authenticated client connection on the server.
+type sclient struct {
+	s    *Server
+	key  key.NodePublic
+	conn net.Conn
+	bw   *bufio.Writer // owned by the writer
+
+	sendq      chan *[]byte     // RecvPacket payloads: source key and packet
+	ctrlq      chan ctrlFrame   // small frames: Pong, PeerGone
+	done       chan struct{}    // closed by fail
+	writerDone chan struct{}    // closed when the writer has exited
+	failOnce   sync.Once
+	reason     atomic.Pointer[string] // why fail was called; written before done is closed
+
+	mu      sync.Mutex                     // guards senders
+	senders map[key.NodePublic]*sclient // clients that sent to this one; nil once gone
+
+	// Owned by the reader.
+	limiter  tokenBucket
+	sentTo   map[key.NodePublic]*sclient // destinations this client registered with
+	goneTold map[key.NodePublic]bool     // unknown destinations already answered with PeerGone
+}
+
+// ctrlFrame is a small frame for the writer.
+type ctrlFrame struct {
+	typ  FrameType
+	n    int
+	data [keyLen]byte
+}
+
+const ctrlQueueSize = 64
+
+// serveConn runs the handshake and then the client's reader on an upgraded
+// connection.
+func (s *Server) serveConn(conn net.Conn, br *bufio.Reader, binding []byte) {
+	conn.SetDeadline(time.Now().Add(s.cfg.AuthTimeout))
+	bw := bufio.NewWriterSize(conn, 16<<10)
+	bw.WriteString("HTTP/1.1 101 Switching Protocols\r\n" +
+		"Upgrade: " + upgradeProto + "\r\n" +
+		"Connection: Upgrade\r\n\r\n")
+	challenge := newChallenge()
+	writeFrame(bw, FrameServerChallenge, challenge, nil)
+	if err := bw.Flush(); err != nil {
+		s.ctr.authFailures.Add(1)
+		return
+	}
+
+	buf := make([]byte, s.cfg.MaxFrame)
+	refuse := func(reason string, err error) {
+		s.ctr.authFailures.Add(1)
+		s.log.Debug("relay: authentication failed", "remote", conn.RemoteAddr().String(), "err", err)
+		if reason != "" {
+			writeFrame(bw, FrameError, []byte(reason), nil)
+			bw.Flush()
+		}
+	}
+	typ, p, err := ReadFrame(br, buf)
+	if err != nil {
+		refuse("", err)
+		return
+	}
+	if typ != FrameClientAuth {
+		refuse("expected ClientAuth", errors.New("got "+typ.String()+" before ClientAuth"))
+		return
+	}
+	k, err := verifyClientAuth(p, challenge, binding)
+	if err != nil {
+		refuse("authentication failed", err)
+		return
+	}
+	if s.cfg.Allow != nil && !s.cfg.Allow(k) {
+		refuse("node not allowed on this relay", errors.New("refused by Allow"))
+		return
+	}
+
+	now := time.Now()
+	c := &sclient{
+		s:          s,
+		key:        k,
+		conn:       conn,
+		bw:         bw,
+		sendq:      make(chan *[]byte, s.cfg.QueueSize),
+		ctrlq:      make(chan ctrlFrame, ctrlQueueSize),
+		done:       make(chan struct{}),
+		writerDone: make(chan struct{}),
+		senders:    make(map[key.NodePublic]*sclient),
+		limiter:    newTokenBucket(s.cfg.RateBytesPerSec, s.cfg.RateBurst, now),
+		sentTo:     make(map[key.NodePublic]*sclient),
+		goneTold:   make(map[key.NodePublic]bool),
+	}
+	// Register before ServerInfo, so that once the client knows it is
+	// connected, packets to it are queued rather than dropped.
+	if !s.register(c) {
+		return
+	}
+	info := ServerInfo{MaxFrame: s.cfg.MaxFrame, RateBytesPerSec: s.cfg.RateBytesPerSec, RateBurst: s.cfg.RateBurst}
+	writeFrame(bw, FrameServerInfo, info.appendTo(make([]byte, 0, serverInfoLen)), nil)
+	conn.SetWriteDeadline(now.Add(s.cfg.WriteTimeout))
+	err = bw.Flush()
+	conn.SetDeadline(time.Time{})
+	if err != nil {
+		c.fail("")
+		close(c.writerDone)
+		s.wg.Done() // the writer's, never started
+	} else {
+		go c.routineWrite()
+		err = c.routineRead(br, buf)
+		c.fail(failReason(err))
+	}
+	s.unregister(c)
+	<-c.writerDone
+}
+
+// failReason maps the error that stopped the reader to the text of the
+// Error frame, empty when none should be sent.
+func failReason(err error) string {
+	var pe protocolError
+	switch {
+	case errors.Is(err, ErrFrameTooLarge):
+		return "frame too large"
+	case errors.As(err, &pe):
+		return string(pe)
+	}
+	return ""
+}
+
+type protocolError string
+
+func (e protocolError) Error() string { return "relay: protocol error: " + string(e) }
+
+// fail starts tearing c down: the writer sends an Error frame with reason
+// (if not empty and the connection still works), closes the connection,
+// and the reader then stops. Only the first call's reason counts.
+func (c *sclient) fail(reason string) {
+	c.failOnce.Do(func() {
+		c.reason.Store(&reason)
+		close(c.done)
+	})
+}
+
+func (c *sclient) isDone() bool {
+	select {
+	case <-c.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// routineRead reads the client's frames until an error.
+func (c *sclient) routineRead(br *bufio.Reader, buf []byte) error {
+	s := c.s
+	idle := s.cfg.IdleTimeout
+	var deadlineSet time.Time
+	for {
+		now := time.Now()
+		// Moving the deadline on every frame is wasteful; once a
+		// second is precise enough.
+		if now.Sub(deadlineSet) > time.Second {
+			c.conn.SetReadDeadline(now.Add(idle))
+			deadlineSet = now
+		}
+		typ, p, err := ReadFrame(br, buf)
+		if err != nil {
+			if errors.Is(err, ErrFrameTooLarge) {
+				s.ctr.framesTooLarge.Add(1)
+			}
+			return err
+		}
+		switch typ {
+		case FrameSendPacket:
+			dst, pkt, ok := splitKey(p)
+			if !ok {
+				s.ctr.protocolErrors.Add(1)
+				return protocolError("short SendPacket")
+			}
+			c.forward(dst, pkt, now)
+		case FramePing:
+			if len(p) != pingLen {
+				s.ctr.protocolErrors.Add(1)
+				return protocolError("Ping must carry 8 bytes")
+			}
+			f := ctrlFrame{typ: FramePong, n: pingLen}
+			copy(f.data[:], p)
+			c.sendCtrl(f)
+		case FrameClientAuth, FrameServerChallenge, FrameServerInfo, FrameRecvPacket, FramePeerGone, FrameHealth, FrameError:
+			s.ctr.protocolErrors.Add(1)
+			return protocolError("unexpected " + typ.String())
+		default:
+			// Pong and unknown types: ignored, for forward
+			// compatibility.
+		}
+	}
+}
+
+// forward routes a packet from c to dst.
+func (c *sclient) forward(dst key.NodePublic, pkt []byte, now time.Time) {
+	s := c.s
+	if !c.limiter.allow(len(pkt), now) {
+		s.ctr.dropRate.Add(1)
+		return
+	}
+	d := s.lookup(dst)
+	if d == nil || d.isDone() {
+		s.ctr.dropUnknown.Add(1)
+		if !c.goneTold[dst] {
+			if len(c.goneTold) >= maxGoneTold {
+				clear(c.goneTold)
+			}
+			c.goneTold[dst] = true
+			c.sendPeerGone(dst)
+		}
+		return
+	}
+	if len(c.goneTold) > 0 {
+		delete(c.goneTold, dst)
+	}
+	if c.sentTo[dst] != d {
+		if len(c.sentTo) >= maxSentTo {
+			clear(c.sentTo)
+		}
+		d.addSender(c)
+		c.sentTo[dst] = d
+	}
+	bp := s.getBuf(keyLen + len(pkt))
+	b := append((*bp)[:0], c.key[:]...)
+	*bp = append(b, pkt...)
+	select {
+	case d.sendq <- bp:
+	default:
+		s.putBuf(bp)
+		s.ctr.dropQueueFull.Add(1)
+	}
+}
+
+func (c *sclient) addSender(sc *sclient) {
+	c.mu.Lock()
+	if c.senders != nil { // nil once c is gone
+		c.senders[sc.key] = sc
+	}
+	c.mu.Unlock()
+}
+
+func (c *sclient) removeSender(sc *sclient) {
+	c.mu.Lock()
+	if c.senders[sc.key] == sc {
+		delete(c.senders, sc.key)
+	}
+	c.mu.Unlock()
+}
+
+func (c *sclient) sendPeerGone(k key.NodePublic) {
+	f := ctrlFrame{typ: FramePeerGone, n: keyLen, data: k}
+	c.sendCtrl(f)
+}
+
+// sendCtrl queues a small frame without blocking; if the control queue is
+// full the client is not reading and the frame is dropped.
+func (c *sclient) sendCtrl(f ctrlFrame) {
+	select {
+	case c.ctrlq <- f:
+	default:
+	}
+}
+
+// routineWrite writes queued frames, flushing whenever the queues run
+// empty, until fail is called or a write fails.
+func (c *sclient) routineWrite() {
+	s := c.s
+	defer s.wg.Done()
+	defer close(c.writerDone)
+	var err error
+	for err == nil {
+		select {
+		case <-c.done:
+			c.finish()
+			return
+		case f := <-c.ctrlq:
+			err = c.writeCtrl(f)
+		case bp := <-c.sendq:
+			err = c.writePacket(bp)
+		}
+	drain:
+		for err == nil {
+			select {
+			case f := <-c.ctrlq:
+				err = c.writeCtrl(f)
+			case bp := <-c.sendq:
+				err = c.writePacket(bp)
+			default:
+				break drain
+			}
+		}
+		if err == nil {
+			c.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+			err = c.bw.Flush()
+		}
+	}
+	s.log.Debug("relay: write failed", "node", c.key.ShortString(), "err", err)
+	c.fail("")
+	c.conn.Close() // stops the reader
+	c.dropQueued()
+}
+
+// finish writes the Error frame for fail's reason, if any, and closes the
+// connection.
+func (c *sclient) finish() {
+	if reason := *c.reason.Load(); reason != "" {
+		c.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		writeFrame(c.bw, FrameError, []byte(reason), nil)
+		c.bw.Flush()
+	}
+	c.conn.Close()
+	c.dropQueued()
+}
+
+// dropQueued frees the packets still queued for c, counting them.
+func (c *sclient) dropQueued() {
+	for {
+		select {
+		case bp := <-c.sendq:
+			c.s.putBuf(bp)
+			c.s.ctr.dropGone.Add(1)
+		default:
+			return
+		}
+	}
+}
+
+func (c *sclient) writePacket(bp *[]byte) error {
+	err := writeFrame(c.bw, FrameRecvPacket, *bp, nil)
+	if err == nil {
+		c.s.ctr.packetsForwarded.Add(1)
+		c.s.ctr.bytesForwarded.Add(uint64(len(*bp) - keyLen))
+	}
+	c.s.putBuf(bp)
+	return err
+}
+
+func (c *sclient) writeCtrl(f ctrlFrame) error {
+	return writeFrame(c.bw, f.typ, f.data[:f.n], nil)
+}

@@ -1,0 +1,175 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rayfish/rayfish/app/buildinfo"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+	"github.com/rayfish/rayfish/engine/netmap"
+)
+
+// Status reports the node's state in the local API's terms. Secrets never
+// appear in it.
+func (e *Engine) Status() *apitype.Status {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st := &apitype.Status{
+		Version:  buildinfo.Version,
+		State:    apitype.StateDown,
+		Networks: []apitype.Network{},
+		Peers:    []apitype.Peer{},
+		Requests: []apitype.JoinRequest{},
+		Drops:    e.drops.snapshot(),
+	}
+	if e.isUp.Load() {
+		st.State = apitype.StateUp
+	}
+	st.Self = apitype.Self{
+		ID:         e.self.String(),
+		Hostname:   e.hostname,
+		IPv4:       e.self.IPv4(0),
+		IPv6:       e.self.IPv6(),
+		ListenPort: e.ListenPort(),
+	}
+	for _, a := range e.myRecord.Addrs {
+		st.Self.Endpoints = append(st.Self.Endpoints, a.String())
+	}
+	first := true
+	now := time.Now()
+	for _, n := range e.state.Networks {
+		an := apitype.Network{Name: n.Name, ID: n.ID.String(), Admin: n.IsAdmin(), Open: n.Roster.Open,
+			Version: n.Roster.Version, Members: len(n.Roster.Members)}
+		if m, ok := n.Roster.Member(e.self); ok {
+			an.Hostname = m.Hostname
+			if first {
+				st.Self.Hostname, st.Self.IPv4 = m.Hostname, m.IPv4
+				first = false
+			}
+		}
+		st.Networks = append(st.Networks, an)
+		if n.IsAdmin() {
+			for _, r := range n.PendingRequests(now) {
+				st.Requests = append(st.Requests, apitype.JoinRequest{Network: n.Name, ID: r.Node.String(), Hostname: r.Hostname, Received: r.Received})
+			}
+		}
+	}
+	for _, p := range e.peers {
+		ap := apitype.Peer{
+			ID:       p.key.String(),
+			Hostname: p.info.hostname,
+			IPv4:     firstAddr(p.info.ipv4),
+			IPv6:     p.info.ipv6,
+			Networks: slices.Clone(p.info.networks),
+			Path:     apitype.PathNone,
+			TxBytes:  p.txBytes.Load(),
+			RxBytes:  p.rxBytes.Load(),
+			LastSeen: p.lastSeen,
+		}
+		if pc := p.cur.Load(); pc != nil {
+			ap.Online = true
+			ap.Path, ap.Endpoint = pc.Path()
+			ap.RTTMs = float64(pc.qc.ConnectionStats().SmoothedRTT.Microseconds()) / 1000
+			ap.LastSeen = now.Truncate(time.Second)
+		}
+		st.Peers = append(st.Peers, ap)
+	}
+	slices.SortFunc(st.Peers, func(a, b apitype.Peer) int {
+		if c := strings.Compare(a.Hostname, b.Hostname); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return st
+}
+
+// Requests lists pending join requests of the named network ("" = all).
+func (e *Engine) Requests(name string) ([]apitype.JoinRequest, error) {
+	st := e.Status()
+	if name == "" {
+		return st.Requests, nil
+	}
+	e.mu.Lock()
+	n, err := e.networkLocked(name)
+	e.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	out := []apitype.JoinRequest{}
+	for _, r := range st.Requests {
+		if r.Network == n.Name {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// NetworkInfo converts a network for the API.
+func NetworkInfo(n *netmap.Network, self apitype.Self) apitype.Network {
+	an := apitype.Network{Name: n.Name, ID: n.ID.String(), Admin: n.IsAdmin()}
+	if n.Roster != nil {
+		an.Open, an.Version, an.Members = n.Roster.Open, n.Roster.Version, len(n.Roster.Members)
+	}
+	return an
+}
+
+// watchers fans change notifications out to local API watchers. A
+// notification is a wake-up, not data: each watcher re-reads Status.
+type watchers struct {
+	mu       sync.Mutex
+	subs     map[chan struct{}]bool
+	stopping bool
+}
+
+// Subscribe returns a channel that receives a value after every change
+// (coalesced), and a cancel func. The channel is closed when the engine
+// stops.
+func (e *Engine) Subscribe() (<-chan struct{}, func()) {
+	return e.watchers.subscribe()
+}
+
+func (w *watchers) subscribe() (<-chan struct{}, func()) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ch := make(chan struct{}, 1)
+	if w.stopping {
+		close(ch)
+		return ch, func() {}
+	}
+	if w.subs == nil {
+		w.subs = map[chan struct{}]bool{}
+	}
+	w.subs[ch] = true
+	ch <- struct{}{}
+	return ch, func() {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.subs[ch] {
+			delete(w.subs, ch)
+			close(ch)
+		}
+	}
+}
+
+func (w *watchers) notify() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for ch := range w.subs {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (w *watchers) broadcastStopping() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.stopping = true
+	for ch := range w.subs {
+		close(ch)
+		delete(w.subs, ch)
+	}
+}

@@ -1,0 +1,184 @@
+package engine
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/rayfish/rayfish/engine/key"
+)
+
+// tlsConfigs are built once: the certificate is signed once per start.
+type tlsConfigs struct {
+	base   *tls.Config // client side, cloned per dial
+	server *tls.Config
+}
+
+// listen opens the UDP socket and the QUIC transport that serves every
+// dial and accept.
+func (e *Engine) listen() error {
+	port := e.cfg.ListenPort
+	switch port {
+	case 0:
+		port = DefaultPort
+	case -1:
+		port = 0
+	}
+	ip := net.IP(nil)
+	if e.cfg.ListenAddr.IsValid() {
+		ip = e.cfg.ListenAddr.AsSlice()
+	}
+	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
+	if err != nil && port != 0 {
+		e.log.Warn("UDP port taken, using a random port", "port", port, "err", err)
+		udp, err = net.ListenUDP("udp", &net.UDPAddr{IP: ip})
+	}
+	if err != nil {
+		return fmt.Errorf("engine: listen UDP: %w", err)
+	}
+	e.udp = udp
+	base, err := e.nodeKey.TLSConfig([]string{alpnMesh}, nil)
+	if err != nil {
+		udp.Close()
+		return err
+	}
+	srv := base.Clone()
+	srv.NextProtos = []string{alpnMesh, alpnJoin}
+	srv.VerifyPeerCertificate = nil
+	srv.VerifyConnection = e.verifyIncoming
+	e.meshTLS = &tlsConfigs{base: base, server: srv}
+	e.quicConf = &quic.Config{
+		EnableDatagrams:      true,
+		InitialPacketSize:    initialPacketSize,
+		KeepAlivePeriod:      5 * time.Second,
+		MaxIdleTimeout:       20 * time.Second,
+		HandshakeIdleTimeout: 5 * time.Second,
+		MaxIncomingStreams:   8,
+	}
+	e.tr = &quic.Transport{Conn: udp}
+	ln, err := e.tr.Listen(srv, e.quicConf)
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("engine: QUIC listen: %w", err)
+	}
+	e.ln = ln
+	e.log.Info("listening", "addr", udp.LocalAddr().String(), "node", e.self.String())
+	return nil
+}
+
+// ListenPort returns the UDP port in use.
+func (e *Engine) ListenPort() int {
+	if e.udp == nil {
+		return 0
+	}
+	return e.udp.LocalAddr().(*net.UDPAddr).Port
+}
+
+// verifyIncoming admits mesh connections only from members of a network
+// we share, before any per-peer state exists. Join connections are open
+// to anyone; the join protocol decides.
+func (e *Engine) verifyIncoming(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) != 1 {
+		return errors.New("want exactly one certificate")
+	}
+	peer, err := key.PeerFromCerts([][]byte{cs.PeerCertificates[0].Raw})
+	if err != nil {
+		return err
+	}
+	if cs.NegotiatedProtocol == alpnJoin {
+		return nil
+	}
+	if cs.NegotiatedProtocol != alpnMesh {
+		return fmt.Errorf("unknown protocol %q", cs.NegotiatedProtocol)
+	}
+	e.mu.Lock()
+	_, ok := e.peers[peer]
+	e.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("node %s shares no network with us", peer.ShortString())
+	}
+	return nil
+}
+
+func peerOf(qc *quic.Conn) (key.NodePublic, error) {
+	certs := qc.ConnectionState().TLS.PeerCertificates
+	if len(certs) != 1 {
+		return key.NodePublic{}, errors.New("no peer certificate")
+	}
+	return key.PeerFromCerts([][]byte{certs[0].Raw})
+}
+
+func (e *Engine) routineAccept() {
+	for {
+		qc, err := e.ln.Accept(e.ctx)
+		if err != nil {
+			return
+		}
+		peer, err := peerOf(qc)
+		if err != nil {
+			qc.CloseWithError(codeNormal, "bad certificate")
+			continue
+		}
+		switch qc.ConnectionState().TLS.NegotiatedProtocol {
+		case alpnJoin:
+			e.goRoutine(func() { e.serveJoin(qc, peer) })
+		default:
+			e.attach(peer, qc, peer)
+		}
+	}
+}
+
+// dial opens a QUIC connection to peer at one of addrs, trying them all at
+// once; the first handshake to complete wins.
+func (e *Engine) dial(ctx context.Context, peer key.NodePublic, alpn string, addrs []netip.AddrPort) (*quic.Conn, error) {
+	if len(addrs) == 0 {
+		return nil, errors.New("no known address")
+	}
+	conf := e.meshTLS.base.Clone()
+	conf.NextProtos = []string{alpn}
+	check := key.ExpectPeer(peer)
+	conf.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509Cert) error {
+		got, err := key.PeerFromCerts(raw)
+		if err != nil {
+			return err
+		}
+		return check(got)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 6*time.Second)
+	defer cancel()
+	type result struct {
+		qc  *quic.Conn
+		err error
+	}
+	results := make(chan result, len(addrs))
+	for _, a := range addrs {
+		go func() {
+			qc, err := e.tr.Dial(ctx, net.UDPAddrFromAddrPort(a), conf, e.quicConf)
+			results <- result{qc, err}
+		}()
+	}
+	var winner *quic.Conn
+	var errs []error
+	for range addrs {
+		r := <-results
+		switch {
+		case r.err != nil:
+			errs = append(errs, r.err)
+		case winner == nil:
+			winner = r.qc
+			cancel() // stop the others
+		default:
+			r.qc.CloseWithError(codeDuplicate, "another address won")
+		}
+	}
+	if winner == nil {
+		return nil, fmt.Errorf("dial %s: %w", peer.ShortString(), errors.Join(errs...))
+	}
+	return winner, nil
+}

@@ -1,0 +1,106 @@
+package engine
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/netmap"
+)
+
+// ALPN protocol ids. Mesh connections are between roster members; join
+// connections come from nodes that are not members yet and may only ask
+// to join.
+const (
+	alpnMesh = "rayfish/1"
+	alpnJoin = "rayfish-join/1"
+)
+
+// QUIC application error codes.
+const (
+	codeNormal    = 0x0
+	codeLeave     = 0x1 // deliberate leave: admins prune the member
+	codeDuplicate = 0x2 // a better connection to the same peer exists
+	codeFlood     = 0x3 // control messages too large or too many
+	codeShutdown  = 0x4 // daemon stopping
+	codeNotMember = 0x5 // no network shared any more
+)
+
+// maxCtrlMsg bounds one control message (a roster of 4096 members fits).
+const maxCtrlMsg = 2 << 20
+
+// Control message types.
+const (
+	msgHello     = "hello"
+	msgRoster    = "roster"
+	msgLeave     = "leave"
+	msgEndpoints = "endpoints"
+)
+
+// ctrlMsg is one message on a mesh connection's control stream.
+type ctrlMsg struct {
+	Type string `json:"type"`
+	// Hello: the sender's roster versions by network id.
+	Versions map[key.NetworkPublic]uint64 `json:"versions,omitempty"`
+	Roster   *netmap.SignedRoster         `json:"roster,omitempty"`
+	Leave    *netmap.LeaveNotice          `json:"leave,omitempty"`
+	// Endpoints carries signed endpoint records (the sender's own and
+	// those it knows of members it shares networks with).
+	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
+}
+
+// joinReq is the first message on a join connection.
+type joinReq struct {
+	Network  key.NetworkPublic      `json:"network"`
+	Secret   []byte                 `json:"secret,omitempty"`
+	Hostname string                 `json:"hostname"`
+	Record   *netmap.EndpointRecord `json:"record,omitempty"`
+}
+
+// joinResp answers a joinReq; a Pending answer is followed by a final one.
+type joinResp struct {
+	Error     string                  `json:"error,omitempty"`
+	Pending   bool                    `json:"pending,omitempty"`
+	Roster    *netmap.SignedRoster    `json:"roster,omitempty"`
+	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
+}
+
+var errMsgTooBig = errors.New("control message too large")
+
+func writeMsg(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if len(b) > maxCtrlMsg {
+		return errMsgTooBig
+	}
+	var hdr [4]byte
+	binary.BigEndian.PutUint32(hdr[:], uint32(len(b)))
+	if _, err := w.Write(append(hdr[:], b...)); err != nil {
+		return err
+	}
+	return nil
+}
+
+func readMsg(r io.Reader, v any) error {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxCtrlMsg {
+		return errMsgTooBig
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("malformed control message: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+// Package netcfg configures rayfish's TUN interface: its addresses, MTU, link
+// state and routes.
+//
+// Apply is idempotent: it brings the interface to exactly the given Config,
+// removing addresses (and routes it added earlier) that are no longer wanted,
+// so the engine can call it again whenever its view of the network changes.
+// Teardown undoes it on a best-effort basis; closing the TUN removes most of
+// the state anyway.
+//
+// Per OS:
+//   - Linux talks netlink directly (vishvananda/netlink) and never shells out.
+//   - darwin runs ifconfig(8) and route(8); the argument lists are built by
+//     pure functions that are tested on every OS.
+//   - Windows calls winipcfg behind a small interface, so that the sequencing
+//     logic is tested on every OS with a fake.
+package netcfg
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+)
+
+// Config is the desired state of the TUN interface.
+type Config struct {
+	// Name is the interface name, as returned by the device's Name().
+	Name string
+	// MTU of the interface; 0 leaves it unchanged.
+	MTU int
+	// Addrs are the interface's addresses with their prefix lengths, e.g.
+	// 100.64.1.2/10 and fd72:6179:6669:0:x:x:x:x/48. The prefix of each
+	// address is routed to the interface.
+	Addrs []netip.Prefix
+	// Routes are additional prefixes routed to the interface.
+	Routes []netip.Prefix
+	// LUID is the Windows interface LUID (see platform/tun.LUID). When it is
+	// zero on Windows, the interface is looked up by Name. Ignored elsewhere.
+	LUID uint64
+}
+
+// ErrNoIPv6 is returned (wrapped) by Apply when the system has IPv6 turned
+// off entirely. Everything else in the Config has been applied in that case;
+// callers may treat it as a warning.
+var ErrNoIPv6 = errors.New("IPv6 is not available on this system")
+
+// validate checks cfg and returns a normalized copy: addresses unmapped,
+// routes masked and deduplicated.
+func (cfg Config) validate() (Config, error) {
+	if cfg.Name == "" {
+		return Config{}, errors.New("netcfg: empty interface name")
+	}
+	if cfg.MTU != 0 && (cfg.MTU < 576 || cfg.MTU > 65535) {
+		return Config{}, fmt.Errorf("netcfg: MTU %d out of range", cfg.MTU)
+	}
+	out := Config{Name: cfg.Name, MTU: cfg.MTU, LUID: cfg.LUID}
+	for _, p := range cfg.Addrs {
+		p, err := normalize(p)
+		if err != nil {
+			return Config{}, fmt.Errorf("netcfg: address: %w", err)
+		}
+		if !slices.Contains(out.Addrs, p) {
+			out.Addrs = append(out.Addrs, p)
+		}
+	}
+	for _, r := range cfg.Routes {
+		r, err := normalize(r)
+		if err != nil {
+			return Config{}, fmt.Errorf("netcfg: route: %w", err)
+		}
+		r = r.Masked()
+		if !slices.Contains(out.Routes, r) {
+			out.Routes = append(out.Routes, r)
+		}
+	}
+	return out, nil
+}
+
+func normalize(p netip.Prefix) (netip.Prefix, error) {
+	if !p.IsValid() {
+		return netip.Prefix{}, fmt.Errorf("invalid prefix %v", p)
+	}
+	if p.Addr().Is4In6() {
+		bits := p.Bits() - 96
+		if bits < 0 {
+			return netip.Prefix{}, fmt.Errorf("invalid prefix %v", p)
+		}
+		p = netip.PrefixFrom(p.Addr().Unmap(), bits)
+	}
+	return p, nil
+}
+
+// extraRoutes returns the routes of cfg that are not already covered by the
+// on-link prefix of one of its addresses (the kernel installs those itself on
+// Linux and Windows).
+func (cfg Config) extraRoutes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, r := range cfg.Routes {
+		if !slices.ContainsFunc(cfg.Addrs, func(a netip.Prefix) bool { return a.Masked() == r }) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// allRoutes returns the masked prefix of every address followed by the extra
+// routes, deduplicated (for systems, like darwin's point-to-point utun, that
+// do not derive a route from an address's prefix).
+func (cfg Config) allRoutes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, a := range cfg.Addrs {
+		if m := a.Masked(); !slices.Contains(out, m) {
+			out = append(out, m)
+		}
+	}
+	for _, r := range cfg.Routes {
+		if !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// diffPrefixes returns the elements of have that are not in want, ignoring
+// IPv6 link-local addresses, which the system manages.
+func diffPrefixes(have, want []netip.Prefix) []netip.Prefix {
+	var out []netip.Prefix
+	for _, h := range have {
+		if h.Addr().Is6() && h.Addr().IsLinkLocalUnicast() {
+			continue
+		}
+		if !slices.Contains(want, h) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// splitFamily splits ps into its IPv4 and IPv6 members.
+func splitFamily(ps []netip.Prefix) (v4, v6 []netip.Prefix) {
+	for _, p := range ps {
+		if p.Addr().Is4() {
+			v4 = append(v4, p)
+		} else {
+			v6 = append(v6, p)
+		}
+	}
+	return v4, v6
+}

@@ -1,0 +1,233 @@
+package netcfg
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// routeProtocol marks the routes Apply installs (rtm_protocol), so that a
+// later Apply or Teardown finds and removes exactly those. 82 ('R') is not
+// assigned in iproute2's rt_protos.
+const routeProtocol netlink.RouteProtocol = 82
+
+// Apply brings interface cfg.Name to cfg: MTU, IPv6 enabled if needed, link
+// up, exactly cfg.Addrs (IPv6 ones without duplicate address detection) and
+// exactly the extra routes of cfg.Routes. The prefix route of each address is
+// installed by the kernel.
+func Apply(cfg Config) error {
+	cfg, err := cfg.validate()
+	if err != nil {
+		return err
+	}
+	link, err := netlink.LinkByName(cfg.Name)
+	if err != nil {
+		return fmt.Errorf("netcfg: interface %q: %w", cfg.Name, err)
+	}
+	if cfg.MTU != 0 && link.Attrs().MTU != cfg.MTU {
+		if err := netlink.LinkSetMTU(link, cfg.MTU); err != nil {
+			return fmt.Errorf("netcfg: set MTU %d on %s: %w", cfg.MTU, cfg.Name, err)
+		}
+	}
+
+	addrs, routes := cfg.Addrs, cfg.extraRoutes()
+	var v6Err error // why IPv6 could not be enabled, if it could not
+	_, addrs6 := splitFamily(addrs)
+	_, routes6 := splitFamily(routes)
+	if len(addrs6)+len(routes6) > 0 {
+		v6Err = enableIPv6(cfg.Name)
+		if errors.Is(v6Err, ErrNoIPv6) {
+			addrs, _ = splitFamily(addrs)
+			routes, _ = splitFamily(routes)
+		}
+	}
+
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("netcfg: set %s up: %w", cfg.Name, err)
+	}
+	if err := syncAddrs(link, addrs, v6Err); err != nil {
+		return err
+	}
+	if err := syncRoutes(link, routes, v6Err); err != nil {
+		return err
+	}
+	if errors.Is(v6Err, ErrNoIPv6) {
+		return fmt.Errorf("netcfg: %s: IPv6 addresses and routes skipped: %w", cfg.Name, v6Err)
+	}
+	return nil
+}
+
+// Teardown removes the addresses and routes Apply added to interface name
+// and sets it down. A missing interface is not an error.
+func Teardown(name string) error {
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		var nf netlink.LinkNotFoundError
+		if errors.As(err, &nf) {
+			return nil
+		}
+		return fmt.Errorf("netcfg: interface %q: %w", name, err)
+	}
+	var errs []error
+	if err := syncRoutes(link, nil, nil); err != nil {
+		errs = append(errs, err)
+	}
+	if err := syncAddrs(link, nil, nil); err != nil {
+		errs = append(errs, err)
+	}
+	if err := netlink.LinkSetDown(link); err != nil {
+		errs = append(errs, fmt.Errorf("netcfg: set %s down: %w", name, err))
+	}
+	return errors.Join(errs...)
+}
+
+// enableIPv6 clears net.ipv6.conf.<name>.disable_ipv6. It returns ErrNoIPv6
+// when the kernel has no IPv6 at all.
+func enableIPv6(name string) error {
+	if name == "." || name == ".." || strings.Contains(name, "/") {
+		return fmt.Errorf("netcfg: invalid interface name %q", name)
+	}
+	p := "/proc/sys/net/ipv6/conf/" + name + "/disable_ipv6"
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, serr := os.Stat("/proc/sys/net/ipv6"); errors.Is(serr, fs.ErrNotExist) {
+			return ErrNoIPv6
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("netcfg: read %s: %w", p, err)
+	}
+	if strings.TrimSpace(string(b)) == "0" {
+		return nil
+	}
+	if err := os.WriteFile(p, []byte("0\n"), 0o644); err != nil {
+		return fmt.Errorf("netcfg: enable IPv6 on %s: %w", name, err)
+	}
+	return nil
+}
+
+// syncAddrs makes want the exact set of (non link-local) addresses of link.
+// hint is joined to IPv6 failures to explain them.
+func syncAddrs(link netlink.Link, want []netip.Prefix, hint error) error {
+	name := link.Attrs().Name
+	list, err := retryDump(func() ([]netlink.Addr, error) { return netlink.AddrList(link, netlink.FAMILY_ALL) })
+	if err != nil {
+		return fmt.Errorf("netcfg: list addresses of %s: %w", name, err)
+	}
+	have := make([]netip.Prefix, 0, len(list))
+	for _, a := range list {
+		if p, ok := prefixFromIPNet(a.IPNet); ok {
+			have = append(have, p)
+		}
+	}
+	for _, p := range diffPrefixes(have, want) {
+		if err := netlink.AddrDel(link, &netlink.Addr{IPNet: ipNet(p)}); err != nil {
+			return fmt.Errorf("netcfg: remove %v from %s: %w", p, name, err)
+		}
+	}
+	for _, p := range want {
+		a := &netlink.Addr{IPNet: ipNet(p)}
+		if p.Addr().Is6() {
+			// Usable at once: no DAD on a point-to-point tunnel.
+			a.Flags = unix.IFA_F_NODAD
+		}
+		if err := netlink.AddrReplace(link, a); err != nil {
+			if p.Addr().Is6() {
+				err = errors.Join(err, hint)
+			}
+			return fmt.Errorf("netcfg: add %v to %s: %w", p, name, err)
+		}
+	}
+	return nil
+}
+
+// syncRoutes makes want the exact set of routes via link that carry
+// routeProtocol in the main table.
+func syncRoutes(link netlink.Link, want []netip.Prefix, hint error) error {
+	name, index := link.Attrs().Name, link.Attrs().Index
+	filter := &netlink.Route{LinkIndex: index, Protocol: routeProtocol}
+	list, err := retryDump(func() ([]netlink.Route, error) {
+		return netlink.RouteListFiltered(netlink.FAMILY_ALL, filter, netlink.RT_FILTER_OIF|netlink.RT_FILTER_PROTOCOL)
+	})
+	if err != nil {
+		return fmt.Errorf("netcfg: list routes of %s: %w", name, err)
+	}
+	for _, r := range list {
+		p, ok := prefixFromIPNet(r.Dst)
+		if ok && slices.Contains(want, p) {
+			continue
+		}
+		r := r
+		if err := netlink.RouteDel(&r); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("netcfg: remove route %v from %s: %w", r.Dst, name, err)
+		}
+	}
+	for _, p := range want {
+		r := &netlink.Route{
+			LinkIndex: index,
+			Dst:       ipNet(p),
+			Protocol:  routeProtocol,
+			Table:     unix.RT_TABLE_MAIN,
+		}
+		if p.Addr().Is4() {
+			r.Scope = netlink.SCOPE_LINK
+		}
+		if err := netlink.RouteReplace(r); err != nil {
+			if p.Addr().Is6() {
+				err = errors.Join(err, hint)
+			}
+			return fmt.Errorf("netcfg: add route %v via %s: %w", p, name, err)
+		}
+	}
+	return nil
+}
+
+// retryDump retries a netlink dump that was interrupted by a concurrent
+// change.
+func retryDump[T any](f func() ([]T, error)) ([]T, error) {
+	var (
+		list []T
+		err  error
+	)
+	for range 5 {
+		list, err = f()
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	return list, err
+}
+
+func ipNet(p netip.Prefix) *net.IPNet {
+	return &net.IPNet{
+		IP:   p.Addr().AsSlice(),
+		Mask: net.CIDRMask(p.Bits(), p.Addr().BitLen()),
+	}
+}
+
+func prefixFromIPNet(n *net.IPNet) (netip.Prefix, bool) {
+	if n == nil {
+		return netip.Prefix{}, false
+	}
+	a, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return netip.Prefix{}, false
+	}
+	ones, bits := n.Mask.Size()
+	if bits == 0 {
+		return netip.Prefix{}, false
+	}
+	a = a.Unmap()
+	if a.Is4() && bits == 128 {
+		ones -= 96
+	}
+	return netip.PrefixFrom(a, ones), true
+}

@@ -1,0 +1,6 @@
+package tun
+
+const (
+	goos        = "darwin"
+	defaultName = "utun"
+)

@@ -1,0 +1,6 @@
+package tun
+
+const (
+	goos        = "linux"
+	defaultName = "rayfish0"
+)
