@@ -36,6 +36,31 @@ var commands = map[string]func(context.Context, *cli, []string) error{
 	"ping":     cmdPing,
 	"status":   cmdStatus,
 	"version":  cmdVersion,
+
+	"set-operator": cmdSetOperator,
+}
+
+func cmdSetOperator(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("set-operator", flag.ContinueOnError)
+	pos, err := parseArgs(fs, args, 1, "USER (\"\" to clear)")
+	if err != nil {
+		return err
+	}
+	cl := c.client()
+	p, err := cl.Prefs(ctx)
+	if err != nil {
+		return err
+	}
+	p.Operator = pos[0]
+	if _, err := cl.SetPrefs(ctx, p); err != nil {
+		return err
+	}
+	if pos[0] == "" {
+		fmt.Fprintln(c.out, "operator cleared: only root may change settings")
+	} else {
+		fmt.Fprintf(c.out, "operator set: %s may now change settings\n", pos[0])
+	}
+	return nil
 }
 
 func cmdCreate(ctx context.Context, c *cli, args []string) error {

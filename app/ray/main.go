@@ -33,6 +33,7 @@ Commands:
   ping PEER [-c N]                               ping a peer (hostname, overlay IP or node id)
   status [--json]                                show this node, its networks and peers
   version                                        show client and daemon versions
+  set-operator USER                              let a local user change settings
 
 The socket defaults to $RAY_SOCKET, else ` + "%s" + `.
 `

@@ -121,12 +121,12 @@ func TestRuleJSON(t *testing.T) {
 	}
 
 	for _, bad := range []string{
-		`{"action":"allow","proto":"tcp"}`,                         // no direction
-		`{"direction":"in","proto":"tcp"}`,                         // no action
-		`{"direction":"in","action":"allow","proto":"gre"}`,        // bad proto
+		`{"action":"allow","proto":"tcp"}`,                                // no direction
+		`{"direction":"in","proto":"tcp"}`,                                // no action
+		`{"direction":"in","action":"allow","proto":"gre"}`,               // bad proto
 		`{"direction":"in","action":"allow","proto":"icmp","ports":"80"}`, // icmp with ports
-		`{"direction":"in","action":"allow","ports":"0"}`,          // bad port
-		`{"direction":"in","action":"allow","peer":"nope"}`,        // bad peer
+		`{"direction":"in","action":"allow","ports":"0"}`,                 // bad port
+		`{"direction":"in","action":"allow","peer":"nope"}`,               // bad peer
 		`[]`,
 	} {
 		var r Rule
@@ -171,8 +171,8 @@ func TestRuleMatches(t *testing.T) {
 		{`{"direction":"in","action":"allow","proto":"tcp","ports":"22"}`, tcp22, true},
 		{`{"direction":"in","action":"allow","proto":"tcp","ports":"23-30"}`, tcp22, false},
 		{`{"direction":"in","action":"allow","proto":"tcp","ports":"80,10-30"}`, tcp22, true},
-		{`{"direction":"in","action":"allow","ports":"22"}`, tcp22, true},     // any + ports: tcp
-		{`{"direction":"in","action":"allow","ports":"53"}`, udp53, true},     // any + ports: udp
+		{`{"direction":"in","action":"allow","ports":"22"}`, tcp22, true},       // any + ports: tcp
+		{`{"direction":"in","action":"allow","ports":"53"}`, udp53, true},       // any + ports: udp
 		{`{"direction":"in","action":"allow","ports":"1-65535"}`, icmp4, false}, // any + ports: not icmp
 		{`{"direction":"in","action":"allow","ports":"1-65535"}`, gre, false},
 		{`{"direction":"in","action":"allow","peer":"` + peerB.String() + `"}`, tcp22, true},

@@ -2,6 +2,7 @@ package netmap
 
 import (
 	"bytes"
+	"encoding/base32"
 	"encoding/json"
 	"slices"
 	"testing"
@@ -61,4 +62,30 @@ func memberView(t testing.TB, n *Network) *Network {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// fixedNode and fixedNetwork return deterministic keys. Fuzz targets need
+// them: each fuzz worker process runs the target's setup again, and seeds
+// built from random keys would not match the worker's keys.
+func fixedNode(t testing.TB, seed byte) key.NodePrivate {
+	t.Helper()
+	var k key.NodePrivate
+	if err := k.UnmarshalText([]byte("nodekey:" + fixedSeed(seed))); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func fixedNetwork(t testing.TB, seed byte) key.NetworkPrivate {
+	t.Helper()
+	var k key.NetworkPrivate
+	if err := k.UnmarshalText([]byte("netkey:" + fixedSeed(seed))); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func fixedSeed(seed byte) string {
+	b := bytes.Repeat([]byte{seed}, 32)
+	return base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding).EncodeToString(b)
 }

@@ -146,8 +146,8 @@ func slicesEqual(a, b []netip.AddrPort) bool {
 }
 
 func FuzzLeaveVerify(f *testing.F) {
-	k := key.NewNode()
-	valid := SignLeave(k, key.NewNetwork().Public(), t0)
+	k := fixedNode(f, 1)
+	valid := SignLeave(k, fixedNetwork(f, 2).Public(), t0)
 	validMsg := valid.message()
 	seed, _ := json.Marshal(valid)
 	f.Add(seed)
@@ -165,7 +165,7 @@ func FuzzLeaveVerify(f *testing.F) {
 }
 
 func FuzzEndpointVerify(f *testing.F) {
-	k := key.NewNode()
+	k := fixedNode(f, 1)
 	valid := SignEndpoints(k, []netip.AddrPort{netip.MustParseAddrPort("198.18.0.1:1"), netip.MustParseAddrPort("[2001:db8::1]:2")}, "https://r", 3)
 	validMsg := valid.message()
 	seed, _ := json.Marshal(valid)

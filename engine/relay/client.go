@@ -65,16 +65,17 @@ func (e *ServerError) Error() string { return "relay: server closed the connecti
 // Client is one authenticated connection to a relay. Its methods are safe
 // for concurrent use. Create it with Dial; Conn wraps one that reconnects.
 type Client struct {
-	self  key.NodePublic
-	url   string
-	conn  net.Conn
-	br    *bufio.Reader // owned by the reader
-	bw    *bufio.Writer // owned by the writer
-	info  ServerInfo
-	opts  ClientOptions
-	pool  sync.Pool // *[]byte of pooledBufSize capacity
-	sendq chan *[]byte
-	ctrlq chan ctrlFrame
+	self key.NodePublic
+	url  string
+	conn net.Conn
+	br   *bufio.Reader // owned by the reader
+	bw   *bufio.Writer // owned by the writer
+	info ServerInfo
+	opts ClientOptions
+	pool sync.Pool // *[]byte of pooledBufSize capacity
+	// sendq holds every frame to write, in order: a Ping queued after
+	// packets reaches the relay after them.
+	sendq chan outFrame
 
 	done       chan struct{} // closed by closeWith
 	closeOnce  sync.Once
@@ -145,9 +146,13 @@ func handshake(ctx context.Context, conn net.Conn, u *url.URL, k key.NodePrivate
 	// Cancelling ctx interrupts whatever I/O is blocked.
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(aLongTimeAgo) })
 	defer stop()
+	// ctxErr reports an I/O error caused by ctx as ctx's error.
 	ctxErr := func(err error) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) {
+			return context.DeadlineExceeded
 		}
 		return err
 	}
@@ -226,8 +231,7 @@ func handshake(ctx context.Context, conn net.Conn, u *url.URL, k key.NodePrivate
 		bw:         bw,
 		info:       info,
 		opts:       opts,
-		sendq:      make(chan *[]byte, opts.SendQueue),
-		ctrlq:      make(chan ctrlFrame, ctrlQueueSize),
+		sendq:      make(chan outFrame, opts.SendQueue),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -291,22 +295,31 @@ func (c *Client) Send(dst key.NodePublic, pkt []byte) error {
 		return c.closedErr()
 	default:
 	}
-	var bp *[]byte
-	if n := keyLen + len(pkt); n > pooledBufSize {
-		b := make([]byte, 0, n)
-		bp = &b
-	} else {
-		bp = c.pool.Get().(*[]byte)
-	}
+	bp := c.getBuf(keyLen + len(pkt))
 	b := append((*bp)[:0], dst[:]...)
 	*bp = append(b, pkt...)
 	select {
-	case c.sendq <- bp:
+	case c.sendq <- outFrame{FrameSendPacket, bp}:
 		return nil
 	default:
 		c.putBuf(bp)
 		return ErrSendQueueFull
 	}
+}
+
+// outFrame is a frame queued for the writer; the writer returns payload
+// to the pool.
+type outFrame struct {
+	typ     FrameType
+	payload *[]byte
+}
+
+func (c *Client) getBuf(n int) *[]byte {
+	if n > pooledBufSize {
+		b := make([]byte, 0, n)
+		return &b
+	}
+	return c.pool.Get().(*[]byte)
 }
 
 func (c *Client) closedErr() error {
@@ -337,14 +350,16 @@ func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
 		c.pingMu.Unlock()
 	}()
 
-	f := ctrlFrame{typ: FramePing, n: pingLen}
-	copy(f.data[:], id[:])
+	bp := c.getBuf(pingLen)
+	*bp = append((*bp)[:0], id[:]...)
 	start := time.Now()
 	select {
-	case c.ctrlq <- f:
+	case c.sendq <- outFrame{FramePing, bp}:
 	case <-c.done:
+		c.putBuf(bp)
 		return 0, c.closedErr()
 	case <-ctx.Done():
+		c.putBuf(bp)
 		return 0, fmt.Errorf("relay: ping: %w", ctx.Err())
 	}
 	select {
@@ -391,11 +406,12 @@ func (c *Client) routineRead() {
 				c.closeWith(protocolError("Ping must carry 8 bytes"))
 				return
 			}
-			f := ctrlFrame{typ: FramePong, n: pingLen}
-			copy(f.data[:], p)
+			bp := c.getBuf(pingLen)
+			*bp = append((*bp)[:0], p...)
 			select {
-			case c.ctrlq <- f:
+			case c.sendq <- outFrame{FramePong, bp}:
 			default:
+				c.putBuf(bp) // the queue is full: the relay will ping again
 			}
 		case FramePong:
 			if len(p) == pingLen {
@@ -430,18 +446,14 @@ func (c *Client) routineWrite() {
 		select {
 		case <-c.done:
 			return
-		case bp := <-c.sendq:
-			err = c.writePacket(bp)
-		case f := <-c.ctrlq:
-			err = writeFrame(c.bw, f.typ, f.data[:f.n], nil)
+		case f := <-c.sendq:
+			err = c.write(f)
 		}
 	drain:
 		for err == nil {
 			select {
-			case bp := <-c.sendq:
-				err = c.writePacket(bp)
-			case f := <-c.ctrlq:
-				err = writeFrame(c.bw, f.typ, f.data[:f.n], nil)
+			case f := <-c.sendq:
+				err = c.write(f)
 			default:
 				break drain
 			}
@@ -454,8 +466,8 @@ func (c *Client) routineWrite() {
 	c.closeWith(fmt.Errorf("relay: write: %w", err))
 }
 
-func (c *Client) writePacket(bp *[]byte) error {
-	err := writeFrame(c.bw, FrameSendPacket, *bp, nil)
-	c.putBuf(bp)
+func (c *Client) write(f outFrame) error {
+	err := writeFrame(c.bw, f.typ, *f.payload, nil)
+	c.putBuf(f.payload)
 	return err
 }

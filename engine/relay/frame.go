@@ -139,10 +139,11 @@ func ReadFrame(r io.Reader, buf []byte) (FrameType, []byte, error) {
 		typ, n = FrameType(hdr[0]), binary.BigEndian.Uint32(hdr[1:])
 		br.Discard(frameHeaderLen)
 	} else {
-		var small [frameHeaderLen]byte
-		hdr := small[:]
+		var hdr []byte
 		if len(buf) >= frameHeaderLen {
 			hdr = buf[:frameHeaderLen]
+		} else {
+			hdr = make([]byte, frameHeaderLen)
 		}
 		if _, err := io.ReadFull(r, hdr); err != nil {
 			return 0, nil, err

@@ -36,14 +36,14 @@ type sclient struct {
 	conn net.Conn
 	bw   *bufio.Writer // owned by the writer
 
-	sendq      chan *[]byte     // RecvPacket payloads: source key and packet
-	ctrlq      chan ctrlFrame   // small frames: Pong, PeerGone
-	done       chan struct{}    // closed by fail
-	writerDone chan struct{}    // closed when the writer has exited
+	sendq      chan *[]byte   // RecvPacket payloads: source key and packet
+	ctrlq      chan ctrlFrame // small frames: Pong, PeerGone
+	done       chan struct{}  // closed by fail
+	writerDone chan struct{}  // closed when the writer has exited
 	failOnce   sync.Once
 	reason     atomic.Pointer[string] // why fail was called; written before done is closed
 
-	mu      sync.Mutex                     // guards senders
+	mu      sync.Mutex                  // guards senders
 	senders map[key.NodePublic]*sclient // clients that sent to this one; nil once gone
 
 	// Owned by the reader.

@@ -167,10 +167,10 @@ type Stats struct {
 }
 
 type counters struct {
-	accepted, replaced, authFailures          atomic.Uint64
-	packetsForwarded, bytesForwarded          atomic.Uint64
-	dropUnknown, dropQueueFull, dropRate      atomic.Uint64
-	dropGone, framesTooLarge, protocolErrors  atomic.Uint64
+	accepted, replaced, authFailures         atomic.Uint64
+	packetsForwarded, bytesForwarded         atomic.Uint64
+	dropUnknown, dropQueueFull, dropRate     atomic.Uint64
+	dropGone, framesTooLarge, protocolErrors atomic.Uint64
 }
 
 // Server is a relay server. Create it with NewServer; stop it with Close.
@@ -182,11 +182,11 @@ type Server struct {
 
 	mu      sync.RWMutex // guards the fields below
 	closed  bool
-	clients map[key.NodePublic]*sclient         // the current connection per key
-	conns   map[net.Conn]struct{}              // every hijacked connection
-	servers []*http.Server                     // from Serve
-	pcs     []net.PacketConn                   // from ServeSTUN
-	wg      sync.WaitGroup                     // connection handlers, writers, STUN
+	clients map[key.NodePublic]*sclient // the current connection per key
+	conns   map[net.Conn]struct{}       // every hijacked connection
+	servers []*http.Server              // from Serve
+	pcs     []net.PacketConn            // from ServeSTUN
+	wg      sync.WaitGroup              // connection handlers, writers, STUN
 	tlsOnce struct {
 		sync.Once
 		cfg *tls.Config

@@ -221,9 +221,15 @@ func TestPeerCredUnprivileged(t *testing.T) {
 		t.Fatal("child never connected")
 	}
 	cred, err := PeerCred(conn)
+	hello := make([]byte, 2)
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, rerr := io.ReadFull(conn, hello)
 	conn.Close() // lets the child exit
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rerr != nil || string(hello) != "hi" {
+		t.Errorf("child said %q, %v", hello, rerr)
 	}
 	if cred.UID != nobody || cred.PID != cmd.Process.Pid || cred.IsAdmin {
 		t.Errorf("PeerCred = %+v, want uid %d pid %d, not admin", cred, nobody, cmd.Process.Pid)

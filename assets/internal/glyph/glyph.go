@@ -110,29 +110,31 @@ func union(ss ...shape) shape {
 
 func minus(a, b shape) shape { return func(x, y float64) bool { return a(x, y) && !b(x, y) } }
 
-// outline keeps the points of s within w of its edge.
-func outline(s shape, w float64) shape {
-	const dirs = 24
-	return func(x, y float64) bool {
-		if !s(x, y) {
-			return false
-		}
-		for i := range dirs {
-			a := 2 * math.Pi * float64(i) / dirs
-			if !s(x+w*math.Cos(a), y+w*math.Sin(a)) {
-				return true
-			}
-		}
-		return false
-	}
+// fish is the body and tail, facing left, with the eye cut out. With
+// inset > 0 it is the fish shrunk by inset on every side (the eye grown by
+// it), so fish(0) minus fish(w) is an outline of width w.
+func fish(inset float64) shape {
+	body := ellipse(0.42, 0.52, 0.33-inset, 0.23-inset)
+	tail := shrink(0.66, 0.52, 0.95, 0.27, 0.95, 0.77, inset)
+	return minus(union(body, tail), circle(0.26, 0.46, 0.045+inset))
 }
 
-// fish is the body and tail, facing left; the eye is cut out.
-func fish() shape {
-	body := ellipse(0.42, 0.52, 0.33, 0.23)
-	tail := triangle(0.66, 0.52, 0.95, 0.27, 0.95, 0.77)
-	return minus(union(body, tail), circle(0.26, 0.46, 0.045))
+// shrink is the triangle abc moved inward by d on every side (a scaling
+// about its incenter).
+func shrink(ax, ay, bx, by, cx, cy, d float64) shape {
+	la, lb, lc := math.Hypot(bx-cx, by-cy), math.Hypot(ax-cx, ay-cy), math.Hypot(ax-bx, ay-by)
+	p := la + lb + lc
+	ix, iy := (la*ax+lb*bx+lc*cx)/p, (la*ay+lb*by+lc*cy)/p
+	area := math.Abs((bx-ax)*(cy-ay)-(cx-ax)*(by-ay)) / 2
+	k := 1 - d/(2*area/p)
+	sc := func(x, y float64) (float64, float64) { return ix + k*(x-ix), iy + k*(y-iy) }
+	ax, ay = sc(ax, ay)
+	bx, by = sc(bx, by)
+	cx, cy = sc(cx, cy)
+	return triangle(ax, ay, bx, by, cx, cy)
 }
+
+func outlineFish(w float64) shape { return minus(fish(0), fish(w)) }
 
 // layer is a shape painted in a colour; later layers paint over earlier
 // ones, and a nil colour clears (cuts a gap).
@@ -142,16 +144,16 @@ type layer struct {
 }
 
 func trayLayers(st State, fg, accent color.NRGBA) []layer {
-	f := fish()
+	f := fish(0)
 	badge := circle(0.80, 0.22, 0.17)
 	gap := circle(0.80, 0.22, 0.24)
 	switch st {
 	case Connecting:
-		return []layer{{outline(f, 0.075), &fg}}
+		return []layer{{outlineFish(0.075), &fg}}
 	case Disconnected:
 		slash := segment(0.12, 0.90, 0.88, 0.12, 0.045)
 		slashGap := segment(0.12, 0.90, 0.88, 0.12, 0.10)
-		return []layer{{outline(f, 0.075), &fg}, {slashGap, nil}, {slash, &fg}}
+		return []layer{{outlineFish(0.075), &fg}, {slashGap, nil}, {slash, &fg}}
 	case Error:
 		bang := union(rect(0.775, 0.10, 0.825, 0.25), circle(0.80, 0.31, 0.03))
 		return []layer{{f, &fg}, {gap, nil}, {minus(badge, bang), &accent}}
@@ -196,7 +198,7 @@ func App(size int) *image.NRGBA {
 	const r = 0.2
 	bg := union(rect(r, 0, 1-r, 1), rect(0, r, 1, 1-r),
 		circle(r, r, r), circle(1-r, r, r), circle(r, 1-r, r), circle(1-r, 1-r, r))
-	f := fish()
+	f := fish(0)
 	inner := func(x, y float64) bool { return f((x-0.15)/0.7, (y-0.15)/0.7) }
 	return render(size, []layer{{bg, &blue}, {inner, &white}})
 }

@@ -52,9 +52,15 @@ type APIError struct {
 func (e *APIError) Error() string { return e.Message }
 
 func (c *Client) wrapDial(err error) error {
-	var ne *net.OpError
-	if errors.As(err, &ne) && ne.Op == "dial" || errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+	switch {
+	case errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EPERM):
+		return fmt.Errorf("no permission to open %s: %w", c.socket, err)
+	case errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("%w (nothing listening on %s)", ErrNoDaemon, c.socket)
+	}
+	var ne *net.OpError
+	if errors.As(err, &ne) && ne.Op == "dial" {
+		return fmt.Errorf("%w (%v)", ErrNoDaemon, err)
 	}
 	return err
 }

@@ -1,0 +1,247 @@
+package relay
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/key"
+)
+
+// checkLeaks fails the test if, once its cleanups have run, more
+// goroutines are left than when it started. Call it first in a test, so
+// that its cleanup runs last. Tests using it must not be parallel.
+func checkLeaks(t *testing.T) {
+	t.Helper()
+	before := runtime.NumGoroutine()
+	t.Cleanup(func() {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := runtime.NumGoroutine()
+			if n <= before {
+				return
+			}
+			if time.Now().After(deadline) {
+				buf := make([]byte, 1<<20)
+				buf = buf[:runtime.Stack(buf, true)]
+				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+}
+
+// testServer runs a relay on a fresh 127.0.0.1 port until the test ends
+// and returns it with its URL.
+func testServer(t *testing.T, cfg ServerConfig) (*Server, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := serveOn(t, ln, cfg)
+	return s, "http://" + ln.Addr().String()
+}
+
+// serveOn serves a new relay on ln; the test's cleanup closes it and checks
+// that Serve returned ErrServerClosed.
+func serveOn(t *testing.T, ln net.Listener, cfg ServerConfig) *Server {
+	t.Helper()
+	s := NewServer(cfg)
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ln) }()
+	t.Cleanup(func() {
+		s.Close()
+		if err := <-done; !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("Serve returned %v, want ErrServerClosed", err)
+		}
+	})
+	return s
+}
+
+type packet struct {
+	src key.NodePublic
+	pkt string
+}
+
+// inbox collects what a client receives.
+type inbox struct {
+	packets chan packet
+	gone    chan key.NodePublic
+}
+
+func newInbox() *inbox {
+	return &inbox{packets: make(chan packet, 1024), gone: make(chan key.NodePublic, 64)}
+}
+
+func (in *inbox) options() ClientOptions {
+	return ClientOptions{
+		OnPacket:   func(src key.NodePublic, pkt []byte) { in.packets <- packet{src, string(pkt)} },
+		OnPeerGone: func(k key.NodePublic) { in.gone <- k },
+	}
+}
+
+func (in *inbox) expectPacket(t *testing.T, src key.NodePublic, pkt string) {
+	t.Helper()
+	select {
+	case got := <-in.packets:
+		if got.src != src || got.pkt != pkt {
+			t.Fatalf("received %q from %v, want %q from %v", got.pkt, got.src.ShortString(), pkt, src.ShortString())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no packet %q from %v", pkt, src.ShortString())
+	}
+}
+
+func (in *inbox) expectGone(t *testing.T, k key.NodePublic) {
+	t.Helper()
+	select {
+	case got := <-in.gone:
+		if got != k {
+			t.Fatalf("PeerGone(%v), want PeerGone(%v)", got.ShortString(), k.ShortString())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("no PeerGone(%v)", k.ShortString())
+	}
+}
+
+// dialTest dials url as k and closes the client when the test ends.
+func dialTest(t *testing.T, url string, k key.NodePrivate, opts ClientOptions) *Client {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, url, k, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// sync waits until the relay has processed everything c sent before:
+// frames are handled in order, so the Pong comes after them.
+func syncClient(t *testing.T, c *Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitFor polls cond until it holds or 5 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// rawConn speaks the relay protocol by hand, to misbehave.
+type rawConn struct {
+	conn      net.Conn
+	br        *bufio.Reader
+	challenge []byte
+}
+
+// rawUpgrade connects to the relay at url and reads the challenge.
+func rawUpgrade(t *testing.T, url string) *rawConn {
+	t.Helper()
+	addr := strings.TrimPrefix(url, "http://")
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	fmt.Fprintf(conn, "GET /relay HTTP/1.1\r\nHost: %s\r\nUpgrade: rayfish-relay\r\nConnection: Upgrade\r\n\r\n", addr)
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %s", resp.Status)
+	}
+	typ, p, err := ReadFrame(br, make([]byte, 64))
+	if err != nil || typ != FrameServerChallenge {
+		t.Fatalf("challenge: %v %v", typ, err)
+	}
+	return &rawConn{conn: conn, br: br, challenge: p}
+}
+
+func (r *rawConn) write(t *testing.T, typ FrameType, payload []byte) {
+	t.Helper()
+	if err := WriteFrame(r.conn, typ, payload); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// auth authenticates as k and reads ServerInfo.
+func (r *rawConn) auth(t *testing.T, k key.NodePrivate) {
+	t.Helper()
+	r.write(t, FrameClientAuth, clientAuth(k, r.challenge, nil))
+	typ, _, err := ReadFrame(r.br, make([]byte, 64))
+	if err != nil || typ != FrameServerInfo {
+		t.Fatalf("after auth: %v %v", typ, err)
+	}
+}
+
+// expectClosed reads until the server closes the connection and returns
+// the text of the Error frame it sent first, if any.
+func (r *rawConn) expectClosed(t *testing.T) string {
+	t.Helper()
+	var msg string
+	buf := make([]byte, DefaultMaxFrame)
+	for {
+		typ, p, err := ReadFrame(r.br, buf)
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+			return msg
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			t.Fatal("server did not close the connection")
+		}
+		if err != nil {
+			return msg // e.g. connection reset
+		}
+		if typ == FrameError {
+			msg = string(p)
+		}
+	}
+}
+
+// counter is a goroutine-safe count of received packets per source.
+type counter struct {
+	mu sync.Mutex
+	n  map[key.NodePublic]int
+}
+
+func (c *counter) add(src key.NodePublic) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == nil {
+		c.n = make(map[key.NodePublic]int)
+	}
+	c.n[src]++
+}
+
+func (c *counter) get(src key.NodePublic) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[src]
+}

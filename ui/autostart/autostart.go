@@ -1,0 +1,201 @@
+// Package autostart turns "start rayfish at login" on and off. On Linux
+// it writes an XDG autostart entry ($XDG_CONFIG_HOME/autostart/<id>.desktop);
+// on macOS a LaunchAgent plist; elsewhere it reports ErrUnsupported.
+package autostart
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// ErrUnsupported is returned where the OS has no implementation yet.
+var ErrUnsupported = errors.New("start at login is not supported on this system")
+
+// Manager reads and changes whether the app starts at login.
+type Manager interface {
+	Enabled() (bool, error)
+	SetEnabled(on bool) error
+}
+
+// AppID names the autostart entry.
+const AppID = "dev.rayfish.app"
+
+// XDG is the freedesktop.org autostart entry of the app.
+type XDG struct {
+	// ConfigHome is $XDG_CONFIG_HOME (usually ~/.config).
+	ConfigHome string
+	// Exec is the command line to run, typically the absolute path of
+	// the app binary.
+	Exec string
+}
+
+// Path returns the .desktop file's path.
+func (x XDG) Path() string { return filepath.Join(x.ConfigHome, "autostart", AppID+".desktop") }
+
+// Enabled reports whether the entry exists and is not disabled with
+// Hidden=true or X-GNOME-Autostart-enabled=false.
+func (x XDG) Enabled() (bool, error) {
+	b, err := os.ReadFile(x.Path())
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("read autostart entry: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(strings.TrimSpace(line), "=")
+		if !ok {
+			continue
+		}
+		v = strings.ToLower(strings.TrimSpace(v))
+		switch strings.TrimSpace(k) {
+		case "Hidden":
+			if v == "true" {
+				return false, nil
+			}
+		case "X-GNOME-Autostart-enabled":
+			if v == "false" {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
+}
+
+// SetEnabled writes or removes the entry.
+func (x XDG) SetEnabled(on bool) error {
+	if !on {
+		if err := os.Remove(x.Path()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove autostart entry: %w", err)
+		}
+		return nil
+	}
+	if x.Exec == "" {
+		return errors.New("autostart: no command to run")
+	}
+	if err := os.MkdirAll(filepath.Dir(x.Path()), 0o755); err != nil {
+		return fmt.Errorf("create autostart dir: %w", err)
+	}
+	if err := writeFileAtomic(x.Path(), []byte(x.desktopEntry())); err != nil {
+		return fmt.Errorf("write autostart entry: %w", err)
+	}
+	return nil
+}
+
+func (x XDG) desktopEntry() string {
+	return "[Desktop Entry]\n" +
+		"Type=Application\n" +
+		"Name=rayfish\n" +
+		"Comment=rayfish mesh VPN tray\n" +
+		"Exec=" + quoteExec(x.Exec) + "\n" +
+		"Icon=" + AppID + "\n" +
+		"Terminal=false\n" +
+		"X-GNOME-Autostart-enabled=true\n"
+}
+
+// quoteExec quotes a path for a desktop entry's Exec key when needed.
+func quoteExec(s string) string {
+	if !strings.ContainsAny(s, " \t\"'\\$`") {
+		return s
+	}
+	r := strings.NewReplacer(`\`, `\\\\`, `"`, `\\"`, "`", "\\\\`", "$", `\\$`)
+	return `"` + r.Replace(s) + `"`
+}
+
+// LaunchAgent is the macOS per-user launchd agent of the app.
+type LaunchAgent struct {
+	// Home is the user's home directory.
+	Home string
+	// Exec is the absolute path of the app binary.
+	Exec string
+}
+
+// Path returns the plist's path.
+func (l LaunchAgent) Path() string {
+	return filepath.Join(l.Home, "Library", "LaunchAgents", AppID+".plist")
+}
+
+// Enabled reports whether the plist exists.
+func (l LaunchAgent) Enabled() (bool, error) {
+	_, err := os.Stat(l.Path())
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("stat launch agent: %w", err)
+	}
+	return true, nil
+}
+
+// SetEnabled writes or removes the plist.
+func (l LaunchAgent) SetEnabled(on bool) error {
+	if !on {
+		if err := os.Remove(l.Path()); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove launch agent: %w", err)
+		}
+		return nil
+	}
+	if l.Exec == "" {
+		return errors.New("autostart: no command to run")
+	}
+	if err := os.MkdirAll(filepath.Dir(l.Path()), 0o755); err != nil {
+		return fmt.Errorf("create LaunchAgents dir: %w", err)
+	}
+	var exe strings.Builder
+	xmlEscape(&exe, l.Exec)
+	plist := `<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0">
+<dict>
+	<key>Label</key>
+	<string>` + AppID + `</string>
+	<key>ProgramArguments</key>
+	<array>
+		<string>` + exe.String() + `</string>
+	</array>
+	<key>RunAtLoad</key>
+	<true/>
+</dict>
+</plist>
+`
+	if err := writeFileAtomic(l.Path(), []byte(plist)); err != nil {
+		return fmt.Errorf("write launch agent: %w", err)
+	}
+	return nil
+}
+
+func xmlEscape(b *strings.Builder, s string) {
+	strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&apos;").WriteString(b, s)
+}
+
+func writeFileAtomic(name string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".autostart-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), name)
+}
+
+type unsupported struct{}
+
+func (unsupported) Enabled() (bool, error)  { return false, nil }
+func (unsupported) SetEnabled(on bool) error { return ErrUnsupported }
+
+// Default returns the Manager for this OS and user, running exe (the
+// app's absolute path).
+func Default(exe string) Manager { return defaultManager(exe) }

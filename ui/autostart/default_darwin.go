@@ -1,0 +1,11 @@
+package autostart
+
+import "os"
+
+func defaultManager(exe string) Manager {
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return unsupported{}
+	}
+	return LaunchAgent{Home: home, Exec: exe}
+}

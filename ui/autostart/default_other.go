@@ -1,0 +1,5 @@
+//go:build !linux && !darwin
+
+package autostart
+
+func defaultManager(string) Manager { return unsupported{} }

@@ -1,0 +1,266 @@
+//go:build gui
+
+// Package tray builds rayfish's system tray menu and icon from the view
+// model. It rebuilds the menu only when something visible changed.
+package tray
+
+import (
+	"fmt"
+	"strings"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/rayfish/rayfish/assets"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+	"github.com/rayfish/rayfish/ui/state"
+)
+
+// maxPeers bounds the Peers submenu; the window lists the rest.
+const maxPeers = 25
+
+// Host is where the tray shows: desktop.App's methods, and the tooltip
+// setter (fyne.io/systray's SetTooltip). Nil fields are skipped.
+type Host struct {
+	SetMenu    func(*fyne.Menu)
+	SetIcon    func(fyne.Resource)
+	SetTooltip func(string)
+}
+
+// Tab names a main window tab for Actions.Show.
+type Tab string
+
+// Tabs.
+const (
+	TabPeers    Tab = "peers"
+	TabNetworks Tab = "networks"
+	TabSettings Tab = "settings"
+	TabAbout    Tab = "about"
+)
+
+// Actions are what the menu items do. All run on the UI goroutine.
+type Actions struct {
+	Connect     func()
+	Disconnect  func()
+	StartDaemon func()
+	// Show brings the main window forward on a tab.
+	Show func(Tab)
+	// Copy puts text on the clipboard and tells the user what was copied.
+	Copy func(what, text string)
+	Quit func()
+}
+
+// Tray owns the tray menu and icon. UI goroutine only.
+type Tray struct {
+	host    Host
+	act     Actions
+	variant assets.Variant
+
+	lastMenu    string
+	lastIcon    state.Icon
+	haveIcon    bool
+	lastTooltip string
+}
+
+// New returns a tray that shows icons in variant v.
+func New(host Host, act Actions, v assets.Variant) *Tray {
+	return &Tray{host: host, act: act, variant: v}
+}
+
+// SetVariant changes the icon style; the next Update shows it.
+func (t *Tray) SetVariant(v assets.Variant) {
+	if v != t.variant {
+		t.variant = v
+		t.haveIcon = false
+	}
+}
+
+// Update brings the tray in line with m.
+func (t *Tray) Update(m *state.Model) {
+	if ic := m.IconState(); !t.haveIcon || ic != t.lastIcon {
+		t.lastIcon, t.haveIcon = ic, true
+		if t.host.SetIcon != nil {
+			t.host.SetIcon(Icon(ic, t.variant))
+		}
+	}
+	if tip := m.TrayTooltip(); tip != t.lastTooltip {
+		t.lastTooltip = tip
+		if t.host.SetTooltip != nil {
+			t.host.SetTooltip(tip)
+		}
+	}
+	menu := t.Menu(m)
+	if key := menuKey(menu); key != t.lastMenu {
+		t.lastMenu = key
+		if t.host.SetMenu != nil {
+			t.host.SetMenu(menu)
+		}
+	}
+}
+
+// Icon returns the tray icon resource for a state.
+func Icon(ic state.Icon, v assets.Variant) fyne.Resource {
+	name := ic.String()
+	return fyne.NewStaticResource("rayfish-"+name+"-"+string(v)+".png", assets.TrayIcon(assets.State(name), v))
+}
+
+// Menu builds the tray menu for m.
+func (t *Tray) Menu(m *state.Model) *fyne.Menu {
+	status := fyne.NewMenuItemWithIcon(m.StatusText(), Icon(m.IconState(), assets.Color), nil)
+	status.Disabled = true
+	items := []*fyne.MenuItem{status}
+
+	if m.Conn() == state.DaemonUnavailable {
+		items = append(items, fyne.NewMenuItem("Start daemon", t.act.StartDaemon))
+	} else {
+		connect := fyne.NewMenuItem("Connect", t.act.Connect)
+		connect.Disabled = !m.CanConnect()
+		disconnect := fyne.NewMenuItem("Disconnect", t.act.Disconnect)
+		disconnect.Disabled = !m.CanDisconnect()
+		items = append(items, connect, disconnect)
+	}
+	items = append(items, fyne.NewMenuItemSeparator())
+
+	if label := m.SelfLabel(); label != "" {
+		self := m.Self()
+		addr := self.IPv4.String()
+		item := fyne.NewMenuItem(label, func() { t.act.Copy("This device's address", addr) })
+		item.Disabled = !self.IPv4.IsValid()
+		items = append(items, item)
+	}
+	if m.DaemonReachable() {
+		items = append(items, t.peersItem(m), t.networksItem(m))
+		if n := len(m.Requests()); n > 0 {
+			label := "1 join request waiting…"
+			if n > 1 {
+				label = fmt.Sprintf("%d join requests waiting…", n)
+			}
+			items = append(items, fyne.NewMenuItem(label, func() { t.act.Show(TabNetworks) }))
+		}
+		items = append(items, fyne.NewMenuItemSeparator())
+	}
+
+	about := "About rayfish"
+	if m.VersionMismatch() {
+		about = "About rayfish (versions differ)"
+	}
+	quit := fyne.NewMenuItem("Quit", t.act.Quit)
+	quit.IsQuit = true
+	items = append(items,
+		fyne.NewMenuItem("Open rayfish", func() { t.act.Show(TabPeers) }),
+		fyne.NewMenuItem("Settings…", func() { t.act.Show(TabSettings) }),
+		fyne.NewMenuItem(about, func() { t.act.Show(TabAbout) }),
+		fyne.NewMenuItemSeparator(),
+		quit,
+	)
+	return fyne.NewMenu("rayfish", items...)
+}
+
+func (t *Tray) peersItem(m *state.Model) *fyne.MenuItem {
+	peers := m.Peers()
+	var sub []*fyne.MenuItem
+	for i, p := range peers {
+		if i == maxPeers {
+			sub = append(sub, fyne.NewMenuItem(fmt.Sprintf("%d more in the window…", len(peers)-i), func() { t.act.Show(TabPeers) }))
+			break
+		}
+		sub = append(sub, t.peerItem(p))
+	}
+	if len(sub) == 0 {
+		none := fyne.NewMenuItem("No peers yet", nil)
+		none.Disabled = true
+		sub = append(sub, none)
+	}
+	item := fyne.NewMenuItem(fmt.Sprintf("Peers (%d of %d online)", m.OnlinePeers(), len(peers)), nil)
+	item.ChildMenu = fyne.NewMenu("Peers", sub...)
+	return item
+}
+
+func (t *Tray) peerItem(p apitype.Peer) *fyne.MenuItem {
+	dot := "○"
+	if p.Online {
+		dot = "●"
+	}
+	name := p.Hostname
+	if name == "" {
+		name = state.ShortID(p.ID)
+	}
+	badge, _ := state.PeerBadge(p)
+	label := fmt.Sprintf("%s %s", dot, name)
+	if p.IPv4.IsValid() {
+		label += " (" + p.IPv4.String() + ")"
+	}
+	label += " — " + badge
+	addr := p.IPv4.String()
+	item := fyne.NewMenuItem(label, func() { t.act.Copy(name+"'s address", addr) })
+	item.Disabled = !p.IPv4.IsValid()
+	return item
+}
+
+func (t *Tray) networksItem(m *state.Model) *fyne.MenuItem {
+	var sub []*fyne.MenuItem
+	for _, n := range m.Networks() {
+		var tags []string
+		if n.Admin {
+			tags = append(tags, "admin")
+		}
+		if n.Open {
+			tags = append(tags, "open")
+		}
+		tags = append(tags, fmt.Sprintf("%d members", n.Members))
+		sub = append(sub, fyne.NewMenuItem(n.Name+" ("+strings.Join(tags, ", ")+")", func() { t.act.Show(TabNetworks) }))
+	}
+	if len(sub) > 0 {
+		sub = append(sub, fyne.NewMenuItemSeparator())
+	}
+	sub = append(sub,
+		fyne.NewMenuItem("Join a network…", func() { t.act.Show(TabNetworks) }),
+		fyne.NewMenuItem("Create a network…", func() { t.act.Show(TabNetworks) }),
+	)
+	item := fyne.NewMenuItem(fmt.Sprintf("Networks (%d)", len(m.Networks())), nil)
+	item.ChildMenu = fyne.NewMenu("Networks", sub...)
+	return item
+}
+
+// menuKey renders what the user sees of a menu, to detect changes.
+func menuKey(m *fyne.Menu) string {
+	var b strings.Builder
+	var walk func(*fyne.Menu, int)
+	walk = func(m *fyne.Menu, depth int) {
+		for _, it := range m.Items {
+			fmt.Fprintf(&b, "%d|%s|%v|%v|", depth, it.Label, it.Disabled, it.IsSeparator)
+			if it.Icon != nil {
+				b.WriteString(it.Icon.Name())
+			}
+			b.WriteByte('\n')
+			if it.ChildMenu != nil {
+				walk(it.ChildMenu, depth+1)
+			}
+		}
+	}
+	walk(m, 0)
+	return b.String()
+}
+
+// Dump renders a menu as indented text (for tests and debugging):
+// disabled items in brackets, separators as "---".
+func Dump(m *fyne.Menu) string {
+	var b strings.Builder
+	var walk func(*fyne.Menu, string)
+	walk = func(m *fyne.Menu, indent string) {
+		for _, it := range m.Items {
+			switch {
+			case it.IsSeparator:
+				b.WriteString(indent + "---\n")
+			case it.Disabled:
+				b.WriteString(indent + "[" + it.Label + "]\n")
+			default:
+				b.WriteString(indent + it.Label + "\n")
+			}
+			if it.ChildMenu != nil {
+				walk(it.ChildMenu, indent+"  ")
+			}
+		}
+	}
+	walk(m, "")
+	return b.String()
+}
