@@ -12,7 +12,11 @@ SOCKET ?= /run/rayfish/rayfish.sock
 RUN_PKGS := iproute2 ca-certificates
 TEST_PKGS := iproute2 iputils-ping iperf3 nftables dnsutils procps psmisc
 
+.DEFAULT_GOAL := all
 .PHONY: all build ray run test unit netns deps-run deps-test demo bench fuzz clean vet
+
+# Per-area targets (gui, installers, cross-platform checks...).
+include $(wildcard mk/*.mk)
 
 all: build
 
@@ -45,7 +49,9 @@ unit:
 netns: ray
 	RAY_BIN=$(CURDIR)/$(BIN)/ray $(GO) test -count=1 -timeout 20m -tags netns -v ./test/netns/ 2>&1 | tee build/netns.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+\.go:[0-9]+: (SUMMARY|##))' ; test $${PIPESTATUS[0]} -eq 0
 
-test: deps-test vet unit netns $(EXTRA_TEST_TARGETS)
+# test: everything, in order: unit tests (race), cross-OS vet, the GUI's
+# headless tests, then the real-daemon netns tests.
+test: deps-test vet unit cross-platform test-gui netns
 	@echo "make test: all suites passed"
 
 run: deps-run ray
@@ -64,4 +70,3 @@ fuzz:
 clean:
 	rm -rf build
 
--include mk/*.mk

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
@@ -84,6 +85,8 @@ type Controller struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	kick   chan struct{} // wakes the watch loop's backoff wait
+
+	busy atomic.Int64 // intents whose result is not yet dispatched
 
 	mu      sync.Mutex // guards started, closed, and wg.Add
 	started bool
@@ -169,6 +172,11 @@ func (c *Controller) Close() error {
 	return nil
 }
 
+// Busy reports whether an intent's API call is still running (its result
+// not yet handed to Dispatch). Tools that render the UI headless use it to
+// know when the screen has settled.
+func (c *Controller) Busy() bool { return c.busy.Load() > 0 }
+
 // Reconnect cuts the backoff wait short: the watch loop tries the daemon
 // now. It does nothing while the stream is connected.
 func (c *Controller) Reconnect() {
@@ -199,12 +207,16 @@ func (c *Controller) goRun(fn func()) bool {
 func (c *Controller) watchLoop() {
 	defer c.wg.Done()
 	delay := c.cfg.MinBackoff
+	lastErr := ""
 	for {
 		gotSnapshot, err := c.watchOnce()
 		if c.ctx.Err() != nil {
 			return
 		}
-		c.cfg.Logf("rayfish: watch ended: %v", err)
+		if msg := fmt.Sprint(err); gotSnapshot || msg != lastErr {
+			c.cfg.Logf("rayfish: watch ended: %v", err)
+			lastErr = msg
+		}
 		var apiErr *client.APIError
 		if errors.As(err, &apiErr) {
 			c.cfg.Dispatch(func() { c.model.Fail(err); c.changed() })
@@ -238,6 +250,9 @@ func (c *Controller) watchOnce() (gotSnapshot bool, err error) {
 	}
 	err = c.cfg.Client.Watch(c.ctx, func(ev apitype.WatchEvent) error {
 		if ev.Type == apitype.EventSnapshot {
+			if !gotSnapshot {
+				c.cfg.Logf("rayfish: connected to the daemon on %s (version %s)", c.cfg.Socket, v.Version)
+			}
 			gotSnapshot = true
 			c.cfg.Dispatch(func() {
 				c.model.Apply(ev)
@@ -256,7 +271,9 @@ func (c *Controller) watchOnce() (gotSnapshot bool, err error) {
 // result to done on the UI goroutine. Errors are also recorded as the
 // model's last error.
 func call[T any](c *Controller, timeout time.Duration, fn func(ctx context.Context) (T, error), done func(T, error)) {
+	c.busy.Add(1)
 	ok := c.goRun(func() {
+		defer c.busy.Add(-1)
 		ctx, cancel := context.WithTimeout(c.ctx, timeout)
 		v, err := fn(ctx)
 		cancel()
@@ -268,9 +285,12 @@ func call[T any](c *Controller, timeout time.Duration, fn func(ctx context.Conte
 			c.changed()
 		})
 	})
-	if !ok && done != nil {
-		var zero T
-		done(zero, ErrClosed)
+	if !ok {
+		c.busy.Add(-1)
+		if done != nil {
+			var zero T
+			done(zero, ErrClosed)
+		}
 	}
 }
 

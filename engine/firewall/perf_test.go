@@ -153,83 +153,90 @@ func FuzzFilter(f *testing.F) {
 	f.Add([]byte{0, 0, 4, 6, 1, 2, 0, 80, 0, 2, 0, 1, 1, 1, 4, 6, 2, 1, 0, 2, 0, 80, 0x12, 0, 0, 1})
 	f.Add([]byte{0, 1, 6, 17, 3, 4, 0, 53, 0, 9, 0, 0, 0, 1, 0, 6, 17, 4, 3, 0, 9, 0, 53, 0, 0, 0, 0})
 	f.Add([]byte{1, 2, 4, 1, 1, 1, 0, 8, 0, 0, 8, 0, 0, 5, 1, 2, 4, 1, 1, 1, 0, 0, 0, 0, 3, 0, 0, 5})
-	peers := []key.NodePublic{nodeKey(1), nodeKey(2), nodeKey(3)}
-	type seenKey struct {
-		k    flowKey
-		peer key.NodePublic
+	f.Fuzz(runFilterOps)
+}
+
+var (
+	fuzzPeers  = []key.NodePublic{nodeKey(1), nodeKey(2), nodeKey(3)}
+	fuzzProtos = []uint8{packet.ProtoTCP, packet.ProtoUDP, packet.ProtoICMPv4, packet.ProtoICMPv6, 47}
+)
+
+type seenKey struct {
+	k    flowKey
+	peer key.NodePublic
+}
+
+func runFilterOps(t *testing.T, data []byte) {
+	fw := New(Config{MaxFlows: 16, MaxFlowsPerPeer: 8})
+	if err := fw.Update(func(rs *Ruleset, _ *Suggested) error {
+		rs.Rules = nil
+		rs.SetReject(len(data)%2 == 0)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fw := New(Config{MaxFlows: 16, MaxFlowsPerPeer: 8})
-		if err := fw.Update(func(rs *Ruleset, _ *Suggested) error {
-			rs.Rules = nil
-			rs.SetReject(len(data)%2 == 0)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
+	reject := len(data)%2 == 0
+	seen := map[seenKey]bool{}
+	var now int64
+	const opLen = 14
+	for len(data) >= opLen {
+		op := data[:opLen]
+		data = data[opLen:]
+		dir := In
+		if op[0]&1 == 1 {
+			dir = Out
 		}
-		reject := len(data)%2 == 0
-		seen := map[seenKey]bool{}
-		var now int64
-		const opLen = 14
-		for len(data) >= opLen {
-			op := data[:opLen]
-			data = data[opLen:]
-			dir := In
-			if op[0]&1 == 1 {
-				dir = Out
-			}
-			peer := peers[int(op[1])%len(peers)]
-			info := packet.Info{Version: 4, Proto: op[3], HasTransport: op[12]&0x80 == 0}
-			if op[2]&1 == 0 {
-				info.Version = 6
-			}
-			addr := func(b byte) netip.Addr {
-				if info.Version == 4 {
-					return netip.AddrFrom4([4]byte{100, 64, 0, b % 4})
-				}
-				return netip.AddrFrom16([16]byte{0xfd, 0x72, 0x61, 0x79, 0x66, 0x69, 15: b % 4})
-			}
-			info.Src, info.Dst = addr(op[4]), addr(op[5])
-			info.SrcPort = binary.BigEndian.Uint16(op[6:8]) % 4
-			info.DstPort = binary.BigEndian.Uint16(op[8:10]) % 4
-			info.TCPFlags = op[10]
-			info.ICMPType, info.ICMPCode = op[11], op[12]&3
-			if op[12]&0x40 != 0 {
-				info.Fragment = true
-				info.FragOffset = uint16(op[12]&0x20) * 8
-			}
-			now += int64(op[13]) * sec
-			var v Verdict
-			if dir == In {
-				v = fw.Inbound(&info, peer, nil, now)
-			} else {
-				v = fw.Outbound(&info, peer, nil, now)
-			}
-			switch v {
-			case Accept, Drop:
-			case Reject:
-				if !reject {
-					t.Fatalf("Reject without reject mode for %+v", info)
-				}
-			default:
-				t.Fatalf("verdict %d", v)
-			}
-			if n := fw.Flows(); n > 16 {
-				t.Fatalf("%d flows over the cap", n)
-			}
-			if v != Accept {
-				continue
-			}
-			if dir == Out {
-				seen[seenKey{keyFor(Out, &info), peer}] = true
-				continue
-			}
-			if (info.Proto == packet.ProtoTCP || info.Proto == packet.ProtoUDP) && info.FragOffset == 0 &&
-				!seen[seenKey{keyFor(In, &info), peer}] {
-				t.Fatalf("inbound %+v from peer %d accepted without an outbound flow", info, peer[0])
-			}
+		peer := fuzzPeers[int(op[1])%len(fuzzPeers)]
+		info := packet.Info{Version: 4, Proto: fuzzProtos[int(op[3])%len(fuzzProtos)], HasTransport: op[12]&0x80 == 0}
+		if op[2]&1 == 0 {
+			info.Version = 6
 		}
-	})
+		addr := func(b byte) netip.Addr {
+			if info.Version == 4 {
+				return netip.AddrFrom4([4]byte{100, 64, 0, b % 4})
+			}
+			return netip.AddrFrom16([16]byte{0xfd, 0x72, 0x61, 0x79, 0x66, 0x69, 15: b % 4})
+		}
+		info.Src, info.Dst = addr(op[4]), addr(op[5])
+		info.SrcPort = binary.BigEndian.Uint16(op[6:8]) % 4
+		info.DstPort = binary.BigEndian.Uint16(op[8:10]) % 4
+		info.TCPFlags = op[10]
+		info.ICMPType, info.ICMPCode = op[11], op[12]&3
+		if op[12]&0x40 != 0 {
+			info.Fragment = true
+			info.FragOffset = uint16(op[12]&0x20) * 8
+		}
+		now += int64(op[13]) * sec
+		var v Verdict
+		if dir == In {
+			v = fw.Inbound(&info, peer, nil, now)
+		} else {
+			v = fw.Outbound(&info, peer, nil, now)
+		}
+		switch v {
+		case Accept, Drop:
+		case Reject:
+			if !reject {
+				t.Fatalf("Reject without reject mode for %+v", info)
+			}
+		default:
+			t.Fatalf("verdict %d", v)
+		}
+		if n := fw.Flows(); n > 16 {
+			t.Fatalf("%d flows over the cap", n)
+		}
+		if v != Accept {
+			continue
+		}
+		if dir == Out {
+			seen[seenKey{keyFor(Out, &info), peer}] = true
+			continue
+		}
+		if (info.Proto == packet.ProtoTCP || info.Proto == packet.ProtoUDP) && info.FragOffset == 0 &&
+			!seen[seenKey{keyFor(In, &info), peer}] {
+			t.Fatalf("inbound %+v from peer %d accepted without an outbound flow", info, peer[0])
+		}
+	}
 }
 
 func BenchmarkInboundHit(b *testing.B) {

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -112,6 +113,27 @@ func (n *Network) IssueInvite(kind InviteKind, ttl time.Duration, now time.Time)
 	rec.Hash = hashSecret(secret)
 	n.Invites = append(n.Invites, rec)
 	return secret, rec, nil
+}
+
+// NewInvite issues an invite (see IssueInvite) and returns it ready to
+// Encode: it names the network by its roster name and points at inviter,
+// reachable at addrs or through relay.
+func (n *Network) NewInvite(kind InviteKind, ttl time.Duration, inviter key.NodePublic, addrs []netip.AddrPort, relay string, now time.Time) (Invite, InviteRecord, error) {
+	secret, rec, err := n.IssueInvite(kind, ttl, now)
+	if err != nil {
+		return Invite{}, InviteRecord{}, err
+	}
+	inv := Invite{
+		Kind:        kind,
+		Network:     n.ID,
+		NetworkName: n.Roster.Name,
+		Inviter:     inviter,
+		Addrs:       slices.Clone(addrs),
+		Relay:       relay,
+		Secret:      secret,
+		Expires:     rec.Expires,
+	}
+	return inv, rec, nil
 }
 
 // findInvite drops long-expired records and returns the index of the live

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -289,5 +290,31 @@ func TestJoinRequestLimit(t *testing.T) {
 	}
 	if len(n.Requests) != 1 {
 		t.Errorf("%d requests kept, want 1", len(n.Requests))
+	}
+}
+
+func TestNewInvite(t *testing.T) {
+	n, admin := newAdminNetwork(t)
+	n.Name = "local-name"
+	addrs := []netip.AddrPort{netip.MustParseAddrPort("198.18.0.1:41641")}
+	inv, rec, err := n.NewInvite(InviteSingle, time.Hour, admin.Public(), addrs, "https://r.example", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ParseInvite(inv.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Network != n.ID || got.NetworkName != "home" || got.Inviter != admin.Public() ||
+		len(got.Addrs) != 1 || got.Relay != "https://r.example" || !got.Expires.Equal(rec.Expires) {
+		t.Errorf("invite = %+v", got)
+	}
+	// The joiner's secret is what the admin redeems.
+	if err := n.Redeem(got.Secret, t0.Add(time.Minute)); err != nil {
+		t.Errorf("Redeem: %v", err)
+	}
+	appr, _, err := n.NewInvite(InviteApproval, 0, admin.Public(), nil, "", t0)
+	if err != nil || appr.Secret != ([16]byte{}) {
+		t.Errorf("approval invite: %+v, %v", appr, err)
 	}
 }

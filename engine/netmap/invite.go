@@ -204,12 +204,12 @@ func decodeInvite(b []byte) (Invite, error) {
 		copy(inv.Secret[:], d.bytes(len(inv.Secret)))
 	}
 	inv.NetworkName = string(d.bytes(int(d.byte())))
-	if n := int(d.byte()); n > MaxInviteAddrs {
-		return Invite{}, fmt.Errorf("%d addresses, limit %d", n, MaxInviteAddrs)
-	} else {
-		for range n {
-			inv.Addrs = append(inv.Addrs, d.addrPort())
-		}
+	naddrs := int(d.byte())
+	if naddrs > MaxInviteAddrs {
+		return Invite{}, fmt.Errorf("%d addresses, limit %d", naddrs, MaxInviteAddrs)
+	}
+	for range naddrs {
+		inv.Addrs = append(inv.Addrs, d.addrPort())
 	}
 	inv.Relay = string(d.bytes(int(d.uint16())))
 	if d.err != nil {

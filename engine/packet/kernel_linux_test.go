@@ -79,6 +79,9 @@ func newKernelTUN(t *testing.T) *kernelTUN {
 	}()
 	if err := <-ready; err != nil {
 		close(done)
+		if k.f != nil {
+			k.f.Close()
+		}
 		t.Skipf("cannot set up a namespace with a TUN: %v", err)
 	}
 	responded := make(chan struct{})
@@ -199,14 +202,22 @@ func (k *kernelTUN) udpQuery(server string) error {
 		return err
 	}
 	defer c.Close()
-	if _, err := c.Write([]byte("query")); err != nil {
-		return err
-	}
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// Ask again every 100ms, as resolvers do: right after setup the
+	// kernel may not yet accept packets for a fresh IPv6 address.
 	buf := make([]byte, 100)
-	n, err := c.Read(buf)
-	if err != nil {
-		return err
+	var n int
+	for try := 0; ; try++ {
+		if _, err := c.Write([]byte("query")); err != nil {
+			return err
+		}
+		c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		n, err = c.Read(buf)
+		if err == nil {
+			break
+		}
+		if try == 50 {
+			return err
+		}
 	}
 	if string(buf[:n]) != "answer" {
 		return errors.New("got " + string(buf[:n]))

@@ -49,7 +49,10 @@ const (
 // data. Parse neither allocates nor keeps b.
 //
 // Parse checks lengths, not checksums: packets from the local TUN may carry
-// partial checksums when offloads are on.
+// partial checksums when offloads are on. TCPFlags is the whole flags byte
+// (CWR and ECE included). For a non-first IPv6 fragment the walk stops at
+// the fragment header, so Proto is that header's next header, which may be
+// an extension header of the fragmentable part rather than the transport.
 func Parse(b []byte, info *Info) error {
 	*info = Info{}
 	if len(b) == 0 {

@@ -65,8 +65,6 @@ func (e *ServerError) Error() string { return "relay: server closed the connecti
 // Client is one authenticated connection to a relay. Its methods are safe
 // for concurrent use. Create it with Dial; Conn wraps one that reconnects.
 type Client struct {
-	self key.NodePublic
-	url  string
 	conn net.Conn
 	br   *bufio.Reader // owned by the reader
 	bw   *bufio.Writer // owned by the writer
@@ -224,8 +222,6 @@ func handshake(ctx context.Context, conn net.Conn, u *url.URL, k key.NodePrivate
 	conn.SetDeadline(time.Time{})
 
 	c := &Client{
-		self:       k.Public(),
-		url:        u.String(),
 		conn:       conn,
 		br:         br,
 		bw:         bw,

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rayfish/rayfish/engine/key"
 )
@@ -205,11 +208,16 @@ func parseServerInfo(p []byte) (ServerInfo, error) {
 	return si, nil
 }
 
-// errorText makes a peer-supplied message safe to put in an error: bounded
-// and printable.
+// errorText makes a peer-supplied message safe to show: at most 256
+// bytes, invalid UTF-8 and non-printable characters replaced by '?'.
 func errorText(p []byte) string {
 	if len(p) > maxErrorTextLen {
 		p = p[:maxErrorTextLen]
 	}
-	return fmt.Sprintf("%q", p)
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return '?'
+		}
+		return r
+	}, string(p))
 }

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -282,7 +283,8 @@ func TestRateLimit(t *testing.T) {
 		pktSize = 1000
 		sent    = 100
 	)
-	s, url := testServer(t, ServerConfig{RateBytesPerSec: rate, RateBurst: rate})
+	// MaxFrame small enough that it does not raise the burst.
+	s, url := testServer(t, ServerConfig{RateBytesPerSec: rate, RateBurst: rate, MaxFrame: 2048})
 	a, b, c := key.NewNode(), key.NewNode(), key.NewNode()
 	var got counter
 	ca := dialTest(t, url, a, ClientOptions{})
@@ -575,5 +577,87 @@ func TestListenAndServe(t *testing.T) {
 	s.Close()
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		t.Errorf("ListenAndServe returned %v", err)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	checkLeaks(t)
+	s, url := testServer(t, ServerConfig{})
+	healthA := make(chan string, 10)
+	healthB := make(chan string, 10)
+	dialTest(t, url, key.NewNode(), ClientOptions{OnHealth: func(m string) { healthA <- m }})
+	expect := func(ch chan string, want string) {
+		t.Helper()
+		select {
+		case got := <-ch:
+			if got != want {
+				t.Errorf("health %q, want %q", got, want)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no health message %q", want)
+		}
+	}
+	s.SetHealth("shutting down soon")
+	expect(healthA, "shutting down soon")
+	// A client connecting later learns it on connecting.
+	dialTest(t, url, key.NewNode(), ClientOptions{OnHealth: func(m string) { healthB <- m }})
+	expect(healthB, "shutting down soon")
+	s.SetHealth("")
+	expect(healthA, "")
+	expect(healthB, "")
+}
+
+func TestRevalidate(t *testing.T) {
+	checkLeaks(t)
+	a, b := key.NewNode(), key.NewNode()
+	var mu sync.Mutex
+	allowed := map[key.NodePublic]bool{a.Public(): true, b.Public(): true}
+	s, url := testServer(t, ServerConfig{Allow: func(k key.NodePublic) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return allowed[k]
+	}})
+	ca := dialTest(t, url, a, ClientOptions{})
+	cb := dialTest(t, url, b, ClientOptions{})
+	if n := s.Revalidate(); n != 0 {
+		t.Errorf("Revalidate with nothing changed closed %d", n)
+	}
+	mu.Lock()
+	delete(allowed, b.Public())
+	mu.Unlock()
+	if n := s.Revalidate(); n != 1 {
+		t.Errorf("Revalidate closed %d, want 1", n)
+	}
+	select {
+	case <-cb.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("removed node still connected")
+	}
+	var se *ServerError
+	if !errors.As(cb.Err(), &se) || !strings.Contains(se.Msg, "no longer allowed") {
+		t.Errorf("removed node closed with %v", cb.Err())
+	}
+	if ca.Err() != nil {
+		t.Errorf("remaining node closed: %v", ca.Err())
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	tests := []struct {
+		in, want string
+	}{
+		{"", ""},
+		{"relay full", "relay full"},
+		{"bell\a and newline\n", "bell? and newline?"},
+		{"bad utf8 \xff", "bad utf8 ?"},
+		{"ünïcødé", "ünïcødé"},
+	}
+	for _, tt := range tests {
+		if got := errorText([]byte(tt.in)); got != tt.want {
+			t.Errorf("errorText(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := errorText(bytes.Repeat([]byte("x"), 1000)); len(got) != maxErrorTextLen {
+		t.Errorf("long text kept %d bytes, want %d", len(got), maxErrorTextLen)
 	}
 }

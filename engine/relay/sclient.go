@@ -2,6 +2,7 @@ package relay
 
 import (
 	"bufio"
+	"encoding/binary"
 	"errors"
 	"net"
 	"sync"
@@ -13,9 +14,9 @@ import (
 
 // A server-side client connection runs two goroutines:
 //
-//	conn ──► reader (the ServeHTTP goroutine) ── forward ──► other client's sendq
+//	conn ──► reader (routineRead, on the ServeHTTP goroutine) ── forward ──► other client's sendq
 //	                                          └─ Pong/PeerGone ─► own ctrlq
-//	own sendq, ctrlq ──► writer (RoutineWrite) ──► bufio ──► conn
+//	own sendq, ctrlq ──► writer (routineWrite) ──► bufio ──► conn
 //
 // The reader owns the read side, the rate limiter and sentTo. The writer
 // owns the bufio.Writer and is the only goroutine that writes to conn once
@@ -52,11 +53,13 @@ type sclient struct {
 	goneTold map[key.NodePublic]bool     // unknown destinations already answered with PeerGone
 }
 
-// ctrlFrame is a small frame for the writer.
+// ctrlFrame is a small frame for the writer: data[:n], or text for
+// Health.
 type ctrlFrame struct {
 	typ  FrameType
 	n    int
 	data [keyLen]byte
+	text string
 }
 
 const ctrlQueueSize = 64
@@ -76,7 +79,9 @@ func (s *Server) serveConn(conn net.Conn, br *bufio.Reader, binding []byte) {
 		return
 	}
 
-	buf := make([]byte, s.cfg.MaxFrame)
+	// Frames are read into a small buffer; the rare larger frame gets
+	// one of its own (see routineRead), so an idle client costs little.
+	buf := make([]byte, pooledBufSize)
 	refuse := func(reason string, err error) {
 		s.ctr.authFailures.Add(1)
 		s.log.Debug("relay: authentication failed", "remote", conn.RemoteAddr().String(), "err", err)
@@ -126,6 +131,12 @@ func (s *Server) serveConn(conn net.Conn, br *bufio.Reader, binding []byte) {
 	}
 	info := ServerInfo{MaxFrame: s.cfg.MaxFrame, RateBytesPerSec: s.cfg.RateBytesPerSec, RateBurst: s.cfg.RateBurst}
 	writeFrame(bw, FrameServerInfo, info.appendTo(make([]byte, 0, serverInfoLen)), nil)
+	s.mu.RLock()
+	health := s.health
+	s.mu.RUnlock()
+	if health != "" {
+		writeFrame(bw, FrameHealth, []byte(health), nil)
+	}
 	conn.SetWriteDeadline(now.Add(s.cfg.WriteTimeout))
 	err = bw.Flush()
 	conn.SetDeadline(time.Time{})
@@ -191,7 +202,7 @@ func (c *sclient) routineRead(br *bufio.Reader, buf []byte) error {
 			c.conn.SetReadDeadline(now.Add(idle))
 			deadlineSet = now
 		}
-		typ, p, err := ReadFrame(br, buf)
+		typ, p, err := ReadFrame(br, c.frameBuf(br, buf))
 		if err != nil {
 			if errors.Is(err, ErrFrameTooLarge) {
 				s.ctr.framesTooLarge.Add(1)
@@ -222,6 +233,20 @@ func (c *sclient) routineRead(br *bufio.Reader, buf []byte) error {
 			// compatibility.
 		}
 	}
+}
+
+// frameBuf returns the buffer to read the next frame into: small, or for
+// a frame longer than small but within MaxFrame, a new one of its size.
+func (c *sclient) frameBuf(br *bufio.Reader, small []byte) []byte {
+	hdr, err := br.Peek(frameHeaderLen)
+	if err != nil {
+		return small // ReadFrame will report the error
+	}
+	n := int(binary.BigEndian.Uint32(hdr[1:]))
+	if n <= len(small) || n > c.s.cfg.MaxFrame {
+		return small
+	}
+	return make([]byte, n)
 }
 
 // forward routes a packet from c to dst.
@@ -369,5 +394,8 @@ func (c *sclient) writePacket(bp *[]byte) error {
 }
 
 func (c *sclient) writeCtrl(f ctrlFrame) error {
+	if f.typ == FrameHealth {
+		return writeFrame(c.bw, f.typ, []byte(f.text), nil)
+	}
 	return writeFrame(c.bw, f.typ, f.data[:f.n], nil)
 }

@@ -36,7 +36,8 @@
 // and ListenAndServe run a standalone relay, with STUN on a UDP port. Each
 // client has a bounded send queue (a full queue drops packets) and a token
 // bucket limiting the bytes it may send; every drop is counted in Stats. A
-// newer connection for a key replaces the older one.
+// newer connection for a key replaces the older one. SetHealth broadcasts a
+// Health message; Revalidate re-applies the Allow hook to connected clients.
 //
 // # Client
 //
@@ -95,8 +96,8 @@ type ServerConfig struct {
 	// RateBytesPerSec limits the packet bytes each client may send per
 	// second; packets over the limit are dropped. 0 means unlimited.
 	RateBytesPerSec uint64
-	// RateBurst is the token bucket size in bytes; 0 means one second's
-	// worth of RateBytesPerSec.
+	// RateBurst is the token bucket size in bytes; it is raised to at
+	// least one second's worth of RateBytesPerSec and to MaxFrame.
 	RateBurst uint64
 	// QueueSize is how many packets may wait to be written to one
 	// client; more are dropped. Default DefaultQueueSize.
@@ -140,8 +141,9 @@ func (c *ServerConfig) setDefaults() {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
 	}
-	if c.RateBurst == 0 {
-		c.RateBurst = c.RateBytesPerSec
+	if c.RateBytesPerSec > 0 {
+		// A packet larger than the bucket could never pass.
+		c.RateBurst = max(c.RateBurst, c.RateBytesPerSec, uint64(c.MaxFrame))
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -179,14 +181,15 @@ type Server struct {
 	log  *slog.Logger
 	pool sync.Pool // *[]byte of pooledBufSize capacity, for queued packets
 	ctr  counters
+	wg   sync.WaitGroup // connection handlers, writers, STUN servers
 
 	mu      sync.RWMutex // guards the fields below
 	closed  bool
+	health  string                      // see SetHealth
 	clients map[key.NodePublic]*sclient // the current connection per key
 	conns   map[net.Conn]struct{}       // every hijacked connection
 	servers []*http.Server              // from Serve
 	pcs     []net.PacketConn            // from ServeSTUN
-	wg      sync.WaitGroup              // connection handlers, writers, STUN
 	tlsOnce struct {
 		sync.Once
 		cfg *tls.Config
@@ -367,17 +370,25 @@ func (s *Server) Serve(ln net.Listener) error {
 // ServeSTUN answers STUN binding requests on pc until Close, which closes
 // pc. It returns nil after Close.
 func (s *Server) ServeSTUN(pc net.PacketConn) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		pc.Close()
+	if !s.addPacketConn(pc) {
 		return http.ErrServerClosed
+	}
+	defer s.wg.Done()
+	return stun.Serve(pc)
+}
+
+// addPacketConn registers pc for Close and adds its server to the wait
+// group. After Close it closes pc and reports false.
+func (s *Server) addPacketConn(pc net.PacketConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		pc.Close()
+		return false
 	}
 	s.pcs = append(s.pcs, pc)
 	s.wg.Add(1)
-	s.mu.Unlock()
-	defer s.wg.Done()
-	return stun.Serve(pc)
+	return true
 }
 
 // ListenAndServe listens on cfg.Addr (and cfg.STUNPort, if set) and serves
@@ -409,8 +420,13 @@ func (s *Server) ListenAndServe() error {
 			ln.Close()
 			return fmt.Errorf("relay: listen STUN: %w", err)
 		}
+		if !s.addPacketConn(pc) {
+			ln.Close()
+			return http.ErrServerClosed
+		}
 		go func() {
-			if err := s.ServeSTUN(pc); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			defer s.wg.Done()
+			if err := stun.Serve(pc); err != nil {
 				s.log.Error("relay: STUN server stopped", "err", err)
 			}
 		}()
@@ -534,6 +550,45 @@ func (s *Server) unregister(c *sclient) {
 		d.removeSender(c)
 	}
 	s.log.Debug("relay: client disconnected", "node", c.key.ShortString())
+}
+
+// SetHealth tells every client, now and on connecting, about a problem
+// with the relay (for example that it is shutting down); "" means healthy.
+// Clients see it through ClientOptions.OnHealth.
+func (s *Server) SetHealth(msg string) {
+	s.mu.Lock()
+	s.health = msg
+	clients := make([]*sclient, 0, len(s.clients))
+	for _, c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.Unlock()
+	for _, c := range clients {
+		c.sendCtrl(ctrlFrame{typ: FrameHealth, text: msg})
+	}
+}
+
+// Revalidate applies the Allow hook again to every connected client and
+// disconnects those it now refuses, returning how many. A node serving
+// relay calls it when a member leaves its networks.
+func (s *Server) Revalidate() int {
+	if s.cfg.Allow == nil {
+		return 0
+	}
+	s.mu.RLock()
+	clients := make([]*sclient, 0, len(s.clients))
+	for _, c := range s.clients {
+		clients = append(clients, c)
+	}
+	s.mu.RUnlock()
+	n := 0
+	for _, c := range clients {
+		if !s.cfg.Allow(c.key) {
+			c.fail("node no longer allowed on this relay")
+			n++
+		}
+	}
+	return n
 }
 
 func (s *Server) lookup(k key.NodePublic) *sclient {

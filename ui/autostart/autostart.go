@@ -27,9 +27,10 @@ const AppID = "dev.rayfish.app"
 type XDG struct {
 	// ConfigHome is $XDG_CONFIG_HOME (usually ~/.config).
 	ConfigHome string
-	// Exec is the command line to run, typically the absolute path of
-	// the app binary.
+	// Exec is the absolute path of the app binary.
 	Exec string
+	// Args are passed to it (plain flags; not quoted).
+	Args []string
 }
 
 // Path returns the .desktop file's path.
@@ -90,7 +91,7 @@ func (x XDG) desktopEntry() string {
 		"Type=Application\n" +
 		"Name=rayfish\n" +
 		"Comment=rayfish mesh VPN tray\n" +
-		"Exec=" + quoteExec(x.Exec) + "\n" +
+		"Exec=" + strings.Join(append([]string{quoteExec(x.Exec)}, x.Args...), " ") + "\n" +
 		"Icon=" + AppID + "\n" +
 		"Terminal=false\n" +
 		"X-GNOME-Autostart-enabled=true\n"
@@ -111,6 +112,8 @@ type LaunchAgent struct {
 	Home string
 	// Exec is the absolute path of the app binary.
 	Exec string
+	// Args are passed to it.
+	Args []string
 }
 
 // Path returns the plist's path.
@@ -144,8 +147,12 @@ func (l LaunchAgent) SetEnabled(on bool) error {
 	if err := os.MkdirAll(filepath.Dir(l.Path()), 0o755); err != nil {
 		return fmt.Errorf("create LaunchAgents dir: %w", err)
 	}
-	var exe strings.Builder
-	xmlEscape(&exe, l.Exec)
+	var args strings.Builder
+	for _, a := range append([]string{l.Exec}, l.Args...) {
+		args.WriteString("\t\t<string>")
+		xmlEscape(&args, a)
+		args.WriteString("</string>\n")
+	}
 	plist := `<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
 <plist version="1.0">
@@ -154,8 +161,7 @@ func (l LaunchAgent) SetEnabled(on bool) error {
 	<string>` + AppID + `</string>
 	<key>ProgramArguments</key>
 	<array>
-		<string>` + exe.String() + `</string>
-	</array>
+` + args.String() + `	</array>
 	<key>RunAtLoad</key>
 	<true/>
 </dict>
@@ -193,9 +199,9 @@ func writeFileAtomic(name string, data []byte) error {
 
 type unsupported struct{}
 
-func (unsupported) Enabled() (bool, error)  { return false, nil }
+func (unsupported) Enabled() (bool, error)   { return false, nil }
 func (unsupported) SetEnabled(on bool) error { return ErrUnsupported }
 
 // Default returns the Manager for this OS and user, running exe (the
-// app's absolute path).
-func Default(exe string) Manager { return defaultManager(exe) }
+// app's absolute path) with args.
+func Default(exe string, args ...string) Manager { return defaultManager(exe, args) }

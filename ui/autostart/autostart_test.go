@@ -8,7 +8,7 @@ import (
 )
 
 func TestXDG(t *testing.T) {
-	x := XDG{ConfigHome: t.TempDir(), Exec: "/opt/ray fish/rayfish"}
+	x := XDG{ConfigHome: t.TempDir(), Exec: "/opt/ray fish/rayfish", Args: []string{"--hidden"}}
 	steps := []struct {
 		name    string
 		do      func() error
@@ -46,7 +46,7 @@ func TestXDG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"[Desktop Entry]\n", "Type=Application\n", `Exec="/opt/ray fish/rayfish"` + "\n"} {
+	for _, want := range []string{"[Desktop Entry]\n", "Type=Application\n", `Exec="/opt/ray fish/rayfish" --hidden` + "\n"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("entry lacks %q:\n%s", want, b)
 		}
@@ -75,7 +75,7 @@ func TestXDGNoExec(t *testing.T) {
 }
 
 func TestLaunchAgent(t *testing.T) {
-	l := LaunchAgent{Home: t.TempDir(), Exec: "/Applications/rayfish.app/Contents/MacOS/rayfish & co"}
+	l := LaunchAgent{Home: t.TempDir(), Exec: "/Applications/rayfish.app/Contents/MacOS/rayfish & co", Args: []string{"--hidden"}}
 	if on, err := l.Enabled(); on || err != nil {
 		t.Fatalf("initially %v, %v", on, err)
 	}
@@ -86,7 +86,7 @@ func TestLaunchAgent(t *testing.T) {
 		t.Fatalf("after enable %v, %v", on, err)
 	}
 	b, _ := os.ReadFile(l.Path())
-	if !strings.Contains(string(b), "<string>/Applications/rayfish.app/Contents/MacOS/rayfish &amp; co</string>") {
+	if !strings.Contains(string(b), "\t\t<string>/Applications/rayfish.app/Contents/MacOS/rayfish &amp; co</string>\n\t\t<string>--hidden</string>\n\t</array>") {
 		t.Errorf("plist:\n%s", b)
 	}
 	if err := l.SetEnabled(false); err != nil {

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 )
 
-func defaultManager(exe string) Manager {
+func defaultManager(exe string, args []string) Manager {
 	dir := os.Getenv("XDG_CONFIG_HOME")
 	if dir == "" {
 		home, err := os.UserHomeDir()
@@ -14,5 +14,5 @@ func defaultManager(exe string) Manager {
 		}
 		dir = filepath.Join(home, ".config")
 	}
-	return XDG{ConfigHome: dir, Exec: exe}
+	return XDG{ConfigHome: dir, Exec: exe, Args: args}
 }

@@ -2,4 +2,4 @@
 
 package autostart
 
-func defaultManager(string) Manager { return unsupported{} }
+func defaultManager(string, []string) Manager { return unsupported{} }

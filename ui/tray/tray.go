@@ -33,6 +33,7 @@ type Tab string
 const (
 	TabPeers    Tab = "peers"
 	TabNetworks Tab = "networks"
+	TabJoin     Tab = "join" // the Networks tab, focused on the invite code entry
 	TabSettings Tab = "settings"
 	TabAbout    Tab = "about"
 )
@@ -206,14 +207,18 @@ func (t *Tray) networksItem(m *state.Model) *fyne.MenuItem {
 		if n.Open {
 			tags = append(tags, "open")
 		}
-		tags = append(tags, fmt.Sprintf("%d members", n.Members))
+		if n.Members == 1 {
+			tags = append(tags, "1 member")
+		} else {
+			tags = append(tags, fmt.Sprintf("%d members", n.Members))
+		}
 		sub = append(sub, fyne.NewMenuItem(n.Name+" ("+strings.Join(tags, ", ")+")", func() { t.act.Show(TabNetworks) }))
 	}
 	if len(sub) > 0 {
 		sub = append(sub, fyne.NewMenuItemSeparator())
 	}
 	sub = append(sub,
-		fyne.NewMenuItem("Join a network…", func() { t.act.Show(TabNetworks) }),
+		fyne.NewMenuItem("Join a network…", func() { t.act.Show(TabJoin) }),
 		fyne.NewMenuItem("Create a network…", func() { t.act.Show(TabNetworks) }),
 	)
 	item := fyne.NewMenuItem(fmt.Sprintf("Networks (%d)", len(m.Networks())), nil)

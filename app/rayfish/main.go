@@ -1,0 +1,171 @@
+//go:build gui
+
+// Command rayfish is the desktop tray app: a client of the rayfish
+// daemon's local API showing status, peers and networks, with a tray menu
+// and a main window. Build it with `make gui` (cgo, -tags gui).
+//
+// A second launch does not start a second app: it asks the running one to
+// show its window, and exits.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"runtime"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/systray"
+
+	"github.com/rayfish/rayfish/app/buildinfo"
+	"github.com/rayfish/rayfish/assets"
+	"github.com/rayfish/rayfish/engine/localapi/client"
+	"github.com/rayfish/rayfish/ui"
+	"github.com/rayfish/rayfish/ui/autostart"
+	"github.com/rayfish/rayfish/ui/single"
+	"github.com/rayfish/rayfish/ui/state"
+	"github.com/rayfish/rayfish/ui/tray"
+	"github.com/rayfish/rayfish/ui/views"
+)
+
+// version overrides buildinfo.Version: -ldflags "-X main.version=1.2.3".
+var version string
+
+// App preference keys used here (the views own the others).
+const (
+	prefFirstRunDone = "first_run_done"
+	prefTrayHintSeen = "tray_hint_seen"
+)
+
+func main() {
+	socket := flag.String("socket", "", "daemon socket (default $"+ui.SocketEnv+" or "+ui.DefaultSocket+")")
+	hidden := flag.Bool("hidden", false, "start in the tray without opening the window")
+	flag.Parse()
+	if err := run(ui.SocketPath(*socket), *hidden); err != nil {
+		fmt.Fprintln(os.Stderr, "rayfish:", err)
+		os.Exit(1)
+	}
+}
+
+func appVersion() string {
+	if version != "" {
+		return version
+	}
+	return buildinfo.Version
+}
+
+func run(socket string, hidden bool) error {
+	logger := log.New(os.Stderr, "", log.LstdFlags)
+
+	// Single instance: a second launch shows the first one's window.
+	var showFirst func()
+	instPath, err := single.DefaultPath()
+	if err != nil {
+		return err
+	}
+	inst, err := single.Listen(instPath, func() {
+		if showFirst != nil {
+			fyne.Do(showFirst)
+		}
+	})
+	if errors.Is(err, single.ErrRunning) {
+		return nil
+	}
+	if err != nil {
+		// Not fatal: the app works, a second launch just starts another.
+		logger.Printf("rayfish: single instance: %v", err)
+	} else {
+		defer inst.Close()
+	}
+
+	a := app.NewWithID(autostart.AppID)
+	a.SetIcon(fyne.NewStaticResource("rayfish.png", assets.AppIcon()))
+
+	ctl := ui.New(ui.Config{
+		Client:     client.New(socket),
+		Socket:     socket,
+		AppVersion: appVersion(),
+		Dispatch:   fyne.Do,
+		Logf:       logger.Printf,
+	})
+	defer ctl.Close()
+
+	trayOK, err := ui.TrayAvailable()
+	if err != nil {
+		logger.Printf("rayfish: tray check: %v", err)
+		trayOK = true // assume the common case; the window is one click away
+	}
+	desk, isDesktop := a.(desktop.App)
+	trayOK = trayOK && isDesktop
+
+	prefs := a.Preferences()
+	hint := ""
+	switch {
+	case !trayOK && !prefs.Bool(prefTrayHintSeen):
+		hint = ui.TrayHint
+		prefs.SetBool(prefTrayHintSeen, true)
+	case trayOK && runtime.GOOS == "windows" && !prefs.Bool(prefFirstRunDone):
+		hint = ui.TrayHint
+	}
+	firstRun := !prefs.Bool(prefFirstRunDone)
+	prefs.SetBool(prefFirstRunDone, true)
+
+	var tr *tray.Tray
+	exe, _ := os.Executable()
+	win := views.NewMain(a, ctl, views.Options{
+		Autostart: autostart.Default(exe, "--hidden"),
+		Hint:      hint,
+		OnTrayStyle: func(v assets.Variant) {
+			if tr != nil {
+				tr.SetVariant(v)
+				tr.Update(ctl.Model())
+			}
+		},
+	})
+	showFirst = func() { win.Show("") }
+
+	quit := func() { a.Quit() }
+	if trayOK {
+		tr = tray.New(tray.Host{
+			SetMenu:    desk.SetSystemTrayMenu,
+			SetIcon:    desk.SetSystemTrayIcon,
+			SetTooltip: systray.SetTooltip,
+		}, tray.Actions{
+			Connect:     func() { ctl.Up(nil) },
+			Disconnect:  func() { ctl.Down(nil) },
+			StartDaemon: func() { win.Show(""); win.StartDaemon() },
+			Show:        func(t tray.Tab) { win.Show(views.Tab(t)) },
+			Copy:        func(what, text string) { views.Copy(a, what, text) },
+			Quit:        quit,
+		}, views.TrayStyle(a))
+	} else {
+		// No tray to come back from: closing the window quits.
+		win.Window().SetCloseIntercept(quit)
+	}
+
+	ctl.OnChange(func(m *state.Model) {
+		if tr != nil {
+			tr.Update(m)
+		}
+		win.Update(m)
+		views.Notify(a, m.TakeNotices())
+	})
+	if tr != nil {
+		tr.Update(ctl.Model())
+	}
+
+	a.Lifecycle().SetOnStarted(func() {
+		ctl.Start()
+		// A launch by hand shows the window (seeing nothing looks like a
+		// crash); the login autostart passes --hidden.
+		if !hidden || !trayOK || firstRun || hint != "" {
+			win.Show(views.TabPeers)
+		}
+	})
+	a.Run()
+	return nil
+}

@@ -1,0 +1,72 @@
+//go:build gui
+
+package views
+
+import (
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/rayfish/rayfish/ui"
+	"github.com/rayfish/rayfish/ui/state"
+)
+
+// banner tells the user, in plain words, that the daemon is not running
+// (with a button to start it) or that it refused us (with Retry).
+type banner struct {
+	ctl     *ui.Controller
+	title   *widget.Label
+	detail  *widget.Label
+	start   *widget.Button
+	retry   *widget.Button
+	msg     *widget.Label
+	content *fyne.Container
+}
+
+func newBanner(ctl *ui.Controller) *banner {
+	b := &banner{ctl: ctl}
+	b.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	b.title.Importance = widget.DangerImportance
+	b.detail = widget.NewLabel("")
+	b.detail.Wrapping = fyne.TextWrapWord
+	b.msg = widget.NewLabel("")
+	b.msg.Wrapping = fyne.TextWrapWord
+	b.start = widget.NewButtonWithIcon("Start daemon", theme.MediaPlayIcon(), b.startDaemon)
+	b.start.Importance = widget.HighImportance
+	b.retry = widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), ctl.Reconnect)
+	b.content = container.NewVBox(b.title, b.detail, container.NewHBox(b.start, b.retry), b.msg)
+	b.content.Hide()
+	return b
+}
+
+func (b *banner) startDaemon() {
+	b.start.Disable()
+	b.msg.SetText("Starting the rayfish daemon…")
+	b.ctl.StartDaemon(func(err error) {
+		b.start.Enable()
+		if err != nil {
+			b.msg.SetText(err.Error())
+			return
+		}
+		b.msg.SetText("")
+	})
+}
+
+func (b *banner) update(m *state.Model) {
+	switch m.Conn() {
+	case state.DaemonUnavailable:
+		b.title.SetText("rayfish daemon is not running")
+		b.detail.SetText("The VPN is off. Start the daemon to connect; the app reconnects by itself once it runs.\n" + m.LastError())
+		b.start.Show()
+		b.content.Show()
+	case state.Error:
+		b.title.SetText("rayfish daemon refused the connection")
+		b.detail.SetText(m.LastError())
+		b.start.Hide()
+		b.content.Show()
+	default:
+		b.msg.SetText("")
+		b.content.Hide()
+	}
+}

@@ -1,0 +1,212 @@
+//go:build gui
+
+// Package views holds rayfish's windows: the main window with its Peers,
+// Networks, Settings and About tabs, the daemon-unavailable banner, and
+// desktop notifications. Views read the view model on the UI goroutine and
+// act through the ui.Controller; they never call the daemon themselves.
+package views
+
+import (
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/rayfish/rayfish/assets"
+	"github.com/rayfish/rayfish/ui"
+	"github.com/rayfish/rayfish/ui/autostart"
+	"github.com/rayfish/rayfish/ui/state"
+)
+
+// Tab names a main window tab.
+type Tab string
+
+// Tabs.
+const (
+	TabPeers    Tab = "peers"
+	TabNetworks Tab = "networks"
+	TabJoin     Tab = "join" // the Networks tab, focused on the invite code entry
+	TabSettings Tab = "settings"
+	TabAbout    Tab = "about"
+)
+
+// Options configure the main window.
+type Options struct {
+	// Autostart manages "start at login"; nil hides the setting.
+	Autostart autostart.Manager
+	// OnTrayStyle is called when the user picks another tray icon style.
+	OnTrayStyle func(assets.Variant)
+	// Hint, when set, is shown above the tabs (for example how to enable
+	// tray icons on a desktop that shows none).
+	Hint string
+}
+
+// Main is the main window.
+type Main struct {
+	app fyne.App
+	ctl *ui.Controller
+	win fyne.Window
+
+	tabs     *container.AppTabs
+	tabItems map[Tab]*container.TabItem
+
+	dot           *canvas.Circle
+	status        *widget.Label
+	connectBtn    *widget.Button
+	disconnectBtn *widget.Button
+	self          *widget.Label
+	copySelf      *widget.Button
+
+	banner *banner
+	hint   *fyne.Container
+	top    *fyne.Container // header, banner and hint
+	root   *fyne.Container
+
+	peers    *peersTab
+	networks *networksTab
+	settings *settingsTab
+	about    *aboutTab
+}
+
+// NewMain builds the main window (hidden). Closing it hides it; the app
+// keeps running in the tray.
+func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
+	w := &Main{app: a, ctl: ctl, win: a.NewWindow("rayfish")}
+	w.win.SetIcon(fyne.NewStaticResource("rayfish.png", assets.AppIcon()))
+	w.win.SetCloseIntercept(w.win.Hide)
+
+	w.dot = canvas.NewCircle(color.Transparent)
+	w.status = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	w.connectBtn = widget.NewButtonWithIcon("Connect", theme.MediaPlayIcon(), func() { ctl.Up(nil) })
+	w.connectBtn.Importance = widget.HighImportance
+	w.disconnectBtn = widget.NewButtonWithIcon("Disconnect", theme.MediaStopIcon(), func() { ctl.Down(nil) })
+	w.self = widget.NewLabel("")
+	w.copySelf = widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() {
+		if ip := ctl.Model().Self().IPv4; ip.IsValid() {
+			Copy(a, "This device's address", ip.String())
+		}
+	})
+
+	w.banner = newBanner(ctl)
+	w.hint = container.NewVBox()
+	if opts.Hint != "" {
+		l := widget.NewLabel(opts.Hint)
+		l.Wrapping = fyne.TextWrapWord
+		w.hint.Add(widget.NewCard("", "", l))
+	}
+
+	w.peers = newPeersTab(a, ctl)
+	w.networks = newNetworksTab(a, ctl, w.win)
+	w.settings = newSettingsTab(a, ctl, opts)
+	w.about = newAboutTab(ctl)
+	w.tabItems = map[Tab]*container.TabItem{
+		TabPeers:    container.NewTabItemWithIcon("Peers", theme.ComputerIcon(), w.peers.content),
+		TabNetworks: container.NewTabItemWithIcon("Networks", theme.StorageIcon(), w.networks.content),
+		TabSettings: container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), w.settings.content),
+		TabAbout:    container.NewTabItemWithIcon("About", theme.InfoIcon(), w.about.content),
+	}
+	w.tabs = container.NewAppTabs(w.tabItems[TabPeers], w.tabItems[TabNetworks], w.tabItems[TabSettings], w.tabItems[TabAbout])
+	w.tabs.OnSelected = func(it *container.TabItem) {
+		if it == w.tabItems[TabSettings] {
+			w.settings.reload()
+		}
+	}
+
+	dotBox := container.NewGridWrap(fyne.NewSize(12, 12), w.dot)
+	header := container.NewVBox(
+		container.NewHBox(container.NewCenter(dotBox), w.status, layout.NewSpacer(), w.connectBtn, w.disconnectBtn),
+		container.NewHBox(w.self, w.copySelf),
+	)
+	w.top = container.NewVBox(header, w.banner.content, w.hint, widget.NewSeparator())
+	w.root = container.NewBorder(w.top, nil, nil, nil, w.tabs)
+	w.win.SetContent(w.root)
+	w.win.Resize(fyne.NewSize(820, 600))
+	w.Update(ctl.Model())
+	return w
+}
+
+// Window returns the fyne window.
+func (w *Main) Window() fyne.Window { return w.win }
+
+// Show brings the window forward on tab (or the current tab if "").
+func (w *Main) Show(tab Tab) {
+	focus := fyne.Focusable(nil)
+	if tab == TabJoin {
+		tab, focus = TabNetworks, w.networks.joinCode
+	}
+	if it, ok := w.tabItems[tab]; ok {
+		w.tabs.Select(it)
+	}
+	w.win.Show()
+	w.win.RequestFocus()
+	if focus != nil {
+		w.win.Canvas().Focus(focus)
+	}
+}
+
+// StartDaemon starts the daemon as the banner's button does, reporting
+// progress in the banner.
+func (w *Main) StartDaemon() { w.banner.startDaemon() }
+
+// Update refreshes every part of the window from m. UI goroutine only.
+func (w *Main) Update(m *state.Model) {
+	topSize := w.top.MinSize()
+	w.dot.FillColor = stateColor(m.Conn())
+	w.dot.Refresh()
+	w.status.SetText(m.StatusText())
+	setEnabled(w.connectBtn, m.CanConnect())
+	setEnabled(w.disconnectBtn, m.CanDisconnect())
+	if label := m.SelfLabel(); label != "" {
+		w.self.SetText(label)
+		w.self.Show()
+		w.copySelf.Show()
+	} else {
+		w.self.Hide()
+		w.copySelf.Hide()
+	}
+	w.banner.update(m)
+	// Texts and visibility changed: lay the header out again, and the
+	// whole window when the header's height changed.
+	if w.top.MinSize() != topSize {
+		w.root.Refresh()
+	} else {
+		w.top.Refresh()
+	}
+	w.peers.update(m)
+	w.networks.update(m)
+	w.settings.update(m)
+	w.about.update(m)
+}
+
+func stateColor(c state.Conn) color.Color {
+	switch c {
+	case state.Connected:
+		return color.NRGBA{0x2e, 0xa0, 0x43, 0xff}
+	case state.Connecting:
+		return color.NRGBA{0xd2, 0x99, 0x22, 0xff}
+	case state.Error:
+		return color.NRGBA{0xda, 0x36, 0x33, 0xff}
+	case state.NeedsAttention:
+		return color.NRGBA{0xfb, 0x85, 0x00, 0xff}
+	default:
+		return color.NRGBA{0x8b, 0x94, 0x9e, 0xff}
+	}
+}
+
+func setEnabled(w fyne.Disableable, on bool) {
+	if on {
+		w.Enable()
+	} else {
+		w.Disable()
+	}
+}
+
+// Copy puts text on the clipboard and confirms it with a notification.
+func Copy(a fyne.App, what, text string) {
+	a.Clipboard().SetContent(text)
+	a.SendNotification(fyne.NewNotification("Copied", what+" "+text+" is on the clipboard."))
+}

@@ -1,0 +1,246 @@
+//go:build gui
+
+package views
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+	"github.com/rayfish/rayfish/ui"
+	"github.com/rayfish/rayfish/ui/state"
+)
+
+// networksTab lists the networks with Invite and Leave, the pending join
+// requests with Approve and Deny, and forms to create and join networks.
+type networksTab struct {
+	app fyne.App
+	ctl *ui.Controller
+	win fyne.Window
+
+	list     *fyne.Container
+	requests *fyne.Container
+	reqCard  *widget.Card
+
+	createName *widget.Entry
+	createOpen *widget.Check
+	createBtn  *widget.Button
+	createMsg  *widget.Label
+
+	joinCode *widget.Entry
+	joinBtn  *widget.Button
+	joinMsg  *widget.Label
+
+	invite *invitePanel
+
+	content fyne.CanvasObject
+
+	shownNets []apitype.Network
+	shownReqs []apitype.JoinRequest
+	drawn     bool
+}
+
+func newNetworksTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *networksTab {
+	t := &networksTab{app: a, ctl: ctl, win: win}
+	t.list = container.NewVBox()
+	t.requests = container.NewVBox()
+	t.reqCard = widget.NewCard("Join requests", "Nodes waiting for your approval", t.requests)
+
+	t.createName = widget.NewEntry()
+	t.createName.SetPlaceHolder("Network name")
+	t.createOpen = widget.NewCheck("Open (anyone with the network id may join)", nil)
+	t.createBtn = widget.NewButtonWithIcon("Create", theme.ContentAddIcon(), t.create)
+	t.createMsg = widget.NewLabel("")
+	t.createMsg.Wrapping = fyne.TextWrapWord
+	createCard := widget.NewCard("Create a network", "", container.NewVBox(
+		container.NewBorder(nil, nil, nil, t.createBtn, t.createName), t.createOpen, t.createMsg))
+
+	t.joinCode = widget.NewEntry()
+	t.joinCode.SetPlaceHolder("Paste an invite code")
+	t.joinCode.OnSubmitted = func(string) { t.join() }
+	t.joinBtn = widget.NewButtonWithIcon("Join", theme.LoginIcon(), t.join)
+	t.joinMsg = widget.NewLabel("")
+	t.joinMsg.Wrapping = fyne.TextWrapWord
+	joinCard := widget.NewCard("Join a network", "", container.NewVBox(
+		container.NewBorder(nil, nil, nil, t.joinBtn, t.joinCode), t.joinMsg))
+
+	t.invite = newInvitePanel(a, ctl)
+
+	t.content = container.NewVScroll(container.NewVBox(
+		widget.NewCard("Your networks", "", t.list),
+		t.reqCard,
+		t.invite.card,
+		joinCard,
+		createCard,
+	))
+	return t
+}
+
+func (t *networksTab) update(m *state.Model) {
+	nets, reqs := m.Networks(), m.Requests()
+	if t.drawn && slices.EqualFunc(nets, t.shownNets, sameNetwork) && slices.Equal(reqs, t.shownReqs) {
+		return
+	}
+	t.drawn = true
+	t.shownNets, t.shownReqs = slices.Clone(nets), slices.Clone(reqs)
+	t.drawNetworks(m)
+	t.drawRequests(reqs)
+	t.invite.setNetworks(nets)
+}
+
+func members(n int) string {
+	if n == 1 {
+		return "1 member"
+	}
+	return fmt.Sprintf("%d members", n)
+}
+
+func sameNetwork(a, b apitype.Network) bool { return a == b }
+
+func (t *networksTab) drawNetworks(m *state.Model) {
+	t.list.RemoveAll()
+	if len(t.shownNets) == 0 {
+		msg := "You are in no network yet. Join one with an invite code or create one below."
+		if !m.DaemonReachable() {
+			msg = "Networks show here once the rayfish daemon runs."
+		}
+		l := widget.NewLabel(msg)
+		l.Wrapping = fyne.TextWrapWord
+		t.list.Add(l)
+		return
+	}
+	for _, n := range t.shownNets {
+		name := widget.NewLabelWithStyle(n.Name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		var tags []string
+		if n.Admin {
+			tags = append(tags, "admin")
+		}
+		if n.Open {
+			tags = append(tags, "open")
+		} else {
+			tags = append(tags, "closed")
+		}
+		tags = append(tags, members(n.Members))
+		if n.Hostname != "" {
+			tags = append(tags, "you are "+n.Hostname)
+		}
+		details := widget.NewLabel(strings.Join(tags, " · "))
+		invite := widget.NewButtonWithIcon("Invite…", theme.MailSendIcon(), func() { t.invite.start(n.Name) })
+		if !n.Admin {
+			invite.Disable()
+		}
+		leave := widget.NewButtonWithIcon("Leave…", theme.LogoutIcon(), func() { t.confirmLeave(n.Name) })
+		t.list.Add(container.NewHBox(name, details, layout.NewSpacer(), invite, leave))
+	}
+}
+
+func (t *networksTab) drawRequests(reqs []apitype.JoinRequest) {
+	t.requests.RemoveAll()
+	if len(reqs) == 0 {
+		t.reqCard.Hide()
+		return
+	}
+	t.reqCard.Show()
+	for _, r := range reqs {
+		name := r.Hostname
+		if name == "" {
+			name = "a node"
+		}
+		text := fmt.Sprintf("%s (id %s) asks to join %s", name, state.ShortID(r.ID), r.Network)
+		if !r.Received.IsZero() {
+			text += " — since " + r.Received.Local().Format("Jan 2 15:04")
+		}
+		msg := widget.NewLabel("")
+		var approve, deny *widget.Button
+		decided := func(verb string) func(error) {
+			return func(err error) {
+				if err != nil {
+					msg.SetText(err.Error())
+					approve.Enable()
+					deny.Enable()
+					return
+				}
+				msg.SetText(verb)
+			}
+		}
+		approve = widget.NewButtonWithIcon("Approve", theme.ConfirmIcon(), func() {
+			approve.Disable()
+			deny.Disable()
+			t.ctl.Accept(r.Network, r.ID, decided("Approved"))
+		})
+		approve.Importance = widget.HighImportance
+		deny = widget.NewButtonWithIcon("Deny", theme.CancelIcon(), func() {
+			approve.Disable()
+			deny.Disable()
+			t.ctl.Deny(r.Network, r.ID, decided("Denied"))
+		})
+		t.requests.Add(container.NewHBox(widget.NewLabel(text), layout.NewSpacer(), msg, approve, deny))
+	}
+}
+
+func (t *networksTab) confirmLeave(name string) {
+	dialog.ShowConfirm("Leave "+name+"?",
+		"This device stops reaching the members of "+name+".\nYou need a new invite to join again.",
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			t.ctl.Leave(name, func(err error) {
+				if err != nil {
+					dialog.ShowError(fmt.Errorf("leave %s: %w", name, err), t.win)
+				}
+			})
+		}, t.win)
+}
+
+func (t *networksTab) create() {
+	name := strings.TrimSpace(t.createName.Text)
+	if name == "" {
+		t.createMsg.SetText("Give the network a name.")
+		return
+	}
+	t.createBtn.Disable()
+	t.createMsg.SetText("Creating " + name + "…")
+	t.ctl.Create(apitype.CreateRequest{Name: name, Open: t.createOpen.Checked}, func(n apitype.Network, err error) {
+		t.createBtn.Enable()
+		if err != nil {
+			t.createMsg.SetText(err.Error())
+			return
+		}
+		t.createName.SetText("")
+		t.createMsg.SetText("Created " + n.Name + ". Invite devices with Invite… above.")
+	})
+}
+
+func (t *networksTab) join() {
+	code := strings.TrimSpace(t.joinCode.Text)
+	if code == "" {
+		t.joinMsg.SetText("Paste the invite code you were given.")
+		return
+	}
+	t.joinBtn.Disable()
+	t.joinMsg.SetText("Joining…")
+	t.ctl.Join(apitype.JoinRequestBody{Code: code}, func(r apitype.JoinResponse, err error) {
+		t.joinBtn.Enable()
+		if err != nil {
+			t.joinMsg.Importance = widget.DangerImportance
+			t.joinMsg.SetText(err.Error())
+			return
+		}
+		t.joinMsg.Importance = widget.MediumImportance
+		t.joinCode.SetText("")
+		if r.Pending {
+			t.joinMsg.SetText("Asked to join " + r.Network.Name + ": waiting for an admin to approve.")
+			return
+		}
+		t.joinMsg.SetText("Joined " + r.Network.Name + ".")
+	})
+}

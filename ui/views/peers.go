@@ -1,0 +1,203 @@
+//go:build gui
+
+package views
+
+import (
+	"fmt"
+	"image/color"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+	"github.com/rayfish/rayfish/ui"
+	"github.com/rayfish/rayfish/ui/state"
+)
+
+// peersTab lists peers with a search box and an online-only filter.
+type peersTab struct {
+	app fyne.App
+	ctl *ui.Controller
+
+	search  *widget.Entry
+	online  *widget.Check
+	count   *widget.Label
+	list    *widget.List
+	result  *widget.Label
+	top     *fyne.Container
+	content fyne.CanvasObject
+
+	model   *state.Model
+	visible []apitype.Peer
+}
+
+func newPeersTab(a fyne.App, ctl *ui.Controller) *peersTab {
+	t := &peersTab{app: a, ctl: ctl, model: ctl.Model()}
+	t.search = widget.NewEntry()
+	t.search.SetPlaceHolder("Search by name or address")
+	t.search.OnChanged = func(string) { t.refilter() }
+	t.online = widget.NewCheck("Online only", func(bool) { t.refilter() })
+	t.count = widget.NewLabel("")
+	t.result = widget.NewLabel("")
+	t.result.Wrapping = fyne.TextWrapWord
+	t.list = widget.NewList(
+		func() int { return len(t.visible) },
+		func() fyne.CanvasObject { return newPeerRow(t) },
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id < len(t.visible) {
+				o.(*peerRow).set(t.visible[id])
+			}
+		},
+	)
+	t.top = container.NewBorder(nil, nil, nil, container.NewHBox(t.online, t.count), t.search)
+	t.content = container.NewBorder(t.top, t.result, nil, nil, t.list)
+	return t
+}
+
+func (t *peersTab) update(m *state.Model) {
+	t.model = m
+	t.refilter()
+}
+
+func (t *peersTab) refilter() {
+	t.visible = t.model.FilterPeers(t.search.Text, t.online.Checked)
+	all := t.model.Peers()
+	switch {
+	case !t.model.DaemonReachable():
+		t.count.SetText("")
+	case len(t.visible) == len(all):
+		t.count.SetText(fmt.Sprintf("%d peers, %d online", len(all), t.model.OnlinePeers()))
+	default:
+		t.count.SetText(fmt.Sprintf("%d of %d peers", len(t.visible), len(all)))
+	}
+	t.top.Refresh()
+	t.list.Refresh()
+}
+
+// ping pings p and shows the replies below the list.
+func (t *peersTab) ping(p apitype.Peer) {
+	name := p.Hostname
+	if name == "" {
+		name = state.ShortID(p.ID)
+	}
+	var lines []string
+	var rtts []float64
+	t.result.SetText(fmt.Sprintf("Pinging %s…", name))
+	t.ctl.Ping(p.ID, func(r apitype.PingReply) {
+		if r.Error != "" {
+			lines = append(lines, fmt.Sprintf("#%d: %s", r.Seq, r.Error))
+		} else {
+			rtts = append(rtts, r.RTTMs)
+			lines = append(lines, fmt.Sprintf("#%d: %s via %s", r.Seq, state.FormatRTT(r.RTTMs), r.Path))
+		}
+		t.result.SetText(fmt.Sprintf("Pinging %s… %s", name, strings.Join(lines, ", ")))
+	}, func(err error) {
+		if err != nil {
+			t.result.SetText(fmt.Sprintf("Ping %s failed: %v", name, err))
+			return
+		}
+		summary := fmt.Sprintf("Ping %s: %d of %d replies", name, len(rtts), ui.PingCount)
+		if len(rtts) > 0 {
+			var sum float64
+			for _, r := range rtts {
+				sum += r
+			}
+			summary += ", average " + state.FormatRTT(sum/float64(len(rtts)))
+		}
+		t.result.SetText(summary + " (" + strings.Join(lines, ", ") + ")")
+	})
+}
+
+// peerRow is one peer in the list: name, path badge, RTT and traffic on
+// the first line; addresses, id and networks on the second; why it is
+// relayed or offline on the third.
+type peerRow struct {
+	widget.BaseWidget
+	tab *peersTab
+	p   apitype.Peer
+
+	dot      *canvas.Circle
+	name     *widget.Label
+	badge    *widget.Label
+	rtt      *widget.Label
+	traffic  *widget.Label
+	pingBtn  *widget.Button
+	addrs    *widget.Label
+	id       *widget.Label
+	copyID   *widget.Button
+	networks *widget.Label
+	reason   *widget.Label
+}
+
+func newPeerRow(t *peersTab) *peerRow {
+	r := &peerRow{tab: t}
+	r.dot = canvas.NewCircle(color.Transparent)
+	r.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	r.badge = widget.NewLabel("")
+	r.rtt = widget.NewLabel("")
+	r.traffic = widget.NewLabel("")
+	r.pingBtn = widget.NewButton("Ping", func() { t.ping(r.p) })
+	r.addrs = widget.NewLabel("")
+	r.id = widget.NewLabel("")
+	r.copyID = widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() { Copy(t.app, r.p.Hostname+"'s node id", r.p.ID) })
+	r.networks = widget.NewLabel("")
+	r.reason = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Italic: true})
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *peerRow) CreateRenderer() fyne.WidgetRenderer {
+	dot := container.NewCenter(container.NewGridWrap(fyne.NewSize(10, 10), r.dot))
+	line1 := container.NewHBox(dot, r.name, r.badge, layout.NewSpacer(), r.rtt, r.traffic, r.pingBtn)
+	line2 := container.NewHBox(r.addrs, r.id, r.copyID, layout.NewSpacer(), r.networks)
+	return widget.NewSimpleRenderer(container.NewVBox(line1, line2, r.reason))
+}
+
+func (r *peerRow) set(p apitype.Peer) {
+	r.p = p
+	if p.Online {
+		r.dot.FillColor = color.NRGBA{0x2e, 0xa0, 0x43, 0xff}
+	} else {
+		r.dot.FillColor = color.NRGBA{0x8b, 0x94, 0x9e, 0xff}
+	}
+	r.dot.Refresh()
+	name := p.Hostname
+	if name == "" {
+		name = state.ShortID(p.ID)
+	}
+	r.name.SetText(name)
+	badge, reason := state.PeerBadge(p)
+	switch badge {
+	case "direct":
+		r.badge.Importance = widget.SuccessImportance
+	case "relay":
+		r.badge.Importance = widget.WarningImportance
+	default:
+		r.badge.Importance = widget.LowImportance
+	}
+	r.badge.SetText(badge)
+	r.rtt.SetText("RTT " + state.FormatRTT(p.RTTMs))
+	r.traffic.SetText("in " + state.FormatBytes(p.RxBytes) + " · out " + state.FormatBytes(p.TxBytes))
+	setEnabled(r.pingBtn, p.Online)
+	var addrs []string
+	if p.IPv4.IsValid() {
+		addrs = append(addrs, p.IPv4.String())
+	}
+	if p.IPv6.IsValid() {
+		addrs = append(addrs, p.IPv6.String())
+	}
+	r.addrs.SetText(strings.Join(addrs, "  "))
+	r.id.SetText("id " + state.ShortID(p.ID))
+	r.networks.SetText(strings.Join(p.Networks, ", "))
+	if reason != "" {
+		r.reason.SetText(badge + ": " + reason)
+	} else {
+		r.reason.SetText("")
+	}
+	r.Refresh() // lay the lines out again for the new text widths
+}
