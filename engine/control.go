@@ -139,7 +139,7 @@ func (e *Engine) handleLeave(from *peer, ln netmap.LeaveNotice) {
 		e.mu.Unlock()
 		return
 	}
-	removed, err := n.Remove(ln.Node, time.Now())
+	removed, err := n.ApplyLeave(ln, time.Now()) // refuses notices older than the membership
 	if err != nil || !removed {
 		e.mu.Unlock()
 		e.log.Warn("prune after leave", "err", err)

@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/enginetest"
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/router"
+)
+
+// testEngine builds an engine with a data plane but no sockets, and one
+// peer that owns peerAddr.
+func testEngine(t *testing.T, self, peerAddr netip.Addr) (*Engine, *peer) {
+	t.Helper()
+	e := &Engine{}
+	e.ctx, e.cancel = context.WithCancel(context.Background())
+	t.Cleanup(e.cancel)
+	e.startDataPlane()
+	e.isUp.Store(true)
+	p := &peer{e: e, key: key.NewNode().Public(), sendq: make(chan *pbuf, peerQueueLen), done: make(chan struct{})}
+	p.cur.Store(&peerConn{})
+	var b router.Builder[*peer]
+	b.Add(peerAddr, p)
+	e.routes.Install(&b)
+	ours := map[netip.Addr]bool{self: true}
+	e.ourAddr.Store(&ours)
+	return e, p
+}
+
+func TestDataPathAllocs(t *testing.T) {
+	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+	e, p := testEngine(t, self, other)
+	out := enginetest.UDPPacket(self, other, 1, 2, 1200)
+	in := enginetest.UDPPacket(other, self, 2, 1, 1200)
+	allocs := testing.AllocsPerRun(1000, func() {
+		e.outbound(out)
+		e.putBuf(<-p.sendq)
+		e.inbound(p, in)
+		e.putBuf(<-e.tunq)
+	})
+	if allocs != 0 {
+		t.Errorf("data path allocates %v per packet pair", allocs)
+	}
+	if e.drops.snapshot()["backpressure"] != 0 {
+		t.Error("unexpected drops")
+	}
+}
+
+func TestDropReasons(t *testing.T) {
+	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+	stranger := netip.MustParseAddr("100.64.1.4")
+	tests := []struct {
+		name   string
+		run    func(e *Engine, p *peer)
+		reason string
+	}{
+		{"no peer", func(e *Engine, p *peer) { e.outbound(enginetest.UDPPacket(self, stranger, 1, 2, 10)) }, "no_peer"},
+		{"malformed", func(e *Engine, p *peer) { e.outbound([]byte{0x45, 0}) }, "malformed"},
+		{"spoofed", func(e *Engine, p *peer) { e.inbound(p, enginetest.UDPPacket(stranger, self, 1, 2, 10)) }, "spoofed_source"},
+		{"not for us", func(e *Engine, p *peer) { e.inbound(p, enginetest.UDPPacket(other, stranger, 1, 2, 10)) }, "not_for_us"},
+		{"offline", func(e *Engine, p *peer) {
+			p.cur.Store(nil)
+			e.outbound(enginetest.UDPPacket(self, other, 1, 2, 10))
+		}, "peer_offline"},
+		{"down", func(e *Engine, p *peer) {
+			e.isUp.Store(false)
+			e.outbound(enginetest.UDPPacket(self, other, 1, 2, 10))
+		}, "down"},
+		{"backpressure", func(e *Engine, p *peer) {
+			for range peerQueueLen + 1 {
+				e.outbound(enginetest.UDPPacket(self, other, 1, 2, 10))
+			}
+		}, "backpressure"},
+		{"too big", func(e *Engine, p *peer) { e.outbound(enginetest.UDPPacket(self, other, 1, 2, TUNMTU)) }, "too_big"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e, p := testEngine(t, self, other)
+			tc.run(e, p)
+			if got := e.drops.snapshot()[tc.reason]; got != 1 {
+				t.Errorf("%s = %d, drops %v", tc.reason, got, e.drops.snapshot())
+			}
+		})
+	}
+}
+
+func TestPreferredConnection(t *testing.T) {
+	lo, hi := key.NodePublic{1}, key.NodePublic{2}
+	tests := []struct {
+		old, new key.NodePublic
+		keepOld  bool
+	}{
+		{lo, hi, true},  // lower key's dial stays
+		{hi, lo, false}, // the lower key's new dial replaces
+		{lo, lo, false}, // same dialer: newer wins
+		{hi, hi, false},
+	}
+	for _, tc := range tests {
+		// Both sides must agree.
+		if got := preferred(lo, hi, tc.old, tc.new); got != tc.keepOld {
+			t.Errorf("lo side: old %v new %v: keepOld=%v", tc.old[0], tc.new[0], got)
+		}
+		if got := preferred(hi, lo, tc.old, tc.new); got != tc.keepOld {
+			t.Errorf("hi side: old %v new %v: keepOld=%v", tc.old[0], tc.new[0], got)
+		}
+	}
+}
+
+func TestControlFloodLimit(t *testing.T) {
+	now := time.Now()
+	pc := &peerConn{tokens: ctrlBurst, lastFill: now}
+	n := 0
+	for pc.allow(now) {
+		n++
+	}
+	if n != ctrlBurst {
+		t.Fatalf("burst %d, want %d", n, ctrlBurst)
+	}
+	if !pc.allow(now.Add(time.Second)) {
+		t.Fatal("no refill after a second")
+	}
+	pc.tokens = 0
+	if pc.allow(now.Add(time.Second)) {
+		t.Fatal("allowed beyond the rate")
+	}
+}
