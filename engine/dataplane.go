@@ -8,6 +8,7 @@ import (
 	"github.com/quic-go/quic-go"
 	"golang.zx2c4.com/wireguard/tun"
 
+	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/packet"
 )
@@ -96,20 +97,25 @@ func (e *Engine) routineTUNRead() {
 	}
 }
 
-// outbound routes one packet read from the TUN.
+// outbound routes one packet read from the TUN. Only the TUN reader calls
+// it (it uses e.outInfo as scratch).
 func (e *Engine) outbound(pkt []byte) {
 	if !e.isUp.Load() {
 		e.drops.add(dropDown)
 		return
 	}
-	_, dst, ok := packet.PeekAddrs(pkt)
-	if !ok {
+	info := &e.outInfo
+	if packet.Parse(pkt, info) != nil {
 		e.drops.add(dropMalformed)
 		return
 	}
-	p, ok := e.routes.Lookup(dst)
+	if isMagicDNS(info) {
+		e.answerDNS(pkt, info)
+		return
+	}
+	p, ok := e.routes.Lookup(info.Dst)
 	if !ok {
-		if dst == key.MagicDNSv4 || dst == key.MagicDNSv6 {
+		if info.Dst == key.MagicDNSv4 || info.Dst == key.MagicDNSv6 {
 			e.drops.add(dropNoDNS)
 		} else {
 			e.drops.add(dropNoPeer)
@@ -124,6 +130,16 @@ func (e *Engine) outbound(pkt []byte) {
 		e.drops.add(dropPeerOffline)
 		return
 	}
+	switch e.fw.Outbound(info, p.key, p.netSet(), e.now()) {
+	case firewall.Accept:
+	case firewall.Reject:
+		e.drops.add(dropFirewallOut)
+		e.reject(pkt, info, nil)
+		return
+	default:
+		e.drops.add(dropFirewallOut)
+		return
+	}
 	b := e.getBuf()
 	if b == nil {
 		e.drops.add(dropBackpressure)
@@ -136,6 +152,14 @@ func (e *Engine) outbound(pkt []byte) {
 		e.putBuf(b)
 		e.drops.add(dropBackpressure)
 	}
+}
+
+// netSet returns the networks p shares with us.
+func (p *peer) netSet() firewall.NetSet {
+	if s := p.nets.Load(); s != nil {
+		return *s
+	}
+	return nil
 }
 
 // routineSend drains one peer's queue into its carrier. A slow peer
@@ -262,23 +286,34 @@ func (e *Engine) routineRecv(p *peer, pc *peerConn) {
 	}
 }
 
-// inbound checks one packet from p and queues it for the TUN.
+// inbound checks one packet from p and queues it for the TUN: the inner
+// source must be p's, the destination ours, and the firewall must agree.
 func (e *Engine) inbound(p *peer, pkt []byte) {
 	if !e.isUp.Load() {
 		e.drops.add(dropDown)
 		return
 	}
-	src, dst, ok := packet.PeekAddrs(pkt)
-	if !ok || len(pkt) > pbufSize-headroom {
+	var info packet.Info
+	if packet.Parse(pkt, &info) != nil || len(pkt) > pbufSize-headroom {
 		e.drops.add(dropMalformed)
 		return
 	}
-	if !e.routes.Owns(p, src) {
+	if !e.routes.Owns(p, info.Src) {
 		e.drops.add(dropSpoofed)
 		return
 	}
-	if !e.isOurs(dst) {
+	if !e.isOurs(info.Dst) {
 		e.drops.add(dropNotForUs)
+		return
+	}
+	switch e.fw.Inbound(&info, p.key, p.netSet(), e.now()) {
+	case firewall.Accept:
+	case firewall.Reject:
+		e.drops.add(dropFirewallIn)
+		e.reject(pkt, &info, p)
+		return
+	default:
+		e.drops.add(dropFirewallIn)
 		return
 	}
 	b := e.getBuf()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rayfish/rayfish/engine/enginetest"
+	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/router"
 )
@@ -15,9 +16,16 @@ import (
 // peer that owns peerAddr.
 func testEngine(t *testing.T, self, peerAddr netip.Addr) (*Engine, *peer) {
 	t.Helper()
-	e := &Engine{}
+	e := &Engine{cfg: Config{StateDir: t.TempDir()}}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	t.Cleanup(e.cancel)
+	if err := e.initFilter(); err != nil {
+		t.Fatal(err)
+	}
+	// Let everything through: these tests are about the engine's own checks.
+	e.fw.Update(func(rs *firewall.Ruleset, _ *firewall.Suggested) error {
+		return rs.SetDefault(firewall.In, firewall.Allow)
+	})
 	e.startDataPlane()
 	e.isUp.Store(true)
 	p := &peer{e: e, key: key.NewNode().Public(), sendq: make(chan *pbuf, peerQueueLen), done: make(chan struct{})}

@@ -17,6 +17,8 @@ const (
 	dropSpoofed                        // inner source is not the sending peer's
 	dropNotForUs                       // inner destination is not ours
 	dropTUNWrite                       // the TUN refused a write
+	dropFirewallIn                     // inbound packet denied by the firewall
+	dropFirewallOut                    // outbound packet denied by the firewall
 	numDropReasons
 )
 
@@ -32,6 +34,8 @@ var dropNames = [numDropReasons]string{
 	dropSpoofed:      "spoofed_source",
 	dropNotForUs:     "not_for_us",
 	dropTUNWrite:     "tun_write",
+	dropFirewallIn:   "firewall_in",
+	dropFirewallOut:  "firewall_out",
 }
 
 // dropCounters counts drops by reason without locks or allocation.

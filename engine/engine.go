@@ -26,13 +26,17 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/quic-go/quic-go"
 	"golang.zx2c4.com/wireguard/tun"
 
+	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/internal/atomicfile"
 	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/magicdns"
 	"github.com/rayfish/rayfish/engine/netmap"
+	"github.com/rayfish/rayfish/engine/packet"
 	"github.com/rayfish/rayfish/engine/router"
 )
 
@@ -83,6 +87,9 @@ type Config struct {
 	// Endpoints overrides the advertised direct addresses (tests); by
 	// default the host's interface addresses with the listen port.
 	Endpoints func() []netip.AddrPort
+	// DNSUpstreams are the resolvers magic DNS forwards other names to
+	// (captured from the system before rayfish takes over DNS).
+	DNSUpstreams []netip.AddrPort
 }
 
 // Engine is one rayfish node.
@@ -110,6 +117,16 @@ type Engine struct {
 	ourAddr atomic.Pointer[map[netip.Addr]bool]
 
 	watchers watchers
+
+	// Firewall and magic DNS; the data path uses them without e.mu.
+	fw     *firewall.Firewall
+	fwPath string
+	dns    *magicdns.Resolver
+	fwd    *magicdns.Forwarder
+	epoch  time.Time
+	// outInfo is the TUN reader's scratch header; only that goroutine
+	// touches it.
+	outInfo packet.Info
 
 	closeOnce sync.Once
 	closeErr  error
@@ -169,6 +186,9 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.initFilter(); err != nil {
+		return nil, err
+	}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	return e, nil
 }
@@ -218,6 +238,9 @@ func (e *Engine) Close() error {
 		}
 		if e.tun != nil {
 			e.closeErr = e.tun.Close()
+		}
+		if e.fwd != nil {
+			e.fwd.Close()
 		}
 		e.wg.Wait()
 		e.mu.Lock()

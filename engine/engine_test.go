@@ -10,6 +10,7 @@ import (
 
 	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/engine/enginetest"
+	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/engine/packet"
@@ -41,6 +42,14 @@ func startNode(t *testing.T, name, dir string) *node {
 		t.Fatal(err)
 	}
 	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Inbound UDP to port 2000 is what the tests send.
+	err = e.UpdateFirewall(func(rs *firewall.Ruleset, _ *firewall.Suggested) error {
+		return rs.Add(firewall.Rule{Direction: firewall.In, Action: firewall.Allow, Proto: firewall.ProtoUDP,
+			Ports: []firewall.PortRange{{First: 1, Last: 2000}}})
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	n.e = e

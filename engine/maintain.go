@@ -36,6 +36,7 @@ func (e *Engine) routineMaintain() {
 			if now.Sub(lastStats) >= time.Second {
 				lastStats = now
 				e.watchers.notify()
+				e.fw.Expire(e.now())
 			}
 		}
 	}

@@ -81,8 +81,10 @@ func (e *Engine) recomputeLocked(closeCodes ...quic.ApplicationErrorCode) {
 			p.closeConn(closeCode, "no shared network")
 			p.stop()
 			delete(e.peers, k)
+			e.fw.ForgetPeer(k)
 		}
 	}
+	e.updateFilterLocked()
 	var b router.Builder[*peer]
 	for _, p := range e.peers {
 		for _, a := range p.info.ipv4 {

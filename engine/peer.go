@@ -10,6 +10,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
@@ -31,6 +32,7 @@ type peer struct {
 
 	// The data path reads these without e.mu.
 	cur     atomic.Pointer[peerConn]
+	nets    atomic.Pointer[firewall.NetSet] // networks shared with us
 	sendq   chan *pbuf
 	done    chan struct{}
 	txBytes atomic.Uint64

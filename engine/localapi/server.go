@@ -40,6 +40,8 @@ type Backend interface {
 	Prefs() apitype.Prefs
 	SetPrefs(apitype.Prefs) (apitype.Prefs, error)
 	Operator() string
+	FirewallState() apitype.FirewallState
+	ChangeFirewall(apitype.FirewallChange) error
 }
 
 // Server is the local API.
@@ -71,6 +73,8 @@ func New(b Backend, log *slog.Logger) *Server {
 	mux.HandleFunc("POST "+apitype.PathDeny, s.change(s.decide(false)))
 	mux.HandleFunc("POST "+apitype.PathPrefs, s.change(s.setPrefs))
 	mux.HandleFunc("POST "+apitype.PathPing, s.ping)
+	mux.HandleFunc("GET "+apitype.PathFirewall, s.firewall)
+	mux.HandleFunc("POST "+apitype.PathFirewallChange, s.change(s.firewallChange))
 	s.hs = &http.Server{
 		Handler:           s.guard(mux),
 		ConnContext:       ipc.ConnContext,
@@ -163,6 +167,20 @@ func (s *Server) version(w http.ResponseWriter, r *http.Request) {
 func (s *Server) status(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.b.Status()) }
 
 func (s *Server) getPrefs(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.b.Prefs()) }
+
+func (s *Server) firewall(w http.ResponseWriter, r *http.Request) { writeJSON(w, s.b.FirewallState()) }
+
+func (s *Server) firewallChange(w http.ResponseWriter, r *http.Request) error {
+	var ch apitype.FirewallChange
+	if err := decode(r, &ch); err != nil {
+		return err
+	}
+	if err := s.b.ChangeFirewall(ch); err != nil {
+		return err
+	}
+	writeJSON(w, s.b.FirewallState())
+	return nil
+}
 
 func (s *Server) requests(w http.ResponseWriter, r *http.Request) {
 	var req apitype.NetworkRequest

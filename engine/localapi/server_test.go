@@ -48,6 +48,8 @@ func (f *fake) ResolvePeer(string) (key.NodePublic, error) {
 func (f *fake) Prefs() apitype.Prefs                            { return apitype.Prefs{} }
 func (f *fake) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) { return p, nil }
 func (f *fake) Operator() string                                { return f.operator }
+func (f *fake) FirewallState() apitype.FirewallState            { return apitype.FirewallState{} }
+func (f *fake) ChangeFirewall(apitype.FirewallChange) error     { return nil }
 func (f *fake) PingPeer(context.Context, key.NodePublic, uint64) (apitype.PingReply, error) {
 	return apitype.PingReply{}, nil
 }
@@ -151,4 +153,3 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
-

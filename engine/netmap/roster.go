@@ -49,6 +49,10 @@ type Roster struct {
 	Issued  time.Time `json:"issued"`
 	// Members is sorted by node key, without duplicates.
 	Members []Member `json:"members"`
+	// Rules are the admin's suggested firewall rules for members, as a
+	// JSON list in engine/firewall's rule form. Members apply them only
+	// with their user's consent.
+	Rules json.RawMessage `json:"rules,omitempty"`
 }
 
 // SignedRoster is a roster as it travels and is stored: Body is the JSON

@@ -154,6 +154,8 @@ func TestMesh(t *testing.T) {
 	})
 
 	t.Run("100 MB TCP transfer with checksum", func(t *testing.T) {
+		// Inbound is denied by default: beta opens the test ports.
+		l.ray("beta", "firewall", "add", "in", "allow", "-p", "tcp", "-P", "5201-5299")
 		p, _ := l.peer("alpha", "beta")
 		mb, secs, ok := tcpTransfer(t, l.nodes["alpha"].ns, l.nodes["beta"].ns, p.IPv4, 100<<20)
 		if ok {
@@ -347,7 +349,7 @@ func tcpTransfer(t *testing.T, srcNS, dstNS string, dst netip.Addr, size int) (f
 	var ln net.Listener
 	inNS(t, dstNS, func() {
 		var err error
-		ln, err = net.Listen("tcp", netip.AddrPortFrom(dst, 0).String())
+		ln, err = net.Listen("tcp", netip.AddrPortFrom(dst, 5201).String())
 		if err != nil {
 			t.Fatal(err)
 		}

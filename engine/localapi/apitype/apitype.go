@@ -240,3 +240,67 @@ type Prefs struct {
 type Error struct {
 	Error string `json:"error"`
 }
+
+// Firewall endpoints.
+const (
+	PathFirewall       = "/v0/firewall"        // GET FirewallState
+	PathFirewallChange = "/v0/firewall/change" // POST FirewallChange
+)
+
+// FirewallRule is one rule in the API's terms. Peer is a node id (or a
+// hostname when sent by a client); Network is a network name.
+type FirewallRule struct {
+	Index     int    `json:"index,omitempty"` // 1-based position in show
+	Direction string `json:"direction"`       // in | out
+	Action    string `json:"action"`          // allow | deny
+	Proto     string `json:"proto"`           // any | tcp | udp | icmp
+	Ports     string `json:"ports,omitempty"` // "80", "8000-8100", "22,80,443"
+	Peer      string `json:"peer,omitempty"`
+	Network   string `json:"network,omitempty"`
+	Seeded    bool   `json:"seeded,omitempty"`
+}
+
+// SuggestedRules are one network's admin-suggested rules and this node's
+// decision about them.
+type SuggestedRules struct {
+	Network    string         `json:"network"`
+	State      string         `json:"state"` // none | pending | accepted | denied
+	AutoAccept bool           `json:"auto_accept"`
+	Offered    []FirewallRule `json:"offered"`
+	Active     []FirewallRule `json:"active"`
+}
+
+// FirewallState answers PathFirewall.
+type FirewallState struct {
+	Rules      []FirewallRule    `json:"rules"`
+	DefaultIn  string            `json:"default_in"`
+	DefaultOut string            `json:"default_out"`
+	Reject     bool              `json:"reject"`
+	Suggested  []SuggestedRules  `json:"suggested"`
+	Flows      int               `json:"flows"`
+	Stats      map[string]uint64 `json:"stats"`
+}
+
+// Firewall change operations.
+const (
+	FirewallAdd        = "add"
+	FirewallRemove     = "remove"
+	FirewallDefault    = "default"
+	FirewallReject     = "reject"
+	FirewallAccept     = "accept"      // accept a network's suggested rules
+	FirewallDeny       = "deny"        // deny a network's suggested rules
+	FirewallAutoAccept = "auto-accept" // accept a network's suggestions automatically
+	FirewallSuggest    = "suggest"     // admin: set a network's suggested rules
+)
+
+// FirewallChange is one change to the firewall.
+type FirewallChange struct {
+	Op        string         `json:"op"`
+	Rule      *FirewallRule  `json:"rule,omitempty"`
+	Index     int            `json:"index,omitempty"`
+	Direction string         `json:"direction,omitempty"`
+	Action    string         `json:"action,omitempty"`
+	On        bool           `json:"on,omitempty"`
+	Network   string         `json:"network,omitempty"`
+	Rules     []FirewallRule `json:"rules,omitempty"`
+}

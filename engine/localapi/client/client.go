@@ -232,3 +232,15 @@ func decodeLines[T any](r io.Reader, fn func(T) error) error {
 	}
 	return io.EOF
 }
+
+// Firewall returns the firewall's state.
+func (c *Client) Firewall(ctx context.Context) (apitype.FirewallState, error) {
+	var s apitype.FirewallState
+	return s, c.do(ctx, http.MethodGet, apitype.PathFirewall, nil, &s)
+}
+
+// FirewallChange applies one firewall change and returns the new state.
+func (c *Client) FirewallChange(ctx context.Context, ch apitype.FirewallChange) (apitype.FirewallState, error) {
+	var s apitype.FirewallState
+	return s, c.do(ctx, http.MethodPost, apitype.PathFirewallChange, ch, &s)
+}

@@ -1,0 +1,229 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/firewall"
+	"github.com/rayfish/rayfish/engine/internal/atomicfile"
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/magicdns"
+	"github.com/rayfish/rayfish/engine/packet"
+)
+
+// firewallFile is the persisted firewall policy: local rules and the
+// user's decisions about suggested rules.
+type firewallFile struct {
+	Ruleset   json.RawMessage `json:"ruleset"`
+	Suggested json.RawMessage `json:"suggested,omitempty"`
+}
+
+// initFilter creates the firewall (policy restored from the state dir)
+// and the magic DNS resolver.
+func (e *Engine) initFilter() error {
+	e.epoch = time.Now()
+	e.fw = firewall.New(firewall.Config{})
+	e.fwPath = filepath.Join(e.cfg.StateDir, "firewall.json")
+	b, err := os.ReadFile(e.fwPath)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("engine: read firewall: %w", err)
+	default:
+		var f firewallFile
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("engine: firewall file %s is corrupt: %w", e.fwPath, err)
+		}
+		rs, err := firewall.UnmarshalRuleset(f.Ruleset)
+		if err != nil {
+			return fmt.Errorf("engine: %s: %w", e.fwPath, err)
+		}
+		sug := firewall.Suggested{}
+		if len(f.Suggested) > 0 {
+			if sug, err = firewall.UnmarshalSuggested(f.Suggested); err != nil {
+				return fmt.Errorf("engine: %s: %w", e.fwPath, err)
+			}
+		}
+		if err := e.fw.Update(func(r *firewall.Ruleset, s *firewall.Suggested) error {
+			*r, *s = rs, sug
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	if len(e.cfg.DNSUpstreams) > 0 {
+		e.fwd = magicdns.NewForwarder(magicdns.ForwarderConfig{Upstreams: e.cfg.DNSUpstreams})
+	}
+	e.dns = magicdns.NewResolver(magicdns.Config{Forwarder: e.fwd, Deliver: e.deliverDNS})
+	return nil
+}
+
+// saveFirewall persists the firewall policy.
+func (e *Engine) saveFirewall() error {
+	rs, err := e.fw.Ruleset().Marshal()
+	if err != nil {
+		return err
+	}
+	sug, err := e.fw.Suggested().Marshal()
+	if err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(firewallFile{Ruleset: rs, Suggested: sug}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(e.fwPath, b, 0o600)
+}
+
+// UpdateFirewall changes the firewall policy atomically and persists it.
+func (e *Engine) UpdateFirewall(fn func(*firewall.Ruleset, *firewall.Suggested) error) error {
+	if err := e.fw.Update(fn); err != nil {
+		return err
+	}
+	e.watchers.notify()
+	return e.saveFirewall()
+}
+
+// Firewall returns the firewall (for showing its state).
+func (e *Engine) Firewall() *firewall.Firewall { return e.fw }
+
+// updateFilterLocked refreshes what the firewall and magic DNS know from
+// the rosters: the DNS name table, the networks each peer shares with us,
+// and admins' suggested rules.
+func (e *Engine) updateFilterLocked() {
+	var entries []magicdns.Entry
+	for _, n := range e.state.Networks {
+		for _, m := range n.Roster.Members {
+			entries = append(entries, magicdns.Entry{Network: n.Name, Hostname: m.Hostname, IPv4: m.IPv4, IPv6: m.IPv6})
+		}
+	}
+	e.dns.SetTable(magicdns.NewTable(entries))
+
+	for _, p := range e.peers {
+		var nets firewall.NetSet
+		for _, n := range e.state.Networks {
+			if isMember(n, p.key) {
+				nets = append(nets, n.ID)
+			}
+		}
+		p.nets.Store(&nets)
+	}
+
+	changed := false
+	err := e.fw.Update(func(_ *firewall.Ruleset, s *firewall.Suggested) error {
+		current := map[key.NetworkPublic]bool{}
+		for _, n := range e.state.Networks {
+			current[n.ID] = true
+			var rules []firewall.Rule
+			if len(n.Roster.Rules) > 0 {
+				if err := json.Unmarshal(n.Roster.Rules, &rules); err != nil {
+					e.log.Warn("suggested rules unreadable", "network", n.Name, "err", err)
+					continue
+				}
+			}
+			before := s.State(n.ID)
+			beforeRules := len(s.Pending(n.ID))
+			if _, err := s.Offer(n.ID, rules); err != nil {
+				e.log.Warn("suggested rules refused", "network", n.Name, "err", err)
+				continue
+			}
+			if s.State(n.ID) != before || len(s.Pending(n.ID)) != beforeRules {
+				changed = true
+			}
+		}
+		for id := range s.Networks {
+			if !current[id] {
+				s.Forget(id)
+				changed = true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Warn("update suggested rules", "err", err)
+	}
+	if changed {
+		go e.saveFirewall()
+	}
+}
+
+// now is the data path's clock: monotonic nanoseconds since start.
+func (e *Engine) now() int64 { return int64(time.Since(e.epoch)) }
+
+// isMagicDNS reports whether info is a DNS query to the magic resolver.
+func isMagicDNS(info *packet.Info) bool {
+	return (info.Dst == key.MagicDNSv4 || info.Dst == key.MagicDNSv6) &&
+		info.Proto == packet.ProtoUDP && info.HasTransport && info.DstPort == 53
+}
+
+// answerDNS answers a query packet from the TUN into the TUN.
+func (e *Engine) answerDNS(pkt []byte, info *packet.Info) {
+	b := e.getBuf()
+	if b == nil {
+		e.drops.add(dropBackpressure)
+		return
+	}
+	n, err := e.dns.HandlePacket(pkt, b.b[headroom:], info)
+	if err != nil || n == 0 {
+		e.putBuf(b) // forwarded (answered later through deliverDNS) or malformed
+		if err != nil {
+			e.drops.add(dropMalformed)
+		}
+		return
+	}
+	b.n = n
+	e.toTUN(b)
+}
+
+// deliverDNS writes a forwarded query's reply packet into the TUN.
+func (e *Engine) deliverDNS(pkt []byte) {
+	b := e.getBuf()
+	if b == nil || len(pkt) > pbufSize-headroom {
+		if b != nil {
+			e.putBuf(b)
+		}
+		e.drops.add(dropBackpressure)
+		return
+	}
+	b.n = copy(b.b[headroom:], pkt)
+	e.toTUN(b)
+}
+
+// reject answers a denied packet: into the TUN for our own outbound
+// packets, to the peer for inbound ones.
+func (e *Engine) reject(pkt []byte, info *packet.Info, toPeer *peer) {
+	b := e.getBuf()
+	if b == nil {
+		return
+	}
+	n, err := firewall.BuildReject(b.b[headroom:], pkt, info)
+	if err != nil || n == 0 {
+		e.putBuf(b)
+		return
+	}
+	b.n = n
+	if toPeer == nil {
+		e.toTUN(b)
+		return
+	}
+	select {
+	case toPeer.sendq <- b:
+	default:
+		e.putBuf(b)
+	}
+}
+
+// SetDNSUpstreams replaces the resolvers non-.ray names are forwarded to.
+func (e *Engine) SetDNSUpstreams(ups []netip.AddrPort) {
+	if e.fwd != nil {
+		e.fwd.SetUpstreams(ups)
+	}
+}
+
+// DNSStats returns magic DNS counters.
+func (e *Engine) DNSStats() map[string]uint64 { return e.dns.Stats() }

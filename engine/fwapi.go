@@ -1,0 +1,212 @@
+package engine
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/firewall"
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+)
+
+// FirewallState reports the firewall in the API's terms.
+func (e *Engine) FirewallState() apitype.FirewallState {
+	rs, sug := e.fw.Ruleset(), e.fw.Suggested()
+	st := apitype.FirewallState{
+		DefaultIn:  rs.DefaultIn.String(),
+		DefaultOut: rs.DefaultOut.String(),
+		Reject:     rs.Reject,
+		Rules:      []apitype.FirewallRule{},
+		Suggested:  []apitype.SuggestedRules{},
+		Flows:      e.fw.Flows(),
+		Stats:      e.fw.Stats(),
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, r := range rs.Rules {
+		ar := e.apiRuleLocked(r)
+		ar.Index = i + 1
+		st.Rules = append(st.Rules, ar)
+	}
+	for _, n := range e.state.Networks {
+		ns := sug.Networks[n.ID]
+		if ns == nil {
+			continue
+		}
+		sr := apitype.SuggestedRules{Network: n.Name, State: ns.State.String(), AutoAccept: ns.AutoAccept,
+			Offered: []apitype.FirewallRule{}, Active: []apitype.FirewallRule{}}
+		for _, r := range ns.Offered {
+			sr.Offered = append(sr.Offered, e.apiRuleLocked(r))
+		}
+		for _, r := range ns.Active {
+			sr.Active = append(sr.Active, e.apiRuleLocked(r))
+		}
+		st.Suggested = append(st.Suggested, sr)
+	}
+	return st
+}
+
+func (e *Engine) apiRuleLocked(r firewall.Rule) apitype.FirewallRule {
+	ar := apitype.FirewallRule{Direction: r.Direction.String(), Action: r.Action.String(), Proto: r.Proto.String(), Seeded: r.Seeded}
+	if len(r.Ports) > 0 {
+		ar.Ports = firewall.FormatPorts(r.Ports)
+	}
+	if !r.Peer.IsZero() {
+		ar.Peer = r.Peer.String()
+	}
+	if !r.Network.IsZero() {
+		ar.Network = r.Network.String()
+		if n := e.state.ByID(r.Network); n != nil {
+			ar.Network = n.Name
+		}
+	}
+	return ar
+}
+
+// ruleFromAPI converts and validates a rule; peers may be named by
+// hostname, IP or id, networks by name.
+func (e *Engine) ruleFromAPI(ar apitype.FirewallRule) (firewall.Rule, error) {
+	var r firewall.Rule
+	var err error
+	if r.Direction, err = firewall.ParseDirection(ar.Direction); err != nil {
+		return r, err
+	}
+	if r.Action, err = firewall.ParseAction(ar.Action); err != nil {
+		return r, err
+	}
+	proto := ar.Proto
+	if proto == "" {
+		proto = "any"
+	}
+	if r.Proto, err = firewall.ParseProto(proto); err != nil {
+		return r, err
+	}
+	if r.Ports, err = firewall.ParsePorts(ar.Ports); err != nil {
+		return r, err
+	}
+	if ar.Peer != "" {
+		if r.Peer, err = e.ResolvePeer(ar.Peer); err != nil {
+			if k, perr := key.ParseNodePublic(ar.Peer); perr == nil {
+				r.Peer, err = k, nil // a node not (yet) a peer may be named by id
+			} else {
+				return r, err
+			}
+		}
+	}
+	if ar.Network != "" {
+		e.mu.Lock()
+		n, err := e.networkLocked(ar.Network)
+		e.mu.Unlock()
+		if err != nil {
+			return r, err
+		}
+		r.Network = n.ID
+	}
+	return r, r.Validate()
+}
+
+// ChangeFirewall applies one change from the API.
+func (e *Engine) ChangeFirewall(ch apitype.FirewallChange) error {
+	switch ch.Op {
+	case apitype.FirewallAdd:
+		if ch.Rule == nil {
+			return errors.New("add: no rule")
+		}
+		r, err := e.ruleFromAPI(*ch.Rule)
+		if err != nil {
+			return err
+		}
+		return e.UpdateFirewall(func(rs *firewall.Ruleset, _ *firewall.Suggested) error { return rs.Add(r) })
+	case apitype.FirewallRemove:
+		return e.UpdateFirewall(func(rs *firewall.Ruleset, _ *firewall.Suggested) error {
+			if ch.Index < 1 || ch.Index > len(rs.Rules) {
+				return fmt.Errorf("no rule #%d (there are %d; see ray firewall show)", ch.Index, len(rs.Rules))
+			}
+			_, err := rs.Remove(ch.Index - 1)
+			return err
+		})
+	case apitype.FirewallDefault:
+		dir := ch.Direction
+		if dir == "" {
+			dir = "in"
+		}
+		d, err := firewall.ParseDirection(dir)
+		if err != nil {
+			return err
+		}
+		a, err := firewall.ParseAction(ch.Action)
+		if err != nil {
+			return err
+		}
+		return e.UpdateFirewall(func(rs *firewall.Ruleset, _ *firewall.Suggested) error { return rs.SetDefault(d, a) })
+	case apitype.FirewallReject:
+		return e.UpdateFirewall(func(rs *firewall.Ruleset, _ *firewall.Suggested) error { rs.SetReject(ch.On); return nil })
+	case apitype.FirewallAccept, apitype.FirewallDeny, apitype.FirewallAutoAccept:
+		e.mu.Lock()
+		n, err := e.networkLocked(ch.Network)
+		e.mu.Unlock()
+		if err != nil {
+			return err
+		}
+		return e.UpdateFirewall(func(_ *firewall.Ruleset, s *firewall.Suggested) error {
+			switch ch.Op {
+			case apitype.FirewallAccept:
+				return s.Accept(n.ID)
+			case apitype.FirewallDeny:
+				return s.Deny(n.ID)
+			default:
+				s.AutoAccept(n.ID, ch.On)
+				return nil
+			}
+		})
+	case apitype.FirewallSuggest:
+		return e.suggestRules(ch.Network, ch.Rules)
+	default:
+		return fmt.Errorf("unknown firewall operation %q", ch.Op)
+	}
+}
+
+// suggestRules sets a network's suggested rules in its roster (admin only)
+// and publishes the new roster.
+func (e *Engine) suggestRules(network string, ars []apitype.FirewallRule) error {
+	rules := []firewall.Rule{}
+	e.mu.Lock()
+	n, err := e.networkLocked(network)
+	e.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	for _, ar := range ars {
+		ar.Network = ""
+		r, err := e.ruleFromAPI(ar)
+		if err != nil {
+			return err
+		}
+		r.Network = n.ID
+		rules = append(rules, r)
+	}
+	raw, err := json.Marshal(rules)
+	if err != nil {
+		return err
+	}
+	if len(rules) == 0 {
+		raw = nil
+	}
+	e.mu.Lock()
+	changed, err := n.SetRules(raw, time.Now())
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	if changed {
+		e.saveLocked()
+		e.recomputeLocked()
+	}
+	e.mu.Unlock()
+	if changed {
+		e.gossipRoster(n.ID, key.NodePublic{})
+	}
+	return nil
+}
