@@ -54,9 +54,18 @@ netns: ray
 test: deps-test vet unit cross-platform test-gui netns
 	@echo "make test: all suites passed"
 
-run: deps-run ray
-	@mkdir -p $(dir $(SOCKET))
-	$(BIN)/ray daemon --state-dir $(STATE_DIR) --socket $(SOCKET)
+# run: the daemon (in the background, log in build/daemon.log) and the tray
+# app. Without a display, the daemon runs in the foreground instead.
+run: deps-run ray gui
+	@mkdir -p $(dir $(SOCKET)) build
+	@if [ -z "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  echo "no display: running the daemon in the foreground (Ctrl-C stops it); the CLI is $(BIN)/ray"; \
+	  exec $(BIN)/ray daemon --state-dir $(STATE_DIR) --socket $(SOCKET); fi; \
+	if $(BIN)/ray --socket $(SOCKET) status >/dev/null 2>&1; then echo "daemon already running"; else \
+	  echo "starting the daemon (log: build/daemon.log)"; \
+	  nohup $(BIN)/ray daemon --state-dir $(STATE_DIR) --socket $(SOCKET) >build/daemon.log 2>&1 & \
+	  for i in $$(seq 50); do $(BIN)/ray --socket $(SOCKET) status >/dev/null 2>&1 && break; sleep 0.1; done; fi; \
+	$(BIN)/rayfish --socket $(SOCKET)
 
 demo: deps-test ray
 	bash test/demo.sh $(CURDIR)/$(BIN)/ray
