@@ -35,6 +35,7 @@ import (
 	"github.com/rayfish/rayfish/engine/internal/atomicfile"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicdns"
+	"github.com/rayfish/rayfish/engine/mdns"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/engine/packet"
 	"github.com/rayfish/rayfish/engine/router"
@@ -87,6 +88,9 @@ type Config struct {
 	// Endpoints overrides the advertised direct addresses (tests); by
 	// default the host's interface addresses with the listen port.
 	Endpoints func() []netip.AddrPort
+	// DisableMDNS turns LAN discovery off whatever the preference says
+	// (in-process tests must not send multicast on the host's links).
+	DisableMDNS bool
 	// DNSUpstreams are the resolvers magic DNS forwards other names to
 	// (captured from the system before rayfish takes over DNS).
 	DNSUpstreams []netip.AddrPort
@@ -142,6 +146,7 @@ type Engine struct {
 	myRecord  netmap.EndpointRecord
 	requests  map[requestKey]*pendingRequest
 	tunAddrs  []netip.Prefix
+	mdns      *mdns.Service
 }
 
 // New loads or creates the node's identity and state. It does not touch
@@ -206,6 +211,7 @@ func (e *Engine) Start() error {
 	e.mu.Lock()
 	e.refreshEndpointsLocked()
 	e.recomputeLocked()
+	e.setMDNSLocked(e.prefs.MDNS)
 	up := e.prefs.Up
 	e.mu.Unlock()
 	if err := e.setUp(up); err != nil {
@@ -225,7 +231,12 @@ func (e *Engine) Close() error {
 		for _, p := range e.peers {
 			p.closeConn(codeShutdown, "shutting down")
 		}
+		svc := e.mdns
+		e.mdns = nil
 		e.mu.Unlock()
+		if svc != nil {
+			svc.Close()
+		}
 		e.cancel()
 		if e.ln != nil {
 			e.ln.Close()

@@ -29,11 +29,12 @@ func startNode(t *testing.T, name, dir string) *node {
 	n := &node{name: name, dir: dir, tun: enginetest.NewTUN()}
 	var e *engine.Engine
 	e, err := engine.New(engine.Config{
-		StateDir:   dir,
-		ListenPort: -1,
-		ListenAddr: netip.MustParseAddr("127.0.0.1"),
-		TUN:        n.tun,
-		Hostname:   name,
+		StateDir:    dir,
+		ListenPort:  -1,
+		ListenAddr:  netip.MustParseAddr("127.0.0.1"),
+		TUN:         n.tun,
+		Hostname:    name,
+		DisableMDNS: true,
 		Endpoints: func() []netip.AddrPort {
 			return []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(e.ListenPort()))}
 		},

@@ -28,9 +28,13 @@ func (e *Engine) routineMaintain() {
 				lastRefresh = now
 				e.mu.Lock()
 				changed := e.refreshEndpointsLocked()
+				svc := e.mdns
 				e.mu.Unlock()
 				if changed {
 					e.broadcastRecord()
+					if svc != nil {
+						svc.Announce()
+					}
 				}
 			}
 			if now.Sub(lastStats) >= time.Second {
