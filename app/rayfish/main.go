@@ -15,6 +15,7 @@ import (
 	"log"
 	"os"
 	"runtime"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/rayfish/rayfish/app/buildinfo"
 	"github.com/rayfish/rayfish/assets"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/localapi/client"
 	"github.com/rayfish/rayfish/ui"
 	"github.com/rayfish/rayfish/ui/autostart"
@@ -44,8 +46,13 @@ const (
 func main() {
 	socket := flag.String("socket", "", "daemon socket (default $"+ui.SocketEnv+" or "+ui.DefaultSocket+")")
 	hidden := flag.Bool("hidden", false, "start in the tray without opening the window")
+	// For `make screenshots` (test/screenshots): open the window on a tab,
+	// or on an invite code for a network once the daemon lists it.
+	tab := flag.String("tab", string(views.TabPeers), "open the window on this tab: peers, networks, join, settings or about")
+	invite := flag.String("invite", "", "open the window on a new invite code for this network")
 	flag.Parse()
-	if err := run(ui.SocketPath(*socket), *hidden); err != nil {
+	opts := options{hidden: *hidden, tab: views.Tab(*tab), invite: *invite}
+	if err := run(ui.SocketPath(*socket), opts); err != nil {
 		fmt.Fprintln(os.Stderr, "rayfish:", err)
 		os.Exit(1)
 	}
@@ -58,7 +65,14 @@ func appVersion() string {
 	return buildinfo.Version
 }
 
-func run(socket string, hidden bool) error {
+// options are the command line's choices for the window.
+type options struct {
+	hidden bool      // start in the tray
+	tab    views.Tab // the tab to open the window on
+	invite string    // a network to show a new invite code for
+}
+
+func run(socket string, opts options) error {
 	logger := log.New(os.Stderr, "", log.LstdFlags)
 
 	// Single instance: a second launch shows the first one's window.
@@ -82,6 +96,9 @@ func run(socket string, hidden bool) error {
 		defer inst.Close()
 	}
 
+	// A plain `go build` carries no FyneApp.toml metadata; without a name,
+	// Fyne would title the tray item with the app id.
+	app.SetMetadata(fyne.AppMetadata{ID: autostart.AppID, Name: "rayfish", Version: appVersion()})
 	a := app.NewWithID(autostart.AppID)
 	a.SetIcon(fyne.NewStaticResource("rayfish.png", assets.AppIcon()))
 
@@ -147,12 +164,17 @@ func run(socket string, hidden bool) error {
 		win.Window().SetCloseIntercept(quit)
 	}
 
+	invitePending := opts.invite != ""
 	ctl.OnChange(func(m *state.Model) {
 		if tr != nil {
 			tr.Update(m)
 		}
 		win.Update(m)
 		views.Notify(a, m.TakeNotices())
+		if invitePending && slices.ContainsFunc(m.Networks(), func(n apitype.Network) bool { return n.Name == opts.invite }) {
+			invitePending = false
+			win.Invite(opts.invite)
+		}
 	})
 	if tr != nil {
 		tr.Update(ctl.Model())
@@ -162,8 +184,8 @@ func run(socket string, hidden bool) error {
 		ctl.Start()
 		// A launch by hand shows the window (seeing nothing looks like a
 		// crash); the login autostart passes --hidden.
-		if !hidden || !trayOK || firstRun || hint != "" {
-			win.Show(views.TabPeers)
+		if !opts.hidden || !trayOK || firstRun || hint != "" {
+			win.Show(opts.tab)
 		}
 	})
 	a.Run()

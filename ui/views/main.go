@@ -148,6 +148,13 @@ func (w *Main) Show(tab Tab) {
 	}
 }
 
+// Invite brings the window forward on the Networks tab and asks the daemon
+// for an invite code for network, as its Invite… button does.
+func (w *Main) Invite(network string) {
+	w.Show(TabNetworks)
+	w.networks.invite.start(network)
+}
+
 // StartDaemon starts the daemon as the banner's button does, reporting
 // progress in the banner.
 func (w *Main) StartDaemon() { w.banner.startDaemon() }

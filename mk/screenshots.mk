@@ -1,0 +1,21 @@
+# screenshots: issue 4's evidence for the desktop app. A real daemon pair in
+# network namespaces (rfss-a, rfss-b), the real rayfish binary under Xvfb
+# with a private session D-Bus and a stand-in tray watcher; saves PNGs to
+# build/screenshots/ and checks the tray item over D-Bus. Root only.
+#
+#   make screenshots   everything (installs missing Debian packages first)
+
+SCREENSHOT_PKGS := xvfb xdotool imagemagick dbus jq iproute2 iputils-ping libgl1-mesa-dri
+
+.PHONY: screenshots screenshots-deps
+
+screenshots-deps:
+	@missing=""; for p in $(SCREENSHOT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
+screenshots: screenshots-deps ray gui
+	@mkdir -p $(BIN) build/screenshots
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/sscheck ./test/screenshots/sscheck
+	RAY=$(CURDIR)/$(BIN)/ray RAYFISH=$(CURDIR)/$(BIN)/rayfish SSCHECK=$(CURDIR)/$(BIN)/sscheck \
+	  OUT=$(CURDIR)/build/screenshots timeout -s TERM 300 bash test/screenshots/run.sh

@@ -1,0 +1,242 @@
+#!/usr/bin/env bash
+# run.sh — the evidence behind `make screenshots` (mk/screenshots.mk).
+#
+# A real daemon pair in two network namespaces (laptop and nas, joined to
+# the network "home", peers over a direct path), then the real rayfish app
+# on laptop's socket under Xvfb with a private session D-Bus:
+#   build/screenshots/networks-invite.png  Networks tab with an invite code and its QR
+#   build/screenshots/main-peers.png       Peers tab: nas online, "direct" badge
+#   build/screenshots/main-disconnected.png  the same after `ray down`
+# and the tray item checked over D-Bus (a stand-in StatusNotifierWatcher,
+# sscheck watcher, since nothing draws tray icons here): title, status,
+# tooltip, icon and menu while connected, after `ray down`, after `ray up`.
+#
+# Environment: RAY, RAYFISH, SSCHECK (binaries), OUT (PNG directory).
+# Root only. Everything it starts is stopped on exit, whatever happens.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+RAY=${RAY:-$ROOT/build/bin/ray}
+RAYFISH=${RAYFISH:-$ROOT/build/bin/rayfish}
+SSCHECK=${SSCHECK:-$ROOT/build/bin/sscheck}
+OUT=${OUT:-$ROOT/build/screenshots}
+P=rfss # network namespace prefix
+NET=home
+
+DIR=""
+PIDS=() # background processes, stopped in reverse order
+FAILED=0
+T0=$SECONDS
+
+log() { printf '[%3ds] %s\n' $((SECONDS - T0)) "$*"; }
+pass() { echo "PASS $*"; }
+fail() {
+  echo "FAIL $*"
+  FAILED=1
+}
+die() {
+  fail "$*"
+  exit 1
+}
+
+stop_pid() { # stop_pid PID: TERM, then KILL after 3 s
+  local pid=$1 i
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill "$pid" 2>/dev/null || true
+  for i in $(seq 30); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}
+
+delete_netns() {
+  local ns
+  for ns in $P-a $P-b; do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+    ip netns del "$ns" 2>/dev/null || true
+  done
+}
+
+cleanup() {
+  local rc=$? i
+  trap - EXIT INT TERM
+  for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
+  delete_netns
+  if [ -n "$DIR" ] && [ -d "$DIR" ]; then
+    mkdir -p "$OUT/logs"
+    cp "$DIR"/*.log "$OUT/logs/" 2>/dev/null || true
+    rm -rf "$DIR"
+  fi
+  if [ "$rc" -ne 0 ] || [ "$FAILED" -ne 0 ]; then
+    echo "make screenshots: FAILED after $((SECONDS - T0)) s (logs in $OUT/logs)"
+    exit 1
+  fi
+  echo "make screenshots: all checks passed in $((SECONDS - T0)) s; PNGs in $OUT"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# wait_for SECONDS DESCRIPTION COMMAND...: poll every 0.1 s.
+wait_for() {
+  local secs=$1 what=$2 end
+  shift 2
+  end=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$end" ] || die "timed out after ${secs}s waiting for $what"
+    sleep 0.1
+  done
+}
+
+for b in "$RAY" "$RAYFISH" "$SSCHECK"; do [ -x "$b" ] || die "missing binary $b"; done
+[ "$(id -u)" -eq 0 ] || die "run as root (network namespaces)"
+for c in Xvfb dbus-daemon xdotool import jq ip ping; do command -v $c >/dev/null || die "missing $c (make screenshots-deps)"; done
+
+delete_netns # leftovers of an interrupted run
+DIR=$(mktemp -d /tmp/rfss.XXXXXX)
+mkdir -p "$OUT" "$DIR/home" "$DIR/run"
+chmod 700 "$DIR/run"
+rm -f "$OUT"/*.png "$OUT"/logs/*.log
+
+# --- daemon pair -----------------------------------------------------------
+log "network namespaces $P-a (198.18.20.1) and $P-b (198.18.20.2)"
+ip netns add $P-a
+ip netns add $P-b
+ip link add $P-va netns $P-a type veth peer name $P-vb netns $P-b
+ip -n $P-a addr add 198.18.20.1/24 dev $P-va
+ip -n $P-b addr add 198.18.20.2/24 dev $P-vb
+for n in a b; do
+  ip -n $P-$n link set lo up
+  ip -n $P-$n link set $P-v$n up
+done
+
+ray() { local n=$1; shift; timeout 20 "$RAY" --socket "$DIR/$n.sock" "$@"; }
+start_daemon() { # start_daemon NODE HOSTNAME
+  ip netns exec $P-$1 "$RAY" daemon --state-dir "$DIR/state-$1" --socket "$DIR/$1.sock" --hostname "$2" \
+    >"$DIR/daemon-$2.log" 2>&1 &
+  PIDS+=($!)
+}
+start_daemon a laptop
+start_daemon b nas
+wait_for 15 "daemon laptop" ray a status
+wait_for 15 "daemon nas" ray b status
+
+log "laptop: ray create $NET; ray invite $NET; nas: ray join"
+ray a create $NET >/dev/null
+code=$(ray a invite $NET | tail -n 1)
+ray b join "$code" >/dev/null
+peer_direct() { # peer_direct NODE PEERNAME
+  ray "$1" status --json | jq -e --arg h "$2" '.peers[]? | select(.hostname == $h and .online and .path == "direct")'
+}
+wait_for 30 "nas online over a direct path on laptop" peer_direct a nas
+wait_for 30 "laptop online over a direct path on nas" peer_direct b laptop
+pass "daemons: laptop and nas see each other online, path direct"
+# A little traffic so the peer row shows an RTT (ray ping, over the mesh)
+# and byte counts (kernel ICMP through laptop's TUN to nas's overlay address).
+timeout 15 "$RAY" --socket "$DIR/a.sock" ping nas -c 3 -i 100ms >"$DIR/ping.log" 2>&1 ||
+  die "ray ping nas failed: $(tail -n 1 "$DIR/ping.log")"
+nas4=$(ray b status --json | jq -r .self.ipv4)
+ip netns exec $P-a ping -c 3 -i 0.2 -W 2 "$nas4" >>"$DIR/ping.log" 2>&1 ||
+  die "ping $nas4 through the TUN failed"
+
+# --- private session bus, display, tray watcher ----------------------------
+log "session D-Bus, Xvfb, StatusNotifierWatcher"
+dbus-daemon --session --nofork --nopidfile --address="unix:path=$DIR/bus" >"$DIR/dbus.log" 2>&1 &
+PIDS+=($!)
+wait_for 10 "the session bus" test -S "$DIR/bus"
+export DBUS_SESSION_BUS_ADDRESS="unix:path=$DIR/bus"
+
+Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$DIR/display" >"$DIR/xvfb.log" 2>&1 &
+PIDS+=($!)
+wait_for 10 "Xvfb" test -s "$DIR/display"
+export DISPLAY=":$(head -n 1 "$DIR/display")"
+unset WAYLAND_DISPLAY
+
+"$SSCHECK" watcher --ready "$DIR/watcher.ready" >"$DIR/watcher.log" 2>&1 &
+PIDS+=($!)
+wait_for 10 "the StatusNotifierWatcher" test -s "$DIR/watcher.ready"
+
+# The app gets a home of its own: fresh preferences, its own instance socket.
+export HOME="$DIR/home" XDG_RUNTIME_DIR="$DIR/run" XDG_CONFIG_HOME="$DIR/home/.config"
+export FYNE_THEME=light FYNE_SCALE=1 LANG=en_US.UTF-8
+unset LC_ALL LC_MESSAGES LANGUAGE
+
+APP_PID=""
+start_app() { # start_app LOGNAME ARGS...: rayfish on laptop's socket
+  local name=$1
+  shift
+  "$RAYFISH" --socket "$DIR/a.sock" "$@" >"$DIR/rayfish-$name.log" 2>&1 &
+  APP_PID=$!
+  PIDS+=("$APP_PID")
+}
+WIN=""
+find_window() { WIN=$(timeout 5 xdotool search --onlyvisible --name '^rayfish$' 2>/dev/null | head -n 1) && [ -n "$WIN" ]; }
+no_window() { ! find_window; }
+
+# shoot FILE CHECKS...: capture the window until sscheck png accepts it
+# (the window may still be drawing): at most 10 s.
+shoot() {
+  local file=$1 end=$((SECONDS + 10))
+  shift
+  while :; do
+    if timeout 10 import -window "$WIN" "png:$file" 2>>"$DIR/import.log" &&
+      "$SSCHECK" png --file "$file" "$@" >"$DIR/png-check.out" 2>&1; then
+      cat "$DIR/png-check.out"
+      return 0
+    fi
+    if [ "$SECONDS" -ge "$end" ]; then
+      cat "$DIR/png-check.out" 2>/dev/null || true
+      fail "screenshot $file never passed its checks"
+      return 1
+    fi
+    sleep 0.3
+  done
+}
+
+tray() { # tray ARGS...: sscheck tray, failures recorded
+  "$SSCHECK" tray "$@" || fail "tray item check ($*)"
+}
+
+# --- Networks tab with an invite ------------------------------------------
+log "rayfish --tab networks --invite $NET"
+start_app invite --tab networks --invite "$NET"
+wait_for 20 "the rayfish window" find_window
+# Tall enough for the whole invite card, QR code included.
+timeout 5 xdotool windowsize "$WIN" 820 960 || die "cannot resize the window"
+tray --quiet --timeout 20s --tooltip-has "1 of 1 peers online"
+shoot "$OUT/networks-invite.png" --qr
+stop_pid "$APP_PID"
+wait_for 10 "the first window to close" no_window
+
+# --- Peers tab, then the tray following the daemon -------------------------
+log "rayfish (Peers tab)"
+start_app peers
+wait_for 20 "the rayfish window" find_window
+log "tray item while connected"
+tray --timeout 20s --title rayfish --status Active --icon connected \
+  --tooltip-has "rayfish — Connected" --tooltip-has "This device: laptop (100." --tooltip-has "1 of 1 peers online" \
+  --menu-has "[Connected]" --menu-has "[Connect]" --menu-has "Disconnect" \
+  --menu-has "Peers (1 of 1 online)" --menu-has "● nas (100.*) — direct" --menu-has "home (admin, 2 members)"
+shoot "$OUT/main-peers.png" --green 120 # both dots: "Connected" and nas online
+
+log "laptop: ray down"
+ray a down >/dev/null
+tray --timeout 15s --title rayfish --status Active --icon disconnected \
+  --tooltip-has "rayfish — Disconnected" \
+  --menu-has "[Disconnected]" --menu-has "Connect" --menu-has "[Disconnect]"
+# Standby keeps the control plane, so nas stays online: only the header dot
+# turns grey (it alone is ~80 green pixels, the peer's dot ~50).
+shoot "$OUT/main-disconnected.png" --green 30 --max-green 100
+
+log "laptop: ray up"
+ray a up >/dev/null
+tray --timeout 30s --title rayfish --status Active --icon connected \
+  --tooltip-has "rayfish — Connected" --tooltip-has "1 of 1 peers online" \
+  --menu-has "Disconnect"
+
+stop_pid "$APP_PID"
+for f in networks-invite main-peers main-disconnected; do
+  [ -s "$OUT/$f.png" ] && log "wrote $OUT/$f.png"
+done
+[ "$FAILED" -eq 0 ]

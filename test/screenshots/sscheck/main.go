@@ -1,0 +1,46 @@
+// Command sscheck is the helper of `make screenshots` (see run.sh next to
+// it). It has three subcommands:
+//
+//	sscheck watcher --ready FILE
+//	    own org.kde.StatusNotifierWatcher on the session bus, record the
+//	    items that register, and run until SIGTERM or SIGINT. Nothing draws
+//	    tray icons under Xvfb; this stand-in makes fyne.io/systray export
+//	    its item so that its properties can be read.
+//	sscheck tray [--title T] [--status S] [--tooltip-has X]... [--icon STATE] [--menu-has X]... [--timeout D] [--quiet]
+//	    wait until the registered item's properties match, print them, and
+//	    exit 1 with FAIL lines if they never do.
+//	sscheck png --file F [--qr] [--green N]
+//	    sanity checks on a screenshot: a QR code is in it, or at least N
+//	    pixels of the "online" green.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "watcher":
+		err = runWatcher(os.Args[2:])
+	case "tray":
+		err = runTray(os.Args[2:])
+	case "png":
+		err = runPNG(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "sscheck:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: sscheck watcher|tray|png [flags]")
+	os.Exit(2)
+}
