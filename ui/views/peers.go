@@ -71,9 +71,9 @@ func (t *peersTab) refilter() {
 	case !t.model.DaemonReachable():
 		t.count.SetText("")
 	case len(t.visible) == len(all):
-		t.count.SetText(fmt.Sprintf("%d peers, %d online", len(all), t.model.OnlinePeers()))
+		t.count.SetText(fmt.Sprintf("%s, %d online", plural(len(all), "peer"), t.model.OnlinePeers()))
 	default:
-		t.count.SetText(fmt.Sprintf("%d of %d peers", len(t.visible), len(all)))
+		t.count.SetText(fmt.Sprintf("%d of %s", len(t.visible), plural(len(all), "peer")))
 	}
 	t.top.Refresh()
 	t.list.Refresh()
@@ -200,4 +200,12 @@ func (r *peerRow) set(p apitype.Peer) {
 		r.reason.SetText("")
 	}
 	r.Refresh() // lay the lines out again for the new text widths
+}
+
+// plural formats a count with its noun: "1 peer", "2 peers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", noun)
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
