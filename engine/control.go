@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
@@ -149,6 +150,7 @@ func (e *Engine) handleLeave(from *peer, ln netmap.LeaveNotice) {
 	e.recomputeLocked()
 	e.mu.Unlock()
 	e.log.Info("member left, pruned", "network", n.Name, "node", ln.Node.ShortString())
+	e.auditf(audit.MemberRemoved, ln.Node, "", n.Name, "left")
 	e.gossipRoster(ln.Network, key.NodePublic{})
 }
 

@@ -185,6 +185,7 @@ func (p *peer) routineSend() {
 			switch {
 			case err == nil:
 				p.txBytes.Add(uint64(len(pkt)))
+				e.pktOut.Add(1)
 			case errors.As(err, &tooLarge):
 				e.tooBig(pkt, int(tooLarge.MaxDatagramPayloadSize))
 			default:
@@ -323,6 +324,7 @@ func (e *Engine) inbound(p *peer, pkt []byte) {
 	}
 	b.n = copy(b.b[headroom:], pkt)
 	p.rxBytes.Add(uint64(len(pkt)))
+	e.pktIn.Add(1)
 	e.toTUN(b)
 }
 

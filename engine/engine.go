@@ -31,6 +31,7 @@ import (
 	"github.com/quic-go/quic-go"
 	"golang.zx2c4.com/wireguard/tun"
 
+	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/internal/atomicfile"
 	"github.com/rayfish/rayfish/engine/key"
@@ -91,6 +92,12 @@ type Config struct {
 	// DisableMDNS turns LAN discovery off whatever the preference says
 	// (in-process tests must not send multicast on the host's links).
 	DisableMDNS bool
+	// Audit receives audit events (peer connects, membership); nil = off.
+	Audit *audit.Log
+	// LogLines returns the daemon's recent log lines, for reports.
+	LogLines func() []string
+	// DNSInfo describes the OS DNS integration, for reports.
+	DNSInfo func() string
 	// DNSUpstreams are the resolvers magic DNS forwards other names to
 	// (captured from the system before rayfish takes over DNS).
 	DNSUpstreams []netip.AddrPort
@@ -116,6 +123,9 @@ type Engine struct {
 	tunq    chan *pbuf
 	free    chan *pbuf
 	drops   dropCounters
+	pktIn   atomic.Uint64
+	pktOut  atomic.Uint64
+	relays  func() map[string]bool // relay connection states (magicconn)
 	isUp    atomic.Bool
 	routes  router.Table[*peer]
 	ourAddr atomic.Pointer[map[netip.Addr]bool]

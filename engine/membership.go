@@ -11,6 +11,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/engine/router"
@@ -140,6 +141,7 @@ func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) 
 	e.saveLocked()
 	e.recomputeLocked()
 	e.log.Info("network created", "network", n.Name, "id", n.ID.String(), "open", open)
+	e.auditf(audit.NetworkCreated, key.NodePublic{}, "", n.Name, "")
 	return n, nil
 }
 
@@ -165,6 +167,7 @@ func (e *Engine) Invite(name string, kind netmap.InviteKind, ttl time.Duration) 
 		return "", netmap.Invite{}, err
 	}
 	e.saveLocked()
+	e.auditf(audit.InviteIssued, key.NodePublic{}, "", n.Name, kind.String())
 	inv := netmap.Invite{
 		Kind:        kind,
 		Network:     n.ID,
@@ -312,6 +315,7 @@ func (e *Engine) installJoined(inv netmap.Invite, s netmap.SignedRoster, recs []
 	e.mu.Unlock()
 	e.importRecords(nil, recs)
 	e.log.Info("joined network", "network", n.Name, "members", len(n.Roster.Members))
+	e.auditf(audit.NetworkJoined, inv.Inviter, "", n.Name, "")
 	return n, nil
 }
 
@@ -382,6 +386,7 @@ func (e *Engine) admit(joiner key.NodePublic, req joinReq) (joinResp, *pendingRe
 		e.requests[requestKey{n.ID, joiner}] = pr
 		e.watchers.notify()
 		e.log.Info("join request waiting", "network", n.Name, "node", joiner.ShortString(), "hostname", req.Hostname)
+		e.auditf(audit.JoinRequested, joiner, req.Hostname, n.Name, "")
 		return joinResp{}, pr
 	}
 	if err != nil {
@@ -397,6 +402,7 @@ func (e *Engine) admittedLocked(n *netmap.Network, joiner key.NodePublic) joinRe
 	e.saveLocked()
 	e.recomputeLocked()
 	e.log.Info("member admitted", "network", n.Name, "node", joiner.ShortString())
+	e.auditf(audit.MemberAdded, joiner, "", n.Name, "")
 	id := n.ID
 	go e.gossipRoster(id, joiner)
 	s := n.Signed
@@ -446,6 +452,11 @@ func (e *Engine) Decide(network, id string, accept bool) error {
 	if pr != nil {
 		pr.decided <- resp
 	}
+	if accept {
+		e.auditf(audit.JoinAccepted, node, req.Hostname, n.Name, "")
+	} else {
+		e.auditf(audit.JoinDenied, node, req.Hostname, n.Name, "")
+	}
 	return nil
 }
 
@@ -485,6 +496,7 @@ func (e *Engine) Leave(name string) error {
 	e.recomputeLeaveLocked(n.ID)
 	e.mu.Unlock()
 	e.log.Info("left network", "network", n.Name)
+	e.auditf(audit.NetworkLeft, key.NodePublic{}, "", n.Name, "")
 	return nil
 }
 
@@ -529,5 +541,6 @@ func (e *Engine) leaveByClose(p *peer, reason string) {
 	e.recomputeLocked()
 	e.mu.Unlock()
 	e.log.Info("member left (close code), pruned", "network", n.Name, "node", p.key.ShortString())
+	e.auditf(audit.MemberRemoved, p.key, "", n.Name, "left")
 	e.gossipRoster(id, key.NodePublic{})
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
@@ -140,6 +142,7 @@ func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.Nod
 	p.lastSeen = time.Now()
 	e.mu.Unlock()
 	e.log.Info("peer connected", "peer", peerKey.ShortString(), "remote", qc.RemoteAddr().String())
+	e.auditf(audit.PeerConnected, peerKey, p.info.hostname, "", qc.RemoteAddr().String())
 	e.watchers.notify()
 	e.goRoutine(func() { e.routineConn(p, pc) })
 }
@@ -202,6 +205,7 @@ func (e *Engine) detach(p *peer, pc *peerConn) {
 	}
 	if wasCurrent {
 		e.watchers.notify()
+		e.auditf(audit.PeerDisconnected, p.key, p.info.hostname, "", fmt.Sprint(cause))
 	}
 }
 

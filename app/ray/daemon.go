@@ -9,9 +9,15 @@ import (
 	"log/slog"
 	"net/netip"
 	"path/filepath"
+	"strings"
 
 	"github.com/rayfish/rayfish/engine"
+	"github.com/rayfish/rayfish/engine/audit"
+	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/localapi"
+	"github.com/rayfish/rayfish/engine/logring"
+	"github.com/rayfish/rayfish/engine/metrics"
+	"github.com/rayfish/rayfish/platform/dns"
 	"github.com/rayfish/rayfish/platform/ipc"
 	"github.com/rayfish/rayfish/platform/netcfg"
 	"github.com/rayfish/rayfish/platform/paths"
@@ -25,6 +31,9 @@ type daemonFlags struct {
 	listenPort int
 	tunName    string
 	hostname   string
+	logDir     string
+	metrics    string
+	noDNS      bool
 	verbose    bool
 }
 
@@ -36,12 +45,23 @@ func parseDaemonFlags(args []string, socket string) (daemonFlags, error) {
 	fs.IntVar(&f.listenPort, "listen-port", engine.DefaultPort, "UDP port (0 = default, falls back to random if taken)")
 	fs.StringVar(&f.tunName, "tun", tun.DefaultName, "TUN device name")
 	fs.StringVar(&f.hostname, "hostname", "", "hostname to use in networks (default: the OS hostname)")
+	fs.StringVar(&f.logDir, "log-dir", "", "audit log directory (default STATE-DIR/logs)")
+	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:9464 (off by default)")
+	fs.BoolVar(&f.noDNS, "no-dns", false, "do not point the OS resolver at magic DNS")
 	fs.BoolVar(&f.verbose, "verbose", false, "debug logging")
 	if _, err := parseArgs(fs, args, 0, "--state-dir DIR --socket PATH [--listen-port N]"); err != nil {
 		return f, err
 	}
 	if f.listenPort < 0 || f.listenPort > 65535 {
 		return f, exitCode{2, fmt.Sprintf("daemon: --listen-port %d out of range", f.listenPort)}
+	}
+	if f.metrics != "" {
+		if err := metrics.CheckAddr(f.metrics); err != nil {
+			return f, exitCode{2, "daemon: --metrics: " + err.Error()}
+		}
+	}
+	if f.logDir == "" {
+		f.logDir = filepath.Join(f.stateDir, "logs")
 	}
 	return f, nil
 }
@@ -56,26 +76,47 @@ func runDaemon(ctx context.Context, args []string, socket string, logw io.Writer
 	if f.verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level}))
-	d, err := startDaemon(f, log)
+	d, err := startDaemon(f, slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level})))
 	if err != nil {
 		return err
 	}
 	<-ctx.Done()
-	log.Info("stopping")
+	d.log.Info("stopping")
 	return d.Close()
 }
 
-// daemon is a running node: engine, TUN and local API.
+// daemon is a running node: engine, TUN, local API and its helpers.
 type daemon struct {
-	eng *engine.Engine
-	api *localapi.Server
-	net *tunConfig
+	log     *slog.Logger
+	eng     *engine.Engine
+	api     *localapi.Server
+	net     *tunConfig
+	audit   *audit.Log
+	stopAux context.CancelFunc
 }
 
-func startDaemon(f daemonFlags, log *slog.Logger) (*daemon, error) {
+// startDaemon starts a node logging to base; the last log lines are also
+// kept in memory for support reports.
+func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
+	ring := logring.NewRing(logring.DefaultLines)
+	log := slog.New(logring.NewHandler(ring, base.Handler(), nil))
+
 	if err := paths.EnsureStateDir(f.stateDir); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
+	}
+	// A crash may have left our resolver configuration behind.
+	if err := dns.RecoverAfterCrash(f.stateDir, log); err != nil {
+		log.Warn("restore DNS after a crash", "err", err)
+	}
+	var dnsMgr dns.Manager
+	var upstreams []netip.AddrPort
+	if !f.noDNS {
+		dnsMgr = dns.New(f.stateDir, log)
+		ups, err := dnsMgr.Upstreams(key.MagicDNSv4, key.MagicDNSv6)
+		if err != nil {
+			log.Warn("no upstream resolvers found; only .ray names will resolve", "err", err)
+		}
+		upstreams = ups
 	}
 	ln, err := ipc.Listen(f.socket)
 	if err != nil {
@@ -91,53 +132,114 @@ func startDaemon(f daemonFlags, log *slog.Logger) (*daemon, error) {
 		name = f.tunName
 	}
 	luid, _ := tun.LUID(dev) // zero (look up by name) off Windows
-	nc := &tunConfig{name: name, mtu: engine.TUNMTU, luid: luid}
-	port := f.listenPort
+	nc := &tunConfig{name: name, mtu: engine.TUNMTU, luid: luid, dns: dnsMgr, log: log}
+	al, err := audit.Open(audit.Config{Dir: f.logDir, Logger: log})
+	if err != nil {
+		log.Warn("audit log unavailable", "err", err)
+	}
 	eng, err := engine.New(engine.Config{
-		StateDir:   f.stateDir,
-		ListenPort: port,
-		TUN:        dev,
-		Net:        nc,
-		Hostname:   f.hostname,
-		Logger:     log,
+		StateDir:     f.stateDir,
+		ListenPort:   f.listenPort,
+		TUN:          dev,
+		Net:          nc,
+		Hostname:     f.hostname,
+		Logger:       log,
+		Audit:        al,
+		LogLines:     ring.Lines,
+		DNSInfo:      nc.describeDNS,
+		DNSUpstreams: upstreams,
 	})
 	if err != nil {
 		dev.Close()
 		ln.Close()
+		al.Close()
 		return nil, err
 	}
 	if err := eng.Start(); err != nil {
 		eng.Close()
 		ln.Close()
+		al.Close()
 		return nil, err
 	}
-	api := localapi.New(eng, log)
-	go api.Serve(ln)
+	d := &daemon{log: log, eng: eng, net: nc, audit: al}
+	auxCtx, stopAux := context.WithCancel(context.Background())
+	d.stopAux = stopAux
+	if f.metrics != "" {
+		mln, err := metrics.Listen(f.metrics)
+		if err != nil {
+			d.Close()
+			ln.Close()
+			return nil, fmt.Errorf("metrics: %w", err)
+		}
+		go metrics.ServeListener(auxCtx, mln, metrics.Handler(eng))
+		log.Info("metrics", "addr", mln.Addr().String())
+	}
+	d.api = localapi.New(eng, log)
+	go d.api.Serve(ln)
 	log.Info("rayfish daemon running", "socket", f.socket, "state", filepath.Clean(f.stateDir), "tun", name, "port", eng.ListenPort())
-	return &daemon{eng: eng, api: api, net: nc}, nil
+	return d, nil
 }
 
-// Close stops the API, the engine and removes the TUN configuration.
+// Close stops the API, the engine, restores DNS and removes the TUN
+// configuration.
 func (d *daemon) Close() error {
-	d.api.Close()
+	if d.api != nil {
+		d.api.Close()
+	}
+	d.stopAux()
 	err := d.eng.Close()
+	d.net.restoreDNS()
 	netcfg.Teardown(d.net.name)
+	d.audit.Close()
 	return err
 }
 
-// tunConfig applies overlay addresses through platform/netcfg.
+// tunConfig applies overlay addresses (platform/netcfg) and points the OS
+// resolver at magic DNS (platform/dns) while the data plane is up.
 type tunConfig struct {
 	name string
 	mtu  int
 	luid uint64
+	dns  dns.Manager
+	log  *slog.Logger
 }
 
 func (t *tunConfig) Apply(addrs []netip.Prefix) error {
 	err := netcfg.Apply(netcfg.Config{Name: t.name, MTU: t.mtu, Addrs: addrs, LUID: t.luid})
-	if errors.Is(err, netcfg.ErrNoIPv6) {
-		return nil // IPv4 is configured; IPv6 is off on this host
+	if err != nil && !errors.Is(err, netcfg.ErrNoIPv6) {
+		return err // IPv6 off on this host is not fatal: IPv4 is configured
 	}
-	return err
+	if t.dns != nil {
+		cfg := dns.Config{Interface: t.name, Nameservers: []netip.Addr{key.MagicDNSv4, key.MagicDNSv6}, Domains: []string{"ray"}}
+		if err := t.dns.Apply(cfg); err != nil {
+			t.log.Warn("could not configure OS DNS for .ray names", "err", err)
+		}
+	}
+	return nil
 }
 
-func (t *tunConfig) Down() error { return netcfg.Teardown(t.name) }
+func (t *tunConfig) Down() error {
+	t.restoreDNS()
+	return netcfg.Teardown(t.name)
+}
+
+func (t *tunConfig) restoreDNS() {
+	if t.dns == nil {
+		return
+	}
+	if err := t.dns.Restore(); err != nil {
+		t.log.Warn("restore DNS", "err", err)
+	}
+}
+
+func (t *tunConfig) describeDNS() string {
+	if t.dns == nil {
+		return "OS DNS integration: off (--no-dns)"
+	}
+	ups, _ := t.dns.Upstreams(key.MagicDNSv4, key.MagicDNSv6)
+	var s []string
+	for _, u := range ups {
+		s = append(s, u.String())
+	}
+	return fmt.Sprintf("OS DNS integration: %s; upstreams: %s", t.dns.Mode(), strings.Join(s, " "))
+}

@@ -5,6 +5,7 @@
 package localapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,6 +43,7 @@ type Backend interface {
 	Operator() string
 	FirewallState() apitype.FirewallState
 	ChangeFirewall(apitype.FirewallChange) error
+	Report(w io.Writer) error
 }
 
 // Server is the local API.
@@ -74,6 +76,7 @@ func New(b Backend, log *slog.Logger) *Server {
 	mux.HandleFunc("POST "+apitype.PathPrefs, s.change(s.setPrefs))
 	mux.HandleFunc("POST "+apitype.PathPing, s.ping)
 	mux.HandleFunc("GET "+apitype.PathFirewall, s.firewall)
+	mux.HandleFunc("POST "+apitype.PathReport, s.change(s.report))
 	mux.HandleFunc("POST "+apitype.PathFirewallChange, s.change(s.firewallChange))
 	s.hs = &http.Server{
 		Handler:           s.guard(mux),
@@ -180,6 +183,18 @@ func (s *Server) firewallChange(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeJSON(w, s.b.FirewallState())
 	return nil
+}
+
+// report streams a support bundle. It needs change rights: logs name
+// addresses and peers even when sanitized of secrets.
+func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
+	var buf bytes.Buffer
+	if err := s.b.Report(&buf); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/gzip")
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 func (s *Server) requests(w http.ResponseWriter, r *http.Request) {

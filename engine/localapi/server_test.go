@@ -3,6 +3,7 @@ package localapi
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -50,6 +51,7 @@ func (f *fake) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) { return p, nil 
 func (f *fake) Operator() string                                { return f.operator }
 func (f *fake) FirewallState() apitype.FirewallState            { return apitype.FirewallState{} }
 func (f *fake) ChangeFirewall(apitype.FirewallChange) error     { return nil }
+func (f *fake) Report(w io.Writer) error                        { _, err := w.Write([]byte("tgz")); return err }
 func (f *fake) PingPeer(context.Context, key.NodePublic, uint64) (apitype.PingReply, error) {
 	return apitype.PingReply{}, nil
 }

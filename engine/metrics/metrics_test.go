@@ -26,7 +26,7 @@ func testSnapshot() Snapshot {
 			{ID: "peeraaaa", Hostname: "laptop", Online: true, Path: apitype.PathDirect, RTT: 12500 * time.Microsecond, TxBytes: 500, RxBytes: 700},
 			{ID: "peerbbbb", Hostname: "nas", Online: true, Path: apitype.PathRelay, TxBytes: 1},
 			{ID: "peerbbbb", Hostname: "duplicate", Path: apitype.PathDirect}, // ignored
-			{ID: "peercccc", Hostname: "bad\xffname"},                          // no path: none
+			{ID: "peercccc", Hostname: "bad\xffname"},                         // no path: none
 		},
 		Relays:        map[string]bool{"https://relay.example:443": true, "https://user:pw@relay2.example": false},
 		Firewall:      map[string]uint64{"firewall_in": 7},

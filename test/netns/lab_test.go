@@ -150,15 +150,15 @@ func tail(s string, lines int) string {
 }
 
 // start starts name's daemon and waits for its API.
-func (l *lab) start(name string) {
+func (l *lab) start(name string, extra ...string) {
 	l.t.Helper()
 	n := l.nodes[name]
 	logf, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		l.t.Fatal(err)
 	}
-	n.cmd = exec.Command("ip", "netns", "exec", n.ns, l.bin, "daemon",
-		"--state-dir", n.stateDir, "--socket", n.socket, "--hostname", name)
+	args := []string{"netns", "exec", n.ns, l.bin, "daemon", "--state-dir", n.stateDir, "--socket", n.socket, "--hostname", name}
+	n.cmd = exec.Command("ip", append(args, extra...)...)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
 	if err := n.cmd.Start(); err != nil {
 		l.t.Fatal(err)
@@ -186,6 +186,17 @@ func (l *lab) stop(name string) {
 		n.cmd.Process.Kill()
 		<-done
 	}
+	n.cmd = nil
+}
+
+// kill kills name's daemon with SIGKILL, as a crash would.
+func (l *lab) kill(name string) {
+	n := l.nodes[name]
+	if n.cmd == nil {
+		return
+	}
+	killNamespace(n.ns)
+	n.cmd.Wait()
 	n.cmd = nil
 }
 

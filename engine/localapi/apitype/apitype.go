@@ -35,6 +35,7 @@ const (
 	PathDeny     = "/v0/deny"
 	PathPing     = "/v0/ping"
 	PathPrefs    = "/v0/prefs"
+	PathReport   = "/v0/report" // POST: a sanitized support bundle (.tar.gz)
 )
 
 // State values.

@@ -244,3 +244,14 @@ func (c *Client) FirewallChange(ctx context.Context, ch apitype.FirewallChange) 
 	var s apitype.FirewallState
 	return s, c.do(ctx, http.MethodPost, apitype.PathFirewallChange, ch, &s)
 }
+
+// Report fetches a sanitized support bundle (.tar.gz) into w.
+func (c *Client) Report(ctx context.Context, w io.Writer) error {
+	resp, err := c.send(ctx, http.MethodPost, apitype.PathReport, struct{}{})
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(w, resp.Body)
+	return err
+}

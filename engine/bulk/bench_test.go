@@ -1,0 +1,140 @@
+package bulk
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+)
+
+var benchSizes = []int{64, 1400}
+
+func BenchmarkSeal(b *testing.B) {
+	for _, c := range ciphers {
+		for _, n := range benchSizes {
+			b.Run(fmt.Sprintf("%v/%d", c, n), func(b *testing.B) {
+				s, _ := testPair(b, c)
+				buf := make([]byte, HeaderLen+n, n+Overhead)
+				b.SetBytes(int64(n))
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := s.Seal(buf[:0], buf[HeaderLen:HeaderLen+n]); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// resetWindow forgets every accepted counter, so a benchmark can reopen
+// the same packets.
+func (r *Receiver) resetWindow() {
+	r.window.last.Store(0)
+	for i := range r.window.ring {
+		r.window.ring[i].Store(0)
+	}
+}
+
+func BenchmarkOpen(b *testing.B) {
+	for _, c := range ciphers {
+		for _, n := range benchSizes {
+			b.Run(fmt.Sprintf("%v/%d", c, n), func(b *testing.B) {
+				s, r := testPair(b, c)
+				wires := make([][]byte, 1024)
+				for i := range wires {
+					wires[i] = mustSeal(b, s, testPacket(n, byte(i)))
+				}
+				dst := make([]byte, 0, n)
+				b.SetBytes(int64(n))
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					if i == len(wires) {
+						i = 0
+						r.resetWindow()
+					}
+					if _, err := r.Open(dst, wires[i]); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkBatch seals 64-packet batches of 1400 bytes: serially on one
+// goroutine, and through Pipelines with 0, 1 and 2 helper workers.
+func BenchmarkBatch(b *testing.B) {
+	const per, n = 64, 1400
+	for _, c := range ciphers {
+		b.Run(fmt.Sprintf("%v/serial", c), func(b *testing.B) {
+			s, _ := testPair(b, c)
+			batch := newBatch(s.Seal, 0, per, n)
+			b.SetBytes(per * n)
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range batch.In {
+					out, err := s.Seal(batch.Out[i][:0], batch.In[i])
+					if err != nil {
+						b.Fatal(err)
+					}
+					batch.Out[i] = out
+				}
+			}
+		})
+		for _, workers := range []int{0, 1, 2} {
+			b.Run(fmt.Sprintf("%v/pipeline-%d", c, workers), func(b *testing.B) {
+				s, _ := testPair(b, c)
+				// Two batches in flight, as a TUN reader would keep.
+				free := make(chan *Batch, 2)
+				for range 2 {
+					free <- newBatch(s.Seal, 0, per, n)
+				}
+				p := NewPipeline(workers, func(bt *Batch) { free <- bt })
+				b.SetBytes(per * n)
+				b.ReportAllocs()
+				for b.Loop() {
+					bt := <-free
+					for i := range bt.Out {
+						bt.Out[i] = bt.Out[i][:0]
+					}
+					if err := p.Submit(bt); err != nil {
+						b.Fatal(err)
+					}
+				}
+				p.Close()
+			})
+		}
+	}
+}
+
+// BenchmarkWindow measures the replay window's commit alone, from one
+// goroutine and from GOMAXPROCS goroutines sharing it (the mutex).
+func BenchmarkWindow(b *testing.B) {
+	b.Run("serial", func(b *testing.B) {
+		var w window
+		var c uint64
+		for b.Loop() {
+			if err := w.commit(c); err != nil {
+				b.Fatal(err)
+			}
+			c++
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		var w window
+		var next atomic.Uint64
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				c := next.Add(1)
+				if err := w.check(c); err != nil && err != ErrTooOld {
+					b.Error(err)
+				}
+				if err := w.commit(c); err != nil && err != ErrTooOld {
+					b.Error(err)
+				}
+			}
+		})
+	})
+}

@@ -1,0 +1,205 @@
+package bulk
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/rayfish/rayfish/engine/key"
+)
+
+// tlsConfigs returns the configs a dialing and a listening node use.
+func tlsConfigs(t *testing.T) (client, server *tls.Config) {
+	t.Helper()
+	ck, sk := key.NewNode(), key.NewNode()
+	client, err := ck.TLSConfig([]string{"rayfish-test"}, key.ExpectPeer(sk.Public()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	server, err = sk.TLSConfig([]string{"rayfish-test"}, key.ExpectPeer(ck.Public()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, server
+}
+
+// handshake runs a TLS handshake over net.Pipe and returns both ends'
+// connection states.
+func handshake(t *testing.T, ccfg, scfg *tls.Config) (client, server tls.ConnectionState) {
+	t.Helper()
+	cp, sp := net.Pipe()
+	// Close the pipe, not the TLS conns: their close_notify would block on
+	// the unbuffered pipe for five seconds.
+	defer cp.Close()
+	defer sp.Close()
+	c, s := tls.Client(cp, ccfg), tls.Server(sp, scfg)
+	errc := make(chan error, 1)
+	go func() { errc <- s.Handshake() }()
+	if err := c.Handshake(); err != nil {
+		t.Fatalf("client handshake: %v", err)
+	}
+	if err := <-errc; err != nil {
+		t.Fatalf("server handshake: %v", err)
+	}
+	return c.ConnectionState(), s.ConnectionState()
+}
+
+// checkPair checks that two ends' keys match crosswise, differ between
+// directions, and carry packets both ways.
+func checkPair(t *testing.T, cs, cr, ss, sr Keys) {
+	t.Helper()
+	if cs != sr || cr != ss {
+		t.Fatal("client send != server recv or client recv != server send")
+	}
+	if cs.Key == cr.Key || cs.Session == cr.Session {
+		t.Fatal("both directions share a key or session id")
+	}
+	if cs.Key == ([keyLen]byte{}) {
+		t.Fatal("zero key")
+	}
+	for _, dir := range []struct{ s, r Keys }{{cs, sr}, {ss, cr}} {
+		snd, err := NewSender(&dir.s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rcv, err := NewReceiver(&dir.r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := rcv.Open(nil, mustSeal(t, snd, []byte("ping")))
+		if err != nil || string(got) != "ping" {
+			t.Fatalf("Open = %q, %v", got, err)
+		}
+	}
+}
+
+func TestDeriveKeysTLS(t *testing.T) {
+	ccfg, scfg := tlsConfigs(t)
+	c1, s1 := handshake(t, ccfg, scfg)
+	cs, cr, err := DeriveKeys(c1, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, sr, err := DeriveKeys(s1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPair(t, cs, cr, ss, sr)
+
+	// Both ends are this machine, so TLS chose our preference.
+	if cs.Cipher != Preferred() {
+		t.Errorf("cipher %v from suite %s, Preferred %v", cs.Cipher, tls.CipherSuiteName(c1.CipherSuite), Preferred())
+	}
+
+	// Another session between the same keys: all different.
+	c2, _ := handshake(t, ccfg, scfg)
+	cs2, cr2, err := DeriveKeys(c2, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs2.Key == cs.Key || cr2.Key == cr.Key || cs2.Session == cs.Session || cr2.Session == cr.Session {
+		t.Fatal("two TLS sessions gave the same bulk keys")
+	}
+
+	// Epochs: independent keys, matching on both ends.
+	ecs, ecr, err := DeriveKeysEpoch(c1, true, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ess, esr, err := DeriveKeysEpoch(s1, false, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPair(t, ecs, ecr, ess, esr)
+	if ecs.Key == cs.Key || ecs.Session == cs.Session || ecr.Key == cr.Key {
+		t.Fatal("epoch 1 keys equal epoch 0 keys")
+	}
+	// DeriveKeys is epoch 0.
+	if zcs, _, _ := DeriveKeysEpoch(c1, true, 0); zcs != cs {
+		t.Fatal("DeriveKeysEpoch(0) != DeriveKeys")
+	}
+}
+
+func TestDeriveKeysQUIC(t *testing.T) {
+	ccfg, scfg := tlsConfigs(t)
+	ln, err := quic.ListenAddr("127.0.0.1:0", scfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	type accepted struct {
+		c   *quic.Conn
+		err error
+	}
+	acc := make(chan accepted, 1)
+	go func() {
+		c, err := ln.Accept(ctx)
+		acc <- accepted{c, err}
+	}()
+	cc, err := quic.DialAddr(ctx, ln.Addr().String(), ccfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.CloseWithError(0, "")
+	a := <-acc
+	if a.err != nil {
+		t.Fatal(a.err)
+	}
+	defer a.c.CloseWithError(0, "")
+
+	cs, cr, err := DeriveKeys(cc.ConnectionState().TLS, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ss, sr, err := DeriveKeys(a.c.ConnectionState().TLS, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPair(t, cs, cr, ss, sr)
+}
+
+func TestDeriveKeysErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		cs   tls.ConnectionState
+	}{
+		{"zero", tls.ConnectionState{}},
+		{"incomplete", tls.ConnectionState{Version: tls.VersionTLS13}},
+		{"TLS 1.2", tls.ConnectionState{Version: tls.VersionTLS12, HandshakeComplete: true}},
+		{"odd suite", tls.ConnectionState{Version: tls.VersionTLS13, HandshakeComplete: true, CipherSuite: tls.TLS_RSA_WITH_AES_128_CBC_SHA}},
+	}
+	for _, tt := range tests {
+		if _, _, err := DeriveKeys(tt.cs, true); err == nil {
+			t.Errorf("%s: DeriveKeys succeeded", tt.name)
+		}
+	}
+}
+
+func TestCipherForSuite(t *testing.T) {
+	tests := []struct {
+		suite uint16
+		want  Cipher
+	}{
+		{tls.TLS_CHACHA20_POLY1305_SHA256, ChaCha20Poly1305},
+		{tls.TLS_AES_128_GCM_SHA256, AES256GCM},
+		{tls.TLS_AES_256_GCM_SHA384, AES256GCM},
+		{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, 0},
+	}
+	for _, tt := range tests {
+		got, err := cipherForSuite(tt.suite)
+		if got != tt.want || (err == nil) != (tt.want != 0) {
+			t.Errorf("cipherForSuite(%s) = %v, %v; want %v", tls.CipherSuiteName(tt.suite), got, err, tt.want)
+		}
+	}
+	if !bytes.Contains([]byte(Cipher(9).String()), []byte("9")) {
+		t.Error("unknown cipher's String hides its number")
+	}
+}

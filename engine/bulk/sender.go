@@ -1,0 +1,95 @@
+package bulk
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sync/atomic"
+)
+
+// A Sender seals packets for one direction of one bulk session. Seal may
+// be called from several goroutines at once; each call takes the next
+// counter, so no counter is ever used twice.
+type Sender struct {
+	session     SessionID
+	cipher      Cipher
+	rekeyAfter  uint64
+	rejectAfter uint64
+
+	aead atomic.Pointer[aeadBox] // nil once closed
+	next atomic.Uint64           // counter of the next packet
+}
+
+// NewSender returns a Sender sealing with k. It keeps no reference to k.
+func NewSender(k *Keys) (*Sender, error) {
+	a, err := k.Cipher.aead(&k.Key)
+	if err != nil {
+		return nil, fmt.Errorf("bulk: new sender: %w", err)
+	}
+	s := &Sender{session: k.Session, cipher: k.Cipher}
+	s.rekeyAfter, s.rejectAfter, _ = k.Cipher.limits()
+	s.aead.Store(&aeadBox{a})
+	return s, nil
+}
+
+// Seal appends the wire form of pkt to dst and returns the extended
+// slice: HeaderLen bytes of header, then len(pkt)+TagLen bytes of
+// ciphertext and tag. It allocates only if dst lacks the capacity.
+//
+// To seal in place, read the packet into buf[HeaderLen:] and call
+// Seal(buf[:0], buf[HeaderLen:HeaderLen+n]) with cap(buf) >= n+Overhead.
+// Otherwise pkt must not overlap the part of dst's capacity that Seal
+// writes.
+//
+// Seal returns ErrExhausted once the cipher's packet limit is reached
+// (the caller must rekey or re-handshake) and ErrClosed after Close.
+func (s *Sender) Seal(dst, pkt []byte) ([]byte, error) {
+	box := s.aead.Load()
+	if box == nil {
+		return dst, ErrClosed
+	}
+	n := s.next.Add(1) - 1
+	if n >= s.rejectAfter {
+		return dst, ErrExhausted
+	}
+	ret, out := sliceForAppend(dst, HeaderLen+len(pkt)+TagLen)
+	out[0] = Marker
+	copy(out[1:1+sessionLen], s.session[:])
+	binary.BigEndian.PutUint64(out[counterOff:HeaderLen], n)
+	box.aead.Seal(out[HeaderLen:HeaderLen], out[nonceOff:HeaderLen], pkt, out[:HeaderLen])
+	return ret, nil
+}
+
+// NeedsRekey reports whether the Sender has sealed enough packets that the
+// session should move to fresh keys (see DeriveKeysEpoch), well before Seal
+// starts to refuse.
+func (s *Sender) NeedsRekey() bool { return s.next.Load() >= s.rekeyAfter }
+
+// Sent returns the number of counters taken so far, including those of
+// refused calls.
+func (s *Sender) Sent() uint64 { return s.next.Load() }
+
+// Session returns the session id the Sender puts in its packets.
+func (s *Sender) Session() SessionID { return s.session }
+
+// Cipher returns the Sender's AEAD.
+func (s *Sender) Cipher() Cipher { return s.cipher }
+
+// Close makes every later Seal fail with ErrClosed and drops the AEAD
+// state. Seals already running finish. Close is idempotent.
+func (s *Sender) Close() error {
+	s.aead.Store(nil)
+	return nil
+}
+
+// sliceForAppend extends in by n bytes, reallocating if needed, and
+// returns the whole slice and the new part (as crypto/cipher does).
+func sliceForAppend(in []byte, n int) (head, tail []byte) {
+	if total := len(in) + n; cap(in) >= total {
+		head = in[:total]
+	} else {
+		head = make([]byte, total)
+		copy(head, in)
+	}
+	tail = head[len(in):]
+	return head, tail
+}

@@ -1,0 +1,501 @@
+package magicconn
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/rayfish/rayfish/engine/disco"
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/magicconn/natlab"
+	"github.com/rayfish/rayfish/engine/stun"
+)
+
+// readPacket reads one packet from c, or fails the test after d.
+func readPacket(t *testing.T, c *Conn, d time.Duration) ([]byte, net.Addr) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(d))
+	defer c.SetReadDeadline(time.Time{})
+	buf := make([]byte, 2048)
+	n, from, err := c.ReadFrom(buf)
+	if err != nil {
+		t.Fatalf("ReadFrom: %v", err)
+	}
+	return buf[:n], from
+}
+
+// noPacket fails the test if c delivers a packet within d.
+func noPacket(t *testing.T, c *Conn, d time.Duration) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(d))
+	defer c.SetReadDeadline(time.Time{})
+	buf := make([]byte, 2048)
+	n, from, err := c.ReadFrom(buf)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("ReadFrom = %d bytes from %v, %v; want a timeout", n, from, err)
+	}
+}
+
+// quicPacket returns a packet that looks like a QUIC short-header packet.
+func quicPacket(size int) []byte {
+	b := bytes.Repeat([]byte{0x5a}, size)
+	b[0] = 0x40
+	return b
+}
+
+func TestVirtualAddr(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.newNode("a", public, nodeOpts{noQUIC: true, noRelay: true})
+	k1, k2 := key.NewNode().Public(), key.NewNode().Public()
+	a1, a2 := a.mc.PeerAddr(k1), a.mc.PeerAddr(k2)
+	if a1.String() == a2.String() {
+		t.Fatalf("two keys share %v", a1)
+	}
+	for _, addr := range []net.Addr{a1, a2} {
+		ua := addr.(*net.UDPAddr)
+		if !VirtualPrefix.Contains(ua.AddrPort().Addr()) {
+			t.Errorf("%v outside %v", addr, VirtualPrefix)
+		}
+	}
+	if got, ok := a.mc.PeerOf(a1); !ok || got != k1 {
+		t.Errorf("PeerOf(%v) = %v, %v", a1, got.ShortString(), ok)
+	}
+	// A copy of the address works as well as the original.
+	cp := *(a1.(*net.UDPAddr))
+	if got, ok := a.mc.PeerOf(&cp); !ok || got != k1 {
+		t.Errorf("PeerOf(copy) = %v, %v", got.ShortString(), ok)
+	}
+	if _, ok := a.mc.PeerOf(&net.UDPAddr{IP: net.ParseIP("198.18.0.1"), Port: 1}); ok {
+		t.Error("PeerOf of a real address")
+	}
+	a.mc.RemovePeer(k1)
+	if _, ok := a.mc.PeerOf(a1); ok {
+		t.Error("PeerOf after RemovePeer")
+	}
+	if n, err := a.mc.WriteTo(quicPacket(100), a1); n != 100 || err != nil {
+		t.Errorf("WriteTo a removed peer = %d, %v; want a silent drop", n, err)
+	}
+	if a.mc.Stats().Drops.NoPeer != 1 {
+		t.Errorf("drops %+v", a.mc.Stats().Drops)
+	}
+	a.mc.SetPeer(k1, nil, "")
+	if again := a.mc.PeerAddr(k1); again.String() != a1.String() {
+		t.Errorf("address changed after RemovePeer and SetPeer: %v, was %v", again, a1)
+	}
+}
+
+// TestUnknownSource: QUIC packets reach ReadFrom only from addresses a
+// verified disco message came from.
+func TestUnknownSource(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.newNode("a", public, nodeOpts{noQUIC: true, noRelay: true})
+	b := w.newNode("b", easy, nodeOpts{noQUIC: true, noRelay: true})
+	stranger, err := w.net.NewHost("stranger", natlabAddr("198.18.3.1")).Listen(41641)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stranger.Close()
+	aAddr := a.pc.LocalAddrPort()
+
+	long := quicPacket(1200)
+	long[0] = 0xc0 // a long-header Initial
+	stranger.WriteToUDPAddrPort(quicPacket(100), aAddr)
+	stranger.WriteToUDPAddrPort(long, aAddr)
+	// A disco ping signed for someone else.
+	stranger.WriteToUDPAddrPort(disco.Encode(key.NewNode(), b.pub, &disco.Ping{TxID: disco.NewTxID()}), aAddr)
+	noPacket(t, a.mc, 100*time.Millisecond)
+	d := a.mc.Stats().Drops
+	if d.UnknownSource != 2 || d.BadDisco != 1 {
+		t.Fatalf("drops %+v", d)
+	}
+
+	// b, which a was never told about, pings a first: its packets get in.
+	b.mc.SetPeer(a.pub, []netip.AddrPort{aAddr}, "")
+	if _, err := b.mc.WriteTo(quicPacket(300), b.mc.PeerAddr(a.pub)); err != nil {
+		t.Fatal(err)
+	}
+	pkt, from := readPacket(t, a.mc, 2*time.Second)
+	if len(pkt) != 300 {
+		t.Fatalf("got %d bytes", len(pkt))
+	}
+	if k, ok := a.mc.PeerOf(from); !ok || k != b.pub {
+		t.Fatalf("packet from %v (%v), want b", from, k.ShortString())
+	}
+	// The stranger still cannot.
+	stranger.WriteToUDPAddrPort(quicPacket(100), aAddr)
+	waitFor(t, time.Second, "the drop", func() bool { return a.mc.Stats().Drops.UnknownSource == 3 })
+
+	// A call-me-maybe over UDP from a key a was not told about (b
+	// included: a only learned it from its pings) makes a ping nothing.
+	pings := a.mc.Stats().Disco.PingsSent
+	cmm := &disco.CallMeMaybe{Endpoints: []netip.AddrPort{netip.MustParseAddrPort("198.18.7.7:1")}}
+	a.mc.handleDiscoUDP(disco.Encode(key.NewNode(), a.pub, cmm), stranger.LocalAddrPort())
+	a.mc.handleDiscoUDP(disco.Encode(b.key, a.pub, cmm), stranger.LocalAddrPort())
+	if st := a.mc.Stats().Disco; st.CallMeMaybeReceived != 0 || st.PingsSent != pings {
+		t.Errorf("call-me-maybe from strangers handled: %+v", st)
+	}
+}
+
+// TestRealUDP runs two Conns on real loopback UDP sockets with quic-go on
+// top, as the engine does.
+func TestRealUDP(t *testing.T) {
+	t.Parallel()
+	var nodes [2]*node
+	for i := range nodes {
+		udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := key.NewNode()
+		mc, err := New(Config{Key: k, PacketConn: udp, timing: testTiming()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mc.SetLocalEndpoints([]netip.AddrPort{udp.LocalAddr().(*net.UDPAddr).AddrPort()})
+		n := &node{name: fmt.Sprint("udp", i), key: k, pub: k.Public(), mc: mc}
+		n.tr = &quic.Transport{Conn: mc}
+		srv, err := k.TLSConfig([]string{"test"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.ln, err = n.tr.Listen(srv, quicConfig()); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(n.close)
+		nodes[i] = n
+	}
+	a, b := nodes[0], nodes[1]
+	introduce(a, b)
+	introduce(b, a)
+	ca, cb := connect(t, a, b)
+	exchange(t, ca, cb)
+	waitPath(t, 2*time.Second, a, b, PathDirect)
+	if st := a.mc.Stats(); st.Drops.WriteError != 0 || st.DirectRx.Packets == 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestSpoofedPing: a ping from another key cannot take an address whose
+// owner confirmed it recently.
+func TestSpoofedPing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.newNode("a", public, nodeOpts{noQUIC: true, noRelay: true})
+	b := w.newNode("b", public, nodeOpts{noQUIC: true, noRelay: true})
+	introduce(a, b)
+	introduce(b, a)
+	waitPath(t, 2*time.Second, a, b, PathDirect)
+	bAddr := b.pc.LocalAddrPort()
+
+	x := key.NewNode()
+	a.mc.handleDiscoUDP(disco.Encode(x, a.pub, &disco.Ping{TxID: disco.NewTxID()}), bAddr)
+	a.mc.mu.RLock()
+	owner := a.mc.byAddr[bAddr]
+	a.mc.mu.RUnlock()
+	if owner == nil || owner.key != b.pub {
+		t.Fatalf("b's address now belongs to %v", owner)
+	}
+	b.mc.WriteTo(quicPacket(100), b.mc.PeerAddr(a.pub))
+	if _, from := readPacket(t, a.mc, time.Second); from.String() != a.mc.PeerAddr(b.pub).String() {
+		t.Fatalf("b's packet arrived as %v", from)
+	}
+}
+
+// TestJoinWithoutRelay: a node that knows nothing about the joiner, and no
+// relay anywhere, accepts its connection; the joiner's pings come first.
+func TestJoinWithoutRelay(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	inviter := w.newNode("inviter", public, nodeOpts{noRelay: true})
+	joiner := w.newNode("joiner", easy, nodeOpts{noRelay: true})
+	introduce(joiner, inviter) // the invite: the inviter's key and address
+	ci, cj := connect(t, joiner, inviter)
+	exchange(t, ci, cj)
+	waitPath(t, 3*time.Second, joiner, inviter, PathDirect)
+	waitPath(t, 3*time.Second, inviter, joiner, PathDirect)
+}
+
+// TestJoinThroughRelay: the same, between symmetric NATs, where only the
+// relay works and the inviter learns the joiner's relay from its packets.
+func TestJoinThroughRelay(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	inviter := w.newNode("inviter", symmetric, nodeOpts{})
+	joiner := w.newNode("joiner", symmetric, nodeOpts{})
+	inviter.waitHome(t)
+	introduce(joiner, inviter)
+	ci, cj := connect(t, joiner, inviter)
+	exchange(t, ci, cj)
+	if p := inviter.mc.Path(joiner.pub); p.Kind != PathRelay || p.Remote != w.relayURL {
+		t.Fatalf("inviter's path %+v", p)
+	}
+}
+
+// TestMaxPacketSize: 1400-byte packets (quic-go's InitialPacketSize in the
+// engine) cross both a direct path and a relay.
+func TestMaxPacketSize(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	for _, tt := range []struct {
+		name string
+		pl   placement
+		want string
+	}{
+		{"direct", public, PathDirect},
+		{"relay", symmetric, PathRelay},
+	} {
+		a := w.newNode("a-"+tt.name, tt.pl, nodeOpts{noQUIC: true})
+		b := w.newNode("b-"+tt.name, tt.pl, nodeOpts{noQUIC: true})
+		a.waitHome(t)
+		b.waitHome(t)
+		introduce(a, b)
+		introduce(b, a)
+		pkt := quicPacket(1400)
+		var got []byte
+		waitFor(t, 5*time.Second, tt.name+" packet", func() bool {
+			if a.mc.Path(b.pub).Kind != tt.want {
+				return false
+			}
+			a.mc.WriteTo(pkt, a.mc.PeerAddr(b.pub))
+			b.mc.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+			buf := make([]byte, 1500)
+			n, _, err := b.mc.ReadFrom(buf)
+			got = buf[:n]
+			return err == nil
+		})
+		if !bytes.Equal(got, pkt) {
+			t.Errorf("%s: got %d bytes", tt.name, len(got))
+		}
+	}
+}
+
+func TestDeadlinesAndClose(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.newNode("a", public, nodeOpts{noQUIC: true, noRelay: true})
+	start := time.Now()
+	noPacket(t, a.mc, 50*time.Millisecond)
+	if time.Since(start) < 50*time.Millisecond {
+		t.Error("deadline fired early")
+	}
+	a.mc.SetWriteDeadline(time.Now().Add(-time.Second))
+	if _, err := a.mc.WriteTo(quicPacket(10), a.mc.PeerAddr(key.NewNode().Public())); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("WriteTo past the deadline: %v", err)
+	}
+	a.mc.SetDeadline(time.Time{})
+
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := a.mc.ReadFrom(make([]byte, 100))
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	a.mc.Close()
+	a.mc.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("ReadFrom after Close: %v", err)
+	}
+	if _, err := a.mc.WriteTo(quicPacket(10), a.mc.PeerAddr(key.NewNode().Public())); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("WriteTo after Close: %v", err)
+	}
+	if _, err := a.mc.Netcheck(context.Background()); err == nil {
+		t.Error("Netcheck after Close succeeded")
+	}
+}
+
+// TestUnknownPeers: keys we were not told about are kept in a bounded
+// set, oldest out first; known peers are never evicted.
+func TestUnknownPeers(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.newNode("a", public, nodeOpts{noQUIC: true, noRelay: true})
+	known := key.NewNode().Public()
+	a.mc.SetPeer(known, nil, "")
+	var first key.NodePublic
+	for i := range maxUnknownPeers + 10 {
+		k := key.NewNode()
+		if i == 0 {
+			first = k.Public()
+		}
+		src := netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 4, byte(i)}), 1000)
+		a.mc.handleDiscoUDP(disco.Encode(k, a.pub, &disco.Ping{TxID: disco.NewTxID()}), src)
+	}
+	a.mc.mu.RLock()
+	defer a.mc.mu.RUnlock()
+	if a.mc.unknown != maxUnknownPeers || len(a.mc.peers) != maxUnknownPeers+1 {
+		t.Fatalf("%d unknown of %d peers", a.mc.unknown, len(a.mc.peers))
+	}
+	if a.mc.peers[known] == nil {
+		t.Error("known peer evicted")
+	}
+	if a.mc.peers[first] != nil {
+		t.Error("oldest unknown peer kept")
+	}
+}
+
+func TestEndpoints(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.newNode("a", easy, nodeOpts{noQUIC: true})
+	a.waitHome(t)
+	eps, home := a.mc.Endpoints()
+	if home != w.relayURL {
+		t.Errorf("home %q", home)
+	}
+	wantLocal := a.pc.LocalAddrPort()
+	if len(eps) < 2 || eps[0] != wantLocal || eps[1].Addr() != a.nat.Public() {
+		t.Fatalf("endpoints %v, want %v then the NAT's address", eps, wantLocal)
+	}
+
+	now := a.mc.now()
+	a.mc.mu.Lock()
+	for i := range 6 {
+		a.mc.addPongReflexiveLocked(netip.AddrPortFrom(natlabAddr("198.18.9.9"), uint16(1000+i)), now)
+	}
+	a.mc.addPongReflexiveLocked(wantLocal, now) // already a local one
+	a.mc.addPongReflexiveLocked(netip.AddrPort{}, now)
+	a.mc.mu.Unlock()
+	eps2, _ := a.mc.Endpoints()
+	if len(eps2) != len(eps)+maxPongReflexive {
+		t.Errorf("endpoints %v after pongs, was %v", eps2, eps)
+	}
+
+	many := make([]netip.AddrPort, 30)
+	for i := range many {
+		many[i] = netip.AddrPortFrom(natlabAddr("10.9.9.9"), uint16(i+1))
+	}
+	a.mc.SetLocalEndpoints(many)
+	if eps3, _ := a.mc.Endpoints(); len(eps3) != disco.MaxEndpoints {
+		t.Errorf("%d endpoints, want at most %d", len(eps3), disco.MaxEndpoints)
+	}
+}
+
+// TestEndpointsCallback: OnEndpointsChanged runs when the home relay
+// connects and STUN answers.
+func TestEndpointsCallback(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	pc, err := w.net.NewHost("a", natlabAddr("198.18.2.50")).Listen(41641)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	mc, err := New(Config{
+		Key:                key.NewNode(),
+		PacketConn:         pc,
+		Relays:             []string{w.relayURL},
+		STUNServers:        w.stun,
+		OnEndpointsChanged: func() { calls.Add(1) },
+		timing:             testTiming(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mc.Close()
+	waitFor(t, 5*time.Second, "endpoints with a home relay", func() bool {
+		eps, home := mc.Endpoints()
+		return home != "" && len(eps) > 0 && calls.Load() > 0
+	})
+}
+
+func TestNetcheck(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	dead := deadURL(t)
+	for _, tt := range []struct {
+		pl   placement
+		want stun.Mapping
+	}{
+		{easy, stun.MappingEndpointIndependent},
+		{symmetric, stun.MappingAddressDependent},
+	} {
+		n := w.newNode(tt.want.String(), tt.pl, nodeOpts{noQUIC: true, relays: []string{w.relayURL, dead}})
+		n.waitHome(t)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		rep, err := n.mc.Netcheck(ctx)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.UDPPort != 41641 || rep.MappingV4 != tt.want || rep.ReflexiveV4.Addr() != n.nat.Public() || rep.HomeRelay != w.relayURL {
+			t.Errorf("%v: report %+v", tt.want, rep)
+		}
+		if len(rep.STUN) != 2 || rep.STUN[0].Err != "" || rep.STUN[0].RTT <= 0 {
+			t.Errorf("%v: STUN results %+v", tt.want, rep.STUN)
+		}
+		if len(rep.Relays) != 2 || rep.Relays[0].Latency <= 0 || rep.Relays[1].Err == "" {
+			t.Errorf("%v: relay results %+v", tt.want, rep.Relays)
+		}
+	}
+}
+
+// deadURL returns a relay URL where nothing listens.
+func deadURL(t testing.TB) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := "http://" + ln.Addr().String()
+	ln.Close()
+	return u
+}
+
+// TestHomeFailover: the first relay does not answer, so the next becomes
+// home.
+func TestHomeFailover(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.newNode("a", public, nodeOpts{noQUIC: true, relays: []string{deadURL(t), w.relayURL}})
+	waitFor(t, 5*time.Second, "home relay", func() bool { return a.mc.HomeRelay() == w.relayURL })
+}
+
+// TestRelayOnly: a peer with no direct address at all is reached through
+// the relay, even when its home relay is not ours.
+func TestRelayOnly(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	_, url2 := startRelay(t)
+	a := w.newNode("a", symmetric, nodeOpts{})
+	b := w.newNode("b", symmetric, nodeOpts{relays: []string{url2}})
+	a.waitHome(t)
+	b.waitHome(t)
+	a.mc.SetPeer(b.pub, nil, url2)
+	ca, cb := connect(t, a, b)
+	exchange(t, ca, cb)
+	if p := a.mc.Path(b.pub); p.Kind != PathRelay || p.Remote != url2 || p.Reason != "peer has no direct addresses" {
+		t.Errorf("a's path %+v", p)
+	}
+	if p := b.mc.Path(a.pub); p.Kind != PathRelay || p.Remote != url2 {
+		t.Errorf("b's path %+v", p)
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	n := natlab.NewNetwork()
+	pc, err := n.NewHost("a", natlabAddr("198.18.0.1")).Listen(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for _, cfg := range []Config{
+		{PacketConn: pc},
+		{Key: key.NewNode()},
+		{Key: key.NewNode(), PacketConn: pc, Relays: []string{"ftp://relay"}},
+	} {
+		if c, err := New(cfg); err == nil {
+			c.Close()
+			t.Errorf("New(%+v) succeeded", cfg)
+		}
+	}
+}

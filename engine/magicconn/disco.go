@@ -1,0 +1,308 @@
+package magicconn
+
+import (
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/disco"
+	"github.com/rayfish/rayfish/engine/key"
+)
+
+// pendingPing is a ping awaiting its pong.
+type pendingPing struct {
+	peer key.NodePublic
+	addr netip.AddrPort
+	sent mono
+}
+
+// discoOut is a disco message to send once the lock is released: signing
+// costs tens of microseconds, too long to hold the lock the data path
+// takes.
+type discoOut struct {
+	to   key.NodePublic
+	addr netip.AddrPort // UDP destination, when rc is nil
+	ua   *net.UDPAddr   // addr, if at hand
+	rc   *relayConn     // relay to send through, or nil
+	msg  disco.Message
+}
+
+type outbox []discoOut
+
+// flush signs and sends the messages in out.
+func (c *Conn) flush(out outbox) {
+	for _, o := range out {
+		b := disco.Encode(c.key, o.to, o.msg)
+		var err error
+		if o.rc != nil {
+			err = o.rc.send(o.to, b, c.now())
+		} else {
+			err = c.writeUDP(b, o.addr, o.ua)
+		}
+		if err != nil {
+			continue
+		}
+		switch o.msg.(type) {
+		case *disco.Ping:
+			c.ctr.pingsSent.Add(1)
+		case *disco.Pong:
+			c.ctr.pongsSent.Add(1)
+		case *disco.CallMeMaybe:
+			c.ctr.cmmSent.Add(1)
+		}
+	}
+}
+
+// pingLocked queues a ping to cd.
+func (c *Conn) pingLocked(p *peer, cd *candidate, now mono, out *outbox) {
+	if len(c.pings) >= maxPendingPings {
+		return
+	}
+	tx := disco.NewTxID()
+	c.pings[tx] = &pendingPing{peer: p.key, addr: cd.addr, sent: now}
+	cd.lastPing = now
+	*out = append(*out, discoOut{to: p.key, addr: cd.addr, ua: cd.ua, msg: &disco.Ping{TxID: tx}})
+}
+
+// pingBackLocked queues a ping to cd in answer to the peer's ping or
+// call-me-maybe, unless cd is confirmed or was pinged back just now.
+func (c *Conn) pingBackLocked(p *peer, cd *candidate, now mono, out *outbox) {
+	if c.trusted(cd, now) || now-cd.lastPingBack < mono(c.t.pingBackGap) {
+		return
+	}
+	cd.lastPingBack = now
+	c.pingLocked(p, cd, now, out)
+}
+
+// fullPingLocked queues a ping to every candidate of p not pinged lately.
+func (c *Conn) fullPingLocked(p *peer, now mono, out *outbox) {
+	p.lastFullPing.Store(int64(now))
+	for _, cd := range p.cands {
+		if now-cd.lastPing >= mono(c.t.minPingGap) {
+			c.pingLocked(p, cd, now, out)
+		}
+	}
+}
+
+// callMeMaybeLocked queues a call-me-maybe with our endpoints through
+// p's relay, so that p pings us while we ping it, if p has no direct path,
+// its relay is connected and the last one is old enough. Both sides'
+// pings crossing open the NAT mappings on both sides.
+func (c *Conn) callMeMaybeLocked(p *peer, now mono, out *outbox) {
+	if p.best != nil || p.lastCMM != 0 && now-p.lastCMM < mono(c.t.retry) {
+		return
+	}
+	rc := c.peerRelayLocked(p)
+	if rc == nil || !rc.connected.Load() {
+		return
+	}
+	p.lastCMM = now
+	*out = append(*out, discoOut{to: p.key, rc: rc, msg: &disco.CallMeMaybe{Endpoints: c.endpointsLocked()}})
+	c.fullPingLocked(p, now, out) // at the same time as the peer
+}
+
+// peerRelayLocked returns the relay connection to reach p through,
+// opening it if needed, or nil if p has no relay.
+func (c *Conn) peerRelayLocked(p *peer) *relayConn {
+	url := p.homeRelay
+	if url == "" {
+		url = p.learnedRelay
+	}
+	if url == "" {
+		return nil
+	}
+	rc := c.relays[url]
+	if rc == nil {
+		rc = c.relayLocked(url)
+		c.updateRouteLocked(p)
+	}
+	return rc
+}
+
+// handleDiscoUDP handles a disco message that arrived on the socket from src.
+func (c *Conn) handleDiscoUDP(b []byte, src netip.AddrPort) {
+	now := c.now()
+	sender, ok := disco.Sender(b)
+	if !ok {
+		c.ctr.dropBadDisco.Add(1)
+		return
+	}
+	c.mu.RLock()
+	p := c.peers[sender]
+	have, told := p != nil, p != nil && p.known
+	c.mu.RUnlock()
+	if !have && !c.allowUnknown(now) {
+		c.ctr.dropRateLimited.Add(1)
+		return
+	}
+	from, msg, err := disco.Decode(b, c.pub)
+	if err != nil {
+		c.ctr.dropBadDisco.Add(1)
+		return
+	}
+	switch m := msg.(type) {
+	case *disco.Ping:
+		c.onPing(from, m, src, nil, now)
+	case *disco.Pong:
+		c.onPong(from, m, src, now)
+	case *disco.CallMeMaybe:
+		// Over UDP, only from peers we were told about: a call-me-maybe
+		// makes us ping up to 16 addresses, which a stranger must not
+		// be able to aim at a victim. Through a relay, the sender is
+		// authenticated and rate-limited by the relay.
+		if told {
+			c.onCallMeMaybe(from, m, nil, now)
+		}
+	}
+}
+
+// handleDiscoRelay handles a disco message relayed from src through rc.
+func (c *Conn) handleDiscoRelay(rc *relayConn, src key.NodePublic, b []byte) {
+	now := c.now()
+	c.mu.RLock()
+	known := c.peers[src] != nil
+	c.mu.RUnlock()
+	if !known && !c.allowUnknown(now) {
+		c.ctr.dropRateLimited.Add(1)
+		return
+	}
+	from, msg, err := disco.Decode(b, c.pub)
+	if err != nil || from != src {
+		c.ctr.dropBadDisco.Add(1)
+		return
+	}
+	switch m := msg.(type) {
+	case *disco.Ping:
+		c.onPing(from, m, netip.AddrPort{}, rc, now)
+	case *disco.CallMeMaybe:
+		c.onCallMeMaybe(from, m, rc, now)
+	}
+	// We never ping through relays, so a relayed pong answers nothing.
+}
+
+// onPing answers a ping from the key from that arrived from src on the
+// socket (or through rc). A ping from an address teaches us that address
+// for the key, even for a key we were not told about: that is how a
+// joiner reaches the node that invited it.
+func (c *Conn) onPing(from key.NodePublic, m *disco.Ping, src netip.AddrPort, rc *relayConn, now mono) {
+	c.ctr.pingsRecv.Add(1)
+	var out outbox
+	c.mu.Lock()
+	p := c.peerLocked(from, false, now)
+	if p == nil {
+		c.mu.Unlock()
+		return
+	}
+	if rc != nil {
+		c.learnRelayLocked(p, rc)
+		out = append(out, discoOut{to: from, rc: rc, msg: &disco.Pong{TxID: m.TxID}})
+	} else {
+		out = append(out, discoOut{to: from, addr: src, msg: &disco.Pong{TxID: m.TxID, Src: src}})
+		isNew := p.cands[src] == nil
+		if cd := c.candLocked(p, src, false, now); cd != nil {
+			cd.lastHeard = now
+			c.claimAddrLocked(src, p, false, now)
+			// Ping back, unless the path is already confirmed: our
+			// ping now passes the NATs the peer's ping just opened,
+			// even if one we sent a moment ago did not.
+			c.pingBackLocked(p, cd, now, &out)
+			if isNew {
+				c.updateRouteLocked(p)
+			}
+		}
+	}
+	c.mu.Unlock()
+	c.flush(out)
+}
+
+// onPong handles a pong from the key from that arrived from src.
+func (c *Conn) onPong(from key.NodePublic, m *disco.Pong, src netip.AddrPort, now mono) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pp := c.pings[m.TxID]
+	if pp == nil || pp.peer != from {
+		c.ctr.strayPongs.Add(1)
+		return
+	}
+	delete(c.pings, m.TxID)
+	c.ctr.pongsRecv.Add(1)
+	p := c.peers[from]
+	if p == nil {
+		return
+	}
+	cd := p.cands[pp.addr]
+	if cd == nil {
+		return // dropped since we pinged it
+	}
+	rtt := time.Duration(now - pp.sent)
+	if cd.rtt == 0 {
+		cd.rtt = rtt
+	} else {
+		cd.rtt = (3*cd.rtt + rtt) / 4
+	}
+	cd.lastPong = now
+	cd.lastHeard = now
+	c.claimAddrLocked(pp.addr, p, true, now)
+	if src != pp.addr {
+		// The peer's NAT answers from another address than the one we
+		// pinged: QUIC from there is the peer's too.
+		if scd := c.candLocked(p, src, false, now); scd != nil {
+			scd.lastHeard = now
+			c.claimAddrLocked(src, p, true, now)
+		}
+	}
+	c.addPongReflexiveLocked(m.Src, now)
+	c.chooseLocked(p, now)
+	c.updateRouteLocked(p) // the trust window moved
+}
+
+// onCallMeMaybe pings the endpoints a peer listed in a call-me-maybe,
+// right away: the peer pings ours at the same time.
+func (c *Conn) onCallMeMaybe(from key.NodePublic, m *disco.CallMeMaybe, rc *relayConn, now mono) {
+	c.ctr.cmmRecv.Add(1)
+	var out outbox
+	c.mu.Lock()
+	p := c.peerLocked(from, false, now)
+	if p == nil || p.lastCMMRx != 0 && now-p.lastCMMRx < mono(c.t.minPingGap) {
+		c.mu.Unlock()
+		return
+	}
+	p.lastCMMRx = now
+	if rc != nil {
+		c.learnRelayLocked(p, rc)
+	}
+	for _, ep := range m.Endpoints {
+		ep = netip.AddrPortFrom(ep.Addr().Unmap(), ep.Port())
+		if !ep.IsValid() || ep.Port() == 0 || ep.Addr().IsUnspecified() {
+			continue
+		}
+		cd := c.candLocked(p, ep, false, now)
+		if cd == nil {
+			continue
+		}
+		c.pingBackLocked(p, cd, now, &out)
+	}
+	if p.best == nil && p.probeSince == 0 {
+		p.probeSince = now
+	}
+	c.updateRouteLocked(p)
+	c.mu.Unlock()
+	c.flush(out)
+}
+
+// learnRelayLocked records that p is reachable through rc.
+func (c *Conn) learnRelayLocked(p *peer, rc *relayConn) {
+	if p.learnedRelay != rc.url {
+		p.learnedRelay = rc.url
+		c.updateRouteLocked(p)
+	}
+}
+
+// expirePingsLocked forgets pings that got no pong in time.
+func (c *Conn) expirePingsLocked(now mono) {
+	for tx, pp := range c.pings {
+		if now-pp.sent > mono(c.t.pingTimeout) {
+			delete(c.pings, tx)
+		}
+	}
+}

@@ -1,0 +1,87 @@
+package magicconn
+
+import (
+	"time"
+)
+
+// routineMaintain runs the timers: heartbeat pings, trust expiry, probing
+// for direct paths, the home relay, idle relay connections.
+func (c *Conn) routineMaintain() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.t.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-t.C:
+		case <-c.wake:
+		}
+		c.maintain()
+	}
+}
+
+func (c *Conn) maintain() {
+	now := c.now()
+	var out outbox
+	c.mu.Lock()
+	c.expirePingsLocked(now)
+	c.homeLocked(now)
+	for _, p := range c.peers {
+		c.maintainPeerLocked(p, now, &out)
+	}
+	idle := c.idleRelaysLocked(now)
+	c.expireReflexiveLocked(now)
+	c.mu.Unlock()
+	c.flush(out)
+	for _, rc := range idle {
+		rc.conn.Close()
+	}
+}
+
+// maintainPeerLocked expires p's stale candidates and trust, and pings:
+// the best path every heartbeat, every candidate every upgrade interval
+// while direct and every retry interval (with a call-me-maybe) while not.
+func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
+	routeChanged := false
+	for _, cd := range p.cands {
+		if !cd.told && cd != p.best && now-cd.heard() > mono(c.t.candidateTTL) {
+			c.removeCandLocked(p, cd)
+			routeChanged = true
+		}
+	}
+	if c.chooseLocked(p, now) {
+		routeChanged = true
+	}
+	if routeChanged {
+		c.updateRouteLocked(p)
+	}
+	if len(p.cands) == 0 {
+		return
+	}
+	active := now-p.lastActive() < mono(c.t.active)
+	sinceFull := now - mono(p.lastFullPing.Load())
+	if b := p.best; b != nil {
+		interval := c.t.idleHeartbeat
+		if active {
+			interval = c.t.heartbeat
+		}
+		if active && sinceFull >= mono(c.t.upgrade) {
+			c.fullPingLocked(p, now, out)
+		} else if now-b.lastPing >= mono(interval) {
+			c.pingLocked(p, b, now, out)
+		}
+		return
+	}
+	if !active {
+		return
+	}
+	if p.probeSince == 0 {
+		p.probeSince = now
+	}
+	if sinceFull >= mono(c.t.retry) {
+		c.fullPingLocked(p, now, out)
+	}
+	// Sent as soon as the relay is connected, then every retry interval.
+	c.callMeMaybeLocked(p, now, out)
+}

@@ -1,0 +1,95 @@
+package magicconn
+
+import "sync/atomic"
+
+// Stats are the Conn's counters since New, for metrics.
+type Stats struct {
+	// QUIC packets and bytes per path kind. Packets sent to every
+	// candidate while no path is known count as direct, once per copy.
+	DirectTx, DirectRx, RelayTx, RelayRx Traffic
+	Drops                                Drops
+	Disco                                DiscoStats
+}
+
+// Traffic counts packets and bytes.
+type Traffic struct {
+	Packets, Bytes uint64
+}
+
+// Drops counts packets lost, by reason.
+type Drops struct {
+	UnknownSource uint64 // QUIC from an address no verified disco message came from
+	QueueFull     uint64 // the receive queue was full
+	NoPeer        uint64 // WriteTo an address that is no known peer's
+	NoPath        uint64 // WriteTo a peer with no direct path, relay or candidate
+	RelayFull     uint64 // the relay connection's send queue was full
+	WriteError    uint64 // the socket refused a write
+	TooLarge      uint64 // a relayed packet larger than any QUIC packet
+	BadDisco      uint64 // disco message that failed to parse or verify
+	RateLimited   uint64 // disco message from an unknown key over the rate limit
+	BadSTUN       uint64 // STUN message that is not a response to our query
+}
+
+// DiscoStats counts disco messages.
+type DiscoStats struct {
+	PingsSent, PingsReceived, PongsSent, PongsReceived uint64
+	StrayPongs                                         uint64 // answering no ping of ours
+	CallMeMaybeSent, CallMeMaybeReceived               uint64
+}
+
+type trafficCounter struct {
+	packets, bytes atomic.Uint64
+}
+
+func (t *trafficCounter) add(n int) {
+	t.packets.Add(1)
+	t.bytes.Add(uint64(n))
+}
+
+func (t *trafficCounter) load() Traffic {
+	return Traffic{Packets: t.packets.Load(), Bytes: t.bytes.Load()}
+}
+
+type counters struct {
+	directTx, directRx, relayTx, relayRx trafficCounter
+
+	dropUnknownSource, dropQueueFull, dropNoPeer, dropNoPath atomic.Uint64
+	dropRelayFull                                            atomic.Uint64
+	dropWriteError, dropTooLarge, dropBadDisco               atomic.Uint64
+	dropRateLimited, dropBadSTUN                             atomic.Uint64
+
+	pingsSent, pingsRecv, pongsSent, pongsRecv, strayPongs atomic.Uint64
+	cmmSent, cmmRecv                                       atomic.Uint64
+}
+
+// Stats returns the counters.
+func (c *Conn) Stats() Stats {
+	k := &c.ctr
+	return Stats{
+		DirectTx: k.directTx.load(),
+		DirectRx: k.directRx.load(),
+		RelayTx:  k.relayTx.load(),
+		RelayRx:  k.relayRx.load(),
+		Drops: Drops{
+			UnknownSource: k.dropUnknownSource.Load(),
+			QueueFull:     k.dropQueueFull.Load(),
+			NoPeer:        k.dropNoPeer.Load(),
+			NoPath:        k.dropNoPath.Load(),
+			RelayFull:     k.dropRelayFull.Load(),
+			WriteError:    k.dropWriteError.Load(),
+			TooLarge:      k.dropTooLarge.Load(),
+			BadDisco:      k.dropBadDisco.Load(),
+			RateLimited:   k.dropRateLimited.Load(),
+			BadSTUN:       k.dropBadSTUN.Load(),
+		},
+		Disco: DiscoStats{
+			PingsSent:           k.pingsSent.Load(),
+			PingsReceived:       k.pingsRecv.Load(),
+			PongsSent:           k.pongsSent.Load(),
+			PongsReceived:       k.pongsRecv.Load(),
+			StrayPongs:          k.strayPongs.Load(),
+			CallMeMaybeSent:     k.cmmSent.Load(),
+			CallMeMaybeReceived: k.cmmRecv.Load(),
+		},
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !linux && !darwin && !windows
+
+package report
+
+func osInfo() []string { return nil }

@@ -1,0 +1,311 @@
+package dns
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// glibcMaxNS is how many nameserver lines glibc reads (MAXNS).
+const glibcMaxNS = 3
+
+// fileManager is the mode that replaces whole files: resolv.conf on
+// Linux, /etc/resolver/<domain> on macOS.
+type fileManager struct {
+	mode     string
+	stateDir string
+	log      *slog.Logger
+	// targets lists the files to write for cfg.
+	targets func(cfg Config) ([]string, error)
+	// build returns the content to write over the file backed up in orig.
+	build func(orig fileBackup, cfg Config) []byte
+	// upstreamFile is the resolv.conf(5) file that names the system's
+	// servers (its backup, once replaced).
+	upstreamFile string
+	// write replaces a file (replaceFile; tests inject failures).
+	write func(path string, content []byte, perm fs.FileMode) error
+
+	mu sync.Mutex // serialises Apply, Restore and Upstreams
+}
+
+// newResolvConf manages the resolv.conf file at path.
+func newResolvConf(path, stateDir string, log *slog.Logger) *fileManager {
+	return &fileManager{
+		mode:     ModeResolvConf,
+		stateDir: stateDir,
+		log:      log,
+		targets:  func(Config) ([]string, error) { return []string{path}, nil },
+		build: func(orig fileBackup, cfg Config) []byte {
+			return buildResolvConf(orig.Content, cfg.Nameservers)
+		},
+		upstreamFile: path,
+		write:        replaceFile,
+	}
+}
+
+// newResolverDir manages one resolver(5) file per domain in dir (macOS's
+// /etc/resolver); the system's own servers are read from resolvConf.
+func newResolverDir(dir, resolvConf, stateDir string, log *slog.Logger) *fileManager {
+	return &fileManager{
+		mode:     ModeResolver,
+		stateDir: stateDir,
+		log:      log,
+		targets: func(cfg Config) ([]string, error) {
+			return resolverPaths(dir, cfg.Domains)
+		},
+		build: func(_ fileBackup, cfg Config) []byte {
+			return buildResolverFile(cfg.Nameservers)
+		},
+		upstreamFile: resolvConf,
+		write:        replaceFile,
+	}
+}
+
+func (m *fileManager) Mode() string { return m.mode }
+
+func (m *fileManager) Apply(cfg Config) error {
+	if err := validate(cfg); err != nil {
+		return err
+	}
+	paths, err := m.targets(cfg)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := loadState(m.stateDir)
+	if err != nil {
+		return err
+	}
+	if st != nil && (st.Mode != m.mode || !samePaths(st.Files, paths)) {
+		// A different configuration is installed: undo it first.
+		if err := restoreState(m.stateDir, st, m.log); err != nil {
+			return err
+		}
+		st = nil
+	}
+	if st == nil {
+		st = &state{Mode: m.mode}
+		for _, p := range paths {
+			b, err := snapshotFile(p)
+			if err != nil {
+				return fmt.Errorf("dns: back up %s: %w", p, err)
+			}
+			if b.Existed && isOurs(b.Content) {
+				m.log.Warn("dns: file is already rayfish's but no backup exists; restoring will leave it", "path", p)
+			}
+			st.Files = append(st.Files, b)
+		}
+		// The backup is durable before any file changes.
+		if err := saveState(m.stateDir, st); err != nil {
+			return err
+		}
+	} else if m.refreshBackups(st) {
+		if err := saveState(m.stateDir, st); err != nil {
+			return err
+		}
+	}
+	for _, b := range st.Files {
+		perm := b.Perm
+		if perm == 0 || b.Symlink != "" {
+			perm = 0o644
+		}
+		if err := m.write(b.Path, m.build(b, cfg), perm); err != nil {
+			err = fmt.Errorf("dns: write %s: %w", b.Path, err)
+			return errors.Join(err, restoreState(m.stateDir, st, m.log))
+		}
+	}
+	m.log.Info("dns: configured", "mode", m.mode, "files", paths)
+	return nil
+}
+
+// refreshBackups takes a new backup of each file that another program
+// rewrote (or removed) since rayfish last wrote it, so that its version
+// is the one restored and its nameservers the upstreams. It reports
+// whether st changed.
+func (m *fileManager) refreshBackups(st *state) bool {
+	changed := false
+	for i, b := range st.Files {
+		cur, err := readSmall(b.Path)
+		if err == nil && isOurs(cur) {
+			continue
+		}
+		nb, serr := snapshotFile(b.Path)
+		if serr != nil || (err != nil && nb.Existed) {
+			continue // unreadable: keep the backup we have
+		}
+		m.log.Info("dns: file was changed by another program; backing up its new version", "path", b.Path)
+		st.Files[i] = nb
+		changed = true
+	}
+	return changed
+}
+
+func (m *fileManager) Restore() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	st, err := loadState(m.stateDir)
+	if err != nil || st == nil {
+		return err
+	}
+	return restoreState(m.stateDir, st, m.log)
+}
+
+func (m *fileManager) Upstreams(skip ...netip.Addr) ([]netip.AddrPort, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	content, err := originalContent(m.stateDir, m.upstreamFile)
+	if err != nil {
+		return nil, err
+	}
+	return toUpstreams(parseNameservers(content), skip), nil
+}
+
+// originalContent returns path's content before rayfish replaced it: from
+// the backup in stateDir if there is one, else from the file itself.
+func originalContent(stateDir, path string) ([]byte, error) {
+	st, err := loadState(stateDir)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil {
+		for _, b := range st.Files {
+			if b.Path == path {
+				return b.Content, nil
+			}
+		}
+	}
+	content, err := readSmall(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dns: read %s: %w", path, err)
+	}
+	if isOurs(content) {
+		return nil, fmt.Errorf("dns: %s is rayfish's own and no backup of the original is left", path)
+	}
+	return content, nil
+}
+
+func samePaths(files []fileBackup, paths []string) bool {
+	if len(files) != len(paths) {
+		return false
+	}
+	for _, f := range files {
+		if !slices.Contains(paths, f.Path) {
+			return false
+		}
+	}
+	return true
+}
+
+// buildResolvConf returns rayfish's resolv.conf: a header, the magic DNS
+// nameservers (at most glibc's three), and the original's search, domain
+// and options lines, in their order.
+func buildResolvConf(original []byte, nameservers []netip.Addr) []byte {
+	var b bytes.Buffer
+	b.WriteString(Header + "\n")
+	b.WriteString("# The original is restored when rayfish stops; names outside the mesh\n")
+	b.WriteString("# are forwarded to the original nameservers.\n")
+	for i, ns := range nameservers {
+		if i == glibcMaxNS {
+			break
+		}
+		fmt.Fprintf(&b, "nameserver %s\n", ns)
+	}
+	sc := bufio.NewScanner(bytes.NewReader(original))
+	sc.Buffer(make([]byte, 0, 4096), maxFile)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexAny(line, "#;"); i >= 0 {
+			line = line[:i]
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		switch fields[0] {
+		case "search", "domain", "options":
+			b.WriteString(strings.Join(fields, " ") + "\n")
+		}
+	}
+	return b.Bytes()
+}
+
+// parseNameservers returns the addresses of resolv.conf(5)'s nameserver
+// lines, in order. Lines it cannot parse are skipped.
+func parseNameservers(content []byte) []netip.Addr {
+	var out []netip.Addr
+	sc := bufio.NewScanner(bytes.NewReader(content))
+	sc.Buffer(make([]byte, 0, 4096), maxFile)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.IndexAny(line, "#;"); i >= 0 {
+			line = line[:i]
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 2 || fields[0] != "nameserver" {
+			continue
+		}
+		if a, err := netip.ParseAddr(fields[1]); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// buildResolverFile returns a macOS resolver(5) file sending a domain to
+// the magic DNS nameservers.
+func buildResolverFile(nameservers []netip.Addr) []byte {
+	var b bytes.Buffer
+	b.WriteString(Header + "\n")
+	for _, ns := range nameservers {
+		fmt.Fprintf(&b, "nameserver %s\n", ns)
+	}
+	return b.Bytes()
+}
+
+// resolverPaths returns dir/<domain> for each domain, refusing names
+// that are not plain DNS names.
+func resolverPaths(dir string, domains []string) ([]string, error) {
+	domains = normalizeDomains(domains)
+	if len(domains) == 0 {
+		return nil, errors.New("dns: no domains to route to magic DNS")
+	}
+	var out []string
+	for _, d := range domains {
+		if !validDomain(d) {
+			return nil, fmt.Errorf("dns: invalid domain %q", d)
+		}
+		out = append(out, filepath.Join(dir, d))
+	}
+	return out, nil
+}
+
+// validDomain reports whether d is dot-separated labels of letters,
+// digits and hyphens.
+func validDomain(d string) bool {
+	if d == "" || len(d) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(d, ".") {
+		if label == "" || len(label) > 63 {
+			return false
+		}
+		for _, c := range []byte(label) {
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
