@@ -178,6 +178,7 @@ func (e *Engine) importRecords(from *peer, recs []netmap.EndpointRecord) {
 			continue
 		}
 		e.state.Endpoints[r.Node] = r
+		e.tellPeerLocked(r)
 		changed = true
 		if p := e.peers[r.Node]; p != nil && p.cur.Load() == nil {
 			p.nextDial = time.Now() // new addresses: try now
@@ -185,6 +186,7 @@ func (e *Engine) importRecords(from *peer, recs []netmap.EndpointRecord) {
 	}
 	if changed {
 		e.saveLocked()
+		e.updateRelaysLocked() // members may serve relays
 	}
 }
 

@@ -35,10 +35,12 @@ import (
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/internal/atomicfile"
 	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/magicconn"
 	"github.com/rayfish/rayfish/engine/magicdns"
 	"github.com/rayfish/rayfish/engine/mdns"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/engine/packet"
+	"github.com/rayfish/rayfish/engine/relay"
 	"github.com/rayfish/rayfish/engine/router"
 )
 
@@ -98,6 +100,15 @@ type Config struct {
 	LogLines func() []string
 	// DNSInfo describes the OS DNS integration, for reports.
 	DNSInfo func() string
+	// Relays are relay URLs to use (`ray daemon --relay`), before the
+	// ones set with `ray config set relay`.
+	Relays []string
+	// RelayOptions configure relay connections (tests: RootCAs, dialer).
+	RelayOptions relay.ConnOptions
+	// ServeRelay is the URL of the relay this node serves for members of
+	// its networks (`ray daemon --serve-relay`), advertised in our
+	// endpoint record; empty if it serves none.
+	ServeRelay string
 	// DNSUpstreams are the resolvers magic DNS forwards other names to
 	// (captured from the system before rayfish takes over DNS).
 	DNSUpstreams []netip.AddrPort
@@ -114,6 +125,7 @@ type Engine struct {
 	wg      sync.WaitGroup
 
 	udp      *net.UDPConn
+	mc       *magicconn.Conn
 	tr       *quic.Transport
 	ln       *quic.Listener
 	meshTLS  *tlsConfigs
@@ -254,7 +266,9 @@ func (e *Engine) Close() error {
 		if e.tr != nil {
 			e.tr.Close()
 		}
-		if e.udp != nil {
+		if e.mc != nil {
+			e.mc.Close() // closes the UDP socket
+		} else if e.udp != nil {
 			e.udp.Close()
 		}
 		if e.tun != nil {

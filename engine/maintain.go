@@ -55,17 +55,16 @@ func (e *Engine) dialDue(now time.Time) {
 			continue
 		}
 		rec, ok := e.state.Endpoints[p.key]
-		if !ok || len(rec.Addrs) == 0 {
+		if !ok || (len(rec.Addrs) == 0 && rec.Relay == "") {
 			continue
 		}
 		p.dialing = true
-		addrs := slices.Clone(rec.Addrs)
-		e.goRoutine(func() { e.dialPeer(p, addrs) })
+		e.goRoutine(func() { e.dialPeer(p) })
 	}
 }
 
-func (e *Engine) dialPeer(p *peer, addrs []netip.AddrPort) {
-	qc, err := e.dial(e.ctx, p.key, alpnMesh, addrs)
+func (e *Engine) dialPeer(p *peer) {
+	qc, err := e.dial(e.ctx, p.key, alpnMesh)
 	e.mu.Lock()
 	p.dialing = false
 	if err != nil {
@@ -83,19 +82,27 @@ func (e *Engine) dialPeer(p *peer, addrs []netip.AddrPort) {
 // refreshEndpointsLocked re-reads our direct addresses and re-signs our
 // endpoint record if they changed.
 func (e *Engine) refreshEndpointsLocked() bool {
-	var addrs []netip.AddrPort
+	var local []netip.AddrPort
 	if e.cfg.Endpoints != nil {
-		addrs = e.cfg.Endpoints()
+		local = e.cfg.Endpoints()
 	} else {
-		addrs = localEndpoints(uint16(e.ListenPort()))
+		local = localEndpoints(uint16(e.ListenPort()))
+	}
+	addrs, home := local, ""
+	if e.mc != nil {
+		e.mc.SetLocalEndpoints(local)
+		addrs, home = e.mc.Endpoints() // local plus reflexive addresses
+	}
+	if e.cfg.ServeRelay != "" && home == "" {
+		home = e.cfg.ServeRelay
 	}
 	if len(addrs) > netmap.MaxEndpointAddrs {
 		addrs = addrs[:netmap.MaxEndpointAddrs]
 	}
-	if slices.Equal(addrs, e.myRecord.Addrs) && !e.myRecord.Node.IsZero() {
+	if slices.Equal(addrs, e.myRecord.Addrs) && home == e.myRecord.Relay && !e.myRecord.Node.IsZero() {
 		return false
 	}
-	e.myRecord = netmap.SignEndpoints(e.nodeKey, addrs, "", uint64(time.Now().UnixNano()))
+	e.myRecord = netmap.SignEndpoints(e.nodeKey, addrs, home, uint64(time.Now().UnixNano()))
 	e.watchers.notify()
 	return true
 }

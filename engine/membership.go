@@ -76,6 +76,9 @@ func (e *Engine) recomputeLocked(closeCodes ...quic.ApplicationErrorCode) {
 			e.peers[k] = p
 		}
 		p.info = *pi
+		if rec, ok := e.state.Endpoints[k]; ok {
+			e.tellPeerLocked(rec)
+		}
 	}
 	for k, p := range e.peers {
 		if _, ok := desired[k]; !ok {
@@ -83,6 +86,9 @@ func (e *Engine) recomputeLocked(closeCodes ...quic.ApplicationErrorCode) {
 			p.stop()
 			delete(e.peers, k)
 			e.fw.ForgetPeer(k)
+			if e.mc != nil {
+				e.mc.RemovePeer(k)
+			}
 		}
 	}
 	e.updateFilterLocked()
@@ -174,6 +180,7 @@ func (e *Engine) Invite(name string, kind netmap.InviteKind, ttl time.Duration) 
 		NetworkName: n.Name,
 		Inviter:     e.self,
 		Addrs:       e.myRecord.Addrs,
+		Relay:       e.myRecord.Relay,
 		Secret:      secret,
 		Expires:     rec.Expires,
 	}
@@ -230,7 +237,10 @@ func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Dura
 		return nil, errors.New("this invite code was made by this node")
 	}
 
-	qc, err := e.dial(ctx, inv.Inviter, alpnJoin, inv.Addrs)
+	e.mu.Lock()
+	e.tellPeerLocked(netmap.EndpointRecord{Node: inv.Inviter, Addrs: inv.Addrs, Relay: inv.Relay})
+	e.mu.Unlock()
+	qc, err := e.dial(ctx, inv.Inviter, alpnJoin)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the inviting node: %w", err)
 	}
@@ -366,6 +376,7 @@ func (e *Engine) admit(joiner key.NodePublic, req joinReq) (joinResp, *pendingRe
 	}
 	if req.Record != nil && req.Record.Node == joiner && req.Record.Verify() == nil {
 		e.state.Endpoints[joiner] = *req.Record
+		e.tellPeerLocked(*req.Record)
 	}
 	var err error
 	switch {

@@ -14,6 +14,7 @@ import (
 	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/magicconn"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
 
@@ -23,8 +24,9 @@ type Carrier interface {
 	// SendPacket sends one IP packet. It may block briefly when the
 	// carrier's own queue is full, never indefinitely.
 	SendPacket(pkt []byte) error
-	// Path describes the route: PathDirect/PathRelay and the remote address.
-	Path() (kind, remote string)
+	// Path describes the route: direct or relay, the remote address (or
+	// relay URL), and why it is relayed.
+	Path() (kind, remote, reason string)
 }
 
 // peer is another node sharing at least one network with us.
@@ -64,6 +66,8 @@ type peerInfo struct {
 // peerConn is one QUIC connection to a peer, with its control stream.
 type peerConn struct {
 	qc        *quic.Conn
+	mc        *magicconn.Conn // the socket layer under qc (nil in some tests)
+	peer      key.NodePublic
 	initiator key.NodePublic
 	opened    time.Time
 
@@ -78,9 +82,14 @@ type peerConn struct {
 // SendPacket implements Carrier over a QUIC datagram.
 func (pc *peerConn) SendPacket(pkt []byte) error { return pc.qc.SendDatagram(pkt) }
 
-// Path implements Carrier.
-func (pc *peerConn) Path() (string, string) {
-	return "direct", pc.qc.RemoteAddr().String()
+// Path implements Carrier: magicconn knows which path carries the
+// connection's packets.
+func (pc *peerConn) Path() (string, string, string) {
+	if pc.mc == nil {
+		return magicconn.PathDirect, pc.qc.RemoteAddr().String(), ""
+	}
+	pi := pc.mc.Path(pc.peer)
+	return pi.Kind, pi.Remote, pi.Reason
 }
 
 func newPeer(e *Engine, k key.NodePublic) *peer {
@@ -126,7 +135,7 @@ func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.Nod
 		qc.CloseWithError(codeNotMember, "no shared network")
 		return
 	}
-	pc := &peerConn{qc: qc, initiator: initiator, opened: time.Now(), tokens: ctrlBurst, lastFill: time.Now()}
+	pc := &peerConn{qc: qc, mc: e.mc, peer: peerKey, initiator: initiator, opened: time.Now(), tokens: ctrlBurst, lastFill: time.Now()}
 	if old := p.cur.Load(); old != nil {
 		keepOld := time.Since(old.opened) < freshWindow && preferred(e.self, peerKey, old.initiator, initiator)
 		if keepOld {
@@ -141,8 +150,9 @@ func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.Nod
 	p.backoff = 0
 	p.lastSeen = time.Now()
 	e.mu.Unlock()
-	e.log.Info("peer connected", "peer", peerKey.ShortString(), "remote", qc.RemoteAddr().String())
-	e.auditf(audit.PeerConnected, peerKey, p.info.hostname, "", qc.RemoteAddr().String())
+	kind, remote, _ := pc.Path()
+	e.log.Info("peer connected", "peer", peerKey.ShortString(), "path", kind, "remote", remote)
+	e.auditf(audit.PeerConnected, peerKey, p.info.hostname, "", kind+" "+remote)
 	e.watchers.notify()
 	e.goRoutine(func() { e.routineConn(p, pc) })
 }

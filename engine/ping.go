@@ -115,7 +115,7 @@ func (e *Engine) Ping(ctx context.Context, k key.NodePublic, seq uint64) (PingRe
 	if pc == nil {
 		return res, errors.New("peer is offline")
 	}
-	res.Path, res.Endpoint = pc.Path()
+	res.Path, res.Endpoint, _ = pc.Path()
 	ch := make(chan time.Time, 1)
 	p.pingMu.Lock()
 	p.pings[seq] = ch

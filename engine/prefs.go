@@ -72,6 +72,7 @@ func (e *Engine) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) {
 	e.prefs.ConnectOnStart, e.prefs.Relays, e.prefs.Operator, e.prefs.MDNS = p.ConnectOnStart, p.Relays, p.Operator, p.MDNS
 	e.savePrefsLocked()
 	e.setMDNSLocked(p.MDNS)
+	e.updateRelaysLocked()
 	e.mu.Unlock()
 	e.watchers.notify()
 	return e.Prefs(), nil

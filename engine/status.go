@@ -70,7 +70,10 @@ func (e *Engine) Status() *apitype.Status {
 		}
 		if pc := p.cur.Load(); pc != nil {
 			ap.Online = true
-			ap.Path, ap.Endpoint = pc.Path()
+			ap.Path, ap.Endpoint, ap.RelayReason = pc.Path()
+			if ap.Path != apitype.PathRelay {
+				ap.RelayReason = ""
+			}
 			ap.RTTMs = float64(pc.qc.ConnectionStats().SmoothedRTT.Microseconds()) / 1000
 			ap.LastSeen = now.Truncate(time.Second)
 		}

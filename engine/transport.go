@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/netip"
 	"time"
 
 	"github.com/quic-go/quic-go"
 
 	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/magicconn"
 )
 
 // tlsConfigs are built once: the certificate is signed once per start.
@@ -48,6 +48,20 @@ func (e *Engine) listen() error {
 		udp.Close()
 		return err
 	}
+	e.mc, err = magicconn.New(magicconn.Config{
+		Key:                e.nodeKey,
+		PacketConn:         udp,
+		Relays:             e.relayList(),
+		RelayOptions:       e.cfg.RelayOptions,
+		STUNServers:        e.stunServers(),
+		Logger:             e.log,
+		OnEndpointsChanged: e.onEndpointsChanged,
+	})
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("engine: %w", err)
+	}
+	e.relays = e.mc.RelayStates
 	srv := base.Clone()
 	srv.NextProtos = []string{alpnMesh, alpnJoin}
 	srv.VerifyPeerCertificate = nil
@@ -61,10 +75,10 @@ func (e *Engine) listen() error {
 		HandshakeIdleTimeout: 5 * time.Second,
 		MaxIncomingStreams:   8,
 	}
-	e.tr = &quic.Transport{Conn: udp}
+	e.tr = &quic.Transport{Conn: e.mc}
 	ln, err := e.tr.Listen(srv, e.quicConf)
 	if err != nil {
-		udp.Close()
+		e.mc.Close()
 		return fmt.Errorf("engine: QUIC listen: %w", err)
 	}
 	e.ln = ln
@@ -134,12 +148,10 @@ func (e *Engine) routineAccept() {
 	}
 }
 
-// dial opens a QUIC connection to peer at one of addrs, trying them all at
-// once; the first handshake to complete wins.
-func (e *Engine) dial(ctx context.Context, peer key.NodePublic, alpn string, addrs []netip.AddrPort) (*quic.Conn, error) {
-	if len(addrs) == 0 {
-		return nil, errors.New("no known address")
-	}
+// dial opens a QUIC connection to peer through magicconn, which picks a
+// direct path or the relay underneath; candidate addresses and the
+// peer's relay must have been given to it (SetPeer) first.
+func (e *Engine) dial(ctx context.Context, peer key.NodePublic, alpn string) (*quic.Conn, error) {
 	conf := e.meshTLS.base.Clone()
 	conf.NextProtos = []string{alpn}
 	check := key.ExpectPeer(peer)
@@ -150,35 +162,11 @@ func (e *Engine) dial(ctx context.Context, peer key.NodePublic, alpn string, add
 		}
 		return check(got)
 	}
-	ctx, cancel := context.WithTimeout(ctx, 6*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	type result struct {
-		qc  *quic.Conn
-		err error
+	qc, err := e.tr.Dial(ctx, e.mc.PeerAddr(peer), conf, e.quicConf)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", peer.ShortString(), err)
 	}
-	results := make(chan result, len(addrs))
-	for _, a := range addrs {
-		go func() {
-			qc, err := e.tr.Dial(ctx, net.UDPAddrFromAddrPort(a), conf, e.quicConf)
-			results <- result{qc, err}
-		}()
-	}
-	var winner *quic.Conn
-	var errs []error
-	for range addrs {
-		r := <-results
-		switch {
-		case r.err != nil:
-			errs = append(errs, r.err)
-		case winner == nil:
-			winner = r.qc
-			cancel() // stop the others
-		default:
-			r.qc.CloseWithError(codeDuplicate, "another address won")
-		}
-	}
-	if winner == nil {
-		return nil, fmt.Errorf("dial %s: %w", peer.ShortString(), errors.Join(errs...))
-	}
-	return winner, nil
+	return qc, nil
 }

@@ -321,6 +321,11 @@ func printStatus(w io.Writer, st *apitype.Status) {
 		}
 	}
 	tw.Flush()
+	for _, p := range st.Peers {
+		if p.Online && p.RelayReason != "" {
+			fmt.Fprintf(w, "%s is relayed: %s\n", p.Hostname, p.RelayReason)
+		}
+	}
 	if len(st.Requests) > 0 {
 		fmt.Fprintf(w, "\n%d pending join request(s): see ray requests NAME\n", len(st.Requests))
 	}

@@ -35,7 +35,16 @@ type daemonFlags struct {
 	metrics    string
 	noDNS      bool
 	verbose    bool
+	relays     multiFlag
+	serveRelay string
+	relayURL   string
 }
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
 func parseDaemonFlags(args []string, socket string) (daemonFlags, error) {
 	var f daemonFlags
@@ -49,6 +58,9 @@ func parseDaemonFlags(args []string, socket string) (daemonFlags, error) {
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:9464 (off by default)")
 	fs.BoolVar(&f.noDNS, "no-dns", false, "do not point the OS resolver at magic DNS")
 	fs.BoolVar(&f.verbose, "verbose", false, "debug logging")
+	fs.Var(&f.relays, "relay", "relay URL (http:// or https://), repeatable; the first reachable is home")
+	fs.StringVar(&f.serveRelay, "serve-relay", "", "also serve a relay for members of our networks on this TCP address, e.g. :41383")
+	fs.StringVar(&f.relayURL, "serve-relay-url", "", "URL members use to reach --serve-relay (default http://FIRST-LOCAL-IP:PORT)")
 	if _, err := parseArgs(fs, args, 0, "--state-dir DIR --socket PATH [--listen-port N]"); err != nil {
 		return f, err
 	}
@@ -58,6 +70,11 @@ func parseDaemonFlags(args []string, socket string) (daemonFlags, error) {
 	if f.metrics != "" {
 		if err := metrics.CheckAddr(f.metrics); err != nil {
 			return f, exitCode{2, "daemon: --metrics: " + err.Error()}
+		}
+	}
+	for _, u := range f.relays {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return f, exitCode{2, fmt.Sprintf("daemon: --relay %q: want an http:// or https:// URL", u)}
 		}
 	}
 	if f.logDir == "" {
@@ -92,6 +109,7 @@ type daemon struct {
 	api     *localapi.Server
 	net     *tunConfig
 	audit   *audit.Log
+	served  *servedRelay
 	stopAux context.CancelFunc
 }
 
@@ -137,7 +155,18 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 	if err != nil {
 		log.Warn("audit log unavailable", "err", err)
 	}
+	var served *servedRelay
+	if f.serveRelay != "" {
+		if served, err = listenServedRelay(f.serveRelay, f.relayURL, log); err != nil {
+			dev.Close()
+			ln.Close()
+			al.Close()
+			return nil, err
+		}
+	}
 	eng, err := engine.New(engine.Config{
+		Relays:       f.relays,
+		ServeRelay:   served.URL(),
 		StateDir:     f.stateDir,
 		ListenPort:   f.listenPort,
 		TUN:          dev,
@@ -161,7 +190,8 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		al.Close()
 		return nil, err
 	}
-	d := &daemon{log: log, eng: eng, net: nc, audit: al}
+	d := &daemon{log: log, eng: eng, net: nc, audit: al, served: served}
+	served.Start(eng.SharesNetwork)
 	auxCtx, stopAux := context.WithCancel(context.Background())
 	d.stopAux = stopAux
 	if f.metrics != "" {
@@ -187,6 +217,7 @@ func (d *daemon) Close() error {
 		d.api.Close()
 	}
 	d.stopAux()
+	d.served.Close()
 	err := d.eng.Close()
 	d.net.restoreDNS()
 	netcfg.Teardown(d.net.name)

@@ -21,7 +21,8 @@ import (
 const usage = `usage: ray [--socket PATH] COMMAND [ARGS]
 
 Commands:
-  daemon --state-dir DIR --socket PATH [--listen-port N]   run the node (root)
+  daemon --state-dir DIR --socket PATH [--listen-port N] [--relay URL]... [--serve-relay ADDR]
+         [--metrics 127.0.0.1:PORT]              run the node (root)
   create NAME [--open]                           create a network (you become its admin)
   invite NAME [--reusable] [--approval] [--expires DURATION]
                                                  make an invite code (last line of output)
@@ -34,6 +35,13 @@ Commands:
   status [--json]                                show this node, its networks and peers
   version                                        show client and daemon versions
   set-operator USER                              let a local user change settings
+  firewall show|add|remove|default|reject|pending|accept|deny|auto-accept|suggest
+                                                 the per-host firewall (ray firewall for details)
+  netcheck [--json]                              UDP port, public addresses, NAT type, relay latency
+  config show | config set relay URL[,URL]       preferences
+  mdns on|off                                    LAN discovery
+  report [-o FILE]                               write a sanitized support bundle
+  relay --listen ADDR [--stun-port N]            run a relay server
 
 The socket defaults to $RAY_SOCKET, else ` + "%s" + `.
 `

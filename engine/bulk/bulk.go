@@ -7,7 +7,8 @@
 // that connection's TLS exporter (RFC 8446, section 7.5), and nothing about
 // identity changes. What the bulk channel removes is quic-go's per-datagram
 // cost: a packet here is one header write and one AEAD call, with no
-// allocation, and batches can be sealed and opened on several cores.
+// allocation, and batches can be sealed and opened on several cores where
+// cores are idle (see Pipeline).
 //
 // # Wire format
 //
@@ -57,13 +58,16 @@
 //
 // A Sender numbers packets from 0 and refuses to seal once a cipher's limit
 // is reached (ErrExhausted): 2^60 packets for ChaCha20-Poly1305 (as
-// WireGuard), 2^25 for AES-GCM, whose confidentiality bound
-// (RFC 9001, section 6.6 and appendix B.1) depends on how much is
-// encrypted under one key. NeedsRekey turns true at half that (2^59 and
-// 2^24; about two minutes of 1400-byte packets at 1.5 Gbit/s for AES-GCM),
-// so a caller that moves to the next epoch in time never sees the error. A
-// Receiver refuses to open once it has seen more forgeries than the
-// cipher's integrity limit (2^36 for ChaCha20-Poly1305, 2^52 for AES-GCM).
+// WireGuard), 2^25 for AES-GCM. AES-GCM's confidentiality bound depends on
+// the number of blocks s encrypted under one key (an attacker's advantage
+// is about s^2/2^129): 2^25 packets of at most MaxPacket bytes are at most
+// 2^35 blocks, an advantage of 2^-59. NeedsRekey turns true at half the
+// limit (2^59 and 2^24; the latter gives 2^-61, within the 2^-60 that TLS
+// 1.3 aims for in RFC 8446, section 5.5, and is about two minutes of
+// 1400-byte packets at 1.5 Gbit/s), so a caller that moves to the next
+// epoch in time never sees the error. A Receiver refuses to open once it
+// has seen as many forgeries as the cipher's integrity limit (RFC 9001,
+// section 6.6: 2^36 for ChaCha20-Poly1305, 2^52 for AES-GCM).
 //
 // # Replay
 //
@@ -94,6 +98,9 @@ const (
 	TagLen = 16
 	// Overhead is what sealing adds to a packet.
 	Overhead = HeaderLen + TagLen
+	// MaxPacket is the largest packet Seal accepts: far above any MTU, and
+	// small enough for the AES-GCM limits to hold.
+	MaxPacket = 1 << 14
 
 	sessionLen = 8
 	keyLen     = 32
@@ -110,6 +117,7 @@ var (
 	ErrReplay       = errors.New("bulk: replayed packet")
 	ErrTooOld       = errors.New("bulk: packet older than the replay window")
 	ErrAuth         = errors.New("bulk: authentication failed")
+	ErrTooLarge     = errors.New("bulk: packet larger than MaxPacket")
 	ErrExhausted    = errors.New("bulk: key usage limit reached, rekey needed")
 	ErrClosed       = errors.New("bulk: session closed")
 )

@@ -277,6 +277,20 @@ func TestSenderLimits(t *testing.T) {
 	}
 }
 
+func TestSealTooLarge(t *testing.T) {
+	s, r := testPair(t, AES256GCM)
+	if w, err := s.Seal(nil, make([]byte, MaxPacket+1)); err != ErrTooLarge || w != nil {
+		t.Fatalf("Seal(MaxPacket+1) = %d bytes, %v; want ErrTooLarge", len(w), err)
+	}
+	if s.Sent() != 0 {
+		t.Fatal("a refused packet took a counter")
+	}
+	got, err := r.Open(nil, mustSeal(t, s, make([]byte, MaxPacket)))
+	if err != nil || len(got) != MaxPacket {
+		t.Fatalf("MaxPacket round trip: %d bytes, %v", len(got), err)
+	}
+}
+
 func TestForgeryLimit(t *testing.T) {
 	s, r := testPair(t, ChaCha20Poly1305)
 	w := mustSeal(t, s, []byte("x"))

@@ -60,7 +60,8 @@ const (
 	maxInFlight = 8
 
 	// minJob is the fewest packets worth handing to another goroutine: a
-	// hand-off costs about as much as sealing a few full-size packets.
+	// hand-off costs microseconds, as much as sealing several full-size
+	// packets.
 	minJob = 8
 )
 
@@ -105,6 +106,12 @@ type Pipeline struct {
 // (the submitter is the other one). The sink runs on whichever goroutine
 // completes a batch, one batch at a time; it must not Submit to the same
 // Pipeline. Stop the Pipeline with Close.
+//
+// Helpers pay only where a core is idle: one core seals 1400-byte packets
+// at about 29 Gbit/s with AES-GCM and 17 Gbit/s with ChaCha20-Poly1305,
+// while a hand-off costs microseconds of wake-up. On the 2-vCPU machine
+// this was measured on (see BenchmarkBatch) one helper made a 64-packet
+// batch slower (34 µs instead of 25 µs); use 0 helpers on 2 cores.
 func NewPipeline(workers int, sink func(*Batch)) *Pipeline {
 	workers = max(workers, 0)
 	p := &Pipeline{

@@ -40,12 +40,16 @@ func NewSender(k *Keys) (*Sender, error) {
 // Otherwise pkt must not overlap the part of dst's capacity that Seal
 // writes.
 //
-// Seal returns ErrExhausted once the cipher's packet limit is reached
-// (the caller must rekey or re-handshake) and ErrClosed after Close.
+// Seal returns ErrTooLarge for packets over MaxPacket, ErrExhausted once
+// the cipher's packet limit is reached (the caller must rekey or
+// re-handshake) and ErrClosed after Close; then it returns dst as it was.
 func (s *Sender) Seal(dst, pkt []byte) ([]byte, error) {
 	box := s.aead.Load()
 	if box == nil {
 		return dst, ErrClosed
+	}
+	if len(pkt) > MaxPacket {
+		return dst, ErrTooLarge
 	}
 	n := s.next.Add(1) - 1
 	if n >= s.rejectAfter {

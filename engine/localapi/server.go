@@ -44,6 +44,7 @@ type Backend interface {
 	FirewallState() apitype.FirewallState
 	ChangeFirewall(apitype.FirewallChange) error
 	Report(w io.Writer) error
+	Netcheck(ctx context.Context) (apitype.Netcheck, error)
 }
 
 // Server is the local API.
@@ -76,6 +77,7 @@ func New(b Backend, log *slog.Logger) *Server {
 	mux.HandleFunc("POST "+apitype.PathPrefs, s.change(s.setPrefs))
 	mux.HandleFunc("POST "+apitype.PathPing, s.ping)
 	mux.HandleFunc("GET "+apitype.PathFirewall, s.firewall)
+	mux.HandleFunc("POST "+apitype.PathNetcheck, s.netcheck)
 	mux.HandleFunc("POST "+apitype.PathReport, s.change(s.report))
 	mux.HandleFunc("POST "+apitype.PathFirewallChange, s.change(s.firewallChange))
 	s.hs = &http.Server{
@@ -195,6 +197,18 @@ func (s *Server) report(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/gzip")
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// netcheck probes connectivity; like ping, any local user may run it.
+func (s *Server) netcheck(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 15*time.Second)
+	defer cancel()
+	rep, err := s.b.Netcheck(ctx)
+	if err != nil {
+		writeErr(w, http.StatusServiceUnavailable, err)
+		return
+	}
+	writeJSON(w, rep)
 }
 
 func (s *Server) requests(w http.ResponseWriter, r *http.Request) {

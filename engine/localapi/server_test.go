@@ -46,12 +46,13 @@ func (f *fake) Decide(string, string, bool) error              { return nil }
 func (f *fake) ResolvePeer(string) (key.NodePublic, error) {
 	return key.NodePublic{}, errors.New("no peer")
 }
-func (f *fake) Prefs() apitype.Prefs                            { return apitype.Prefs{} }
-func (f *fake) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) { return p, nil }
-func (f *fake) Operator() string                                { return f.operator }
-func (f *fake) FirewallState() apitype.FirewallState            { return apitype.FirewallState{} }
-func (f *fake) ChangeFirewall(apitype.FirewallChange) error     { return nil }
-func (f *fake) Report(w io.Writer) error                        { _, err := w.Write([]byte("tgz")); return err }
+func (f *fake) Prefs() apitype.Prefs                               { return apitype.Prefs{} }
+func (f *fake) SetPrefs(p apitype.Prefs) (apitype.Prefs, error)    { return p, nil }
+func (f *fake) Operator() string                                   { return f.operator }
+func (f *fake) FirewallState() apitype.FirewallState               { return apitype.FirewallState{} }
+func (f *fake) ChangeFirewall(apitype.FirewallChange) error        { return nil }
+func (f *fake) Netcheck(context.Context) (apitype.Netcheck, error) { return apitype.Netcheck{}, nil }
+func (f *fake) Report(w io.Writer) error                           { _, err := w.Write([]byte("tgz")); return err }
 func (f *fake) PingPeer(context.Context, key.NodePublic, uint64) (apitype.PingReply, error) {
 	return apitype.PingReply{}, nil
 }

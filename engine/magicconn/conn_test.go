@@ -456,8 +456,12 @@ func deadURL(t testing.TB) string {
 func TestHomeFailover(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
-	a := w.newNode("a", public, nodeOpts{noQUIC: true, relays: []string{deadURL(t), w.relayURL}})
+	dead := deadURL(t)
+	a := w.newNode("a", public, nodeOpts{noQUIC: true, relays: []string{dead, w.relayURL}})
 	waitFor(t, 5*time.Second, "home relay", func() bool { return a.mc.HomeRelay() == w.relayURL })
+	if st := a.mc.RelayStates(); len(st) != 2 || st[dead] || !st[w.relayURL] {
+		t.Errorf("relay states %v", st)
+	}
 }
 
 // TestRelayOnly: a peer with no direct address at all is reached through

@@ -168,6 +168,19 @@ func (c *Conn) HomeRelay() string {
 	return c.home.url
 }
 
+// RelayStates reports our relay connections by URL, true while
+// connected: every configured relay tried as home so far, and the
+// on-demand connections to peers' home relays.
+func (c *Conn) RelayStates() map[string]bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	m := make(map[string]bool, len(c.relays))
+	for url, rc := range c.relays {
+		m[url] = rc.connected.Load()
+	}
+	return m
+}
+
 // idleRelaysLocked removes the relay connections nobody used for
 // relayIdle, other than the home one, and returns them for closing once
 // the lock is released.

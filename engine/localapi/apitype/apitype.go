@@ -305,3 +305,33 @@ type FirewallChange struct {
 	Network   string         `json:"network,omitempty"`
 	Rules     []FirewallRule `json:"rules,omitempty"`
 }
+
+// PathNetcheck (POST) probes connectivity: STUN, NAT mapping, relays.
+const PathNetcheck = "/v0/netcheck"
+
+// Netcheck answers PathNetcheck.
+type Netcheck struct {
+	UDPPort     int             `json:"udp_port"`
+	ReflexiveV4 string          `json:"reflexive_v4,omitempty"`
+	ReflexiveV6 string          `json:"reflexive_v6,omitempty"`
+	MappingV4   string          `json:"mapping_v4"` // endpoint-independent | address-dependent | unknown
+	MappingV6   string          `json:"mapping_v6"`
+	HomeRelay   string          `json:"home_relay,omitempty"`
+	STUN        []NetcheckSTUN  `json:"stun"`
+	Relays      []NetcheckRelay `json:"relays"`
+}
+
+// NetcheckSTUN is one STUN server's answer.
+type NetcheckSTUN struct {
+	Server    string  `json:"server"`
+	Reflexive string  `json:"reflexive,omitempty"`
+	RTTMs     float64 `json:"rtt_ms"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// NetcheckRelay is one relay's latency.
+type NetcheckRelay struct {
+	URL       string  `json:"url"`
+	LatencyMs float64 `json:"latency_ms"`
+	Error     string  `json:"error,omitempty"`
+}

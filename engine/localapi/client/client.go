@@ -255,3 +255,9 @@ func (c *Client) Report(ctx context.Context, w io.Writer) error {
 	_, err = io.Copy(w, resp.Body)
 	return err
 }
+
+// Netcheck probes the node's connectivity.
+func (c *Client) Netcheck(ctx context.Context) (apitype.Netcheck, error) {
+	var r apitype.Netcheck
+	return r, c.do(ctx, http.MethodPost, apitype.PathNetcheck, struct{}{}, &r)
+}

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+)
+
+func init() { commands["netcheck"] = cmdNetcheck }
+
+// cmdNetcheck reports UDP port, reflexive addresses, NAT mapping and
+// relay latency.
+func cmdNetcheck(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("netcheck", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parseArgs(fs, args, 0, "[--json]"); err != nil {
+		return err
+	}
+	r, err := c.client().Netcheck(ctx)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(c.out, r)
+	}
+	fmt.Fprintf(c.out, "UDP port:        %d\n", r.UDPPort)
+	fmt.Fprintf(c.out, "IPv4 (public):   %s  NAT mapping: %s\n", dash(r.ReflexiveV4), r.MappingV4)
+	fmt.Fprintf(c.out, "IPv6 (public):   %s  NAT mapping: %s\n", dash(r.ReflexiveV6), r.MappingV6)
+	fmt.Fprintf(c.out, "home relay:      %s\n", dash(r.HomeRelay))
+	for _, s := range r.STUN {
+		if s.Error != "" {
+			fmt.Fprintf(c.out, "STUN %s: %s\n", s.Server, s.Error)
+		} else {
+			fmt.Fprintf(c.out, "STUN %s: saw us as %s in %.1f ms\n", s.Server, s.Reflexive, s.RTTMs)
+		}
+	}
+	for _, rr := range r.Relays {
+		if rr.Error != "" {
+			fmt.Fprintf(c.out, "relay %s: %s\n", rr.URL, rr.Error)
+		} else {
+			fmt.Fprintf(c.out, "relay %s: %.1f ms\n", rr.URL, rr.LatencyMs)
+		}
+	}
+	return nil
+}

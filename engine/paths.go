@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/netmap"
+)
+
+// defaultSTUNPort is where relays answer STUN (`ray relay --stun-port`).
+const defaultSTUNPort = 3478
+
+// relayList is the relays to use, in order: the daemon's --relay flags,
+// then `ray config set relay`, then relays that members of our networks
+// serve (when we have none of our own).
+func (e *Engine) relayList() []string {
+	var out []string
+	add := func(u string) {
+		if u != "" && !slices.Contains(out, u) {
+			out = append(out, u)
+		}
+	}
+	for _, u := range e.cfg.Relays {
+		add(u)
+	}
+	for _, u := range e.prefs.Relays {
+		add(u)
+	}
+	if e.cfg.ServeRelay != "" {
+		add(e.cfg.ServeRelay)
+	}
+	if len(out) == 0 {
+		for _, r := range e.state.Endpoints {
+			if r.Relay != "" && e.isPeerLocked(r) {
+				add(r.Relay)
+			}
+		}
+		slices.Sort(out) // every member picks the same one first
+	}
+	return out
+}
+
+func (e *Engine) isPeerLocked(r netmap.EndpointRecord) bool {
+	_, ok := e.peers[r.Node]
+	return ok
+}
+
+// stunServers derives STUN servers from the relay URLs' hosts.
+func (e *Engine) stunServers() []netip.AddrPort {
+	var out []netip.AddrPort
+	for _, r := range e.relayList() {
+		u, err := url.Parse(r)
+		if err != nil {
+			continue
+		}
+		ips, err := net.DefaultResolver.LookupNetIP(e.ctx, "ip", u.Hostname())
+		if err != nil {
+			continue
+		}
+		for _, ip := range ips {
+			ap := netip.AddrPortFrom(ip.Unmap(), defaultSTUNPort)
+			if !slices.Contains(out, ap) {
+				out = append(out, ap)
+			}
+		}
+	}
+	return out
+}
+
+// updateRelaysLocked hands a changed relay list to magicconn.
+func (e *Engine) updateRelaysLocked() {
+	if e.mc != nil {
+		e.mc.SetRelays(e.relayList())
+	}
+}
+
+// onEndpointsChanged runs when magicconn learned new reflexive addresses
+// or a new home relay: re-sign and publish our endpoint record.
+func (e *Engine) onEndpointsChanged() {
+	e.mu.Lock()
+	changed := e.refreshEndpointsLocked()
+	svc := e.mdns
+	e.mu.Unlock()
+	if changed {
+		e.broadcastRecord()
+		if svc != nil {
+			svc.Announce()
+		}
+	}
+}
+
+// SharesNetwork reports whether k is a member of one of our networks: the
+// relay this node serves admits only those.
+func (e *Engine) SharesNetwork(k key.NodePublic) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, ok := e.peers[k]
+	return ok
+}
+
+// tellPeerLocked gives magicconn what we know of a peer's whereabouts.
+func (e *Engine) tellPeerLocked(r netmap.EndpointRecord) {
+	if e.mc != nil {
+		e.mc.SetPeer(r.Node, r.Addrs, r.Relay)
+	}
+}
+
