@@ -107,4 +107,3 @@ func (e *Engine) tellPeerLocked(r netmap.EndpointRecord) {
 		e.mc.SetPeer(r.Node, r.Addrs, r.Relay)
 	}
 }
-

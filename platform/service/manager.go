@@ -14,9 +14,12 @@ type Manager interface {
 	Start() error
 	Stop() error
 	Restart() error
-	Status() (kservice.Status, error)
+	Status() (Status, error)
 	Platform() string
 }
+
+// Status is a service's state as the service manager reports it.
+type Status = kservice.Status
 
 // Status values of Manager.Status.
 const (
