@@ -51,7 +51,7 @@ netns: ray
 
 # test: everything, in order: unit tests (race), cross-OS vet, the GUI's
 # headless tests, then the real-daemon netns tests.
-test: deps-test vet unit cross-platform test-gui screenshots netns
+test: deps-test vet unit cross-platform test-gui screenshots test-installers netns
 	@echo "make test: all suites passed"
 
 # run: the daemon (in the background, log in build/daemon.log) and the tray

@@ -70,6 +70,7 @@ cross:
 rayfish-exe:
 	$(call installer_apt,$(MINGW_PKGS))
 	@mkdir -p $(INSTALLER_OUT)/windows
+	rm -f $(INSTALLER_OUT)/windows/rayfish.exe
 	CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc GOOS=windows GOARCH=amd64 $(GO) build -tags gui -trimpath \
 	  -ldflags '$(LDFLAGS) -H windowsgui' -o $(INSTALLER_OUT)/windows/rayfish.exe ./app/rayfish
 

@@ -69,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case strings.HasPrefix(a, "--socket="):
 			socket, args = strings.TrimPrefix(a, "--socket="), args[1:]
 		case a == "-h" || a == "--help" || a == "-help":
-			fmt.Fprintf(stdout, usage, socket)
+			fmt.Fprintf(stdout, usage+serviceUsage, socket)
 			return 0
 		default:
 			fmt.Fprintf(stderr, "ray: unknown flag %s\n", a)
@@ -77,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, usage, socket)
+		fmt.Fprintf(stderr, usage+serviceUsage, socket)
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
@@ -91,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "relay":
 		err = runRelay(ctx, rest, stderr)
 	case "help":
-		fmt.Fprintf(stdout, usage, socket)
+		fmt.Fprintf(stdout, usage+serviceUsage, socket)
 		return 0
 	default:
 		f, ok := commands[cmd]

@@ -80,8 +80,8 @@ type timing struct {
 
 func defaultTiming() timing {
 	return timing{
-		trust:         5 * time.Second,
-		heartbeat:     2 * time.Second,
+		trust:         3 * time.Second,
+		heartbeat:     time.Second,
 		idleHeartbeat: 30 * time.Second,
 		retry:         5 * time.Second,
 		upgrade:       30 * time.Second,

@@ -48,6 +48,7 @@ func upstreamDNS(t *testing.T, ns, addr string) {
 // free of secrets.
 func TestDNSMetricsReport(t *testing.T) {
 	l := newLab(t, "rfd", 3, "alpha", "beta", "dnsup")
+	l.dns = true // each namespace gets its own resolv.conf below
 	summary := func(format string, args ...any) { t.Logf("SUMMARY: "+format, args...) }
 	// Each namespace gets its own resolv.conf (ip netns exec bind-mounts
 	// it over /etc/resolv.conf); the host's file is never touched.
@@ -72,7 +73,7 @@ func TestDNSMetricsReport(t *testing.T) {
 	l.ray("alpha", "create", "home")
 	code := lastLine(l.ray("alpha", "invite", "home"))
 	l.ray("beta", "join", code)
-	l.waitFor(20*time.Second, "peers online", func() bool { return l.peerOnline("alpha", "beta") })
+	waitUntil(t, 20*time.Second, "peers online", func() bool { return l.peerOnline("alpha", "beta") })
 	beta, _ := l.peer("alpha", "beta")
 	alphaNS := l.nodes["alpha"].ns
 

@@ -80,7 +80,7 @@ func TestFirewall(t *testing.T) {
 	summary := func(format string, args ...any) { t.Logf("SUMMARY: "+format, args...) }
 	l.ray("alpha", "create", "home")
 	l.ray("beta", "join", lastLine(l.ray("alpha", "invite", "home")))
-	l.waitFor(20*time.Second, "peers online", func() bool { return l.peerOnline("alpha", "beta") })
+	waitUntil(t, 20*time.Second, "peers online", func() bool { return l.peerOnline("alpha", "beta") })
 	beta, _ := l.peer("alpha", "beta")
 	alphaNS := l.nodes["alpha"].ns
 	listenTCP(t, l.nodes["beta"].ns, beta.IPv4, 8080, 8081, 9090)
@@ -131,7 +131,7 @@ func TestFirewall(t *testing.T) {
 
 	t.Run("suggested rule accepted by consent", func(t *testing.T) {
 		l.ray("alpha", "firewall", "suggest", "home", "in", "allow", "-p", "tcp", "-P", "9090")
-		l.waitFor(10*time.Second, "suggestion reaches beta", func() bool {
+		waitUntil(t, 10*time.Second, "suggestion reaches beta", func() bool {
 			return strings.Contains(l.ray("beta", "firewall", "pending", "home"), "9090")
 		})
 		if res, _ := tcpDial(t, alphaNS, beta.IPv4, 9090); res != timedOut {
@@ -147,7 +147,7 @@ func TestFirewall(t *testing.T) {
 	t.Run("rules persist across restart", func(t *testing.T) {
 		l.stop("beta")
 		l.start("beta")
-		l.waitFor(20*time.Second, "beta back", func() bool { return l.peerOnline("alpha", "beta") })
+		waitUntil(t, 20*time.Second, "beta back", func() bool { return l.peerOnline("alpha", "beta") })
 		if res, _ := tcpDial(t, alphaNS, beta.IPv4, 8080); res != connected {
 			t.Fatalf("8080 after restart: %s", res)
 		}

@@ -33,6 +33,10 @@ type lab struct {
 	dir    string
 	bin    string
 	nodes  map[string]*node
+	// dns lets daemons manage resolv.conf: only for tests that give each
+	// namespace its own /etc/netns/NS/resolv.conf, since a namespace
+	// shares the host's /etc/resolv.conf otherwise.
+	dns bool
 }
 
 // node is one namespace with its daemon.
@@ -158,6 +162,9 @@ func (l *lab) start(name string, extra ...string) {
 		l.t.Fatal(err)
 	}
 	args := []string{"netns", "exec", n.ns, l.bin, "daemon", "--state-dir", n.stateDir, "--socket", n.socket, "--hostname", name}
+	if !l.dns {
+		args = append(args, "--no-dns")
+	}
 	n.cmd = exec.Command("ip", append(args, extra...)...)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf
 	if err := n.cmd.Start(); err != nil {
@@ -294,4 +301,17 @@ func inNS(t *testing.T, ns string, f func()) {
 func nsCmd(ns string, args ...string) (string, error) {
 	out, err := exec.Command("ip", append([]string{"netns", "exec", ns}, args...)...).CombinedOutput()
 	return string(out), err
+}
+
+// waitUntil polls cond every 100 ms until it holds or d passes; it fails
+// t (the subtest's own t inside t.Run).
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -97,7 +97,7 @@ func TestMesh(t *testing.T) {
 		for _, a := range []string{"alpha", "beta", "gamma"} {
 			for _, b := range []string{"alpha", "beta", "gamma"} {
 				if a != b {
-					l.waitFor(20*time.Second, a+" sees "+b+" online", func() bool { return l.peerOnline(a, b) })
+					waitUntil(t, 20*time.Second, a+" sees "+b+" online", func() bool { return l.peerOnline(a, b) })
 				}
 			}
 		}
@@ -169,7 +169,7 @@ func TestMesh(t *testing.T) {
 		alpha, _ := l.peer("beta", "alpha")
 		const n = 5
 		sendSpoofed(t, l.nodes["beta"].ns, gamma.IPv4, alpha.IPv4, n)
-		l.waitFor(5*time.Second, "spoofed drops counted on alpha", func() bool {
+		waitUntil(t, 5*time.Second, "spoofed drops counted on alpha", func() bool {
 			return l.status("alpha").Drops["spoofed_source"] >= before+n
 		})
 		summary("%d packets from beta claiming gamma's address dropped by alpha (spoofed_source counter)", n)
@@ -197,10 +197,10 @@ func TestMesh(t *testing.T) {
 
 	t.Run("restart reconnects", func(t *testing.T) {
 		l.stop("gamma")
-		l.waitFor(30*time.Second, "alpha sees gamma offline", func() bool { return !l.peerOnline("alpha", "gamma") })
+		waitUntil(t, 30*time.Second, "alpha sees gamma offline", func() bool { return !l.peerOnline("alpha", "gamma") })
 		start := time.Now()
 		l.start("gamma")
-		l.waitFor(20*time.Second, "gamma back", func() bool { return l.peerOnline("alpha", "gamma") && l.peerOnline("beta", "gamma") })
+		waitUntil(t, 20*time.Second, "gamma back", func() bool { return l.peerOnline("alpha", "gamma") && l.peerOnline("beta", "gamma") })
 		summary("gamma restarted and reconnected to both peers in %v", time.Since(start).Round(time.Millisecond))
 		g, _ := l.peer("alpha", "gamma")
 		if out, err := nsCmd(l.nodes["alpha"].ns, "ping", "-c", "2", "-i", "0.2", "-W", "2", g.IPv4.String()); err != nil {
@@ -213,14 +213,14 @@ func TestMesh(t *testing.T) {
 		l.stop("gamma")
 		l.start("gamma")
 		start := time.Now()
-		l.waitFor(20*time.Second, "beta and gamma reconnect", func() bool { return l.peerOnline("beta", "gamma") })
+		waitUntil(t, 20*time.Second, "beta and gamma reconnect", func() bool { return l.peerOnline("beta", "gamma") })
 		summary("with the creator stopped, gamma restarted and reached beta in %v", time.Since(start).Round(time.Millisecond))
 		g, _ := l.peer("beta", "gamma")
 		if out, err := nsCmd(l.nodes["beta"].ns, "ping", "-c", "2", "-i", "0.2", "-W", "2", g.IPv6.String()); err != nil {
 			t.Errorf("ping without creator: %v\n%s", err, out)
 		}
 		l.start("alpha")
-		l.waitFor(20*time.Second, "alpha back", func() bool { return l.peerOnline("alpha", "beta") && l.peerOnline("alpha", "gamma") })
+		waitUntil(t, 20*time.Second, "alpha back", func() bool { return l.peerOnline("alpha", "beta") && l.peerOnline("alpha", "gamma") })
 	})
 
 	t.Run("approval flow and a second network", func(t *testing.T) {
@@ -232,7 +232,7 @@ func TestMesh(t *testing.T) {
 			out, err := l.rayErr("gamma", "join", code, "--wait", "60s")
 			done <- fmt.Sprintf("%v|%s", err, out)
 		}()
-		l.waitFor(15*time.Second, "request on alpha", func() bool {
+		waitUntil(t, 15*time.Second, "request on alpha", func() bool {
 			return strings.Contains(l.ray("alpha", "requests", "lab"), gammaID)
 		})
 		if sw := l.status("alpha").Requests; len(sw) != 1 || sw[0].Hostname != "gamma" {
@@ -250,7 +250,7 @@ func TestMesh(t *testing.T) {
 			out, err := l.rayErr("beta", "join", code2, "--wait", "60s")
 			done <- fmt.Sprintf("%v|%s", err, out)
 		}()
-		l.waitFor(15*time.Second, "beta's request", func() bool {
+		waitUntil(t, 15*time.Second, "beta's request", func() bool {
 			return strings.Contains(l.ray("alpha", "requests", "lab"), betaID)
 		})
 		l.ray("alpha", "deny", "lab", betaID)
@@ -274,7 +274,7 @@ func TestMesh(t *testing.T) {
 
 	t.Run("leave prunes", func(t *testing.T) {
 		l.ray("gamma", "leave", "home")
-		l.waitFor(10*time.Second, "alpha prunes gamma from home", func() bool {
+		waitUntil(t, 10*time.Second, "alpha prunes gamma from home", func() bool {
 			for _, n := range l.status("alpha").Networks {
 				if n.Name == "home" {
 					return n.Members == 2
@@ -282,7 +282,7 @@ func TestMesh(t *testing.T) {
 			}
 			return false
 		})
-		l.waitFor(10*time.Second, "beta forgets gamma", func() bool {
+		waitUntil(t, 10*time.Second, "beta forgets gamma", func() bool {
 			_, ok := l.peer("beta", "gamma")
 			return !ok
 		})
@@ -291,7 +291,7 @@ func TestMesh(t *testing.T) {
 		}
 		// The reusable code admits gamma again.
 		l.ray("gamma", "join", reusable)
-		l.waitFor(20*time.Second, "beta sees gamma again", func() bool { return l.peerOnline("beta", "gamma") })
+		waitUntil(t, 20*time.Second, "beta sees gamma again", func() bool { return l.peerOnline("beta", "gamma") })
 		summary("gamma left home: pruned by alpha, dropped by beta, kept by alpha via lab; rejoined with the reusable code")
 	})
 

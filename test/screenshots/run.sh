@@ -113,7 +113,7 @@ done
 
 ray() { local n=$1; shift; timeout 20 "$RAY" --socket "$DIR/$n.sock" "$@"; }
 start_daemon() { # start_daemon NODE HOSTNAME
-  ip netns exec $P-$1 "$RAY" daemon --state-dir "$DIR/state-$1" --socket "$DIR/$1.sock" --hostname "$2" \
+  ip netns exec $P-$1 "$RAY" daemon --state-dir "$DIR/state-$1" --socket "$DIR/$1.sock" --hostname "$2" --no-dns \
     >"$DIR/daemon-$2.log" 2>&1 &
   PIDS+=($!)
 }
