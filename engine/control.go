@@ -16,6 +16,11 @@ import (
 func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 	switch m.Type {
 	case msgHello:
+		if m.Bulk == bulkVersion && pc.bulk != nil && pc.bulk.sender.Load() == nil && !e.cfg.DisableBulk {
+			if err := e.startBulkSend(pc, 0); err != nil {
+				e.log.Warn("bulk channel", "peer", p.key.ShortString(), "err", err)
+			}
+		}
 		e.importRecords(p, m.Endpoints)
 		var push []*netmap.SignedRoster
 		e.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"github.com/quic-go/quic-go"
 	"golang.zx2c4.com/wireguard/tun"
 
+	"github.com/rayfish/rayfish/engine/bulk"
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/packet"
@@ -166,6 +167,7 @@ func (p *peer) netSet() firewall.NetSet {
 // blocks only here.
 func (p *peer) routineSend() {
 	e := p.e
+	scratch := make([]byte, pbufSize+bulk.Overhead) // sealed bulk packets
 	for {
 		select {
 		case <-p.done:
@@ -180,7 +182,10 @@ func (p *peer) routineSend() {
 				continue
 			}
 			pkt := b.packet()
-			err := pc.SendPacket(pkt)
+			sent, err := e.sendBulk(pc, scratch, pkt)
+			if !sent {
+				err = pc.SendPacket(pkt)
+			}
 			var tooLarge *quic.DatagramTooLargeError
 			switch {
 			case err == nil:
@@ -287,34 +292,11 @@ func (e *Engine) routineRecv(p *peer, pc *peerConn) {
 	}
 }
 
-// inbound checks one packet from p and queues it for the TUN: the inner
-// source must be p's, the destination ours, and the firewall must agree.
+// inbound copies one packet from p (a QUIC datagram) into a pooled
+// buffer and hands it to inboundBuf.
 func (e *Engine) inbound(p *peer, pkt []byte) {
-	if !e.isUp.Load() {
-		e.drops.add(dropDown)
-		return
-	}
-	var info packet.Info
-	if packet.Parse(pkt, &info) != nil || len(pkt) > pbufSize-headroom {
+	if len(pkt) > pbufSize-headroom {
 		e.drops.add(dropMalformed)
-		return
-	}
-	if !e.routes.Owns(p, info.Src) {
-		e.drops.add(dropSpoofed)
-		return
-	}
-	if !e.isOurs(info.Dst) {
-		e.drops.add(dropNotForUs)
-		return
-	}
-	switch e.fw.Inbound(&info, p.key, p.netSet(), e.now()) {
-	case firewall.Accept:
-	case firewall.Reject:
-		e.drops.add(dropFirewallIn)
-		e.reject(pkt, &info, p)
-		return
-	default:
-		e.drops.add(dropFirewallIn)
 		return
 	}
 	b := e.getBuf()
@@ -323,9 +305,39 @@ func (e *Engine) inbound(p *peer, pkt []byte) {
 		return
 	}
 	b.n = copy(b.b[headroom:], pkt)
-	p.rxBytes.Add(uint64(len(pkt)))
-	e.pktIn.Add(1)
-	e.toTUN(b)
+	e.inboundBuf(p, b)
+}
+
+// inboundBuf checks a packet from p, already in b, and queues it for the
+// TUN: the inner source must be p's, the destination ours, and the
+// firewall must agree. It takes b.
+func (e *Engine) inboundBuf(p *peer, b *pbuf) {
+	pkt := b.packet()
+	var info packet.Info
+	var reason dropReason
+	switch {
+	case !e.isUp.Load():
+		reason = dropDown
+	case packet.Parse(pkt, &info) != nil:
+		reason = dropMalformed
+	case !e.routes.Owns(p, info.Src):
+		reason = dropSpoofed
+	case !e.isOurs(info.Dst):
+		reason = dropNotForUs
+	default:
+		switch e.fw.Inbound(&info, p.key, p.netSet(), e.now()) {
+		case firewall.Accept:
+			p.rxBytes.Add(uint64(len(pkt)))
+			e.pktIn.Add(1)
+			e.toTUN(b)
+			return
+		case firewall.Reject:
+			e.reject(pkt, &info, p)
+		}
+		reason = dropFirewallIn
+	}
+	e.drops.add(reason)
+	e.putBuf(b)
 }
 
 func (e *Engine) isOurs(a netip.Addr) bool {

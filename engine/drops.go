@@ -19,6 +19,9 @@ const (
 	dropTUNWrite                       // the TUN refused a write
 	dropFirewallIn                     // inbound packet denied by the firewall
 	dropFirewallOut                    // outbound packet denied by the firewall
+	dropBulkSession                    // bulk packet for no known session
+	dropBulkReplay                     // bulk packet replayed or too old
+	dropBulkAuth                       // bulk packet failed authentication
 	numDropReasons
 )
 
@@ -36,6 +39,9 @@ var dropNames = [numDropReasons]string{
 	dropTUNWrite:     "tun_write",
 	dropFirewallIn:   "firewall_in",
 	dropFirewallOut:  "firewall_out",
+	dropBulkSession:  "bulk_unknown_session",
+	dropBulkReplay:   "bulk_replay",
+	dropBulkAuth:     "bulk_auth",
 }
 
 // dropCounters counts drops by reason without locks or allocation.

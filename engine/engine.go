@@ -91,6 +91,8 @@ type Config struct {
 	// Endpoints overrides the advertised direct addresses (tests); by
 	// default the host's interface addresses with the listen port.
 	Endpoints func() []netip.AddrPort
+	// DisableBulk keeps IP packets in QUIC datagrams (no bulk channel).
+	DisableBulk bool
 	// DisableMDNS turns LAN discovery off whatever the preference says
 	// (in-process tests must not send multicast on the host's links).
 	DisableMDNS bool
@@ -138,6 +140,8 @@ type Engine struct {
 	pktIn   atomic.Uint64
 	pktOut  atomic.Uint64
 	relays  func() map[string]bool // relay connection states (magicconn)
+	// bulkRecvs maps bulk.SessionID to *bulkRecv; the data path reads it.
+	bulkRecvs sync.Map
 	isUp    atomic.Bool
 	routes  router.Table[*peer]
 	ourAddr atomic.Pointer[map[netip.Addr]bool]

@@ -241,9 +241,27 @@ func TestThreeNodes(t *testing.T) {
 		join(t, a, c, "home", netmap.InviteSingle)
 	})
 
+	t.Run("bulk channel carries packets", func(t *testing.T) {
+		waitFor(t, 5*time.Second, "bulk on every connection", func() bool {
+			for _, n := range nodes {
+				for _, p := range n.e.Status().Peers {
+					if p.Carrier != "bulk" {
+						return false
+					}
+				}
+			}
+			return true
+		})
+		if n := a.e.BulkSessions(); n != 4 { // 2 peers x epochs 0 and 1
+			t.Errorf("alpha has %d bulk sessions, want 4", n)
+		}
+	})
+
 	t.Run("restart keeps identity and reconnects", func(t *testing.T) {
 		id := b.self().ID
 		b.e.Close()
+		// The closed connection's bulk keys go at once.
+		waitFor(t, 2*time.Second, "alpha drops beta's bulk keys", func() bool { return a.e.BulkSessions() == 2 })
 		b = startNode(t, "beta", root+"/b")
 		nodes[1] = b
 		if b.self().ID != id {

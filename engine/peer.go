@@ -77,6 +77,8 @@ type peerConn struct {
 	// flood limiting of incoming control messages
 	tokens   float64
 	lastFill time.Time
+
+	bulk *bulkState // nil without a bulk channel; set before routineConn
 }
 
 // SendPacket implements Carrier over a QUIC datagram.
@@ -145,6 +147,7 @@ func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.Nod
 		}
 		old.qc.CloseWithError(codeDuplicate, "replaced by a newer connection")
 	}
+	e.initBulk(p, pc)
 	p.conns = append(p.conns, pc)
 	p.cur.Store(pc)
 	p.backoff = 0
@@ -200,6 +203,7 @@ func (e *Engine) detach(p *peer, pc *peerConn) {
 		}
 	}
 	wasCurrent := p.cur.CompareAndSwap(pc, nil)
+	e.dropBulk(pc)
 	if wasCurrent {
 		p.lastSeen = time.Now()
 		// Dial again soon, unless the peer left on purpose.
@@ -272,6 +276,9 @@ func (e *Engine) readControl(p *peer, pc *peerConn) {
 func (e *Engine) sendHello(pc *peerConn) {
 	e.mu.Lock()
 	m := &ctrlMsg{Type: msgHello, Versions: map[key.NetworkPublic]uint64{}}
+	if pc.bulk != nil && !e.cfg.DisableBulk {
+		m.Bulk = bulkVersion
+	}
 	for _, n := range e.state.Networks {
 		m.Versions[n.ID] = n.Roster.Version
 	}

@@ -75,6 +75,10 @@ func (e *Engine) Status() *apitype.Status {
 				ap.RelayReason = ""
 			}
 			ap.RTTMs = float64(pc.qc.ConnectionStats().SmoothedRTT.Microseconds()) / 1000
+			ap.Carrier = "datagram"
+			if pc.bulk != nil && pc.bulk.sender.Load() != nil {
+				ap.Carrier = "bulk"
+			}
 			ap.LastSeen = now.Truncate(time.Second)
 		}
 		st.Peers = append(st.Peers, ap)

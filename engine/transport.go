@@ -56,6 +56,7 @@ func (e *Engine) listen() error {
 		STUNServers:        e.stunServers(),
 		Logger:             e.log,
 		OnEndpointsChanged: e.onEndpointsChanged,
+		OnBulk:             e.onBulk,
 	})
 	if err != nil {
 		udp.Close()

@@ -45,6 +45,8 @@ type ctrlMsg struct {
 	Type string `json:"type"`
 	// Hello: the sender's roster versions by network id.
 	Versions map[key.NetworkPublic]uint64 `json:"versions,omitempty"`
+	// Hello: the bulk channel version the sender receives (0 = none).
+	Bulk int `json:"bulk,omitempty"`
 	Roster   *netmap.SignedRoster         `json:"roster,omitempty"`
 	Leave    *netmap.LeaveNotice          `json:"leave,omitempty"`
 	// Endpoints carries signed endpoint records (the sender's own and

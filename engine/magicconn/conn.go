@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/rayfish/rayfish/engine/bulk"
 	"github.com/rayfish/rayfish/engine/disco"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicconn/internal/deadline"
@@ -46,6 +47,11 @@ type Config struct {
 	STUNServers []netip.AddrPort
 	// Logger receives path changes and problems; nil discards them.
 	Logger *slog.Logger
+	// OnBulk receives bulk data-channel packets (engine/bulk), from the
+	// socket or a relay, on the reader goroutine; pkt is only valid
+	// during the call. Authentication is the caller's (the packet's
+	// session id names the keys), so the source is not checked here.
+	OnBulk func(pkt []byte)
 	// OnEndpointsChanged is called, from a goroutine of its own and
 	// never on the data path, after Endpoints changed (our local or
 	// reflexive addresses, or our home relay), so that the caller
@@ -518,6 +524,17 @@ func (c *Conn) receiveUDP(bp *[]byte, n int, src netip.AddrPort) {
 		c.putBuf(bp)
 	case disco.Looks(b):
 		c.handleDiscoUDP(b, src)
+		c.putBuf(bp)
+	case c.cfg.OnBulk != nil && bulk.Looks(b):
+		// Before STUN: a bulk header can look like STUN's cookie.
+		c.mu.RLock()
+		p := c.byAddr[src]
+		c.mu.RUnlock()
+		if p != nil {
+			p.lastRecv.Store(int64(c.now()))
+		}
+		c.ctr.directRx.add(n)
+		c.cfg.OnBulk(b)
 		c.putBuf(bp)
 	case stun.IsMessage(b):
 		c.handleSTUN(b, src)

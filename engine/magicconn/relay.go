@@ -3,6 +3,7 @@ package magicconn
 import (
 	"sync/atomic"
 
+	"github.com/rayfish/rayfish/engine/bulk"
 	"github.com/rayfish/rayfish/engine/disco"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/relay"
@@ -82,6 +83,11 @@ func (c *Conn) onRelayPacket(rc *relayConn, src key.NodePublic, pkt []byte) {
 	}
 	if disco.Looks(pkt) {
 		c.handleDiscoRelay(rc, src, pkt)
+		return
+	}
+	if c.cfg.OnBulk != nil && bulk.Looks(pkt) {
+		c.ctr.relayRx.add(len(pkt))
+		c.cfg.OnBulk(pkt)
 		return
 	}
 	if len(pkt) == 0 || len(pkt) > bufSize {

@@ -101,6 +101,9 @@ type Peer struct {
 	RTTMs       float64 `json:"rtt_ms"`
 	TxBytes     uint64  `json:"tx_bytes"`
 	RxBytes     uint64  `json:"rx_bytes"`
+	// Carrier is how packets travel: "bulk" (the sealed data channel) or
+	// "datagram" (QUIC datagrams), "" while offline.
+	Carrier string `json:"carrier,omitempty"`
 	// LastSeen is when the peer was last connected (zero if never).
 	LastSeen time.Time `json:"last_seen,omitzero"`
 }
