@@ -133,18 +133,18 @@ type Engine struct {
 	meshTLS  *tlsConfigs
 	quicConf *quic.Config
 
-	tun     tun.Device
-	tunq    chan *pbuf
-	free    chan *pbuf
-	drops   dropCounters
-	pktIn   atomic.Uint64
-	pktOut  atomic.Uint64
-	relays  func() map[string]bool // relay connection states (magicconn)
+	tun    tun.Device
+	tunq   chan *pbuf
+	free   chan *pbuf
+	drops  dropCounters
+	pktIn  atomic.Uint64
+	pktOut atomic.Uint64
+	relays func() map[string]bool // relay connection states (magicconn)
 	// bulkRecvs maps bulk.SessionID to *bulkRecv; the data path reads it.
 	bulkRecvs sync.Map
-	isUp    atomic.Bool
-	routes  router.Table[*peer]
-	ourAddr atomic.Pointer[map[netip.Addr]bool]
+	isUp      atomic.Bool
+	routes    router.Table[*peer]
+	ourAddr   atomic.Pointer[map[netip.Addr]bool]
 
 	watchers watchers
 

@@ -46,9 +46,9 @@ type ctrlMsg struct {
 	// Hello: the sender's roster versions by network id.
 	Versions map[key.NetworkPublic]uint64 `json:"versions,omitempty"`
 	// Hello: the bulk channel version the sender receives (0 = none).
-	Bulk int `json:"bulk,omitempty"`
-	Roster   *netmap.SignedRoster         `json:"roster,omitempty"`
-	Leave    *netmap.LeaveNotice          `json:"leave,omitempty"`
+	Bulk   int                  `json:"bulk,omitempty"`
+	Roster *netmap.SignedRoster `json:"roster,omitempty"`
+	Leave  *netmap.LeaveNotice  `json:"leave,omitempty"`
 	// Endpoints carries signed endpoint records (the sender's own and
 	// those it knows of members it shares networks with).
 	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
