@@ -117,31 +117,21 @@ func (e *Engine) dropBulk(pc *peerConn) {
 	}
 }
 
-// sendBulk seals pkt into scratch and sends it on the peer's current path.
-// It reports false when the bulk channel is not in use, so the caller
-// falls back to a QUIC datagram.
-func (e *Engine) sendBulk(pc *peerConn, scratch []byte, pkt []byte) (sent bool, err error) {
+// bulkSender returns the connection's bulk sender, rekeying first when
+// its AEAD is near its usage limit; nil when bulk is not in use.
+func (e *Engine) bulkSender(pc *peerConn) *bulk.Sender {
 	if pc.bulk == nil {
-		return false, nil
+		return nil
 	}
 	s := pc.bulk.sender.Load()
-	if s == nil {
-		return false, nil
-	}
-	if s.NeedsRekey() {
+	if s != nil && s.NeedsRekey() {
 		if err := e.startBulkSend(pc, pc.bulk.epoch.Load()+1); err != nil {
-			return false, err
+			e.log.Warn("bulk rekey", "err", err)
+			return nil
 		}
 		s = pc.bulk.sender.Load()
 	}
-	wire, err := s.Seal(scratch[:0], pkt)
-	if err != nil {
-		return false, err
-	}
-	if _, err := e.mc.WriteTo(wire, pc.bulk.vaddr); err != nil {
-		return true, err
-	}
-	return true, nil
+	return s
 }
 
 // onBulk receives a bulk packet from magicconn's reader: find the session,

@@ -163,11 +163,14 @@ func (p *peer) netSet() firewall.NetSet {
 	return nil
 }
 
-// routineSend drains one peer's queue into its carrier. A slow peer
-// blocks only here.
+// routineSend drains one peer's queue into its carrier, a batch at a
+// time. A slow peer blocks only here. On the bulk channel a batch is
+// sealed into trains of equal-size datagrams that leave in one UDP GSO
+// send; otherwise each packet is a QUIC datagram.
 func (p *peer) routineSend() {
 	e := p.e
-	scratch := make([]byte, pbufSize+bulk.Overhead) // sealed bulk packets
+	train := make([]byte, 0, gsoTrainMax+pbufSize+bulk.Overhead)
+	batch := make([]*pbuf, 0, sendBatch)
 	for {
 		select {
 		case <-p.done:
@@ -175,30 +178,98 @@ func (p *peer) routineSend() {
 		case <-e.ctx.Done():
 			return
 		case b := <-p.sendq:
+			batch = append(batch[:0], b)
+		drain:
+			for len(batch) < sendBatch {
+				select {
+				case b := <-p.sendq:
+					batch = append(batch, b)
+				default:
+					break drain
+				}
+			}
 			pc := p.cur.Load()
-			if pc == nil {
-				e.drops.add(dropPeerOffline)
-				e.putBuf(b)
-				continue
-			}
-			pkt := b.packet()
-			sent, err := e.sendBulk(pc, scratch, pkt)
-			if !sent {
-				err = pc.SendPacket(pkt)
-			}
-			var tooLarge *quic.DatagramTooLargeError
 			switch {
-			case err == nil:
-				p.txBytes.Add(uint64(len(pkt)))
-				e.pktOut.Add(1)
-			case errors.As(err, &tooLarge):
-				e.tooBig(pkt, int(tooLarge.MaxDatagramPayloadSize))
+			case pc == nil:
+				for range batch {
+					e.drops.add(dropPeerOffline)
+				}
+			case e.bulkSender(pc) != nil:
+				train = e.sendBulkBatch(p, pc, batch, train)
 			default:
-				e.drops.add(dropSendFailed)
+				for _, b := range batch {
+					e.sendDatagram(p, pc, b.packet())
+				}
 			}
-			e.putBuf(b)
+			for _, b := range batch {
+				e.putBuf(b)
+			}
 		}
 	}
+}
+
+// Send batching.
+const (
+	sendBatch   = 64       // packets taken from a peer's queue at once
+	gsoTrainMax = 60 << 10 // bytes in one GSO send (the kernel takes 64 KB)
+)
+
+// sendDatagram sends one packet as a QUIC datagram.
+func (e *Engine) sendDatagram(p *peer, pc *peerConn, pkt []byte) {
+	err := pc.SendPacket(pkt)
+	var tooLarge *quic.DatagramTooLargeError
+	switch {
+	case err == nil:
+		p.txBytes.Add(uint64(len(pkt)))
+		e.pktOut.Add(1)
+	case errors.As(err, &tooLarge):
+		e.tooBig(pkt, int(tooLarge.MaxDatagramPayloadSize))
+	default:
+		e.drops.add(dropSendFailed)
+	}
+}
+
+// sendBulkBatch seals a batch on the bulk channel into trains of
+// equal-size datagrams (the last of a train may be shorter) and sends each
+// train at once. It returns train for reuse.
+func (e *Engine) sendBulkBatch(p *peer, pc *peerConn, batch []*pbuf, train []byte) []byte {
+	s := e.bulkSender(pc)
+	vaddr := pc.bulk.vaddr
+	train = train[:0]
+	seg, short := 0, false
+	flush := func() {
+		if len(train) > 0 {
+			e.mc.WriteSegments(train, seg, vaddr)
+		}
+		train, seg, short = train[:0], 0, false
+	}
+	for _, b := range batch {
+		pkt := b.packet()
+		if cap(train)-len(train) < len(pkt)+bulk.Overhead || len(train) >= gsoTrainMax {
+			flush()
+		}
+		start := len(train)
+		sealed, err := s.Seal(train, pkt)
+		if err != nil {
+			e.drops.add(dropSendFailed)
+			continue
+		}
+		size := len(sealed) - start
+		switch {
+		case seg == 0 || (size == seg && !short):
+			seg, train = size, sealed
+		case size < seg && !short:
+			train, short = sealed, true
+		default: // does not fit this train: send it, start a new one
+			e.mc.WriteSegments(sealed[:start], seg, vaddr)
+			n := copy(train[:cap(train)], sealed[start:])
+			train, seg, short = train[:n], size, false
+		}
+		p.txBytes.Add(uint64(len(pkt)))
+		e.pktOut.Add(1)
+	}
+	flush()
+	return train
 }
 
 // tooBig answers a packet that cannot fit the path with ICMP "fragmentation
@@ -237,11 +308,18 @@ func (e *Engine) toTUN(b *pbuf) {
 }
 
 // routineTUNWrite is the single TUN writer: it writes whatever is queued
-// in one batch.
+// in one batch. Packets are copied into large buffers first, so that a
+// TUN with offloads (Linux virtio headers) can coalesce TCP segments into
+// one super-packet (GRO): one write and one trip up the kernel's stack for
+// many packets.
 func (e *Engine) routineTUNWrite() {
 	batch := max(e.tun.BatchSize(), 1)
 	held := make([]*pbuf, 0, batch)
 	views := make([][]byte, 0, batch)
+	big := make([][]byte, batch)
+	for i := range big {
+		big[i] = make([]byte, headroom+maxTUNRead)
+	}
 	for {
 		select {
 		case <-e.ctx.Done():
@@ -258,14 +336,14 @@ func (e *Engine) routineTUNWrite() {
 				}
 			}
 			views = views[:0]
-			for _, b := range held {
-				views = append(views, b.b[:headroom+b.n])
+			for i, b := range held {
+				v := big[i][:headroom+b.n]
+				copy(v[headroom:], b.packet())
+				views = append(views, v)
+				e.putBuf(b)
 			}
 			if _, err := e.tun.Write(views, headroom); err != nil && e.ctx.Err() == nil {
 				e.drops.add(dropTUNWrite)
-			}
-			for _, b := range held {
-				e.putBuf(b)
 			}
 		}
 	}

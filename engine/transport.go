@@ -43,6 +43,7 @@ func (e *Engine) listen() error {
 		return fmt.Errorf("engine: listen UDP: %w", err)
 	}
 	e.udp = udp
+	growBuffers(udp)
 	base, err := e.nodeKey.TLSConfig([]string{alpnMesh}, nil)
 	if err != nil {
 		udp.Close()

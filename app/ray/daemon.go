@@ -33,6 +33,7 @@ type daemonFlags struct {
 	hostname   string
 	logDir     string
 	metrics    string
+	pprof      string
 	noDNS      bool
 	verbose    bool
 	relays     multiFlag
@@ -56,6 +57,7 @@ func parseDaemonFlags(args []string, socket string) (daemonFlags, error) {
 	fs.StringVar(&f.hostname, "hostname", "", "hostname to use in networks (default: the OS hostname)")
 	fs.StringVar(&f.logDir, "log-dir", "", "audit log directory (default STATE-DIR/logs)")
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:9464 (off by default)")
+	fs.StringVar(&f.pprof, "pprof", "", "serve Go profiles on this loopback address (debugging)")
 	fs.BoolVar(&f.noDNS, "no-dns", false, "do not point the OS resolver at magic DNS")
 	fs.BoolVar(&f.verbose, "verbose", false, "debug logging")
 	fs.Var(&f.relays, "relay", "relay URL (http:// or https://), repeatable; the first reachable is home")
@@ -203,6 +205,13 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		}
 		go metrics.ServeListener(auxCtx, mln, metrics.Handler(eng))
 		log.Info("metrics", "addr", mln.Addr().String())
+	}
+	if f.pprof != "" {
+		if err := servePprof(auxCtx, f.pprof); err != nil {
+			d.Close()
+			ln.Close()
+			return nil, fmt.Errorf("pprof: %w", err)
+		}
 	}
 	d.api = localapi.New(eng, log)
 	go d.api.Serve(ln)

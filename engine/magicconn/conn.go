@@ -142,6 +142,8 @@ type Conn struct {
 	pc        net.PacketConn
 	pcR       addrPortReader // pc's allocation-free read, or nil
 	pcW       addrPortWriter // pc's allocation-free write, or nil
+	gso       *gsoWriter     // UDP GSO sends, nil where unsupported
+	gsoOK     gsoState       // false once the path refused GSO
 	log       *slog.Logger
 	epoch     time.Time // mono times count from here
 	secret    [32]byte  // keys the virtual address hash
@@ -272,6 +274,9 @@ func New(cfg Config) (*Conn, error) {
 	}
 	c.pcR, _ = cfg.PacketConn.(addrPortReader)
 	c.pcW, _ = cfg.PacketConn.(addrPortWriter)
+	if c.gso = newGSOWriter(cfg.PacketConn); c.gso != nil {
+		c.gsoOK.Store(true)
+	}
 	if ua, ok := cfg.PacketConn.LocalAddr().(*net.UDPAddr); ok {
 		c.localPort = uint16(ua.Port)
 	}
@@ -475,7 +480,35 @@ func (c *Conn) writeUDP(b []byte, ap netip.AddrPort, ua *net.UDPAddr) error {
 func (c *Conn) routineRead() {
 	defer c.wg.Done()
 	var backoff time.Duration
+	gro := newGROReader(c.pc)
+	split := func(b []byte, src netip.AddrPort) {
+		if len(b) > bufSize {
+			c.ctr.dropTooLarge.Add(1)
+			return
+		}
+		bp := c.getBuf()
+		n := copy(*bp, b)
+		c.receiveUDP(bp, n, src)
+	}
 	for {
+		if gro != nil {
+			err := gro.read(split)
+			if err == nil {
+				backoff = 0
+				continue
+			}
+			if c.isClosed() || errors.Is(err, net.ErrClosed) {
+				return
+			}
+			c.log.Debug("UDP read error", "err", err)
+			backoff = min(max(backoff*2, time.Millisecond), 100*time.Millisecond)
+			select {
+			case <-c.done:
+				return
+			case <-time.After(backoff):
+			}
+			continue
+		}
 		bp := c.getBuf()
 		n, src, err := c.readUDP(*bp)
 		if err != nil {
