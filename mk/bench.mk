@@ -8,7 +8,7 @@
 
 ANCHORS ?= $(firstword $(wildcard ../shared/bench/anchors.sh /work/shared/bench/anchors.sh))
 
-.PHONY: bench bench-go bench-anchors
+.PHONY: bench bench-go bench-anchors bench-scale
 
 bench: bench-go bench-anchors
 
@@ -20,3 +20,8 @@ bench-anchors: ray deps-test
 	@if [ -n "$(BENCH_QUICK)" ]; then export ANC_CONFIGS="raw wg1420" ANC_REPEAT=1 ANC_DURATION=5; fi; \
 	ANC_HOOK=$(CURDIR)/test/bench/anchors-hook.sh ANC_HOOK_NAME=rayfish RAY_BIN=$(CURDIR)/$(BIN)/ray \
 	  bash $(ANCHORS)
+
+# bench-scale: a 50-node mesh on this machine (N=11 gives the 10-peer RSS).
+bench-scale: ray
+	@command -v bc >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null; }
+	bash test/bench/scale.sh $(BIN)/ray $${N:-50}

@@ -292,3 +292,39 @@ func TestNATLab(t *testing.T) {
 		summary("ea's public address changed %s -> 198.18.100.99: traffic to eb and hb again after %v", old, time.Since(start).Round(time.Millisecond))
 	})
 }
+
+// TestMemberRelay: a network whose only reachable member serves as relay
+// for the others (`ray daemon --serve-relay`); no third-party relay exists.
+// Two nodes behind hard NATs reach each other through it.
+func TestMemberRelay(t *testing.T) {
+	nl := newNATLab(t, "rfr", map[string]string{"ha": "hard", "hb": "hard"})
+	summary := func(format string, args ...any) { t.Logf("SUMMARY: "+format, args...) }
+	// The public member lives on the internet bridge itself.
+	pub := nl.prefix + "-pub"
+	run(t, "ip", "netns", "add", pub)
+	run(t, "ip", "-n", pub, "link", "set", "lo", "up")
+	run(t, "ip", "link", "add", "up0", "netns", nl.prefix+"-inet", "type", "veth", "peer", "name", "eth0", "netns", pub)
+	run(t, "ip", "-n", nl.prefix+"-inet", "link", "set", "up0", "master", "br0", "up")
+	run(t, "ip", "-n", pub, "addr", "add", "198.18.100.50/24", "dev", "eth0")
+	run(t, "ip", "-n", pub, "link", "set", "eth0", "up")
+	nl.nodes["pub"] = &node{name: "pub", ns: pub, underlay: "198.18.100.50",
+		stateDir: filepath.Join(nl.dir, "pub"), socket: filepath.Join(nl.dir, "pub.sock"), logPath: filepath.Join(nl.dir, "pub.log")}
+	served := "http://198.18.100.50:8443"
+	nl.start("pub", "--serve-relay", ":8443")
+	nl.start("ha")
+	nl.start("hb")
+	nl.ray("pub", "create", "home")
+	for _, n := range []string{"ha", "hb"} {
+		nl.ray(n, "join", lastLine(nl.ray("pub", "invite", "home")))
+	}
+	waitUntil(t, 30*time.Second, "ha reaches hb", func() bool { return nl.pings("ha", "hb") })
+	p, _ := nl.peer("ha", "hb")
+	if p.Path != "relay" || p.Endpoint != served {
+		t.Errorf("ha->hb path %s via %s, want relay via %s", p.Path, p.Endpoint, served)
+	}
+	nc, _ := nl.rayErr("ha", "netcheck")
+	if !strings.Contains(nc, served) {
+		t.Errorf("ha's home relay is not the member's:\n%s", nc)
+	}
+	summary("no third-party relay: hard<->hard traffic through the relay member pub serves (%s)", served)
+}
