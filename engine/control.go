@@ -42,6 +42,9 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 		if m.Roster != nil {
 			e.applyRoster(p, *m.Roster)
 		}
+		// Records of the members, so that new members are reachable by
+		// everyone, not only by whoever admitted them.
+		e.importRecords(p, m.Endpoints)
 	case msgLeave:
 		if m.Leave != nil {
 			e.handleLeave(p, *m.Leave)
@@ -112,8 +115,15 @@ func (e *Engine) gossipRoster(id key.NetworkPublic, skip key.NodePublic) {
 	}
 	s := n.Signed
 	var targets []*peerConn
+	recs := []netmap.EndpointRecord{e.myRecord}
 	for _, m := range n.Roster.Members {
-		if m.Node == skip || m.Node == e.self {
+		if m.Node == e.self {
+			continue
+		}
+		if r, ok := e.state.Endpoints[m.Node]; ok && len(recs) < maxGossipRecords {
+			recs = append(recs, r)
+		}
+		if m.Node == skip {
 			continue
 		}
 		if p, ok := e.peers[m.Node]; ok {
@@ -123,10 +133,14 @@ func (e *Engine) gossipRoster(id key.NetworkPublic, skip key.NodePublic) {
 		}
 	}
 	e.mu.Unlock()
+	msg := &ctrlMsg{Type: msgRoster, Roster: &s, Endpoints: recs}
 	for _, pc := range targets {
-		go e.sendCtrl(pc, &ctrlMsg{Type: msgRoster, Roster: &s})
+		go e.sendCtrl(pc, msg)
 	}
 }
+
+// maxGossipRecords bounds the endpoint records sent with a roster.
+const maxGossipRecords = 512
 
 // handleLeave processes a signed leave notice. Admins prune the member
 // and publish the new roster; other members stop routing to it at once.
@@ -166,8 +180,7 @@ func (e *Engine) importRecords(from *peer, recs []netmap.EndpointRecord) {
 		recs = recs[:512]
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	changed := false
+	var fresh []netmap.EndpointRecord
 	for _, r := range recs {
 		if r.Node == e.self {
 			continue
@@ -184,14 +197,34 @@ func (e *Engine) importRecords(from *peer, recs []netmap.EndpointRecord) {
 		}
 		e.state.Endpoints[r.Node] = r
 		e.tellPeerLocked(r)
-		changed = true
+		fresh = append(fresh, r)
 		if p := e.peers[r.Node]; p != nil && p.cur.Load() == nil {
 			p.nextDial = time.Now() // new addresses: try now
 		}
 	}
-	if changed {
-		e.saveLocked()
-		e.updateRelaysLocked() // members may serve relays
+	if len(fresh) == 0 {
+		e.mu.Unlock()
+		return
+	}
+	e.saveLocked()
+	e.updateRelaysLocked() // members may serve relays
+	// Pass news on: a record reaches every member even when its owner
+	// cannot reach them yet (which is what the record is for). Only
+	// records newer than what a node holds are forwarded, so each change
+	// crosses each connection at most once.
+	var targets []*peerConn
+	for _, p := range e.peers {
+		if from != nil && p == from {
+			continue
+		}
+		if pc := p.cur.Load(); pc != nil {
+			targets = append(targets, pc)
+		}
+	}
+	e.mu.Unlock()
+	msg := &ctrlMsg{Type: msgEndpoints, Endpoints: fresh}
+	for _, pc := range targets {
+		go e.sendCtrl(pc, msg)
 	}
 }
 

@@ -5,9 +5,11 @@ import (
 	"net/netip"
 	"net/url"
 	"slices"
+	"time"
 
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
+	"github.com/rayfish/rayfish/engine/relay"
 )
 
 // defaultSTUNPort is where relays answer STUN (`ray relay --stun-port`).
@@ -46,6 +48,17 @@ func (e *Engine) relayList() []string {
 func (e *Engine) isPeerLocked(r netmap.EndpointRecord) bool {
 	_, ok := e.peers[r.Node]
 	return ok
+}
+
+// relayOptions are the relay connection options: a relay that refused us
+// is tried again soon, since a member-served relay refuses a joiner only
+// until the roster that admits it arrives.
+func (e *Engine) relayOptions() relay.ConnOptions {
+	o := e.cfg.RelayOptions
+	if o.RefusedBackoff == 0 {
+		o.RefusedBackoff = 3 * time.Second
+	}
+	return o
 }
 
 // stunServers derives STUN servers from the relay URLs' hosts.
@@ -95,6 +108,9 @@ func (e *Engine) onEndpointsChanged() {
 // SharesNetwork reports whether k is a member of one of our networks: the
 // relay this node serves admits only those.
 func (e *Engine) SharesNetwork(k key.NodePublic) bool {
+	if k == e.self {
+		return true // our own home relay connection
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	_, ok := e.peers[k]

@@ -53,7 +53,7 @@ func (e *Engine) listen() error {
 		Key:                e.nodeKey,
 		PacketConn:         udp,
 		Relays:             e.relayList(),
-		RelayOptions:       e.cfg.RelayOptions,
+		RelayOptions:       e.relayOptions(),
 		STUNServers:        e.stunServers(),
 		Logger:             e.log,
 		OnEndpointsChanged: e.onEndpointsChanged,

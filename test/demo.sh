@@ -14,7 +14,7 @@ cleanup() {
   done
   sleep 0.5
   for n in "${NODES[@]}" sw; do ip netns del "$P-$n" 2>/dev/null || true; done
-  [ -n "$DIR" ] && rm -rf "$DIR"
+  if [ -n "$DIR" ]; then rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
 cleanup 2>/dev/null || true

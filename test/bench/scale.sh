@@ -14,7 +14,7 @@ cleanup() {
   sleep 1
   for i in $(seq 0 "$N"); do ip netns del $P-$i 2>/dev/null || true; done
   ip netns del $P-sw 2>/dev/null || true
-  [ -n "$DIR" ] && rm -rf "$DIR"
+  if [ -n "$DIR" ]; then rm -rf "$DIR"; fi
 }
 trap cleanup EXIT
 cleanup
@@ -50,17 +50,19 @@ for _ in $(seq 300); do
 done
 online() { ray "$1" status --json | grep -c '"online": true' || true; }
 full=""
-for _ in $(seq 600); do
+deadline=$((SECONDS + ${SCALE_TIMEOUT:-180}))
+while [ $SECONDS -lt $deadline ]; do
   done_nodes=0
   for i in $(seq 1 "$N"); do [ "$(online $i)" -ge $((N - 1)) ] && done_nodes=$((done_nodes + 1)); done
   if [ "$done_nodes" -eq "$N" ]; then full=$(echo "$(date +%s.%N) - $t0" | bc); break; fi
-  sleep 0.5
+  echo "  $(echo "$(date +%s.%N) - $t0" | bc | cut -d. -f1)s: $done_nodes of $N nodes see all peers" >&2
+  sleep 1
 done
 echo "nodes: $N"
 if [ -n "$full" ]; then
   echo "full mesh: every node sees all $((N - 1)) peers online ${full}s after the daemons were started"
 else
-  echo "full mesh NOT reached in 300 s: $done_nodes of $N nodes complete"
+  echo "full mesh NOT reached in ${SCALE_TIMEOUT:-180} s: $done_nodes of $N nodes complete"
 fi
 fails=0
 for k in $(seq 1 10); do
