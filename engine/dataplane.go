@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/netip"
 	"os"
+	"time"
 
 	"github.com/quic-go/quic-go"
 	"golang.zx2c4.com/wireguard/tun"
@@ -92,8 +93,13 @@ func (e *Engine) routineTUNRead() {
 			if errors.Is(err, os.ErrClosed) || e.ctx.Err() != nil {
 				return
 			}
+			// Keep the tunnel alive through a transient error.
 			e.log.Error("TUN read", "err", err)
-			return
+			select {
+			case <-e.ctx.Done():
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
 	}
 }

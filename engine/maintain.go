@@ -26,16 +26,7 @@ func (e *Engine) routineMaintain() {
 			e.dialDue(now)
 			if now.Sub(lastRefresh) > 10*time.Second {
 				lastRefresh = now
-				e.mu.Lock()
-				changed := e.refreshEndpointsLocked()
-				svc := e.mdns
-				e.mu.Unlock()
-				if changed {
-					e.broadcastRecord()
-					if svc != nil {
-						svc.Announce()
-					}
-				}
+				e.onEndpointsChanged() // re-reads interfaces; publishes if changed
 			}
 			if now.Sub(lastStats) >= time.Second {
 				lastStats = now

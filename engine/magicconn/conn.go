@@ -495,17 +495,8 @@ func (c *Conn) routineRead() {
 			err := gro.read(split)
 			if err == nil {
 				backoff = 0
-				continue
-			}
-			if c.isClosed() || errors.Is(err, net.ErrClosed) {
+			} else if !c.pauseAfterReadError(err, &backoff) {
 				return
-			}
-			c.log.Debug("UDP read error", "err", err)
-			backoff = min(max(backoff*2, time.Millisecond), 100*time.Millisecond)
-			select {
-			case <-c.done:
-				return
-			case <-time.After(backoff):
 			}
 			continue
 		}
@@ -513,22 +504,31 @@ func (c *Conn) routineRead() {
 		n, src, err := c.readUDP(*bp)
 		if err != nil {
 			c.putBuf(bp)
-			if c.isClosed() || errors.Is(err, net.ErrClosed) {
+			if !c.pauseAfterReadError(err, &backoff) {
 				return
-			}
-			// A transient error (an ICMP error surfacing on some
-			// systems): keep reading, slowing down if it repeats.
-			c.log.Debug("UDP read error", "err", err)
-			backoff = min(max(backoff*2, time.Millisecond), 100*time.Millisecond)
-			select {
-			case <-c.done:
-				return
-			case <-time.After(backoff):
 			}
 			continue
 		}
 		backoff = 0
 		c.receiveUDP(bp, n, src)
+	}
+}
+
+// pauseAfterReadError handles a failed socket read: false once the Conn
+// is closed; otherwise (a transient error, such as an ICMP error surfacing
+// on some systems) it waits a little, longer if errors repeat, and
+// reports true to keep reading.
+func (c *Conn) pauseAfterReadError(err error, backoff *time.Duration) bool {
+	if c.isClosed() || errors.Is(err, net.ErrClosed) {
+		return false
+	}
+	c.log.Debug("UDP read error", "err", err)
+	*backoff = min(max(*backoff*2, time.Millisecond), 100*time.Millisecond)
+	select {
+	case <-c.done:
+		return false
+	case <-time.After(*backoff):
+		return true
 	}
 }
 
