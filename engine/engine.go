@@ -3,10 +3,13 @@
 //
 // One packet from an app on A to an app on B:
 //
-//	TUN read (batch) -> peek dst -> router: peer -> per-peer send queue
-//	  -> sender goroutine -> Carrier (QUIC datagram) -> UDP
-//	UDP -> QUIC -> receive loop of that peer -> inner source must be the
-//	  peer's -> TUN writer queue -> one TUN writer goroutine (batch)
+//	TUN read (batch) -> parse -> magic DNS? -> router: peer -> firewall
+//	  -> per-peer send queue -> sender goroutine: seal a batch on the bulk
+//	  channel into equal-size trains -> magicconn: one UDP GSO send on
+//	  the direct path (or frames to the relay); QUIC datagram as fallback
+//	UDP (GRO) -> magicconn split -> bulk session -> open -> inner source
+//	  must be the peer's -> firewall -> TUN writer queue -> one TUN writer
+//	  goroutine (batch, coalesced with GRO)
 //
 // Nothing on that path allocates or logs per packet, a slow peer only
 // fills its own queue, and every dropped packet is counted by reason.

@@ -8,7 +8,6 @@ import (
 
 	"github.com/rayfish/rayfish/app/buildinfo"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
-	"github.com/rayfish/rayfish/engine/netmap"
 )
 
 // Status reports the node's state in the local API's terms. Secrets never
@@ -111,15 +110,6 @@ func (e *Engine) Requests(name string) ([]apitype.JoinRequest, error) {
 		}
 	}
 	return out, nil
-}
-
-// NetworkInfo converts a network for the API.
-func NetworkInfo(n *netmap.Network, self apitype.Self) apitype.Network {
-	an := apitype.Network{Name: n.Name, ID: n.ID.String(), Admin: n.IsAdmin()}
-	if n.Roster != nil {
-		an.Open, an.Version, an.Members = n.Roster.Open, n.Roster.Version, len(n.Roster.Members)
-	}
-	return an
 }
 
 // watchers fans change notifications out to local API watchers. A
