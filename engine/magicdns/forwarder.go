@@ -35,7 +35,8 @@ var ErrNoUpstreams = errors.New("magicdns: no upstream resolvers")
 
 // ForwarderConfig configures a Forwarder.
 type ForwarderConfig struct {
-	// Upstreams are the resolvers to ask, in order (see ParseResolvConf).
+	// Upstreams are the resolvers to ask, in order (platform/dns captures
+	// them from the system before rayfish takes over DNS).
 	Upstreams []netip.AddrPort
 	// Dial opens upstream connections (network "udp"); nil means a
 	// net.Dialer.
