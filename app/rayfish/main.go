@@ -155,7 +155,7 @@ func run(socket string, opts options) error {
 			Connect:     func() { ctl.Up(nil) },
 			Disconnect:  func() { ctl.Down(nil) },
 			StartDaemon: func() { win.Show(""); win.StartDaemon() },
-			Show:        func(t tray.Tab) { win.Show(views.Tab(t)) },
+			Show:        win.Show,
 			Copy:        func(what, text string) { views.Copy(a, what, text) },
 			Quit:        quit,
 		}, views.TrayStyle(a))

@@ -13,6 +13,7 @@ import (
 	"github.com/rayfish/rayfish/assets"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/ui/state"
+	"github.com/rayfish/rayfish/ui/views"
 )
 
 // maxPeers bounds the Peers submenu; the window lists the rest.
@@ -26,25 +27,13 @@ type Host struct {
 	SetTooltip func(string)
 }
 
-// Tab names a main window tab for Actions.Show.
-type Tab string
-
-// Tabs.
-const (
-	TabPeers    Tab = "peers"
-	TabNetworks Tab = "networks"
-	TabJoin     Tab = "join" // the Networks tab, focused on the invite code entry
-	TabSettings Tab = "settings"
-	TabAbout    Tab = "about"
-)
-
 // Actions are what the menu items do. All run on the UI goroutine.
 type Actions struct {
 	Connect     func()
 	Disconnect  func()
 	StartDaemon func()
 	// Show brings the main window forward on a tab.
-	Show func(Tab)
+	Show func(views.Tab)
 	// Copy puts text on the clipboard and tells the user what was copied.
 	Copy func(what, text string)
 	Quit func()
@@ -135,7 +124,7 @@ func (t *Tray) Menu(m *state.Model) *fyne.Menu {
 			if n > 1 {
 				label = fmt.Sprintf("%d join requests waiting…", n)
 			}
-			items = append(items, fyne.NewMenuItem(label, func() { t.act.Show(TabNetworks) }))
+			items = append(items, fyne.NewMenuItem(label, func() { t.act.Show(views.TabNetworks) }))
 		}
 		items = append(items, fyne.NewMenuItemSeparator())
 	}
@@ -147,9 +136,9 @@ func (t *Tray) Menu(m *state.Model) *fyne.Menu {
 	quit := fyne.NewMenuItem("Quit", t.act.Quit)
 	quit.IsQuit = true
 	items = append(items,
-		fyne.NewMenuItem("Open rayfish", func() { t.act.Show(TabPeers) }),
-		fyne.NewMenuItem("Settings…", func() { t.act.Show(TabSettings) }),
-		fyne.NewMenuItem(about, func() { t.act.Show(TabAbout) }),
+		fyne.NewMenuItem("Open rayfish", func() { t.act.Show(views.TabPeers) }),
+		fyne.NewMenuItem("Settings…", func() { t.act.Show(views.TabSettings) }),
+		fyne.NewMenuItem(about, func() { t.act.Show(views.TabAbout) }),
 		fyne.NewMenuItemSeparator(),
 		quit,
 	)
@@ -161,7 +150,7 @@ func (t *Tray) peersItem(m *state.Model) *fyne.MenuItem {
 	var sub []*fyne.MenuItem
 	for i, p := range peers {
 		if i == maxPeers {
-			sub = append(sub, fyne.NewMenuItem(fmt.Sprintf("%d more in the window…", len(peers)-i), func() { t.act.Show(TabPeers) }))
+			sub = append(sub, fyne.NewMenuItem(fmt.Sprintf("%d more in the window…", len(peers)-i), func() { t.act.Show(views.TabPeers) }))
 			break
 		}
 		sub = append(sub, t.peerItem(p))
@@ -212,14 +201,14 @@ func (t *Tray) networksItem(m *state.Model) *fyne.MenuItem {
 		} else {
 			tags = append(tags, fmt.Sprintf("%d members", n.Members))
 		}
-		sub = append(sub, fyne.NewMenuItem(n.Name+" ("+strings.Join(tags, ", ")+")", func() { t.act.Show(TabNetworks) }))
+		sub = append(sub, fyne.NewMenuItem(n.Name+" ("+strings.Join(tags, ", ")+")", func() { t.act.Show(views.TabNetworks) }))
 	}
 	if len(sub) > 0 {
 		sub = append(sub, fyne.NewMenuItemSeparator())
 	}
 	sub = append(sub,
-		fyne.NewMenuItem("Join a network…", func() { t.act.Show(TabJoin) }),
-		fyne.NewMenuItem("Create a network…", func() { t.act.Show(TabNetworks) }),
+		fyne.NewMenuItem("Join a network…", func() { t.act.Show(views.TabJoin) }),
+		fyne.NewMenuItem("Create a network…", func() { t.act.Show(views.TabNetworks) }),
 	)
 	item := fyne.NewMenuItem(fmt.Sprintf("Networks (%d)", len(m.Networks())), nil)
 	item.ChildMenu = fyne.NewMenu("Networks", sub...)

@@ -3,6 +3,7 @@
 package tray
 
 import (
+	"github.com/rayfish/rayfish/ui/views"
 	"net/netip"
 	"strings"
 	"testing"
@@ -36,7 +37,7 @@ func (r *recorder) actions() Actions {
 		Connect:     func() { r.got = append(r.got, "connect") },
 		Disconnect:  func() { r.got = append(r.got, "disconnect") },
 		StartDaemon: func() { r.got = append(r.got, "start") },
-		Show:        func(t Tab) { r.got = append(r.got, "show "+string(t)) },
+		Show:        func(t views.Tab) { r.got = append(r.got, "show "+string(t)) },
 		Copy:        func(what, text string) { r.got = append(r.got, "copy "+what+" "+text) },
 		Quit:        func() { r.got = append(r.got, "quit") },
 	}
