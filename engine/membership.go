@@ -37,12 +37,12 @@ type pendingRequest struct {
 
 // recomputeLocked derives the peer set, the routing table and our own
 // addresses from the rosters. Peers that no longer share a network are
-// disconnected with closeCode.
-func (e *Engine) recomputeLocked(closeCodes ...quic.ApplicationErrorCode) {
-	closeCode := quic.ApplicationErrorCode(codeNotMember)
-	if len(closeCodes) > 0 {
-		closeCode = closeCodes[0]
-	}
+// disconnected as non-members.
+func (e *Engine) recomputeLocked() { e.recomputeClosingLocked(codeNotMember, "no shared network") }
+
+// recomputeClosingLocked is recomputeLocked, closing connections to peers
+// that no longer share a network with code and reason.
+func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, reason string) {
 	desired := map[key.NodePublic]*peerInfo{}
 	var selfV4 []netip.Addr
 	for _, n := range e.state.Networks {
@@ -82,7 +82,7 @@ func (e *Engine) recomputeLocked(closeCodes ...quic.ApplicationErrorCode) {
 	}
 	for k, p := range e.peers {
 		if _, ok := desired[k]; !ok {
-			p.closeConn(closeCode, "no shared network")
+			p.closeConn(closeCode, reason)
 			p.stop()
 			delete(e.peers, k)
 			e.fw.ForgetPeer(k)
@@ -504,26 +504,11 @@ func (e *Engine) Leave(name string) error {
 	// Peers we no longer share a network with get the leave code, with
 	// the network id as reason so admins prune even if the notice was
 	// still in flight.
-	e.recomputeLeaveLocked(n.ID)
+	e.recomputeClosingLocked(codeLeave, "leave "+n.ID.String())
 	e.mu.Unlock()
 	e.log.Info("left network", "network", n.Name)
 	e.auditf(audit.NetworkLeft, key.NodePublic{}, "", n.Name, "")
 	return nil
-}
-
-func (e *Engine) recomputeLeaveLocked(id key.NetworkPublic) {
-	for k, p := range e.peers {
-		shared := false
-		for _, n := range e.state.Networks {
-			if isMember(n, k) {
-				shared = true
-			}
-		}
-		if !shared {
-			p.closeConn(codeLeave, "leave "+id.String())
-		}
-	}
-	e.recomputeLocked(codeLeave)
 }
 
 // leaveByClose handles a connection closed by the peer with the leave
