@@ -148,7 +148,10 @@ func (e *Engine) updateFilterLocked() {
 		e.log.Warn("update suggested rules", "err", err)
 	}
 	if changed {
-		go e.saveFirewall()
+		// Synchronously: concurrent saves could land out of order.
+		if err := e.saveFirewall(); err != nil {
+			e.log.Error("save firewall", "err", err)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -157,7 +158,7 @@ func (e *Engine) dial(ctx context.Context, peer key.NodePublic, alpn string) (*q
 	conf := e.meshTLS.base.Clone()
 	conf.NextProtos = []string{alpn}
 	check := key.ExpectPeer(peer)
-	conf.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509Cert) error {
+	conf.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
 		got, err := key.PeerFromCerts(raw)
 		if err != nil {
 			return err
