@@ -27,6 +27,9 @@ func (e *Engine) MetricsSnapshot() metrics.Snapshot {
 		DNS:           e.dns.Stats(),
 		Relays:        e.relayStates(),
 	}
+	if e.mc != nil {
+		snap.Transport = e.mc.Stats().Map()
+	}
 	for _, p := range st.Peers {
 		snap.BytesIn += p.RxBytes
 		snap.BytesOut += p.TxBytes

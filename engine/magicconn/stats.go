@@ -93,3 +93,36 @@ func (c *Conn) Stats() Stats {
 		},
 	}
 }
+
+// Map flattens s into named counters for metrics: traffic as
+// "direct_tx_packets", "relay_rx_bytes"…, drops as "drop_" plus the
+// reason, disco messages as "disco_" plus the message.
+func (s Stats) Map() map[string]uint64 {
+	m := map[string]uint64{}
+	for _, t := range []struct {
+		name string
+		v    Traffic
+	}{{"direct_tx", s.DirectTx}, {"direct_rx", s.DirectRx}, {"relay_tx", s.RelayTx}, {"relay_rx", s.RelayRx}} {
+		m[t.name+"_packets"] = t.v.Packets
+		m[t.name+"_bytes"] = t.v.Bytes
+	}
+	d := s.Drops
+	for name, v := range map[string]uint64{
+		"unknown_source": d.UnknownSource, "queue_full": d.QueueFull, "no_peer": d.NoPeer,
+		"no_path": d.NoPath, "relay_full": d.RelayFull, "write_error": d.WriteError,
+		"too_large": d.TooLarge, "bad_disco": d.BadDisco, "rate_limited": d.RateLimited,
+		"bad_stun": d.BadSTUN,
+	} {
+		m["drop_"+name] = v
+	}
+	ds := s.Disco
+	for name, v := range map[string]uint64{
+		"pings_sent": ds.PingsSent, "pings_received": ds.PingsReceived,
+		"pongs_sent": ds.PongsSent, "pongs_received": ds.PongsReceived,
+		"stray_pongs": ds.StrayPongs, "call_me_maybe_sent": ds.CallMeMaybeSent,
+		"call_me_maybe_received": ds.CallMeMaybeReceived,
+	} {
+		m["disco_"+name] = v
+	}
+	return m
+}

@@ -51,6 +51,9 @@ type Snapshot struct {
 	FirewallFlows int
 	// DNS counts magic DNS queries by outcome (magicdns.Resolver.Stats).
 	DNS map[string]uint64
+	// Transport holds the socket layer's counters by name (QUIC packets
+	// per path, drops by reason, disco messages: magicconn.Stats.Map).
+	Transport map[string]uint64
 }
 
 // Peer is one peer's share of a Snapshot.
@@ -97,10 +100,11 @@ var (
 	descFirewall   = prometheus.NewDesc("rayfish_firewall_events_total", "Firewall events (denied packets, evicted flows…) by name.", []string{"event"}, nil)
 	descFlows      = prometheus.NewDesc("rayfish_firewall_flows", "Connections tracked by the firewall.", nil, nil)
 	descDNS        = prometheus.NewDesc("rayfish_dns_queries_total", "Magic DNS queries by outcome.", []string{"result"}, nil)
+	descTransport  = prometheus.NewDesc("rayfish_transport_total", "Socket layer counters: packets and bytes per path, drops by reason, disco messages.", []string{"counter"}, nil)
 
 	allDescs = []*prometheus.Desc{
 		descUp, descPackets, descBytes, descDrops, descPeers, descPeerOnline, descPeerRTT,
-		descPeerTx, descPeerRx, descPeerPath, descRelay, descFirewall, descFlows, descDNS,
+		descPeerTx, descPeerRx, descPeerPath, descRelay, descFirewall, descFlows, descDNS, descTransport,
 	}
 )
 
@@ -140,6 +144,7 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counters(descFirewall, s.Firewall)
 	gauge(descFlows, float64(s.FirewallFlows))
 	counters(descDNS, s.DNS)
+	counters(descTransport, s.Transport)
 	for u, ok := range s.Relays {
 		gauge(descRelay, boolFloat(ok), label(redactURL(u)))
 	}

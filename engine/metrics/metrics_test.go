@@ -32,6 +32,7 @@ func testSnapshot() Snapshot {
 		Firewall:      map[string]uint64{"firewall_in": 7},
 		FirewallFlows: 42,
 		DNS:           map[string]uint64{"local": 5, "forwarded": 6},
+		Transport:     map[string]uint64{"direct_tx_packets": 9, "drop_no_path": 4},
 	}
 }
 
@@ -90,6 +91,8 @@ func TestScrape(t *testing.T) {
 		`rayfish_firewall_flows 42`,
 		`rayfish_dns_queries_total{result="local"} 5`,
 		`rayfish_dns_queries_total{result="forwarded"} 6`,
+		`rayfish_transport_total{counter="direct_tx_packets"} 9`,
+		`rayfish_transport_total{counter="drop_no_path"} 4`,
 		`# TYPE rayfish_packets_total counter`,
 		`# TYPE rayfish_peer_rtt_seconds gauge`,
 		`# TYPE go_goroutines gauge`,
