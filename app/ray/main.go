@@ -104,6 +104,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
+	var uh usageHelp
+	if errors.As(err, &uh) {
+		fmt.Fprint(stdout, uh.text)
+		return 0
+	}
 	var ec exitCode
 	if errors.As(err, &ec) {
 		if ec.msg != "" {
@@ -130,6 +135,27 @@ type exitCode struct {
 
 func (e exitCode) Error() string { return e.msg }
 
+// usageHelp is a command's usage, asked for with -h or --help: printed on
+// stdout with exit status 0.
+type usageHelp struct{ text string }
+
+func (u usageHelp) Error() string { return u.text }
+
+// commandUsage describes fs's command: its synopsis and flags.
+func commandUsage(fs *flag.FlagSet, what string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "usage: ray %s %s\n", fs.Name(), what)
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		b.WriteString("\nflags:\n")
+		fs.SetOutput(&b)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
+	}
+	return b.String()
+}
+
 // parseArgs parses flags that may appear before, between or after
 // positional arguments, and checks the positional count.
 func parseArgs(fs *flag.FlagSet, args []string, npos int, what string) ([]string, error) {
@@ -137,7 +163,10 @@ func parseArgs(fs *flag.FlagSet, args []string, npos int, what string) ([]string
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, exitCode{2, fmt.Sprintf("%s: %v", fs.Name(), err)}
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, usageHelp{commandUsage(fs, what)}
+			}
+			return nil, exitCode{2, fmt.Sprintf("%s: %v\n%s", fs.Name(), err, strings.TrimSuffix(commandUsage(fs, what), "\n"))}
 		}
 		if fs.NArg() == 0 {
 			break
