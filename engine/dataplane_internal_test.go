@@ -28,7 +28,7 @@ func testEngine(t *testing.T, self, peerAddr netip.Addr) (*Engine, *peer) {
 	})
 	e.startDataPlane()
 	e.isUp.Store(true)
-	p := &peer{e: e, key: key.NewNode().Public(), sendq: make(chan *pbuf, peerQueueLen), done: make(chan struct{})}
+	p := &peer{e: e, key: key.NewNode().Public(), sendq: make(chan *pbatch, peerQueueBatches), done: make(chan struct{})}
 	p.cur.Store(&peerConn{})
 	var b router.Builder[*peer]
 	b.Add(peerAddr, p)
@@ -45,7 +45,8 @@ func TestDataPathAllocs(t *testing.T) {
 	in := enginetest.UDPPacket(other, self, 2, 1, 1200)
 	allocs := testing.AllocsPerRun(1000, func() {
 		e.outbound(out)
-		e.putBuf(<-p.sendq)
+		e.flushOut()
+		e.putBatch(<-p.sendq)
 		e.inbound(p, in)
 		e.putBuf(<-e.tunq)
 	})
@@ -66,6 +67,17 @@ func TestDropReasons(t *testing.T) {
 		reason string
 	}{
 		{"no peer", func(e *Engine, p *peer) { e.outbound(enginetest.UDPPacket(self, stranger, 1, 2, 10)) }, "no_peer"},
+		{"queue full", func(e *Engine, p *peer) {
+			for range peerQueueBatches + 1 { // each flush is a batch of one
+				e.outbound(enginetest.UDPPacket(self, other, 1, 2, 10))
+				e.flushOut()
+			}
+		}, "backpressure"},
+		{"no free batch", func(e *Engine, p *peer) {
+			for e.getBatch() != nil {
+			}
+			e.outbound(enginetest.UDPPacket(self, other, 1, 2, 10))
+		}, "backpressure"},
 		{"malformed", func(e *Engine, p *peer) { e.outbound([]byte{0x45, 0}) }, "malformed"},
 		{"spoofed", func(e *Engine, p *peer) { e.inbound(p, enginetest.UDPPacket(stranger, self, 1, 2, 10)) }, "spoofed_source"},
 		{"not for us", func(e *Engine, p *peer) { e.inbound(p, enginetest.UDPPacket(other, stranger, 1, 2, 10)) }, "not_for_us"},
@@ -77,11 +89,6 @@ func TestDropReasons(t *testing.T) {
 			e.isUp.Store(false)
 			e.outbound(enginetest.UDPPacket(self, other, 1, 2, 10))
 		}, "down"},
-		{"backpressure", func(e *Engine, p *peer) {
-			for range peerQueueLen + 1 {
-				e.outbound(enginetest.UDPPacket(self, other, 1, 2, 10))
-			}
-		}, "backpressure"},
 		{"too big", func(e *Engine, p *peer) { e.outbound(enginetest.UDPPacket(self, other, 1, 2, TUNMTU)) }, "too_big"},
 	}
 	for _, tc := range tests {
@@ -133,5 +140,35 @@ func TestControlFloodLimit(t *testing.T) {
 	pc.tokens = 0
 	if pc.allow(now.Add(time.Second)) {
 		t.Fatal("allowed beyond the rate")
+	}
+}
+
+func TestOutboundBatches(t *testing.T) {
+	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+	e, p := testEngine(t, self, other)
+	for i := range sendBatch + 2 {
+		e.outbound(enginetest.UDPPacket(self, other, 1, uint16(i), 10))
+	}
+	if len(p.sendq) != 1 {
+		t.Fatalf("%d batches queued before the flush, want the one that filled", len(p.sendq))
+	}
+	e.flushOut()
+	var got []int
+	for len(p.sendq) > 0 {
+		sb := <-p.sendq
+		got = append(got, sb.n)
+		for i := range sb.n {
+			pkt := sb.bufs[i].packet()
+			if port := int(pkt[22])<<8 | int(pkt[23]); port != (len(got)-1)*sendBatch+i {
+				t.Errorf("batch %d packet %d has port %d: order lost", len(got), i, port)
+			}
+		}
+		e.putBatch(sb)
+	}
+	if len(got) != 2 || got[0] != sendBatch || got[1] != 2 {
+		t.Errorf("batches %v, want [%d 2]", got, sendBatch)
+	}
+	if d := e.drops.snapshot()["backpressure"]; d != 0 {
+		t.Errorf("%d backpressure drops", d)
 	}
 }

@@ -49,6 +49,8 @@ type dropCounters [numDropReasons]atomic.Uint64
 
 func (d *dropCounters) add(r dropReason) { d[r].Add(1) }
 
+func (d *dropCounters) addN(r dropReason, n int) { d[r].Add(uint64(n)) }
+
 // snapshot returns every counter by name (zero ones included).
 func (d *dropCounters) snapshot() map[string]uint64 {
 	m := make(map[string]uint64, numDropReasons)

@@ -136,13 +136,16 @@ type Engine struct {
 	meshTLS  *tlsConfigs
 	quicConf *quic.Config
 
-	tun    tun.Device
-	tunq   chan *pbuf
-	free   chan *pbuf
-	drops  dropCounters
-	pktIn  atomic.Uint64
-	pktOut atomic.Uint64
-	relays func() map[string]bool // relay connection states (magicconn)
+	tun  tun.Device
+	tunq chan *pbuf
+	free chan *pbuf
+	// Send batches: a pool, and how many exist.
+	batches  chan *pbatch
+	nbatches atomic.Int32
+	drops    dropCounters
+	pktIn    atomic.Uint64
+	pktOut   atomic.Uint64
+	relays   func() map[string]bool // relay connection states (magicconn)
 	// bulkRecvs maps bulk.SessionID to *bulkRecv; the data path reads it.
 	bulkRecvs sync.Map
 	isUp      atomic.Bool
@@ -157,9 +160,10 @@ type Engine struct {
 	dns    *magicdns.Resolver
 	fwd    *magicdns.Forwarder
 	epoch  time.Time
-	// outInfo is the TUN reader's scratch header; only that goroutine
-	// touches it.
+	// outInfo and pend are the TUN reader's scratch header and the
+	// batches it is filling; only that goroutine touches them.
 	outInfo packet.Info
+	pend    []pendingOut
 
 	closeOnce sync.Once
 	closeErr  error

@@ -200,6 +200,10 @@ func (e *Engine) deliverDNS(pkt []byte) {
 // reject answers a denied packet: into the TUN for our own outbound
 // packets, to the peer for inbound ones.
 func (e *Engine) reject(pkt []byte, info *packet.Info, toPeer *peer) {
+	if toPeer != nil {
+		e.rejectToPeer(pkt, info, toPeer)
+		return
+	}
 	b := e.getBuf()
 	if b == nil {
 		return
@@ -210,14 +214,32 @@ func (e *Engine) reject(pkt []byte, info *packet.Info, toPeer *peer) {
 		return
 	}
 	b.n = n
-	if toPeer == nil {
-		e.toTUN(b)
+	e.toTUN(b)
+}
+
+// rejectToPeer sends the answer to a denied inbound packet back to its
+// sender, as a batch of one.
+func (e *Engine) rejectToPeer(pkt []byte, info *packet.Info, toPeer *peer) {
+	sb := e.getBatch()
+	if sb == nil {
 		return
 	}
+	b := e.getBuf()
+	if b == nil {
+		e.putBatch(sb)
+		return
+	}
+	sb.bufs[0], sb.n = b, 1
+	n, err := firewall.BuildReject(b.b[headroom:], pkt, info)
+	if err != nil || n == 0 {
+		e.putBatch(sb)
+		return
+	}
+	b.n = n
 	select {
-	case toPeer.sendq <- b:
+	case toPeer.sendq <- sb:
 	default:
-		e.putBuf(b)
+		e.putBatch(sb)
 	}
 }
 

@@ -37,7 +37,7 @@ type peer struct {
 	// The data path reads these without e.mu.
 	cur     atomic.Pointer[peerConn]
 	nets    atomic.Pointer[firewall.NetSet] // networks shared with us
-	sendq   chan *pbuf
+	sendq   chan *pbatch
 	done    chan struct{}
 	txBytes atomic.Uint64
 	rxBytes atomic.Uint64
@@ -98,7 +98,7 @@ func newPeer(e *Engine, k key.NodePublic) *peer {
 	p := &peer{
 		e:     e,
 		key:   k,
-		sendq: make(chan *pbuf, peerQueueLen),
+		sendq: make(chan *pbatch, peerQueueBatches),
 		done:  make(chan struct{}),
 		pings: map[uint64]chan time.Time{},
 	}
