@@ -19,7 +19,7 @@ bench-go:
 
 bench-anchors: ray deps-test
 	@test -n "$(ANCHORS)" || { echo "anchors.sh not found (../shared/bench/anchors.sh)"; exit 1; }
-	@export ANC_CONFIGS="$${ANC_CONFIGS:-raw wg1420 neb1420 hook1420 hook1421}"; \
+	@export ANC_CONFIGS="$${ANC_CONFIGS:-raw wg1420 neb1420 hook1420 hook1421}" ANC_UDP_RATE="$${ANC_UDP_RATE:-300M}"; \
 	if [ -n "$(BENCH_QUICK)" ]; then export ANC_CONFIGS="raw wg1420 hook1420 hook1421" ANC_REPEAT=1 ANC_DURATION=5; fi; \
 	set -o pipefail; \
 	ANC_HOOK=$(CURDIR)/test/bench/anchors-hook.sh ANC_HOOK_NAME=rayfish RAY_HOOK_RELAY_MTU=1421 \
