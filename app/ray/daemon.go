@@ -35,6 +35,7 @@ type daemonFlags struct {
 	metrics    string
 	pprof      string
 	noDNS      bool
+	noBulk     bool
 	verbose    bool
 	relays     multiFlag
 	serveRelay string
@@ -59,6 +60,7 @@ func parseDaemonFlags(args []string, socket string) (daemonFlags, error) {
 	fs.StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics on this loopback address, e.g. 127.0.0.1:9464 (off by default)")
 	fs.StringVar(&f.pprof, "pprof", "", "serve Go profiles on this loopback address (debugging)")
 	fs.BoolVar(&f.noDNS, "no-dns", false, "do not point the OS resolver at magic DNS")
+	fs.BoolVar(&f.noBulk, "no-bulk", false, "carry packets only in QUIC datagrams, not on the bulk channel (diagnostics, benchmarks)")
 	fs.BoolVar(&f.verbose, "verbose", false, "debug logging")
 	fs.Var(&f.relays, "relay", "relay URL (http:// or https://), repeatable; the first reachable is home")
 	fs.StringVar(&f.serveRelay, "serve-relay", "", "also serve a relay for members of our networks on this TCP address, e.g. :41383")
@@ -179,6 +181,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		LogLines:     ring.Lines,
 		DNSInfo:      nc.describeDNS,
 		DNSUpstreams: upstreams,
+		DisableBulk:  f.noBulk,
 	})
 	if err != nil {
 		dev.Close()

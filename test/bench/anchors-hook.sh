@@ -10,7 +10,9 @@
 # drop the daemons' UDP, as a firewall that blocks UDP would; the relay's
 # CPU counts as the VPN's. (Our TUN MTU does not follow ANC_MTU, so the
 # MTU only names the mode: `make bench` runs hook1420 direct and hook1421
-# relayed side by side.)
+# relayed side by side.) When ANC_MTU equals RAY_HOOK_DATAGRAM_MTU, the
+# daemons run with --no-bulk: packets ride QUIC datagrams, the data path
+# before the bulk channel (hook1422 in `make bench`, "rf-datagram").
 set -eu
 cmd=$1 nsa=$2 nsb=$3 ipa=$4 dir=$6
 i=${ANC_INDEX:-9}
@@ -23,6 +25,7 @@ ray() { local side=$1; shift; "$RAY" --socket "$dir/$side.sock" "$@"; }
 case $cmd in
 up)
   extra=()
+  [ "${ANC_MTU:-}" = "${RAY_HOOK_DATAGRAM_MTU:-none}" ] && extra=(--no-bulk)
   if [ -n "$relayed" ]; then
     rport=$((8500 + i))
     ip netns exec "$nsa" "$RAY" relay --listen "$ipa:$rport" --stun-port 0 >"$dir/relay.log" 2>&1 &
@@ -37,7 +40,7 @@ table inet rfbench$i {
 }
 NFT
     done
-    extra=(--relay "http://$ipa:$rport")
+    extra+=(--relay "http://$ipa:$rport")
     for _ in $(seq 50); do ip netns exec "$nsa" bash -c "</dev/tcp/$ipa/$rport" 2>/dev/null && break; sleep 0.1; done
   fi
   for side in a b; do
