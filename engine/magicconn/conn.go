@@ -481,7 +481,23 @@ func (c *Conn) routineRead() {
 	defer c.wg.Done()
 	var backoff time.Duration
 	gro := newGROReader(c.pc)
+	// The datagrams of one GRO read share a sender: its peer is looked
+	// up once per read.
+	var readPeer *peer
+	var readSrc netip.AddrPort
 	split := func(b []byte, src netip.AddrPort) {
+		if c.cfg.OnBulk != nil && bulk.Looks(b) {
+			// Handled in place: OnBulk copies out what it keeps.
+			if src != readSrc {
+				readSrc = src
+				from := netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+				c.mu.RLock()
+				readPeer = c.byAddr[from]
+				c.mu.RUnlock()
+			}
+			c.receiveBulk(b, readPeer)
+			return
+		}
 		if len(b) > bufSize {
 			c.ctr.dropTooLarge.Add(1)
 			return
@@ -492,6 +508,7 @@ func (c *Conn) routineRead() {
 	}
 	for {
 		if gro != nil {
+			readSrc, readPeer = netip.AddrPort{}, nil
 			err := gro.read(split)
 			if err == nil {
 				backoff = 0
@@ -563,11 +580,7 @@ func (c *Conn) receiveUDP(bp *[]byte, n int, src netip.AddrPort) {
 		c.mu.RLock()
 		p := c.byAddr[src]
 		c.mu.RUnlock()
-		if p != nil {
-			p.lastRecv.Store(int64(c.now()))
-		}
-		c.ctr.directRx.add(n)
-		c.cfg.OnBulk(b)
+		c.receiveBulk(b, p)
 		c.putBuf(bp)
 	case stun.IsMessage(b):
 		c.handleSTUN(b, src)
@@ -585,6 +598,16 @@ func (c *Conn) receiveUDP(bp *[]byte, n int, src netip.AddrPort) {
 		c.ctr.directRx.add(n)
 		c.deliver(bp, n, p)
 	}
+}
+
+// receiveBulk hands a bulk packet from the socket to OnBulk; p is the
+// peer its source address belongs to, if any.
+func (c *Conn) receiveBulk(b []byte, p *peer) {
+	if p != nil {
+		p.lastRecv.Store(int64(c.now()))
+	}
+	c.ctr.directRx.add(len(b))
+	c.cfg.OnBulk(b)
 }
 
 // deliver queues a QUIC packet from p for ReadFrom, taking *bp.

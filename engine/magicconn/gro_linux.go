@@ -46,20 +46,7 @@ func (g *groReader) read(fn func(b []byte, src netip.AddrPort)) error {
 	if err != nil {
 		return err
 	}
-	seg := n
-	if oobn >= unix.CmsgLen(2) {
-		if msgs, err := unix.ParseSocketControlMessage(g.oob[:oobn]); err == nil {
-			for _, m := range msgs {
-				if m.Header.Level == unix.SOL_UDP && m.Header.Type == unix.UDP_GRO && len(m.Data) >= 2 {
-					if len(m.Data) >= 4 {
-						seg = int(binary.NativeEndian.Uint32(m.Data))
-					} else {
-						seg = int(binary.NativeEndian.Uint16(m.Data))
-					}
-				}
-			}
-		}
-	}
+	seg := groSegSize(g.oob[:oobn])
 	if seg <= 0 {
 		seg = n
 	}
@@ -67,4 +54,29 @@ func (g *groReader) read(fn func(b []byte, src netip.AddrPort)) error {
 		fn(g.buf[off:min(off+seg, n)], src)
 	}
 	return nil
+}
+
+// groSegSize returns the datagram size a UDP_GRO control message in oob
+// reports, or 0 when there is none. It parses in place: the receive path
+// does not allocate (unix.ParseSocketControlMessage would, per read).
+func groSegSize(oob []byte) int {
+	hdr := unix.CmsgLen(0)
+	for len(oob) >= hdr {
+		h := (*unix.Cmsghdr)(unsafePointer(&oob[0]))
+		l := int(h.Len)
+		if l < hdr || l > len(oob) {
+			return 0
+		}
+		if h.Level == unix.SOL_UDP && h.Type == unix.UDP_GRO {
+			switch data := oob[hdr:l]; {
+			case len(data) >= 4:
+				return int(binary.NativeEndian.Uint32(data))
+			case len(data) >= 2:
+				return int(binary.NativeEndian.Uint16(data))
+			}
+			return 0
+		}
+		oob = oob[min(unix.CmsgSpace(l-hdr), len(oob)):]
+	}
+	return 0
 }
