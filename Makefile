@@ -44,6 +44,8 @@ vet:
 # unit: every package's tests with the race detector (the cgo GUI is built by test-gui).
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+	@# Allocation counts need a build without -race (its sync.Pool drops items).
+	$(GO) test -count=1 -run 'Allocs' ./engine/...
 
 # netns: real daemons and real TUN devices in network namespaces (root).
 netns: ray

@@ -14,6 +14,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/rayfish/rayfish/engine/bulk"
 	"github.com/rayfish/rayfish/engine/disco"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicconn/natlab"
@@ -501,5 +502,50 @@ func TestNewErrors(t *testing.T) {
 			c.Close()
 			t.Errorf("New(%+v) succeeded", cfg)
 		}
+	}
+}
+
+// TestWriteSegmentsRelay: a train to a peer reachable only through the
+// relay arrives whole and in order, and counts as relayed packets.
+func TestWriteSegmentsRelay(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	got := make(chan string, 100)
+	a := w.newNode("a", symmetric, nodeOpts{noQUIC: true})
+	b := w.newNode("b", symmetric, nodeOpts{noQUIC: true, onBulk: func(p []byte) { got <- string(p) }})
+	a.waitHome(t)
+	b.waitHome(t)
+	introduce(a, b)
+	introduce(b, a)
+	waitFor(t, 5*time.Second, "relay path", func() bool { return a.mc.Path(b.pub).Kind == PathRelay })
+	const seg, n = 1000, 7
+	train := make([]byte, 0, seg*n)
+	var want []string
+	for i := range n {
+		size := seg
+		if i == n-1 {
+			size = 300 // the last one is shorter
+		}
+		p := bytes.Repeat([]byte{byte('a' + i)}, size)
+		p[0] = bulk.Marker
+		train = append(train, p...)
+		want = append(want, string(p))
+	}
+	before := a.mc.Stats().RelayTx.Packets
+	if err := a.mc.WriteSegments(train, seg, a.mc.PeerAddr(b.pub)); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range want {
+		select {
+		case p := <-got:
+			if p != w {
+				t.Fatalf("packet %d: %d bytes starting %q, want %d starting %q", i, len(p), p[1:2], len(w), w[1:2])
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("got %d of %d packets", i, n)
+		}
+	}
+	if sent := a.mc.Stats().RelayTx.Packets - before; sent != n {
+		t.Errorf("relay tx counted %d packets, want %d", sent, n)
 	}
 }

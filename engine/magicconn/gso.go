@@ -41,12 +41,44 @@ func (c *Conn) WriteSegments(buf []byte, segSize int, addr net.Addr) error {
 			}
 		}
 	}
+	if c.sendRelayTrain(p, buf, segSize) {
+		return nil
+	}
 	for len(buf) > 0 {
 		n := min(segSize, len(buf))
 		c.send(p, buf[:n])
 		buf = buf[n:]
 	}
 	return nil
+}
+
+// sendRelayTrain sends a train through p's relay in one queue operation,
+// when p has no trusted direct path and a relay connection to p is up.
+// It reports false when the packets must go one by one (send).
+func (c *Conn) sendRelayTrain(p *peer, buf []byte, segSize int) bool {
+	now := c.now()
+	r := p.route.Load()
+	if r.direct.IsValid() && now < r.trustUntil {
+		return false
+	}
+	n := (len(buf) + segSize - 1) / segSize
+	for _, rc := range r.relays {
+		if rc == nil || !rc.connected.Load() {
+			continue
+		}
+		p.lastSend.Store(int64(now))
+		if now-mono(p.lastFullPing.Load()) >= mono(c.t.retry) {
+			c.kick() // look for a direct path now
+		}
+		if rc.conn.SendSegments(p.key, buf, segSize) == nil {
+			c.ctr.relayTx.addN(n, len(buf))
+			if mono(rc.lastUsed.Load()) != now {
+				rc.lastUsed.Store(int64(now))
+			}
+			return true
+		}
+	}
+	return false // no relay up, or every one refused: send decides
 }
 
 // gsoState is set up in New when the socket can do UDP GSO.

@@ -170,6 +170,7 @@ type nodeOpts struct {
 	noRelay bool
 	relays  []string // instead of the world's relay
 	timing  *timing
+	onBulk  func([]byte)
 }
 
 func (w *world) newNode(name string, pl placement, o nodeOpts) *node {
@@ -223,6 +224,7 @@ func (w *world) newNode(name string, pl placement, o nodeOpts) *node {
 			DialTimeout: 2 * time.Second,
 		},
 		OnEndpointsChanged: n.gossip,
+		OnBulk:             o.onBulk,
 		timing:             tm,
 	}
 	switch {

@@ -46,6 +46,11 @@ func (t *trafficCounter) add(n int) {
 	t.bytes.Add(uint64(n))
 }
 
+func (t *trafficCounter) addN(packets, bytes int) {
+	t.packets.Add(uint64(packets))
+	t.bytes.Add(uint64(bytes))
+}
+
 func (t *trafficCounter) load() Traffic {
 	return Traffic{Packets: t.packets.Load(), Bytes: t.bytes.Load()}
 }

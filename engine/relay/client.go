@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/key"
@@ -65,15 +66,17 @@ func (e *ServerError) Error() string { return "relay: server closed the connecti
 // Client is one authenticated connection to a relay. Its methods are safe
 // for concurrent use. Create it with Dial; Conn wraps one that reconnects.
 type Client struct {
-	conn net.Conn
-	br   *bufio.Reader // owned by the reader
-	bw   *bufio.Writer // owned by the writer
-	info ServerInfo
-	opts ClientOptions
-	pool sync.Pool // *[]byte of pooledBufSize capacity
+	conn      net.Conn
+	br        *bufio.Reader // owned by the reader
+	bw        *bufio.Writer // owned by the writer
+	info      ServerInfo
+	opts      ClientOptions
+	pool      sync.Pool // *[]byte of pooledBufSize capacity
+	batchPool sync.Pool // *[]byte of clientBatchBufSize capacity
 	// sendq holds every frame to write, in order: a Ping queued after
 	// packets reaches the relay after them.
-	sendq chan outFrame
+	sendq  chan outFrame
+	queued atomic.Int32 // packets in sendq, at most opts.SendQueue
 
 	done       chan struct{} // closed by closeWith
 	closeOnce  sync.Once
@@ -237,6 +240,10 @@ func handshake(ctx context.Context, conn net.Conn, u *url.URL, k key.NodePrivate
 		b := make([]byte, 0, pooledBufSize)
 		return &b
 	}
+	c.batchPool.New = func() any {
+		b := make([]byte, 0, clientBatchBufSize)
+		return &b
+	}
 	go c.routineRead()
 	go c.routineWrite()
 	return c, nil
@@ -294,20 +301,75 @@ func (c *Client) Send(dst key.NodePublic, pkt []byte) error {
 	bp := c.getBuf(keyLen + len(pkt))
 	b := append((*bp)[:0], dst[:]...)
 	*bp = append(b, pkt...)
-	select {
-	case c.sendq <- outFrame{FrameSendPacket, bp}:
+	return c.enqueue(outFrame{typ: FrameSendPacket, payload: bp, n: 1})
+}
+
+// clientBatchBufSize holds a 64 KB train of full-size packets with their
+// frame headers and keys.
+const clientBatchBufSize = 72 << 10
+
+// SendSegments queues buf, cut into packets of segSize bytes (the last
+// may be shorter), for dst, like one Send per packet but in one queue
+// operation: the writer is woken once per train, not per packet. The
+// train is dropped whole if the queue cannot take all of it.
+func (c *Client) SendSegments(dst key.NodePublic, buf []byte, segSize int) error {
+	if segSize <= 0 {
 		return nil
+	}
+	n := (len(buf) + segSize - 1) / segSize
+	if segSize > c.MaxPacket() {
+		return ErrPacketTooLarge
+	}
+	if len(buf)+n*(frameHeaderLen+keyLen) > clientBatchBufSize {
+		for len(buf) > 0 { // too long for one buffer: packet by packet
+			k := min(segSize, len(buf))
+			if err := c.Send(dst, buf[:k]); err != nil {
+				return err
+			}
+			buf = buf[k:]
+		}
+		return nil
+	}
+	select {
+	case <-c.done:
+		return c.closedErr()
 	default:
-		c.putBuf(bp)
+	}
+	bp := c.batchPool.Get().(*[]byte)
+	b := (*bp)[:0]
+	for off := 0; off < len(buf); off += segSize {
+		b = appendFrame(b, FrameSendPacket, dst[:], buf[off:min(off+segSize, len(buf))])
+	}
+	*bp = b
+	return c.enqueue(outFrame{payload: bp, n: n, raw: true})
+}
+
+// enqueue queues f, holding f.n packets, unless the queue holds
+// SendQueue packets already.
+func (c *Client) enqueue(f outFrame) error {
+	if int(c.queued.Add(int32(f.n))) > c.opts.SendQueue {
+		c.queued.Add(-int32(f.n))
+		c.putBuf(f.payload)
+		return ErrSendQueueFull
+	}
+	select {
+	case c.sendq <- f:
+		return nil
+	default: // full of control frames
+		c.queued.Add(-int32(f.n))
+		c.putBuf(f.payload)
 		return ErrSendQueueFull
 	}
 }
 
 // outFrame is a frame queued for the writer; the writer returns payload
-// to the pool.
+// to the pool. A raw one is encoded frames already (SendSegments); n
+// counts the packets it carries.
 type outFrame struct {
 	typ     FrameType
 	payload *[]byte
+	n       int
+	raw     bool
 }
 
 func (c *Client) getBuf(n int) *[]byte {
@@ -326,9 +388,13 @@ func (c *Client) closedErr() error {
 }
 
 func (c *Client) putBuf(bp *[]byte) {
-	if cap(*bp) == pooledBufSize {
+	switch cap(*bp) {
+	case pooledBufSize:
 		*bp = (*bp)[:0]
 		c.pool.Put(bp)
+	case clientBatchBufSize:
+		*bp = (*bp)[:0]
+		c.batchPool.Put(bp)
 	}
 }
 
@@ -350,7 +416,7 @@ func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
 	*bp = append((*bp)[:0], id[:]...)
 	start := time.Now()
 	select {
-	case c.sendq <- outFrame{FramePing, bp}:
+	case c.sendq <- outFrame{typ: FramePing, payload: bp}:
 	case <-c.done:
 		c.putBuf(bp)
 		return 0, c.closedErr()
@@ -405,7 +471,7 @@ func (c *Client) routineRead() {
 			bp := c.getBuf(pingLen)
 			*bp = append((*bp)[:0], p...)
 			select {
-			case c.sendq <- outFrame{FramePong, bp}:
+			case c.sendq <- outFrame{typ: FramePong, payload: bp}:
 			default:
 				c.putBuf(bp) // the queue is full: the relay will ping again
 			}
@@ -463,7 +529,13 @@ func (c *Client) routineWrite() {
 }
 
 func (c *Client) write(f outFrame) error {
-	err := writeFrame(c.bw, f.typ, *f.payload, nil)
+	var err error
+	if f.raw {
+		_, err = c.bw.Write(*f.payload)
+	} else {
+		err = writeFrame(c.bw, f.typ, *f.payload, nil)
+	}
+	c.queued.Add(-int32(f.n))
 	c.putBuf(f.payload)
 	return err
 }

@@ -146,6 +146,15 @@ func (c *Conn) Send(dst key.NodePublic, pkt []byte) error {
 	return cl.Send(dst, pkt)
 }
 
+// SendSegments queues a train of packets for dst (Client.SendSegments).
+func (c *Conn) SendSegments(dst key.NodePublic, buf []byte, segSize int) error {
+	cl := c.client.Load()
+	if cl == nil {
+		return ErrNotConnected
+	}
+	return cl.SendSegments(dst, buf, segSize)
+}
+
 // Close closes the connection, stops reconnecting and waits until the
 // Conn's goroutines have exited. It is idempotent.
 func (c *Conn) Close() error {

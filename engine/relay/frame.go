@@ -122,6 +122,14 @@ func writeFrame(bw *bufio.Writer, typ FrameType, a, b []byte) error {
 	return err // bufio.Writer errors are sticky: the last one reports all
 }
 
+// appendFrame appends a frame of type typ carrying a then b to dst.
+func appendFrame(dst []byte, typ FrameType, a, b []byte) []byte {
+	n := uint32(len(a) + len(b))
+	dst = append(dst, byte(typ), byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	dst = append(dst, a...)
+	return append(dst, b...)
+}
+
 // ReadFrame reads one frame into buf and returns its type and payload,
 // which aliases buf and is valid until the next call. A payload longer than
 // len(buf) is an ErrFrameTooLarge. A stream that ends cleanly between

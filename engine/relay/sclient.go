@@ -14,11 +14,13 @@ import (
 
 // A server-side client connection runs two goroutines:
 //
-//	conn ──► reader (routineRead, on the ServeHTTP goroutine) ── forward ──► other client's sendq
-//	                                          └─ Pong/PeerGone ─► own ctrlq
+//	conn ──► reader (routineRead, on the ServeHTTP goroutine) ── forward ──► batch per destination
+//	         │                     (flushed when the read buffer runs dry) ──► other client's sendq
+//	         └─ Pong/PeerGone ─► own ctrlq
 //	own sendq, ctrlq ──► writer (routineWrite) ──► bufio ──► conn
 //
-// The reader owns the read side, the rate limiter and sentTo. The writer
+// The reader owns the read side, the rate limiter, the pending batches and
+// sentTo. The writer
 // owns the bufio.Writer and is the only goroutine that writes to conn once
 // the handshake is over; it writes the final Error frame and closes conn.
 // fail, callable from anywhere, starts the teardown by closing done.
@@ -37,7 +39,8 @@ type sclient struct {
 	conn net.Conn
 	bw   *bufio.Writer // owned by the writer
 
-	sendq      chan *[]byte   // RecvPacket payloads: source key and packet
+	sendq      chan outBatch  // encoded RecvPacket frames
+	queued     atomic.Int32   // packets in sendq, at most the server's QueueSize
 	ctrlq      chan ctrlFrame // small frames: Pong, PeerGone
 	done       chan struct{}  // closed by fail
 	writerDone chan struct{}  // closed when the writer has exited
@@ -48,6 +51,7 @@ type sclient struct {
 	senders map[key.NodePublic]*sclient // clients that sent to this one; nil once gone
 
 	// Owned by the reader.
+	pend     []pendingBatch // RecvPacket frames gathered per destination
 	limiter  tokenBucket
 	sentTo   map[key.NodePublic]*sclient // destinations this client registered with
 	goneTold map[key.NodePublic]bool     // unknown destinations already answered with PeerGone
@@ -63,6 +67,27 @@ type ctrlFrame struct {
 }
 
 const ctrlQueueSize = 64
+
+// outBatch is one or more encoded RecvPacket frames for a client's writer:
+// the reader hands over what it gathered from one read of the socket in
+// one queue operation, not one per packet (each operation wakes the
+// writer, and per packet those wake-ups cost more than the copying).
+type outBatch struct {
+	bp    *[]byte
+	n     int    // packets
+	bytes uint64 // packet bytes, without frame headers and keys
+}
+
+// pendingBatch is a batch the reader is gathering for d.
+type pendingBatch struct {
+	d *sclient
+	outBatch
+}
+
+// batchBufSize bounds a batch: ~11 full-size packets. A batch starts in a
+// small pooled buffer and moves to one of this size when a second packet
+// joins it, so a queue of single packets stays small.
+const batchBufSize = 16 << 10
 
 // serveConn runs the handshake and then the client's reader on an upgraded
 // connection.
@@ -115,7 +140,7 @@ func (s *Server) serveConn(conn net.Conn, br *bufio.Reader, binding []byte) {
 		key:        k,
 		conn:       conn,
 		bw:         bw,
-		sendq:      make(chan *[]byte, s.cfg.QueueSize),
+		sendq:      make(chan outBatch, s.cfg.QueueSize),
 		ctrlq:      make(chan ctrlFrame, ctrlQueueSize),
 		done:       make(chan struct{}),
 		writerDone: make(chan struct{}),
@@ -194,6 +219,7 @@ func (c *sclient) routineRead(br *bufio.Reader, buf []byte) error {
 	s := c.s
 	idle := s.cfg.IdleTimeout
 	var deadlineSet time.Time
+	defer c.flushPending()
 	for {
 		now := time.Now()
 		// Moving the deadline on every frame is wasteful; once a
@@ -201,6 +227,9 @@ func (c *sclient) routineRead(br *bufio.Reader, buf []byte) error {
 		if now.Sub(deadlineSet) > time.Second {
 			c.conn.SetReadDeadline(now.Add(idle))
 			deadlineSet = now
+		}
+		if br.Buffered() == 0 {
+			c.flushPending() // the read below may wait
 		}
 		typ, p, err := ReadFrame(br, c.frameBuf(br, buf))
 		if err != nil {
@@ -278,15 +307,64 @@ func (c *sclient) forward(dst key.NodePublic, pkt []byte, now time.Time) {
 		d.addSender(c)
 		c.sentTo[dst] = d
 	}
-	bp := s.getBuf(keyLen + len(pkt))
-	b := append((*bp)[:0], c.key[:]...)
-	*bp = append(b, pkt...)
-	select {
-	case d.sendq <- bp:
-	default:
-		s.putBuf(bp)
-		s.ctr.dropQueueFull.Add(1)
+	c.addPending(d, pkt)
+}
+
+// addPending appends pkt, as a RecvPacket frame from c, to the batch
+// gathered for d.
+func (c *sclient) addPending(d *sclient, pkt []byte) {
+	s := c.s
+	need := frameHeaderLen + keyLen + len(pkt)
+	var pb *pendingBatch
+	for i := range c.pend {
+		if c.pend[i].d == d {
+			pb = &c.pend[i]
+			break
+		}
 	}
+	if pb != nil && len(*pb.bp)+need > cap(*pb.bp) {
+		if cap(*pb.bp) < batchBufSize && len(*pb.bp)+need <= batchBufSize {
+			big := s.getBatchBuf()
+			*big = append(*big, *pb.bp...)
+			s.putBuf(pb.bp)
+			pb.bp = big
+		} else {
+			c.queue(d, pb.outBatch)
+			pb.outBatch = outBatch{}
+		}
+	}
+	if pb == nil {
+		c.pend = append(c.pend, pendingBatch{d: d})
+		pb = &c.pend[len(c.pend)-1]
+	}
+	if pb.bp == nil {
+		pb.bp = s.getBuf(need)
+	}
+	*pb.bp = appendFrame(*pb.bp, FrameRecvPacket, c.key[:], pkt)
+	pb.n++
+	pb.bytes += uint64(len(pkt))
+}
+
+// flushPending queues every gathered batch for its destination.
+func (c *sclient) flushPending() {
+	for i := range c.pend {
+		c.queue(c.pend[i].d, c.pend[i].outBatch)
+		c.pend[i] = pendingBatch{}
+	}
+	c.pend = c.pend[:0]
+}
+
+// queue hands b to d's writer, or drops it when d's queue holds
+// QueueSize packets already.
+func (c *sclient) queue(d *sclient, b outBatch) {
+	s := c.s
+	if d.queued.Add(int32(b.n)) > int32(s.cfg.QueueSize) {
+		d.queued.Add(-int32(b.n))
+		s.putBuf(b.bp)
+		s.ctr.dropQueueFull.Add(uint64(b.n))
+		return
+	}
+	d.sendq <- b // cannot block: sendq holds QueueSize batches of at least one packet
 }
 
 func (c *sclient) addSender(sc *sclient) {
@@ -333,16 +411,16 @@ func (c *sclient) routineWrite() {
 			return
 		case f := <-c.ctrlq:
 			err = c.writeCtrl(f)
-		case bp := <-c.sendq:
-			err = c.writePacket(bp)
+		case b := <-c.sendq:
+			err = c.writeBatch(b)
 		}
 	drain:
 		for err == nil {
 			select {
 			case f := <-c.ctrlq:
 				err = c.writeCtrl(f)
-			case bp := <-c.sendq:
-				err = c.writePacket(bp)
+			case b := <-c.sendq:
+				err = c.writeBatch(b)
 			default:
 				break drain
 			}
@@ -374,22 +452,24 @@ func (c *sclient) finish() {
 func (c *sclient) dropQueued() {
 	for {
 		select {
-		case bp := <-c.sendq:
-			c.s.putBuf(bp)
-			c.s.ctr.dropGone.Add(1)
+		case b := <-c.sendq:
+			c.queued.Add(-int32(b.n))
+			c.s.putBuf(b.bp)
+			c.s.ctr.dropGone.Add(uint64(b.n))
 		default:
 			return
 		}
 	}
 }
 
-func (c *sclient) writePacket(bp *[]byte) error {
-	err := writeFrame(c.bw, FrameRecvPacket, *bp, nil)
+func (c *sclient) writeBatch(b outBatch) error {
+	c.queued.Add(-int32(b.n))
+	_, err := c.bw.Write(*b.bp)
 	if err == nil {
-		c.s.ctr.packetsForwarded.Add(1)
-		c.s.ctr.bytesForwarded.Add(uint64(len(*bp) - keyLen))
+		c.s.ctr.packetsForwarded.Add(uint64(b.n))
+		c.s.ctr.bytesForwarded.Add(b.bytes)
 	}
-	c.s.putBuf(bp)
+	c.s.putBuf(b.bp)
 	return err
 }
 

@@ -177,11 +177,12 @@ type counters struct {
 
 // Server is a relay server. Create it with NewServer; stop it with Close.
 type Server struct {
-	cfg  ServerConfig
-	log  *slog.Logger
-	pool sync.Pool // *[]byte of pooledBufSize capacity, for queued packets
-	ctr  counters
-	wg   sync.WaitGroup // connection handlers, writers, STUN servers
+	cfg       ServerConfig
+	log       *slog.Logger
+	pool      sync.Pool // *[]byte of pooledBufSize capacity, for queued packets
+	batchPool sync.Pool // *[]byte of batchBufSize capacity, for batches of them
+	ctr       counters
+	wg        sync.WaitGroup // connection handlers, writers, STUN servers
 
 	mu      sync.RWMutex // guards the fields below
 	closed  bool
@@ -214,8 +215,14 @@ func NewServer(cfg ServerConfig) *Server {
 		b := make([]byte, 0, pooledBufSize)
 		return &b
 	}
+	s.batchPool.New = func() any {
+		b := make([]byte, 0, batchBufSize)
+		return &b
+	}
 	return s
 }
+
+func (s *Server) getBatchBuf() *[]byte { return s.batchPool.Get().(*[]byte) }
 
 func (s *Server) getBuf(n int) *[]byte {
 	if n > pooledBufSize {
@@ -226,9 +233,13 @@ func (s *Server) getBuf(n int) *[]byte {
 }
 
 func (s *Server) putBuf(b *[]byte) {
-	if cap(*b) == pooledBufSize {
+	switch cap(*b) {
+	case pooledBufSize:
 		*b = (*b)[:0]
 		s.pool.Put(b)
+	case batchBufSize:
+		*b = (*b)[:0]
+		s.batchPool.Put(b)
 	}
 }
 
