@@ -478,7 +478,10 @@ func TestRelayOnly(t *testing.T) {
 	a.mc.SetPeer(b.pub, nil, url2)
 	ca, cb := connect(t, a, b)
 	exchange(t, ca, cb)
-	if p := a.mc.Path(b.pub); p.Kind != PathRelay || p.Remote != url2 || p.Reason != "peer has no direct addresses" {
+	// The reason depends on timing: "peer has no direct addresses" until
+	// b, told a's addresses by call-me-maybe, pings a through both NATs;
+	// then it names the NATs. Either way there is one.
+	if p := a.mc.Path(b.pub); p.Kind != PathRelay || p.Remote != url2 || p.Reason == "" {
 		t.Errorf("a's path %+v", p)
 	}
 	if p := b.mc.Path(a.pub); p.Kind != PathRelay || p.Remote != url2 {
