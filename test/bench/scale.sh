@@ -3,7 +3,7 @@
 # namespaces on one bridge (underlay 198.18.200.0/24): one node creates a
 # network, the others join with one reusable code, then it measures how
 # long until every node sees every other online, samples pings, and
-# reports daemon memory (RSS). Everything is torn down on exit.
+# reports idle CPU and daemon memory (RSS). Everything is torn down on exit.
 #
 # Neighbours are static: the kernel's ARP table is shared by all network
 # namespaces and holds at most net.ipv4.neigh.default.gc_thresh3 (1024)
@@ -94,6 +94,13 @@ for a in $(seq 1 "$N"); do
 done
 pinged=$(echo "$(date +%s.%N) - $t0" | bc)
 echo "ping over the overlay, all $((N * (N - 1))) ordered pairs: $fails failures (done ${pinged}s after start)"
+# Idle cost: CPU of all daemons over 10 s once the mesh is quiet.
+pids=$(for i in $(seq 1 "$N"); do ip netns pids $P-$i | head -n 1; done)
+ticks() { for p in $pids; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{s += $1} END {print s}'; }
+sleep 5
+c0=$(ticks); sleep 10; c1=$(ticks)
+hz=$(getconf CLK_TCK)
+echo "idle CPU over 10 s: $(echo "($c1 - $c0) * 100 / $hz / 10" | bc -l | xargs printf '%.1f')% of one core for all $N daemons"
 rss=$(for i in $(seq 1 "$N"); do
   pid=$(ip netns pids $P-$i | head -n 1)
   awk '/VmRSS/ {print $2}' /proc/$pid/status
