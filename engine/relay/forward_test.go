@@ -173,6 +173,13 @@ func TestForwardBatches(t *testing.T) {
 	if bt := <-c.sendq; bt.n != 3 || len(c.sendq) != 0 {
 		t.Errorf("c got a batch of %d (and %d more), want one of 3", bt.n, len(c.sendq))
 	}
+	// A destination that leaves while its batch is gathered: dropped as gone.
+	a.forward(c.key, []byte("bye"), now)
+	c.fail("")
+	a.flushPending()
+	if len(c.sendq) != 0 || s.Stats().DropGone != 1 {
+		t.Errorf("batch for a departed client: %d queued, %d dropped as gone", len(c.sendq), s.Stats().DropGone)
+	}
 	if b.queued.Load() != 25 {
 		t.Errorf("b's queue counts %d packets, want 25", b.queued.Load())
 	}

@@ -358,6 +358,11 @@ func (c *sclient) flushPending() {
 // QueueSize packets already.
 func (c *sclient) queue(d *sclient, b outBatch) {
 	s := c.s
+	if d.isDone() { // left while the batch was gathered
+		s.putBuf(b.bp)
+		s.ctr.dropGone.Add(uint64(b.n))
+		return
+	}
 	if d.queued.Add(int32(b.n)) > int32(s.cfg.QueueSize) {
 		d.queued.Add(-int32(b.n))
 		s.putBuf(b.bp)

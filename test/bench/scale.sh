@@ -2,8 +2,8 @@
 # scale.sh RAY_BIN [N] — an N-node rayfish mesh (default 50) in network
 # namespaces on one bridge (underlay 198.18.200.0/24): one node creates a
 # network, the others join with one reusable code, then it measures how
-# long until every node sees every other online, samples pings, and
-# reports idle CPU and daemon memory (RSS). Everything is torn down on exit.
+# long until every node sees every other online, pings every ordered pair,
+# and reports idle CPU and daemon memory (RSS). Everything is torn down on exit.
 #
 # Neighbours are static: the kernel's ARP table is shared by all network
 # namespaces and holds at most net.ipv4.neigh.default.gc_thresh3 (1024)
