@@ -24,9 +24,12 @@ const (
 	pbufSize = 2048
 	// poolSize bounds the packets in flight from peers to the TUN.
 	poolSize = 4096
+	// peerQueueLen bounds the packets queued for one peer, so that a
+	// slow peer cannot take the whole pool from the others.
+	peerQueueLen = 512
 	// peerQueueBatches bounds one peer's send queue, in batches of up to
-	// sendBatch packets.
-	peerQueueBatches = 512
+	// sendBatch packets (at least one each).
+	peerQueueBatches = peerQueueLen
 	// maxBatches bounds the send batches in flight across all peers; they
 	// are small (the packets are pooled buffers) and allocated as traffic
 	// needs them.
@@ -120,22 +123,30 @@ func (e *Engine) pendingBatch(p *peer) *pbatch {
 	return sb
 }
 
-// flushOut hands every pending batch to its peer's queue; a full queue
-// drops the batch (a slow peer never blocks the reader).
+// flushOut hands every pending batch to its peer's queue; a queue that
+// holds peerQueueLen packets drops the batch (a slow peer never blocks
+// the reader, nor takes every buffer).
 func (e *Engine) flushOut() {
 	for i, po := range e.pend {
-		if po.sb.n == 0 { // its buffers ran out
-			e.putBatch(po.sb)
-			e.pend[i] = pendingOut{}
+		e.pend[i] = pendingOut{}
+		sb, p := po.sb, po.p
+		if sb.n == 0 { // its buffers ran out
+			e.putBatch(sb)
+			continue
+		}
+		if p.queued.Add(int32(sb.n)) > peerQueueLen {
+			p.queued.Add(-int32(sb.n))
+			e.drops.addN(dropBackpressure, sb.n)
+			e.putBatch(sb)
 			continue
 		}
 		select {
-		case po.p.sendq <- po.sb:
+		case p.sendq <- sb:
 		default:
-			e.drops.addN(dropBackpressure, po.sb.n)
-			e.putBatch(po.sb)
+			p.queued.Add(-int32(sb.n))
+			e.drops.addN(dropBackpressure, sb.n)
+			e.putBatch(sb)
 		}
-		e.pend[i] = pendingOut{}
 	}
 	e.pend = e.pend[:0]
 }
@@ -303,6 +314,7 @@ func (p *peer) routineSend() {
 					}
 				}
 			}
+			p.queued.Add(-int32(n))
 			for i, sb := range group {
 				e.putBatch(sb)
 				group[i] = nil

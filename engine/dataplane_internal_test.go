@@ -47,6 +47,7 @@ func TestDataPathAllocs(t *testing.T) {
 		e.outbound(out)
 		e.flushOut()
 		e.putBatch(<-p.sendq)
+		p.queued.Store(0) // what the sender does after the batch
 		e.inbound(p, in)
 		e.putBuf(<-e.tunq)
 	})
@@ -68,7 +69,7 @@ func TestDropReasons(t *testing.T) {
 	}{
 		{"no peer", func(e *Engine, p *peer) { e.outbound(enginetest.UDPPacket(self, stranger, 1, 2, 10)) }, "no_peer"},
 		{"queue full", func(e *Engine, p *peer) {
-			for range peerQueueBatches + 1 { // each flush is a batch of one
+			for range peerQueueLen + 1 { // each flush is a batch of one
 				e.outbound(enginetest.UDPPacket(self, other, 1, 2, 10))
 				e.flushOut()
 			}
@@ -170,5 +171,33 @@ func TestOutboundBatches(t *testing.T) {
 	}
 	if d := e.drops.snapshot()["backpressure"]; d != 0 {
 		t.Errorf("%d backpressure drops", d)
+	}
+}
+
+// TestPeerQueueBound: a peer's queue is bounded in packets, whatever the
+// batches' sizes, so a slow peer cannot hold every buffer.
+func TestPeerQueueBound(t *testing.T) {
+	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+	e, p := testEngine(t, self, other)
+	pkt := enginetest.UDPPacket(self, other, 1, 2, 10)
+	for range peerQueueLen/sendBatch + 1 { // full batches, flushed as they fill
+		for range sendBatch {
+			e.outbound(pkt)
+		}
+	}
+	if got := e.drops.snapshot()["backpressure"]; got != sendBatch {
+		t.Errorf("%d packets dropped, want the one batch past the bound (%d)", got, sendBatch)
+	}
+	if p.queued.Load() != peerQueueLen || len(p.sendq) != peerQueueLen/sendBatch {
+		t.Errorf("queued %d packets in %d batches, want %d in %d", p.queued.Load(), len(p.sendq), peerQueueLen, peerQueueLen/sendBatch)
+	}
+	// Once the sender takes a batch, there is room again.
+	sb := <-p.sendq
+	p.queued.Add(-int32(sb.n))
+	e.putBatch(sb)
+	e.outbound(pkt)
+	e.flushOut()
+	if p.queued.Load() != peerQueueLen-sendBatch+1 {
+		t.Errorf("queued %d after the sender took a batch, want %d", p.queued.Load(), peerQueueLen-sendBatch+1)
 	}
 }

@@ -38,6 +38,7 @@ type peer struct {
 	cur     atomic.Pointer[peerConn]
 	nets    atomic.Pointer[firewall.NetSet] // networks shared with us
 	sendq   chan *pbatch
+	queued  atomic.Int32 // packets in sendq (at most peerQueueLen)
 	done    chan struct{}
 	txBytes atomic.Uint64
 	rxBytes atomic.Uint64
