@@ -65,49 +65,57 @@ type Config struct {
 // timing holds the protocol's timers; defaultTiming has the production
 // values.
 type timing struct {
-	trust         time.Duration // a pong keeps a direct path trusted this long
-	heartbeat     time.Duration // ping the best path of an active peer this often
-	idleHeartbeat time.Duration // ... and of an idle peer
-	retry         time.Duration // ping every candidate (and call-me-maybe) this often while on relay
-	upgrade       time.Duration // ping every candidate this often while direct, to find a better path
-	active        time.Duration // a peer with QUIC traffic this recent is active
-	tick          time.Duration // the maintenance loop's period
-	minPingGap    time.Duration // least time between two pings of one candidate in a full round
-	pingBackGap   time.Duration // least time between pings answering a peer's ping or call-me-maybe
-	pingTimeout   time.Duration // a ping without pong is forgotten after this
-	candidateTTL  time.Duration // a learned candidate that stays silent this long is dropped
-	lostReason    time.Duration // how long "direct path lost" stays the reason for relaying
-	stunInterval  time.Duration // re-query STUN servers this often
-	stunTimeout   time.Duration // give up on one STUN round after this
-	relayIdle     time.Duration // close a relay connection (not the home one) unused this long
-	homeFailover  time.Duration // try the next relay when the home one is down this long
-	reflexiveTTL  time.Duration // forget a reflexive address learned from pongs after this
+	trust          time.Duration // a pong keeps a direct path trusted this long
+	heartbeat      time.Duration // ping the best path of a peer with data this often
+	quietHeartbeat time.Duration // ... of one with only QUIC keepalives lately
+	idleHeartbeat  time.Duration // ... and of an idle peer
+	quietTrust     time.Duration // trust, for a peer without data lately
+	retry          time.Duration // ping every candidate (and call-me-maybe) this often while on relay
+	upgrade        time.Duration // ping every candidate this often while direct, to find a better path
+	active         time.Duration // a peer with QUIC traffic this recent is active
+	tick           time.Duration // the maintenance loop's period
+	minPingGap     time.Duration // least time between two pings of one candidate in a full round
+	pingBackGap    time.Duration // least time between pings answering a peer's ping or call-me-maybe
+	pingTimeout    time.Duration // a ping without pong is forgotten after this
+	candidateTTL   time.Duration // a learned candidate that stays silent this long is dropped
+	lostReason     time.Duration // how long "direct path lost" stays the reason for relaying
+	stunInterval   time.Duration // re-query STUN servers this often
+	stunTimeout    time.Duration // give up on one STUN round after this
+	relayIdle      time.Duration // close a relay connection (not the home one) unused this long
+	homeFailover   time.Duration // try the next relay when the home one is down this long
+	reflexiveTTL   time.Duration // forget a reflexive address learned from pongs after this
 }
 
 func defaultTiming() timing {
 	return timing{
-		trust:         3 * time.Second,
-		heartbeat:     time.Second,
-		idleHeartbeat: 30 * time.Second,
-		retry:         5 * time.Second,
-		upgrade:       30 * time.Second,
-		active:        45 * time.Second,
-		tick:          250 * time.Millisecond,
-		minPingGap:    time.Second,
-		pingBackGap:   100 * time.Millisecond,
-		pingTimeout:   5 * time.Second,
-		candidateTTL:  2 * time.Minute,
-		lostReason:    time.Minute,
-		stunInterval:  30 * time.Second,
-		stunTimeout:   3 * time.Second,
-		relayIdle:     2 * time.Minute,
-		homeFailover:  10 * time.Second,
-		reflexiveTTL:  10 * time.Minute,
+		trust:          3 * time.Second,
+		heartbeat:      time.Second,
+		quietHeartbeat: 4 * time.Second,
+		idleHeartbeat:  30 * time.Second,
+		quietTrust:     9 * time.Second,
+		retry:          5 * time.Second,
+		upgrade:        30 * time.Second,
+		active:         45 * time.Second,
+		tick:           250 * time.Millisecond,
+		minPingGap:     time.Second,
+		pingBackGap:    100 * time.Millisecond,
+		pingTimeout:    5 * time.Second,
+		candidateTTL:   2 * time.Minute,
+		lostReason:     time.Minute,
+		stunInterval:   30 * time.Second,
+		stunTimeout:    3 * time.Second,
+		relayIdle:      2 * time.Minute,
+		homeFailover:   10 * time.Second,
+		reflexiveTTL:   10 * time.Minute,
 	}
 }
 
 // Limits.
 const (
+	// dataMin is the smallest QUIC packet that counts as data for the
+	// heartbeat: QUIC keepalives and bare acknowledgements are smaller.
+	dataMin = 100
+
 	// rxQueueLen bounds the packets waiting for ReadFrom; more are dropped.
 	rxQueueLen = 1024
 	// bufSize is the size of pooled receive buffers. QUIC packets are at
@@ -594,7 +602,9 @@ func (c *Conn) receiveUDP(bp *[]byte, n int, src netip.AddrPort) {
 			c.putBuf(bp)
 			return
 		}
-		p.lastRecv.Store(int64(c.now()))
+		now := c.now()
+		p.lastRecv.Store(int64(now))
+		noteData(p, n, now)
 		c.ctr.directRx.add(n)
 		c.deliver(bp, n, p)
 	}
@@ -604,7 +614,9 @@ func (c *Conn) receiveUDP(bp *[]byte, n int, src netip.AddrPort) {
 // peer its source address belongs to, if any.
 func (c *Conn) receiveBulk(b []byte, p *peer) {
 	if p != nil {
-		p.lastRecv.Store(int64(c.now()))
+		now := c.now()
+		p.lastRecv.Store(int64(now))
+		noteData(p, len(b), now)
 	}
 	c.ctr.directRx.add(len(b))
 	c.cfg.OnBulk(b)

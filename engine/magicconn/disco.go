@@ -67,7 +67,7 @@ func (c *Conn) pingLocked(p *peer, cd *candidate, now mono, out *outbox) {
 // pingBackLocked queues a ping to cd in answer to the peer's ping or
 // call-me-maybe, unless cd is confirmed or was pinged back just now.
 func (c *Conn) pingBackLocked(p *peer, cd *candidate, now mono, out *outbox) {
-	if c.trusted(cd, now) || now-cd.lastPingBack < mono(c.t.pingBackGap) {
+	if c.trusted(p, cd, now) || now-cd.lastPingBack < mono(c.t.pingBackGap) {
 		return
 	}
 	cd.lastPingBack = now

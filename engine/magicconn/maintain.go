@@ -60,13 +60,17 @@ func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
 		return
 	}
 	active := now-p.lastActive() < mono(c.t.active)
+	busy := c.busy(p, now)
 	sinceFull := now - mono(p.lastFullPing.Load())
 	if b := p.best; b != nil {
 		interval := c.t.idleHeartbeat
-		if active {
+		switch {
+		case busy:
 			interval = c.t.heartbeat
+		case active: // only keepalives: the path must stay trusted, not measured
+			interval = c.t.quietHeartbeat
 		}
-		if active && sinceFull >= mono(c.t.upgrade) {
+		if busy && sinceFull >= mono(c.t.upgrade) {
 			c.fullPingLocked(p, now, out)
 		} else if now-b.lastPing >= mono(interval) {
 			c.pingLocked(p, b, now, out)

@@ -229,3 +229,34 @@ func TestStatsMap(t *testing.T) {
 		t.Errorf("%d counters, want 25", len(m))
 	}
 }
+
+// TestQuietPeer: only data (bulk packets, or QUIC packets of dataMin
+// bytes) makes a peer busy; a quiet peer's path is trusted longer, as it
+// is pinged less often.
+func TestQuietPeer(t *testing.T) {
+	c := &Conn{t: *testTiming()}
+	p := &peer{}
+	now := mono(time.Minute)
+	if c.busy(p, now) || c.trustWindow(p, now) != mono(c.t.quietTrust) {
+		t.Fatal("a new peer is busy")
+	}
+	noteData(p, dataMin-1, now) // a keepalive
+	if c.busy(p, now) {
+		t.Error("a keepalive made the peer busy")
+	}
+	noteData(p, dataMin, now)
+	if !c.busy(p, now) || c.trustWindow(p, now) != mono(c.t.trust) {
+		t.Error("data did not make the peer busy")
+	}
+	later := now + mono(c.t.active)
+	if c.busy(p, later) || c.trustWindow(p, later) != mono(c.t.quietTrust) {
+		t.Error("still busy after the active window")
+	}
+	cd := &candidate{lastPong: later}
+	if !c.trusted(p, cd, later+mono(c.t.quietTrust)-1) || c.trusted(p, cd, later+mono(c.t.quietTrust)) {
+		t.Error("a quiet peer's candidate is not trusted for exactly quietTrust")
+	}
+	if c.t.quietHeartbeat >= c.t.quietTrust || defaultTiming().quietHeartbeat*2 >= defaultTiming().quietTrust {
+		t.Error("a quiet peer's trust must outlast its heartbeats")
+	}
+}

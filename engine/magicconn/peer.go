@@ -57,6 +57,7 @@ type peer struct {
 	route        atomic.Pointer[route]
 	lastSend     atomic.Int64 // mono of the last QUIC packet sent
 	lastRecv     atomic.Int64 // mono of the last QUIC packet received
+	lastData     atomic.Int64 // mono of the last data: a bulk packet, or a QUIC packet of dataMin bytes or more
 	lastFullPing atomic.Int64 // mono of the last round of pings to every candidate
 
 	// Guarded by Conn.mu.
@@ -250,9 +251,35 @@ func (c *Conn) claimAddrLocked(a netip.AddrPort, p *peer, strong bool, now mono)
 	c.byAddr[a] = p
 }
 
-// trusted reports whether cd's last pong is within the trust window.
-func (c *Conn) trusted(cd *candidate, now mono) bool {
-	return cd != nil && cd.lastPong != 0 && now-cd.lastPong < mono(c.t.trust)
+// trusted reports whether cd, a candidate of p, had a pong within p's
+// trust window.
+func (c *Conn) trusted(p *peer, cd *candidate, now mono) bool {
+	return cd != nil && cd.lastPong != 0 && now-cd.lastPong < c.trustWindow(p, now)
+}
+
+// busy reports whether data (not only QUIC keepalives) crossed p's path
+// lately.
+func (c *Conn) busy(p *peer, now mono) bool {
+	return now-mono(p.lastData.Load()) < mono(c.t.active)
+}
+
+// trustWindow is how long a pong keeps p's direct path trusted: short
+// while data flows, so a dead path is noticed within seconds; longer for
+// a quiet peer, which is pinged less often (signing and checking disco
+// messages is most of an idle node's CPU).
+func (c *Conn) trustWindow(p *peer, now mono) mono {
+	if c.busy(p, now) {
+		return mono(c.t.trust)
+	}
+	return mono(c.t.quietTrust)
+}
+
+// noteData records data to or from p; small QUIC packets (keepalives,
+// acknowledgements) do not count.
+func noteData(p *peer, n int, now mono) {
+	if n >= dataMin && mono(p.lastData.Load()) != now {
+		p.lastData.Store(int64(now))
+	}
 }
 
 // clearlyBetter reports whether a path with round-trip time rtt should
@@ -268,12 +295,12 @@ func clearlyBetter(rtt, cur time.Duration) bool {
 func (c *Conn) chooseLocked(p *peer, now mono) bool {
 	old := p.best
 	cur := old
-	if !c.trusted(cur, now) {
+	if !c.trusted(p, cur, now) {
 		cur = nil
 	}
 	var fastest *candidate
 	for _, cd := range p.cands {
-		if !c.trusted(cd, now) {
+		if !c.trusted(p, cd, now) {
 			continue
 		}
 		if fastest == nil || cd.rtt < fastest.rtt || cd.rtt == fastest.rtt && cd.addr.Compare(fastest.addr) < 0 {
@@ -318,7 +345,7 @@ func (c *Conn) updateRouteLocked(p *peer) {
 	if b := p.best; b != nil {
 		r.direct = b.addr
 		r.directUA = b.ua
-		r.trustUntil = b.lastPong + mono(c.t.trust)
+		r.trustUntil = b.lastPong + c.trustWindow(p, c.now())
 	} else {
 		r.spray = make([]candTarget, 0, len(p.cands))
 		for _, a := range p.told {
@@ -353,6 +380,7 @@ func (c *Conn) updateRouteLocked(p *peer) {
 func (c *Conn) send(p *peer, b []byte) {
 	now := c.now()
 	p.lastSend.Store(int64(now))
+	noteData(p, len(b), now)
 	r := p.route.Load()
 	if r.direct.IsValid() && now < r.trustUntil {
 		if c.writeUDP(b, r.direct, r.directUA) == nil {
@@ -520,7 +548,7 @@ func (c *Conn) Path(k key.NodePublic) PathInfo {
 		lastPong = max(lastPong, cd.lastPong)
 	}
 	info := PathInfo{LastPong: c.wall(lastPong)}
-	if b := p.best; c.trusted(b, now) {
+	if b := p.best; c.trusted(p, b, now) {
 		info.Kind = PathDirect
 		info.Remote = b.addr.String()
 		info.RTT = b.rtt
@@ -554,7 +582,7 @@ func (c *Conn) reasonLocked(p *peer, now mono) string {
 	// p.best is set while its trust ran out just now, before the
 	// maintenance loop noticed.
 	if p.best != nil || p.lostAt != 0 && now-p.lostAt < mono(c.t.lostReason) {
-		return fmt.Sprintf("direct path lost (no pong for %v)", c.t.trust)
+		return fmt.Sprintf("direct path lost (no pong for %v)", time.Duration(c.trustWindow(p, now)))
 	}
 	selfAD := c.mappingV4 == stun.MappingAddressDependent
 	peerAD := addressDependent(p.told)

@@ -110,6 +110,7 @@ func (c *Conn) onRelayPacket(rc *relayConn, src key.NodePublic, pkt []byte) {
 		}
 	}
 	p.lastRecv.Store(int64(now))
+	noteData(p, len(pkt), now)
 	c.ctr.relayRx.add(len(pkt))
 	bp := c.getBuf()
 	n := copy(*bp, pkt)

@@ -94,13 +94,14 @@ for a in $(seq 1 "$N"); do
 done
 pinged=$(echo "$(date +%s.%N) - $t0" | bc)
 echo "ping over the overlay, all $((N * (N - 1))) ordered pairs: $fails failures (done ${pinged}s after start)"
-# Idle cost: CPU of all daemons over 10 s once the mesh is quiet.
+# Idle cost: CPU of all daemons over 10 s once the mesh is quiet (peers
+# count as busy for 45 s after the last data, the pings above).
 pids=$(for i in $(seq 1 "$N"); do ip netns pids $P-$i | head -n 1; done)
 ticks() { for p in $pids; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{s += $1} END {print s}'; }
-sleep 5
+sleep "${SCALE_IDLE_WAIT:-50}"
 c0=$(ticks); sleep 10; c1=$(ticks)
 hz=$(getconf CLK_TCK)
-echo "idle CPU over 10 s: $(echo "($c1 - $c0) * 100 / $hz / 10" | bc -l | xargs printf '%.1f')% of one core for all $N daemons"
+echo "idle CPU over 10 s, ${SCALE_IDLE_WAIT:-50} s after the pings: $(echo "($c1 - $c0) * 100 / $hz / 10" | bc -l | xargs printf '%.1f')% of one core for all $N daemons"
 rss=$(for i in $(seq 1 "$N"); do
   pid=$(ip netns pids $P-$i | head -n 1)
   awk '/VmRSS/ {print $2}' /proc/$pid/status
