@@ -258,10 +258,7 @@ func TestMaxPacketSize(t *testing.T) {
 	} {
 		a := w.newNode("a-"+tt.name, tt.pl, nodeOpts{noQUIC: true})
 		b := w.newNode("b-"+tt.name, tt.pl, nodeOpts{noQUIC: true})
-		a.waitHome(t)
-		b.waitHome(t)
-		introduce(a, b)
-		introduce(b, a)
+		meet(t, a, b)
 		pkt := quicPacket(1400)
 		var got []byte
 		waitFor(t, 5*time.Second, tt.name+" packet", func() bool {
@@ -516,10 +513,7 @@ func TestWriteSegmentsRelay(t *testing.T) {
 	got := make(chan string, 100)
 	a := w.newNode("a", symmetric, nodeOpts{noQUIC: true})
 	b := w.newNode("b", symmetric, nodeOpts{noQUIC: true, onBulk: func(p []byte) { got <- string(p) }})
-	a.waitHome(t)
-	b.waitHome(t)
-	introduce(a, b)
-	introduce(b, a)
+	meet(t, a, b)
 	waitFor(t, 5*time.Second, "relay path", func() bool { return a.mc.Path(b.pub).Kind == PathRelay })
 	const seg, n = 1000, 7
 	train := make([]byte, 0, seg*n)

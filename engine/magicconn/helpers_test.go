@@ -303,6 +303,16 @@ func (n *node) gossip() {
 	}
 }
 
+// meet waits until a and b are on their home relays, then introduces
+// each to the other.
+func meet(t testing.TB, a, b *node) {
+	t.Helper()
+	a.waitHome(t)
+	b.waitHome(t)
+	introduce(a, b)
+	introduce(b, a)
+}
+
 // introduce tells a about b (b's endpoints, and from now on their changes).
 func introduce(a, b *node) {
 	b.mu.Lock()
