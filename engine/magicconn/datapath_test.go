@@ -11,6 +11,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/rayfish/rayfish/engine/disco"
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/stun"
 )
@@ -92,7 +93,7 @@ func BenchmarkWriteRead(b *testing.B) {
 // TestNoLeaks: closing Conns with QUIC connections, relays and STUN stops
 // every goroutine.
 func TestNoLeaks(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	w := newWorld(t)
 	a := w.newNode("a", portRestricted, nodeOpts{})
 	b := w.newNode("b", symmetric, nodeOpts{})

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
 )
 
@@ -52,7 +53,7 @@ func newTestConn(t *testing.T, url string, k key.NodePrivate, opts ConnOptions) 
 }
 
 func TestConnExchange(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	_, url := testServer(t, ServerConfig{})
 	a, b := key.NewNode(), key.NewNode()
 	ib := newInbox()
@@ -80,7 +81,7 @@ func TestConnExchange(t *testing.T) {
 }
 
 func TestConnReconnectsAfterRestart(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +131,7 @@ func TestConnReconnectsAfterRestart(t *testing.T) {
 }
 
 func TestConnRefused(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	s, url := testServer(t, ServerConfig{Allow: func(key.NodePublic) bool { return false }})
 	c, log := newTestConn(t, url, key.NewNode(), ConnOptions{RefusedBackoff: time.Hour})
 	r := log.wait(t, StateConnecting, 5*time.Second)
@@ -192,7 +193,7 @@ func silentRelay(t *testing.T) string {
 }
 
 func TestConnDetectsDeadRelay(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	url := silentRelay(t)
 	_, log := newTestConn(t, url, key.NewNode(), ConnOptions{
 		PingInterval: 50 * time.Millisecond,

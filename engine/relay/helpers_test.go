@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,30 +15,6 @@ import (
 
 	"github.com/rayfish/rayfish/engine/key"
 )
-
-// checkLeaks fails the test if, once its cleanups have run, more
-// goroutines are left than when it started. Call it first in a test, so
-// that its cleanup runs last. Tests using it must not be parallel.
-func checkLeaks(t *testing.T) {
-	t.Helper()
-	before := runtime.NumGoroutine()
-	t.Cleanup(func() {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			n := runtime.NumGoroutine()
-			if n <= before {
-				return
-			}
-			if time.Now().After(deadline) {
-				buf := make([]byte, 1<<20)
-				buf = buf[:runtime.Stack(buf, true)]
-				t.Errorf("goroutine leak: %d before, %d after\n%s", before, n, buf)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	})
-}
 
 // testServer runs a relay on a fresh 127.0.0.1 port until the test ends
 // and returns it with its URL.

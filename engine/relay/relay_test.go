@@ -19,12 +19,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/stun"
 )
 
 func TestTwoClientsExchange(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	s, url := testServer(t, ServerConfig{})
 	a, b := key.NewNode(), key.NewNode()
 	ia, ib := newInbox(), newInbox()
@@ -74,7 +75,7 @@ func TestTwoClientsExchange(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	s := NewServer(ServerConfig{})
 	ts := httptest.NewUnstartedServer(s.Handler())
 	ts.Config.ErrorLog = log.New(io.Discard, "", 0) // the failing Dial below
@@ -109,7 +110,7 @@ func TestTLS(t *testing.T) {
 }
 
 func TestTLSBindingMismatchRefused(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	// A server behind TLS sees a binding; a signature over the
 	// challenge alone (as a client on plain HTTP would make) is refused.
 	s := NewServer(ServerConfig{})
@@ -144,7 +145,7 @@ func TestTLSBindingMismatchRefused(t *testing.T) {
 }
 
 func TestSendBeforeAuthClosed(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	s, url := testServer(t, ServerConfig{})
 	r := rawUpgrade(t, url)
 	r.write(t, FrameSendPacket, append(make([]byte, keyLen), "sneaky"...))
@@ -158,7 +159,7 @@ func TestSendBeforeAuthClosed(t *testing.T) {
 }
 
 func TestBadSignatureRefused(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	s, url := testServer(t, ServerConfig{})
 	victim, attacker := key.NewNode(), key.NewNode()
 	// The victim is connected; the attacker claims its key.
@@ -186,7 +187,7 @@ func TestBadSignatureRefused(t *testing.T) {
 }
 
 func TestAuthTimeout(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	s, url := testServer(t, ServerConfig{AuthTimeout: 200 * time.Millisecond})
 	r := rawUpgrade(t, url)
 	start := time.Now()
@@ -198,7 +199,7 @@ func TestAuthTimeout(t *testing.T) {
 }
 
 func TestAllowHook(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	member, stranger := key.NewNode(), key.NewNode()
 	_, url := testServer(t, ServerConfig{Allow: func(k key.NodePublic) bool { return k == member.Public() }})
 	dialTest(t, url, member, ClientOptions{})
@@ -212,7 +213,7 @@ func TestAllowHook(t *testing.T) {
 }
 
 func TestOversizedFrameClosesOnlyThatClient(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	s, url := testServer(t, ServerConfig{MaxFrame: 2048})
 	a, b, bad := key.NewNode(), key.NewNode(), key.NewNode()
 	ib := newInbox()
@@ -239,7 +240,7 @@ func TestOversizedFrameClosesOnlyThatClient(t *testing.T) {
 }
 
 func TestProtocolErrorCloses(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	tests := []struct {
 		name    string
 		typ     FrameType
@@ -264,7 +265,7 @@ func TestProtocolErrorCloses(t *testing.T) {
 }
 
 func TestUnknownFrameIgnored(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	_, url := testServer(t, ServerConfig{})
 	r := rawUpgrade(t, url)
 	r.auth(t, key.NewNode())
@@ -277,7 +278,7 @@ func TestUnknownFrameIgnored(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	const (
 		rate    = 10_000
 		pktSize = 1000
@@ -324,7 +325,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestPeerGone(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	s, url := testServer(t, ServerConfig{})
 	a, b, nobody := key.NewNode(), key.NewNode(), key.NewNode()
 	ia, ib := newInbox(), newInbox()
@@ -366,7 +367,7 @@ func TestPeerGone(t *testing.T) {
 }
 
 func TestNewerConnectionReplacesOlder(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	s, url := testServer(t, ServerConfig{})
 	a, b := key.NewNode(), key.NewNode()
 	ia, ib1, ib2 := newInbox(), newInbox(), newInbox()
@@ -401,7 +402,7 @@ func TestNewerConnectionReplacesOlder(t *testing.T) {
 }
 
 func TestServerCloseStopsEverything(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -437,7 +438,7 @@ func TestServerCloseStopsEverything(t *testing.T) {
 }
 
 func TestServeHTTPRejectsPlainRequests(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	_, url := testServer(t, ServerConfig{})
 	client := &http.Client{Transport: &http.Transport{}}
 	defer client.CloseIdleConnections()
@@ -469,7 +470,7 @@ func TestServeHTTPRejectsPlainRequests(t *testing.T) {
 }
 
 func TestDialErrors(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, url := range []string{"ftp://example.com", "http://", "::not a url"} {
@@ -500,7 +501,7 @@ func TestDialErrors(t *testing.T) {
 }
 
 func TestSTUN(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	s := NewServer(ServerConfig{})
 	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
 	if err != nil {
@@ -529,7 +530,7 @@ func TestSTUN(t *testing.T) {
 }
 
 func TestListenAndServe(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	// Find free ports; another process could take them meanwhile, but
 	// on a test machine that is unlikely.
 	tcp, err := net.Listen("tcp", "127.0.0.1:0")
@@ -581,7 +582,7 @@ func TestListenAndServe(t *testing.T) {
 }
 
 func TestHealth(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	s, url := testServer(t, ServerConfig{})
 	healthA := make(chan string, 10)
 	healthB := make(chan string, 10)
@@ -608,7 +609,7 @@ func TestHealth(t *testing.T) {
 }
 
 func TestRevalidate(t *testing.T) {
-	checkLeaks(t)
+	enginetest.CheckLeaks(t)
 	a, b := key.NewNode(), key.NewNode()
 	var mu sync.Mutex
 	allowed := map[key.NodePublic]bool{a.Public(): true, b.Public(): true}
