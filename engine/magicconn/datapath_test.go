@@ -30,7 +30,7 @@ func quietTiming() *timing {
 // through a relay, once the path is set up.
 func TestAllocs(t *testing.T) {
 	if testing.Short() || raceEnabled {
-		t.Skip("allocation counts need a build without -race (make test-magicconn-allocs)")
+		t.Skip("allocation counts need a build without -race (make unit runs them without it)")
 	}
 	w := newWorld(t)
 	for _, tt := range []struct {

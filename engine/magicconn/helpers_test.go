@@ -340,6 +340,13 @@ func waitPath(t testing.TB, d time.Duration, a, b *node, kind string) PathInfo {
 	}
 }
 
+// waitPaths waits until a's path to b and b's path to a are both of kind.
+func waitPaths(t testing.TB, a, b *node, kind string) {
+	t.Helper()
+	waitPath(t, 5*time.Second, a, b, kind)
+	waitPath(t, 5*time.Second, b, a, kind)
+}
+
 // connect dials b from a by key and returns both ends.
 func connect(t *testing.T, a, b *node) (ca, cb *quic.Conn) {
 	t.Helper()

@@ -90,8 +90,7 @@ func TestDefaultTiming(t *testing.T) {
 	introduce(b, a)
 	start := time.Now()
 	ca, cb := connect(t, a, b)
-	waitPath(t, 5*time.Second, a, b, PathDirect)
-	waitPath(t, 5*time.Second, b, a, PathDirect)
+	waitPaths(t, a, b, PathDirect)
 	t.Logf("direct after %v", time.Since(start))
 	exchange(t, ca, cb)
 }
@@ -120,8 +119,7 @@ func TestCutAndRestore(t *testing.T) {
 	b := w.newNode("b", portRestricted, nodeOpts{})
 	meet(t, a, b)
 	ca, cb := connect(t, a, b)
-	waitPath(t, 5*time.Second, a, b, PathDirect)
-	waitPath(t, 5*time.Second, b, a, PathDirect)
+	waitPaths(t, a, b, PathDirect)
 
 	unblock := w.net.Block(a.nat.Public(), b.nat.Public())
 	cut := time.Now()
@@ -135,8 +133,7 @@ func TestCutAndRestore(t *testing.T) {
 	alive(t, ca, cb)
 
 	unblock()
-	waitPath(t, 5*time.Second, a, b, PathDirect)
-	waitPath(t, 5*time.Second, b, a, PathDirect)
+	waitPaths(t, a, b, PathDirect)
 	exchange(t, ca, cb)
 	alive(t, ca, cb)
 }
