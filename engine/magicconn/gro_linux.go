@@ -21,19 +21,10 @@ type groReader struct {
 // newGROReader turns UDP_GRO on for pc when it is a real UDP socket on a
 // kernel that has it; nil otherwise.
 func newGROReader(pc net.PacketConn) *groReader {
-	uc, ok := pc.(*net.UDPConn)
-	if !ok {
-		return nil
-	}
-	rc, err := uc.SyscallConn()
-	if err != nil {
-		return nil
-	}
-	var serr error
-	rc.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_GRO, 1)
+	uc := controlUDP(pc, func(fd int) error {
+		return unix.SetsockoptInt(fd, unix.IPPROTO_UDP, unix.UDP_GRO, 1)
 	})
-	if serr != nil {
+	if uc == nil {
 		return nil
 	}
 	return &groReader{uc: uc, buf: make([]byte, 65535), oob: make([]byte, unix.CmsgSpace(4))}

@@ -17,6 +17,19 @@ type gsoWriter struct {
 // newGSOWriter returns a writer when pc is a real UDP socket on a kernel
 // that knows UDP_SEGMENT; nil otherwise.
 func newGSOWriter(pc net.PacketConn) *gsoWriter {
+	uc := controlUDP(pc, func(fd int) error {
+		_, err := unix.GetsockoptInt(fd, unix.IPPROTO_UDP, unix.UDP_SEGMENT)
+		return err
+	})
+	if uc == nil {
+		return nil
+	}
+	return &gsoWriter{uc: uc}
+}
+
+// controlUDP runs fn on pc's socket and returns pc as a *net.UDPConn, or
+// nil when pc is not a real UDP socket or fn fails.
+func controlUDP(pc net.PacketConn, fn func(fd int) error) *net.UDPConn {
 	uc, ok := pc.(*net.UDPConn)
 	if !ok {
 		return nil
@@ -25,15 +38,11 @@ func newGSOWriter(pc net.PacketConn) *gsoWriter {
 	if err != nil {
 		return nil
 	}
-	supported := false
-	rc.Control(func(fd uintptr) {
-		_, err := unix.GetsockoptInt(int(fd), unix.IPPROTO_UDP, unix.UDP_SEGMENT)
-		supported = err == nil
-	})
-	if !supported {
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil || ferr != nil {
 		return nil
 	}
-	return &gsoWriter{uc: uc}
+	return uc
 }
 
 // writeGSO sends buf to dst cut into segSize datagrams by the kernel.
