@@ -25,11 +25,9 @@ const (
 	// poolSize bounds the packets in flight from peers to the TUN.
 	poolSize = 4096
 	// peerQueueLen bounds the packets queued for one peer, so that a
-	// slow peer cannot take the whole pool from the others.
+	// slow peer cannot take the whole pool from the others. Its queue
+	// holds as many batches, since a batch has at least one packet.
 	peerQueueLen = 512
-	// peerQueueBatches bounds one peer's send queue, in batches of up to
-	// sendBatch packets (at least one each).
-	peerQueueBatches = peerQueueLen
 	// maxBatches bounds the send batches in flight across all peers; they
 	// are small (the packets are pooled buffers) and allocated as traffic
 	// needs them.
@@ -134,21 +132,28 @@ func (e *Engine) flushOut() {
 			e.putBatch(sb)
 			continue
 		}
-		if p.queued.Add(int32(sb.n)) > peerQueueLen {
-			p.queued.Add(-int32(sb.n))
-			e.drops.addN(dropBackpressure, sb.n)
-			e.putBatch(sb)
-			continue
-		}
-		select {
-		case p.sendq <- sb:
-		default:
-			p.queued.Add(-int32(sb.n))
+		if !p.enqueue(sb) {
 			e.drops.addN(dropBackpressure, sb.n)
 			e.putBatch(sb)
 		}
 	}
 	e.pend = e.pend[:0]
+}
+
+// enqueue queues sb for p's sender unless p's queue holds peerQueueLen
+// packets already; it never blocks.
+func (p *peer) enqueue(sb *pbatch) bool {
+	if p.queued.Add(int32(sb.n)) > peerQueueLen {
+		p.queued.Add(-int32(sb.n))
+		return false
+	}
+	select {
+	case p.sendq <- sb:
+		return true
+	default:
+		p.queued.Add(-int32(sb.n))
+		return false
+	}
 }
 
 // startDataPlane allocates the pool and starts the TUN reader and writer.

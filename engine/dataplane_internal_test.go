@@ -28,7 +28,7 @@ func testEngine(t testing.TB, self, peerAddr netip.Addr) (*Engine, *peer) {
 	})
 	e.startDataPlane()
 	e.isUp.Store(true)
-	p := &peer{e: e, key: key.NewNode().Public(), sendq: make(chan *pbatch, peerQueueBatches), done: make(chan struct{})}
+	p := &peer{e: e, key: key.NewNode().Public(), sendq: make(chan *pbatch, peerQueueLen), done: make(chan struct{})}
 	p.cur.Store(&peerConn{})
 	var b router.Builder[*peer]
 	b.Add(peerAddr, p)

@@ -236,15 +236,7 @@ func (e *Engine) rejectToPeer(pkt []byte, info *packet.Info, toPeer *peer) {
 		return
 	}
 	b.n = n
-	if toPeer.queued.Add(1) > peerQueueLen {
-		toPeer.queued.Add(-1)
-		e.putBatch(sb)
-		return
-	}
-	select {
-	case toPeer.sendq <- sb:
-	default:
-		toPeer.queued.Add(-1)
+	if !toPeer.enqueue(sb) {
 		e.putBatch(sb)
 	}
 }

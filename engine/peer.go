@@ -99,7 +99,7 @@ func newPeer(e *Engine, k key.NodePublic) *peer {
 	p := &peer{
 		e:     e,
 		key:   k,
-		sendq: make(chan *pbatch, peerQueueBatches),
+		sendq: make(chan *pbatch, peerQueueLen),
 		done:  make(chan struct{}),
 		pings: map[uint64]chan time.Time{},
 	}

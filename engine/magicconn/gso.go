@@ -72,11 +72,8 @@ func (c *Conn) sendRelayTrain(p *peer, buf []byte, segSize int) bool {
 		if now-mono(p.lastFullPing.Load()) >= mono(c.t.retry) {
 			c.kick() // look for a direct path now
 		}
-		if rc.conn.SendSegments(p.key, buf, segSize) == nil {
+		if rc.sendSegments(p.key, buf, segSize, now) == nil {
 			c.ctr.relayTx.addN(n, len(buf))
-			if mono(rc.lastUsed.Load()) != now {
-				rc.lastUsed.Store(int64(now))
-			}
 			return true
 		}
 	}

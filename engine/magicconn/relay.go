@@ -24,7 +24,17 @@ type relayConn struct {
 
 // send sends pkt to dst through the relay; it never blocks.
 func (rc *relayConn) send(dst key.NodePublic, pkt []byte, now mono) error {
-	err := rc.conn.Send(dst, pkt)
+	return rc.used(rc.conn.Send(dst, pkt), now)
+}
+
+// sendSegments sends a train to dst through the relay in one queue
+// operation; it never blocks.
+func (rc *relayConn) sendSegments(dst key.NodePublic, buf []byte, segSize int, now mono) error {
+	return rc.used(rc.conn.SendSegments(dst, buf, segSize), now)
+}
+
+// used notes a successful send at now and returns err.
+func (rc *relayConn) used(err error, now mono) error {
 	if err == nil && mono(rc.lastUsed.Load()) != now {
 		rc.lastUsed.Store(int64(now))
 	}
