@@ -98,6 +98,7 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 	e.saveLocked()
 	e.recomputeLocked()
 	e.mu.Unlock()
+	e.flushSaved()
 	e.log.Info("roster updated", "network", net.Name, "version", net.Roster.Version)
 	if !removedSelf {
 		e.gossipRoster(net.ID, from.key)
@@ -108,9 +109,15 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 // member except skip.
 func (e *Engine) gossipRoster(id key.NetworkPublic, skip key.NodePublic) {
 	e.mu.Lock()
+	e.gossipRosterLocked(id, skip)
+	e.mu.Unlock()
+}
+
+// gossipRosterLocked queues the roster of network id for every connected
+// member except skip (queueing does not block).
+func (e *Engine) gossipRosterLocked(id key.NetworkPublic, skip key.NodePublic) {
 	n := e.state.ByID(id)
 	if n == nil {
-		e.mu.Unlock()
 		return
 	}
 	s := n.Signed
@@ -132,10 +139,9 @@ func (e *Engine) gossipRoster(id key.NetworkPublic, skip key.NodePublic) {
 			}
 		}
 	}
-	e.mu.Unlock()
 	msg := &ctrlMsg{Type: msgRoster, Roster: &s, Endpoints: recs}
 	for _, pc := range targets {
-		go e.sendCtrl(pc, msg)
+		e.sendCtrl(pc, msg)
 	}
 }
 
@@ -168,6 +174,7 @@ func (e *Engine) handleLeave(from *peer, ln netmap.LeaveNotice) {
 	e.saveLocked()
 	e.recomputeLocked()
 	e.mu.Unlock()
+	e.flushSaved()
 	e.log.Info("member left, pruned", "network", n.Name, "node", ln.Node.ShortString())
 	e.auditf(audit.MemberRemoved, ln.Node, "", n.Name, "left")
 	e.gossipRoster(ln.Network, key.NodePublic{})
@@ -207,6 +214,7 @@ func (e *Engine) importRecords(from *peer, recs []netmap.EndpointRecord) {
 		return
 	}
 	e.saveLocked()
+	defer e.flushSaved()   // after the unlock below
 	e.updateRelaysLocked() // members may serve relays
 	// Pass news on: a record reaches every member even when its owner
 	// cannot reach them yet (which is what the record is for). Only
@@ -224,7 +232,7 @@ func (e *Engine) importRecords(from *peer, recs []netmap.EndpointRecord) {
 	e.mu.Unlock()
 	msg := &ctrlMsg{Type: msgEndpoints, Endpoints: fresh}
 	for _, pc := range targets {
-		go e.sendCtrl(pc, msg)
+		e.sendCtrl(pc, msg)
 	}
 }
 

@@ -120,6 +120,23 @@ type Config struct {
 }
 
 // Engine is one rayfish node.
+//
+// Locks, in the order they may be taken (never the reverse):
+//
+//  1. e.mu: membership state, peers, preferences, our endpoint record.
+//     Code under it only computes and records; it does no OS, disk or
+//     network I/O and never blocks on a peer. What it decides is applied
+//     outside it: OS configuration by routineReconfig (reconf), files by
+//     flushSaved (stateFile, prefsFile, fwFile), control messages by each
+//     peer's control writer (peer.ctrlq).
+//  2. Leaf locks taken under e.mu: reconf.mu, the file writers' stageMu,
+//     watchers.mu, the firewall's and magicconn's own locks.
+//
+// Outside e.mu: a file writer's writeMu (held while writing, before its
+// stageMu) and a connection's ctrlMu (held while writing the control
+// stream) are never held while taking e.mu. The data path and
+// verifyIncoming take no engine lock: they read atomics (routes,
+// ourAddr, members, peer.cur).
 type Engine struct {
 	cfg     Config
 	log     *slog.Logger
@@ -151,6 +168,18 @@ type Engine struct {
 	isUp      atomic.Bool
 	routes    router.Table[*peer]
 	ourAddr   atomic.Pointer[map[netip.Addr]bool]
+	// members is the set of peers (nodes sharing a network with us),
+	// replaced by recomputeLocked; handshakes check it without e.mu.
+	members atomic.Pointer[map[key.NodePublic]bool]
+	// ctrlDrops counts control messages dropped from full peer queues.
+	ctrlDrops atomic.Uint64
+
+	// reconf applies OS configuration (routineReconfig); the writers
+	// persist snapshots staged under e.mu (flushSaved).
+	reconf    reconfig
+	stateFile fileWriter
+	prefsFile fileWriter
+	fwFile    fileWriter
 
 	watchers watchers
 
@@ -171,8 +200,6 @@ type Engine struct {
 	// mu guards the fields below it.
 	mu        sync.Mutex
 	state     *netmap.State
-	statePath string
-	prefsPath string
 	prefs     prefs
 	peers     map[key.NodePublic]*peer
 	hostname  string
@@ -199,8 +226,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	statePath := filepath.Join(cfg.StateDir, "state.json")
-	st, err := netmap.Load(statePath)
+	st, err := netmap.Load(filepath.Join(cfg.StateDir, "state.json"))
 	if err != nil {
 		return nil, fmt.Errorf("engine: load state: %w", err)
 	}
@@ -214,13 +240,14 @@ func New(cfg Config) (*Engine, error) {
 		nodeKey:   nk,
 		self:      nk.Public(),
 		state:     st,
-		statePath: statePath,
-		prefsPath: filepath.Join(cfg.StateDir, "prefs.json"),
+		stateFile: fileWriter{path: filepath.Join(cfg.StateDir, "state.json")},
+		prefsFile: fileWriter{path: filepath.Join(cfg.StateDir, "prefs.json")},
 		peers:     map[key.NodePublic]*peer{},
 		hostname:  netmap.SanitizeHostname(hn),
 		requests:  map[requestKey]*pendingRequest{},
 	}
-	e.prefs, err = loadPrefs(e.prefsPath)
+	e.reconf.init()
+	e.prefs, err = loadPrefs(e.prefsFile.path)
 	if err != nil {
 		return nil, err
 	}
@@ -241,12 +268,17 @@ func (e *Engine) Start() error {
 		return err
 	}
 	e.startDataPlane()
+	e.reconf.mu.Lock()
+	e.reconf.started = true
+	e.reconf.mu.Unlock()
+	e.goRoutine(e.routineReconfig)
 	e.mu.Lock()
 	e.refreshEndpointsLocked()
 	e.recomputeLocked()
 	e.setMDNSLocked(e.prefs.MDNS)
 	up := e.prefs.Up
 	e.mu.Unlock()
+	e.flushSaved()
 	if err := e.setUp(up); err != nil {
 		e.log.Warn("initial state", "err", err)
 	}
@@ -264,13 +296,8 @@ func (e *Engine) Close() error {
 		for _, p := range e.peers {
 			p.closeConn(codeShutdown, "shutting down")
 		}
-		svc := e.mdns
-		e.mdns = nil
 		e.mu.Unlock()
-		if svc != nil {
-			svc.Close()
-		}
-		e.cancel()
+		e.cancel() // routineReconfig stops LAN discovery
 		if e.ln != nil {
 			e.ln.Close()
 		}
@@ -294,6 +321,7 @@ func (e *Engine) Close() error {
 			p.stop()
 		}
 		e.mu.Unlock()
+		e.flushSaved()
 	})
 	return e.closeErr
 }
@@ -306,11 +334,15 @@ func (e *Engine) goRoutine(f func()) {
 	}()
 }
 
-// saveLocked persists the membership state.
+// saveLocked stages a snapshot of the membership state; flushSaved,
+// after e.mu is released, writes it.
 func (e *Engine) saveLocked() {
-	if err := e.state.Save(e.statePath); err != nil {
+	data, err := e.state.Marshal()
+	if err != nil {
 		e.log.Error("save state", "err", err)
+		return
 	}
+	e.stateFile.stage(data)
 }
 
 func ensureDir(dir string) error {

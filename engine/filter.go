@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/rayfish/rayfish/engine/firewall"
-	"github.com/rayfish/rayfish/engine/internal/atomicfile"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicdns"
 	"github.com/rayfish/rayfish/engine/packet"
@@ -29,6 +28,7 @@ func (e *Engine) initFilter() error {
 	e.epoch = time.Now()
 	e.fw = firewall.New(firewall.Config{})
 	e.fwPath = filepath.Join(e.cfg.StateDir, "firewall.json")
+	e.fwFile.path = e.fwPath
 	b, err := os.ReadFile(e.fwPath)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -63,21 +63,21 @@ func (e *Engine) initFilter() error {
 	return nil
 }
 
-// saveFirewall persists the firewall policy.
-func (e *Engine) saveFirewall() error {
+// stageFirewall stages the firewall policy for flushSaved.
+func (e *Engine) stageFirewall() error {
+	return e.fwFile.stageFunc(e.encodeFirewall)
+}
+
+func (e *Engine) encodeFirewall() ([]byte, error) {
 	rs, err := e.fw.Ruleset().Marshal()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sug, err := e.fw.Suggested().Marshal()
 	if err != nil {
-		return err
+		return nil, err
 	}
-	b, err := json.MarshalIndent(firewallFile{Ruleset: rs, Suggested: sug}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteFile(e.fwPath, b, 0o600)
+	return json.MarshalIndent(firewallFile{Ruleset: rs, Suggested: sug}, "", "  ")
 }
 
 // UpdateFirewall changes the firewall policy atomically and persists it.
@@ -86,7 +86,10 @@ func (e *Engine) UpdateFirewall(fn func(*firewall.Ruleset, *firewall.Suggested) 
 		return err
 	}
 	e.watchers.notify()
-	return e.saveFirewall()
+	if err := e.stageFirewall(); err != nil {
+		return err
+	}
+	return e.fwFile.flush()
 }
 
 // Firewall returns the firewall (for showing its state).
@@ -148,8 +151,8 @@ func (e *Engine) updateFilterLocked() {
 		e.log.Warn("update suggested rules", "err", err)
 	}
 	if changed {
-		// Synchronously: concurrent saves could land out of order.
-		if err := e.saveFirewall(); err != nil {
+		// Written by flushSaved after e.mu; stages keep their order.
+		if err := e.stageFirewall(); err != nil {
 			e.log.Error("save firewall", "err", err)
 		}
 	}

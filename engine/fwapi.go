@@ -205,6 +205,7 @@ func (e *Engine) suggestRules(network string, ars []apitype.FirewallRule) error 
 		e.recomputeLocked()
 	}
 	e.mu.Unlock()
+	e.flushSaved()
 	if changed {
 		e.gossipRoster(n.ID, key.NodePublic{})
 	}

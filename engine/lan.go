@@ -7,14 +7,19 @@ import (
 	"github.com/rayfish/rayfish/engine/netmap"
 )
 
-// setMDNSLocked starts or stops LAN discovery to match the preference.
+// setMDNSLocked records whether LAN discovery should run; the reconfig
+// routine starts or stops it (applyMDNS).
 func (e *Engine) setMDNSLocked(on bool) {
-	if e.cfg.DisableMDNS {
-		on = false
-	}
+	e.reconf.request(func() { e.reconf.mdns = on && !e.cfg.DisableMDNS })
+}
+
+// applyMDNS starts or stops LAN discovery; svc is the running service
+// (nil if none), and the result is the one running afterwards. e.mdns
+// mirrors it for readers under e.mu.
+func (e *Engine) applyMDNS(svc *mdns.Service, on bool) *mdns.Service {
 	switch {
-	case on && e.mdns == nil:
-		svc, err := mdns.New(mdns.Config{
+	case on && svc == nil:
+		s, err := mdns.New(mdns.Config{
 			Record: func() netmap.EndpointRecord {
 				e.mu.Lock()
 				defer e.mu.Unlock()
@@ -27,12 +32,18 @@ func (e *Engine) setMDNSLocked(on bool) {
 		})
 		if err != nil {
 			e.log.Warn("LAN discovery (mDNS) unavailable", "err", err)
-			return
+			return nil
 		}
-		e.mdns = svc
-	case !on && e.mdns != nil:
-		svc := e.mdns
+		e.mu.Lock()
+		e.mdns = s
+		e.mu.Unlock()
+		return s
+	case !on && svc != nil:
+		e.mu.Lock()
 		e.mdns = nil
-		go svc.Close() // its goroutines may be waiting for e.mu
+		e.mu.Unlock()
+		svc.Close() // outside e.mu: its goroutines may be waiting for it
+		return nil
 	}
+	return svc
 }

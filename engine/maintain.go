@@ -24,6 +24,7 @@ func (e *Engine) routineMaintain() {
 			return
 		case now := <-tick.C:
 			e.dialDue(now)
+			e.flushSaved() // anything a caller left staged
 			if now.Sub(lastRefresh) > 10*time.Second {
 				lastRefresh = now
 				e.onEndpointsChanged() // re-reads interfaces; publishes if changed
@@ -109,8 +110,9 @@ func (e *Engine) broadcastRecord() {
 		}
 	}
 	e.mu.Unlock()
+	msg := &ctrlMsg{Type: msgEndpoints, Endpoints: []netmap.EndpointRecord{rec}}
 	for _, pc := range targets {
-		go e.sendCtrl(pc, &ctrlMsg{Type: msgEndpoints, Endpoints: []netmap.EndpointRecord{rec}})
+		e.sendCtrl(pc, msg)
 	}
 }
 

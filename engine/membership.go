@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -92,8 +94,16 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 		}
 	}
 	e.updateFilterLocked()
+	members := make(map[key.NodePublic]bool, len(e.peers))
+	for k := range e.peers {
+		members[k] = true
+	}
+	e.members.Store(&members)
+	// In key order, so that which claim wins a conflict does not depend
+	// on map iteration order.
 	var b router.Builder[*peer]
-	for _, p := range e.peers {
+	for _, k := range slices.SortedFunc(maps.Keys(e.peers), compareNodes) {
+		p := e.peers[k]
 		for _, a := range p.info.ipv4 {
 			b.Add(a, p)
 		}
@@ -117,17 +127,16 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 	e.ourAddr.Store(&ours)
 	if !slices.Equal(prefixes, e.tunAddrs) {
 		e.tunAddrs = prefixes
-		if e.isUp.Load() && e.cfg.Net != nil {
-			if err := e.cfg.Net.Apply(prefixes); err != nil {
-				e.log.Error("apply addresses", "err", err)
-			}
-		}
+		e.setAddrsLocked(prefixes) // applied by routineReconfig
 	}
 	e.watchers.notify()
 }
 
+func compareNodes(a, b key.NodePublic) int { return bytes.Compare(a[:], b[:]) }
+
 // CreateNetwork creates a network with this node as its admin.
 func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) {
+	defer e.flushSaved() // after the unlock below
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	norm, err := netmap.NormalizeNetworkName(name)
@@ -153,6 +162,7 @@ func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) 
 
 // Invite issues an invite code for the named network.
 func (e *Engine) Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error) {
+	defer e.flushSaved() // after the unlock below
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n, err := e.networkLocked(name)
@@ -323,6 +333,7 @@ func (e *Engine) installJoined(inv netmap.Invite, s netmap.SignedRoster, recs []
 	e.saveLocked()
 	e.recomputeLocked()
 	e.mu.Unlock()
+	e.flushSaved()
 	e.importRecords(nil, recs)
 	e.log.Info("joined network", "network", n.Name, "members", len(n.Roster.Members))
 	e.auditf(audit.NetworkJoined, inv.Inviter, "", n.Name, "")
@@ -368,6 +379,7 @@ func (e *Engine) serveJoin(qc *quic.Conn, joiner key.NodePublic) {
 // request to wait on.
 func (e *Engine) admit(joiner key.NodePublic, req joinReq) (joinResp, *pendingRequest) {
 	now := time.Now()
+	defer e.flushSaved() // after the unlock below
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n := e.state.ByID(req.Network)
@@ -414,8 +426,7 @@ func (e *Engine) admittedLocked(n *netmap.Network, joiner key.NodePublic) joinRe
 	e.recomputeLocked()
 	e.log.Info("member admitted", "network", n.Name, "node", joiner.ShortString())
 	e.auditf(audit.MemberAdded, joiner, "", n.Name, "")
-	id := n.ID
-	go e.gossipRoster(id, joiner)
+	e.gossipRosterLocked(n.ID, joiner)
 	s := n.Signed
 	recs := []netmap.EndpointRecord{e.myRecord}
 	for _, m := range n.Roster.Members {
@@ -432,6 +443,7 @@ func (e *Engine) Decide(network, id string, accept bool) error {
 	if err != nil {
 		return err
 	}
+	defer e.flushSaved() // after the unlock below
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n, err := e.networkLocked(network)
@@ -490,8 +502,13 @@ func (e *Engine) Leave(name string) error {
 		}
 	}
 	e.mu.Unlock()
+	// Written now, not queued: the connections close right after.
 	for _, pc := range targets {
-		e.sendCtrl(pc, &ctrlMsg{Type: msgLeave, Leave: &notice})
+		select {
+		case <-pc.ready:
+			e.writeCtrl(pc, &ctrlMsg{Type: msgLeave, Leave: &notice})
+		default: // no control stream yet; the close code tells the peer
+		}
 	}
 	e.mu.Lock()
 	e.state.RemoveNetwork(n.ID)
@@ -506,6 +523,7 @@ func (e *Engine) Leave(name string) error {
 	// still in flight.
 	e.recomputeClosingLocked(codeLeave, "leave "+n.ID.String())
 	e.mu.Unlock()
+	e.flushSaved()
 	e.log.Info("left network", "network", n.Name)
 	e.auditf(audit.NetworkLeft, key.NodePublic{}, "", n.Name, "")
 	return nil
@@ -536,6 +554,7 @@ func (e *Engine) leaveByClose(p *peer, reason string) {
 	e.saveLocked()
 	e.recomputeLocked()
 	e.mu.Unlock()
+	e.flushSaved()
 	e.log.Info("member left (close code), pruned", "network", n.Name, "node", p.key.ShortString())
 	e.auditf(audit.MemberRemoved, p.key, "", n.Name, "left")
 	e.gossipRoster(id, key.NodePublic{})

@@ -42,6 +42,9 @@ type peer struct {
 	done    chan struct{}
 	txBytes atomic.Uint64
 	rxBytes atomic.Uint64
+	// The control writer's queue (routineCtrl) and its drops.
+	ctrlq     chan ctrlItem
+	ctrlDrops atomic.Uint64
 
 	pingMu sync.Mutex
 	pings  map[uint64]chan time.Time
@@ -72,7 +75,9 @@ type peerConn struct {
 	initiator key.NodePublic
 	opened    time.Time
 
-	ctrlMu sync.Mutex // serializes writes to ctrl
+	owner  *peer         // whose control writer serves this connection
+	ready  chan struct{} // closed once ctrl is open and our hello sent
+	ctrlMu sync.Mutex    // serializes writes to ctrl
 	ctrl   *quic.Stream
 
 	// flood limiting of incoming control messages
@@ -100,14 +105,17 @@ func newPeer(e *Engine, k key.NodePublic) *peer {
 		e:     e,
 		key:   k,
 		sendq: make(chan *pbatch, peerQueueLen),
+		ctrlq: make(chan ctrlItem, ctrlQueueLen),
 		done:  make(chan struct{}),
 		pings: map[uint64]chan time.Time{},
 	}
 	e.goRoutine(p.routineSend)
+	e.goRoutine(p.routineCtrl)
 	return p
 }
 
-// stop ends the peer's sender. Called with e.mu held or after Close.
+// stop ends the peer's sender and control writer. Called with e.mu held
+// or after Close.
 func (p *peer) stop() {
 	if p.stopped {
 		return
@@ -138,7 +146,8 @@ func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.Nod
 		qc.CloseWithError(codeNotMember, "no shared network")
 		return
 	}
-	pc := &peerConn{qc: qc, mc: e.mc, peer: peerKey, initiator: initiator, opened: time.Now(), tokens: ctrlBurst, lastFill: time.Now()}
+	pc := &peerConn{qc: qc, mc: e.mc, peer: peerKey, initiator: initiator, opened: time.Now(), tokens: ctrlBurst, lastFill: time.Now(),
+		owner: p, ready: make(chan struct{})}
 	if old := p.cur.Load(); old != nil {
 		keepOld := time.Since(old.opened) < freshWindow && preferred(e.self, peerKey, old.initiator, initiator)
 		if keepOld {
@@ -153,10 +162,11 @@ func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.Nod
 	p.cur.Store(pc)
 	p.backoff = 0
 	p.lastSeen = time.Now()
+	hostname := p.info.hostname // guarded by e.mu
 	e.mu.Unlock()
 	kind, remote, _ := pc.Path()
 	e.log.Info("peer connected", "peer", peerKey.ShortString(), "path", kind, "remote", remote)
-	e.auditf(audit.PeerConnected, peerKey, p.info.hostname, "", kind+" "+remote)
+	e.auditf(audit.PeerConnected, peerKey, hostname, "", kind+" "+remote)
 	e.watchers.notify()
 	e.goRoutine(func() { e.routineConn(p, pc) })
 }
@@ -187,6 +197,7 @@ func (e *Engine) routineConn(p *peer, pc *peerConn) {
 	}
 	if err == nil {
 		e.sendHello(pc)
+		close(pc.ready) // queued messages may follow the hello now
 		e.readControl(p, pc)
 	}
 	pc.qc.CloseWithError(codeNormal, "")
@@ -210,6 +221,7 @@ func (e *Engine) detach(p *peer, pc *peerConn) {
 		// Dial again soon, unless the peer left on purpose.
 		p.nextDial = time.Now().Add(500 * time.Millisecond)
 	}
+	hostname := p.info.hostname
 	e.mu.Unlock()
 	var ae *quic.ApplicationError
 	if errors.As(cause, &ae) && ae.Remote && ae.ErrorCode == codeLeave {
@@ -220,20 +232,7 @@ func (e *Engine) detach(p *peer, pc *peerConn) {
 	}
 	if wasCurrent {
 		e.watchers.notify()
-		e.auditf(audit.PeerDisconnected, p.key, p.info.hostname, "", fmt.Sprint(cause))
-	}
-}
-
-// sendCtrl writes one control message; errors close the connection.
-func (e *Engine) sendCtrl(pc *peerConn, m *ctrlMsg) {
-	if pc.ctrl == nil {
-		return
-	}
-	pc.ctrlMu.Lock()
-	defer pc.ctrlMu.Unlock()
-	pc.ctrl.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	if err := writeMsg(pc.ctrl, m); err != nil {
-		pc.qc.CloseWithError(codeNormal, "control write failed")
+		e.auditf(audit.PeerDisconnected, p.key, hostname, "", fmt.Sprint(cause))
 	}
 }
 
@@ -285,7 +284,7 @@ func (e *Engine) sendHello(pc *peerConn) {
 	}
 	m.Endpoints = e.recordsForLocked(pc)
 	e.mu.Unlock()
-	e.sendCtrl(pc, m)
+	e.writeCtrl(pc, m) // first on the stream, before any queued message
 }
 
 // recordsForLocked returns the endpoint records worth sending on pc: ours

@@ -8,7 +8,6 @@ import (
 	"os/user"
 	"strconv"
 
-	"github.com/rayfish/rayfish/engine/internal/atomicfile"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
 
@@ -39,11 +38,10 @@ func loadPrefs(path string) (prefs, error) {
 	return p, nil
 }
 
+// savePrefsLocked stages the preferences; flushSaved writes them.
 func (e *Engine) savePrefsLocked() {
 	b, _ := json.MarshalIndent(e.prefs, "", "  ")
-	if err := atomicfile.WriteFile(e.prefsPath, b, 0o600); err != nil {
-		e.log.Error("save prefs", "err", err)
-	}
+	e.prefsFile.stage(b)
 }
 
 // Prefs returns the user-settable preferences.
@@ -74,6 +72,7 @@ func (e *Engine) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) {
 	e.setMDNSLocked(p.MDNS)
 	e.updateRelaysLocked()
 	e.mu.Unlock()
+	e.flushSaved()
 	e.watchers.notify()
 	return e.Prefs(), nil
 }
@@ -95,25 +94,6 @@ func (e *Engine) SetUp(up bool) error {
 	e.prefs.Up = up
 	e.savePrefsLocked()
 	e.mu.Unlock()
-	return nil
-}
-
-func (e *Engine) setUp(up bool) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	defer e.watchers.notify()
-	if e.cfg.Net != nil {
-		var err error
-		if up {
-			err = e.cfg.Net.Apply(e.tunAddrs)
-		} else {
-			err = e.cfg.Net.Down()
-		}
-		if err != nil {
-			return fmt.Errorf("configure TUN: %w", err)
-		}
-	}
-	e.isUp.Store(up)
-	e.log.Info("data plane", "up", up)
+	e.flushSaved()
 	return nil
 }

@@ -23,6 +23,9 @@ func (e *Engine) Status() *apitype.Status {
 		Requests: []apitype.JoinRequest{},
 		Drops:    e.drops.snapshot(),
 	}
+	if n := e.ctrlDrops.Load(); n > 0 {
+		st.Drops["control_queue"] = n // control messages, not packets
+	}
 	if e.isUp.Load() {
 		st.State = apitype.StateUp
 	}

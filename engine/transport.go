@@ -99,7 +99,8 @@ func (e *Engine) ListenPort() int {
 
 // verifyIncoming admits mesh connections only from members of a network
 // we share, before any per-peer state exists. Join connections are open
-// to anyone; the join protocol decides.
+// to anyone; the join protocol decides. It runs on every handshake and
+// takes no engine lock: the member set is an atomic snapshot.
 func (e *Engine) verifyIncoming(cs tls.ConnectionState) error {
 	if len(cs.PeerCertificates) != 1 {
 		return errors.New("want exactly one certificate")
@@ -114,13 +115,17 @@ func (e *Engine) verifyIncoming(cs tls.ConnectionState) error {
 	if cs.NegotiatedProtocol != alpnMesh {
 		return fmt.Errorf("unknown protocol %q", cs.NegotiatedProtocol)
 	}
-	e.mu.Lock()
-	_, ok := e.peers[peer]
-	e.mu.Unlock()
-	if !ok {
+	if !e.isMember(peer) {
 		return fmt.Errorf("node %s shares no network with us", peer.ShortString())
 	}
 	return nil
+}
+
+// isMember reports whether k shares a network with us, from the snapshot
+// recomputeLocked publishes.
+func (e *Engine) isMember(k key.NodePublic) bool {
+	m := e.members.Load()
+	return m != nil && (*m)[k]
 }
 
 func peerOf(qc *quic.Conn) (key.NodePublic, error) {

@@ -103,6 +103,22 @@ func parseState(data []byte) (*State, error) {
 // Save writes s to path atomically with mode 0600, creating the directory
 // (mode 0700) if needed.
 func (s *State) Save(path string) error {
+	data, err := s.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
+		return fmt.Errorf("save state: %w", err)
+	}
+	return nil
+}
+
+// Marshal encodes the state as Save writes it, so that a caller can take
+// the snapshot under its lock and write the file outside it.
+func (s *State) Marshal() ([]byte, error) {
 	f := stateFile{Version: stateVersion, Networks: s.Networks}
 	if f.Networks == nil {
 		f.Networks = []*Network{}
@@ -113,16 +129,9 @@ func (s *State) Save(path string) error {
 	slices.SortFunc(f.Endpoints, func(a, b EndpointRecord) int { return bytes.Compare(a.Node[:], b.Node[:]) })
 	data, err := json.MarshalIndent(f, "", "\t")
 	if err != nil {
-		return fmt.Errorf("save state: %w", err)
+		return nil, fmt.Errorf("save state: %w", err)
 	}
-	data = append(data, '\n')
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
-		return fmt.Errorf("save state: %w", err)
-	}
-	return nil
+	return append(data, '\n'), nil
 }
 
 // ByName returns the network with the given local name (case and
