@@ -198,15 +198,15 @@ type Engine struct {
 	closeErr  error
 
 	// mu guards the fields below it.
-	mu        sync.Mutex
-	state     *netmap.State
-	prefs     prefs
-	peers     map[key.NodePublic]*peer
-	hostname  string
-	myRecord  netmap.EndpointRecord
-	requests  map[requestKey]*pendingRequest
-	tunAddrs  []netip.Prefix
-	mdns      *mdns.Service
+	mu       sync.Mutex
+	state    *netmap.State
+	prefs    prefs
+	peers    map[key.NodePublic]*peer
+	hostname string
+	myRecord netmap.EndpointRecord
+	requests map[requestKey]*pendingRequest
+	tunAddrs []netip.Prefix
+	mdns     *mdns.Service
 }
 
 // New loads or creates the node's identity and state. It does not touch
