@@ -198,15 +198,17 @@ type Engine struct {
 	closeErr  error
 
 	// mu guards the fields below it.
-	mu       sync.Mutex
-	state    *netmap.State
-	prefs    prefs
-	peers    map[key.NodePublic]*peer
-	hostname string
-	myRecord netmap.EndpointRecord
-	requests map[requestKey]*pendingRequest
-	tunAddrs []netip.Prefix
-	mdns     *mdns.Service
+	mu        sync.Mutex
+	state     *netmap.State
+	statePath string
+	prefsPath string
+	prefs     prefs
+	peers     map[key.NodePublic]*peer
+	hostname  string
+	myRecord  netmap.EndpointRecord
+	requests  map[requestKey]*pendingRequest
+	tunAddrs  []netip.Prefix
+	mdns      *mdns.Service
 }
 
 // New loads or creates the node's identity and state. It does not touch
@@ -226,7 +228,8 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := netmap.Load(filepath.Join(cfg.StateDir, "state.json"))
+	statePath := filepath.Join(cfg.StateDir, "state.json")
+	st, err := netmap.Load(statePath)
 	if err != nil {
 		return nil, fmt.Errorf("engine: load state: %w", err)
 	}
@@ -240,14 +243,15 @@ func New(cfg Config) (*Engine, error) {
 		nodeKey:   nk,
 		self:      nk.Public(),
 		state:     st,
-		stateFile: fileWriter{path: filepath.Join(cfg.StateDir, "state.json")},
-		prefsFile: fileWriter{path: filepath.Join(cfg.StateDir, "prefs.json")},
+		statePath: statePath,
+		prefsPath: filepath.Join(cfg.StateDir, "prefs.json"),
 		peers:     map[key.NodePublic]*peer{},
 		hostname:  netmap.SanitizeHostname(hn),
 		requests:  map[requestKey]*pendingRequest{},
 	}
+	e.stateFile.path, e.prefsFile.path = e.statePath, e.prefsPath
 	e.reconf.init()
-	e.prefs, err = loadPrefs(e.prefsFile.path)
+	e.prefs, err = loadPrefs(e.prefsPath)
 	if err != nil {
 		return nil, err
 	}
