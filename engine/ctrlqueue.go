@@ -65,6 +65,11 @@ func (p *peer) waitReady(pc *peerConn) bool {
 	select {
 	case <-pc.ready:
 		return true
+	default:
+	}
+	select {
+	case <-pc.ready:
+		return true
 	case <-pc.qc.Context().Done():
 	case <-p.done:
 	case <-p.e.ctx.Done():

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
-	"runtime"
 	"testing"
 	"time"
 
@@ -26,9 +25,16 @@ type node struct {
 
 func startNode(t *testing.T, name, dir string) *node {
 	t.Helper()
+	return startNodeNet(t, name, dir, nil)
+}
+
+// startNodeNet is startNode with an OS network configurator.
+func startNodeNet(t *testing.T, name, dir string, nc engine.NetConfigurator) *node {
+	t.Helper()
 	n := &node{name: name, dir: dir, tun: enginetest.NewTUN()}
 	var e *engine.Engine
 	e, err := engine.New(engine.Config{
+		Net:         nc,
 		StateDir:    dir,
 		ListenPort:  -1,
 		ListenAddr:  netip.MustParseAddr("127.0.0.1"),
@@ -112,7 +118,7 @@ func join(t *testing.T, admin, n *node, network string, kind netmap.InviteKind) 
 // check, ICMP for oversized packets, down/up, leave, restart — and no
 // goroutine left behind.
 func TestThreeNodes(t *testing.T) {
-	before := runtime.NumGoroutine()
+	enginetest.CheckLeaks(t)
 	root := t.TempDir()
 	a := startNode(t, "alpha", root+"/a")
 	b := startNode(t, "beta", root+"/b")
@@ -278,5 +284,4 @@ func TestThreeNodes(t *testing.T) {
 		n.e.Close()
 		n.e.Close() // idempotent
 	}
-	waitFor(t, 10*time.Second, "goroutines to exit", func() bool { return runtime.NumGoroutine() <= before+2 })
 }
