@@ -97,9 +97,10 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 	}
 	e.saveLocked()
 	e.recomputeLocked()
+	name, version := net.Name, net.Roster.Version // guarded by e.mu
 	e.mu.Unlock()
 	e.flushSaved()
-	e.log.Info("roster updated", "network", net.Name, "version", net.Roster.Version)
+	e.log.Info("roster updated", "network", name, "version", version)
 	if !removedSelf {
 		e.gossipRoster(net.ID, from.key)
 	}

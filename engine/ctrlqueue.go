@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // ctrlQueueLen bounds a peer's queue of control messages waiting to be
 // written. Past it the oldest message goes (and is counted): gossip is
@@ -40,13 +43,14 @@ func (e *Engine) sendCtrl(pc *peerConn, m *ctrlMsg) {
 
 // routineCtrl is the peer's control writer: it writes queued messages in
 // order, each on its connection once that connection's hello is out. It
-// ends when the peer goes or the engine closes.
+// ends when the peer goes (closing its connections) or the engine closes.
 func (p *peer) routineCtrl() {
 	e := p.e
 	for {
 		var it ctrlItem
 		select {
 		case <-p.done:
+			p.closeRemoved()
 			return
 		case <-e.ctx.Done():
 			return
@@ -56,6 +60,22 @@ func (p *peer) routineCtrl() {
 			continue
 		}
 		e.writeCtrl(it.pc, it.m)
+	}
+}
+
+// closeRemoved closes the connections of a peer that recomputeLocked
+// removed, then makes magicconn forget it (not before: the close must
+// still find the path), unless the peer is back by then.
+func (p *peer) closeRemoved() {
+	e := p.e
+	e.mu.Lock()
+	conns, code, msg := slices.Clone(p.conns), p.closeCode, p.closeReason
+	e.mu.Unlock()
+	closeConns(conns, code, msg)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if _, back := e.peers[p.key]; !back && e.mc != nil {
+		e.mc.RemovePeer(p.key)
 	}
 }
 

@@ -123,6 +123,7 @@ type Config struct {
 //
 // Locks, in the order they may be taken (never the reverse):
 //
+//  0. refreshMu: serializes re-reading our addresses (refreshEndpoints).
 //  1. e.mu: membership state, peers, preferences, our endpoint record.
 //     Code under it only computes and records; it does no OS, disk or
 //     network I/O and never blocks on a peer. What it decides is applied
@@ -196,6 +197,9 @@ type Engine struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// refreshMu serializes refreshEndpoints; taken before e.mu.
+	refreshMu sync.Mutex
 
 	// mu guards the fields below it.
 	mu        sync.Mutex
@@ -276,8 +280,8 @@ func (e *Engine) Start() error {
 	e.reconf.started = true
 	e.reconf.mu.Unlock()
 	e.goRoutine(e.routineReconfig)
+	e.refreshEndpoints()
 	e.mu.Lock()
-	e.refreshEndpointsLocked()
 	e.recomputeLocked()
 	e.setMDNSLocked(e.prefs.MDNS)
 	up := e.prefs.Up
@@ -297,10 +301,12 @@ func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.watchers.broadcastStopping()
 		e.mu.Lock()
+		var conns []*peerConn
 		for _, p := range e.peers {
-			p.closeConn(codeShutdown, "shutting down")
+			conns = append(conns, p.conns...)
 		}
 		e.mu.Unlock()
+		closeConns(conns, codeShutdown, "shutting down")
 		e.cancel() // routineReconfig stops LAN discovery
 		if e.ln != nil {
 			e.ln.Close()

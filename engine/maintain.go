@@ -71,18 +71,25 @@ func (e *Engine) dialPeer(p *peer) {
 	e.attach(p.key, qc, e.self)
 }
 
-// refreshEndpointsLocked re-reads our direct addresses and re-signs our
-// endpoint record if they changed.
-func (e *Engine) refreshEndpointsLocked() bool {
+// refreshEndpoints re-reads our direct addresses and re-signs our
+// endpoint record if they changed. The interfaces are read outside e.mu
+// (netlink work); refreshMu keeps concurrent refreshes in order.
+func (e *Engine) refreshEndpoints() bool {
+	e.refreshMu.Lock()
+	defer e.refreshMu.Unlock()
 	var local []netip.AddrPort
 	if e.cfg.Endpoints != nil {
 		local = e.cfg.Endpoints()
 	} else {
 		local = localEndpoints(uint16(e.ListenPort()))
 	}
-	addrs, home := local, ""
 	if e.mc != nil {
 		e.mc.SetLocalEndpoints(local)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	addrs, home := local, ""
+	if e.mc != nil {
 		addrs, home = e.mc.Endpoints() // local plus reflexive addresses
 	}
 	if e.cfg.ServeRelay != "" && home == "" {

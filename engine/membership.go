@@ -84,13 +84,11 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 	}
 	for k, p := range e.peers {
 		if _, ok := desired[k]; !ok {
-			p.closeConn(closeCode, reason)
-			p.stop()
+			// Its control writer closes the connections, then removes
+			// it from magicconn.
+			p.remove(closeCode, reason)
 			delete(e.peers, k)
 			e.fw.ForgetPeer(k)
-			if e.mc != nil {
-				e.mc.RemovePeer(k)
-			}
 		}
 	}
 	e.updateFilterLocked()
@@ -332,10 +330,11 @@ func (e *Engine) installJoined(inv netmap.Invite, s netmap.SignedRoster, recs []
 	}
 	e.saveLocked()
 	e.recomputeLocked()
+	members := len(n.Roster.Members) // guarded by e.mu
 	e.mu.Unlock()
 	e.flushSaved()
 	e.importRecords(nil, recs)
-	e.log.Info("joined network", "network", n.Name, "members", len(n.Roster.Members))
+	e.log.Info("joined network", "network", n.Name, "members", members)
 	e.auditf(audit.NetworkJoined, inv.Inviter, "", n.Name, "")
 	return n, nil
 }

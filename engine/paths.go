@@ -93,8 +93,8 @@ func (e *Engine) updateRelaysLocked() {
 // onEndpointsChanged runs when magicconn learned new reflexive addresses
 // or a new home relay: re-sign and publish our endpoint record.
 func (e *Engine) onEndpointsChanged() {
+	changed := e.refreshEndpoints()
 	e.mu.Lock()
-	changed := e.refreshEndpointsLocked()
 	svc := e.mdns
 	e.mu.Unlock()
 	if changed {

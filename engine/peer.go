@@ -57,6 +57,10 @@ type peer struct {
 	backoff  time.Duration
 	lastSeen time.Time
 	stopped  bool
+	// Why the peer went: its control writer closes the connections with
+	// these once stopped (outside e.mu).
+	closeCode   quic.ApplicationErrorCode
+	closeReason string
 }
 
 // peerInfo is what the rosters say about a peer.
@@ -124,9 +128,18 @@ func (p *peer) stop() {
 	close(p.done)
 }
 
-// closeConn closes every connection to the peer. Called with e.mu held.
-func (p *peer) closeConn(code quic.ApplicationErrorCode, msg string) {
-	for _, pc := range p.conns {
+// remove stops a peer that no longer shares a network with us; its
+// control writer then closes its connections with code and msg. Called
+// with e.mu held.
+func (p *peer) remove(code quic.ApplicationErrorCode, msg string) {
+	p.closeCode, p.closeReason = code, msg
+	p.stop()
+}
+
+// closeConns closes connections (CloseWithError waits for quic-go to
+// send the close, so never with e.mu held).
+func closeConns(conns []*peerConn, code quic.ApplicationErrorCode, msg string) {
+	for _, pc := range conns {
 		pc.qc.CloseWithError(code, msg)
 	}
 }
@@ -155,7 +168,7 @@ func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.Nod
 			qc.CloseWithError(codeDuplicate, "duplicate connection")
 			return
 		}
-		old.qc.CloseWithError(codeDuplicate, "replaced by a newer connection")
+		defer old.qc.CloseWithError(codeDuplicate, "replaced by a newer connection") // after the unlock
 	}
 	e.initBulk(p, pc)
 	p.conns = append(p.conns, pc)
