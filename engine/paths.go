@@ -111,10 +111,7 @@ func (e *Engine) SharesNetwork(k key.NodePublic) bool {
 	if k == e.self {
 		return true // our own home relay connection
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	_, ok := e.peers[k]
-	return ok
+	return e.isMember(k) // per relay connection: no engine lock
 }
 
 // tellPeerLocked gives magicconn what we know of a peer's whereabouts.
