@@ -113,6 +113,28 @@ func join(t *testing.T, admin, n *node, network string, kind netmap.InviteKind) 
 	}
 }
 
+// meshOfThree starts alpha, beta and gamma under root, all members of
+// network "home" (alpha its admin). Whatever nodes the slice holds when
+// the test ends are closed.
+func meshOfThree(t *testing.T, root string) []*node {
+	t.Helper()
+	a := startNode(t, "alpha", root+"/a")
+	b := startNode(t, "beta", root+"/b")
+	c := startNode(t, "gamma", root+"/c")
+	nodes := []*node{a, b, c}
+	t.Cleanup(func() {
+		for _, n := range nodes {
+			n.e.Close()
+		}
+	})
+	if _, err := a.e.CreateNetwork("home", false); err != nil {
+		t.Fatal(err)
+	}
+	join(t, a, b, "home", netmap.InviteSingle)
+	join(t, a, c, "home", netmap.InviteReusable)
+	return nodes
+}
+
 // TestThreeNodes runs three engines over loopback UDP with fake TUNs:
 // joins, a full mesh, packets both ways over IPv4 and IPv6, the spoofing
 // check, ICMP for oversized packets, down/up, leave, restart — and no
@@ -120,21 +142,8 @@ func join(t *testing.T, admin, n *node, network string, kind netmap.InviteKind) 
 func TestThreeNodes(t *testing.T) {
 	enginetest.CheckLeaks(t)
 	root := t.TempDir()
-	a := startNode(t, "alpha", root+"/a")
-	b := startNode(t, "beta", root+"/b")
-	c := startNode(t, "gamma", root+"/c")
-	nodes := []*node{a, b, c}
-	defer func() {
-		for _, n := range nodes {
-			n.e.Close()
-		}
-	}()
-
-	if _, err := a.e.CreateNetwork("home", false); err != nil {
-		t.Fatal(err)
-	}
-	join(t, a, b, "home", netmap.InviteSingle)
-	join(t, a, c, "home", netmap.InviteReusable)
+	nodes := meshOfThree(t, root)
+	a, b, c := nodes[0], nodes[1], nodes[2]
 	for _, x := range nodes {
 		for _, y := range nodes {
 			if x != y {

@@ -72,8 +72,7 @@ func TestControlQueueDropsOldest(t *testing.T) {
 	e.sendCtrl(&peerConn{}, &ctrlMsg{})
 }
 
-// TestControlWriterStopsWithPeer: the writer drains its queue and
-// returns once the peer stops.
+// TestControlWriterStopsWithPeer: the writer returns once the peer stops.
 func TestControlWriterStopsWithPeer(t *testing.T) {
 	e := &Engine{}
 	e.ctx = t.Context()
@@ -86,23 +85,11 @@ func TestControlWriterStopsWithPeer(t *testing.T) {
 	ready := make(chan struct{})
 	close(ready)
 	e.sendCtrl(&peerConn{owner: p, ready: ready}, &ctrlMsg{}) // no stream: skipped
-	waitUntil(t, "queue drained", func() bool { return len(p.ctrlq) == 0 })
 	p.stop()
 	select {
 	case <-exited:
 	case <-time.After(5 * time.Second):
 		t.Fatal("control writer still running after the peer stopped")
-	}
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }
 

@@ -240,21 +240,8 @@ func TestPeerHostnameNoRace(t *testing.T) {
 // sender and control writer, the reconfig routine, connections).
 func TestCloseStopsEveryGoroutine(t *testing.T) {
 	enginetest.CheckLeaks(t)
-	root := t.TempDir()
-	a := startNode(t, "alpha", root+"/a")
-	b := startNode(t, "beta", root+"/b")
-	c := startNode(t, "gamma", root+"/c")
-	nodes := []*node{a, b, c}
-	defer func() {
-		for _, n := range nodes {
-			n.e.Close()
-		}
-	}()
-	if _, err := a.e.CreateNetwork("home", true); err != nil {
-		t.Fatal(err)
-	}
-	join(t, a, b, "home", netmap.InviteReusable)
-	join(t, a, c, "home", netmap.InviteReusable)
+	nodes := meshOfThree(t, t.TempDir())
+	a, b, c := nodes[0], nodes[1], nodes[2]
 	waitFor(t, 10*time.Second, "beta sees gamma", func() bool { p, ok := b.peer("gamma"); return ok && p.Online })
 	// Roster changes gossiped through the control queues.
 	for i := range 5 {
