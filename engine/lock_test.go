@@ -144,10 +144,11 @@ func TestReconfigOutsideLock(t *testing.T) {
 }
 
 // TestSetUpThroughReconfig: down and up still reach the OS and report its
-// errors; a refused "up" leaves the data plane down.
+// errors; a refused "up" leaves the data plane down; an "up" stuck in the
+// OS holds no lock (it used to block every control-plane call).
 func TestSetUpThroughReconfig(t *testing.T) {
 	enginetest.CheckLeaks(t)
-	fn := &fakeNet{}
+	fn := &fakeNet{entered: make(chan struct{}, 1)}
 	n := startNodeNet(t, "alpha", t.TempDir(), fn)
 	defer n.e.Close()
 	if err := n.e.SetUp(false); err != nil {
@@ -172,14 +173,27 @@ func TestSetUpThroughReconfig(t *testing.T) {
 	if got := fn.log(); len(got) != calls {
 		t.Errorf("addresses applied while down: %v", got[calls:])
 	}
+	gate := make(chan struct{})
 	fn.mu.Lock()
-	fn.fail = nil
+	fn.fail, fn.gate = nil, gate
 	fn.mu.Unlock()
-	if err := n.e.SetUp(true); err != nil {
+	upErr := make(chan error, 1)
+	go func() { upErr <- n.e.SetUp(true) }()
+	<-fn.entered
+	within(t, 2*time.Second, "CreateNetwork during a stuck SetUp", func() {
+		if _, err := n.e.CreateNetwork("home", false); err != nil {
+			t.Error(err)
+		}
+	})
+	close(gate)
+	if err := <-upErr; err != nil {
 		t.Fatal(err)
 	}
 	if got := fn.log(); got[len(got)-1] != fmt.Sprint(prefixes("100.64.9.9/10")) {
 		t.Errorf("up applied %v, want the latest addresses", got[len(got)-1])
+	}
+	if st := n.e.Status().State; st != apitype.StateUp {
+		t.Errorf("state %v after up, want up", st)
 	}
 }
 
