@@ -127,16 +127,18 @@ type Config struct {
 //  1. e.mu: membership state, peers, preferences, our endpoint record.
 //     Code under it only computes and records; it does no OS, disk or
 //     network I/O and never blocks on a peer. What it decides is applied
-//     outside it: OS configuration by routineReconfig (reconf), files by
-//     flushSaved (stateFile, prefsFile, fwFile), control messages by each
-//     peer's control writer (peer.ctrlq).
-//  2. Leaf locks taken under e.mu: reconf.mu, the file writers' stageMu,
+//     outside it: OS configuration (addresses, DNS, mDNS) by
+//     routineReconfig (reconf), files by flushSaved (stateFile,
+//     prefsFile, fwFile), control messages and the closing of a removed
+//     peer's connections by that peer's control writer (routineCtrl).
+//  2. Taken under e.mu, and taking nothing of the engine's: reconf.mu,
+//     a file writer's stageMu (then the firewall's lock, for fwFile),
 //     watchers.mu, the firewall's and magicconn's own locks.
 //
-// Outside e.mu: a file writer's writeMu (held while writing, before its
-// stageMu) and a connection's ctrlMu (held while writing the control
-// stream) are never held while taking e.mu. The data path and
-// verifyIncoming take no engine lock: they read atomics (routes,
+// Never held while taking e.mu: a file writer's writeMu (held while
+// writing; taken before its stageMu) and a connection's ctrlMu (held
+// while writing the control stream). The data path, verifyIncoming and
+// SharesNetwork take no engine lock: they read atomics (routes,
 // ourAddr, members, peer.cur).
 type Engine struct {
 	cfg     Config
