@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 var ciphers = []Cipher{ChaCha20Poly1305, AES256GCM}
@@ -274,6 +276,30 @@ func TestSenderLimits(t *testing.T) {
 	}
 	if _, reject, _ := ChaCha20Poly1305.limits(); reject != 1<<60 {
 		t.Errorf("ChaCha20 reject limit %d", reject)
+	}
+}
+
+// TestRekeyAfterTime: a Sender asks for fresh keys once it is
+// RekeyAfterTime old, even if it sealed almost nothing (on virtual time).
+func TestRekeyAfterTime(t *testing.T) {
+	for _, c := range ciphers {
+		t.Run(c.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s, _ := testPair(t, c)
+				mustSeal(t, s, []byte("x"))
+				time.Sleep(RekeyAfterTime - time.Second)
+				if s.NeedsRekey() {
+					t.Fatal("NeedsRekey before RekeyAfterTime")
+				}
+				time.Sleep(time.Second)
+				if !s.NeedsRekey() {
+					t.Fatal("NeedsRekey false after RekeyAfterTime")
+				}
+			})
+		})
+	}
+	if RekeyAfterTime > 2*time.Minute {
+		t.Errorf("RekeyAfterTime %v, want at most 2 minutes", RekeyAfterTime)
 	}
 }
 

@@ -24,7 +24,7 @@ type Drops struct {
 	NoPath        uint64 // WriteTo a peer with no direct path, relay or candidate
 	RelayFull     uint64 // the relay connection's send queue was full
 	WriteError    uint64 // the socket refused a write
-	TooLarge      uint64 // a relayed packet larger than any QUIC packet
+	TooLarge      uint64 // a relayed QUIC packet over bufSize, or any bulk packet over maxBulkLen
 	BadDisco      uint64 // disco message that failed to parse or verify
 	RateLimited   uint64 // disco message from an unknown key over the rate limit
 	BadSTUN       uint64 // STUN message that is not a response to our query

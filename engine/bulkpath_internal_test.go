@@ -1,0 +1,187 @@
+package engine
+
+import (
+	"encoding/binary"
+	"log/slog"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/bulk"
+	"github.com/rayfish/rayfish/engine/enginetest"
+)
+
+// testBulkSession sets up p's bulk channel on e (epochs 0 and 1) and
+// returns a Sender of the peer's, at epoch 0, whose packets it opens.
+func testBulkSession(t testing.TB, e *Engine, p *peer) *bulk.Sender {
+	t.Helper()
+	peerSide, ourSide := fakeDerive()
+	e.initBulkState(p, p.cur.Load(), &bulkState{derive: ourSide})
+	send, _, _ := peerSide(0)
+	s, err := bulk.NewSender(&send)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestOversizeBulkDropped: an authenticated bulk packet larger than a
+// pooled buffer (3 KB, as a relay frame or a GRO read can carry) is
+// dropped and counted as malformed; it must not panic the reader. The
+// largest packet that fits a buffer still goes through.
+func TestOversizeBulkDropped(t *testing.T) {
+	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+	for _, tc := range []struct {
+		name      string
+		size      int // IP packet length
+		malformed uint64
+		delivered uint64
+	}{
+		{"3 KB", 3000, 1, 0},
+		{"one past the buffer", pbufSize - headroom + 1, 1, 0},
+		{"largest that fits", pbufSize - headroom, 0, 1},
+		{"ordinary", 1200, 0, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e, p := testEngine(t, self, other)
+			s := testBulkSession(t, e, p)
+			pkt := enginetest.UDPPacket(other, self, 1, 2, tc.size-28)
+			wire, err := s.Seal(nil, pkt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.onBulk(wire)
+			if got := e.drops.snapshot()["malformed"]; got != tc.malformed {
+				t.Errorf("malformed drops %d, want %d", got, tc.malformed)
+			}
+			if got := e.pktIn.Load(); got != tc.delivered {
+				t.Errorf("%d packets delivered, want %d", got, tc.delivered)
+			}
+			if tc.delivered == 1 {
+				b := <-e.tunq
+				if string(b.packet()) != string(pkt) {
+					t.Error("delivered packet differs from the one sealed")
+				}
+				e.putBuf(b)
+			}
+		})
+	}
+}
+
+// fakeDerive returns the key derivations of the two ends of one
+// connection: what one end sends in an epoch, the other receives.
+func fakeDerive() (a, b func(uint32) (bulk.Keys, bulk.Keys, error)) {
+	keys := func(dir byte, epoch uint32) bulk.Keys {
+		k := bulk.Keys{Cipher: bulk.ChaCha20Poly1305}
+		k.Key[0], k.Session[0] = dir, dir
+		binary.BigEndian.PutUint32(k.Key[1:], epoch)
+		binary.BigEndian.PutUint32(k.Session[1:], epoch)
+		return k
+	}
+	a = func(e uint32) (bulk.Keys, bulk.Keys, error) { return keys(1, e), keys(2, e), nil }
+	b = func(e uint32) (bulk.Keys, bulk.Keys, error) { return keys(2, e), keys(1, e), nil }
+	return a, b
+}
+
+// TestBulkRotationOneGoroutine: while the epoch after the peer's new one
+// is being registered, further packets in the new epoch start no more
+// goroutines (they used to start one each), and the rotation ends with
+// the new epoch and the next one registered, the old one retired.
+func TestBulkRotationOneGoroutine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+		e, p := testEngine(t, self, other)
+		e.log = slog.New(slog.DiscardHandler)
+		peerSide, ourSide := fakeDerive()
+		release := make(chan struct{})
+		var rotations atomic.Int32
+		derive := func(epoch uint32) (bulk.Keys, bulk.Keys, error) {
+			if epoch >= 2 { // a rotation: hold it until the packets are in
+				rotations.Add(1)
+				<-release
+			}
+			return ourSide(epoch)
+		}
+		pc := p.cur.Load()
+		e.initBulkState(p, pc, &bulkState{derive: derive})
+		send, _, _ := peerSide(1)
+		s, err := bulk.NewSender(&send)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pkt := enginetest.UDPPacket(other, self, 1, 2, 100)
+		for range 100 {
+			wire, err := s.Seal(nil, pkt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.onBulk(wire)
+			e.putBuf(<-e.tunq)
+		}
+		synctest.Wait()
+		if n := rotations.Load(); n != 1 {
+			t.Errorf("%d rotations started by 100 packets in a new epoch, want 1", n)
+		}
+		close(release)
+		synctest.Wait()
+		pc.bulk.mu.Lock()
+		_, has0 := pc.bulk.recvs[0]
+		_, has1 := pc.bulk.recvs[1]
+		_, has2 := pc.bulk.recvs[2]
+		pc.bulk.mu.Unlock()
+		if has0 || !has1 || !has2 || e.BulkSessions() != 2 {
+			t.Errorf("epochs 0 %v, 1 %v, 2 %v, %d sessions; want 1 and 2 only", has0, has1, has2, e.BulkSessions())
+		}
+		e.dropBulk(pc)
+		if e.BulkSessions() != 0 {
+			t.Errorf("%d sessions after dropBulk", e.BulkSessions())
+		}
+	})
+}
+
+// TestBulkRekeyByTime: on virtual time, a sender that sends a little
+// moves to a new epoch every bulk.RekeyAfterTime, the receiver follows,
+// and no more than two receiving sessions are kept.
+func TestBulkRekeyByTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		aAddr, bAddr := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+		a, pb := testEngine(t, aAddr, bAddr) // pb: b, as a's peer
+		b, pa := testEngine(t, bAddr, aAddr)
+		a.log, b.log = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)
+		deriveA, deriveB := fakeDerive()
+		pcA, pcB := pb.cur.Load(), pa.cur.Load()
+		a.initBulkState(pb, pcA, &bulkState{derive: deriveA})
+		b.initBulkState(pa, pcB, &bulkState{derive: deriveB})
+		if err := a.startBulkSend(pcA, 0); err != nil {
+			t.Fatal(err)
+		}
+		pkt := enginetest.UDPPacket(aAddr, bAddr, 1, 2, 100)
+		for i := range 5 {
+			for range 10 { // a little traffic, far below any packet limit
+				wire, err := a.bulkSender(pcA).Seal(nil, pkt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b.onBulk(wire)
+				b.putBuf(<-b.tunq)
+				time.Sleep(time.Second)
+			}
+			synctest.Wait() // b's rotation
+			if got := pcA.bulk.epoch.Load(); got != uint32(i) {
+				t.Fatalf("after %v the sender is in epoch %d, want %d", time.Duration(i)*bulk.RekeyAfterTime, got, i)
+			}
+			if n := b.BulkSessions(); n != 2 {
+				t.Fatalf("epoch %d: receiver keeps %d sessions, want 2", i, n)
+			}
+			time.Sleep(bulk.RekeyAfterTime - 10*time.Second)
+		}
+		if d := b.drops.snapshot(); d["bulk_unknown_session"]+d["bulk_auth"]+d["bulk_replay"] != 0 {
+			t.Errorf("drops across rekeys: %v", d)
+		}
+		if got := b.pktIn.Load(); got != 50 {
+			t.Errorf("%d packets delivered, want 50", got)
+		}
+	})
+}
