@@ -226,3 +226,42 @@ func dropTotal(e *Engine) uint64 {
 	}
 	return n
 }
+
+// TestOversizeDatagramDropped: the QUIC datagram carrier has the same
+// bound as the bulk channel: a packet larger than a pooled buffer is
+// dropped and counted as malformed.
+func TestOversizeDatagramDropped(t *testing.T) {
+	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+	e, p := testEngine(t, self, other)
+	e.inbound(p, enginetest.UDPPacket(other, self, 1, 2, 3000))
+	if got := e.drops.snapshot()["malformed"]; got != 1 || e.pktIn.Load() != 0 {
+		t.Errorf("malformed drops %d, delivered %d; want 1 and 0", got, e.pktIn.Load())
+	}
+}
+
+// TestBulkPathAllocs: receiving on the bulk channel (session lookup,
+// open, checks, hand-off to the TUN writer) and the sender's per-batch
+// rekey check allocate nothing.
+func TestBulkPathAllocs(t *testing.T) {
+	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+	e, p := testEngine(t, self, other)
+	s := testBulkSession(t, e, p)
+	pkt := enginetest.UDPPacket(other, self, 1, 2, 1200)
+	wire := make([]byte, 0, len(pkt)+bulk.Overhead)
+	pc := p.cur.Load()
+	if err := e.startBulkSend(pc, 0); err != nil {
+		t.Fatal(err)
+	}
+	allocs := testing.AllocsPerRun(1000, func() {
+		w, _ := s.Seal(wire, pkt)
+		e.onBulk(w)
+		e.putBuf(<-e.tunq)
+		_ = e.bulkSender(pc)
+	})
+	if allocs != 0 {
+		t.Errorf("bulk path allocates %v per packet", allocs)
+	}
+	if e.pktIn.Load() < 1000 {
+		t.Errorf("only %d packets delivered", e.pktIn.Load())
+	}
+}
