@@ -142,8 +142,9 @@ func TestBulkRotationOneGoroutine(t *testing.T) {
 }
 
 // TestBulkRekeyByTime: on virtual time, a sender that sends a little
-// moves to a new epoch every bulk.RekeyAfterTime, the receiver follows,
-// and no more than two receiving sessions are kept.
+// (bulk.RekeyMinPackets per epoch) moves to a new epoch every
+// bulk.RekeyAfterTime, the receiver follows, and no more than two
+// receiving sessions are kept. One that sends less stays in its epoch.
 func TestBulkRekeyByTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		aAddr, bAddr := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
@@ -158,15 +159,19 @@ func TestBulkRekeyByTime(t *testing.T) {
 			t.Fatal(err)
 		}
 		pkt := enginetest.UDPPacket(aAddr, bAddr, 1, 2, 100)
+		send := func() {
+			t.Helper()
+			wire, err := a.bulkSender(pcA).Seal(nil, pkt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.onBulk(wire)
+			b.putBuf(<-b.tunq)
+		}
 		for i := range 5 {
-			for range 10 { // a little traffic, far below any packet limit
-				wire, err := a.bulkSender(pcA).Seal(nil, pkt)
-				if err != nil {
-					t.Fatal(err)
-				}
-				b.onBulk(wire)
-				b.putBuf(<-b.tunq)
-				time.Sleep(time.Second)
+			for range bulk.RekeyMinPackets { // far below any packet limit
+				send()
+				time.Sleep(100 * time.Millisecond)
 			}
 			synctest.Wait() // b's rotation
 			if got := pcA.bulk.epoch.Load(); got != uint32(i) {
@@ -175,13 +180,21 @@ func TestBulkRekeyByTime(t *testing.T) {
 			if n := b.BulkSessions(); n != 2 {
 				t.Fatalf("epoch %d: receiver keeps %d sessions, want 2", i, n)
 			}
-			time.Sleep(bulk.RekeyAfterTime - 10*time.Second)
+			time.Sleep(bulk.RekeyAfterTime - time.Duration(bulk.RekeyMinPackets)*100*time.Millisecond)
 		}
 		if d := b.drops.snapshot(); d["bulk_unknown_session"]+d["bulk_auth"]+d["bulk_replay"] != 0 {
 			t.Errorf("drops across rekeys: %v", d)
 		}
-		if got := b.pktIn.Load(); got != 50 {
-			t.Errorf("%d packets delivered, want 50", got)
+		if got, want := b.pktIn.Load(), uint64(5*bulk.RekeyMinPackets); got != want {
+			t.Errorf("%d packets delivered, want %d", got, want)
+		}
+		// Quiet now: one packet per epoch length stays in epoch 5.
+		for range 3 {
+			time.Sleep(bulk.RekeyAfterTime)
+			send()
+		}
+		if got := pcA.bulk.epoch.Load(); got != 5 {
+			t.Errorf("a quiet sender moved to epoch %d, want 5", got)
 		}
 	})
 }

@@ -280,12 +280,18 @@ func TestSenderLimits(t *testing.T) {
 }
 
 // TestRekeyAfterTime: a Sender asks for fresh keys once it is
-// RekeyAfterTime old, even if it sealed almost nothing (on virtual time).
+// RekeyAfterTime old, however few packets it sealed beyond
+// RekeyMinPackets (on virtual time); an idle one does not.
 func TestRekeyAfterTime(t *testing.T) {
 	for _, c := range ciphers {
 		t.Run(c.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				s, _ := testPair(t, c)
+				idle, _ := testPair(t, c)
+				for range RekeyMinPackets - 1 {
+					mustSeal(t, s, []byte("x"))
+					mustSeal(t, idle, []byte("x"))
+				}
 				mustSeal(t, s, []byte("x"))
 				time.Sleep(RekeyAfterTime - time.Second)
 				if s.NeedsRekey() {
@@ -294,6 +300,9 @@ func TestRekeyAfterTime(t *testing.T) {
 				time.Sleep(time.Second)
 				if !s.NeedsRekey() {
 					t.Fatal("NeedsRekey false after RekeyAfterTime")
+				}
+				if idle.NeedsRekey() {
+					t.Fatalf("NeedsRekey after only %d packets", RekeyMinPackets-1)
 				}
 			})
 		})

@@ -14,6 +14,14 @@ import (
 // a fresh count, take over.
 const RekeyAfterTime = 2 * time.Minute
 
+// RekeyMinPackets is how many packets a Sender must have sealed before
+// its age alone asks for new keys. The peer registers the epoch after the
+// current one when it opens the current one's first packet, so a sender
+// must not move on after a few packets that may all have been lost: with
+// two epochs unseen, the peer could no longer open anything. An idle
+// Sender protects nothing and needs no new keys.
+const RekeyMinPackets = 64
+
 // A Sender seals packets for one direction of one bulk session. Seal may
 // be called from several goroutines at once; each call takes the next
 // counter, so no counter is ever used twice.
@@ -74,10 +82,12 @@ func (s *Sender) Seal(dst, pkt []byte) ([]byte, error) {
 
 // NeedsRekey reports whether the session should move to fresh keys (see
 // DeriveKeysEpoch): the Sender has sealed enough packets, well before Seal
-// starts to refuse, or it is RekeyAfterTime old. It reads the clock, so
-// callers ask once per batch, not per packet.
+// starts to refuse, or it is RekeyAfterTime old and has sealed at least
+// RekeyMinPackets. It reads the clock, so callers ask once per batch, not
+// per packet.
 func (s *Sender) NeedsRekey() bool {
-	return s.next.Load() >= s.rekeyAfter || time.Since(s.created) >= RekeyAfterTime
+	n := s.next.Load()
+	return n >= s.rekeyAfter || n >= RekeyMinPackets && time.Since(s.created) >= RekeyAfterTime
 }
 
 // Sent returns the number of counters taken so far, including those of
