@@ -17,13 +17,19 @@ import (
 //
 // Keys live exactly as long as their QUIC connection: detach drops them.
 // Each direction rekeys by epoch (DeriveKeysEpoch) before its AEAD's usage
-// limit and at least every bulk.RekeyAfterTime; receivers for the current
-// and the next epoch are registered. When the peer's packets arrive in a
-// new epoch, one goroutine per connection (bulkState.rotating) registers
-// the epoch after it and retires the one before.
+// limit and, once it carried bulk.RekeyMinPackets, every
+// bulk.RekeyAfterTime. Receivers for the current epoch and the
+// bulkRecvAhead after it are registered, so the peer may move on even if
+// none of an epoch's packets reached us. When the peer's packets arrive
+// in a new epoch, one goroutine per connection (bulkState.rotating)
+// registers the epochs ahead of it and retires those before.
 
 // bulkVersion is what our hello advertises.
 const bulkVersion = 1
+
+// bulkRecvAhead is how many epochs past the peer's current one we can
+// open.
+const bulkRecvAhead = 2
 
 // bulkRecv is one registered receiving session.
 type bulkRecv struct {
@@ -66,11 +72,11 @@ func (e *Engine) initBulk(p *peer, pc *peerConn) {
 }
 
 // initBulkState installs st as pc's bulk channel and registers the
-// receivers of epochs 0 and 1.
+// receivers of epoch 0 and the bulkRecvAhead after it.
 func (e *Engine) initBulkState(p *peer, pc *peerConn, st *bulkState) {
 	st.recvs = map[uint32]bulk.SessionID{}
 	pc.bulk = st
-	for epoch := uint32(0); epoch < 2; epoch++ {
+	for epoch := uint32(0); epoch <= bulkRecvAhead; epoch++ {
 		if err := e.addBulkRecv(p, pc, epoch); err != nil {
 			e.log.Warn("bulk channel unavailable", "peer", p.key.ShortString(), "err", err)
 			e.dropBulk(pc)
@@ -80,7 +86,14 @@ func (e *Engine) initBulkState(p *peer, pc *peerConn, st *bulkState) {
 	}
 }
 
+// addBulkRecv registers the receiver of epoch, unless it is.
 func (e *Engine) addBulkRecv(p *peer, pc *peerConn, epoch uint32) error {
+	pc.bulk.mu.Lock()
+	_, have := pc.bulk.recvs[epoch]
+	pc.bulk.mu.Unlock()
+	if have {
+		return nil
+	}
 	send, recv, err := pc.bulk.derive(epoch)
 	send.Zero()
 	if err != nil {
@@ -99,7 +112,7 @@ func (e *Engine) addBulkRecv(p *peer, pc *peerConn, epoch uint32) error {
 	}
 	pc.bulk.recvs[epoch] = r.Session()
 	br := &bulkRecv{pc: pc, p: p, epoch: epoch, r: r}
-	br.rotated.Store(epoch == 0) // epoch 1 is registered with 0
+	br.rotated.Store(epoch == 0) // the epochs ahead are registered with 0
 	e.bulkRecvs.Store(r.Session(), br)
 	return nil
 }
@@ -223,24 +236,29 @@ func (e *Engine) startRotation(br *bulkRecv) {
 	})
 }
 
-// rotateBulkRecv registers epoch+1 and retires epoch-1 once the peer sends
-// in epoch.
+// rotateBulkRecv registers the bulkRecvAhead epochs after br's and
+// retires the ones before it, once the peer sends in br's epoch.
 func (e *Engine) rotateBulkRecv(br *bulkRecv) {
-	if e.ctx.Err() != nil {
-		return
-	}
-	if err := e.addBulkRecv(br.p, br.pc, br.epoch+1); err != nil {
-		e.log.Warn("bulk rekey", "err", err)
-		return
+	for k := uint32(1); k <= bulkRecvAhead; k++ {
+		if e.ctx.Err() != nil {
+			return
+		}
+		if err := e.addBulkRecv(br.p, br.pc, br.epoch+k); err != nil {
+			e.log.Warn("bulk rekey", "err", err)
+			return
+		}
 	}
 	st := br.pc.bulk
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if sid, ok := st.recvs[br.epoch-1]; ok {
+	for epoch, sid := range st.recvs {
+		if epoch >= br.epoch {
+			continue
+		}
 		if v, ok := e.bulkRecvs.LoadAndDelete(sid); ok {
 			v.(*bulkRecv).r.Close()
 		}
-		delete(st.recvs, br.epoch-1)
+		delete(st.recvs, epoch)
 	}
 }
 

@@ -3,7 +3,9 @@ package engine
 import (
 	"encoding/binary"
 	"log/slog"
+	"maps"
 	"net/netip"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -15,6 +17,7 @@ import (
 
 // testBulkSession sets up p's bulk channel on e (epochs 0 and 1) and
 // returns a Sender of the peer's, at epoch 0, whose packets it opens.
+// (epochs 0 to bulkRecvAhead)
 func testBulkSession(t testing.TB, e *Engine, p *peer) *bulk.Sender {
 	t.Helper()
 	peerSide, ourSide := fakeDerive()
@@ -85,10 +88,11 @@ func fakeDerive() (a, b func(uint32) (bulk.Keys, bulk.Keys, error)) {
 	return a, b
 }
 
-// TestBulkRotationOneGoroutine: while the epoch after the peer's new one
-// is being registered, further packets in the new epoch start no more
+// TestBulkRotationOneGoroutine: while the epochs after the peer's new one
+// are being registered, further packets in the new epoch start no more
 // goroutines (they used to start one each), and the rotation ends with
-// the new epoch and the next one registered, the old one retired.
+// the new epoch and the bulkRecvAhead after it registered, the old one
+// retired.
 func TestBulkRotationOneGoroutine(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
@@ -98,7 +102,7 @@ func TestBulkRotationOneGoroutine(t *testing.T) {
 		release := make(chan struct{})
 		var rotations atomic.Int32
 		derive := func(epoch uint32) (bulk.Keys, bulk.Keys, error) {
-			if epoch >= 2 { // a rotation: hold it until the packets are in
+			if epoch > bulkRecvAhead { // a rotation: hold it until the packets are in
 				rotations.Add(1)
 				<-release
 			}
@@ -126,13 +130,11 @@ func TestBulkRotationOneGoroutine(t *testing.T) {
 		}
 		close(release)
 		synctest.Wait()
-		pc.bulk.mu.Lock()
-		_, has0 := pc.bulk.recvs[0]
-		_, has1 := pc.bulk.recvs[1]
-		_, has2 := pc.bulk.recvs[2]
-		pc.bulk.mu.Unlock()
-		if has0 || !has1 || !has2 || e.BulkSessions() != 2 {
-			t.Errorf("epochs 0 %v, 1 %v, 2 %v, %d sessions; want 1 and 2 only", has0, has1, has2, e.BulkSessions())
+		if got, want := recvEpochs(pc), []uint32{1, 2, 3}; !slices.Equal(got, want) {
+			t.Errorf("epochs %v registered, want %v", got, want)
+		}
+		if e.BulkSessions() != 3 {
+			t.Errorf("%d sessions, want 3", e.BulkSessions())
 		}
 		e.dropBulk(pc)
 		if e.BulkSessions() != 0 {
@@ -143,8 +145,8 @@ func TestBulkRotationOneGoroutine(t *testing.T) {
 
 // TestBulkRekeyByTime: on virtual time, a sender that sends a little
 // (bulk.RekeyMinPackets per epoch) moves to a new epoch every
-// bulk.RekeyAfterTime, the receiver follows, and no more than two
-// receiving sessions are kept. One that sends less stays in its epoch.
+// bulk.RekeyAfterTime, the receiver follows, keeping the current epoch
+// and the two after it. One that sends less stays in its epoch.
 func TestBulkRekeyByTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		aAddr, bAddr := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
@@ -177,8 +179,8 @@ func TestBulkRekeyByTime(t *testing.T) {
 			if got := pcA.bulk.epoch.Load(); got != uint32(i) {
 				t.Fatalf("after %v the sender is in epoch %d, want %d", time.Duration(i)*bulk.RekeyAfterTime, got, i)
 			}
-			if n := b.BulkSessions(); n != 2 {
-				t.Fatalf("epoch %d: receiver keeps %d sessions, want 2", i, n)
+			if got, want := recvEpochs(pcB), []uint32{uint32(i), uint32(i) + 1, uint32(i) + 2}; !slices.Equal(got, want) || b.BulkSessions() != 3 {
+				t.Fatalf("epoch %d: receiver has epochs %v (%d sessions), want %v", i, got, b.BulkSessions(), want)
 			}
 			time.Sleep(bulk.RekeyAfterTime - time.Duration(bulk.RekeyMinPackets)*100*time.Millisecond)
 		}
@@ -277,4 +279,49 @@ func TestBulkPathAllocs(t *testing.T) {
 	if e.pktIn.Load() < 1000 {
 		t.Errorf("only %d packets delivered", e.pktIn.Load())
 	}
+}
+
+// recvEpochs returns the epochs pc can receive, in order.
+func recvEpochs(pc *peerConn) []uint32 {
+	pc.bulk.mu.Lock()
+	defer pc.bulk.mu.Unlock()
+	return slices.Sorted(maps.Keys(pc.bulk.recvs))
+}
+
+// TestBulkLostEpoch: when none of an epoch's packets reach the receiver
+// (all lost), the sender's next epoch still opens.
+func TestBulkLostEpoch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		aAddr, bAddr := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+		b, pa := testEngine(t, bAddr, aAddr)
+		b.log = slog.New(slog.DiscardHandler)
+		deriveA, deriveB := fakeDerive()
+		pcB := pa.cur.Load()
+		b.initBulkState(pa, pcB, &bulkState{derive: deriveB})
+		pkt := enginetest.UDPPacket(aAddr, bAddr, 1, 2, 100)
+		for epoch, delivered := range []bool{true, false, true, true} {
+			send, _, _ := deriveA(uint32(epoch))
+			s, err := bulk.NewSender(&send)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wire, err := s.Seal(nil, pkt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !delivered {
+				continue
+			}
+			b.onBulk(wire)
+			synctest.Wait()
+			if b.pktIn.Load() == 0 {
+				t.Fatalf("epoch %d not opened; drops %v", epoch, b.drops.snapshot())
+			}
+			b.pktIn.Store(0)
+			b.putBuf(<-b.tunq)
+		}
+		if got, want := recvEpochs(pcB), []uint32{3, 4, 5}; !slices.Equal(got, want) {
+			t.Errorf("epochs %v registered, want %v", got, want)
+		}
+	})
 }
