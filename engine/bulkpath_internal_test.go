@@ -2,7 +2,6 @@ package engine
 
 import (
 	"encoding/binary"
-	"log/slog"
 	"maps"
 	"net/netip"
 	"slices"
@@ -97,7 +96,6 @@ func TestBulkRotationOneGoroutine(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
 		e, p := testEngine(t, self, other)
-		e.log = slog.New(slog.DiscardHandler)
 		peerSide, ourSide := fakeDerive()
 		release := make(chan struct{})
 		var rotations atomic.Int32
@@ -152,7 +150,6 @@ func TestBulkRekeyByTime(t *testing.T) {
 		aAddr, bAddr := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
 		a, pb := testEngine(t, aAddr, bAddr) // pb: b, as a's peer
 		b, pa := testEngine(t, bAddr, aAddr)
-		a.log, b.log = slog.New(slog.DiscardHandler), slog.New(slog.DiscardHandler)
 		deriveA, deriveB := fakeDerive()
 		pcA, pcB := pb.cur.Load(), pa.cur.Load()
 		a.initBulkState(pb, pcA, &bulkState{derive: deriveA})
@@ -213,7 +210,6 @@ func FuzzOnBulk(f *testing.F) {
 	f.Add([]byte{bulk.Marker}, false)
 	f.Add(make([]byte, 5000), false)
 	e, p := testEngine(f, self, other)
-	e.log = slog.New(slog.DiscardHandler)
 	s := testBulkSession(f, e, p)
 	f.Fuzz(func(t *testing.T, b []byte, seal bool) {
 		wire := b
@@ -294,7 +290,6 @@ func TestBulkLostEpoch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		aAddr, bAddr := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
 		b, pa := testEngine(t, bAddr, aAddr)
-		b.log = slog.New(slog.DiscardHandler)
 		deriveA, deriveB := fakeDerive()
 		pcB := pa.cur.Load()
 		b.initBulkState(pa, pcB, &bulkState{derive: deriveB})
