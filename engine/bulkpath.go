@@ -17,10 +17,19 @@ import (
 //
 // Keys live exactly as long as their QUIC connection: detach drops them.
 // Each direction rekeys by epoch (DeriveKeysEpoch) before its AEAD's usage
-// limit; receivers for the current and the next epoch are registered.
+// limit and, once it carried bulk.RekeyMinPackets, every
+// bulk.RekeyAfterTime. Receivers for the current epoch and the
+// bulkRecvAhead after it are registered, so the peer may move on even if
+// none of an epoch's packets reached us. When the peer's packets arrive
+// in a new epoch, one goroutine per connection (bulkState.rotating)
+// registers the epochs ahead of it and retires those before.
 
 // bulkVersion is what our hello advertises.
 const bulkVersion = 1
+
+// bulkRecvAhead is how many epochs past the peer's current one we can
+// open.
+const bulkRecvAhead = 2
 
 // bulkRecv is one registered receiving session.
 type bulkRecv struct {
@@ -28,17 +37,26 @@ type bulkRecv struct {
 	p     *peer
 	epoch uint32
 	r     *bulk.Receiver
+	// rotated is set once a packet in this epoch started the rotation
+	// (or the epoch needs none), so the data path checks one flag.
+	rotated atomic.Bool
 }
 
 // bulkState is a connection's bulk channel.
 type bulkState struct {
 	vaddr net.Addr // the peer's virtual address in magicconn
+	// derive returns the keys of an epoch (from the connection's TLS
+	// session; tests substitute their own).
+	derive func(epoch uint32) (send, recv bulk.Keys, err error)
 
 	sender atomic.Pointer[bulk.Sender] // nil until the peer speaks bulk
 	epoch  atomic.Uint32               // sender's epoch
+	// rotating is set while the connection's one rotation goroutine runs.
+	rotating atomic.Bool
 
-	mu    sync.Mutex // guards recvs
-	recvs map[uint32]bulk.SessionID
+	mu     sync.Mutex // guards recvs and closed
+	recvs  map[uint32]bulk.SessionID
+	closed bool // dropBulk ran: a late rotation registers nothing
 }
 
 // initBulk derives the receive keys of epochs 0 and 1 and registers them,
@@ -47,18 +65,37 @@ func (e *Engine) initBulk(p *peer, pc *peerConn) {
 	if e.mc == nil {
 		return
 	}
-	pc.bulk = &bulkState{vaddr: e.mc.PeerAddr(p.key), recvs: map[uint32]bulk.SessionID{}}
-	for epoch := uint32(0); epoch < 2; epoch++ {
+	tls, initiator := pc.qc.ConnectionState().TLS, pc.initiator == e.self
+	e.initBulkState(p, pc, &bulkState{vaddr: e.mc.PeerAddr(p.key), derive: func(epoch uint32) (bulk.Keys, bulk.Keys, error) {
+		return bulk.DeriveKeysEpoch(tls, initiator, epoch)
+	}})
+}
+
+// initBulkState installs st as pc's bulk channel and registers the
+// receivers of epoch 0 and the bulkRecvAhead after it.
+func (e *Engine) initBulkState(p *peer, pc *peerConn, st *bulkState) {
+	st.recvs = map[uint32]bulk.SessionID{}
+	pc.bulk = st
+	for epoch := uint32(0); epoch <= bulkRecvAhead; epoch++ {
 		if err := e.addBulkRecv(p, pc, epoch); err != nil {
 			e.log.Warn("bulk channel unavailable", "peer", p.key.ShortString(), "err", err)
+			e.dropBulk(pc)
 			pc.bulk = nil
 			return
 		}
 	}
 }
 
+// addBulkRecv registers the receiver of epoch, unless it is.
 func (e *Engine) addBulkRecv(p *peer, pc *peerConn, epoch uint32) error {
-	_, recv, err := bulk.DeriveKeysEpoch(pc.qc.ConnectionState().TLS, pc.initiator == e.self, epoch)
+	pc.bulk.mu.Lock()
+	_, have := pc.bulk.recvs[epoch]
+	pc.bulk.mu.Unlock()
+	if have {
+		return nil
+	}
+	send, recv, err := pc.bulk.derive(epoch)
+	send.Zero()
 	if err != nil {
 		return err
 	}
@@ -69,12 +106,14 @@ func (e *Engine) addBulkRecv(p *peer, pc *peerConn, epoch uint32) error {
 	}
 	pc.bulk.mu.Lock()
 	defer pc.bulk.mu.Unlock()
-	if _, ok := pc.bulk.recvs[epoch]; ok {
+	if _, ok := pc.bulk.recvs[epoch]; ok || pc.bulk.closed {
 		r.Close()
 		return nil
 	}
 	pc.bulk.recvs[epoch] = r.Session()
-	e.bulkRecvs.Store(r.Session(), &bulkRecv{pc: pc, p: p, epoch: epoch, r: r})
+	br := &bulkRecv{pc: pc, p: p, epoch: epoch, r: r}
+	br.rotated.Store(epoch == 0) // the epochs ahead are registered with 0
+	e.bulkRecvs.Store(r.Session(), br)
 	return nil
 }
 
@@ -83,7 +122,8 @@ func (e *Engine) startBulkSend(pc *peerConn, epoch uint32) error {
 	if pc.bulk == nil {
 		return errors.New("no bulk channel")
 	}
-	send, _, err := bulk.DeriveKeysEpoch(pc.qc.ConnectionState().TLS, pc.initiator == e.self, epoch)
+	send, recv, err := pc.bulk.derive(epoch)
+	recv.Zero()
 	if err != nil {
 		return err
 	}
@@ -109,6 +149,7 @@ func (e *Engine) dropBulk(pc *peerConn) {
 	}
 	pc.bulk.mu.Lock()
 	defer pc.bulk.mu.Unlock()
+	pc.bulk.closed = true
 	for epoch, sid := range pc.bulk.recvs {
 		if v, ok := e.bulkRecvs.LoadAndDelete(sid); ok {
 			v.(*bulkRecv).r.Close()
@@ -118,7 +159,8 @@ func (e *Engine) dropBulk(pc *peerConn) {
 }
 
 // bulkSender returns the connection's bulk sender, rekeying first when
-// its AEAD is near its usage limit; nil when bulk is not in use.
+// its AEAD is near its usage limit or its keys are RekeyAfterTime old; nil
+// when bulk is not in use.
 func (e *Engine) bulkSender(pc *peerConn) *bulk.Sender {
 	if pc.bulk == nil {
 		return nil
@@ -134,12 +176,18 @@ func (e *Engine) bulkSender(pc *peerConn) *bulk.Sender {
 	return s
 }
 
+// maxBulkWire is the largest bulk packet onBulk opens: a pooled buffer's
+// worth of IP packet, sealed. magicconn hands over bulk packets as they
+// come (a GRO read or a relay frame can hold far larger ones), so this is
+// the bound every carrier shares.
+const maxBulkWire = pbufSize - headroom + bulk.Overhead
+
 // onBulk receives a bulk packet from magicconn's reader: find the session,
 // authenticate and decrypt into a pooled buffer, then the same checks as
 // any packet from that peer.
 func (e *Engine) onBulk(wire []byte) {
 	sid, ok := bulk.ParseSession(wire)
-	if !ok {
+	if !ok || len(wire) > maxBulkWire {
 		e.drops.add(dropMalformed)
 		return
 	}
@@ -154,7 +202,7 @@ func (e *Engine) onBulk(wire []byte) {
 		e.drops.add(dropBackpressure)
 		return
 	}
-	plain, err := br.r.Open(b.b[headroom:headroom], wire)
+	plain, err := br.r.Open(b.b[headroom:headroom:pbufSize], wire)
 	if err != nil {
 		e.putBuf(b)
 		if errors.Is(err, bulk.ErrReplay) || errors.Is(err, bulk.ErrTooOld) {
@@ -164,33 +212,53 @@ func (e *Engine) onBulk(wire []byte) {
 		}
 		return
 	}
-	if br.epoch > 0 {
-		br.pc.bulk.mu.Lock()
-		_, haveNext := br.pc.bulk.recvs[br.epoch+1]
-		br.pc.bulk.mu.Unlock()
-		if !haveNext { // the peer moved to a new epoch: prepare the one after
-			go e.rotateBulkRecv(br)
-		}
+	if !br.rotated.Load() { // the peer moved to a new epoch: prepare the one after
+		e.startRotation(br)
 	}
 	b.n = len(plain)
 	e.inboundBuf(br.p, b)
 }
 
-// rotateBulkRecv registers epoch+1 and retires epoch-1 once the peer sends
-// in epoch.
-func (e *Engine) rotateBulkRecv(br *bulkRecv) {
-	if err := e.addBulkRecv(br.p, br.pc, br.epoch+1); err != nil {
-		e.log.Warn("bulk rekey", "err", err)
+// startRotation starts the connection's rotation goroutine for br's epoch
+// unless one is running; packets arriving meanwhile only read the flags.
+// A later packet in the epoch retries if another epoch's rotation was
+// running.
+func (e *Engine) startRotation(br *bulkRecv) {
+	st := br.pc.bulk
+	if e.ctx.Err() != nil || !st.rotating.CompareAndSwap(false, true) {
 		return
+	}
+	e.goRoutine(func() {
+		defer st.rotating.Store(false)
+		if !br.rotated.Swap(true) { // one attempt per epoch
+			e.rotateBulkRecv(br)
+		}
+	})
+}
+
+// rotateBulkRecv registers the bulkRecvAhead epochs after br's and
+// retires the ones before it, once the peer sends in br's epoch.
+func (e *Engine) rotateBulkRecv(br *bulkRecv) {
+	for k := uint32(1); k <= bulkRecvAhead; k++ {
+		if e.ctx.Err() != nil {
+			return
+		}
+		if err := e.addBulkRecv(br.p, br.pc, br.epoch+k); err != nil {
+			e.log.Warn("bulk rekey", "err", err)
+			return
+		}
 	}
 	st := br.pc.bulk
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if sid, ok := st.recvs[br.epoch-1]; ok {
+	for epoch, sid := range st.recvs {
+		if epoch >= br.epoch {
+			continue
+		}
 		if v, ok := e.bulkRecvs.LoadAndDelete(sid); ok {
 			v.(*bulkRecv).r.Close()
 		}
-		delete(st.recvs, br.epoch-1)
+		delete(st.recvs, epoch)
 	}
 }
 

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 // peer that owns peerAddr.
 func testEngine(t testing.TB, self, peerAddr netip.Addr) (*Engine, *peer) {
 	t.Helper()
-	e := &Engine{cfg: Config{StateDir: t.TempDir()}}
+	e := &Engine{cfg: Config{StateDir: t.TempDir()}, log: slog.New(slog.DiscardHandler)}
 	e.ctx, e.cancel = context.WithCancel(context.Background())
 	t.Cleanup(e.cancel)
 	if err := e.initFilter(); err != nil {

@@ -267,8 +267,8 @@ func TestThreeNodes(t *testing.T) {
 			}
 			return true
 		})
-		if n := a.e.BulkSessions(); n != 4 { // 2 peers x epochs 0 and 1
-			t.Errorf("alpha has %d bulk sessions, want 4", n)
+		if n := a.e.BulkSessions(); n != 6 { // 2 peers x epochs 0, 1 and 2
+			t.Errorf("alpha has %d bulk sessions, want 6", n)
 		}
 	})
 
@@ -276,7 +276,7 @@ func TestThreeNodes(t *testing.T) {
 		id := b.self().ID
 		b.e.Close()
 		// The closed connection's bulk keys go at once.
-		waitFor(t, 2*time.Second, "alpha drops beta's bulk keys", func() bool { return a.e.BulkSessions() == 2 })
+		waitFor(t, 2*time.Second, "alpha drops beta's bulk keys", func() bool { return a.e.BulkSessions() == 3 })
 		b = startNode(t, "beta", root+"/b")
 		nodes[1] = b
 		if b.self().ID != id {

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"testing"
+	"testing/synctest"
+	"time"
 )
 
 var ciphers = []Cipher{ChaCha20Poly1305, AES256GCM}
@@ -274,6 +276,39 @@ func TestSenderLimits(t *testing.T) {
 	}
 	if _, reject, _ := ChaCha20Poly1305.limits(); reject != 1<<60 {
 		t.Errorf("ChaCha20 reject limit %d", reject)
+	}
+}
+
+// TestRekeyAfterTime: a Sender asks for fresh keys once it is
+// RekeyAfterTime old, however few packets it sealed beyond
+// RekeyMinPackets (on virtual time); an idle one does not.
+func TestRekeyAfterTime(t *testing.T) {
+	for _, c := range ciphers {
+		t.Run(c.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				s, _ := testPair(t, c)
+				idle, _ := testPair(t, c)
+				for range RekeyMinPackets - 1 {
+					mustSeal(t, s, []byte("x"))
+					mustSeal(t, idle, []byte("x"))
+				}
+				mustSeal(t, s, []byte("x"))
+				time.Sleep(RekeyAfterTime - time.Second)
+				if s.NeedsRekey() {
+					t.Fatal("NeedsRekey before RekeyAfterTime")
+				}
+				time.Sleep(time.Second)
+				if !s.NeedsRekey() {
+					t.Fatal("NeedsRekey false after RekeyAfterTime")
+				}
+				if idle.NeedsRekey() {
+					t.Fatalf("NeedsRekey after only %d packets", RekeyMinPackets-1)
+				}
+			})
+		})
+	}
+	if RekeyAfterTime > 2*time.Minute {
+		t.Errorf("RekeyAfterTime %v, want at most 2 minutes", RekeyAfterTime)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"net"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -202,4 +203,49 @@ func TestCipherForSuite(t *testing.T) {
 	if !bytes.Contains([]byte(Cipher(9).String()), []byte("9")) {
 		t.Error("unknown cipher's String hides its number")
 	}
+}
+
+// TestForgeryLimitEndsWithEpoch: a Receiver that has seen its cipher's
+// forgery limit refuses even genuine packets, but only until the Sender
+// moves on: within RekeyAfterTime (virtual time here) it asks for the
+// next epoch, whose Receiver starts with no forgeries.
+func TestForgeryLimitEndsWithEpoch(t *testing.T) {
+	ccfg, scfg := tlsConfigs(t)
+	client, server := handshake(t, ccfg, scfg)
+	synctest.Test(t, func(t *testing.T) {
+		pair := func(epoch uint32) (*Sender, *Receiver) {
+			send, _, err := DeriveKeysEpoch(client, true, epoch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, recv, err := DeriveKeysEpoch(server, false, epoch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := NewSender(&send)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := NewReceiver(&recv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s, r
+		}
+		s, r := pair(0)
+		r.forgeries.Store(r.maxForgeries) // an attacker's flood, at its limit
+		for range RekeyMinPackets {
+			if _, err := r.Open(nil, mustSeal(t, s, []byte("genuine"))); err != ErrExhausted {
+				t.Fatalf("exhausted epoch: %v, want ErrExhausted", err)
+			}
+		}
+		time.Sleep(RekeyAfterTime)
+		if !s.NeedsRekey() {
+			t.Fatal("the sender stays on the exhausted epoch")
+		}
+		s, r = pair(1)
+		if got, err := r.Open(nil, mustSeal(t, s, []byte("genuine"))); err != nil || string(got) != "genuine" {
+			t.Fatalf("next epoch: %q, %v", got, err)
+		}
+	})
 }

@@ -4,7 +4,23 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sync/atomic"
+	"time"
 )
+
+// RekeyAfterTime is the age at which a Sender's keys should be replaced
+// whatever its packet count (as WireGuard's REKEY_AFTER_TIME): it bounds
+// how long one key is used, and so how long forgeries can pile up against
+// its Receiver (see Receiver.Open's ErrExhausted) before fresh keys, with
+// a fresh count, take over.
+const RekeyAfterTime = 2 * time.Minute
+
+// RekeyMinPackets is how many packets a Sender must have sealed before
+// its age alone asks for new keys. The peer registers the epoch after the
+// current one when it opens the current one's first packet, so a sender
+// must not move on after a few packets that may all have been lost: with
+// two epochs unseen, the peer could no longer open anything. An idle
+// Sender protects nothing and needs no new keys.
+const RekeyMinPackets = 64
 
 // A Sender seals packets for one direction of one bulk session. Seal may
 // be called from several goroutines at once; each call takes the next
@@ -14,6 +30,7 @@ type Sender struct {
 	cipher      Cipher
 	rekeyAfter  uint64
 	rejectAfter uint64
+	created     time.Time
 
 	aead atomic.Pointer[aeadBox] // nil once closed
 	next atomic.Uint64           // counter of the next packet
@@ -25,7 +42,7 @@ func NewSender(k *Keys) (*Sender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bulk: new sender: %w", err)
 	}
-	s := &Sender{session: k.Session, cipher: k.Cipher}
+	s := &Sender{session: k.Session, cipher: k.Cipher, created: time.Now()}
 	s.rekeyAfter, s.rejectAfter, _ = k.Cipher.limits()
 	s.aead.Store(&aeadBox{a})
 	return s, nil
@@ -63,10 +80,15 @@ func (s *Sender) Seal(dst, pkt []byte) ([]byte, error) {
 	return ret, nil
 }
 
-// NeedsRekey reports whether the Sender has sealed enough packets that the
-// session should move to fresh keys (see DeriveKeysEpoch), well before Seal
-// starts to refuse.
-func (s *Sender) NeedsRekey() bool { return s.next.Load() >= s.rekeyAfter }
+// NeedsRekey reports whether the session should move to fresh keys (see
+// DeriveKeysEpoch): the Sender has sealed enough packets, well before Seal
+// starts to refuse, or it is RekeyAfterTime old and has sealed at least
+// RekeyMinPackets. It reads the clock, so callers ask once per batch, not
+// per packet.
+func (s *Sender) NeedsRekey() bool {
+	n := s.next.Load()
+	return n >= s.rekeyAfter || n >= RekeyMinPackets && time.Since(s.created) >= RekeyAfterTime
+}
 
 // Sent returns the number of counters taken so far, including those of
 // refused calls.

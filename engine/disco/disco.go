@@ -23,15 +23,24 @@
 //
 // # Wire format
 //
-//	Magic (6) | sender node key (32) | ed25519 signature (64) | type (1) | body
+//	Magic (6) | sender node key (32) | ed25519 signature (64) | stamp (8) | type (1) | body
 //
 // The signature covers a domain-separation string, the receiver's node key,
-// the sender's node key, the type and the body. Binding the receiver's key
-// means a captured message cannot be reflected to another node: it only
-// verifies for the node it was sent to. Ping and Pong carry a random
-// transaction id that the pinger matches, so a replayed Pong answers no
-// outstanding Ping. Bodies have fixed layouts and must have exactly the
+// the sender's node key, the stamp, the type and the body. Binding the
+// receiver's key means a captured message cannot be reflected to another
+// node: it only verifies for the node it was sent to. Ping and Pong carry a
+// random transaction id that the pinger matches, so a replayed Pong answers
+// no outstanding Ping. Bodies have fixed layouts and must have exactly the
 // expected length.
+//
+// # Freshness
+//
+// The stamp is the sender's clock in Unix nanoseconds, strictly increasing
+// across the messages of one process. A receiver keeps a Window per
+// sender: it refuses a message stamped more than MaxClockSkew from its own
+// clock, and one it accepted before (or too far behind the newest it
+// accepted), so a captured ping or call-me-maybe replayed from another
+// address, or later, is ignored.
 //
 // Verifying a signature costs tens of microseconds, so a receiver facing a
 // flood can first look at Sender and drop messages from keys it does not
@@ -54,11 +63,13 @@ import (
 const Magic = "\x00rfd\x1f\x80"
 
 // sigDomain separates disco signatures from every other use of node keys.
-const sigDomain = "rayfish disco v1\x00"
+const sigDomain = "rayfish disco v2\x00"
 
 const (
 	keyLen    = len(key.NodePublic{})
-	headerLen = len(Magic) + keyLen + ed25519.SignatureSize + 1
+	stampLen  = 8
+	stampOff  = len(Magic) + keyLen + ed25519.SignatureSize
+	headerLen = stampOff + stampLen + 1
 	addrLen   = 18 // 16-byte IPv6 (IPv4 mapped) address and 2-byte port
 )
 
@@ -168,27 +179,34 @@ func Sender(b []byte) (key.NodePublic, bool) {
 	return from, true
 }
 
-// signedBytes returns what a message's signature covers.
-func signedBytes(to, from key.NodePublic, typ byte, body []byte) []byte {
-	s := make([]byte, 0, len(sigDomain)+2*keyLen+1+len(body))
+// signedBytes returns what a message's signature covers; stampType is
+// the stamp and the type byte.
+func signedBytes(to, from key.NodePublic, stampType, body []byte) []byte {
+	s := make([]byte, 0, len(sigDomain)+2*keyLen+len(stampType)+len(body))
 	s = append(s, sigDomain...)
 	s = append(s, to[:]...)
 	s = append(s, from[:]...)
-	s = append(s, typ)
+	s = append(s, stampType...)
 	return append(s, body...)
 }
 
-// Encode returns msg from k to the node to, signed by k.
+// Encode returns msg from k to the node to, stamped now and signed by k.
 func Encode(k key.NodePrivate, to key.NodePublic, msg Message) []byte {
+	return encodeAt(k, to, msg, nextStamp())
+}
+
+func encodeAt(k key.NodePrivate, to key.NodePublic, msg Message, stamp Stamp) []byte {
 	from := k.Public()
 	body := msg.appendBody(make([]byte, 0, MaxMessageLen-headerLen))
-	sig := k.Sign(signedBytes(to, from, msg.msgType(), body))
+	st := binary.BigEndian.AppendUint64(make([]byte, 0, stampLen+1), uint64(stamp))
+	st = append(st, msg.msgType())
+	sig := k.Sign(signedBytes(to, from, st, body))
 
 	b := make([]byte, 0, headerLen+len(body))
 	b = append(b, Magic...)
 	b = append(b, from[:]...)
 	b = append(b, sig...)
-	b = append(b, msg.msgType())
+	b = append(b, st...)
 	return append(b, body...)
 }
 
@@ -200,15 +218,24 @@ var (
 	ErrBadLength    = errors.New("disco: bad message length")
 )
 
+// Header is what Decode learns besides the message: who sent it, and
+// when by its clock. Check Stamp with the sender's Window.
+type Header struct {
+	From  key.NodePublic
+	Stamp Stamp
+}
+
 // Decode verifies and parses the disco message b received by the node to.
-// It returns the sender's key and the message. A message signed for
-// another receiver, tampered with or truncated is rejected.
-func Decode(b []byte, to key.NodePublic) (key.NodePublic, Message, error) {
+// It returns the sender's key and stamp, and the message. A message
+// signed for another receiver, tampered with or truncated is rejected;
+// freshness is the caller's to check (Window).
+func Decode(b []byte, to key.NodePublic) (Header, Message, error) {
 	from, ok := Sender(b)
 	if !ok {
-		return key.NodePublic{}, nil, ErrNotDisco
+		return Header{}, nil, ErrNotDisco
 	}
-	sig := b[len(Magic)+keyLen : len(Magic)+keyLen+ed25519.SignatureSize]
+	h := Header{From: from, Stamp: Stamp(binary.BigEndian.Uint64(b[stampOff:]))}
+	sig := b[len(Magic)+keyLen : stampOff]
 	typ := b[headerLen-1]
 	body := b[headerLen:]
 
@@ -221,24 +248,24 @@ func Decode(b []byte, to key.NodePublic) (key.NodePublic, Message, error) {
 		want = len(TxID{}) + addrLen
 	case typeCallMeMaybe:
 		if len(body)%addrLen != 0 || len(body) > MaxEndpoints*addrLen {
-			return key.NodePublic{}, nil, fmt.Errorf("%w: call-me-maybe body of %d bytes", ErrBadLength, len(body))
+			return Header{}, nil, fmt.Errorf("%w: call-me-maybe body of %d bytes", ErrBadLength, len(body))
 		}
 		want = len(body)
 	default:
-		return key.NodePublic{}, nil, fmt.Errorf("%w: %#x", ErrUnknownType, typ)
+		return Header{}, nil, fmt.Errorf("%w: %#x", ErrUnknownType, typ)
 	}
 	if len(body) != want {
-		return key.NodePublic{}, nil, fmt.Errorf("%w: type %#x body of %d bytes, want %d", ErrBadLength, typ, len(body), want)
+		return Header{}, nil, fmt.Errorf("%w: type %#x body of %d bytes, want %d", ErrBadLength, typ, len(body), want)
 	}
-	if !from.Verify(signedBytes(to, from, typ, body), sig) {
-		return key.NodePublic{}, nil, ErrBadSignature
+	if !from.Verify(signedBytes(to, from, b[stampOff:headerLen], body), sig) {
+		return Header{}, nil, ErrBadSignature
 	}
 
 	switch typ {
 	case typePing:
-		return from, &Ping{TxID: TxID(body)}, nil
+		return h, &Ping{TxID: TxID(body)}, nil
 	case typePong:
-		return from, &Pong{TxID: TxID(body[:12]), Src: parseAddr(body[12:])}, nil
+		return h, &Pong{TxID: TxID(body[:12]), Src: parseAddr(body[12:])}, nil
 	default:
 		m := &CallMeMaybe{}
 		if len(body) > 0 {
@@ -247,6 +274,6 @@ func Decode(b []byte, to key.NodePublic) (key.NodePublic, Message, error) {
 		for ; len(body) > 0; body = body[addrLen:] {
 			m.Endpoints = append(m.Endpoints, parseAddr(body))
 		}
-		return from, m, nil
+		return h, m, nil
 	}
 }

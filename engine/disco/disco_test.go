@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/stun"
@@ -43,12 +44,15 @@ func TestRoundTrip(t *testing.T) {
 			if s, ok := Sender(pkt); !ok || s != a.Public() {
 				t.Fatalf("Sender = %v, %v", s, ok)
 			}
-			from, got, err := Decode(pkt, b.Public())
+			h, got, err := Decode(pkt, b.Public())
 			if err != nil {
 				t.Fatal(err)
 			}
-			if from != a.Public() {
-				t.Errorf("from = %v, want %v", from, a.Public())
+			if h.From != a.Public() {
+				t.Errorf("from = %v, want %v", h.From, a.Public())
+			}
+			if d := time.Since(time.Unix(0, int64(h.Stamp))); d < 0 || d > time.Minute {
+				t.Errorf("stamp %v ago, want now", d)
 			}
 			if !reflect.DeepEqual(got, tt.msg) {
 				t.Errorf("decoded %#v, want %#v", got, tt.msg)
@@ -103,6 +107,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"wrong receiver", ping, c.Public(), ErrBadSignature},
 		{"receiver is sender", ping, a.Public(), ErrBadSignature},
 		{"tampered txid", flip(ping, headerLen), b.Public(), ErrBadSignature},
+		{"tampered stamp", flip(ping, stampOff+7), b.Public(), ErrBadSignature},
 		{"tampered pong addr", flip(pong, len(pong)-3), b.Public(), ErrBadSignature},
 		{"tampered endpoint", flip(cmm, len(cmm)-1), b.Public(), ErrBadSignature},
 		{"tampered signature", flip(ping, len(Magic)+keyLen+5), b.Public(), ErrBadSignature},
@@ -168,7 +173,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(Magic))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, pkt []byte) {
-		from, m, err := Decode(pkt, b.Public())
+		h, m, err := Decode(pkt, b.Public())
 		if err != nil {
 			if m != nil {
 				t.Fatal("message returned with error")
@@ -177,11 +182,71 @@ func FuzzDecode(f *testing.F) {
 		}
 		// Only a's genuine messages verify; whatever does must be one
 		// of the messages Encode produces, byte for byte.
-		if from != a.Public() {
-			t.Fatalf("decoded a message from %v, which the fuzzer cannot sign", from)
+		if h.From != a.Public() {
+			t.Fatalf("decoded a message from %v, which the fuzzer cannot sign", h.From)
 		}
-		if again := Encode(a, b.Public(), m); string(again) != string(pkt) {
+		if again := encodeAt(a, b.Public(), m, h.Stamp); string(again) != string(pkt) {
 			t.Fatalf("re-encoding differs:\n%x\n%x", again, pkt)
 		}
 	})
+}
+
+// TestWindow: a Window accepts each fresh stamp once, in any order within
+// ReorderWindow, and refuses replays, stale stamps and stamps from too
+// far in the future.
+func TestWindow(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	at := func(d time.Duration) Stamp { return Stamp(now.Add(d).UnixNano()) }
+	var w Window
+	steps := []struct {
+		name  string
+		stamp Stamp
+		want  bool
+	}{
+		{"fresh", at(-time.Second), true},
+		{"replay", at(-time.Second), false},
+		{"newer", at(0), true},
+		{"reordered within the window", at(-2 * time.Second), true},
+		{"reordered, replayed", at(-2 * time.Second), false},
+		{"behind the newest by more than the window", at(-ReorderWindow - time.Millisecond), false},
+		{"older than the clock skew", at(-MaxClockSkew - time.Second), false},
+		{"from too far ahead", at(MaxClockSkew + time.Second), false},
+		{"ahead within the skew", at(MaxClockSkew - time.Second), true},
+		{"behind that one by more than the window", at(0), false},
+		{"zero", 0, false},
+	}
+	for _, s := range steps {
+		if got := w.Accept(s.stamp, now); got != s.want {
+			t.Errorf("%s: Accept = %v, want %v", s.name, got, s.want)
+		}
+	}
+	// More stamps than the window remembers: none of them is accepted
+	// twice, however they are replayed.
+	var w2 Window
+	var stamps []Stamp
+	for i := range 3 * windowSlots {
+		s := at(time.Duration(i) * time.Microsecond)
+		stamps = append(stamps, s)
+		if !w2.Accept(s, now) {
+			t.Fatalf("stamp %d refused", i)
+		}
+	}
+	for i, s := range stamps {
+		if w2.Accept(s, now) {
+			t.Fatalf("stamp %d accepted twice", i)
+		}
+	}
+}
+
+// TestStampsIncrease: stamps from one process never repeat or go back,
+// however fast messages are encoded.
+func TestStampsIncrease(t *testing.T) {
+	last := nextStamp()
+	for range 1000 {
+		s := nextStamp()
+		if s <= last {
+			t.Fatalf("stamp %d after %d", s, last)
+		}
+		last = s
+	}
 }

@@ -257,12 +257,27 @@ func (ct *conntrack) check(k *flowKey, peer *key.NodePublic, dir Direction, info
 	return ctHit
 }
 
-// hasFlows reports whether peer has any tracked flow.
-func (ct *conntrack) hasFlows(peer *key.NodePublic) bool {
+// related reports whether the ICMP error info, going in direction dir,
+// quotes a packet of a live flow of peer that the error's destination
+// sent. It does not touch the flow: errors do not keep flows alive.
+func (ct *conntrack) related(dir Direction, info *packet.Info, peer *key.NodePublic, now int64) bool {
+	q := &info.Quote
+	if !q.Valid || q.Src != info.Dst {
+		return false
+	}
+	// The quoted packet went the other way: keyFor with dir reversed.
+	k := flowKey{proto: q.Proto, local: q.Src.As16(), remote: q.Dst.As16(), lport: q.SrcPort, rport: q.DstPort}
+	if dir == Out {
+		k.local, k.remote, k.lport, k.rport = k.remote, k.local, k.rport, k.lport
+	}
 	ct.mu.RLock()
 	defer ct.mu.RUnlock()
-	l := ct.peers[*peer]
-	return l != nil && l.n > 0
+	i, ok := ct.index[k]
+	if !ok {
+		return false
+	}
+	f := ct.at(i)
+	return f.peer == *peer && !f.expired(now)
 }
 
 // track records the packet as opening a flow of peer (or restarting the

@@ -35,9 +35,12 @@
 //     first fragment, which is filtered, they cannot be reassembled. A
 //     first fragment too short to hold its transport header is dropped.
 //   - ICMP errors (unreachable, packet too big, time exceeded, parameter
-//     problem) are related traffic: they pass from and to a peer that has
-//     at least one tracked flow, so path MTU discovery works under a deny
-//     default. Otherwise they go through the rules like any packet.
+//     problem) are related traffic: they pass, so path MTU discovery
+//     works under a deny default, when the packet they quote belongs to a
+//     live flow of the same peer and was sent by the error's destination.
+//     A peer cannot forge errors about another peer's flows, nor about
+//     flows that do not exist. Otherwise they go through the rules like
+//     any packet.
 //   - Reject mode answers a denied packet (Verdict Reject, see
 //     BuildReject), except TCP resets, ICMP errors and packets from or to
 //     multicast or unspecified addresses, which are dropped.
@@ -292,7 +295,7 @@ func (f *Firewall) filter(dir Direction, info *packet.Info, peer *key.NodePublic
 		}
 	}
 	if isICMPError(info) {
-		if f.ct.hasFlows(peer) || pol.eval(&q) == Allow {
+		if f.ct.related(dir, info, peer, now) || pol.eval(&q) == Allow {
 			return Accept
 		}
 		return f.deny(dir, pol, info, false)
@@ -357,18 +360,7 @@ func unicast(a netip.Addr) bool {
 }
 
 // isICMPError reports whether info is an ICMP error message.
-func isICMPError(info *packet.Info) bool {
-	switch {
-	case info.Proto == packet.ProtoICMPv4 && info.Version == 4:
-		switch info.ICMPType {
-		case 3, 4, 11, 12: // unreachable, source quench, time exceeded, parameter problem
-			return true
-		}
-	case info.Proto == packet.ProtoICMPv6 && info.Version == 6:
-		return info.ICMPType < 128 // RFC 4443 2.1
-	}
-	return false
-}
+func isICMPError(info *packet.Info) bool { return packet.IsICMPError(info) }
 
 // Stats returns counters by reason: ReasonIn, ReasonOut, ReasonSpoof and
 // ReasonEvicted.

@@ -295,20 +295,45 @@ func TestOutboundReownsFlow(t *testing.T) {
 	expect(t, "reply from C", fw.Inbound(reversed(out, packet.TCPAck), peerC, nets, 2), Drop)
 }
 
+// TestICMPErrorsAreRelated: an ICMP error passes the deny default only
+// when it quotes a packet of a live flow of the peer it comes from (or
+// goes to), sent by the error's destination.
 func TestICMPErrorsAreRelated(t *testing.T) {
 	fw := New(Config{})
 	if err := fw.Update(func(rs *Ruleset, _ *Suggested) error { rs.Rules = nil; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	tooBig := icmpInfo(peerBV6, selfV6, 2, 0, 0)
-	unreach := icmpInfo(peerBV4, selfV4, 3, 3, 0)
+	syn6 := tcpInfo("["+selfV6+"]:1000", "["+peerBV6+"]:80", packet.TCPSyn)
+	udp4 := udpInfo(selfV4+":5000", peerBV4+":53")
+	udpC := udpInfo(selfV4+":6000", peerCV4+":53")
+	tooBig := icmpError(peerBV6, selfV6, 2, 0, syn6)
+	unreach := icmpError(peerBV4, selfV4, 3, 3, udp4)
 	expect(t, "too big without flows", fw.Inbound(tooBig, peerB, nets, 0), Drop)
 	expect(t, "unreachable without flows", fw.Inbound(unreach, peerB, nets, 0), Drop)
-	expect(t, "flow", fw.Outbound(tcpInfo("["+selfV6+"]:1000", "["+peerBV6+"]:80", packet.TCPSyn), peerB, nets, 0), Accept)
-	expect(t, "too big with a flow", fw.Inbound(tooBig, peerB, nets, 1), Accept)
-	expect(t, "unreachable with a flow", fw.Inbound(unreach, peerB, nets, 1), Accept)
-	expect(t, "from another peer", fw.Inbound(icmpInfo(peerCV4, selfV4, 3, 3, 0), peerC, nets, 1), Drop)
-	if fw.Flows() != 1 {
+	expect(t, "flow", fw.Outbound(syn6, peerB, nets, 0), Accept)
+	expect(t, "flow", fw.Outbound(udp4, peerB, nets, 0), Accept)
+	expect(t, "C's flow", fw.Outbound(udpC, peerC, nets, 0), Accept)
+	expect(t, "too big quoting the flow", fw.Inbound(tooBig, peerB, nets, 1), Accept)
+	expect(t, "unreachable quoting the flow", fw.Inbound(unreach, peerB, nets, 1), Accept)
+
+	expect(t, "quoting C's flow, from B", fw.Inbound(icmpError(peerBV4, selfV4, 3, 3, udpC), peerB, nets, 1), Drop)
+	expect(t, "quoting B's flow, from C", fw.Inbound(icmpError(peerCV4, selfV4, 3, 3, udp4), peerC, nets, 1), Drop)
+	other := udpInfo(selfV4+":5001", peerBV4+":53")
+	expect(t, "quoting no flow", fw.Inbound(icmpError(peerBV4, selfV4, 3, 3, other), peerB, nets, 1), Drop)
+	expect(t, "quoting a packet B sent", fw.Inbound(icmpError(peerBV4, selfV4, 3, 3, reversed(udp4, 0)), peerB, nets, 1), Drop)
+	expect(t, "without a quote", fw.Inbound(icmpInfo(peerBV4, selfV4, 3, 3, 0), peerB, nets, 1), Drop)
+	expect(t, "quoting the flow, once it expired", fw.Inbound(unreach, peerB, nets, 1+DefaultUDPTimeout.Nanoseconds()), Drop)
+
+	// Our own errors about a peer's packets: the same rule outbound.
+	in := udpInfo(peerBV4+":7000", selfV4+":8000")
+	fw2 := newFW(t, Config{}, Rule{Direction: In, Action: Allow, Proto: ProtoUDP})
+	if err := fw2.Update(func(rs *Ruleset, _ *Suggested) error { return rs.SetDefault(Out, Deny) }); err != nil {
+		t.Fatal(err)
+	}
+	expect(t, "inbound flow", fw2.Inbound(in, peerB, nets, 0), Accept)
+	expect(t, "our error quoting it", fw2.Outbound(icmpError(selfV4, peerBV4, 3, 3, in), peerB, nets, 1), Accept)
+	expect(t, "our error quoting it, to C", fw2.Outbound(icmpError(selfV4, peerCV4, 3, 3, in), peerC, nets, 1), Drop)
+	if fw.Flows() != 3 {
 		t.Errorf("ICMP errors created flows: %d", fw.Flows())
 	}
 }

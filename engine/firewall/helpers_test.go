@@ -93,6 +93,15 @@ func icmpInfo(src, dst string, typ, code uint8, id uint16) *packet.Info {
 	return info
 }
 
+// icmpError describes an ICMP error from src to dst quoting the packet
+// quoted describes.
+func icmpError(src, dst string, typ, code uint8, quoted *packet.Info) *packet.Info {
+	info := icmpInfo(src, dst, typ, code, 0)
+	info.Quote = packet.Quote{Valid: true, Proto: quoted.Proto, Src: quoted.Src, Dst: quoted.Dst,
+		SrcPort: quoted.SrcPort, DstPort: quoted.DstPort}
+	return info
+}
+
 // reversed returns the reply direction of a TCP or UDP info.
 func reversed(info *packet.Info, flags uint8) *packet.Info {
 	r := *info

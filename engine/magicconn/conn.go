@@ -51,6 +51,8 @@ type Config struct {
 	// socket or a relay, on the reader goroutine; pkt is only valid
 	// during the call. Authentication is the caller's (the packet's
 	// session id names the keys), so the source is not checked here.
+	// Packets are at most bulk.MaxPacket+bulk.Overhead bytes; OnBulk
+	// must check their size against its own buffers.
 	OnBulk func(pkt []byte)
 	// OnEndpointsChanged is called, from a goroutine of its own and
 	// never on the data path, after Endpoints changed (our local or
@@ -610,9 +612,18 @@ func (c *Conn) receiveUDP(bp *[]byte, n int, src netip.AddrPort) {
 	}
 }
 
+// maxBulkLen bounds the bulk packets handed to OnBulk: nothing longer
+// can be a sealed packet (bulk.MaxPacket). A GRO read or a relay frame
+// can carry more; OnBulk bounds them further to its own buffers.
+const maxBulkLen = bulk.MaxPacket + bulk.Overhead
+
 // receiveBulk hands a bulk packet from the socket to OnBulk; p is the
 // peer its source address belongs to, if any.
 func (c *Conn) receiveBulk(b []byte, p *peer) {
+	if len(b) > maxBulkLen {
+		c.ctr.dropTooLarge.Add(1)
+		return
+	}
 	if p != nil {
 		now := c.now()
 		p.lastRecv.Store(int64(now))

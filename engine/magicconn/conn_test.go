@@ -546,3 +546,49 @@ func TestWriteSegmentsRelay(t *testing.T) {
 		t.Errorf("relay tx counted %d packets, want %d", sent, n)
 	}
 }
+
+// TestReplayedPing: a peer's ping captured on the wire and sent again,
+// from another address, is ignored: no pong, no ping back, and the
+// address does not become the peer's. The genuine next ping still counts.
+func TestReplayedPing(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.newNode("a", public, nodeOpts{noQUIC: true, noRelay: true, timing: quietTiming()})
+	// b is only a key and an address: nothing answers a, so every count
+	// below is a's own doing.
+	b := key.NewNode()
+	bAddr := netip.MustParseAddrPort("198.18.55.5:41641")
+	attacker := netip.MustParseAddrPort("198.18.66.6:41641")
+	a.mc.SetPeer(b.Public(), []netip.AddrPort{bAddr}, "")
+
+	ping := disco.Encode(b, a.pub, &disco.Ping{TxID: disco.NewTxID()})
+	a.mc.handleDiscoUDP(ping, bAddr)
+	before := a.mc.Stats()
+	a.mc.handleDiscoUDP(ping, attacker) // the replay, from elsewhere
+	a.mc.handleDiscoUDP(ping, bAddr)    // and from the same address
+	after := a.mc.Stats()
+	if before.Disco.PingsReceived != 1 || before.Disco.PongsSent != 1 {
+		t.Fatalf("the genuine ping: %d received, %d pongs, want 1 and 1", before.Disco.PingsReceived, before.Disco.PongsSent)
+	}
+	if got := after.Disco.PingsReceived - before.Disco.PingsReceived; got != 0 {
+		t.Errorf("%d replayed pings handled, want 0", got)
+	}
+	if got := after.Disco.PongsSent - before.Disco.PongsSent; got != 0 {
+		t.Errorf("%d pongs sent to replays, want 0", got)
+	}
+	if got := after.Drops.StaleDisco - before.Drops.StaleDisco; got != 2 {
+		t.Errorf("%d stale disco drops, want 2", got)
+	}
+	a.mc.mu.RLock()
+	_, cand := a.mc.peers[b.Public()].cands[attacker]
+	owner := a.mc.byAddr[attacker]
+	a.mc.mu.RUnlock()
+	if cand || owner != nil {
+		t.Errorf("the replay's address became b's (candidate %v, claimed %v)", cand, owner != nil)
+	}
+
+	a.mc.handleDiscoUDP(disco.Encode(b, a.pub, &disco.Ping{TxID: disco.NewTxID()}), bAddr)
+	if got := a.mc.Stats().Disco.PingsReceived - after.Disco.PingsReceived; got != 1 {
+		t.Errorf("the next genuine ping handled %d times, want once", got)
+	}
+}

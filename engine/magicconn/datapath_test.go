@@ -10,6 +10,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/rayfish/rayfish/engine/bulk"
 	"github.com/rayfish/rayfish/engine/disco"
 	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
@@ -109,7 +110,12 @@ func TestNoLeaks(t *testing.T) {
 // arbitrary relayed packets to the relay handler: nothing may panic.
 func FuzzReceive(f *testing.F) {
 	w := newWorld(f)
-	n := w.newNode("self", public, nodeOpts{noQUIC: true, noRelay: true, timing: quietTiming()})
+	n := w.newNode("self", public, nodeOpts{noQUIC: true, noRelay: true, timing: quietTiming(),
+		onBulk: func(p []byte) {
+			if len(p) > maxBulkLen {
+				panic("oversize bulk packet passed on")
+			}
+		}})
 	c, self, peer := n.mc, n.key, key.NewNode()
 	dead := deadURL(f)
 	c.SetPeer(peer.Public(), []netip.AddrPort{netip.MustParseAddrPort("198.18.0.9:41641")}, dead)
@@ -121,7 +127,9 @@ func FuzzReceive(f *testing.F) {
 	pong := disco.Encode(peer, self.Public(), &disco.Pong{TxID: disco.NewTxID(), Src: netip.MustParseAddrPort("198.18.0.9:1")})
 	cmm := disco.Encode(peer, self.Public(), &disco.CallMeMaybe{Endpoints: []netip.AddrPort{netip.MustParseAddrPort("198.18.0.9:2")}})
 	stunResp := stun.AppendResponse(nil, stun.NewTxID(), netip.MustParseAddrPort("198.18.0.9:3"))
-	for _, seed := range [][]byte{nil, {0}, ping, pong, cmm, stunResp, quicPacket(100), []byte(disco.Magic), ping[:50]} {
+	bulkPkt := make([]byte, maxBulkLen+1)
+	bulkPkt[0] = bulk.Marker
+	for _, seed := range [][]byte{nil, {0}, ping, pong, cmm, stunResp, quicPacket(100), []byte(disco.Magic), ping[:50], bulkPkt, bulkPkt[:100]} {
 		f.Add(seed, false, uint16(41641))
 		f.Add(seed, true, uint16(1))
 	}

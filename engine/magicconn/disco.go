@@ -135,23 +135,23 @@ func (c *Conn) handleDiscoUDP(b []byte, src netip.AddrPort) {
 		c.ctr.dropRateLimited.Add(1)
 		return
 	}
-	from, msg, err := disco.Decode(b, c.pub)
+	h, msg, err := disco.Decode(b, c.pub)
 	if err != nil {
 		c.ctr.dropBadDisco.Add(1)
 		return
 	}
 	switch m := msg.(type) {
 	case *disco.Ping:
-		c.onPing(from, m, src, nil, now)
+		c.onPing(h, m, src, nil, now)
 	case *disco.Pong:
-		c.onPong(from, m, src, now)
+		c.onPong(h, m, src, now)
 	case *disco.CallMeMaybe:
 		// Over UDP, only from peers we were told about: a call-me-maybe
 		// makes us ping up to 16 addresses, which a stranger must not
 		// be able to aim at a victim. Through a relay, the sender is
 		// authenticated and rate-limited by the relay.
 		if told {
-			c.onCallMeMaybe(from, m, nil, now)
+			c.onCallMeMaybe(h, m, nil, now)
 		}
 	}
 }
@@ -166,33 +166,44 @@ func (c *Conn) handleDiscoRelay(rc *relayConn, src key.NodePublic, b []byte) {
 		c.ctr.dropRateLimited.Add(1)
 		return
 	}
-	from, msg, err := disco.Decode(b, c.pub)
-	if err != nil || from != src {
+	h, msg, err := disco.Decode(b, c.pub)
+	if err != nil || h.From != src {
 		c.ctr.dropBadDisco.Add(1)
 		return
 	}
 	switch m := msg.(type) {
 	case *disco.Ping:
-		c.onPing(from, m, netip.AddrPort{}, rc, now)
+		c.onPing(h, m, netip.AddrPort{}, rc, now)
 	case *disco.CallMeMaybe:
-		c.onCallMeMaybe(from, m, rc, now)
+		c.onCallMeMaybe(h, m, rc, now)
 	}
 	// We never ping through relays, so a relayed pong answers nothing.
 }
 
-// onPing answers a ping from the key from that arrived from src on the
-// socket (or through rc). A ping from an address teaches us that address
-// for the key, even for a key we were not told about: that is how a
-// joiner reaches the node that invited it.
-func (c *Conn) onPing(from key.NodePublic, m *disco.Ping, src netip.AddrPort, rc *relayConn, now mono) {
-	c.ctr.pingsRecv.Add(1)
+// freshLocked reports whether a verified disco message with header h
+// from p is fresh and not a replay (see disco.Window), counting it if not.
+func (c *Conn) freshLocked(p *peer, h disco.Header) bool {
+	if p.replay.Accept(h.Stamp, time.Now()) {
+		return true
+	}
+	c.ctr.dropStaleDisco.Add(1)
+	return false
+}
+
+// onPing answers a ping from h.From that arrived from src on the socket
+// (or through rc). A ping from an address teaches us that address for
+// the key, even for a key we were not told about: that is how a joiner
+// reaches the node that invited it. A replayed ping is ignored.
+func (c *Conn) onPing(h disco.Header, m *disco.Ping, src netip.AddrPort, rc *relayConn, now mono) {
+	from := h.From
 	var out outbox
 	c.mu.Lock()
 	p := c.peerLocked(from, false, now)
-	if p == nil {
+	if p == nil || !c.freshLocked(p, h) {
 		c.mu.Unlock()
 		return
 	}
+	c.ctr.pingsRecv.Add(1)
 	if rc != nil {
 		c.learnRelayLocked(p, rc)
 		out = append(out, discoOut{to: from, rc: rc, msg: &disco.Pong{TxID: m.TxID}})
@@ -215,13 +226,17 @@ func (c *Conn) onPing(from key.NodePublic, m *disco.Ping, src netip.AddrPort, rc
 	c.flush(out)
 }
 
-// onPong handles a pong from the key from that arrived from src.
-func (c *Conn) onPong(from key.NodePublic, m *disco.Pong, src netip.AddrPort, now mono) {
+// onPong handles a pong from h.From that arrived from src.
+func (c *Conn) onPong(h disco.Header, m *disco.Pong, src netip.AddrPort, now mono) {
+	from := h.From
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	pp := c.pings[m.TxID]
 	if pp == nil || pp.peer != from {
 		c.ctr.strayPongs.Add(1)
+		return
+	}
+	if p := c.peers[from]; p != nil && !c.freshLocked(p, h) {
 		return
 	}
 	delete(c.pings, m.TxID)
@@ -258,12 +273,12 @@ func (c *Conn) onPong(from key.NodePublic, m *disco.Pong, src netip.AddrPort, no
 
 // onCallMeMaybe pings the endpoints a peer listed in a call-me-maybe,
 // right away: the peer pings ours at the same time.
-func (c *Conn) onCallMeMaybe(from key.NodePublic, m *disco.CallMeMaybe, rc *relayConn, now mono) {
+func (c *Conn) onCallMeMaybe(h disco.Header, m *disco.CallMeMaybe, rc *relayConn, now mono) {
 	c.ctr.cmmRecv.Add(1)
 	var out outbox
 	c.mu.Lock()
-	p := c.peerLocked(from, false, now)
-	if p == nil || p.lastCMMRx != 0 && now-p.lastCMMRx < mono(c.t.minPingGap) {
+	p := c.peerLocked(h.From, false, now)
+	if p == nil || !c.freshLocked(p, h) || p.lastCMMRx != 0 && now-p.lastCMMRx < mono(c.t.minPingGap) {
 		c.mu.Unlock()
 		return
 	}

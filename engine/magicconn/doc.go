@@ -25,8 +25,9 @@
 // One goroutine reads the UDP socket and sorts datagrams by their first
 // bytes (see package disco for why these never collide):
 //
-//   - disco messages (disco.Looks) are verified and handled: ping, pong,
-//     call-me-maybe;
+//   - disco messages (disco.Looks) are verified, checked against the
+//     sender's replay window (disco.Window: a replayed or stale message
+//     is dropped) and handled: ping, pong, call-me-maybe;
 //   - STUN responses (stun.IsMessage) go to the STUN query waiting for
 //     them;
 //   - everything else is QUIC. It reaches quic-go, with the sender's

@@ -72,6 +72,7 @@ type peer struct {
 	probeSince   mono       // when we began looking for a direct path
 	lastCMM      mono       // last call-me-maybe sent
 	lastCMMRx    mono       // last call-me-maybe handled
+	replay       disco.Window
 }
 
 // candidate is one underlay address of a peer.

@@ -96,6 +96,10 @@ func (c *Conn) onRelayPacket(rc *relayConn, src key.NodePublic, pkt []byte) {
 		return
 	}
 	if c.cfg.OnBulk != nil && bulk.Looks(pkt) {
+		if len(pkt) > maxBulkLen {
+			c.ctr.dropTooLarge.Add(1)
+			return
+		}
 		c.ctr.relayRx.add(len(pkt))
 		c.cfg.OnBulk(pkt)
 		return

@@ -24,8 +24,9 @@ type Drops struct {
 	NoPath        uint64 // WriteTo a peer with no direct path, relay or candidate
 	RelayFull     uint64 // the relay connection's send queue was full
 	WriteError    uint64 // the socket refused a write
-	TooLarge      uint64 // a relayed packet larger than any QUIC packet
+	TooLarge      uint64 // a relayed QUIC packet over bufSize, or any bulk packet over maxBulkLen
 	BadDisco      uint64 // disco message that failed to parse or verify
+	StaleDisco    uint64 // verified disco message replayed, or stamped too far from our clock
 	RateLimited   uint64 // disco message from an unknown key over the rate limit
 	BadSTUN       uint64 // STUN message that is not a response to our query
 }
@@ -61,6 +62,7 @@ type counters struct {
 	dropUnknownSource, dropQueueFull, dropNoPeer, dropNoPath atomic.Uint64
 	dropRelayFull                                            atomic.Uint64
 	dropWriteError, dropTooLarge, dropBadDisco               atomic.Uint64
+	dropStaleDisco                                           atomic.Uint64
 	dropRateLimited, dropBadSTUN                             atomic.Uint64
 
 	pingsSent, pingsRecv, pongsSent, pongsRecv, strayPongs atomic.Uint64
@@ -84,6 +86,7 @@ func (c *Conn) Stats() Stats {
 			WriteError:    k.dropWriteError.Load(),
 			TooLarge:      k.dropTooLarge.Load(),
 			BadDisco:      k.dropBadDisco.Load(),
+			StaleDisco:    k.dropStaleDisco.Load(),
 			RateLimited:   k.dropRateLimited.Load(),
 			BadSTUN:       k.dropBadSTUN.Load(),
 		},
@@ -115,7 +118,7 @@ func (s Stats) Map() map[string]uint64 {
 	for name, v := range map[string]uint64{
 		"unknown_source": d.UnknownSource, "queue_full": d.QueueFull, "no_peer": d.NoPeer,
 		"no_path": d.NoPath, "relay_full": d.RelayFull, "write_error": d.WriteError,
-		"too_large": d.TooLarge, "bad_disco": d.BadDisco, "rate_limited": d.RateLimited,
+		"too_large": d.TooLarge, "bad_disco": d.BadDisco, "stale_disco": d.StaleDisco, "rate_limited": d.RateLimited,
 		"bad_stun": d.BadSTUN,
 	} {
 		m["drop_"+name] = v

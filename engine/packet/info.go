@@ -51,4 +51,22 @@ type Info struct {
 	// ICMPType, ICMPCode and TCPFlags are meaningful. It is false for
 	// non-first fragments, truncated transport headers and other protocols.
 	HasTransport bool
+	// Quote describes the packet an ICMP error message quotes (the one
+	// that caused the error); its Valid is false for every other packet.
+	Quote Quote
+}
+
+// Quote is what Parse learns from the packet quoted in an ICMP error
+// (RFC 792, RFC 4443 section 2.4(c)): at least its IP header and the
+// first 8 bytes of its transport header, the ports included.
+type Quote struct {
+	// Valid is true when the quote holds an IP header of the error's
+	// own version, of an unfragmented packet or a first fragment, and as
+	// much of the transport header as the ports need.
+	Valid    bool
+	Proto    uint8
+	Src, Dst netip.Addr
+	// SrcPort and DstPort are as in Info: TCP and UDP ports, the echo
+	// identifier for ICMP echo.
+	SrcPort, DstPort uint16
 }

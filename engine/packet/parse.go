@@ -182,10 +182,94 @@ func parseTransport(t []byte, info *Info) {
 			id := binary.BigEndian.Uint16(t[4:6])
 			info.SrcPort, info.DstPort = id, id
 		}
+		if IsICMPError(info) {
+			parseQuote(t[8:], info.Version, &info.Quote)
+		}
 	default:
 		return
 	}
 	info.HasTransport = true
+}
+
+// IsICMPError reports whether info is an ICMP error message: ICMPv4
+// destination unreachable, source quench, time exceeded or parameter
+// problem, or any ICMPv6 type below 128 (RFC 4443 section 2.1).
+func IsICMPError(info *Info) bool {
+	switch {
+	case info.Proto == ProtoICMPv4 && info.Version == 4:
+		switch info.ICMPType {
+		case 3, 4, 11, 12:
+			return true
+		}
+	case info.Proto == ProtoICMPv6 && info.Version == 6:
+		return info.ICMPType < 128
+	}
+	return false
+}
+
+// parseQuote fills q from the packet quoted in an ICMP error, b being the
+// bytes after the ICMP header. The quote is usually truncated, so its
+// length fields are not checked against b; q stays zero if what is
+// there does not hold the addresses and ports.
+func parseQuote(b []byte, version uint8, dst *Quote) {
+	var q Quote
+	var off int
+	switch {
+	case version == 4 && len(b) >= ipv4HeaderLen && b[0]>>4 == 4:
+		off = int(b[0]&0x0f) * 4
+		if off < ipv4HeaderLen || off > len(b) || binary.BigEndian.Uint16(b[6:8])&0x1fff != 0 {
+			return
+		}
+		q.Proto = b[9]
+		q.Src = netip.AddrFrom4([4]byte(b[12:16]))
+		q.Dst = netip.AddrFrom4([4]byte(b[16:20]))
+	case version == 6 && len(b) >= ipv6HeaderLen && b[0]>>4 == 6:
+		nh := b[6]
+		off = ipv6HeaderLen
+		for i := 0; isExtHeader(nh); i++ {
+			if i == MaxExtHeaders || len(b)-off < 8 {
+				return
+			}
+			n := (int(b[off+1]) + 1) * 8
+			switch nh {
+			case ipv6Fragment:
+				if binary.BigEndian.Uint16(b[off+2:off+4])&^7 != 0 {
+					return // a later fragment: no transport header
+				}
+				n = 8
+			case ipv6AH:
+				n = (int(b[off+1]) + 2) * 4
+			}
+			if n > len(b)-off {
+				return
+			}
+			nh = b[off]
+			off += n
+		}
+		q.Proto = nh
+		q.Src = netip.AddrFrom16([16]byte(b[8:24]))
+		q.Dst = netip.AddrFrom16([16]byte(b[24:40]))
+	default:
+		return
+	}
+	t := b[off:]
+	switch q.Proto {
+	case ProtoTCP, ProtoUDP:
+		if len(t) < 4 {
+			return
+		}
+		q.SrcPort = binary.BigEndian.Uint16(t[0:2])
+		q.DstPort = binary.BigEndian.Uint16(t[2:4])
+	case ProtoICMPv4, ProtoICMPv6:
+		// Only echo is ever answered with an error (never an error).
+		if len(t) < 8 || (q.Proto == ProtoICMPv4) != (version == 4) || !isEcho(version, t[0]) {
+			return
+		}
+		id := binary.BigEndian.Uint16(t[4:6])
+		q.SrcPort, q.DstPort = id, id
+	}
+	q.Valid = true
+	*dst = q
 }
 
 // ICMP echo types.

@@ -312,6 +312,10 @@ func FuzzParse(f *testing.F) {
 	f.Add(ipv4Packet("10.0.0.1", "10.0.0.2", ProtoICMPv4, []byte{1, 1, 1, 0}, 0x2000, icmpMessage(8, 0, 0x10002, nil)))
 	f.Add([]byte{0x45})
 	f.Add([]byte{0x60})
+	f.Add(ipv4Packet("10.0.0.2", "10.0.0.1", ProtoICMPv4, nil, 0, icmpMessage(3, 3, 0,
+		ipv4Packet("10.0.0.1", "10.0.0.2", ProtoUDP, nil, 0, udpDatagram(1, 2, nil)))))
+	f.Add(ipv6Packet("::2", "::1", ProtoICMPv6, icmpMessage(2, 0, 1280,
+		ipv6Packet("::1", "::2", ipv6DestOpts, cat(extHeader(ProtoTCP, 1), tcpSegment(1, 2, 3, 4, TCPSyn, nil))))))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var info Info
 		err := Parse(b, &info)
@@ -333,6 +337,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if !info.Fragment && info.FragOffset != 0 {
 			t.Fatalf("offset without fragment: %+v", info)
+		}
+		if info.Quote.Valid && !IsICMPError(&info) {
+			t.Fatalf("quote in a packet that is no ICMP error: %+v", info)
 		}
 	})
 }
