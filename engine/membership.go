@@ -43,6 +43,7 @@ func (e *Engine) recomputeLocked() { e.recomputeClosingLocked(codeNotMember, "no
 // recomputeClosingLocked is recomputeLocked, closing connections to peers
 // that no longer share a network with code and reason.
 func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, reason string) {
+	e.resolveOwnersLocked()
 	desired := map[key.NodePublic]*peerInfo{}
 	var selfV4 []netip.Addr
 	for _, n := range e.state.Networks {
@@ -58,12 +59,10 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 			}
 			pi := desired[m.Node]
 			if pi == nil {
-				pi = &peerInfo{hostname: m.Hostname, ipv6: m.IPv6}
+				pi = &peerInfo{hostname: m.Hostname}
 				desired[m.Node] = pi
 			}
-			if !slices.Contains(pi.ipv4, m.IPv4) {
-				pi.ipv4 = append(pi.ipv4, m.IPv4)
-			}
+			pi.claim(e.state, n.Name, m)
 			pi.networks = append(pi.networks, n.Name)
 		}
 	}
@@ -97,10 +96,12 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 		for _, a := range p.info.ipv4 {
 			b.Add(a, p)
 		}
-		b.Add(p.info.ipv6, p)
+		if p.info.ipv6.IsValid() {
+			b.Add(p.info.ipv6, p)
+		}
 	}
-	for _, a := range b.Conflicts {
-		e.log.Warn("overlay address claimed by two peers; first one kept", "addr", a)
+	for _, a := range b.Conflicts { // ResolveOwners gives each address one owner
+		e.log.Error("overlay address claimed by two peers", "addr", a)
 	}
 	e.routes.Install(&b)
 

@@ -187,14 +187,10 @@ func (n *Network) Admit(node key.NodePublic, hostname string, now time.Time) (Me
 	return m, nil
 }
 
-// maxIndexTries bounds the IPv4 collision search. With at most MaxMembers
-// addresses taken it is never reached unless hashes collide absurdly.
-const maxIndexTries = 1 << 16
-
 // allocIndex returns the smallest collision index whose address for node
 // is not taken. Every admin computes the same answer from the same roster.
 func allocIndex(node key.NodePublic, taken func(netip.Addr) bool) (uint32, error) {
-	for i := uint32(0); i < maxIndexTries; i++ {
+	for i := uint32(0); i <= MaxAddrIndex; i++ {
 		if !taken(node.IPv4(i)) {
 			return i, nil
 		}

@@ -18,6 +18,11 @@ const (
 	MaxRosterBody = 1 << 20
 	// MaxMembers is the largest number of members in a network.
 	MaxMembers = 4096
+	// MaxAddrIndex is the largest IPv4 collision index a member may have.
+	// Admit picks the smallest free index; with MaxMembers addresses taken
+	// out of 2^22, index 9 needs ten collisions in a row (odds ~1e-27), so
+	// anything above is an admin grinding for a chosen address.
+	MaxAddrIndex = 8
 )
 
 // rosterDomain separates roster signatures from every other signature
@@ -156,6 +161,9 @@ func (r *Roster) check() error {
 			return fmt.Errorf("roster has hostname %q twice", m.Hostname)
 		}
 		names[m.Hostname] = true
+		if m.Index > MaxAddrIndex {
+			return fmt.Errorf("roster member %s has address index %d, limit %d", m.Node.ShortString(), m.Index, MaxAddrIndex)
+		}
 		if m.IPv4 != m.Node.IPv4(m.Index) || m.IPv6 != m.Node.IPv6() {
 			return fmt.Errorf("roster member %s has addresses not derived from its key", m.Node.ShortString())
 		}
