@@ -153,6 +153,7 @@ type Engine struct {
 	ourAddr   atomic.Pointer[map[netip.Addr]bool]
 
 	watchers watchers
+	joins    joinLimiter // join connections being served
 
 	// Firewall and magic DNS; the data path uses them without e.mu.
 	fw     *firewall.Firewall

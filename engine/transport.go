@@ -144,7 +144,7 @@ func (e *Engine) routineAccept() {
 		}
 		switch qc.ConnectionState().TLS.NegotiatedProtocol {
 		case alpnJoin:
-			e.goRoutine(func() { e.serveJoin(qc, peer) })
+			e.acceptJoin(qc, peer)
 		default:
 			e.attach(peer, qc, peer)
 		}
