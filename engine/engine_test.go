@@ -28,17 +28,7 @@ func startNode(t *testing.T, name, dir string) *node {
 	t.Helper()
 	n := &node{name: name, dir: dir, tun: enginetest.NewTUN()}
 	var e *engine.Engine
-	e, err := engine.New(engine.Config{
-		StateDir:    dir,
-		ListenPort:  -1,
-		ListenAddr:  netip.MustParseAddr("127.0.0.1"),
-		TUN:         n.tun,
-		Hostname:    name,
-		DisableMDNS: true,
-		Endpoints: func() []netip.AddrPort {
-			return []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(e.ListenPort()))}
-		},
-	})
+	e, err := engine.New(engine.LoopbackConfig(dir, name, n.tun, &e))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,17 +17,7 @@ import (
 func startTestEngine(t *testing.T, name string) *Engine {
 	t.Helper()
 	var e *Engine
-	e, err := New(Config{
-		StateDir:    t.TempDir(),
-		ListenPort:  -1,
-		ListenAddr:  netip.MustParseAddr("127.0.0.1"),
-		TUN:         enginetest.NewTUN(),
-		Hostname:    name,
-		DisableMDNS: true,
-		Endpoints: func() []netip.AddrPort {
-			return []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(e.ListenPort()))}
-		},
-	})
+	e, err := New(LoopbackConfig(t.TempDir(), name, enginetest.NewTUN(), &e))
 	if err != nil {
 		t.Fatal(err)
 	}
