@@ -80,6 +80,11 @@ func TestCrossNetworkAddressClash(t *testing.T) {
 		}
 	}
 
+	// The bare name is the holder's, as in magic DNS.
+	if k, err := self.e.ResolvePeer("nas"); err != nil || k.String() != victim.self().ID {
+		t.Errorf("ResolvePeer(nas) = %v, %v; want the holder", k, err)
+	}
+
 	// To the shared IPv4: the holder gets it.
 	pkt := enginetest.UDPPacket(self.self().IPv4, shared, 1000, 2000, 100)
 	self.tun.ToEngine <- pkt
