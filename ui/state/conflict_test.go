@@ -2,6 +2,7 @@ package state
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
@@ -28,6 +29,9 @@ func TestPeerWarning(t *testing.T) {
 	m.Apply(snapshot(apitype.StateUp, clean, refused))
 	if n := m.PeersWithWarnings(); n != 1 {
 		t.Errorf("PeersWithWarnings = %d, want 1", n)
+	}
+	if tip := m.TrayTooltip(); !strings.Contains(tip, "1 peer(s) with refused addresses or names") {
+		t.Errorf("tooltip does not mention the refused peer: %q", tip)
 	}
 	// The IPv6 of a peer whose IPv4 was refused still finds it.
 	if got := ids(m.FilterPeers(refused.IPv6.String(), false)); len(got) != 1 || got[0] != "nas" {
