@@ -2,6 +2,9 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -52,6 +55,13 @@ func (l *joinLimiter) acquire(src string) bool {
 	return true
 }
 
+// full reports whether acquire(src) would fail now.
+func (l *joinLimiter) full(src string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.total >= maxJoinConns || l.bySource[src] >= maxJoinConnsPerSource
+}
+
 func (l *joinLimiter) release(src string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -73,6 +83,20 @@ func (e *Engine) acceptJoin(qc *quic.Conn, joiner key.NodePublic) {
 		defer e.joins.release(src)
 		e.serveJoin(qc, joiner, src)
 	})
+}
+
+// screenClientHello refuses, before the handshake's signatures, a
+// connection that asks only to join while its source is at the limit.
+// Used as the server's tls.Config.GetConfigForClient.
+func (e *Engine) screenClientHello(info *tls.ClientHelloInfo) (*tls.Config, error) {
+	if slices.Contains(info.SupportedProtos, alpnMesh) || info.Conn == nil {
+		return nil, nil
+	}
+	k, ok := e.mc.PeerOf(info.Conn.RemoteAddr())
+	if ok && e.joins.full(e.mc.Source(k)) {
+		return nil, errors.New("too many join connections from this source")
+	}
+	return nil, nil
 }
 
 func (e *Engine) adminOfAny() bool {

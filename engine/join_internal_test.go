@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -152,5 +153,31 @@ func TestJoinRequestLimits(t *testing.T) {
 	admin.mu.Unlock()
 	if !kept {
 		t.Fatal("an accepted joiner's record was not kept")
+	}
+}
+
+func TestJoinLimiter(t *testing.T) {
+	var l joinLimiter
+	for i := range maxJoinConnsPerSource {
+		if !l.acquire("ip 198.18.0.1/32") {
+			t.Fatalf("connection %d from one source refused", i)
+		}
+	}
+	if !l.full("ip 198.18.0.1/32") || l.acquire("ip 198.18.0.1/32") {
+		t.Fatal("one source went over its limit")
+	}
+	l.release("ip 198.18.0.1/32")
+	if !l.acquire("ip 198.18.0.1/32") {
+		t.Fatal("a released slot was not reusable")
+	}
+	others := 0
+	for i := 0; l.acquire(fmt.Sprintf("ip 198.18.1.%d/32", i)); i++ {
+		others++
+	}
+	if others+maxJoinConnsPerSource != maxJoinConns {
+		t.Fatalf("%d connections in total, limit %d", others+maxJoinConnsPerSource, maxJoinConns)
+	}
+	if !l.full("ip 198.18.2.1/32") {
+		t.Fatal("a new source was let in over the total limit")
 	}
 }

@@ -69,6 +69,7 @@ func (e *Engine) listen() error {
 	srv.NextProtos = []string{alpnMesh, alpnJoin}
 	srv.VerifyPeerCertificate = nil
 	srv.VerifyConnection = e.verifyIncoming
+	srv.GetConfigForClient = e.screenClientHello
 	e.meshTLS = &tlsConfigs{base: base, server: srv}
 	e.quicConf = &quic.Config{
 		EnableDatagrams:      true,
