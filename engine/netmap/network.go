@@ -93,6 +93,9 @@ func FromRoster(id key.NetworkPublic, s SignedRoster) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkIndexes(); err != nil {
+		return nil, err
+	}
 	return &Network{Name: r.Name, ID: id, Signed: s, Roster: r}, nil
 }
 
@@ -105,6 +108,9 @@ func (n *Network) IsAdmin() bool { return !n.Secret.IsZero() }
 func (n *Network) ApplyRoster(s SignedRoster) (changed bool, err error) {
 	r, err := s.Verify(n.ID)
 	if err != nil {
+		return false, err
+	}
+	if err := r.checkIndexes(); err != nil {
 		return false, err
 	}
 	if n.Roster != nil {

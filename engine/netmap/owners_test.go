@@ -153,24 +153,44 @@ func TestOwnersSelfAlwaysWins(t *testing.T) {
 
 func TestRosterIndexBound(t *testing.T) {
 	n, _ := newAdminNetwork(t)
+	view := memberView(t, n)
 	k := key.NewNode().Public()
-	r := n.Roster.clone()
-	m := member(k, "grinder")
-	m.Index = MaxAddrIndex + 1
-	m.IPv4 = k.IPv4(m.Index)
-	r.Members = append(r.Members, m)
-	sortMembers(r)
-	r.Version++
-	if _, err := r.Sign(n.Secret); err == nil {
-		t.Fatalf("a member with address index %d was accepted", m.Index)
+	withIndex := func(idx uint32) *Roster {
+		r := n.Roster.clone()
+		m := member(k, "grinder")
+		m.Index, m.IPv4 = idx, k.IPv4(idx)
+		r.Members = append(r.Members, m)
+		sortMembers(r)
+		r.Version++
+		return r
 	}
-	r.Members = n.Roster.clone().Members
-	m.Index = MaxAddrIndex
-	m.IPv4 = k.IPv4(m.Index)
-	r.Members = append(r.Members, m)
-	sortMembers(r)
-	if _, err := r.Sign(n.Secret); err != nil {
-		t.Fatalf("index %d refused: %v", m.Index, err)
+	if _, err := withIndex(MaxAddrIndex + 1).Sign(n.Secret); err == nil {
+		t.Fatalf("signed a member with address index %d", MaxAddrIndex+1)
+	}
+	// A roster signed anyway (an admin grinding) is refused on receipt,
+	// and the network keeps its roster.
+	ground := signRaw(t, withIndex(MaxAddrIndex+1), n.Secret)
+	if _, err := view.ApplyRoster(ground); err == nil || view.Roster.Version != n.Roster.Version {
+		t.Fatalf("ApplyRoster took a ground index: %v", err)
+	}
+	if _, err := FromRoster(n.ID, ground); err == nil {
+		t.Fatal("FromRoster took a ground index")
+	}
+	// One stored before the limit existed still loads.
+	stored := &State{}
+	view.Signed = ground
+	if err := stored.Add(view); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "state.json")
+	if err := stored.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err != nil {
+		t.Fatalf("a stored roster with a large index made the state unreadable: %v", err)
+	}
+	if _, err := withIndex(MaxAddrIndex).Sign(n.Secret); err != nil {
+		t.Fatalf("index %d refused: %v", MaxAddrIndex, err)
 	}
 }
 

@@ -87,6 +87,9 @@ func (r *Roster) Sign(k key.NetworkPrivate) (SignedRoster, error) {
 	if err := r.check(); err != nil {
 		return SignedRoster{}, fmt.Errorf("sign roster: %w", err)
 	}
+	if err := r.checkIndexes(); err != nil {
+		return SignedRoster{}, fmt.Errorf("sign roster: %w", err)
+	}
 	body, err := json.Marshal(r)
 	if err != nil {
 		return SignedRoster{}, fmt.Errorf("sign roster: %w", err)
@@ -161,9 +164,6 @@ func (r *Roster) check() error {
 			return fmt.Errorf("roster has hostname %q twice", m.Hostname)
 		}
 		names[m.Hostname] = true
-		if m.Index > MaxAddrIndex {
-			return fmt.Errorf("roster member %s has address index %d, limit %d", m.Node.ShortString(), m.Index, MaxAddrIndex)
-		}
 		if m.IPv4 != m.Node.IPv4(m.Index) || m.IPv6 != m.Node.IPv6() {
 			return fmt.Errorf("roster member %s has addresses not derived from its key", m.Node.ShortString())
 		}
@@ -171,6 +171,18 @@ func (r *Roster) check() error {
 			return fmt.Errorf("roster has address %s twice", m.IPv4)
 		}
 		ips[m.IPv4], ips[m.IPv6] = true, true
+	}
+	return nil
+}
+
+// checkIndexes refuses members whose address index is over MaxAddrIndex.
+// Rosters received are checked (Sign, FromRoster, ApplyRoster); one
+// stored before the limit existed still loads.
+func (r *Roster) checkIndexes() error {
+	for _, m := range r.Members {
+		if m.Index > MaxAddrIndex {
+			return fmt.Errorf("roster member %s has address index %d, limit %d", m.Node.ShortString(), m.Index, MaxAddrIndex)
+		}
 	}
 	return nil
 }
