@@ -182,25 +182,23 @@ func (e *Engine) handleLeave(from *peer, ln netmap.LeaveNotice) {
 }
 
 // importRecords stores verified endpoint records of nodes we share a
-// network with; newer sequence numbers win.
+// network with; newer sequence numbers win. One record per node is
+// considered per message, and signatures are checked outside e.mu.
 func (e *Engine) importRecords(from *peer, recs []netmap.EndpointRecord) {
-	if len(recs) > 512 {
-		recs = recs[:512]
+	recs = newestPerNode(recs)
+	e.mu.Lock()
+	recs = e.wantedRecordsLocked(recs)
+	e.mu.Unlock()
+	if len(recs) == 0 {
+		return
+	}
+	if recs = e.verifiedRecords(recs); len(recs) == 0 {
+		return
 	}
 	e.mu.Lock()
 	var fresh []netmap.EndpointRecord
 	for _, r := range recs {
-		if r.Node == e.self {
-			continue
-		}
-		if _, ok := e.peers[r.Node]; !ok {
-			continue
-		}
-		if old, ok := e.state.Endpoints[r.Node]; ok && old.Seq >= r.Seq {
-			continue
-		}
-		if err := r.Verify(); err != nil {
-			e.log.Warn("bad endpoint record", "node", r.Node.ShortString(), "err", err)
+		if !e.isNewRecordLocked(r) { // changed while unlocked
 			continue
 		}
 		e.state.Endpoints[r.Node] = r

@@ -185,6 +185,7 @@ type Engine struct {
 	fwFile    fileWriter
 
 	watchers watchers
+	joins    joinLimiter // join connections being served
 
 	// Firewall and magic DNS; the data path uses them without e.mu.
 	fw     *firewall.Firewall

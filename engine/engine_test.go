@@ -33,18 +33,9 @@ func startNodeNet(t *testing.T, name, dir string, nc engine.NetConfigurator) *no
 	t.Helper()
 	n := &node{name: name, dir: dir, tun: enginetest.NewTUN()}
 	var e *engine.Engine
-	e, err := engine.New(engine.Config{
-		Net:         nc,
-		StateDir:    dir,
-		ListenPort:  -1,
-		ListenAddr:  netip.MustParseAddr("127.0.0.1"),
-		TUN:         n.tun,
-		Hostname:    name,
-		DisableMDNS: true,
-		Endpoints: func() []netip.AddrPort {
-			return []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(e.ListenPort()))}
-		},
-	})
+	cfg := engine.LoopbackConfig(dir, name, n.tun, &e)
+	cfg.Net = nc
+	e, err := engine.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

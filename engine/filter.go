@@ -102,7 +102,7 @@ func (e *Engine) updateFilterLocked() {
 	var entries []magicdns.Entry
 	for _, n := range e.state.Networks {
 		for _, m := range n.Roster.Members {
-			entries = append(entries, magicdns.Entry{Network: n.Name, Hostname: m.Hostname, IPv4: m.IPv4, IPv6: m.IPv6})
+			entries = append(entries, e.dnsEntryLocked(n.Name, m))
 		}
 	}
 	e.dns.SetTable(magicdns.NewTable(entries))

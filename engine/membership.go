@@ -35,6 +35,9 @@ type requestKey struct {
 // pendingRequest is a joiner waiting on its join connection for a decision.
 type pendingRequest struct {
 	decided chan joinResp // buffered 1
+	// record is the joiner's verified endpoint record, kept only once
+	// the joiner is admitted.
+	record *netmap.EndpointRecord
 }
 
 // recomputeLocked derives the peer set, the routing table and our own
@@ -45,6 +48,7 @@ func (e *Engine) recomputeLocked() { e.recomputeClosingLocked(codeNotMember, "no
 // recomputeClosingLocked is recomputeLocked, closing connections to peers
 // that no longer share a network with code and reason.
 func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, reason string) {
+	e.resolveOwnersLocked()
 	desired := map[key.NodePublic]*peerInfo{}
 	var selfV4 []netip.Addr
 	for _, n := range e.state.Networks {
@@ -60,12 +64,10 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 			}
 			pi := desired[m.Node]
 			if pi == nil {
-				pi = &peerInfo{hostname: m.Hostname, ipv6: m.IPv6}
+				pi = &peerInfo{hostname: m.Hostname}
 				desired[m.Node] = pi
 			}
-			if !slices.Contains(pi.ipv4, m.IPv4) {
-				pi.ipv4 = append(pi.ipv4, m.IPv4)
-			}
+			pi.claim(e.state, n.Name, m)
 			pi.networks = append(pi.networks, n.Name)
 		}
 	}
@@ -105,10 +107,12 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 		for _, a := range p.info.ipv4 {
 			b.Add(a, p)
 		}
-		b.Add(p.info.ipv6, p)
+		if p.info.ipv6.IsValid() {
+			b.Add(p.info.ipv6, p)
+		}
 	}
-	for _, a := range b.Conflicts {
-		e.log.Warn("overlay address claimed by two peers; first one kept", "addr", a)
+	for _, a := range b.Conflicts { // ResolveOwners gives each address one owner
+		e.log.Error("overlay address claimed by two peers", "addr", a)
 	}
 	e.routes.Install(&b)
 
@@ -339,85 +343,6 @@ func (e *Engine) installJoined(inv netmap.Invite, s netmap.SignedRoster, recs []
 	return n, nil
 }
 
-// serveJoin answers one join connection (admin side).
-func (e *Engine) serveJoin(qc *quic.Conn, joiner key.NodePublic) {
-	defer qc.CloseWithError(codeNormal, "")
-	ctx, cancel := context.WithTimeout(e.ctx, joinWaitMax)
-	defer cancel()
-	stop := context.AfterFunc(ctx, func() { qc.CloseWithError(codeNormal, "") })
-	defer stop()
-	st, err := qc.AcceptStream(ctx)
-	if err != nil {
-		return
-	}
-	st.SetReadDeadline(time.Now().Add(10 * time.Second))
-	var req joinReq
-	if err := readMsg(st, &req); err != nil {
-		return
-	}
-	st.SetReadDeadline(time.Time{})
-	resp, wait := e.admit(joiner, req)
-	if wait != nil {
-		writeMsg(st, &joinResp{Pending: true})
-		select {
-		case resp = <-wait.decided:
-		case <-qc.Context().Done():
-			return
-		}
-	}
-	writeMsg(st, &resp)
-	// Let the answer reach the joiner before the deferred close.
-	st.Close()
-	select {
-	case <-qc.Context().Done():
-	case <-time.After(5 * time.Second):
-	}
-}
-
-// admit decides a join request. It returns a final answer, or a pending
-// request to wait on.
-func (e *Engine) admit(joiner key.NodePublic, req joinReq) (joinResp, *pendingRequest) {
-	now := time.Now()
-	defer e.flushSaved() // after the unlock below
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	n := e.state.ByID(req.Network)
-	if n == nil || !n.IsAdmin() {
-		return joinResp{Error: "this node is not an admin of that network"}, nil
-	}
-	if req.Record != nil && req.Record.Node == joiner && req.Record.Verify() == nil {
-		e.state.Endpoints[joiner] = *req.Record
-		e.tellPeerLocked(*req.Record)
-	}
-	var err error
-	switch {
-	case isMember(n, joiner):
-		// Already admitted (for instance accepted while away): resend.
-	case len(req.Secret) == 16:
-		var secret [16]byte
-		copy(secret[:], req.Secret)
-		_, err = n.AdmitWithInvite(secret, joiner, req.Hostname, now)
-	case n.Roster.Open:
-		_, err = n.Admit(joiner, req.Hostname, now)
-	default:
-		if err := n.AddRequest(netmap.JoinRequest{Node: joiner, Hostname: req.Hostname, Received: now}); err != nil {
-			return joinResp{Error: err.Error()}, nil
-		}
-		e.saveLocked()
-		pr := &pendingRequest{decided: make(chan joinResp, 1)}
-		e.requests[requestKey{n.ID, joiner}] = pr
-		e.watchers.notify()
-		e.log.Info("join request waiting", "network", n.Name, "node", joiner.ShortString(), "hostname", req.Hostname)
-		e.auditf(audit.JoinRequested, joiner, req.Hostname, n.Name, "")
-		return joinResp{}, pr
-	}
-	if err != nil {
-		e.log.Info("join refused", "network", n.Name, "node", joiner.ShortString(), "err", err)
-		return joinResp{Error: err.Error()}, nil
-	}
-	return e.admittedLocked(n, joiner), nil
-}
-
 // admittedLocked saves and publishes a roster that now includes joiner
 // and builds the joiner's answer.
 func (e *Engine) admittedLocked(n *netmap.Network, joiner key.NodePublic) joinResp {
@@ -464,6 +389,9 @@ func (e *Engine) Decide(network, id string, accept bool) error {
 		if _, err := n.Admit(node, req.Hostname, time.Now()); err != nil {
 			e.saveLocked()
 			return err
+		}
+		if pr != nil {
+			e.keepJoinerRecordLocked(pr.record)
 		}
 		resp = e.admittedLocked(n, node)
 	} else {

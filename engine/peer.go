@@ -69,6 +69,8 @@ type peerInfo struct {
 	ipv4     []netip.Addr
 	ipv6     netip.Addr
 	networks []string
+	// conflicts are claims refused to another node that held them first.
+	conflicts []conflict
 }
 
 // peerConn is one QUIC connection to a peer, with its control stream.

@@ -76,6 +76,9 @@ func (e *Engine) ResolvePeer(s string) (key.NodePublic, error) {
 		return key.NodePublic{}, fmt.Errorf("no peer has address %s", a)
 	}
 	host, netName, _ := strings.Cut(s, ".")
+	if k, ok := e.state.NameOwner(host); ok && netName == "" && e.peers[k] != nil {
+		return k, nil // the bare name's holder, as in magic DNS
+	}
 	var found []key.NodePublic
 	for _, n := range e.state.Networks {
 		if netName != "" && n.Name != netName {

@@ -70,6 +70,7 @@ func (e *Engine) Status() *apitype.Status {
 			RxBytes:  p.rxBytes.Load(),
 			LastSeen: p.lastSeen,
 		}
+		ap.Refused, ap.Warnings = p.info.warnings(e.nameOfLocked)
 		if pc := p.cur.Load(); pc != nil {
 			ap.Online = true
 			ap.Path, ap.Endpoint, ap.RelayReason = pc.Path()

@@ -69,6 +69,7 @@ func (e *Engine) listen() error {
 	srv.NextProtos = []string{alpnMesh, alpnJoin}
 	srv.VerifyPeerCertificate = nil
 	srv.VerifyConnection = e.verifyIncoming
+	srv.GetConfigForClient = e.screenClientHello
 	e.meshTLS = &tlsConfigs{base: base, server: srv}
 	e.quicConf = &quic.Config{
 		EnableDatagrams:      true,
@@ -149,7 +150,7 @@ func (e *Engine) routineAccept() {
 		}
 		switch qc.ConnectionState().TLS.NegotiatedProtocol {
 		case alpnJoin:
-			e.goRoutine(func() { e.serveJoin(qc, peer) })
+			e.acceptJoin(qc, peer)
 		default:
 			e.attach(peer, qc, peer)
 		}

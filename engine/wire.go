@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -88,20 +89,29 @@ func writeMsg(w io.Writer, v any) error {
 	return nil
 }
 
-func readMsg(r io.Reader, v any) error {
+func readMsg(r io.Reader, v any) error { return readMsgMax(r, v, maxCtrlMsg) }
+
+// readMsgMax reads one message of at most limit bytes into v. The buffer
+// grows with the bytes that arrive, not with what the header announces:
+// a sender that announces a large message and sends nothing holds
+// nothing.
+func readMsgMax(r io.Reader, v any, limit int) error {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
 		return err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if n > maxCtrlMsg {
+	if uint64(n) > uint64(limit) {
 		return errMsgTooBig
 	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
+	var buf bytes.Buffer
+	if _, err := io.CopyN(&buf, r, int64(n)); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		return err
 	}
-	if err := json.Unmarshal(b, v); err != nil {
+	if err := json.Unmarshal(buf.Bytes(), v); err != nil {
 		return fmt.Errorf("malformed control message: %w", err)
 	}
 	return nil

@@ -316,7 +316,14 @@ func printStatus(w io.Writer, st *apitype.Status) {
 			if p.Online {
 				rtt = fmt.Sprintf("%.1fms", p.RTTMs)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Hostname, p.IPv4, p.IPv6, path, rtt,
+			ipv4 := p.IPv4.String()
+			if !p.IPv4.IsValid() {
+				ipv4 = "-"
+			}
+			if len(p.Refused) > 0 {
+				ipv4 += " (refused " + p.Refused[0].String() + ")"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Hostname, ipv4, p.IPv6, path, rtt,
 				humanBytes(p.TxBytes), humanBytes(p.RxBytes), strings.Join(p.Networks, ","))
 		}
 	}
@@ -324,6 +331,9 @@ func printStatus(w io.Writer, st *apitype.Status) {
 	for _, p := range st.Peers {
 		if p.Online && p.RelayReason != "" {
 			fmt.Fprintf(w, "%s is relayed: %s\n", p.Hostname, p.RelayReason)
+		}
+		for _, warn := range p.Warnings {
+			fmt.Fprintf(w, "warning: %s: %s\n", p.Hostname, warn)
 		}
 	}
 	if len(st.Requests) > 0 {

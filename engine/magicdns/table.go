@@ -21,6 +21,9 @@ type Entry struct {
 	Hostname string // the host's name inside that network
 	IPv4     netip.Addr
 	IPv6     netip.Addr
+	// NoBare keeps the entry from the bare "host.ray." name: the engine
+	// sets it when another node holds that name first.
+	NoBare bool
 }
 
 type addrs struct {
@@ -32,8 +35,8 @@ type addrs struct {
 //
 // Names are "host.network.ray." and "host.ray.", lowercase (lookups fold
 // case). A bare "host.ray." exists when at least one network has that
-// host; when hosts in several networks share the name, the entry given
-// first to NewTable wins. The engine lists networks in the order this
+// host; when hosts in several networks share the name, the first entry
+// given to NewTable without NoBare wins. The engine lists networks in the order this
 // node joined them, so a network joined later can never take over a bare
 // name that already resolves (use host.network.ray to be explicit).
 //
@@ -73,7 +76,7 @@ func NewTable(entries []Entry) *Table {
 		if _, ok := t.names[full]; !ok {
 			t.names[full] = a
 		}
-		if _, ok := t.names[bare]; !ok {
+		if _, ok := t.names[bare]; !ok && !e.NoBare {
 			t.names[bare] = a
 		}
 		for _, ip := range []netip.Addr{a.v4, a.v6} {
@@ -202,4 +205,15 @@ func parseReverse(name string) (netip.Addr, bool) {
 		return netip.AddrFrom16(b), true
 	}
 	return netip.Addr{}, false
+}
+
+// Addrs returns the addresses a magic name ("host.ray", "host.net.ray",
+// with or without the final dot, any case) resolves to.
+func (t *Table) Addrs(name string) (v4, v6 netip.Addr, ok bool) {
+	name = strings.ToLower(name)
+	if !strings.HasSuffix(name, ".") {
+		name += "."
+	}
+	a, ok := t.names[name]
+	return a.v4, a.v6, ok
 }

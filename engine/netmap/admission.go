@@ -27,6 +27,10 @@ const (
 	MaxInvites = 1024
 	// MaxRequests bounds pending join requests per network.
 	MaxRequests = 64
+	// MaxRequestsPerSource bounds the pending join requests per network
+	// from one source (JoinRequest.Source): keys are free to make, so the
+	// source address is what keeps one sender from filling the queue.
+	MaxRequestsPerSource = 4
 	// inviteGrace is how long expired or used invite records are kept,
 	// so that redeeming them says "expired" or "used" rather than
 	// "unknown".
@@ -233,11 +237,15 @@ type JoinRequest struct {
 	Node     key.NodePublic `json:"node"`
 	Hostname string         `json:"hostname"`
 	Received time.Time      `json:"received"`
+	// Source is where the request came from (an address block or a
+	// relay), for the per-source limit; empty if unknown.
+	Source string `json:"source,omitempty"`
 }
 
 // AddRequest queues a join request (admin only). A second request from the
 // same node replaces the first. Requests older than RequestTTL are
-// dropped; at most MaxRequests wait at once. The hostname is sanitized.
+// dropped; at most MaxRequests wait at once, MaxRequestsPerSource from one
+// source. The hostname is sanitized.
 func (n *Network) AddRequest(req JoinRequest) error {
 	if err := n.requireAdmin(); err != nil {
 		return err
@@ -257,11 +265,24 @@ func (n *Network) AddRequest(req JoinRequest) error {
 		n.Requests[i] = req
 		return nil
 	}
+	if req.Source != "" && countSource(n.Requests, req.Source) >= MaxRequestsPerSource {
+		return fmt.Errorf("network %q has %d pending join requests from %s already; wait for a decision", n.Name, MaxRequestsPerSource, req.Source)
+	}
 	if len(n.Requests) >= MaxRequests {
 		return fmt.Errorf("network %q has %d pending join requests; accept or deny some first", n.Name, len(n.Requests))
 	}
 	n.Requests = append(n.Requests, req)
 	return nil
+}
+
+func countSource(reqs []JoinRequest, source string) int {
+	n := 0
+	for _, r := range reqs {
+		if r.Source == source {
+			n++
+		}
+	}
+	return n
 }
 
 // TakeRequest removes and returns node's pending request.

@@ -318,3 +318,29 @@ func TestNewInvite(t *testing.T) {
 		t.Errorf("approval invite: %+v, %v", appr, err)
 	}
 }
+
+func TestRequestsPerSource(t *testing.T) {
+	n, _ := newAdminNetwork(t)
+	add := func(src string) error {
+		return n.AddRequest(JoinRequest{Node: key.NewNode().Public(), Hostname: "fake", Received: t0, Source: src})
+	}
+	for i := range MaxRequestsPerSource {
+		if err := add("ip 198.18.0.1/32"); err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+	}
+	if err := add("ip 198.18.0.1/32"); err == nil {
+		t.Fatal("a source queued more than MaxRequestsPerSource requests")
+	}
+	if err := add("ip 198.18.0.2/32"); err != nil {
+		t.Fatalf("another source refused: %v", err)
+	}
+	// A key asking again replaces its request, whatever the source.
+	k := n.Requests[0].Node
+	if err := n.AddRequest(JoinRequest{Node: k, Hostname: "again", Received: t0, Source: "ip 198.18.0.1/32"}); err != nil {
+		t.Fatalf("repeat request refused: %v", err)
+	}
+	if len(n.Requests) != MaxRequestsPerSource+1 {
+		t.Fatalf("%d requests queued, want %d", len(n.Requests), MaxRequestsPerSource+1)
+	}
+}

@@ -93,6 +93,9 @@ func FromRoster(id key.NetworkPublic, s SignedRoster) (*Network, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkIndexes(); err != nil {
+		return nil, err
+	}
 	return &Network{Name: r.Name, ID: id, Signed: s, Roster: r}, nil
 }
 
@@ -105,6 +108,9 @@ func (n *Network) IsAdmin() bool { return !n.Secret.IsZero() }
 func (n *Network) ApplyRoster(s SignedRoster) (changed bool, err error) {
 	r, err := s.Verify(n.ID)
 	if err != nil {
+		return false, err
+	}
+	if err := r.checkIndexes(); err != nil {
 		return false, err
 	}
 	if n.Roster != nil {
@@ -187,14 +193,10 @@ func (n *Network) Admit(node key.NodePublic, hostname string, now time.Time) (Me
 	return m, nil
 }
 
-// maxIndexTries bounds the IPv4 collision search. With at most MaxMembers
-// addresses taken it is never reached unless hashes collide absurdly.
-const maxIndexTries = 1 << 16
-
 // allocIndex returns the smallest collision index whose address for node
 // is not taken. Every admin computes the same answer from the same roster.
 func allocIndex(node key.NodePublic, taken func(netip.Addr) bool) (uint32, error) {
-	for i := uint32(0); i < maxIndexTries; i++ {
+	for i := uint32(0); i <= MaxAddrIndex; i++ {
 		if !taken(node.IPv4(i)) {
 			return i, nil
 		}

@@ -18,6 +18,11 @@ const (
 	MaxRosterBody = 1 << 20
 	// MaxMembers is the largest number of members in a network.
 	MaxMembers = 4096
+	// MaxAddrIndex is the largest IPv4 collision index a member may have.
+	// Admit picks the smallest free index; with MaxMembers addresses taken
+	// out of 2^22, index 9 needs ten collisions in a row (odds ~1e-27), so
+	// anything above is an admin grinding for a chosen address.
+	MaxAddrIndex = 8
 )
 
 // rosterDomain separates roster signatures from every other signature
@@ -80,6 +85,9 @@ func (r *Roster) Sign(k key.NetworkPrivate) (SignedRoster, error) {
 		return SignedRoster{}, fmt.Errorf("sign roster: key is not the key of network %s", r.Network)
 	}
 	if err := r.check(); err != nil {
+		return SignedRoster{}, fmt.Errorf("sign roster: %w", err)
+	}
+	if err := r.checkIndexes(); err != nil {
 		return SignedRoster{}, fmt.Errorf("sign roster: %w", err)
 	}
 	body, err := json.Marshal(r)
@@ -163,6 +171,18 @@ func (r *Roster) check() error {
 			return fmt.Errorf("roster has address %s twice", m.IPv4)
 		}
 		ips[m.IPv4], ips[m.IPv6] = true, true
+	}
+	return nil
+}
+
+// checkIndexes refuses members whose address index is over MaxAddrIndex.
+// Rosters received are checked (Sign, FromRoster, ApplyRoster); one
+// stored before the limit existed still loads.
+func (r *Roster) checkIndexes() error {
+	for _, m := range r.Members {
+		if m.Index > MaxAddrIndex {
+			return fmt.Errorf("roster member %s has address index %d, limit %d", m.Node.ShortString(), m.Index, MaxAddrIndex)
+		}
 	}
 	return nil
 }

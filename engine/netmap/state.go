@@ -30,6 +30,9 @@ type State struct {
 	Networks []*Network
 	// Endpoints holds the newest verified endpoint record per node.
 	Endpoints map[key.NodePublic]EndpointRecord
+	// owners decides addresses and names claimed in several networks
+	// (see ResolveOwners).
+	owners owners
 }
 
 // stateFile is the on-disk form of a State.
@@ -37,6 +40,7 @@ type stateFile struct {
 	Version   int              `json:"version"`
 	Networks  []*Network       `json:"networks"`
 	Endpoints []EndpointRecord `json:"endpoints,omitempty"`
+	Owners    []OwnerClaim     `json:"owners,omitempty"`
 }
 
 // Load reads the state file at path. A missing file is an empty state. A
@@ -90,6 +94,7 @@ func parseState(data []byte) (*State, error) {
 			return nil, fmt.Errorf("corrupt: %w", err)
 		}
 	}
+	s.loadOwners(f.Owners)
 	for _, r := range f.Endpoints {
 		if r.Verify() == nil {
 			if old, ok := s.Endpoints[r.Node]; !ok || old.Seq < r.Seq {
@@ -119,7 +124,7 @@ func (s *State) Save(path string) error {
 // Marshal encodes the state as Save writes it, so that a caller can take
 // the snapshot under its lock and write the file outside it.
 func (s *State) Marshal() ([]byte, error) {
-	f := stateFile{Version: stateVersion, Networks: s.Networks}
+	f := stateFile{Version: stateVersion, Networks: s.Networks, Owners: s.OwnerClaims()}
 	if f.Networks == nil {
 		f.Networks = []*Network{}
 	}

@@ -48,6 +48,9 @@ func (m *Model) TrayTooltip() string {
 		b.WriteString(s)
 	}
 	fmt.Fprintf(&b, "\n%d of %d peers online", m.OnlinePeers(), len(m.peers))
+	if n := m.PeersWithWarnings(); n > 0 {
+		fmt.Fprintf(&b, "\n%d peer(s) with refused addresses or names: see Peers", n)
+	}
 	if m.VersionMismatch() {
 		b.WriteString("\napp and daemon versions differ")
 	}

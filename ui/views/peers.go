@@ -115,7 +115,7 @@ func (t *peersTab) ping(p apitype.Peer) {
 
 // peerRow is one peer in the list: name, path badge, RTT and traffic on
 // the first line; addresses, id and networks on the second; why it is
-// relayed or offline on the third.
+// relayed or offline, and addresses or names refused to it, on the third.
 type peerRow struct {
 	widget.BaseWidget
 	tab *peersTab
@@ -194,11 +194,14 @@ func (r *peerRow) set(p apitype.Peer) {
 	r.addrs.SetText(strings.Join(addrs, "  "))
 	r.id.SetText("id " + state.ShortID(p.ID))
 	r.networks.SetText(strings.Join(p.Networks, ", "))
+	var notes []string
 	if reason != "" {
-		r.reason.SetText(badge + ": " + reason)
-	} else {
-		r.reason.SetText("")
+		notes = append(notes, badge+": "+reason)
 	}
+	if w := state.PeerWarning(p); w != "" {
+		notes = append(notes, w)
+	}
+	r.reason.SetText(strings.Join(notes, " · "))
 	r.Refresh() // lay the lines out again for the new text widths
 }
 

@@ -106,6 +106,12 @@ type Peer struct {
 	Carrier string `json:"carrier,omitempty"`
 	// LastSeen is when the peer was last connected (zero if never).
 	LastSeen time.Time `json:"last_seen,omitzero"`
+	// Refused lists overlay addresses the peer claims in some network
+	// that another node (in another network) held first: they are
+	// neither routed to this peer nor accepted from it.
+	Refused []netip.Addr `json:"refused,omitempty"`
+	// Warnings explain refused addresses and bare names, one line each.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // JoinRequest is a node waiting for approval to join a closed network.
