@@ -103,7 +103,8 @@ type ServerConfig struct {
 	// client; more are dropped. Default DefaultQueueSize.
 	QueueSize int
 	// MaxFrame is the largest frame payload accepted. Default
-	// DefaultMaxFrame; values below 1 KiB are raised to 1 KiB.
+	// DefaultMaxFrame; values below 1 KiB are raised to 1 KiB, values
+	// above MaxFrameLimit lowered to it.
 	MaxFrame int
 
 	// AuthTimeout bounds the handshake. Default DefaultAuthTimeout.
@@ -131,7 +132,7 @@ func (c *ServerConfig) setDefaults() {
 	if c.MaxFrame <= 0 {
 		c.MaxFrame = DefaultMaxFrame
 	}
-	c.MaxFrame = max(c.MaxFrame, minMaxFrame)
+	c.MaxFrame = min(max(c.MaxFrame, minMaxFrame), MaxFrameLimit)
 	if c.AuthTimeout <= 0 {
 		c.AuthTimeout = DefaultAuthTimeout
 	}
