@@ -188,6 +188,9 @@ func handshake(ctx context.Context, conn net.Conn, u *url.URL, k key.NodePrivate
 	if err != nil {
 		return nil, fmt.Errorf("read upgrade response: %w", ctxErr(err))
 	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		return nil, fmt.Errorf("relay busy or shutting down: HTTP status %q", resp.Status)
+	}
 	if resp.StatusCode != http.StatusSwitchingProtocols ||
 		!strings.EqualFold(resp.Header.Get("Upgrade"), upgradeProto) {
 		return nil, fmt.Errorf("not a relay: HTTP status %q", resp.Status)
