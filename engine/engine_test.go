@@ -26,9 +26,16 @@ type node struct {
 
 func startNode(t *testing.T, name, dir string) *node {
 	t.Helper()
+	return startNodeWith(t, name, dir, nil)
+}
+
+// startNodeWith is startNode with a hook that adjusts the configuration;
+// extra, if set, returns addresses to advertise besides the socket's.
+func startNodeWith(t *testing.T, name, dir string, adjust func(*engine.Config), extra ...netip.AddrPort) *node {
+	t.Helper()
 	n := &node{name: name, dir: dir, tun: enginetest.NewTUN()}
 	var e *engine.Engine
-	e, err := engine.New(engine.Config{
+	cfg := engine.Config{
 		StateDir:    dir,
 		ListenPort:  -1,
 		ListenAddr:  netip.MustParseAddr("127.0.0.1"),
@@ -36,9 +43,14 @@ func startNode(t *testing.T, name, dir string) *node {
 		Hostname:    name,
 		DisableMDNS: true,
 		Endpoints: func() []netip.AddrPort {
-			return []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(e.ListenPort()))}
+			own := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(e.ListenPort()))
+			return append([]netip.AddrPort{own}, extra...)
 		},
-	})
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
+	e, err := engine.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,9 +76,11 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 			e.peers[k] = p
 		}
 		p.info = *pi
-		if rec, ok := e.state.Endpoints[k]; ok {
-			e.tellPeerLocked(rec)
+		rec, ok := e.state.Endpoints[k]
+		if !ok {
+			rec = netmap.EndpointRecord{Node: k} // a member all the same
 		}
+		e.tellPeerLocked(rec)
 	}
 	for k, p := range e.peers {
 		if _, ok := desired[k]; !ok {
@@ -238,7 +240,7 @@ func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Dura
 	}
 
 	e.mu.Lock()
-	e.tellPeerLocked(netmap.EndpointRecord{Node: inv.Inviter, Addrs: inv.Addrs, Relay: inv.Relay})
+	e.tellInviterLocked(inv)
 	e.mu.Unlock()
 	qc, err := e.dial(ctx, inv.Inviter, alpnJoin)
 	if err != nil {

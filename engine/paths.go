@@ -117,9 +117,22 @@ func (e *Engine) SharesNetwork(k key.NodePublic) bool {
 	return ok
 }
 
-// tellPeerLocked gives magicconn what we know of a peer's whereabouts.
+// tellPeerLocked gives magicconn what we know of a member's whereabouts
+// (r may be empty but for Node). It is the gate in front of
+// magicconn.SetPeer, after which magicconn pings the addresses and dials
+// the relay named: for a node that is not an admitted member (a joiner
+// whose secret is not checked yet, a stale record) it does nothing, so
+// nobody can make us contact addresses or relays of their choosing.
 func (e *Engine) tellPeerLocked(r netmap.EndpointRecord) {
-	if e.mc != nil {
+	if _, ok := e.peers[r.Node]; ok && e.mc != nil {
 		e.mc.SetPeer(r.Node, r.Addrs, r.Relay)
+	}
+}
+
+// tellInviterLocked gives magicconn the whereabouts of the admin whose
+// invite code we redeem: the user vouched for it by entering the code.
+func (e *Engine) tellInviterLocked(inv netmap.Invite) {
+	if e.mc != nil {
+		e.mc.SetPeer(inv.Inviter, inv.Addrs, inv.Relay)
 	}
 }

@@ -53,9 +53,10 @@ func (c *Conn) flush(out outbox) {
 	}
 }
 
-// pingLocked queues a ping to cd.
+// pingLocked queues a ping to cd. Only members are pinged (see SetPeer):
+// every ping the Conn sends passes here.
 func (c *Conn) pingLocked(p *peer, cd *candidate, now mono, out *outbox) {
-	if len(c.pings) >= maxPendingPings {
+	if !p.member || len(c.pings) >= maxPendingPings {
 		return
 	}
 	tx := disco.NewTxID()
@@ -89,7 +90,7 @@ func (c *Conn) fullPingLocked(p *peer, now mono, out *outbox) {
 // its relay is connected and the last one is old enough. Both sides'
 // pings crossing open the NAT mappings on both sides.
 func (c *Conn) callMeMaybeLocked(p *peer, now mono, out *outbox) {
-	if p.best != nil || p.lastCMM != 0 && now-p.lastCMM < mono(c.t.retry) {
+	if !p.member || p.best != nil || p.lastCMM != 0 && now-p.lastCMM < mono(c.t.retry) {
 		return
 	}
 	rc := c.peerRelayLocked(p)
@@ -129,7 +130,7 @@ func (c *Conn) handleDiscoUDP(b []byte, src netip.AddrPort) {
 	}
 	c.mu.RLock()
 	p := c.peers[sender]
-	have, told := p != nil, p != nil && p.known
+	have := p != nil
 	c.mu.RUnlock()
 	if !have && !c.allowUnknown(now) {
 		c.ctr.dropRateLimited.Add(1)
@@ -146,13 +147,7 @@ func (c *Conn) handleDiscoUDP(b []byte, src netip.AddrPort) {
 	case *disco.Pong:
 		c.onPong(from, m, src, now)
 	case *disco.CallMeMaybe:
-		// Over UDP, only from peers we were told about: a call-me-maybe
-		// makes us ping up to 16 addresses, which a stranger must not
-		// be able to aim at a victim. Through a relay, the sender is
-		// authenticated and rate-limited by the relay.
-		if told {
-			c.onCallMeMaybe(from, m, nil, now)
-		}
+		c.onCallMeMaybe(from, m, nil, now)
 	}
 }
 
@@ -251,19 +246,26 @@ func (c *Conn) onPong(from key.NodePublic, m *disco.Pong, src netip.AddrPort, no
 			c.claimAddrLocked(src, p, true, now)
 		}
 	}
-	c.addPongReflexiveLocked(m.Src, now)
+	c.addPongReflexiveLocked(p, m.Src, now)
 	c.chooseLocked(p, now)
 	c.updateRouteLocked(p) // the trust window moved
 }
 
 // onCallMeMaybe pings the endpoints a peer listed in a call-me-maybe,
-// right away: the peer pings ours at the same time.
+// right away: the peer pings ours at the same time. Only a member's
+// count: a call-me-maybe makes us ping up to 16 addresses, which a
+// stranger must not be able to aim at a victim.
 func (c *Conn) onCallMeMaybe(from key.NodePublic, m *disco.CallMeMaybe, rc *relayConn, now mono) {
-	c.ctr.cmmRecv.Add(1)
 	var out outbox
 	c.mu.Lock()
-	p := c.peerLocked(from, false, now)
-	if p == nil || p.lastCMMRx != 0 && now-p.lastCMMRx < mono(c.t.minPingGap) {
+	p := c.peers[from]
+	if p == nil || !p.member {
+		c.mu.Unlock()
+		c.ctr.dropNotMember.Add(1)
+		return
+	}
+	c.ctr.cmmRecv.Add(1)
+	if p.lastCMMRx != 0 && now-p.lastCMMRx < mono(c.t.minPingGap) {
 		c.mu.Unlock()
 		return
 	}

@@ -207,8 +207,8 @@ func TestStatsMap(t *testing.T) {
 			t.Errorf("%s = %d (present %v), want %d", k, got, ok, v)
 		}
 	}
-	if len(m) != 8+10+7 {
-		t.Errorf("%d counters, want 25", len(m))
+	if len(m) != 8+11+7 {
+		t.Errorf("%d counters, want 26", len(m))
 	}
 }
 

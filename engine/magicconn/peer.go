@@ -62,6 +62,7 @@ type peer struct {
 
 	// Guarded by Conn.mu.
 	known        bool   // told by SetPeer or PeerAddr; else kept in the unknown LRU
+	member       bool   // told by SetPeer: we may contact what it names (see SetPeer)
 	created      mono   // when the Conn first heard of the peer
 	homeRelay    string // from SetPeer
 	learnedRelay string // the relay the peer's last relayed packet came through
@@ -72,6 +73,7 @@ type peer struct {
 	probeSince   mono       // when we began looking for a direct path
 	lastCMM      mono       // last call-me-maybe sent
 	lastCMMRx    mono       // last call-me-maybe handled
+	reflexive    reflexive  // our address as the peer's last pong said
 }
 
 // candidate is one underlay address of a peer.
@@ -475,6 +477,14 @@ func (c *Conn) PeerOf(a net.Addr) (key.NodePublic, bool) {
 // an earlier SetPeer said; addresses learned from the peer's own disco
 // messages stay until they go quiet. New information starts probing at
 // once.
+//
+// SetPeer is the gate for everything the Conn sends on its own: call it
+// only for admitted members (and a node the user vouched for, such as
+// the inviter of a code being redeemed), since the Conn pings those
+// addresses, dials that relay and pings what the peer later names in
+// call-me-maybes. Any other key is only answered: a pong where its ping
+// came from, QUIC packets where it last spoke from or through the relay
+// it used; it is never pinged, and what it names is never contacted.
 func (c *Conn) SetPeer(k key.NodePublic, direct []netip.AddrPort, homeRelay string) {
 	told := make([]netip.AddrPort, 0, len(direct))
 	for _, a := range direct {
@@ -495,7 +505,8 @@ func (c *Conn) SetPeer(k key.NodePublic, direct []netip.AddrPort, homeRelay stri
 		c.mu.Unlock()
 		return
 	}
-	changed := p.homeRelay != homeRelay || !slices.Equal(p.told, told)
+	changed := p.homeRelay != homeRelay || !slices.Equal(p.told, told) || !p.member
+	p.member = true
 	p.homeRelay = homeRelay
 	p.told = told
 	for _, cd := range p.cands {

@@ -28,6 +28,7 @@ type Drops struct {
 	BadDisco      uint64 // disco message that failed to parse or verify
 	RateLimited   uint64 // disco message from an unknown key over the rate limit
 	BadSTUN       uint64 // STUN message that is not a response to our query
+	NotMember     uint64 // call-me-maybe from a key that is not a member (SetPeer)
 }
 
 // DiscoStats counts disco messages.
@@ -61,7 +62,7 @@ type counters struct {
 	dropUnknownSource, dropQueueFull, dropNoPeer, dropNoPath atomic.Uint64
 	dropRelayFull                                            atomic.Uint64
 	dropWriteError, dropTooLarge, dropBadDisco               atomic.Uint64
-	dropRateLimited, dropBadSTUN                             atomic.Uint64
+	dropRateLimited, dropBadSTUN, dropNotMember              atomic.Uint64
 
 	pingsSent, pingsRecv, pongsSent, pongsRecv, strayPongs atomic.Uint64
 	cmmSent, cmmRecv                                       atomic.Uint64
@@ -86,6 +87,7 @@ func (c *Conn) Stats() Stats {
 			BadDisco:      k.dropBadDisco.Load(),
 			RateLimited:   k.dropRateLimited.Load(),
 			BadSTUN:       k.dropBadSTUN.Load(),
+			NotMember:     k.dropNotMember.Load(),
 		},
 		Disco: DiscoStats{
 			PingsSent:           k.pingsSent.Load(),
@@ -116,7 +118,7 @@ func (s Stats) Map() map[string]uint64 {
 		"unknown_source": d.UnknownSource, "queue_full": d.QueueFull, "no_peer": d.NoPeer,
 		"no_path": d.NoPath, "relay_full": d.RelayFull, "write_error": d.WriteError,
 		"too_large": d.TooLarge, "bad_disco": d.BadDisco, "rate_limited": d.RateLimited,
-		"bad_stun": d.BadSTUN,
+		"bad_stun": d.BadSTUN, "not_member": d.NotMember,
 	} {
 		m["drop_"+name] = v
 	}
