@@ -93,6 +93,7 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 			}
 		}
 	}
+	e.updateRelaysLocked() // the meet relay is a member's
 	e.updateFilterLocked()
 	var b router.Builder[*peer]
 	for _, p := range e.peers {

@@ -105,10 +105,7 @@ func (c *Conn) callMeMaybeLocked(p *peer, now mono, out *outbox) {
 // peerRelayLocked returns the relay connection to reach p through,
 // opening it if needed, or nil if p has no relay.
 func (c *Conn) peerRelayLocked(p *peer) *relayConn {
-	url := p.homeRelay
-	if url == "" {
-		url = p.learnedRelay
-	}
+	url, _ := c.relayURLsLocked(p)
 	if url == "" {
 		return nil
 	}

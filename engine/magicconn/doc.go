@@ -92,7 +92,10 @@
 // The home relay is the first of Config.Relays that connects; when it
 // stays down, the next is tried. Peers whose home relay is another get an
 // on-demand connection to theirs, closed after two idle minutes. The
-// relay package reconnects with backoff on its own.
+// relay package reconnects with backoff on its own. Members that name no
+// home relay are reached through the meet relay (SetMeetRelay), also on
+// demand: a relay some member serves, which is never our home relay nor
+// a STUN server unless it is in Config.Relays.
 //
 // # Our endpoints
 //

@@ -153,3 +153,42 @@ func TestPongReflexiveSources(t *testing.T) {
 		})
 	}
 }
+
+// TestMeetRelay is issue 12 M4 in magicconn: two members behind symmetric
+// NATs, neither with a relay of its own, meet through the meet relay,
+// which neither takes as home relay or advertises.
+func TestMeetRelay(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	a := w.newNode("a", symmetric, nodeOpts{noRelay: true})
+	b := w.newNode("b", symmetric, nodeOpts{noRelay: true})
+	for _, n := range []*node{a, b} {
+		n.mc.SetMeetRelay(w.relayURL)
+	}
+	introduce(a, b)
+	introduce(b, a)
+	ca, cb := connect(t, a, b)
+	exchange(t, ca, cb)
+	for _, n := range []*node{a, b} {
+		other := b.pub
+		if n == b {
+			other = a.pub
+		}
+		if p := n.mc.Path(other); p.Kind != PathRelay || p.Remote != w.relayURL {
+			t.Errorf("%s's path %+v, want the meet relay", n.name, p)
+		}
+		if _, home := n.mc.Endpoints(); home != "" || n.mc.HomeRelay() != "" {
+			t.Errorf("%s took the meet relay as home relay %q", n.name, home)
+		}
+	}
+
+	// A stranger is never routed through it.
+	s := key.NewNode().Public()
+	a.mc.mu.Lock()
+	p := a.mc.peerLocked(s, false, a.mc.now())
+	a.mc.updateRouteLocked(p)
+	a.mc.mu.Unlock()
+	if r := p.route.Load(); r.relayURL != "" {
+		t.Errorf("a non-member's route uses relay %q", r.relayURL)
+	}
+}

@@ -361,13 +361,7 @@ func (c *Conn) updateRouteLocked(p *peer) {
 			}
 		}
 	}
-	primary, fallback := p.homeRelay, p.learnedRelay
-	if primary == "" {
-		primary, fallback = fallback, ""
-	}
-	if fallback == primary {
-		fallback = ""
-	}
+	primary, fallback := c.relayURLsLocked(p)
 	r.relayURL = primary
 	if primary != "" {
 		r.relays[0] = c.relays[primary]
@@ -376,6 +370,23 @@ func (c *Conn) updateRouteLocked(p *peer) {
 		r.relays[1] = c.relays[fallback]
 	}
 	p.route.Store(r)
+}
+
+// relayURLsLocked returns the relays to reach p through, in order: its
+// home relay (from SetPeer), then the one its packets last came through.
+// A member with neither gets the meet relay (SetMeetRelay).
+func (c *Conn) relayURLsLocked(p *peer) (primary, fallback string) {
+	primary, fallback = p.homeRelay, p.learnedRelay
+	if primary == "" {
+		primary, fallback = fallback, ""
+	}
+	if fallback == primary {
+		fallback = ""
+	}
+	if primary == "" && p.member {
+		primary = c.meetRelay
+	}
+	return primary, fallback
 }
 
 // send is WriteTo's work once the peer is known.
