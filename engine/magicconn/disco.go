@@ -198,7 +198,7 @@ func (c *Conn) onPing(from key.NodePublic, m *disco.Ping, src netip.AddrPort, rc
 			// ping now passes the NATs the peer's ping just opened,
 			// even if one we sent a moment ago did not.
 			c.pingBackLocked(p, cd, now, &out)
-			if isNew {
+			if isNew || !p.member { // a non-member's route is where it last spoke from
 				c.updateRouteLocked(p)
 			}
 		}

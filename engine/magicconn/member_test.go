@@ -90,6 +90,22 @@ func TestNonMemberNamesNothing(t *testing.T) {
 		t.Errorf("NotMember drops %d, want 2", st.Drops.NotMember)
 	}
 
+	// QUIC for it goes only where it last spoke from, not to every
+	// address it pinged from.
+	other, err := w.net.NewHost("stranger2", natlabAddr("198.18.3.3")).Listen(7000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	other.WriteToUDPAddrPort(disco.Encode(s, a.pub, &disco.Ping{TxID: disco.NewTxID()}), aAddr)
+	waitFor(t, 5*time.Second, "the second ping", func() bool { return a.mc.Stats().Disco.PongsSent >= 2 })
+	a.mc.mu.RLock()
+	spray := a.mc.peers[s.Public()].route.Load().spray
+	a.mc.mu.RUnlock()
+	if len(spray) != 1 || spray[0].addr != other.LocalAddrPort() {
+		t.Errorf("a non-member's packets go to %v, want only %v", spray, other.LocalAddrPort())
+	}
+
 	// Vouched for, the same key's call-me-maybe is followed.
 	a.mc.SetPeer(s.Public(), nil, "")
 	if err := sr.Send(a.pub, cmm()); err != nil {

@@ -348,6 +348,17 @@ func (c *Conn) updateRouteLocked(p *peer) {
 		r.direct = b.addr
 		r.directUA = b.ua
 		r.trustUntil = b.lastPong + c.trustWindow(p, c.now())
+	} else if !p.member {
+		// A non-member is answered only where it last spoke from.
+		var last *candidate
+		for _, cd := range p.cands {
+			if last == nil || cd.lastHeard > last.lastHeard {
+				last = cd
+			}
+		}
+		if last != nil {
+			r.spray = []candTarget{{last.addr, last.ua}}
+		}
 	} else {
 		r.spray = make([]candTarget, 0, len(p.cands))
 		for _, a := range p.told {
