@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/rayfish/rayfish/engine"
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/engine/relay"
@@ -20,35 +21,31 @@ import (
 
 // decoys are UDP sockets that count the datagrams they receive.
 type decoys struct {
-	addrs []netip.AddrPort
-	n     atomic.Int64
+	addrs  []netip.AddrPort
+	counts []*atomic.Int64
 }
 
 func newDecoys(t *testing.T, n int) *decoys {
 	t.Helper()
 	d := &decoys{}
-	var wg sync.WaitGroup
-	t.Cleanup(wg.Wait) // runs last, after the sockets closed
 	for range n {
 		pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		d.addrs = append(d.addrs, pc.LocalAddr().(*net.UDPAddr).AddrPort())
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 2048)
-			for {
-				if _, _, err := pc.ReadFrom(buf); err != nil {
-					return
-				}
-				d.n.Add(1)
-			}
-		}()
-		t.Cleanup(func() { pc.Close() })
+		d.counts = append(d.counts, enginetest.CountDatagrams(t, pc))
 	}
 	return d
+}
+
+// received returns how many datagrams all decoys received.
+func (d *decoys) received() int64 {
+	var n int64
+	for _, c := range d.counts {
+		n += c.Load()
+	}
+	return n
 }
 
 // keyRelay is a relay on loopback that notes every key that connects.
@@ -134,7 +131,7 @@ func TestRefusedJoinContactsNothing(t *testing.T) {
 	// Pings go out while the join is handled and a relay connection
 	// takes milliseconds: a second is ample for either to show.
 	time.Sleep(time.Second)
-	refusedPackets, refusedRelay := decoy.n.Load(), hostile.saw(adminKey)
+	refusedPackets, refusedRelay := decoy.received(), hostile.saw(adminKey)
 	t.Logf("refused join: %d datagrams to the stranger's decoy addresses; admin dialled its relay: %v", refusedPackets, refusedRelay)
 	if refusedPackets != 0 {
 		t.Errorf("refused join: the admin sent %d datagrams to addresses the stranger named", refusedPackets)
@@ -148,5 +145,5 @@ func TestRefusedJoinContactsNothing(t *testing.T) {
 	if _, err := stranger.e.Join(ctx, code, "", 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the admin to ping the member's addresses", func() bool { return decoy.n.Load() > 0 })
+	waitFor(t, 10*time.Second, "the admin to ping the member's addresses", func() bool { return decoy.received() > 0 })
 }

@@ -4,12 +4,12 @@ import (
 	"context"
 	"net/netip"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/disco"
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/relay"
 )
@@ -22,24 +22,7 @@ func listenCount(t *testing.T, w *world, name string, ip netip.Addr) (netip.Addr
 	if err != nil {
 		t.Fatal(err)
 	}
-	var n atomic.Int64
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		buf := make([]byte, 2048)
-		for {
-			if _, _, err := pc.ReadFromUDPAddrPort(buf); err != nil {
-				return
-			}
-			n.Add(1)
-		}
-	}()
-	t.Cleanup(func() {
-		pc.Close()
-		wg.Wait()
-	})
-	return pc.LocalAddrPort(), &n
+	return pc.LocalAddrPort(), enginetest.CountDatagrams(t, pc)
 }
 
 // TestNonMemberNamesNothing is issue 12 H2 in magicconn: a key the caller
