@@ -3,8 +3,13 @@ package relay
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -41,8 +46,8 @@ func TestDefaultConnCapPerIP(t *testing.T) {
 	if ok != DefaultMaxConnsPerIP {
 		t.Errorf("%d connections accepted, want %d", ok, DefaultMaxConnsPerIP)
 	}
-	if err == nil || !strings.Contains(err.Error(), "503") {
-		t.Errorf("refusal error %v, want HTTP 503", err)
+	if err == nil {
+		t.Error("no connection refused")
 	}
 	if got := s.Stats().ConnsRefused; got != tries-DefaultMaxConnsPerIP {
 		t.Errorf("ConnsRefused %d, want %d", got, tries-DefaultMaxConnsPerIP)
@@ -84,6 +89,54 @@ func TestConnCapSlotReleased(t *testing.T) {
 		ok, _ := dialAll(t, url, 1)
 		return ok == 1
 	})
+}
+
+// TestIdleConnsCapped: under Serve, TCP connections that never send a
+// request count against the caps too.
+func TestIdleConnsCapped(t *testing.T) {
+	enginetest.CheckLeaks(t)
+	s, url := testServer(t, ServerConfig{MaxConnsPerIP: 3})
+	addr := strings.TrimPrefix(url, "http://")
+	var conns []net.Conn
+	for range 4 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns = append(conns, c)
+	}
+	// The fourth is closed at once; the first three stay open.
+	conns[3].SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conns[3].Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Errorf("fourth idle connection: read %v, want it closed", err)
+	}
+	conns[0].SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := conns[0].Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("first idle connection: read %v, want it open", err)
+	}
+	if got := s.Stats().ConnsRefused; got != 1 {
+		t.Errorf("ConnsRefused %d, want 1", got)
+	}
+	conns[0].Close()
+	waitFor(t, "the slot to free", func() bool {
+		ok, _ := dialAll(t, url, 1)
+		return ok == 1
+	})
+}
+
+// TestMountedConnCap: mounted on another HTTP server, the relay counts
+// its relay connections itself and refuses more with HTTP 503.
+func TestMountedConnCap(t *testing.T) {
+	enginetest.CheckLeaks(t)
+	s := NewServer(ServerConfig{MaxConnsPerIP: 2})
+	hs := httptest.NewServer(s.Handler())
+	defer hs.Close()
+	defer s.Close()
+	ok, err := dialAll(t, hs.URL, 3)
+	if ok != 2 || err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("%d of 3 accepted, last error %v; want 2 and HTTP 503", ok, err)
+	}
 }
 
 func TestConnLimiter(t *testing.T) {

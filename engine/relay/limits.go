@@ -1,10 +1,13 @@
 package relay
 
 import (
+	"context"
 	"math"
 	"net"
+	"net/http"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 )
 
 // Default caps of a Server. A relay is open to anyone who can reach it
@@ -74,4 +77,54 @@ func remoteIP(remoteAddr string) netip.Addr {
 		return netip.Addr{}
 	}
 	return ip.Unmap().WithZone("")
+}
+
+// limitListener applies a connLimiter to the TCP connections a listener
+// accepts, before any byte is read: over a cap, a connection is closed at
+// once. Idle HTTP connections then count too, not only relay ones.
+type limitListener struct {
+	net.Listener
+	l       *connLimiter
+	refused *atomic.Uint64
+}
+
+func (ll *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := ll.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := remoteIP(c.RemoteAddr().String())
+		if ll.l.acquire(ip) {
+			return &limitedConn{Conn: c, l: ll.l, ip: ip}, nil
+		}
+		ll.refused.Add(1)
+		c.Close()
+	}
+}
+
+// limitedConn gives its slot back when closed.
+type limitedConn struct {
+	net.Conn
+	l    *connLimiter
+	ip   netip.Addr
+	once sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	c.once.Do(func() { c.l.release(c.ip) })
+	return c.Conn.Close()
+}
+
+// countedKey marks, in a request's context, a connection a limitListener
+// counted already.
+type countedKey struct{}
+
+func markCounted(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, countedKey{}, true)
+}
+
+func counted(r *http.Request) bool {
+	v, _ := r.Context().Value(countedKey{}).(bool)
+	return v
 }

@@ -36,7 +36,7 @@
 // and ListenAndServe run a standalone relay, with STUN on a UDP port. Each
 // client has a bounded send queue (a full queue drops packets) and a token
 // bucket limiting the bytes it may send (DefaultRateBytesPerSec unless
-// configured); every drop is counted in Stats. Relay connections are
+// configured); every drop is counted in Stats. Connections are
 // capped in all and per source IP (DefaultMaxConns, DefaultMaxConnsPerIP). A
 // newer connection for a key replaces the older one. SetHealth broadcasts a
 // Health message; Revalidate re-applies the Allow hook to connected clients.
@@ -105,9 +105,11 @@ type ServerConfig struct {
 	// QueueSize is how many packets may wait to be written to one
 	// client; more are dropped. Default DefaultQueueSize.
 	QueueSize int
-	// MaxConns and MaxConnsPerIP cap the relay connections in all and
-	// from one source IP; more are refused with HTTP 503. 0 means
-	// DefaultMaxConns and DefaultMaxConnsPerIP; negative means no cap.
+	// MaxConns and MaxConnsPerIP cap the connections in all and from one
+	// source IP: under Serve every TCP connection, closed at once over a
+	// cap; mounted as a handler elsewhere, relay connections, refused
+	// with HTTP 503. 0 means DefaultMaxConns and DefaultMaxConnsPerIP;
+	// negative means no cap.
 	MaxConns, MaxConnsPerIP int
 	// MaxFrame is the largest frame payload accepted. Default
 	// DefaultMaxFrame; values below 1 KiB are raised to 1 KiB, values
@@ -391,10 +393,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		ln.Close()
 		return err
 	}
+	ln = &limitListener{Listener: ln, l: s.limits, refused: &s.ctr.connsRefused}
 	if tcfg != nil {
 		ln = tls.NewListener(ln, tcfg)
 	}
 	hs := &http.Server{
+		ConnContext:       markCounted,
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: s.cfg.AuthTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
@@ -493,13 +497,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "rayfish relay: shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	ip := remoteIP(r.RemoteAddr)
-	if !s.limits.acquire(ip) {
-		s.ctr.connsRefused.Add(1)
-		http.Error(w, "rayfish relay: too many connections", http.StatusServiceUnavailable)
-		return
+	if !counted(r) { // mounted on another server: count relay connections here
+		ip := remoteIP(r.RemoteAddr)
+		if !s.limits.acquire(ip) {
+			s.ctr.connsRefused.Add(1)
+			http.Error(w, "rayfish relay: too many connections", http.StatusServiceUnavailable)
+			return
+		}
+		defer s.limits.release(ip)
 	}
-	defer s.limits.release(ip)
 	binding, err := tlsBinding(r.TLS)
 	if err != nil {
 		http.Error(w, "rayfish relay: TLS session without exporter", http.StatusInternalServerError)
