@@ -193,6 +193,9 @@ type Engine struct {
 	dns    *magicdns.Resolver
 	fwd    *magicdns.Forwarder
 	epoch  time.Time
+	// recordSeq numbers our endpoint records; its lock is a leaf, taken
+	// under e.mu.
+	recordSeq *recordSeq
 	// outInfo and pend are the TUN reader's scratch header and the
 	// batches it is filling; only that goroutine touches them.
 	outInfo packet.Info
@@ -261,6 +264,9 @@ func New(cfg Config) (*Engine, error) {
 	e.prefs, err = loadPrefs(e.prefsPath)
 	if err != nil {
 		return nil, err
+	}
+	if e.recordSeq, err = loadRecordSeq(filepath.Join(cfg.StateDir, "record-seq"), time.Now()); err != nil {
+		log.Warn("endpoint record sequence", "err", err)
 	}
 	if err := e.initFilter(); err != nil {
 		return nil, err

@@ -25,16 +25,29 @@ type node struct {
 
 func startNode(t *testing.T, name, dir string) *node {
 	t.Helper()
-	return startNodeNet(t, name, dir, nil)
+	return startNodeWith(t, name, dir, nil)
 }
 
 // startNodeNet is startNode with an OS network configurator.
 func startNodeNet(t *testing.T, name, dir string, nc engine.NetConfigurator) *node {
 	t.Helper()
+	return startNodeWith(t, name, dir, func(c *engine.Config) { c.Net = nc })
+}
+
+// startNodeWith is startNode with a hook that adjusts the configuration;
+// extra, if set, returns addresses to advertise besides the socket's.
+func startNodeWith(t *testing.T, name, dir string, adjust func(*engine.Config), extra ...netip.AddrPort) *node {
+	t.Helper()
 	n := &node{name: name, dir: dir, tun: enginetest.NewTUN()}
 	var e *engine.Engine
 	cfg := engine.LoopbackConfig(dir, name, n.tun, &e)
-	cfg.Net = nc
+	if len(extra) > 0 {
+		own := cfg.Endpoints
+		cfg.Endpoints = func() []netip.AddrPort { return append(own(), extra...) }
+	}
+	if adjust != nil {
+		adjust(&cfg)
+	}
 	e, err := engine.New(cfg)
 	if err != nil {
 		t.Fatal(err)

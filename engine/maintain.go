@@ -101,7 +101,7 @@ func (e *Engine) refreshEndpoints() bool {
 	if slices.Equal(addrs, e.myRecord.Addrs) && home == e.myRecord.Relay && !e.myRecord.Node.IsZero() {
 		return false
 	}
-	e.myRecord = netmap.SignEndpoints(e.nodeKey, addrs, home, uint64(time.Now().UnixNano()))
+	e.myRecord = netmap.SignEndpoints(e.nodeKey, addrs, home, e.nextRecordSeq())
 	e.watchers.notify()
 	return true
 }

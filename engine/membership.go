@@ -80,9 +80,11 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 			e.peers[k] = p
 		}
 		p.info = *pi
-		if rec, ok := e.state.Endpoints[k]; ok {
-			e.tellPeerLocked(rec)
+		rec, ok := e.state.Endpoints[k]
+		if !ok {
+			rec = netmap.EndpointRecord{Node: k} // a member all the same
 		}
+		e.tellPeerLocked(rec)
 	}
 	for k, p := range e.peers {
 		if _, ok := desired[k]; !ok {
@@ -93,6 +95,7 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 			e.fw.ForgetPeer(k)
 		}
 	}
+	e.updateRelaysLocked() // the meet relay is a member's
 	e.updateFilterLocked()
 	members := make(map[key.NodePublic]bool, len(e.peers))
 	for k := range e.peers {
@@ -250,7 +253,7 @@ func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Dura
 	}
 
 	e.mu.Lock()
-	e.tellPeerLocked(netmap.EndpointRecord{Node: inv.Inviter, Addrs: inv.Addrs, Relay: inv.Relay})
+	e.tellInviterLocked(inv)
 	e.mu.Unlock()
 	qc, err := e.dial(ctx, inv.Inviter, alpnJoin)
 	if err != nil {

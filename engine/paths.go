@@ -15,9 +15,12 @@ import (
 // defaultSTUNPort is where relays answer STUN (`ray relay --stun-port`).
 const defaultSTUNPort = 3478
 
-// relayList is the relays to use, in order: the daemon's --relay flags,
-// then `ray config set relay`, then relays that members of our networks
-// serve (when we have none of our own).
+// relayList is the relays to use as home relay and STUN servers, in
+// order: the daemon's --relay flags, then `ray config set relay`, then
+// the relay this node serves. Relays that other members advertise are
+// not among them unless the user configured them: a member must not be
+// able to make itself everyone's home relay and STUN server. They serve
+// only to reach members (as their home relay, or the meet relay).
 func (e *Engine) relayList() []string {
 	var out []string
 	add := func(u string) {
@@ -34,20 +37,20 @@ func (e *Engine) relayList() []string {
 	if e.cfg.ServeRelay != "" {
 		add(e.cfg.ServeRelay)
 	}
-	if len(out) == 0 {
-		for _, r := range e.state.Endpoints {
-			if r.Relay != "" && e.isPeerLocked(r) {
-				add(r.Relay)
-			}
-		}
-		slices.Sort(out) // every member picks the same one first
-	}
 	return out
 }
 
-func (e *Engine) isPeerLocked(r netmap.EndpointRecord) bool {
-	_, ok := e.peers[r.Node]
-	return ok
+// meetRelayLocked picks, among the relays members advertise, the one
+// through which to reach members that advertise none: the first by URL,
+// so that two such members pick the same one and meet there.
+func (e *Engine) meetRelayLocked() string {
+	var meet string
+	for k, r := range e.state.Endpoints {
+		if _, ok := e.peers[k]; ok && r.Relay != "" && (meet == "" || r.Relay < meet) {
+			meet = r.Relay
+		}
+	}
+	return meet
 }
 
 // relayOptions are the relay connection options: a relay that refused us
@@ -83,10 +86,12 @@ func (e *Engine) stunServers() []netip.AddrPort {
 	return out
 }
 
-// updateRelaysLocked hands a changed relay list to magicconn.
+// updateRelaysLocked hands a changed relay list and meet relay to
+// magicconn.
 func (e *Engine) updateRelaysLocked() {
 	if e.mc != nil {
 		e.mc.SetRelays(e.relayList())
+		e.mc.SetMeetRelay(e.meetRelayLocked())
 	}
 }
 
@@ -114,9 +119,22 @@ func (e *Engine) SharesNetwork(k key.NodePublic) bool {
 	return e.isMember(k) // per relay connection: no engine lock
 }
 
-// tellPeerLocked gives magicconn what we know of a peer's whereabouts.
+// tellPeerLocked gives magicconn what we know of a member's whereabouts
+// (r may be empty but for Node). It is the gate in front of
+// magicconn.SetPeer, after which magicconn pings the addresses and dials
+// the relay named: for a node that is not an admitted member (a joiner
+// whose secret is not checked yet, a stale record) it does nothing, so
+// nobody can make us contact addresses or relays of their choosing.
 func (e *Engine) tellPeerLocked(r netmap.EndpointRecord) {
-	if e.mc != nil {
+	if _, ok := e.peers[r.Node]; ok && e.mc != nil {
 		e.mc.SetPeer(r.Node, r.Addrs, r.Relay)
+	}
+}
+
+// tellInviterLocked gives magicconn the whereabouts of the admin whose
+// invite code we redeem: the user vouched for it by entering the code.
+func (e *Engine) tellInviterLocked(inv netmap.Invite) {
+	if e.mc != nil {
+		e.mc.SetPeer(inv.Inviter, inv.Addrs, inv.Relay)
 	}
 }

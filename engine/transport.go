@@ -50,7 +50,7 @@ func (e *Engine) listen() error {
 		udp.Close()
 		return err
 	}
-	e.mc, err = magicconn.New(magicconn.Config{
+	mc, err := magicconn.New(magicconn.Config{
 		Key:                e.nodeKey,
 		PacketConn:         udp,
 		Relays:             e.relayList(),
@@ -64,6 +64,9 @@ func (e *Engine) listen() error {
 		udp.Close()
 		return fmt.Errorf("engine: %w", err)
 	}
+	e.mu.Lock()
+	e.mc = mc // OnEndpointsChanged may run already, and reads it under e.mu
+	e.mu.Unlock()
 	e.relays = e.mc.RelayStates
 	srv := base.Clone()
 	srv.NextProtos = []string{alpnMesh, alpnJoin}

@@ -191,6 +191,7 @@ type Conn struct {
 	stunPending map[stun.TxID]*stunWait
 	relays      map[string]*relayConn
 	home        homeState
+	meetRelay   string           // from SetMeetRelay
 	local       []netip.AddrPort // from SetLocalEndpoints
 	stunAddrs   []netip.AddrPort // from the last successful STUN round
 	pongAddrs   []reflexive      // from pongs, at most maxPongReflexive

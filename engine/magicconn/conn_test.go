@@ -215,6 +215,8 @@ func TestSpoofedPing(t *testing.T) {
 
 // TestJoinWithoutRelay: a node that knows nothing about the joiner, and no
 // relay anywhere, accepts its connection; the joiner's pings come first.
+// The inviter answers where the joiner spoke from but pings it only once
+// it is admitted.
 func TestJoinWithoutRelay(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
@@ -224,6 +226,10 @@ func TestJoinWithoutRelay(t *testing.T) {
 	ci, cj := connect(t, joiner, inviter)
 	exchange(t, ci, cj)
 	waitPath(t, 3*time.Second, joiner, inviter, PathDirect)
+	if n := inviter.mc.Stats().Disco.PingsSent; n != 0 {
+		t.Errorf("the inviter sent %d pings to a joiner not admitted", n)
+	}
+	introduce(inviter, joiner) // admitted: the joiner's record
 	waitPath(t, 3*time.Second, inviter, joiner, PathDirect)
 }
 
@@ -356,13 +362,22 @@ func TestEndpoints(t *testing.T) {
 		t.Fatalf("endpoints %v, want %v then the NAT's address", eps, wantLocal)
 	}
 
+	// Pairs of members confirm one address each: one pair more than
+	// there are slots.
+	var members []key.NodePublic
+	for range 2 * (maxPongReflexive + 1) {
+		k := key.NewNode().Public()
+		a.mc.SetPeer(k, nil, "")
+		members = append(members, k)
+	}
 	now := a.mc.now()
 	a.mc.mu.Lock()
-	for i := range 6 {
-		a.mc.addPongReflexiveLocked(netip.AddrPortFrom(natlabAddr("198.18.9.9"), uint16(1000+i)), now)
+	for i, k := range members {
+		a.mc.addPongReflexiveLocked(a.mc.peers[k], netip.AddrPortFrom(natlabAddr("198.18.9.9"), uint16(1000+i/2)), now)
 	}
-	a.mc.addPongReflexiveLocked(wantLocal, now) // already a local one
-	a.mc.addPongReflexiveLocked(netip.AddrPort{}, now)
+	a.mc.addPongReflexiveLocked(a.mc.peers[members[0]], wantLocal, now) // already a local one
+	a.mc.addPongReflexiveLocked(a.mc.peers[members[1]], wantLocal, now)
+	a.mc.addPongReflexiveLocked(a.mc.peers[members[0]], netip.AddrPort{}, now)
 	a.mc.mu.Unlock()
 	eps2, _ := a.mc.Endpoints()
 	if len(eps2) != len(eps)+maxPongReflexive {

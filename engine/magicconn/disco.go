@@ -53,9 +53,10 @@ func (c *Conn) flush(out outbox) {
 	}
 }
 
-// pingLocked queues a ping to cd.
+// pingLocked queues a ping to cd. Only members are pinged (see SetPeer):
+// every ping the Conn sends passes here.
 func (c *Conn) pingLocked(p *peer, cd *candidate, now mono, out *outbox) {
-	if len(c.pings) >= maxPendingPings {
+	if !p.member || len(c.pings) >= maxPendingPings {
 		return
 	}
 	tx := disco.NewTxID()
@@ -89,7 +90,7 @@ func (c *Conn) fullPingLocked(p *peer, now mono, out *outbox) {
 // its relay is connected and the last one is old enough. Both sides'
 // pings crossing open the NAT mappings on both sides.
 func (c *Conn) callMeMaybeLocked(p *peer, now mono, out *outbox) {
-	if p.best != nil || p.lastCMM != 0 && now-p.lastCMM < mono(c.t.retry) {
+	if !p.member || p.best != nil || p.lastCMM != 0 && now-p.lastCMM < mono(c.t.retry) {
 		return
 	}
 	rc := c.peerRelayLocked(p)
@@ -104,10 +105,7 @@ func (c *Conn) callMeMaybeLocked(p *peer, now mono, out *outbox) {
 // peerRelayLocked returns the relay connection to reach p through,
 // opening it if needed, or nil if p has no relay.
 func (c *Conn) peerRelayLocked(p *peer) *relayConn {
-	url := p.homeRelay
-	if url == "" {
-		url = p.learnedRelay
-	}
+	url, _ := c.relayURLsLocked(p)
 	if url == "" {
 		return nil
 	}
@@ -129,7 +127,7 @@ func (c *Conn) handleDiscoUDP(b []byte, src netip.AddrPort) {
 	}
 	c.mu.RLock()
 	p := c.peers[sender]
-	have, told := p != nil, p != nil && p.known
+	have := p != nil
 	c.mu.RUnlock()
 	if !have && !c.allowUnknown(now) {
 		c.ctr.dropRateLimited.Add(1)
@@ -146,13 +144,7 @@ func (c *Conn) handleDiscoUDP(b []byte, src netip.AddrPort) {
 	case *disco.Pong:
 		c.onPong(h, m, src, now)
 	case *disco.CallMeMaybe:
-		// Over UDP, only from peers we were told about: a call-me-maybe
-		// makes us ping up to 16 addresses, which a stranger must not
-		// be able to aim at a victim. Through a relay, the sender is
-		// authenticated and rate-limited by the relay.
-		if told {
-			c.onCallMeMaybe(h, m, nil, now)
-		}
+		c.onCallMeMaybe(h, m, nil, now)
 	}
 }
 
@@ -217,7 +209,7 @@ func (c *Conn) onPing(h disco.Header, m *disco.Ping, src netip.AddrPort, rc *rel
 			// ping now passes the NATs the peer's ping just opened,
 			// even if one we sent a moment ago did not.
 			c.pingBackLocked(p, cd, now, &out)
-			if isNew {
+			if isNew || !p.member { // a non-member's route is where it last spoke from
 				c.updateRouteLocked(p)
 			}
 		}
@@ -266,19 +258,26 @@ func (c *Conn) onPong(h disco.Header, m *disco.Pong, src netip.AddrPort, now mon
 			c.claimAddrLocked(src, p, true, now)
 		}
 	}
-	c.addPongReflexiveLocked(m.Src, now)
+	c.addPongReflexiveLocked(p, m.Src, now)
 	c.chooseLocked(p, now)
 	c.updateRouteLocked(p) // the trust window moved
 }
 
 // onCallMeMaybe pings the endpoints a peer listed in a call-me-maybe,
-// right away: the peer pings ours at the same time.
+// right away: the peer pings ours at the same time. Only a member's
+// count: a call-me-maybe makes us ping up to 16 addresses, which a
+// stranger must not be able to aim at a victim.
 func (c *Conn) onCallMeMaybe(h disco.Header, m *disco.CallMeMaybe, rc *relayConn, now mono) {
-	c.ctr.cmmRecv.Add(1)
 	var out outbox
 	c.mu.Lock()
-	p := c.peerLocked(h.From, false, now)
-	if p == nil || !c.freshLocked(p, h) || p.lastCMMRx != 0 && now-p.lastCMMRx < mono(c.t.minPingGap) {
+	p := c.peers[h.From]
+	if p == nil || !p.member {
+		c.mu.Unlock()
+		c.ctr.dropNotMember.Add(1)
+		return
+	}
+	c.ctr.cmmRecv.Add(1)
+	if !c.freshLocked(p, h) || p.lastCMMRx != 0 && now-p.lastCMMRx < mono(c.t.minPingGap) {
 		c.mu.Unlock()
 		return
 	}

@@ -72,7 +72,14 @@
 // CallMeMaybe listing our endpoints goes through the relay, so the peer
 // pings us at the same moment: both NATs then see outgoing packets to
 // the other side and let the answers in. A ping from a new address is
-// answered with a pong and with a ping of our own.
+// answered with a pong and, from a member, with a ping of our own.
+//
+// Only members (keys given to SetPeer) are ever pinged, and only their
+// addresses, call-me-maybes and relays are contacted: anyone else gets a
+// pong where its ping came from and QUIC packets where it last spoke
+// from, so that nobody can aim our packets at a third party. Our own
+// address as a pong reports it joins our endpoints only once two members
+// report it, one member backing at most one such address.
 //
 // Once direct, the best path is pinged every 2 s while the peer is
 // active (every 30 s when idle) and all candidates every 30 s, to find a
@@ -93,7 +100,10 @@
 // The home relay is the first of Config.Relays that connects; when it
 // stays down, the next is tried. Peers whose home relay is another get an
 // on-demand connection to theirs, closed after two idle minutes. The
-// relay package reconnects with backoff on its own.
+// relay package reconnects with backoff on its own. Members that name no
+// home relay are reached through the meet relay (SetMeetRelay), also on
+// demand: a relay some member serves, which is never our home relay nor
+// a STUN server unless it is in Config.Relays.
 //
 // # Our endpoints
 //

@@ -62,6 +62,7 @@ type peer struct {
 
 	// Guarded by Conn.mu.
 	known        bool   // told by SetPeer or PeerAddr; else kept in the unknown LRU
+	member       bool   // told by SetPeer: we may contact what it names (see SetPeer)
 	created      mono   // when the Conn first heard of the peer
 	homeRelay    string // from SetPeer
 	learnedRelay string // the relay the peer's last relayed packet came through
@@ -73,6 +74,7 @@ type peer struct {
 	lastCMM      mono       // last call-me-maybe sent
 	lastCMMRx    mono       // last call-me-maybe handled
 	replay       disco.Window
+	reflexive    reflexive // our address as the peer's last pong said
 }
 
 // candidate is one underlay address of a peer.
@@ -347,6 +349,17 @@ func (c *Conn) updateRouteLocked(p *peer) {
 		r.direct = b.addr
 		r.directUA = b.ua
 		r.trustUntil = b.lastPong + c.trustWindow(p, c.now())
+	} else if !p.member {
+		// A non-member is answered only where it last spoke from.
+		var last *candidate
+		for _, cd := range p.cands {
+			if last == nil || cd.lastHeard > last.lastHeard {
+				last = cd
+			}
+		}
+		if last != nil {
+			r.spray = []candTarget{{last.addr, last.ua}}
+		}
 	} else {
 		r.spray = make([]candTarget, 0, len(p.cands))
 		for _, a := range p.told {
@@ -360,13 +373,7 @@ func (c *Conn) updateRouteLocked(p *peer) {
 			}
 		}
 	}
-	primary, fallback := p.homeRelay, p.learnedRelay
-	if primary == "" {
-		primary, fallback = fallback, ""
-	}
-	if fallback == primary {
-		fallback = ""
-	}
+	primary, fallback := c.relayURLsLocked(p)
 	r.relayURL = primary
 	if primary != "" {
 		r.relays[0] = c.relays[primary]
@@ -375,6 +382,23 @@ func (c *Conn) updateRouteLocked(p *peer) {
 		r.relays[1] = c.relays[fallback]
 	}
 	p.route.Store(r)
+}
+
+// relayURLsLocked returns the relays to reach p through, in order: its
+// home relay (from SetPeer), then the one its packets last came through.
+// A member with neither gets the meet relay (SetMeetRelay).
+func (c *Conn) relayURLsLocked(p *peer) (primary, fallback string) {
+	primary, fallback = p.homeRelay, p.learnedRelay
+	if primary == "" {
+		primary, fallback = fallback, ""
+	}
+	if fallback == primary {
+		fallback = ""
+	}
+	if primary == "" && p.member {
+		primary = c.meetRelay
+	}
+	return primary, fallback
 }
 
 // send is WriteTo's work once the peer is known.
@@ -476,6 +500,14 @@ func (c *Conn) PeerOf(a net.Addr) (key.NodePublic, bool) {
 // an earlier SetPeer said; addresses learned from the peer's own disco
 // messages stay until they go quiet. New information starts probing at
 // once.
+//
+// SetPeer is the gate for everything the Conn sends on its own: call it
+// only for admitted members (and a node the user vouched for, such as
+// the inviter of a code being redeemed), since the Conn pings those
+// addresses, dials that relay and pings what the peer later names in
+// call-me-maybes. Any other key is only answered: a pong where its ping
+// came from, QUIC packets where it last spoke from or through the relay
+// it used; it is never pinged, and what it names is never contacted.
 func (c *Conn) SetPeer(k key.NodePublic, direct []netip.AddrPort, homeRelay string) {
 	told := make([]netip.AddrPort, 0, len(direct))
 	for _, a := range direct {
@@ -496,7 +528,8 @@ func (c *Conn) SetPeer(k key.NodePublic, direct []netip.AddrPort, homeRelay stri
 		c.mu.Unlock()
 		return
 	}
-	changed := p.homeRelay != homeRelay || !slices.Equal(p.told, told)
+	changed := p.homeRelay != homeRelay || !slices.Equal(p.told, told) || !p.member
+	p.member = true
 	p.homeRelay = homeRelay
 	p.told = told
 	for _, cd := range p.cands {

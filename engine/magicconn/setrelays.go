@@ -25,6 +25,27 @@ func (c *Conn) SetRelays(urls []string) {
 	c.kick()
 }
 
+// SetMeetRelay sets the relay through which to reach members (SetPeer)
+// that name no home relay and whose relay we have not learned: one that
+// a member serves, so that two members without relays of their own, who
+// cannot meet directly, meet there. It is used only for that: never as
+// our home relay, in our endpoints or for STUN. "" means none.
+func (c *Conn) SetMeetRelay(url string) {
+	if url != "" && checkRelayURL(url) != nil {
+		c.log.Warn("ignoring bad meet relay URL", "relay", url)
+		url = ""
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if url == c.meetRelay {
+		return
+	}
+	c.meetRelay = url
+	for _, p := range c.peers {
+		c.updateRouteLocked(p)
+	}
+}
+
 // Relays returns the relay list in use.
 func (c *Conn) Relays() []string {
 	c.mu.RLock()

@@ -29,6 +29,7 @@ type Drops struct {
 	StaleDisco    uint64 // verified disco message replayed, or stamped too far from our clock
 	RateLimited   uint64 // disco message from an unknown key over the rate limit
 	BadSTUN       uint64 // STUN message that is not a response to our query
+	NotMember     uint64 // call-me-maybe from a key that is not a member (SetPeer)
 }
 
 // DiscoStats counts disco messages.
@@ -63,7 +64,7 @@ type counters struct {
 	dropRelayFull                                            atomic.Uint64
 	dropWriteError, dropTooLarge, dropBadDisco               atomic.Uint64
 	dropStaleDisco                                           atomic.Uint64
-	dropRateLimited, dropBadSTUN                             atomic.Uint64
+	dropRateLimited, dropBadSTUN, dropNotMember              atomic.Uint64
 
 	pingsSent, pingsRecv, pongsSent, pongsRecv, strayPongs atomic.Uint64
 	cmmSent, cmmRecv                                       atomic.Uint64
@@ -89,6 +90,7 @@ func (c *Conn) Stats() Stats {
 			StaleDisco:    k.dropStaleDisco.Load(),
 			RateLimited:   k.dropRateLimited.Load(),
 			BadSTUN:       k.dropBadSTUN.Load(),
+			NotMember:     k.dropNotMember.Load(),
 		},
 		Disco: DiscoStats{
 			PingsSent:           k.pingsSent.Load(),
@@ -119,7 +121,7 @@ func (s Stats) Map() map[string]uint64 {
 		"unknown_source": d.UnknownSource, "queue_full": d.QueueFull, "no_peer": d.NoPeer,
 		"no_path": d.NoPath, "relay_full": d.RelayFull, "write_error": d.WriteError,
 		"too_large": d.TooLarge, "bad_disco": d.BadDisco, "stale_disco": d.StaleDisco, "rate_limited": d.RateLimited,
-		"bad_stun": d.BadSTUN,
+		"bad_stun": d.BadSTUN, "not_member": d.NotMember,
 	} {
 		m["drop_"+name] = v
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -185,8 +186,14 @@ func handshake(ctx context.Context, conn net.Conn, u *url.URL, k key.NodePrivate
 		return nil, fmt.Errorf("send upgrade request: %w", ctxErr(err))
 	}
 	resp, err := http.ReadResponse(br, nil)
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, fmt.Errorf("relay closed the connection unanswered (over its connection caps?): %w", err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read upgrade response: %w", ctxErr(err))
+	}
+	if resp.StatusCode == http.StatusServiceUnavailable {
+		return nil, fmt.Errorf("relay busy or shutting down: HTTP status %q", resp.Status)
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols ||
 		!strings.EqualFold(resp.Header.Get("Upgrade"), upgradeProto) {

@@ -87,6 +87,12 @@ const (
 // SendPacket carries at most DefaultMaxFrame-32 bytes of packet.
 const DefaultMaxFrame = 64 << 10
 
+// MaxFrameLimit is the largest frame payload limit a client accepts from
+// a relay and a server may be configured with: the client allocates its
+// read buffer at the announced size, so a hostile relay must not be able
+// to announce gigabytes.
+const MaxFrameLimit = 1 << 20
+
 // minMaxFrame is the smallest usable frame payload limit: it must hold a
 // ClientAuth frame and a useful packet.
 const minMaxFrame = 1 << 10
@@ -212,6 +218,9 @@ func parseServerInfo(p []byte) (ServerInfo, error) {
 	}
 	if si.MaxFrame < minMaxFrame {
 		return ServerInfo{}, fmt.Errorf("relay: server max frame %d is below %d", si.MaxFrame, minMaxFrame)
+	}
+	if si.MaxFrame > MaxFrameLimit {
+		return ServerInfo{}, fmt.Errorf("relay: server max frame %d is above the %d-byte limit", si.MaxFrame, MaxFrameLimit)
 	}
 	return si, nil
 }

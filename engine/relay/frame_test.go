@@ -206,6 +206,9 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add(seed.Bytes())
 	f.Add([]byte{byte(FramePeerGone), 0, 0, 0, 32})
 	f.Add([]byte{byte(FrameError), 0xff, 0xff, 0xff, 0xff})
+	seed.Reset()
+	WriteFrame(&seed, FrameServerInfo, ServerInfo{MaxFrame: 2 << 30}.appendTo(nil))
+	f.Add(seed.Bytes())
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, in []byte) {
 		const limit = 256
@@ -232,7 +235,9 @@ func FuzzReadFrame(f *testing.F) {
 			consumed += out.Len()
 			// The payload parsers must not panic on anything.
 			splitKey(p)
-			parseServerInfo(p)
+			if si, err := parseServerInfo(p); err == nil && (si.MaxFrame < minMaxFrame || si.MaxFrame > MaxFrameLimit) {
+				t.Fatalf("ServerInfo accepted with MaxFrame %d", si.MaxFrame)
+			}
 			errorText(p)
 			verifyClientAuth(p, make([]byte, challengeLen), nil)
 		}

@@ -35,7 +35,9 @@
 // and relay for the members of its networks (see ServerConfig.Allow); Serve
 // and ListenAndServe run a standalone relay, with STUN on a UDP port. Each
 // client has a bounded send queue (a full queue drops packets) and a token
-// bucket limiting the bytes it may send; every drop is counted in Stats. A
+// bucket limiting the bytes it may send (DefaultRateBytesPerSec unless
+// configured); every drop is counted in Stats. Connections are
+// capped in all and per source IP (DefaultMaxConns, DefaultMaxConnsPerIP). A
 // newer connection for a key replaces the older one. SetHealth broadcasts a
 // Health message; Revalidate re-applies the Allow hook to connected clients.
 //
@@ -94,7 +96,8 @@ type ServerConfig struct {
 	STUNPort int
 
 	// RateBytesPerSec limits the packet bytes each client may send per
-	// second; packets over the limit are dropped. 0 means unlimited.
+	// second; packets over the limit are dropped. 0 means
+	// DefaultRateBytesPerSec; NoRateLimit means unlimited.
 	RateBytesPerSec uint64
 	// RateBurst is the token bucket size in bytes; it is raised to at
 	// least one second's worth of RateBytesPerSec and to MaxFrame.
@@ -102,8 +105,15 @@ type ServerConfig struct {
 	// QueueSize is how many packets may wait to be written to one
 	// client; more are dropped. Default DefaultQueueSize.
 	QueueSize int
+	// MaxConns and MaxConnsPerIP cap the connections in all and from one
+	// source IP: under Serve every TCP connection, closed at once over a
+	// cap; mounted as a handler elsewhere, relay connections, refused
+	// with HTTP 503. 0 means DefaultMaxConns and DefaultMaxConnsPerIP;
+	// negative means no cap.
+	MaxConns, MaxConnsPerIP int
 	// MaxFrame is the largest frame payload accepted. Default
-	// DefaultMaxFrame; values below 1 KiB are raised to 1 KiB.
+	// DefaultMaxFrame; values below 1 KiB are raised to 1 KiB, values
+	// above MaxFrameLimit lowered to it.
 	MaxFrame int
 
 	// AuthTimeout bounds the handshake. Default DefaultAuthTimeout.
@@ -131,7 +141,7 @@ func (c *ServerConfig) setDefaults() {
 	if c.MaxFrame <= 0 {
 		c.MaxFrame = DefaultMaxFrame
 	}
-	c.MaxFrame = max(c.MaxFrame, minMaxFrame)
+	c.MaxFrame = min(max(c.MaxFrame, minMaxFrame), MaxFrameLimit)
 	if c.AuthTimeout <= 0 {
 		c.AuthTimeout = DefaultAuthTimeout
 	}
@@ -141,6 +151,14 @@ func (c *ServerConfig) setDefaults() {
 	if c.WriteTimeout <= 0 {
 		c.WriteTimeout = DefaultWriteTimeout
 	}
+	switch c.RateBytesPerSec {
+	case 0:
+		c.RateBytesPerSec = DefaultRateBytesPerSec
+	case NoRateLimit:
+		c.RateBytesPerSec = 0 // what the token bucket and ServerInfo call unlimited
+	}
+	c.MaxConns = capDefault(c.MaxConns, DefaultMaxConns)
+	c.MaxConnsPerIP = capDefault(c.MaxConnsPerIP, DefaultMaxConnsPerIP)
 	if c.RateBytesPerSec > 0 {
 		// A packet larger than the bucket could never pass.
 		c.RateBurst = max(c.RateBurst, c.RateBytesPerSec, uint64(c.MaxFrame))
@@ -150,12 +168,25 @@ func (c *ServerConfig) setDefaults() {
 	}
 }
 
+// capDefault applies a cap's default (for 0); a negative cap becomes 0,
+// no cap.
+func capDefault(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
+}
+
 // Stats are a Server's counters. Drops are counted per packet.
 type Stats struct {
 	Clients          int    // authenticated clients connected now
 	Accepted         uint64 // authenticated connections since start
 	Replaced         uint64 // connections closed for a newer one with the same key
 	AuthFailures     uint64 // connections closed before authenticating
+	ConnsRefused     uint64 // connections refused for MaxConns or MaxConnsPerIP
 	PacketsForwarded uint64 // packets written to their destination
 	BytesForwarded   uint64 // packet bytes written to their destination
 
@@ -170,6 +201,7 @@ type Stats struct {
 
 type counters struct {
 	accepted, replaced, authFailures         atomic.Uint64
+	connsRefused                             atomic.Uint64
 	packetsForwarded, bytesForwarded         atomic.Uint64
 	dropUnknown, dropQueueFull, dropRate     atomic.Uint64
 	dropGone, framesTooLarge, protocolErrors atomic.Uint64
@@ -182,6 +214,7 @@ type Server struct {
 	pool      sync.Pool // *[]byte of pooledBufSize capacity, for queued packets
 	batchPool sync.Pool // *[]byte of batchBufSize capacity, for batches of them
 	ctr       counters
+	limits    *connLimiter
 	wg        sync.WaitGroup // connection handlers, writers, STUN servers
 
 	mu      sync.RWMutex // guards the fields below
@@ -210,6 +243,7 @@ func NewServer(cfg ServerConfig) *Server {
 		log:     cfg.Logger,
 		clients: make(map[key.NodePublic]*sclient),
 		conns:   make(map[net.Conn]struct{}),
+		limits:  newConnLimiter(cfg.MaxConns, cfg.MaxConnsPerIP),
 	}
 	s.pool.New = func() any {
 		b := make([]byte, 0, pooledBufSize)
@@ -254,6 +288,7 @@ func (s *Server) Stats() Stats {
 		Accepted:         c.accepted.Load(),
 		Replaced:         c.replaced.Load(),
 		AuthFailures:     c.authFailures.Load(),
+		ConnsRefused:     c.connsRefused.Load(),
 		PacketsForwarded: c.packetsForwarded.Load(),
 		BytesForwarded:   c.bytesForwarded.Load(),
 		DropUnknownDest:  c.dropUnknown.Load(),
@@ -358,10 +393,12 @@ func (s *Server) Serve(ln net.Listener) error {
 		ln.Close()
 		return err
 	}
+	ln = &limitListener{Listener: ln, l: s.limits, refused: &s.ctr.connsRefused}
 	if tcfg != nil {
 		ln = tls.NewListener(ln, tcfg)
 	}
 	hs := &http.Server{
+		ConnContext:       markCounted,
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: s.cfg.AuthTimeout,
 		IdleTimeout:       s.cfg.IdleTimeout,
@@ -459,6 +496,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.isClosed() {
 		http.Error(w, "rayfish relay: shutting down", http.StatusServiceUnavailable)
 		return
+	}
+	if !counted(r) { // mounted on another server: count relay connections here
+		ip := remoteIP(r.RemoteAddr)
+		if !s.limits.acquire(ip) {
+			s.ctr.connsRefused.Add(1)
+			http.Error(w, "rayfish relay: too many connections", http.StatusServiceUnavailable)
+			return
+		}
+		defer s.limits.release(ip)
 	}
 	binding, err := tlsBinding(r.TLS)
 	if err != nil {

@@ -28,7 +28,8 @@ up)
   [ "${ANC_MTU:-}" = "${RAY_HOOK_DATAGRAM_MTU:-none}" ] && extra=(--no-bulk)
   if [ -n "$relayed" ]; then
     rport=$((8500 + i))
-    ip netns exec "$nsa" "$RAY" relay --listen "$ipa:$rport" --stun-port 0 >"$dir/relay.log" 2>&1 &
+    # --rate 0: measure the VPN through the relay, not the default per-client cap
+    ip netns exec "$nsa" "$RAY" relay --listen "$ipa:$rport" --stun-port 0 --rate 0 >"$dir/relay.log" 2>&1 &
     for ns in "$nsa" "$nsb"; do
       ip netns exec "$ns" nft -f - <<NFT
 table inet rfbench$i {
