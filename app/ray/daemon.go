@@ -115,6 +115,7 @@ type daemon struct {
 	audit   *audit.Log
 	served  *servedRelay
 	stopAux context.CancelFunc
+	lock    *paths.StateLock
 }
 
 // startDaemon starts a node logging to base; the last log lines are also
@@ -126,6 +127,16 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 	if err := paths.EnsureStateDir(f.stateDir); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
+	lock, err := paths.LockStateDir(f.stateDir)
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			lock.Close()
+		}
+	}()
 	// A crash may have left our resolver configuration behind.
 	if err := dns.RecoverAfterCrash(f.stateDir, log); err != nil {
 		log.Warn("restore DNS after a crash", "err", err)
@@ -218,6 +229,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 	}
 	d.api = localapi.New(eng, log)
 	go d.api.Serve(ln)
+	d.lock, started = lock, true
 	log.Info("rayfish daemon running", "socket", f.socket, "state", filepath.Clean(f.stateDir), "tun", name, "port", eng.ListenPort())
 	return d, nil
 }
@@ -234,6 +246,7 @@ func (d *daemon) Close() error {
 	d.net.restoreDNS()
 	netcfg.Teardown(d.net.name)
 	d.audit.Close()
+	d.lock.Close()
 	return err
 }
 
