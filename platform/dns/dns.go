@@ -48,6 +48,10 @@ type Config struct {
 	// Domains are the names routed to magic DNS, without dots: "ray".
 	// Modes that send every name to magic DNS (resolv.conf) ignore them.
 	Domains []string
+	// Search are the search domains tried for bare names (`ping bravo`),
+	// without dots: "ray" and "<network>.ray". They come before the
+	// system's own.
+	Search []string
 }
 
 // Manager installs and removes rayfish's DNS configuration. Its methods

@@ -183,19 +183,28 @@ func restoreFiles(files []fileBackup, log *slog.Logger) error {
 	return errors.Join(errs...)
 }
 
+// restoreFile puts b's original back, but only into the very file
+// rayfish wrote (same device, inode and content) or where the file is
+// gone; whatever else is at b.Path by now (another program's file, a
+// different file after a bind mount went away) stays.
 func restoreFile(b fileBackup, log *slog.Logger) error {
-	cur, err := readSmall(b.Path)
+	if err := putBack(b, log); err != nil {
+		return err // the sidecar stays: it may be the only copy left
+	}
+	return removeSidecar(b.Sidecar)
+}
+
+func putBack(b fileBackup, log *slog.Logger) error {
+	ours, err := isWritten(b)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// Gone (or a dangling link): put the original back.
 	case err != nil:
-		// Unreadable: only replace it if it is not someone else's link.
-		if fi, lerr := os.Lstat(b.Path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			log.Warn("dns: file was replaced by another program; leaving it", "path", b.Path)
-			return nil
-		}
-	case !isOurs(cur):
-		log.Warn("dns: file was rewritten by another program while rayfish managed it; leaving it", "path", b.Path)
+		// Unreadable or not a regular file: someone else's.
+		log.Warn("dns: file was replaced by another program; leaving it", "path", b.Path, "err", err)
+		return nil
+	case !ours:
+		log.Warn("dns: file is not the one rayfish wrote (rewritten or replaced while rayfish managed it); leaving it", "path", b.Path)
 		return nil
 	}
 	switch {
@@ -215,4 +224,17 @@ func restoreFile(b fileBackup, log *slog.Logger) error {
 		}
 		return replaceFile(b.Path, b.Content, perm)
 	}
+}
+
+// removeSidecar deletes a sidecar copy rayfish made ("" for none).
+func removeSidecar(path string) error {
+	if path == "" {
+		return nil
+	}
+	err := os.Remove(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("dns: remove %s: %w", path, err)
+	}
+	syncDir(filepath.Dir(path))
+	return nil
 }

@@ -4,3 +4,5 @@ package dns
 
 // isMountPoint is only needed for Linux network namespaces.
 func isMountPoint(string) bool { return false }
+
+func bindSource(string) (string, bool) { return "", false }

@@ -104,6 +104,7 @@ func TestNetnsResolvConf(t *testing.T) {
 	nsFile := filepath.Join(nsDir, "resolv.conf")
 	writeFile(t, nsFile, userResolvConf, 0o644)
 	host := snapshotHost(t)
+	hostSidecar := exists("/etc/resolv.pre-rayfish.conf")
 	stateDir := t.TempDir()
 
 	run := func(step string) string {
@@ -131,6 +132,14 @@ func TestNetnsResolvConf(t *testing.T) {
 	if !exists(statePath(stateDir)) {
 		t.Fatal("no backup after the helper \"crashed\"")
 	}
+	// The copy beside the file is beside the namespace's own file, never
+	// in the host's /etc.
+	if got := readFile(t, filepath.Join(nsDir, "resolv.pre-rayfish.conf")); got != userResolvConf {
+		t.Errorf("backup beside the namespace's resolv.conf:\n%s", got)
+	}
+	if !hostSidecar && exists("/etc/resolv.pre-rayfish.conf") {
+		t.Error("a backup was written into the host's /etc")
+	}
 
 	run("recover")
 	if got := readFile(t, nsFile); got != userResolvConf {
@@ -141,7 +150,7 @@ func TestNetnsResolvConf(t *testing.T) {
 	if got := readFile(t, nsFile); got != userResolvConf {
 		t.Errorf("namespace resolv.conf after Apply and Restore:\n%s", got)
 	}
-	if exists(statePath(stateDir)) {
+	if exists(statePath(stateDir)) || exists(filepath.Join(nsDir, "resolv.pre-rayfish.conf")) {
 		t.Error("backup left")
 	}
 	leftovers, _ := filepath.Glob("/etc/.resolv.conf.rayfish*")
