@@ -266,7 +266,7 @@ func (t *tunConfig) Apply(addrs []netip.Prefix) error {
 		return err // IPv6 off on this host is not fatal: IPv4 is configured
 	}
 	if t.dns != nil {
-		cfg := dns.Config{Interface: t.name, Nameservers: []netip.Addr{key.MagicDNSv4, key.MagicDNSv6}, Domains: []string{"ray"}}
+		cfg := dns.Config{Interface: t.name, Nameservers: []netip.Addr{key.MagicDNSv4, key.MagicDNSv6}, Domains: []string{"ray"}, Search: []string{"ray"}}
 		if err := t.dns.Apply(cfg); err != nil {
 			t.log.Warn("could not configure OS DNS for .ray names", "err", err)
 		}
