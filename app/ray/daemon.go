@@ -262,7 +262,9 @@ type tunConfig struct {
 
 func (t *tunConfig) Apply(addrs []netip.Prefix) error {
 	err := netcfg.Apply(netcfg.Config{Name: t.name, MTU: t.mtu, Addrs: addrs, LUID: t.luid})
-	if err != nil && !errors.Is(err, netcfg.ErrNoIPv6) {
+	if errors.Is(err, netcfg.ErrNoGuard) {
+		t.log.Warn("overlay addresses are reachable from other interfaces", "err", err)
+	} else if err != nil && !errors.Is(err, netcfg.ErrNoIPv6) {
 		return err // IPv6 off on this host is not fatal: IPv4 is configured
 	}
 	if t.dns != nil {
