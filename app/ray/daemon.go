@@ -227,6 +227,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 			return nil, fmt.Errorf("pprof: %w", err)
 		}
 	}
+	go nc.followNetworks(auxCtx, eng)
 	d.api = localapi.New(eng, log)
 	go d.api.Serve(ln)
 	d.lock, started = lock, true
@@ -253,11 +254,12 @@ func (d *daemon) Close() error {
 // tunConfig applies overlay addresses (platform/netcfg) and points the OS
 // resolver at magic DNS (platform/dns) while the data plane is up.
 type tunConfig struct {
-	name string
-	mtu  int
-	luid uint64
-	dns  dns.Manager
-	log  *slog.Logger
+	name  string
+	mtu   int
+	luid  uint64
+	dns   dns.Manager
+	log   *slog.Logger
+	state dnsState // search domains; see dnssearch.go
 }
 
 func (t *tunConfig) Apply(addrs []netip.Prefix) error {
@@ -267,27 +269,13 @@ func (t *tunConfig) Apply(addrs []netip.Prefix) error {
 	} else if err != nil && !errors.Is(err, netcfg.ErrNoIPv6) {
 		return err // IPv6 off on this host is not fatal: IPv4 is configured
 	}
-	if t.dns != nil {
-		cfg := dns.Config{Interface: t.name, Nameservers: []netip.Addr{key.MagicDNSv4, key.MagicDNSv6}, Domains: []string{"ray"}, Search: []string{"ray"}}
-		if err := t.dns.Apply(cfg); err != nil {
-			t.log.Warn("could not configure OS DNS for .ray names", "err", err)
-		}
-	}
+	t.applyDNS()
 	return nil
 }
 
 func (t *tunConfig) Down() error {
 	t.restoreDNS()
 	return netcfg.Teardown(t.name)
-}
-
-func (t *tunConfig) restoreDNS() {
-	if t.dns == nil {
-		return
-	}
-	if err := t.dns.Restore(); err != nil {
-		t.log.Warn("restore DNS", "err", err)
-	}
 }
 
 func (t *tunConfig) describeDNS() string {

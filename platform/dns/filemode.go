@@ -31,8 +31,8 @@ type fileManager struct {
 	// upstreamFile is the resolv.conf(5) file that names the system's
 	// servers (its backup, once replaced).
 	upstreamFile string
-	// write replaces a file (replaceFile; tests inject failures).
-	write func(path string, content []byte, perm fs.FileMode) error
+	// write replaces a file (replaceFileTracked; tests inject failures).
+	write func(path string, content []byte, perm fs.FileMode, before func(fileID) error) error
 	// sidecar returns where to keep a copy of path's original beside it
 	// (sidecarPath), "" for none.
 	sidecar func(path string) string
@@ -53,7 +53,7 @@ func newResolvConf(path, stateDir string, log *slog.Logger) *fileManager {
 			return buildResolvConf(orig.Content, cfg.Nameservers, cfg.Search)
 		},
 		upstreamFile: path,
-		write:        replaceFile,
+		write:        replaceFileTracked,
 		sidecar:      sidecarPath,
 		owner:        ownerName(stateDir),
 	}
@@ -73,7 +73,7 @@ func newResolverDir(dir, resolvConf, stateDir string, log *slog.Logger) *fileMan
 			return buildResolverFile(cfg.Nameservers, cfg.Search)
 		},
 		upstreamFile: resolvConf,
-		write:        replaceFile,
+		write:        replaceFileTracked,
 		sidecar:      func(string) string { return "" },
 		owner:        ownerName(stateDir),
 	}
@@ -124,13 +124,12 @@ func (m *fileManager) Apply(cfg Config) error {
 			perm = 0o644
 		}
 		content := withOwner(m.build(*b, cfg), m.owner)
-		err := m.write(b.Path, content, perm)
-		if err == nil {
-			// Restore will only touch this very file.
-			if err = recordWritten(b, content); err == nil {
-				err = saveState(m.stateDir, st)
-			}
-		}
+		// Restore will only touch this very file: its identity is in the
+		// backup before it appears at the path.
+		err := m.write(b.Path, content, perm, func(id fileID) error {
+			recordWritten(b, id)
+			return saveState(m.stateDir, st)
+		})
 		if err != nil {
 			err = fmt.Errorf("dns: write %s: %w", b.Path, err)
 			return errors.Join(err, restoreState(m.stateDir, st, m.log))
@@ -212,7 +211,7 @@ func (m *fileManager) makeSidecar(b *fileBackup) {
 	if perm == 0 {
 		perm = 0o644
 	}
-	if err := writeAtomic(sc, b.Content, perm); err != nil {
+	if err := writeAtomic(sc, b.Content, perm, nil); err != nil {
 		m.log.Warn("dns: cannot keep a backup beside the file", "backup", sc, "err", err)
 		return
 	}
@@ -245,7 +244,7 @@ func (m *fileManager) refreshBackups(st *state) (bool, error) {
 				if perm == 0 {
 					perm = 0o644
 				}
-				if werr := writeAtomic(b.Sidecar, nb.Content, perm); werr == nil {
+				if werr := writeAtomic(b.Sidecar, nb.Content, perm, nil); werr == nil {
 					nb.Sidecar = b.Sidecar
 				}
 			} else {

@@ -360,11 +360,11 @@ func TestApplyWriteFailureRollsBack(t *testing.T) {
 	writeFile(t, filepath.Join(resolverDir, "a.ray"), foreign, 0o644)
 	m := newResolverDir(resolverDir, filepath.Join(dir, "resolv.conf"), stateDir, testLog(t))
 	writes := 0
-	m.write = func(path string, content []byte, perm os.FileMode) error {
+	m.write = func(path string, content []byte, perm os.FileMode, before func(fileID) error) error {
 		if writes++; writes == 2 {
 			return os.ErrPermission // the second file of Apply fails
 		}
-		return replaceFile(path, content, perm)
+		return replaceFileTracked(path, content, perm, before)
 	}
 	if err := m.Apply(Config{Nameservers: magic, Domains: []string{"a.ray", "b.ray"}}); err == nil {
 		t.Fatal("Apply succeeded although a write failed")

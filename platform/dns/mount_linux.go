@@ -7,41 +7,6 @@ import (
 	"strings"
 )
 
-// bindSource returns the file bind-mounted at path, as seen from here:
-// /etc/netns/NAME/resolv.conf for /etc/resolv.conf inside `ip netns
-// exec`. It is trusted only if it is the very same file (device and
-// inode) as path.
-func bindSource(path string) (string, bool) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", false
-	}
-	f, err := os.Open("/proc/self/mountinfo")
-	if err != nil {
-		return "", false
-	}
-	defer f.Close()
-	src := ""
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
-	for sc.Scan() {
-		// id parent major:minor root mountpoint options...
-		fields := strings.Fields(sc.Text())
-		if len(fields) > 4 && unescapeMount(fields[4]) == abs {
-			src = unescapeMount(fields[3]) // the last mount on top wins
-		}
-	}
-	if src == "" || src == abs {
-		return "", false
-	}
-	a, err1 := os.Stat(abs)
-	b, err2 := os.Stat(src)
-	if err1 != nil || err2 != nil || !os.SameFile(a, b) {
-		return "", false
-	}
-	return src, true
-}
-
 // isMountPoint reports whether path is itself a mount point, as
 // /etc/resolv.conf is inside `ip netns exec` (a bind mount of
 // /etc/netns/NAME/resolv.conf).

@@ -4,5 +4,3 @@ package dns
 
 // isMountPoint is only needed for Linux network namespaces.
 func isMountPoint(string) bool { return false }
-
-func bindSource(string) (string, bool) { return "", false }

@@ -83,24 +83,20 @@ func otherOwner(content []byte, self string) error {
 }
 
 // sidecarPath returns where the copy of path's original is kept: beside
-// the file, or beside its source when path is a bind mount (inside `ip
-// netns exec`, /etc/netns/NAME/resolv.conf), never in a directory that
-// holds another file's backup. Empty when there is no such place.
+// the file. A file that is a bind mount (inside `ip netns exec`,
+// /etc/resolv.conf is /etc/netns/NAME/resolv.conf) gets none: beside it
+// is the host's /etc, and beside its source a file `ip netns exec` would
+// try to mount over /etc too; its backup stays in the state directory.
 func sidecarPath(path string) string {
-	real := path
 	if isMountPoint(path) {
-		src, ok := bindSource(path)
-		if !ok {
-			return ""
-		}
-		real = src
+		return ""
 	}
-	base := filepath.Base(real)
+	base := filepath.Base(path)
 	ext := filepath.Ext(base)
 	if ext == base {
 		ext = "" // a dot file: the tag goes at the end
 	}
-	return filepath.Join(filepath.Dir(real), strings.TrimSuffix(base, ext)+sidecarTag+ext)
+	return filepath.Join(filepath.Dir(path), strings.TrimSuffix(base, ext)+sidecarTag+ext)
 }
 
 // identify returns the identity of the regular file at path, or
@@ -127,23 +123,14 @@ func contentID(content []byte) fileID {
 	return fileID{Sum: hex.EncodeToString(sum[:])}
 }
 
-// recordWritten adds the identity of what is at b.Path now (just written
-// as content) to b.Written.
-func recordWritten(b *fileBackup, content []byte) error {
-	id, err := identify(b.Path)
-	if err != nil {
-		return err
-	}
-	if id.Sum != contentID(content).Sum {
-		return fmt.Errorf("%s changed while being written", b.Path)
-	}
-	if !slices.Contains(b.Written, id) {
-		b.Written = append(b.Written, id)
-	}
+// recordWritten adds id, the identity of a version of b's file rayfish
+// is about to write, to b.Written.
+func recordWritten(b *fileBackup, id fileID) {
+	b.Written = slices.DeleteFunc(b.Written, func(w fileID) bool { return w == id })
+	b.Written = append(b.Written, id)
 	if n := len(b.Written); n > maxWritten {
 		b.Written = slices.Clone(b.Written[n-maxWritten:])
 	}
-	return nil
 }
 
 // isWritten reports whether the file at b.Path is one rayfish wrote:

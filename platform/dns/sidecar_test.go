@@ -206,3 +206,33 @@ func TestResolvConfSearchDomains(t *testing.T) {
 		t.Errorf("restored:\n%s", got)
 	}
 }
+
+// A daemon killed while rewriting the file (after recording the new
+// version, before writing it) still gets the original back at the next
+// start: the version on disk is one it recorded too.
+func TestResolvConfKilledWhileRewriting(t *testing.T) {
+	e := newEnv(t)
+	writeFile(t, e.path, userResolvConf, 0o644)
+	m := newResolvConf(e.path, e.stateDir, testLog(t))
+	if err := m.Apply(applyCfg); err != nil {
+		t.Fatal(err)
+	}
+	// The search domains change; the daemon dies before the write.
+	m.write = func(_ string, _ []byte, _ os.FileMode, before func(fileID) error) error {
+		if err := before(fileID{Sum: "not yet written"}); err != nil {
+			t.Fatal(err)
+		}
+		return nil
+	}
+	cfg := applyCfg
+	cfg.Search = []string{"ray", "home.ray"}
+	if err := m.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := RecoverAfterCrash(e.stateDir, testLog(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, e.path); got != userResolvConf {
+		t.Errorf("after recovery:\n%s\nwant the original", got)
+	}
+}

@@ -99,7 +99,7 @@ func saveState(dir string, st *state) error {
 	if err != nil {
 		return fmt.Errorf("dns: encode backup: %w", err)
 	}
-	if err := writeAtomic(statePath(dir), b, 0o600); err != nil {
+	if err := writeAtomic(statePath(dir), b, 0o600, nil); err != nil {
 		return fmt.Errorf("dns: write backup: %w", err)
 	}
 	return nil
