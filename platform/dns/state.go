@@ -27,6 +27,9 @@ type state struct {
 	Index     int    `json:"index,omitempty"`
 	// Keys are the registry keys written (nrpt mode).
 	Keys []string `json:"keys,omitempty"`
+	// SuffixKey is the interface key whose DNS suffix was set (nrpt
+	// mode).
+	SuffixKey string `json:"suffix_key,omitempty"`
 }
 
 // fileBackup is one file as it was before rayfish replaced it.
