@@ -16,6 +16,17 @@ func (e resolvConfEnv) sidecar() string {
 	return filepath.Join(filepath.Dir(e.path), "resolv.pre-rayfish.conf")
 }
 
+// restoreOK restores m and checks that e.path holds the user's original.
+func (e resolvConfEnv) restoreOK(t *testing.T, m Manager) {
+	t.Helper()
+	if err := m.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, e.path); got != userResolvConf {
+		t.Errorf("after Restore resolv.conf =\n%s\nwant the user's original", got)
+	}
+}
+
 var userUpstreams = []netip.AddrPort{netip.MustParseAddrPort("198.18.0.53:53"), netip.MustParseAddrPort("[2001:db8::53]:53")}
 
 func TestResolvConfSidecarBackup(t *testing.T) {
@@ -28,12 +39,7 @@ func TestResolvConfSidecarBackup(t *testing.T) {
 	if got := readFile(t, e.sidecar()); got != userResolvConf {
 		t.Fatalf("backup beside the file =\n%s\nwant the original", got)
 	}
-	if err := m.Restore(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readFile(t, e.path); got != userResolvConf {
-		t.Errorf("restored:\n%s", got)
-	}
+	e.restoreOK(t, m)
 	if exists(e.sidecar()) {
 		t.Error("backup beside the file left after Restore")
 	}
@@ -59,12 +65,7 @@ func TestResolvConfCrashWithWipedStateDir(t *testing.T) {
 	if err := m.Apply(applyCfg); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Restore(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readFile(t, e.path); got != userResolvConf {
-		t.Errorf("after a crash with a wiped state dir, resolv.conf =\n%s\nwant the user's original", got)
-	}
+	e.restoreOK(t, m)
 	if exists(e.sidecar()) {
 		t.Error("backup beside the file left after Restore")
 	}
@@ -82,12 +83,7 @@ func TestResolvConfNeverOverwritesBackup(t *testing.T) {
 	if got := readFile(t, e.sidecar()); got != older {
 		t.Errorf("existing backup overwritten:\n%s", got)
 	}
-	if err := m.Restore(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readFile(t, e.path); got != userResolvConf {
-		t.Errorf("restored:\n%s", got)
-	}
+	e.restoreOK(t, m)
 	if got := readFile(t, e.sidecar()); got != older {
 		t.Errorf("existing backup changed by Restore:\n%s", got)
 	}
@@ -132,12 +128,7 @@ func TestResolvConfOtherDaemonsFile(t *testing.T) {
 	if err := second.Apply(applyCfg); err != nil {
 		t.Fatalf("Apply over a dead daemon's file: %v", err)
 	}
-	if err := second.Restore(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readFile(t, e.path); got != userResolvConf {
-		t.Errorf("after the second daemon's Restore:\n%s\nwant the user's original", got)
-	}
+	e.restoreOK(t, second)
 }
 
 // Restore writes only into the very file rayfish wrote: a copy of it
@@ -199,12 +190,7 @@ func TestResolvConfSearchDomains(t *testing.T) {
 	if got := readFile(t, e.path); !strings.Contains(got, "\nsearch ray home.ray corp.example lab.example\n") {
 		t.Errorf("managed resolv.conf lacks the search domains:\n%s", got)
 	}
-	if err := m.Restore(); err != nil {
-		t.Fatal(err)
-	}
-	if got := readFile(t, e.path); got != userResolvConf {
-		t.Errorf("restored:\n%s", got)
-	}
+	e.restoreOK(t, m)
 }
 
 // A daemon killed while rewriting the file (after recording the new
