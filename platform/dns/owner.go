@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -74,11 +73,9 @@ func otherOwner(content []byte, self string) error {
 	if owner == "" || owner == self {
 		return nil
 	}
-	l, err := paths.LockStateDir(owner)
-	if errors.Is(err, paths.ErrStateDirInUse) {
-		return fmt.Errorf("managed by another rayfish daemon (%w)", err)
+	if pid, inUse := paths.StateDirInUse(owner); inUse {
+		return fmt.Errorf("managed by another rayfish daemon (state dir %s in use by pid %d)", owner, pid)
 	}
-	l.Close()
 	return nil
 }
 

@@ -56,6 +56,25 @@ func LockStateDir(dir string) (*StateLock, error) {
 	return &StateLock{f: f}, nil
 }
 
+// StateDirInUse reports whether a running process holds dir's lock, and
+// its pid if the lock file names one. It changes nothing in dir.
+func StateDirInUse(dir string) (pid int, inUse bool) {
+	f, err := os.Open(filepath.Join(dir, LockFile))
+	if err != nil {
+		return 0, false // no lock file: no daemon of this version runs there
+	}
+	defer f.Close()
+	held, err := tryLock(f)
+	if err != nil {
+		return 0, false
+	}
+	if held {
+		unlock(f)
+		return 0, false
+	}
+	return readPID(f), true
+}
+
 // Close releases the lock. It is idempotent and nil-safe.
 func (l *StateLock) Close() error {
 	if l == nil || l.f == nil {

@@ -23,12 +23,21 @@ func TestLockStateDir(t *testing.T) {
 	if want := fmt.Sprintf("in use by pid %d", os.Getpid()); !strings.Contains(err.Error(), want) {
 		t.Fatalf("second lock: %q does not say %q", err, want)
 	}
+	if pid, inUse := StateDirInUse(dir); !inUse || pid != os.Getpid() {
+		t.Errorf("StateDirInUse = %d, %v; want our pid, true", pid, inUse)
+	}
 	// Released, it can be taken again.
 	if err := first.Close(); err != nil {
 		t.Fatal(err)
 	}
 	if err := first.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+	if _, inUse := StateDirInUse(dir); inUse {
+		t.Error("StateDirInUse after Close")
+	}
+	if _, inUse := StateDirInUse(t.TempDir()); inUse {
+		t.Error("StateDirInUse of a directory without a lock file")
 	}
 	again, err := LockStateDir(dir)
 	if err != nil {
