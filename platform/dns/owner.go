@@ -53,15 +53,22 @@ func ownerOf(content []byte) string {
 	return ""
 }
 
-// ownerName is how stateDir appears in owner lines: absolute and clean.
+// ownerName is how stateDir appears in owner lines: absolute and clean,
+// on one line.
 func ownerName(stateDir string) string {
 	if stateDir == "" {
 		return ""
 	}
-	if abs, err := filepath.Abs(stateDir); err == nil {
-		return abs
+	abs, err := filepath.Abs(stateDir)
+	if err != nil {
+		abs = filepath.Clean(stateDir)
 	}
-	return filepath.Clean(stateDir)
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' {
+			return '?'
+		}
+		return r
+	}, abs)
 }
 
 // otherOwner returns the owner of a rayfish-managed content when that is
