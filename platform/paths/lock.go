@@ -18,6 +18,21 @@ const LockFile = "daemon.lock"
 // process holds the state directory.
 var ErrStateDirInUse = errors.New("state dir in use")
 
+// inUseError says who holds a state directory; it is ErrStateDirInUse.
+type inUseError struct {
+	dir string
+	pid int
+}
+
+func (e *inUseError) Error() string {
+	if e.pid > 0 {
+		return fmt.Sprintf("state dir %s in use by pid %d", e.dir, e.pid)
+	}
+	return fmt.Sprintf("state dir %s in use by another process", e.dir)
+}
+
+func (e *inUseError) Is(target error) bool { return target == ErrStateDirInUse }
+
 // StateLock is a held lock on a state directory. Two daemons on one state
 // directory would run with the same node key and undo each other's DNS
 // and network configuration, so a daemon takes it before touching
@@ -44,10 +59,7 @@ func LockStateDir(dir string) (*StateLock, error) {
 	if !held {
 		pid := readPID(f)
 		f.Close()
-		if pid > 0 {
-			return nil, fmt.Errorf("%w: state dir %s in use by pid %d", ErrStateDirInUse, dir, pid)
-		}
-		return nil, fmt.Errorf("%w: state dir %s in use by another process", ErrStateDirInUse, dir)
+		return nil, &inUseError{dir: dir, pid: pid}
 	}
 	// Record who holds it, for the next one's error message.
 	if err := f.Truncate(0); err == nil {

@@ -20,8 +20,8 @@ func TestLockStateDir(t *testing.T) {
 	if !errors.Is(err, ErrStateDirInUse) {
 		t.Fatalf("second lock: err = %v, want ErrStateDirInUse", err)
 	}
-	if want := fmt.Sprintf("in use by pid %d", os.Getpid()); !strings.Contains(err.Error(), want) {
-		t.Fatalf("second lock: %q does not say %q", err, want)
+	if want := fmt.Sprintf("state dir %s in use by pid %d", dir, os.Getpid()); err.Error() != want {
+		t.Fatalf("second lock: %q, want %q", err, want)
 	}
 	if pid, inUse := StateDirInUse(dir); !inUse || pid != os.Getpid() {
 		t.Errorf("StateDirInUse = %d, %v; want our pid, true", pid, inUse)
