@@ -115,6 +115,7 @@ type daemon struct {
 	audit   *audit.Log
 	served  *servedRelay
 	stopAux context.CancelFunc
+	lock    *paths.StateLock
 }
 
 // startDaemon starts a node logging to base; the last log lines are also
@@ -126,6 +127,16 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 	if err := paths.EnsureStateDir(f.stateDir); err != nil {
 		return nil, fmt.Errorf("state dir: %w", err)
 	}
+	lock, err := paths.LockStateDir(f.stateDir)
+	if err != nil {
+		return nil, err
+	}
+	started := false
+	defer func() {
+		if !started {
+			lock.Close()
+		}
+	}()
 	// A crash may have left our resolver configuration behind.
 	if err := dns.RecoverAfterCrash(f.stateDir, log); err != nil {
 		log.Warn("restore DNS after a crash", "err", err)
@@ -216,8 +227,10 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 			return nil, fmt.Errorf("pprof: %w", err)
 		}
 	}
+	go nc.followNetworks(auxCtx, eng)
 	d.api = localapi.New(eng, log)
 	go d.api.Serve(ln)
+	d.lock, started = lock, true
 	log.Info("rayfish daemon running", "socket", f.socket, "state", filepath.Clean(f.stateDir), "tun", name, "port", eng.ListenPort())
 	return d, nil
 }
@@ -234,45 +247,35 @@ func (d *daemon) Close() error {
 	d.net.restoreDNS()
 	netcfg.Teardown(d.net.name)
 	d.audit.Close()
+	d.lock.Close()
 	return err
 }
 
 // tunConfig applies overlay addresses (platform/netcfg) and points the OS
 // resolver at magic DNS (platform/dns) while the data plane is up.
 type tunConfig struct {
-	name string
-	mtu  int
-	luid uint64
-	dns  dns.Manager
-	log  *slog.Logger
+	name  string
+	mtu   int
+	luid  uint64
+	dns   dns.Manager
+	log   *slog.Logger
+	state dnsState // search domains; see dnssearch.go
 }
 
 func (t *tunConfig) Apply(addrs []netip.Prefix) error {
 	err := netcfg.Apply(netcfg.Config{Name: t.name, MTU: t.mtu, Addrs: addrs, LUID: t.luid})
-	if err != nil && !errors.Is(err, netcfg.ErrNoIPv6) {
+	if errors.Is(err, netcfg.ErrNoGuard) {
+		t.log.Warn("overlay addresses are reachable from other interfaces", "err", err)
+	} else if err != nil && !errors.Is(err, netcfg.ErrNoIPv6) {
 		return err // IPv6 off on this host is not fatal: IPv4 is configured
 	}
-	if t.dns != nil {
-		cfg := dns.Config{Interface: t.name, Nameservers: []netip.Addr{key.MagicDNSv4, key.MagicDNSv6}, Domains: []string{"ray"}}
-		if err := t.dns.Apply(cfg); err != nil {
-			t.log.Warn("could not configure OS DNS for .ray names", "err", err)
-		}
-	}
+	t.applyDNS()
 	return nil
 }
 
 func (t *tunConfig) Down() error {
 	t.restoreDNS()
 	return netcfg.Teardown(t.name)
-}
-
-func (t *tunConfig) restoreDNS() {
-	if t.dns == nil {
-		return
-	}
-	if err := t.dns.Restore(); err != nil {
-		t.log.Warn("restore DNS", "err", err)
-	}
 }
 
 func (t *tunConfig) describeDNS() string {

@@ -25,11 +25,9 @@ package mdns
 
 import (
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +69,8 @@ const (
 	maxSenders   = 256
 	maxVerified  = 256
 	maxReplyKeys = 256
+	// maxPrefixes bounds the connected prefixes kept per interface.
+	maxPrefixes = 32
 )
 
 // Config configures a Service.
@@ -126,6 +126,9 @@ type Service struct {
 
 	// announced counts announcement rounds, for tests.
 	announced atomic.Int64
+	// offLink counts packets ignored because their sender is not on the
+	// receiving link.
+	offLink atomic.Int64
 
 	// mu guards the fields below.
 	mu        sync.Mutex
@@ -141,6 +144,9 @@ type link struct {
 	ifi    net.Interface
 	has    [2]bool // has an IPv4, IPv6 address
 	joined [2]bool // joined the IPv4, IPv6 group
+	// prefixes are the interface's connected prefixes: a packet from
+	// outside them (and outside link-local space) is not from the link.
+	prefixes []netip.Prefix
 }
 
 // replyKey identifies where an answer to a query goes.
@@ -353,81 +359,6 @@ func (s *Service) multicastOn(b []byte, l *link, i int) {
 	}
 }
 
-// refresh re-reads the interfaces, joining the groups on new ones and
-// leaving them on those gone.
-func (s *Service) refresh() {
-	ifs, err := s.cfg.Interfaces()
-	if err != nil {
-		s.log.Warn("mdns: list interfaces", "err", err)
-		return
-	}
-	type found struct {
-		ifi net.Interface
-		has [2]bool
-	}
-	var cur []found
-	for _, ifi := range ifs {
-		f := found{ifi: ifi}
-		addrs, err := s.cfg.InterfaceAddrs(&ifi)
-		if err != nil {
-			s.log.Debug("mdns: interface addresses", "interface", ifi.Name, "err", err)
-			continue
-		}
-		for _, a := range addrs {
-			if ipn, ok := a.(*net.IPNet); ok {
-				if ip, ok := netip.AddrFromSlice(ipn.IP); ok {
-					f.has[boolIndex(!ip.Unmap().Is4())] = true
-				}
-			}
-		}
-		cur = append(cur, f)
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	seen := make(map[int]bool, len(cur))
-	for _, f := range cur {
-		seen[f.ifi.Index] = true
-		l := s.links[f.ifi.Index]
-		if l == nil || l.ifi.Name != f.ifi.Name {
-			if l != nil {
-				s.leaveLocked(l)
-			}
-			l = &link{}
-			s.links[f.ifi.Index] = l
-		}
-		l.ifi, l.has = f.ifi, f.has
-		for i, c := range s.conns {
-			if c == nil || !l.has[i] || l.joined[i] {
-				continue
-			}
-			if err := c.join(&l.ifi); err != nil && !isAlreadyJoined(err) {
-				s.log.Debug("mdns: join group", "interface", l.ifi.Name, "family", c.family(), "err", err)
-				continue
-			}
-			l.joined[i] = true
-			s.log.Debug("mdns: joined group", "interface", l.ifi.Name, "family", c.family())
-		}
-	}
-	for idx, l := range s.links {
-		if !seen[idx] {
-			s.leaveLocked(l)
-			delete(s.links, idx)
-		}
-	}
-}
-
-// leaveLocked leaves the groups joined on l. The interface may be gone,
-// which leaves them too, so errors are ignored.
-func (s *Service) leaveLocked(l *link) {
-	for i, c := range s.conns {
-		if c != nil && l.joined[i] {
-			_ = c.leave(&l.ifi)
-			l.joined[i] = false
-		}
-	}
-}
-
 // runReader reads c until the Service closes.
 func (s *Service) runReader(c *mconn) {
 	defer s.wg.Done()
@@ -455,18 +386,27 @@ func (s *Service) runReader(c *mconn) {
 
 // handle processes one received packet.
 func (s *Service) handle(c *mconn, b []byte, ifIndex int, from netip.AddrPort) {
-	msg, err := parse(b)
-	if err != nil {
-		return
-	}
-	if from.Addr().Is6() && from.Addr().IsLinkLocalUnicast() {
+	s.mu.Lock()
+	onLink := s.onLinkLocked(ifIndex, from.Addr())
+	if onLink && from.Addr().Is6() && from.Addr().IsLinkLocalUnicast() {
 		// The receiving interface is the zone, whatever the socket
 		// layer's cache of interface names says.
-		s.mu.Lock()
 		if l := s.links[ifIndex]; l != nil {
 			from = netip.AddrPortFrom(from.Addr().WithZone(l.ifi.Name), from.Port())
 		}
-		s.mu.Unlock()
+	}
+	s.mu.Unlock()
+	if !onLink {
+		// RFC 6762 §11: mDNS is for the link. An off-link sender (a
+		// unicast query routed to port 5353 from anywhere) gets nothing,
+		// not even a parse.
+		s.offLink.Add(1)
+		s.log.Debug("mdns: ignoring packet from off-link", "from", from, "interface", ifIndex)
+		return
+	}
+	msg, err := parse(b)
+	if err != nil {
+		return
 	}
 	if msg.query != nil {
 		s.answer(c, msg.query, ifIndex, from)
@@ -560,35 +500,4 @@ func (s *Service) answer(c *mconn, q *dns.Msg, ifIndex int, from netip.AddrPort)
 	for _, l := range targets {
 		s.multicastOn(b, l, i)
 	}
-}
-
-// defaultInterfaces lists the interfaces that are up and multicast
-// capable, leaving out loopback, point-to-point links and our own tunnel.
-func defaultInterfaces() ([]net.Interface, error) {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		return nil, fmt.Errorf("list interfaces: %w", err)
-	}
-	out := ifs[:0]
-	for _, ifi := range ifs {
-		if usableInterface(ifi) {
-			out = append(out, ifi)
-		}
-	}
-	return out, nil
-}
-
-func usableInterface(ifi net.Interface) bool {
-	const want = net.FlagUp | net.FlagMulticast
-	name := strings.ToLower(ifi.Name)
-	return ifi.Flags&want == want &&
-		ifi.Flags&(net.FlagLoopback|net.FlagPointToPoint) == 0 &&
-		!strings.HasPrefix(name, "rayfish") && !strings.HasPrefix(name, "utun")
-}
-
-func boolIndex(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }

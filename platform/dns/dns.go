@@ -15,13 +15,28 @@
 //	resolver     macOS: /etc/resolver/<domain> files.
 //	nrpt         Windows: a Name Resolution Policy Table rule per call.
 //
+// Search domains (Config.Search) make bare names resolve: the resolv.conf
+// search line, resolved's non-routing-only link domains, a search line in
+// the resolver files, and on Windows the TUN's connection-specific DNS
+// suffix (the first search domain).
+//
 // Crash safety: before anything is changed, a backup of what is about to
 // change (file contents, whether a file was a symlink, or the link that
-// was configured) is written atomically to the state directory. Restore
-// puts it back and deletes the backup; RecoverAfterCrash, called at
-// daemon start, does the same for a backup a crashed daemon left behind.
-// A file that someone else rewrote while rayfish managed it is left as
-// they wrote it.
+// was configured) is written atomically to the state directory, and a
+// replaced resolv.conf is also copied beside itself
+// (/etc/resolv.pre-rayfish.conf; an existing copy is never overwritten),
+// so that a lost state directory does not lose it. Restore puts it back
+// and deletes the backups; RecoverAfterCrash, called at daemon start,
+// does the same for a backup a crashed daemon left behind. Restore writes
+// only into the very file rayfish wrote (same device, inode and content,
+// recorded before the file appears): a file that someone else rewrote or
+// replaced while rayfish managed it is left as it is.
+//
+// Several daemons can see one file (network namespaces sharing /etc).
+// Each managed file names its daemon's state directory; a daemon refuses
+// a file whose owner is running (its state directory is locked, see
+// paths.LockStateDir) and takes over one whose owner is gone, putting
+// the original back from the copy beside it first.
 //
 // Linux network namespaces: `ip netns exec NS` bind-mounts
 // /etc/netns/NS/resolv.conf over /etc/resolv.conf, so a daemon inside a
@@ -48,6 +63,10 @@ type Config struct {
 	// Domains are the names routed to magic DNS, without dots: "ray".
 	// Modes that send every name to magic DNS (resolv.conf) ignore them.
 	Domains []string
+	// Search are the search domains tried for bare names (`ping bravo`),
+	// without dots: "ray" and "<network>.ray". They come before the
+	// system's own.
+	Search []string
 }
 
 // Manager installs and removes rayfish's DNS configuration. Its methods

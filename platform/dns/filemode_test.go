@@ -14,6 +14,7 @@ func TestBuildResolvConf(t *testing.T) {
 		name     string
 		original string
 		servers  []netip.Addr
+		search   []string
 		want     []string // lines after the header comments
 	}{
 		{
@@ -26,10 +27,33 @@ func TestBuildResolvConf(t *testing.T) {
 			},
 		},
 		{
-			name:     "domain and search in order, comments dropped",
+			name:     "the last of domain and search wins, comments dropped",
 			original: "domain a.example ; x\nsearch b.example\n#search c.example\nnameserver 1.2.3.4\n",
 			servers:  magic[:1],
-			want:     []string{"nameserver 100.100.100.53", "domain a.example", "search b.example"},
+			want:     []string{"nameserver 100.100.100.53", "search b.example"},
+		},
+		{
+			name:     "search domains first, then the original's, one line",
+			original: userResolvConf,
+			servers:  magic[:1],
+			search:   []string{"ray", "Home.ray.", "ray", "bad_name"},
+			want: []string{
+				"nameserver 100.100.100.53",
+				"search ray home.ray corp.example lab.example", "options edns0 ndots:2",
+			},
+		},
+		{
+			name:     "a domain line becomes part of the search line",
+			original: "domain home.ray\nnameserver 1.2.3.4\n",
+			servers:  magic[:1],
+			search:   []string{"ray", "home.ray"},
+			want:     []string{"nameserver 100.100.100.53", "search ray home.ray"},
+		},
+		{
+			name:    "search domains without an original",
+			servers: magic[:1],
+			search:  []string{"ray"},
+			want:    []string{"nameserver 100.100.100.53", "search ray"},
 		},
 		{
 			name:     "at most three nameservers",
@@ -45,7 +69,7 @@ func TestBuildResolvConf(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := string(buildResolvConf([]byte(tt.original), tt.servers))
+			got := string(buildResolvConf([]byte(tt.original), tt.servers, tt.search))
 			if !strings.HasPrefix(got, Header+"\n") {
 				t.Errorf("no header:\n%s", got)
 			}
@@ -336,11 +360,11 @@ func TestApplyWriteFailureRollsBack(t *testing.T) {
 	writeFile(t, filepath.Join(resolverDir, "a.ray"), foreign, 0o644)
 	m := newResolverDir(resolverDir, filepath.Join(dir, "resolv.conf"), stateDir, testLog(t))
 	writes := 0
-	m.write = func(path string, content []byte, perm os.FileMode) error {
+	m.write = func(path string, content []byte, perm os.FileMode, before func(fileID) error) error {
 		if writes++; writes == 2 {
 			return os.ErrPermission // the second file of Apply fails
 		}
-		return replaceFile(path, content, perm)
+		return replaceFileTracked(path, content, perm, before)
 	}
 	if err := m.Apply(Config{Nameservers: magic, Domains: []string{"a.ray", "b.ray"}}); err == nil {
 		t.Fatal("Apply succeeded although a write failed")
@@ -355,7 +379,7 @@ func TestApplyWriteFailureRollsBack(t *testing.T) {
 
 func TestUpstreamsOwnFileWithoutBackup(t *testing.T) {
 	e := newEnv(t)
-	writeFile(t, e.path, string(buildResolvConf(nil, magic)), 0o644)
+	writeFile(t, e.path, string(buildResolvConf(nil, magic, nil)), 0o644)
 	if _, err := e.manager(t).Upstreams(magic...); err == nil {
 		t.Error("Upstreams read rayfish's own file as the system's")
 	}
@@ -401,7 +425,7 @@ func TestResolverDir(t *testing.T) {
 	if err := m.Apply(Config{Nameservers: magic, Domains: []string{"ray", "home.ray"}}); err != nil {
 		t.Fatal(err)
 	}
-	want := Header + "\nnameserver 100.100.100.53\nnameserver fd72:6179:6669::53\n"
+	want := Header + "\n" + ownerPrefix + ownerName(stateDir) + "\nnameserver 100.100.100.53\nnameserver fd72:6179:6669::53\n"
 	for _, d := range []string{"ray", "home.ray"} {
 		if got := readFile(t, filepath.Join(resolverDir, d)); got != want {
 			t.Errorf("resolver/%s =\n%s\nwant\n%s", d, got, want)
@@ -438,8 +462,8 @@ func TestResolverDir(t *testing.T) {
 }
 
 func TestBuildResolverFile(t *testing.T) {
-	got := string(buildResolverFile([]netip.Addr{magic4}))
-	if want := Header + "\nnameserver 100.100.100.53\n"; got != want {
+	got := string(buildResolverFile([]netip.Addr{magic4}, []string{"ray", "home.ray"}))
+	if want := Header + "\nnameserver 100.100.100.53\nsearch ray home.ray\n"; got != want {
 		t.Errorf("buildResolverFile = %q, want %q", got, want)
 	}
 }

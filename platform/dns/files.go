@@ -69,27 +69,46 @@ func readSmall(path string) ([]byte, error) {
 // points (a namespace's bind-mounted resolv.conf) are rewritten in place,
 // since nothing can be renamed over them.
 func replaceFile(path string, content []byte, perm fs.FileMode) error {
+	return replaceFileTracked(path, content, perm, nil)
+}
+
+// replaceFileTracked is replaceFile that calls before, if set, with the
+// identity the file will have, before that file appears at path; if
+// before fails, path is left as it was.
+func replaceFileTracked(path string, content []byte, perm fs.FileMode, before func(fileID) error) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	if isMountPoint(path) {
-		return writeInPlace(path, content)
+		return writeInPlace(path, content, before)
 	}
-	err := writeAtomic(path, content, perm)
+	err := writeAtomic(path, content, perm, before)
 	if errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.EXDEV) {
-		return writeInPlace(path, content)
+		return writeInPlace(path, content, before)
 	}
 	return err
 }
 
+// willBe returns the identity fi will have once it holds content.
+func willBe(fi fs.FileInfo, content []byte) fileID {
+	id := contentID(content)
+	id.Dev, id.Ino = devIno(fi)
+	return id
+}
+
 // writeInPlace truncates and rewrites an existing regular file.
-func writeInPlace(path string, content []byte) error {
+func writeInPlace(path string, content []byte, before func(fileID) error) error {
 	fi, err := os.Lstat(path)
 	if err != nil {
 		return err
 	}
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s: cannot rewrite in place: not a regular file", path)
+	}
+	if before != nil {
+		if err := before(willBe(fi, content)); err != nil {
+			return err
+		}
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
 	if err != nil {
@@ -108,7 +127,7 @@ func writeInPlace(path string, content []byte) error {
 
 // writeAtomic writes content to a temporary file beside path, syncs it
 // and renames it over path, then syncs the directory.
-func writeAtomic(path string, content []byte, perm fs.FileMode) error {
+func writeAtomic(path string, content []byte, perm fs.FileMode, before func(fileID) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".rayfish-*")
 	if err != nil {
@@ -130,6 +149,15 @@ func writeAtomic(path string, content []byte, perm fs.FileMode) error {
 	}
 	if err := f.Sync(); err != nil {
 		return err
+	}
+	if before != nil {
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		if err := before(willBe(fi, content)); err != nil {
+			return err
+		}
 	}
 	if err := f.Close(); err != nil {
 		return err
@@ -183,19 +211,28 @@ func restoreFiles(files []fileBackup, log *slog.Logger) error {
 	return errors.Join(errs...)
 }
 
+// restoreFile puts b's original back, but only into the very file
+// rayfish wrote (same device, inode and content) or where the file is
+// gone; whatever else is at b.Path by now (another program's file, a
+// different file after a bind mount went away) stays.
 func restoreFile(b fileBackup, log *slog.Logger) error {
-	cur, err := readSmall(b.Path)
+	if err := putBack(b, log); err != nil {
+		return err // the sidecar stays: it may be the only copy left
+	}
+	return removeSidecar(b.Sidecar)
+}
+
+func putBack(b fileBackup, log *slog.Logger) error {
+	ours, err := isWritten(b)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		// Gone (or a dangling link): put the original back.
 	case err != nil:
-		// Unreadable: only replace it if it is not someone else's link.
-		if fi, lerr := os.Lstat(b.Path); lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-			log.Warn("dns: file was replaced by another program; leaving it", "path", b.Path)
-			return nil
-		}
-	case !isOurs(cur):
-		log.Warn("dns: file was rewritten by another program while rayfish managed it; leaving it", "path", b.Path)
+		// Unreadable or not a regular file: someone else's.
+		log.Warn("dns: file was replaced by another program; leaving it", "path", b.Path, "err", err)
+		return nil
+	case !ours:
+		log.Warn("dns: file is not the one rayfish wrote (rewritten or replaced while rayfish managed it); leaving it", "path", b.Path)
 		return nil
 	}
 	switch {
@@ -215,4 +252,17 @@ func restoreFile(b fileBackup, log *slog.Logger) error {
 		}
 		return replaceFile(b.Path, b.Content, perm)
 	}
+}
+
+// removeSidecar deletes a sidecar copy rayfish made ("" for none).
+func removeSidecar(path string) error {
+	if path == "" {
+		return nil
+	}
+	err := os.Remove(path)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("dns: remove %s: %w", path, err)
+	}
+	syncDir(filepath.Dir(path))
+	return nil
 }

@@ -104,6 +104,7 @@ func TestNetnsResolvConf(t *testing.T) {
 	nsFile := filepath.Join(nsDir, "resolv.conf")
 	writeFile(t, nsFile, userResolvConf, 0o644)
 	host := snapshotHost(t)
+	hostSidecar := exists("/etc/resolv.pre-rayfish.conf")
 	stateDir := t.TempDir()
 
 	run := func(step string) string {
@@ -130,6 +131,15 @@ func TestNetnsResolvConf(t *testing.T) {
 	}
 	if !exists(statePath(stateDir)) {
 		t.Fatal("no backup after the helper \"crashed\"")
+	}
+	// A bind-mounted file gets no copy beside it: not in the host's /etc,
+	// and not in /etc/netns/NS, where ip netns exec would mount it over
+	// /etc/resolv.pre-rayfish.conf.
+	if exists(filepath.Join(nsDir, "resolv.pre-rayfish.conf")) {
+		t.Error("a backup was written into the namespace's /etc/netns directory")
+	}
+	if !hostSidecar && exists("/etc/resolv.pre-rayfish.conf") {
+		t.Error("a backup was written into the host's /etc")
 	}
 
 	run("recover")

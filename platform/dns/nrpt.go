@@ -29,6 +29,27 @@ const (
 	nrptVersion = 2
 )
 
+// Bare names (`ping bravo`): an NRPT rule only routes names, so the
+// first search domain becomes the TUN interface's connection-specific
+// DNS suffix (the "Domain" value of its TCP/IP settings), which Windows
+// appends to single-label names unless a global suffix search list is
+// configured. Restore deletes the value.
+const (
+	tcpipInterfaces = `SYSTEM\CurrentControlSet\Services\Tcpip\Parameters\Interfaces`
+	suffixValue     = "Domain"
+)
+
+// suffixPlan returns the key of interface guid's TCP/IP settings and the
+// value that makes the first search domain its DNS suffix; no key
+// without a search domain or interface.
+func suffixPlan(guid string, search []string) (string, []regValue) {
+	s := searchList(search, nil)
+	if guid == "" || len(s) == 0 {
+		return "", nil
+	}
+	return tcpipInterfaces + `\` + guid, []regValue{{Name: suffixValue, Kind: regString, Str: s[0]}}
+}
+
 // regKind is a registry value type.
 type regKind int
 
@@ -57,6 +78,8 @@ type registry interface {
 	// DeleteKey deletes path (which has no subkeys) and reports whether
 	// it existed.
 	DeleteKey(path string) (existed bool, err error)
+	// DeleteValue deletes value name of path; a missing one is no error.
+	DeleteValue(path, name string) error
 }
 
 // nrptSystem are the OS calls around registry changes.
@@ -93,6 +116,9 @@ type nrptManager struct {
 	stateDir  string
 	log       *slog.Logger
 	upstreams func(skip []netip.Addr) ([]netip.AddrPort, error)
+	// ifaceGUID returns an interface's GUID ("{…}") by name; nil skips
+	// the DNS suffix.
+	ifaceGUID func(name string) (string, error)
 
 	mu sync.Mutex // serialises Apply and Restore
 }
@@ -127,14 +153,32 @@ func (m *nrptManager) Apply(cfg Config) error {
 	if gp {
 		keys = append(keys, nrptBaseGP+`\`+nrptRuleID)
 	}
-	if err := saveState(m.stateDir, &state{Mode: ModeNRPT, Keys: keys}); err != nil {
+	guid := ""
+	if m.ifaceGUID != nil && len(cfg.Search) > 0 {
+		if guid, err = m.ifaceGUID(cfg.Interface); err != nil {
+			m.log.Warn("dns: no DNS suffix for bare names", "interface", cfg.Interface, "err", err)
+		}
+	}
+	suffixKey, suffixVals := suffixPlan(guid, cfg.Search)
+	if old, _ := loadState(m.stateDir); old != nil && old.SuffixKey != "" && old.SuffixKey != suffixKey {
+		if err := m.reg.DeleteValue(old.SuffixKey, suffixValue); err != nil {
+			m.log.Warn("dns: remove an old DNS suffix", "err", err)
+		}
+	}
+	st := &state{Mode: ModeNRPT, Keys: keys, SuffixKey: suffixKey}
+	if err := saveState(m.stateDir, st); err != nil {
 		return err
 	}
 	vals := nrptValues(domains, cfg.Nameservers)
 	for _, k := range keys {
 		if err := m.reg.WriteValues(k, vals); err != nil {
 			err = fmt.Errorf("dns: write NRPT rule %s: %w", k, err)
-			return errors.Join(err, m.restoreLocked())
+			return errors.Join(err, m.restoreLocked(st))
+		}
+	}
+	if suffixKey != "" {
+		if err := m.reg.WriteValues(suffixKey, suffixVals); err != nil {
+			m.log.Warn("dns: set the DNS suffix for bare names", "err", err)
 		}
 	}
 	if !gp {
@@ -158,19 +202,25 @@ func (m *nrptManager) Restore() error {
 	if st.Mode != ModeNRPT {
 		return restoreState(m.stateDir, st, m.log)
 	}
-	return m.restoreLocked()
+	return m.restoreLocked(st)
 }
 
-func (m *nrptManager) restoreLocked() error {
-	if err := deleteNRPTRule(m.reg, m.sys, m.log); err != nil {
+func (m *nrptManager) restoreLocked(st *state) error {
+	if err := deleteNRPTRule(m.reg, m.sys, st, m.log); err != nil {
 		return fmt.Errorf("dns: restore %s: %w", ModeNRPT, err)
 	}
 	return removeState(m.stateDir)
 }
 
-// deleteNRPTRule removes rayfish's rule from both tables.
-func deleteNRPTRule(reg registry, sys nrptSystem, log *slog.Logger) error {
+// deleteNRPTRule removes rayfish's rule from both tables, and the DNS
+// suffix st names.
+func deleteNRPTRule(reg registry, sys nrptSystem, st *state, log *slog.Logger) error {
 	var errs []error
+	if st.SuffixKey != "" {
+		if err := reg.DeleteValue(st.SuffixKey, suffixValue); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if _, err := reg.DeleteKey(nrptBaseLocal + `\` + nrptRuleID); err != nil {
 		errs = append(errs, err)
 	}

@@ -33,7 +33,11 @@ func (r *fakeRegistry) WriteValues(path string, vals []regValue) error {
 	if path == r.failOn {
 		return errors.New("access denied")
 	}
-	r.keys[path] = slices.Clone(vals)
+	// Like the registry: values are set one by one, others stay.
+	for _, v := range vals {
+		r.keys[path] = slices.DeleteFunc(r.keys[path], func(o regValue) bool { return o.Name == v.Name })
+		r.keys[path] = append(r.keys[path], v)
+	}
 	return nil
 }
 
@@ -42,6 +46,14 @@ func (r *fakeRegistry) DeleteKey(path string) (bool, error) {
 	_, ok := r.keys[path]
 	delete(r.keys, path)
 	return ok, nil
+}
+
+func (r *fakeRegistry) DeleteValue(path, name string) error {
+	r.keys[path] = slices.DeleteFunc(r.keys[path], func(v regValue) bool { return v.Name == name })
+	if len(r.keys[path]) == 0 {
+		delete(r.keys, path)
+	}
+	return nil
 }
 
 type fakeSystem struct{ refreshes, flushes int }
@@ -184,5 +196,62 @@ func TestNRPTValidates(t *testing.T) {
 	m := newNRPT(t, newFakeRegistry(), &fakeSystem{}, t.TempDir())
 	if err := m.Apply(Config{Nameservers: magic}); err == nil {
 		t.Error("Apply without domains succeeded")
+	}
+}
+
+func TestSuffixPlan(t *testing.T) {
+	key, vals := suffixPlan("{guid}", []string{"Ray", "home.ray"})
+	if key != tcpipInterfaces+`\{guid}` || len(vals) != 1 || vals[0].Name != "Domain" || vals[0].Kind != regString || vals[0].Str != "ray" {
+		t.Errorf("suffixPlan = %q %+v", key, vals)
+	}
+	if key, _ := suffixPlan("{guid}", nil); key != "" {
+		t.Errorf("no search domains: key %q", key)
+	}
+	if key, _ := suffixPlan("", []string{"ray"}); key != "" {
+		t.Errorf("no interface: key %q", key)
+	}
+}
+
+// The TUN's DNS suffix makes bare names resolve; Restore and crash
+// recovery take it away again.
+func TestNRPTSearchSuffix(t *testing.T) {
+	reg, sys := newFakeRegistry(), &fakeSystem{}
+	stateDir := t.TempDir()
+	m := newNRPT(t, reg, sys, stateDir)
+	m.ifaceGUID = func(name string) (string, error) {
+		if name != "rayfish0" {
+			t.Errorf("GUID asked for %q", name)
+		}
+		return "{0000-tun}", nil
+	}
+	ifKey := tcpipInterfaces + `\{0000-tun}`
+	reg.keys[ifKey] = []regValue{{Name: "EnableDHCP", Kind: regDWord}}
+	cfg := Config{Interface: "rayfish0", Nameservers: magic, Domains: []string{"ray"}, Search: []string{"ray", "home.ray"}}
+	if err := m.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(reg.keys[ifKey], func(v regValue) bool { return v.Name == "Domain" && v.Str == "ray" }) {
+		t.Fatalf("interface values %+v: no DNS suffix", reg.keys[ifKey])
+	}
+	if err := m.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	if vals := reg.keys[ifKey]; len(vals) != 1 || vals[0].Name != "EnableDHCP" {
+		t.Errorf("after Restore interface values %+v, want only the others'", vals)
+	}
+
+	// Crash: the next start's recovery removes it too.
+	if err := m.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	st, err := loadState(stateDir)
+	if err != nil || st == nil || st.SuffixKey != ifKey {
+		t.Fatalf("backup %+v %v: want the suffix key", st, err)
+	}
+	if err := deleteNRPTRule(reg, sys, st, testLog(t)); err != nil {
+		t.Fatal(err)
+	}
+	if slices.ContainsFunc(reg.keys[ifKey], func(v regValue) bool { return v.Name == "Domain" }) {
+		t.Error("suffix left after crash recovery")
 	}
 }

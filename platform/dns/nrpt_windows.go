@@ -19,6 +19,7 @@ func newOS(stateDir string, log *slog.Logger) Manager {
 		stateDir:  stateDir,
 		log:       log,
 		upstreams: adapterUpstreams,
+		ifaceGUID: adapterGUID,
 	}
 }
 
@@ -26,7 +27,7 @@ func restoreOS(st *state, log *slog.Logger) error {
 	if st.Mode != ModeNRPT {
 		return fmt.Errorf("mode %q is not used on Windows", st.Mode)
 	}
-	return deleteNRPTRule(winRegistry{}, winSystem{}, log)
+	return deleteNRPTRule(winRegistry{}, winSystem{}, st, log)
 }
 
 // winRegistry is registry on HKEY_LOCAL_MACHINE.
@@ -76,6 +77,21 @@ func (winRegistry) DeleteKey(path string) (bool, error) {
 	return err == nil, err
 }
 
+func (winRegistry) DeleteValue(path, name string) error {
+	k, err := winreg.OpenKey(winreg.LOCAL_MACHINE, path, winreg.SET_VALUE)
+	if errors.Is(err, winreg.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	if err := k.DeleteValue(name); err != nil && !errors.Is(err, winreg.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
 var (
 	userenv                   = windows.NewLazySystemDLL("userenv.dll")
 	procRefreshPolicyEx       = userenv.NewProc("RefreshPolicyEx")
@@ -117,29 +133,48 @@ var siteLocalDefaults = []netip.Addr{
 	netip.MustParseAddr("fec0:0:0:ffff::3"),
 }
 
-// adapterUpstreams returns the DNS servers of every adapter that is up.
-// rayfish's own adapter holds only magic DNS, which skip removes.
-func adapterUpstreams(skip []netip.Addr) ([]netip.AddrPort, error) {
+// adapterList returns GetAdaptersAddresses' list (flags as it wants).
+func adapterList(flags uint32) (*windows.IpAdapterAddresses, error) {
 	size := uint32(16 << 10)
-	var buf []byte
 	for range 4 {
-		buf = make([]byte, size)
-		err := windows.GetAdaptersAddresses(windows.AF_UNSPEC,
-			windows.GAA_FLAG_SKIP_UNICAST|windows.GAA_FLAG_SKIP_ANYCAST|windows.GAA_FLAG_SKIP_MULTICAST,
+		buf := make([]byte, size)
+		err := windows.GetAdaptersAddresses(windows.AF_UNSPEC, flags,
 			0, (*windows.IpAdapterAddresses)(unsafe.Pointer(&buf[0])), &size)
 		if err == nil {
-			break
+			return (*windows.IpAdapterAddresses)(unsafe.Pointer(&buf[0])), nil
 		}
 		if !errors.Is(err, windows.ERROR_BUFFER_OVERFLOW) {
 			return nil, fmt.Errorf("dns: GetAdaptersAddresses: %w", err)
 		}
-		buf = nil
 	}
-	if buf == nil {
-		return nil, errors.New("dns: GetAdaptersAddresses: buffer keeps growing")
+	return nil, errors.New("dns: GetAdaptersAddresses: buffer keeps growing")
+}
+
+// adapterGUID returns the GUID of the adapter named name (its friendly
+// name, as the TUN device reports it).
+func adapterGUID(name string) (string, error) {
+	list, err := adapterList(windows.GAA_FLAG_SKIP_UNICAST | windows.GAA_FLAG_SKIP_ANYCAST |
+		windows.GAA_FLAG_SKIP_MULTICAST | windows.GAA_FLAG_SKIP_DNS_SERVER)
+	if err != nil {
+		return "", err
+	}
+	for a := list; a != nil; a = a.Next {
+		if windows.UTF16PtrToString(a.FriendlyName) == name {
+			return windows.BytePtrToString(a.AdapterName), nil
+		}
+	}
+	return "", fmt.Errorf("dns: no adapter named %q", name)
+}
+
+// adapterUpstreams returns the DNS servers of every adapter that is up.
+// rayfish's own adapter holds only magic DNS, which skip removes.
+func adapterUpstreams(skip []netip.Addr) ([]netip.AddrPort, error) {
+	list, err := adapterList(windows.GAA_FLAG_SKIP_UNICAST | windows.GAA_FLAG_SKIP_ANYCAST | windows.GAA_FLAG_SKIP_MULTICAST)
+	if err != nil {
+		return nil, err
 	}
 	var addrs []netip.Addr
-	for a := (*windows.IpAdapterAddresses)(unsafe.Pointer(&buf[0])); a != nil; a = a.Next {
+	for a := list; a != nil; a = a.Next {
 		if a.OperStatus != windows.IfOperStatusUp {
 			continue
 		}

@@ -55,11 +55,29 @@ type linkCall struct {
 	Optional bool
 }
 
+// resolvedLinkDomains returns the link's domains: the search domains
+// (which also route), then the routing-only domains not among them.
+func resolvedLinkDomains(routing, search []string) []resolvedDomain {
+	var out []resolvedDomain
+	seen := func(d string) bool {
+		return slices.ContainsFunc(out, func(o resolvedDomain) bool { return o.Domain == d })
+	}
+	for _, d := range searchList(search, nil) {
+		out = append(out, resolvedDomain{Domain: d})
+	}
+	for _, d := range normalizeDomains(routing) {
+		if !seen(d) {
+			out = append(out, resolvedDomain{Domain: d, RoutingOnly: true})
+		}
+	}
+	return out
+}
+
 // resolvedSetPlan configures link ifindex/ifname: magic DNS servers,
-// routing-only domains, never the default route, no LLMNR, mDNS, DNSSEC
+// search domains and routing-only domains, never the default route, no LLMNR, mDNS, DNSSEC
 // or DNS-over-TLS towards magic DNS (it speaks none of them), then a cache
 // flush so earlier negative answers go.
-func resolvedSetPlan(ifindex int, ifname string, servers []netip.Addr, domains []string) []linkCall {
+func resolvedSetPlan(ifindex int, ifname string, servers []netip.Addr, domains, search []string) []linkCall {
 	idx := int32(ifindex)
 	var addrs []resolvedAddr
 	var addrText []string
@@ -72,11 +90,14 @@ func resolvedSetPlan(ifindex int, ifname string, servers []netip.Addr, domains [
 		addrs = append(addrs, resolvedAddr{Family: fam, Address: s.AsSlice()})
 		addrText = append(addrText, s.WithZone("").String())
 	}
-	var doms []resolvedDomain
+	doms := resolvedLinkDomains(domains, search)
 	var domText []string
-	for _, d := range domains {
-		doms = append(doms, resolvedDomain{Domain: d, RoutingOnly: true})
-		domText = append(domText, "~"+d)
+	for _, d := range doms {
+		if d.RoutingOnly {
+			domText = append(domText, "~"+d.Domain)
+		} else {
+			domText = append(domText, d.Domain)
+		}
 	}
 	setting := func(method, verb, value string) linkCall {
 		return linkCall{Method: method, Args: []any{idx, value}, Cmd: []string{verb, ifname, value}, Optional: true}

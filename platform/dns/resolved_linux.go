@@ -243,12 +243,12 @@ func (m *resolvedManager) Apply(cfg Config) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
-	if err := m.backend.do(ctx, resolvedSetPlan(idx, cfg.Interface, cfg.Nameservers, domains), m.log); err != nil {
+	if err := m.backend.do(ctx, resolvedSetPlan(idx, cfg.Interface, cfg.Nameservers, domains, cfg.Search), m.log); err != nil {
 		err = fmt.Errorf("dns: configure link %s in systemd-resolved: %w", cfg.Interface, err)
 		st := &state{Mode: m.mode, Interface: cfg.Interface, Index: idx}
 		return errors.Join(err, m.restoreLocked(st))
 	}
-	m.log.Info("dns: configured", "mode", m.mode, "link", cfg.Interface, "domains", domains)
+	m.log.Info("dns: configured", "mode", m.mode, "link", cfg.Interface, "domains", domains, "search", cfg.Search)
 	return nil
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 func TestResolvedSetPlan(t *testing.T) {
-	plan := resolvedSetPlan(7, "ray0", magic, []string{"ray", "home.ray"})
+	plan := resolvedSetPlan(7, "ray0", magic, []string{"ray", "home.ray", "lab.ray"}, []string{"ray", "home.ray"})
 	// D-Bus signatures of org.freedesktop.resolve1.Manager's methods.
 	wantSig := map[string]string{
 		"SetLinkDNS":          "ia(iay)",
@@ -31,7 +31,7 @@ func TestResolvedSetPlan(t *testing.T) {
 	}
 	wantCmd := map[string]string{
 		"SetLinkDNS":          "dns ray0 100.100.100.53 fd72:6179:6669::53",
-		"SetLinkDomains":      "domain ray0 ~ray ~home.ray",
+		"SetLinkDomains":      "domain ray0 ray home.ray ~lab.ray",
 		"SetLinkDefaultRoute": "default-route ray0 false",
 		"SetLinkLLMNR":        "llmnr ray0 no",
 		"SetLinkMulticastDNS": "mdns ray0 no",
@@ -69,7 +69,7 @@ func TestResolvedSetPlan(t *testing.T) {
 		t.Errorf("IPv6 server %+v", addrs[1])
 	}
 	doms := plan[1].Args[1].([]resolvedDomain)
-	if !slices.Equal(doms, []resolvedDomain{{"ray", true}, {"home.ray", true}}) {
+	if !slices.Equal(doms, []resolvedDomain{{"ray", false}, {"home.ray", false}, {"lab.ray", true}}) {
 		t.Errorf("domains %+v", doms)
 	}
 }

@@ -27,6 +27,9 @@ type state struct {
 	Index     int    `json:"index,omitempty"`
 	// Keys are the registry keys written (nrpt mode).
 	Keys []string `json:"keys,omitempty"`
+	// SuffixKey is the interface key whose DNS suffix was set (nrpt
+	// mode).
+	SuffixKey string `json:"suffix_key,omitempty"`
 }
 
 // fileBackup is one file as it was before rayfish replaced it.
@@ -38,7 +41,29 @@ type fileBackup struct {
 	Symlink string      `json:"symlink,omitempty"`
 	Perm    fs.FileMode `json:"perm,omitempty"`
 	Content []byte      `json:"content,omitempty"`
+	// Sidecar is the copy of Content rayfish made beside the file
+	// (resolv.pre-rayfish.conf), which survives a lost state directory.
+	// Empty when rayfish made none (one was there already, or there is
+	// no place for it).
+	Sidecar string `json:"sidecar,omitempty"`
+	// Written identifies the versions of the file rayfish wrote, the
+	// newest last (at most maxWritten): Restore puts Content back only
+	// into one of them, never into a file someone else put at Path.
+	Written []fileID `json:"written,omitempty"`
 }
+
+// fileID identifies one version of a file: the file (device and inode,
+// zero where the OS has none) and its content (SHA-256, hex).
+type fileID struct {
+	Dev uint64 `json:"dev,omitempty"`
+	Ino uint64 `json:"ino,omitempty"`
+	Sum string `json:"sum"`
+}
+
+// maxWritten bounds fileBackup.Written: the current version and the one
+// before (a crash between writing a file and recording it leaves the
+// previous one in place).
+const maxWritten = 2
 
 func statePath(dir string) string { return filepath.Join(dir, stateFile) }
 
@@ -77,7 +102,7 @@ func saveState(dir string, st *state) error {
 	if err != nil {
 		return fmt.Errorf("dns: encode backup: %w", err)
 	}
-	if err := writeAtomic(statePath(dir), b, 0o600); err != nil {
+	if err := writeAtomic(statePath(dir), b, 0o600, nil); err != nil {
 		return fmt.Errorf("dns: write backup: %w", err)
 	}
 	return nil

@@ -44,6 +44,13 @@ type Config struct {
 // callers may treat it as a warning.
 var ErrNoIPv6 = errors.New("IPv6 is not available on this system")
 
+// ErrNoGuard is returned (wrapped) by Apply on Linux when the overlay
+// guard could not be installed (no nftables in the kernel): packets for
+// our overlay addresses arriving on other interfaces are then not
+// dropped. Everything else is configured; callers may treat it as a
+// warning.
+var ErrNoGuard = errors.New("cannot drop overlay traffic arriving outside the TUN (nftables unavailable)")
+
 // validate checks cfg and returns a normalized copy: addresses unmapped,
 // routes masked and deduplicated.
 func (cfg Config) validate() (Config, error) {

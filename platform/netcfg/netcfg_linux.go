@@ -20,8 +20,9 @@ import (
 const routeProtocol netlink.RouteProtocol = 82
 
 // Apply brings interface cfg.Name to cfg: MTU, IPv6 enabled if needed, link
-// up, exactly cfg.Addrs (IPv6 ones without duplicate address detection) and
-// exactly the extra routes of cfg.Routes. The prefix route of each address is
+// up, exactly cfg.Addrs (IPv6 ones without duplicate address detection),
+// exactly the extra routes of cfg.Routes, and the overlay guard for the
+// addresses (see guard_linux.go). The prefix route of each address is
 // installed by the kernel.
 func Apply(cfg Config) error {
 	cfg, err := cfg.validate()
@@ -59,24 +60,29 @@ func Apply(cfg Config) error {
 	if err := syncRoutes(link, routes, v6Err); err != nil {
 		return err
 	}
+	if err := applyGuard(cfg.Name, addrs); err != nil {
+		return errors.Join(err, v6Err)
+	}
 	if errors.Is(v6Err, ErrNoIPv6) {
 		return fmt.Errorf("netcfg: %s: IPv6 addresses and routes skipped: %w", cfg.Name, v6Err)
 	}
 	return nil
 }
 
-// Teardown removes the addresses and routes Apply added to interface name
-// and sets it down. A missing interface is not an error.
+// Teardown removes the addresses, routes and overlay guard Apply added to
+// interface name and sets it down. A missing interface is not an error.
 func Teardown(name string) error {
+	// The guard outlives the TUN (closing the device removes the rest).
+	guardErr := removeGuard(name)
 	link, err := netlink.LinkByName(name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) {
-			return nil
+			return guardErr
 		}
-		return fmt.Errorf("netcfg: interface %q: %w", name, err)
+		return errors.Join(guardErr, fmt.Errorf("netcfg: interface %q: %w", name, err))
 	}
-	var errs []error
+	errs := []error{guardErr}
 	if err := syncRoutes(link, nil, nil); err != nil {
 		errs = append(errs, err)
 	}

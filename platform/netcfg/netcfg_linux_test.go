@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/nftables"
 	"github.com/rayfish/rayfish/platform/internal/nstest"
 	"github.com/rayfish/rayfish/platform/tun"
 	"github.com/vishvananda/netlink"
@@ -315,4 +316,87 @@ func udp4(src, dst netip.AddrPort, payload []byte) []byte {
 	binary.BigEndian.PutUint16(p[24:], uint16(8+len(payload)))
 	copy(p[28:], payload)
 	return p
+}
+
+// guardRuleCount returns how many rules the overlay guard of tun has, or
+// -1 when rayfish's table has no chain for it.
+func guardRuleCount(t *testing.T, tun string) int {
+	t.Helper()
+	c, err := nftables.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := guardChain(tun)
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(chains, func(o *nftables.Chain) bool { return o.Table.Name == guardTable && o.Name == ch.Name }) {
+		return -1
+	}
+	rules, err := c.GetRules(ch.Table, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(rules)
+}
+
+// TestOverlayGuardLinux checks the nftables chain that drops overlay
+// traffic arriving outside the TUN: one rule per address, replaced (not
+// added to) by every Apply and by a restart after a crash, gone after
+// Teardown. test/netns/guard_test.go checks that it drops.
+func TestOverlayGuardLinux(t *testing.T) {
+	nstest.Do(t, func() {
+		const name = "rfguard0"
+		dev, err := tun.Create(name, 1420)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dev.Close()
+		v4 := netip.MustParsePrefix("100.64.9.9/10")
+		v6 := netip.MustParsePrefix("fd72:6179:6669:0:1:2:3:4/48")
+		for range 3 { // re-applied, and applied again after a "crash"
+			if err := Apply(Config{Name: name, Addrs: []netip.Prefix{v4, v6}}); err != nil {
+				t.Fatalf("Apply: %v", err)
+			}
+		}
+		if n := guardRuleCount(t, name); n != 2 {
+			t.Fatalf("guard has %d rules after three Applies, want 2 (one per address)", n)
+		}
+		if err := Apply(Config{Name: name, Addrs: []netip.Prefix{v4}}); err != nil {
+			t.Fatal(err)
+		}
+		if n := guardRuleCount(t, name); n != 1 {
+			t.Fatalf("guard has %d rules for one address, want 1", n)
+		}
+		if err := Teardown(name); err != nil {
+			t.Fatal(err)
+		}
+		if n := guardRuleCount(t, name); n != -1 {
+			t.Fatalf("guard chain left after Teardown (%d rules)", n)
+		}
+		c, _ := nftables.New()
+		tables, err := c.ListTablesOfFamily(nftables.TableFamilyINet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(tables, func(tb *nftables.Table) bool { return tb.Name == guardTable }) {
+			t.Error("table inet rayfish left after Teardown")
+		}
+		if err := Teardown(name); err != nil {
+			t.Errorf("second Teardown: %v", err)
+		}
+
+		// The daemon closes the TUN before Teardown: the guard goes anyway.
+		if err := Apply(Config{Name: name, Addrs: []netip.Prefix{v4}}); err != nil {
+			t.Fatal(err)
+		}
+		dev.Close()
+		if err := Teardown(name); err != nil {
+			t.Fatal(err)
+		}
+		if n := guardRuleCount(t, name); n != -1 {
+			t.Fatalf("guard chain left after Teardown of a closed TUN (%d rules)", n)
+		}
+	})
 }

@@ -121,6 +121,22 @@ func TestDNSMetricsReport(t *testing.T) {
 		}
 	})
 
+	t.Run("bare names via the search domains", func(t *testing.T) {
+		waitUntil(t, 5*time.Second, "search domains in resolv.conf", func() bool {
+			b, _ := os.ReadFile(confs["alpha"])
+			return strings.Contains(string(b), "\nsearch ray home.ray example.test\n")
+		})
+		out, err := nsCmd(alphaNS, "getent", "hosts", "beta")
+		if err != nil || !(strings.Contains(out, beta.IPv4.String()) || strings.Contains(out, beta.IPv6.String())) {
+			t.Fatalf("getent hosts beta: %v %q", err, out)
+		}
+		out2, err := nsCmd(alphaNS, "ping", "-c1", "-W3", "beta")
+		if err != nil {
+			t.Fatalf("ping -c1 beta: %v\n%s", err, out2)
+		}
+		summary("search ray home.ray example.test in resolv.conf; getent hosts beta -> %s; ping -c1 beta answered", strings.Fields(out)[0])
+	})
+
 	t.Run("metrics on loopback", func(t *testing.T) {
 		var body string
 		// The socket must be made on the namespace's thread; HTTP/1.0 by hand.

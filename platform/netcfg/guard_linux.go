@@ -1,0 +1,116 @@
+package netcfg
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/google/nftables"
+	"github.com/google/nftables/expr"
+	"golang.org/x/sys/unix"
+)
+
+// The overlay guard: the kernel accepts a packet for any local address
+// on any interface (the weak host model), so a LAN neighbour could send
+// to our overlay address through the physical interface, past the
+// engine's firewall (Tailscale TS-2024-005). An nftables chain drops
+// packets for our overlay addresses that arrive on any interface but the
+// TUN (and loopback, which carries this host's own traffic to them).
+//
+// The chain, guard-<tun>, lives in `table inet rayfish`, which rayfish
+// owns; each Apply replaces the chain's rules in one transaction, so a
+// restart after a crash replaces them rather than adding copies.
+// Teardown deletes the chain, and the table once it is empty.
+const guardTable = "rayfish"
+
+func guardChain(tun string) *nftables.Chain {
+	accept := nftables.ChainPolicyAccept
+	return &nftables.Chain{
+		Name:     "guard-" + tun,
+		Table:    &nftables.Table{Family: nftables.TableFamilyINet, Name: guardTable},
+		Type:     nftables.ChainTypeFilter,
+		Hooknum:  nftables.ChainHookPrerouting,
+		Priority: nftables.ChainPriorityRaw, // before conntrack: nothing is tracked
+		Policy:   &accept,
+	}
+}
+
+// ifname is an interface name as nftables compares it (IFNAMSIZ bytes).
+func ifname(name string) []byte {
+	b := make([]byte, unix.IFNAMSIZ)
+	copy(b, name)
+	return b
+}
+
+// guardRules returns one rule per address: `iifname != tun iifname !=
+// "lo" ip[6] daddr ADDR counter drop`.
+func guardRules(tun string, addrs []netip.Prefix) [][]expr.Any {
+	var out [][]expr.Any
+	for _, p := range addrs {
+		a := p.Addr().Unmap()
+		proto, off := byte(unix.NFPROTO_IPV4), uint32(16) // IPv4 destination
+		if a.Is6() {
+			proto, off = unix.NFPROTO_IPV6, 24
+		}
+		out = append(out, []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname(tun)},
+			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname("lo")},
+			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: uint32(a.BitLen() / 8)},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a.AsSlice()},
+			&expr.Counter{},
+			&expr.Verdict{Kind: expr.VerdictDrop},
+		})
+	}
+	return out
+}
+
+// applyGuard makes guard-<tun> drop exactly addrs arriving elsewhere.
+func applyGuard(tun string, addrs []netip.Prefix) error {
+	c, err := nftables.New()
+	if err != nil {
+		return fmt.Errorf("netcfg: %w: %w", ErrNoGuard, err)
+	}
+	ch := guardChain(tun)
+	c.AddTable(ch.Table)
+	c.AddChain(ch)
+	c.FlushChain(ch)
+	for _, r := range guardRules(tun, addrs) {
+		c.AddRule(&nftables.Rule{Table: ch.Table, Chain: ch, Exprs: r})
+	}
+	if err := c.Flush(); err != nil {
+		return fmt.Errorf("netcfg: %w: %w", ErrNoGuard, err)
+	}
+	return nil
+}
+
+// removeGuard deletes guard-<tun>, and rayfish's table if no other
+// daemon's chain is left in it. Nothing to remove is not an error.
+func removeGuard(tun string) error {
+	c, err := nftables.New()
+	if err != nil {
+		return nil // no nftables: nothing was installed
+	}
+	ch := guardChain(tun)
+	c.FlushChain(ch) // a chain is deleted only once it is empty
+	c.DelChain(ch)
+	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("netcfg: remove nftables chain %s: %w", ch.Name, err)
+	}
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil
+	}
+	for _, o := range chains {
+		if o.Table.Name == guardTable {
+			return nil // another TUN's guard
+		}
+	}
+	c.DelTable(ch.Table)
+	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("netcfg: remove nftables table %s: %w", guardTable, err)
+	}
+	return nil
+}
