@@ -17,6 +17,7 @@ import (
 
 type cli struct {
 	socket string
+	in     io.Reader
 	out    io.Writer
 	errw   io.Writer
 }
@@ -89,7 +90,7 @@ func cmdCreate(ctx context.Context, c *cli, args []string) error {
 func cmdInvite(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
 	reusable := fs.Bool("reusable", false, "a code that admits many nodes until it expires")
-	approval := fs.Bool("approval", false, "a code without a secret: joiners wait for `ray accept`")
+	approval := fs.Bool("approval", false, "a code without a secret: joiners wait for an admin to run ray accept")
 	expires := fs.String("expires", "", "lifetime, e.g. 24h or 7d (default 7d, reusable 30d)")
 	pos, err := parseArgs(fs, args, 1, "NAME [--reusable] [--expires DURATION]")
 	if err != nil {
