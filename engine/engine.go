@@ -143,9 +143,13 @@ type Engine struct {
 	batches  chan *pbatch
 	nbatches atomic.Int32
 	drops    dropCounters
-	pktIn    atomic.Uint64
-	pktOut   atomic.Uint64
-	relays   func() map[string]bool // relay connection states (magicconn)
+	// fwInRecent counts firewall_in drops of the last minute (status hint).
+	fwInRecent recentCounter
+	// standby: which peers are down (ray down); see standby.go.
+	standby standbyPeers
+	pktIn   atomic.Uint64
+	pktOut  atomic.Uint64
+	relays  func() map[string]bool // relay connection states (magicconn)
 	// bulkRecvs maps bulk.SessionID to *bulkRecv; the data path reads it.
 	bulkRecvs sync.Map
 	isUp      atomic.Bool

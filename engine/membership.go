@@ -214,7 +214,7 @@ func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Dura
 		return nil, err
 	}
 	if !inv.Expires.IsZero() && time.Now().After(inv.Expires) {
-		return nil, fmt.Errorf("invite code expired on %s", inv.Expires.Local().Format(time.DateTime))
+		return nil, fmt.Errorf("invite code expired on %s", inv.Expires.Local().Format("2006-01-02 15:04:05 MST"))
 	}
 	if hostname != "" && netmap.SanitizeHostname(hostname) != strings.ToLower(hostname) {
 		return nil, fmt.Errorf("invalid hostname %q: use letters, digits and '-'", hostname)
@@ -428,13 +428,13 @@ func (e *Engine) admittedLocked(n *netmap.Network, joiner key.NodePublic) joinRe
 
 // Decide accepts or denies a pending join request.
 func (e *Engine) Decide(network, id string, accept bool) error {
-	node, err := key.ParseNodePublic(id)
-	if err != nil {
-		return err
-	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n, err := e.networkLocked(network)
+	if err != nil {
+		return err
+	}
+	node, err := resolveRequestLocked(n, id, time.Now())
 	if err != nil {
 		return err
 	}

@@ -113,7 +113,9 @@ func (e *Engine) setUp(up bool) error {
 			return fmt.Errorf("configure TUN: %w", err)
 		}
 	}
-	e.isUp.Store(up)
+	if e.isUp.Swap(up) != up {
+		e.announceState()
+	}
 	e.log.Info("data plane", "up", up)
 	return nil
 }

@@ -22,6 +22,8 @@ func (e *Engine) Status() *apitype.Status {
 		Peers:    []apitype.Peer{},
 		Requests: []apitype.JoinRequest{},
 		Drops:    e.drops.snapshot(),
+
+		FirewallInLastMinute: e.fwInRecent.sum(e.second()),
 	}
 	if e.isUp.Load() {
 		st.State = apitype.StateUp
@@ -80,6 +82,7 @@ func (e *Engine) Status() *apitype.Status {
 			}
 			ap.LastSeen = now.Truncate(time.Second)
 		}
+		ap.State = e.peerState(p, ap.Online)
 		st.Peers = append(st.Peers, ap)
 	}
 	slices.SortFunc(st.Peers, func(a, b apitype.Peer) int {

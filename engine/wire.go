@@ -38,6 +38,7 @@ const (
 	msgRoster    = "roster"
 	msgLeave     = "leave"
 	msgEndpoints = "endpoints"
+	msgState     = "state" // the sender's data plane went down (Standby) or up
 )
 
 // ctrlMsg is one message on a mesh connection's control stream.
@@ -52,6 +53,8 @@ type ctrlMsg struct {
 	// Endpoints carries signed endpoint records (the sender's own and
 	// those it knows of members it shares networks with).
 	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
+	// Hello, State: the sender is in standby (ray down).
+	Standby bool `json:"standby,omitempty"`
 }
 
 // joinReq is the first message on a join connection.

@@ -15,6 +15,10 @@ import (
 	"github.com/rayfish/rayfish/engine/localapi/client"
 )
 
+// firewallHint follows create and join: inbound is denied by default,
+// which otherwise looks like a network fault.
+const firewallHint = "inbound connections to this device are blocked except ping; open a port with: ray firewall add in allow -p tcp -P 8080"
+
 type cli struct {
 	socket string
 	in     io.Reader
@@ -84,6 +88,10 @@ func cmdCreate(ctx context.Context, c *cli, args []string) error {
 		kind = "open"
 	}
 	fmt.Fprintf(c.out, "created %s network %q (id %s); you are its admin\n", kind, n.Name, n.ID)
+	if n.Open {
+		fmt.Fprintf(c.out, "anyone may join with: ray join %s\n", n.ID)
+	}
+	fmt.Fprintln(c.out, firewallHint)
 	return nil
 }
 
@@ -109,7 +117,7 @@ func cmdInvite(ctx context.Context, c *cli, args []string) error {
 	}
 	exp := "never expires"
 	if !r.Expires.IsZero() {
-		exp = "expires " + r.Expires.Local().Format(time.DateTime)
+		exp = "expires " + r.Expires.Local().Format(timeFormat)
 	}
 	fmt.Fprintf(c.out, "%s invite for network %q, %s:\n%s\n", kind, r.Network, exp, r.Code)
 	return nil
@@ -130,7 +138,11 @@ func cmdJoin(ctx context.Context, c *cli, args []string) error {
 	if r.Pending {
 		return exitCode{3, "join request sent; still waiting for an admin to approve it (the daemon keeps waiting)"}
 	}
-	fmt.Fprintf(c.out, "joined network %q (%d members)\n", r.Network.Name, r.Network.Members)
+	fmt.Fprintf(c.out, "joined network %q as %s (%d members)\n", r.Network.Name, r.Network.Hostname, r.Network.Members)
+	if want := strings.ToLower(*hostname); want != "" && r.Network.Hostname != want {
+		fmt.Fprintf(c.out, "the name %s was taken in %q, so this device is %s there\n", want, r.Network.Name, r.Network.Hostname)
+	}
+	fmt.Fprintln(c.out, firewallHint)
 	return nil
 }
 
@@ -168,7 +180,7 @@ func cmdRequests(ctx context.Context, c *cli, args []string) error {
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tHOSTNAME\tRECEIVED")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, r.Hostname, r.Received.Local().Format(time.DateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, r.Hostname, r.Received.Local().Format(timeFormat))
 	}
 	return tw.Flush()
 }
@@ -229,9 +241,12 @@ func cmdPing(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("ping", flag.ContinueOnError)
 	count := fs.Int("c", 4, "number of pings")
 	interval := fs.Duration("i", time.Second, "interval between pings")
-	pos, err := parseArgs(fs, args, 1, "PEER [-c N]")
+	pos, err := parseArgs(fs, splitShortFlags(args, "-c", "-i"), 1, "PEER [-c N] [-i INTERVAL]")
 	if err != nil {
 		return err
+	}
+	if *count < 1 {
+		return exitCode{2, fmt.Sprintf("ping: -c %d: the count must be 1 or more", *count)}
 	}
 	sent, got := 0, 0
 	var sum time.Duration
@@ -265,6 +280,26 @@ func cmdPing(ctx context.Context, c *cli, args []string) error {
 		return exitCode{1, ""}
 	}
 	return nil
+}
+
+// splitShortFlags turns "-c1" into "-c", "1" for the named one-letter
+// flags, as ping(8) accepts them.
+func splitShortFlags(args []string, names ...string) []string {
+	out := make([]string, 0, len(args)+1)
+	for _, a := range args {
+		split := false
+		for _, n := range names {
+			if v, ok := strings.CutPrefix(a, n); ok && v != "" && v[0] != '=' {
+				out = append(out, n, v)
+				split = true
+				break
+			}
+		}
+		if !split {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func cmdStatus(ctx context.Context, c *cli, args []string) error {
@@ -358,6 +393,10 @@ func cmdVersion(ctx context.Context, c *cli, args []string) error {
 	}
 	return nil
 }
+
+// timeFormat shows a time with its zone, so a time read on another
+// machine (or in a report) is not ambiguous.
+const timeFormat = "2006-01-02 15:04:05 MST"
 
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
