@@ -147,6 +147,10 @@ type Engine struct {
 	fwInRecent recentCounter
 	// standby: which peers are down (ray down); see standby.go.
 	standby standbyPeers
+	// joinWaits: this node's own join requests (joinwait.go).
+	joinWaits joinWaits
+	// lanSeen: nodes heard on the LAN, for joining open networks by id.
+	lanSeen lanRecords
 	pktIn   atomic.Uint64
 	pktOut  atomic.Uint64
 	relays  func() map[string]bool // relay connection states (magicconn)

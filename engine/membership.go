@@ -13,6 +13,7 @@ import (
 
 	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/engine/router"
 )
@@ -209,6 +210,12 @@ var ErrPending = netmap.ErrJoinPending
 // to wait for the admin's decision, then returns ErrPending and keeps
 // waiting in the background.
 func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Duration) (*netmap.Network, error) {
+	if hostname != "" && netmap.SanitizeHostname(hostname) != strings.ToLower(hostname) {
+		return nil, fmt.Errorf("invalid hostname %q: use letters, digits and '-'", hostname)
+	}
+	if id, err := key.ParseNetworkPublic(strings.TrimSpace(code)); err == nil {
+		return e.joinByID(ctx, id, hostname)
+	}
 	inv, err := netmap.ParseInvite(code)
 	if err != nil {
 		return nil, err
@@ -287,13 +294,23 @@ func (e *Engine) runJoin(qc *quic.Conn, inv netmap.Invite, req joinReq) (*netmap
 	for {
 		var resp joinResp
 		if err := readMsg(st, &resp); err != nil {
+			e.joinWaits.set(inv.Network, "", "", time.Time{})
+			e.watchers.notify()
 			return nil, fmt.Errorf("join: no answer from the inviting node: %w", err)
 		}
+		if resp.Denial.valid(inv.Network, e.self) {
+			e.joinWaits.set(inv.Network, inv.NetworkName, apitype.JoinDenied, time.Now())
+			e.watchers.notify()
+			return nil, fmt.Errorf("an admin of %q denied this device's join request", inv.NetworkName)
+		}
+		e.joinWaits.set(inv.Network, "", "", time.Time{})
 		if resp.Error != "" {
 			return nil, fmt.Errorf("join refused: %s", resp.Error)
 		}
 		if resp.Pending {
 			e.log.Info("join request waiting for approval", "network", inv.NetworkName)
+			e.joinWaits.set(inv.Network, inv.NetworkName, apitype.JoinWaiting, time.Now())
+			e.watchers.notify()
 			continue
 		}
 		if resp.Roster == nil {
@@ -372,7 +389,10 @@ func (e *Engine) admit(joiner key.NodePublic, req joinReq) (joinResp, *pendingRe
 	defer e.mu.Unlock()
 	n := e.state.ByID(req.Network)
 	if n == nil || !n.IsAdmin() {
-		return joinResp{Error: "this node is not an admin of that network"}, nil
+		return joinResp{Error: errNotAdmin}, nil
+	}
+	if resp, refused := refuseByID(n, joiner, req); refused {
+		return resp, nil
 	}
 	if req.Record != nil && req.Record.Node == joiner && req.Record.Verify() == nil {
 		e.state.Endpoints[joiner] = *req.Record
@@ -457,7 +477,7 @@ func (e *Engine) Decide(network, id string, accept bool) error {
 		resp = e.admittedLocked(n, node)
 	} else {
 		e.saveLocked()
-		resp = joinResp{Error: "an admin denied the request"}
+		resp = joinResp{Error: "an admin denied the request", Denial: signDenial(n, node)}
 		e.watchers.notify()
 	}
 	if pr != nil {

@@ -25,6 +25,9 @@ func (e *Engine) Status() *apitype.Status {
 
 		FirewallInLastMinute: e.fwInRecent.sum(e.second()),
 	}
+	if j := e.joinWaits.list(); len(j) > 0 {
+		st.Joining = j
+	}
 	if e.isUp.Load() {
 		st.State = apitype.StateUp
 	}

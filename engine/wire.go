@@ -63,12 +63,16 @@ type joinReq struct {
 	Secret   []byte                 `json:"secret,omitempty"`
 	Hostname string                 `json:"hostname"`
 	Record   *netmap.EndpointRecord `json:"record,omitempty"`
+	// ByID: the joiner presents only the network id (open networks).
+	ByID bool `json:"by_id,omitempty"`
 }
 
 // joinResp answers a joinReq; a Pending answer is followed by a final one.
 type joinResp struct {
 	Error     string                  `json:"error,omitempty"`
 	Pending   bool                    `json:"pending,omitempty"`
+	// Denial, with Error: an admin denied the request (signed).
+	Denial *joinDenial `json:"denial,omitempty"`
 	Roster    *netmap.SignedRoster    `json:"roster,omitempty"`
 	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -13,6 +14,7 @@ import (
 	"github.com/rayfish/rayfish/app/buildinfo"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/localapi/client"
+	"github.com/rayfish/rayfish/engine/netmap"
 )
 
 // firewallHint follows create and join: inbound is denied by default,
@@ -127,16 +129,29 @@ func cmdJoin(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("join", flag.ContinueOnError)
 	hostname := fs.String("hostname", "", "this node's name in the network")
 	wait := fs.Duration("wait", 5*time.Minute, "how long to wait for an admin's approval")
-	pos, err := parseArgs(fs, args, 1, "CODE [--hostname NAME]")
+	pos, err := parseArgs(fs, args, 1, "CODE|NETWORK_ID|- [--hostname NAME] [--wait DURATION]")
 	if err != nil {
 		return err
 	}
-	r, err := c.client().Join(ctx, apitype.JoinRequestBody{Code: pos[0], Hostname: *hostname, Wait: wait.String()})
+	code := pos[0]
+	if code == "-" { // from stdin, so the code is not in ps or /proc
+		if code, err = readCode(c.in); err != nil {
+			return err
+		}
+	}
+	network := "the network"
+	if inv, err := netmap.ParseInvite(code); err == nil {
+		network = inv.NetworkName
+		if inv.Kind == netmap.InviteApproval {
+			fmt.Fprintf(c.out, "waiting for an admin of %s to approve this device (Ctrl-C keeps the request)\n", network)
+		}
+	}
+	r, err := c.client().Join(ctx, apitype.JoinRequestBody{Code: code, Hostname: *hostname, Wait: wait.String()})
+	if ctx.Err() != nil || (err == nil && r.Pending) {
+		return exitCode{3, fmt.Sprintf("still waiting for an admin of %s; the daemon keeps the request (ray status shows it)", network)}
+	}
 	if err != nil {
 		return err
-	}
-	if r.Pending {
-		return exitCode{3, "join request sent; still waiting for an admin to approve it (the daemon keeps waiting)"}
 	}
 	fmt.Fprintf(c.out, "joined network %q as %s (%d members)\n", r.Network.Name, r.Network.Hostname, r.Network.Members)
 	if want := strings.ToLower(*hostname); want != "" && r.Network.Hostname != want {
@@ -144,6 +159,18 @@ func cmdJoin(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintln(c.out, firewallHint)
 	return nil
+}
+
+// readCode reads an invite code from the first line of r.
+func readCode(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, 8<<10)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("join: reading the code from stdin: %w", err)
+	}
+	if line = strings.TrimSpace(line); line == "" {
+		return "", exitCode{2, "join: no code on stdin (usage: echo CODE | ray join -)"}
+	}
+	return line, nil
 }
 
 func cmdLeave(ctx context.Context, c *cli, args []string) error {
@@ -340,19 +367,22 @@ func printStatus(w io.Writer, st *apitype.Status) {
 		}
 	}
 	if len(st.Peers) > 0 {
-		fmt.Fprintln(tw, "\nPEER\tIPV4\tIPV6\tPATH\tRTT\tTX\tRX\tNETWORKS")
+		fmt.Fprintln(tw, "\nPEER\tID\tIPV4\tIPV6\tPATH\tRTT\tTX\tRX\tNETWORKS")
 		for _, p := range st.Peers {
 			path := p.Path
-			if !p.Online {
+			switch {
+			case !p.Online:
 				path = "offline"
-			} else if p.Endpoint != "" {
+			case p.State == apitype.PeerStandby:
+				path = "standby (down)"
+			case p.Endpoint != "":
 				path += " " + p.Endpoint
 			}
 			rtt := "-"
 			if p.Online {
 				rtt = fmt.Sprintf("%.1fms", p.RTTMs)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Hostname, p.IPv4, p.IPv6, path, rtt,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Hostname, shortID(p.ID), p.IPv4, p.IPv6, path, rtt,
 				humanBytes(p.TxBytes), humanBytes(p.RxBytes), strings.Join(p.Networks, ","))
 		}
 	}
@@ -364,6 +394,19 @@ func printStatus(w io.Writer, st *apitype.Status) {
 	}
 	if len(st.Requests) > 0 {
 		fmt.Fprintf(w, "\n%d pending join request(s): see ray requests NAME\n", len(st.Requests))
+	}
+	for _, j := range st.Joining {
+		if j.State == apitype.JoinDenied {
+			fmt.Fprintf(w, "\nan admin of %s denied this device's join request (%s)\n", j.Network, j.Since.Local().Format(timeFormat))
+		} else {
+			fmt.Fprintf(w, "\nwaiting for an admin of %s to approve this device (requested %s)\n", j.Network, j.Since.Local().Format(timeFormat))
+		}
+	}
+	if st.State == apitype.StateDown {
+		fmt.Fprintln(w, "\nrayfish is down (standby): peers stay connected, no traffic flows; ray up turns it on")
+	}
+	if n := st.FirewallInLastMinute; n > 0 {
+		fmt.Fprintf(w, "\nthe firewall blocked %d inbound packet(s) in the last minute: %s\n", n, firewallHint)
 	}
 }
 

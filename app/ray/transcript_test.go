@@ -123,9 +123,9 @@ func pair(t *testing.T) (a, b *testNode) {
 	a.must(t, "create", "home")
 	code := lastLine(a.must(t, "invite", "home"))
 	b.must(t, "join", code)
-	waitUntil(t, 10*time.Second, "alpha and bravo connected", func() bool {
-		st := a.e.Status()
-		return len(st.Peers) == 1 && st.Peers[0].Online
+	waitUntil(t, 10*time.Second, "alpha and bravo connected both ways", func() bool {
+		pa, pb := a.e.Status().Peers, b.e.Status().Peers
+		return len(pa) == 1 && pa[0].Online && len(pb) == 1 && pb[0].Online
 	})
 	return a, b
 }

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/enginetest"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+)
+
+// statusOf is n's `ray status --json`.
+func statusOf(t *testing.T, n *testNode) apitype.Status {
+	t.Helper()
+	var st apitype.Status
+	if err := json.Unmarshal([]byte(n.must(t, "status", "--json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestTranscriptCreateJoinHints: create and join print the firewall hint,
+// join says which name this device got, `join -` reads the code from
+// stdin, and status counts inbound packets the firewall dropped in the
+// last minute, with the hint (issue 19 items 1 and 9, issue 12 L7).
+func TestTranscriptCreateJoinHints(t *testing.T) {
+	a, b, c := startTestNode(t, "alpha"), startTestNode(t, "bravo"), startTestNode(t, "charlie")
+	out := a.must(t, "create", "home")
+	wantMatch(t, "create", out, `(?m)^inbound connections to this device are blocked except ping; open a port with: ray firewall add in allow -p tcp -P 8080$`)
+	code := lastLine(a.must(t, "invite", "home", "--reusable"))
+	wantMatch(t, "invite expiry has a zone", a.must(t, "invite", "home"), `expires \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z+\-0-9]+:`)
+
+	// The code on stdin, not in argv; bravo asks for a name already taken.
+	out, errw, st := b.rayIn(t, code+"\n", "join", "-", "--hostname", "alpha")
+	if st != 0 {
+		t.Fatalf("join -: exit %d: %s", st, errw)
+	}
+	wantMatch(t, "join as", out, `joined network "home" as alpha-1 \(2 members\)`)
+	wantMatch(t, "join says the name changed", out, `the name alpha was taken in "home", so this device is alpha-1 there`)
+	wantMatch(t, "join hint", out, `inbound connections to this device are blocked except ping`)
+	if _, errw, st := c.rayIn(t, "", "join", "-"); st != 2 || !strings.Contains(errw, "no code on stdin") {
+		t.Errorf("join - with empty stdin: exit %d, %q", st, errw)
+	}
+
+	waitUntil(t, 10*time.Second, "alpha and alpha-1 connected both ways", func() bool {
+		pa, pb := a.e.Status().Peers, b.e.Status().Peers
+		return len(pa) == 1 && pa[0].Online && len(pb) == 1 && pb[0].Online
+	})
+	// alpha-1 sends UDP to a port alpha's firewall does not open.
+	sa, sb := a.e.Status().Self, b.e.Status().Self
+	for range 3 {
+		b.tun.ToEngine <- enginetest.UDPPacket(sb.IPv4, sa.IPv4, 40000, 8080, 10)
+	}
+	waitUntil(t, 5*time.Second, "three firewall_in drops in the last minute", func() bool {
+		return a.e.Status().FirewallInLastMinute == 3
+	})
+	out = a.must(t, "status")
+	wantMatch(t, "status firewall line", out, `the firewall blocked 3 inbound packet\(s\) in the last minute: inbound connections to this device are blocked except ping; open a port with: ray firewall add in allow -p tcp -P 8080`)
+	if st := statusOf(t, a); st.FirewallInLastMinute != 3 || st.Drops["firewall_in"] != 3 {
+		t.Errorf("status --json: firewall_in_last_minute %d, drops %d", st.FirewallInLastMinute, st.Drops["firewall_in"])
+	}
+	if out := b.must(t, "status"); strings.Contains(out, "firewall blocked") {
+		t.Errorf("bravo dropped nothing, yet status says %q", out)
+	}
+}
+
+// TestTranscriptNamingPeers: peers are named by hostname, overlay IP or
+// any unique id prefix; this node's own name is said to be this node;
+// an ambiguous name lists the candidates; join requests are decided by
+// prefix; tables show hostnames next to ids (issue 19 item 4).
+func TestTranscriptNamingPeers(t *testing.T) {
+	a, b := pair(t)
+	c := startTestNode(t, "charlie")
+	sb := b.e.Status().Self
+
+	for _, name := range []string{"bravo", "bravo.home", "bravo.home.ray", sb.IPv4.String(), sb.ID[:6], strings.ToUpper(sb.ID[:10])} {
+		if out, errw, st := a.ray(t, "ping", name, "-c1", "-i", "10ms"); st != 0 || !strings.Contains(out, "reply from bravo") {
+			t.Errorf("ping %s: exit %d %q %q", name, st, out, errw)
+		}
+	}
+	for _, name := range []string{"alpha", a.e.Status().Self.IPv4.String(), a.e.Status().Self.ID[:8]} {
+		if _, errw, st := a.ray(t, "ping", name); st != 1 || !strings.Contains(errw, "is this node") {
+			t.Errorf("ping own %s: exit %d %q", name, st, errw)
+		}
+	}
+	if _, errw, st := a.ray(t, "ping", "bravo", "-c", "0"); st != 2 || !strings.Contains(errw, "1 or more") {
+		t.Errorf("ping -c 0: exit %d %q", st, errw)
+	}
+	if _, errw, st := a.ray(t, "ping", "nobody"); st != 1 || !strings.Contains(errw, `no peer named "nobody"`) {
+		t.Errorf("ping nobody: exit %d %q", st, errw)
+	}
+
+	// charlie joins a second network as "bravo": the bare name is ambiguous.
+	a.must(t, "create", "work")
+	code := lastLine(a.must(t, "invite", "work", "--approval"))
+	out, _, st := c.ray(t, "join", code, "--hostname", "bravo", "--wait", "200ms")
+	wantMatch(t, "approval join says it waits", out, `^waiting for an admin of work to approve this device \(Ctrl-C keeps the request\)`)
+	if st != 3 {
+		t.Errorf("join with approval and no decision: exit %d, want 3", st)
+	}
+	wantMatch(t, "joiner status", c.must(t, "status"), `waiting for an admin of work to approve this device \(requested `)
+	sc := c.e.Status().Self
+	wantMatch(t, "requests show hostname and id", a.must(t, "requests", "work"), `(?m)^`+sc.ID+` +bravo +\d{4}-`)
+	if _, errw, st := a.ray(t, "accept", "work", "zzzz"); st != 1 || !strings.Contains(errw, `no pending join request "zzzz"`) {
+		t.Errorf("accept unknown prefix: exit %d %q", st, errw)
+	}
+	wantMatch(t, "accept by prefix", a.must(t, "accept", "work", sc.ID[:5]), `^accepted `)
+	waitUntil(t, 10*time.Second, "charlie in work", func() bool { return len(c.e.Status().Networks) == 1 })
+	waitUntil(t, 10*time.Second, "alpha and charlie connected", func() bool {
+		p, ok := peerNamed(a, c.e.Status().Self.ID)
+		return ok && p.Online
+	})
+	_, errw, st := a.ray(t, "ping", "bravo")
+	if st != 1 {
+		t.Errorf("ping ambiguous bravo: exit %d", st)
+	}
+	wantMatch(t, "ambiguous name", errw, `"bravo" names 2 peers: bravo \([a-z2-7]{8}\), bravo \([a-z2-7]{8}\); use host.network`)
+	if out, _, st := a.ray(t, "ping", "bravo.work", "-c1"); st != 0 || !strings.Contains(out, "reply from bravo") {
+		t.Errorf("ping bravo.work: exit %d %q", st, out)
+	}
+
+	// The firewall table names the peer.
+	out = a.must(t, "firewall", "add", "in", "allow", "-p", "tcp", "-P", "22", "--peer", sb.ID[:7])
+	wantMatch(t, "firewall table", out, `tcp +22 +bravo \(`+sb.ID[:8]+`\)`)
+	wantMatch(t, "status peer ids", a.must(t, "status"), `(?m)^bravo +`+sb.ID[:8]+` +`)
+}
+
+// peerNamed finds n's peer by node id.
+func peerNamed(n *testNode, id string) (apitype.Peer, bool) {
+	for _, p := range n.e.Status().Peers {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return apitype.Peer{}, false
+}

@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+	"github.com/rayfish/rayfish/engine/netmap"
+)
+
+// The joiner's side of approval joins: which of this node's join requests
+// wait for an admin (shown by `ray status` and the GUI), and the signed
+// denial that ends a wait.
+
+// joinWaits holds this node's own join requests by network. Lock order:
+// e.mu, then joinWaits.mu.
+type joinWaits struct {
+	mu sync.Mutex
+	m  map[key.NetworkPublic]apitype.Joining
+}
+
+// set records network id's request in state; "" forgets it.
+func (w *joinWaits) set(id key.NetworkPublic, name, state string, now time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if state == "" {
+		delete(w.m, id)
+		return
+	}
+	if w.m == nil {
+		w.m = map[key.NetworkPublic]apitype.Joining{}
+	}
+	w.m[id] = apitype.Joining{Network: name, ID: id.String(), State: state, Since: now}
+}
+
+// list returns the requests, by network name.
+func (w *joinWaits) list() []apitype.Joining {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]apitype.Joining, 0, len(w.m))
+	for _, j := range w.m {
+		out = append(out, j)
+	}
+	slices.SortFunc(out, func(a, b apitype.Joining) int { return strings.Compare(a.Network, b.Network) })
+	return out
+}
+
+// joinDenial is an admin's refusal of a join request, signed with the
+// network key: only an admin of the network can make one.
+type joinDenial struct {
+	Network key.NetworkPublic `json:"network"`
+	Node    key.NodePublic    `json:"node"`
+	Sig     []byte            `json:"sig"`
+}
+
+func denialMessage(network key.NetworkPublic, node key.NodePublic) []byte {
+	return []byte("rayfish join denied\x00" + network.String() + "\x00" + node.String())
+}
+
+// signDenial denies node's request to join n; n must be ours to admin.
+func signDenial(n *netmap.Network, node key.NodePublic) *joinDenial {
+	return &joinDenial{Network: n.ID, Node: node, Sig: n.Secret.Sign(denialMessage(n.ID, node))}
+}
+
+// valid reports whether d denies self's request to join network.
+func (d *joinDenial) valid(network key.NetworkPublic, self key.NodePublic) bool {
+	return d != nil && d.Network == network && d.Node == self &&
+		network.Verify(denialMessage(network, self), d.Sig)
+}
