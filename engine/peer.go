@@ -210,6 +210,7 @@ func (e *Engine) detach(p *peer, pc *peerConn) {
 		// Dial again soon, unless the peer left on purpose.
 		p.nextDial = time.Now().Add(500 * time.Millisecond)
 	}
+	hostname := p.info.hostname // guarded by e.mu
 	e.mu.Unlock()
 	var ae *quic.ApplicationError
 	if errors.As(cause, &ae) && ae.Remote && ae.ErrorCode == codeLeave {
@@ -220,7 +221,7 @@ func (e *Engine) detach(p *peer, pc *peerConn) {
 	}
 	if wasCurrent {
 		e.watchers.notify()
-		e.auditf(audit.PeerDisconnected, p.key, p.info.hostname, "", fmt.Sprint(cause))
+		e.auditf(audit.PeerDisconnected, p.key, hostname, "", fmt.Sprint(cause))
 	}
 }
 

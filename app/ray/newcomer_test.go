@@ -135,3 +135,148 @@ func peerNamed(n *testNode, id string) (apitype.Peer, bool) {
 	}
 	return apitype.Peer{}, false
 }
+
+// TestTranscriptStandby: in standby `ray ping` says rayfish is down, and
+// peers show the node as standby until it is up again (issue 19 item 3).
+func TestTranscriptStandby(t *testing.T) {
+	a, b := pair(t)
+	wantMatch(t, "down", b.must(t, "down"), `^rayfish is down \(standby`)
+	_, errw, st := b.ray(t, "ping", "alpha", "-c1")
+	if st != 1 {
+		t.Errorf("ping while down: exit %d", st)
+	}
+	wantMatch(t, "ping while down", errw, `^ray: rayfish is down \(standby\): no traffic flows; run ray up first\n$`)
+	waitUntil(t, 5*time.Second, "alpha sees bravo in standby", func() bool {
+		p, ok := peerNamed(a, b.e.Status().Self.ID)
+		return ok && p.State == apitype.PeerStandby
+	})
+	if p, _ := peerNamed(a, b.e.Status().Self.ID); !p.Online {
+		t.Errorf("bravo in standby is still connected, yet online=%v", p.Online)
+	}
+	wantMatch(t, "alpha's status", a.must(t, "status"), `(?m)^bravo .* standby \(down\)`)
+	wantMatch(t, "bravo's own status", b.must(t, "status"), `rayfish is down \(standby\)`)
+	out, errw, st := a.ray(t, "ping", "bravo", "-c1")
+	if st != 1 || !strings.Contains(out, "bravo is down (standby") {
+		t.Errorf("ping a peer in standby: exit %d %q %q", st, out, errw)
+	}
+	b.must(t, "up")
+	waitUntil(t, 5*time.Second, "alpha sees bravo online again", func() bool {
+		p, ok := peerNamed(a, b.e.Status().Self.ID)
+		return ok && p.State == apitype.PeerOnline
+	})
+	if out, _, st := b.ray(t, "ping", "alpha", "-c1"); st != 0 {
+		t.Errorf("ping after up: exit %d %q", st, out)
+	}
+}
+
+// TestTranscriptApprovalDenied: a live wait for approval ends with a
+// clear message when an admin denies, and the joiner's status says so.
+func TestTranscriptApprovalDenied(t *testing.T) {
+	a, c := startTestNode(t, "alpha"), startTestNode(t, "charlie")
+	a.must(t, "create", "work")
+	code := lastLine(a.must(t, "invite", "work", "--approval"))
+	type result struct {
+		out, errw string
+		code      int
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, errw, st := c.ray(t, "join", code, "--wait", "30s")
+		done <- result{out, errw, st}
+	}()
+	waitUntil(t, 10*time.Second, "the request reaches alpha", func() bool { return len(a.e.Status().Requests) == 1 })
+	waitUntil(t, 5*time.Second, "charlie's status shows the wait", func() bool {
+		j := c.e.Status().Joining
+		return len(j) == 1 && j[0].State == apitype.JoinWaiting && j[0].Network == "work"
+	})
+	wantMatch(t, "deny by hostname", a.must(t, "deny", "work", "charlie"), `^denied charlie`)
+	select {
+	case r := <-done:
+		if r.code != 1 {
+			t.Errorf("denied join: exit %d", r.code)
+		}
+		wantMatch(t, "denied join", r.out, `^waiting for an admin of work to approve this device`)
+		wantMatch(t, "denied join", r.errw, `^ray: an admin of "work" denied this device's join request\n$`)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the join did not end when the admin denied it")
+	}
+	wantMatch(t, "joiner's status", c.must(t, "status"), `an admin of work denied this device's join request`)
+	if n := len(c.e.Status().Networks); n != 0 {
+		t.Errorf("denied joiner has %d networks", n)
+	}
+}
+
+// TestTranscriptJoinOpenByID: `ray join NETWORK_ID` joins an open network
+// through an admin this node can reach; a closed network's id gets a
+// clear error (issue 19 item 6).
+func TestTranscriptJoinOpenByID(t *testing.T) {
+	a, b := pair(t)
+	out := a.must(t, "create", "lobby", "--open")
+	var lobbyID string
+	for _, n := range a.e.Status().Networks {
+		if n.Name == "lobby" {
+			lobbyID = n.ID
+		}
+	}
+	wantMatch(t, "create --open", out, `anyone may join with: ray join `+lobbyID)
+	wantMatch(t, "join by id", b.must(t, "join", lobbyID), `^joined network "lobby" as bravo \(2 members\)`)
+	if _, errw, st := b.ray(t, "join", lobbyID); st != 1 || !strings.Contains(errw, `already a member of network "lobby"`) {
+		t.Errorf("second join: exit %d %q", st, errw)
+	}
+
+	a.must(t, "create", "work", "--closed")
+	var workID string
+	for _, n := range a.e.Status().Networks {
+		if n.Name == "work" {
+			workID = n.ID
+		}
+	}
+	_, errw, st := b.ray(t, "join", workID)
+	if st != 1 {
+		t.Errorf("join a closed network by id: exit %d", st)
+	}
+	wantMatch(t, "closed by id", errw, `network "work" is closed: it admits by invite code or approval only`)
+	if n := len(a.e.Status().Requests); n != 0 {
+		t.Errorf("a refused id join left %d requests", n)
+	}
+
+	// Nobody this node can reach admins an unknown network.
+	lone := startTestNode(t, "lone")
+	_, errw, st = lone.ray(t, "join", lobbyID)
+	if st != 1 || !strings.Contains(errw, "found no admin of network") {
+		t.Errorf("join with no admin in reach: exit %d %q", st, errw)
+	}
+}
+
+// TestTranscriptSettingsAndHelp: config show is for people (--json for
+// JSON), config set mdns works as documented, firewall default says what
+// changed, netcheck without relays says why it has nothing (issue 19
+// items 5 and 9).
+func TestTranscriptSettingsAndHelp(t *testing.T) {
+	a := startTestNode(t, "alpha")
+	out := a.must(t, "config", "show")
+	wantMatch(t, "config show", out, `(?m)^relays: +none \(ray config set relay URL\)\nmdns: +on\nconnect-on-start: +on\noperator: +none`)
+	var p apitype.Prefs
+	if err := json.Unmarshal([]byte(a.must(t, "config", "show", "--json")), &p); err != nil || !p.MDNS {
+		t.Errorf("config show --json: %v %+v", err, p)
+	}
+	wantMatch(t, "config set mdns", a.must(t, "config", "set", "mdns", "off"), `(?m)^mdns: +off$`)
+	if !strings.Contains(a.must(t, "mdns", "on"), "LAN discovery (mDNS) on") {
+		t.Error("mdns on")
+	}
+	wantMatch(t, "firewall default", a.must(t, "firewall", "default", "allow"), `^inbound default changed: allow \(was deny\)\n`)
+	wantMatch(t, "firewall default out", a.must(t, "firewall", "default", "out", "allow"), `^outbound default unchanged: allow\n`)
+	wantMatch(t, "netcheck", a.must(t, "netcheck"), `no relays configured: .*\n.*ray config set relay URL`)
+	for _, args := range [][]string{{"firewall", "--help"}, {"up", "--help"}, {"config", "--help"}, {"mdns", "--help"}, {"stop", "--help"}} {
+		if out, _, st := a.ray(t, args...); st != 0 || !strings.HasPrefix(out, "usage: ray ") {
+			t.Errorf("%v: exit %d %q", args, st, out)
+		}
+	}
+	out = a.must(t, "invite", "--help")
+	if !strings.Contains(out, "-approval") || strings.Contains(out, "-approval ray") {
+		t.Errorf("invite --help: %q", out)
+	}
+	if out := a.must(t, "join", "--help"); !strings.Contains(out, "-wait") {
+		t.Errorf("join --help lacks --wait: %q", out)
+	}
+}
