@@ -49,6 +49,7 @@ func newPeersTab(a fyne.App, ctl *ui.Controller) *peersTab {
 	t.hint = widget.NewLabel("")
 	t.hint.Wrapping = fyne.TextWrapWord
 	t.hint.Importance = widget.WarningImportance
+	t.hint.Hide()
 	t.list = widget.NewList(
 		func() int { return len(t.visible) },
 		func() fyne.CanvasObject { return newPeerRow(t) },
@@ -70,6 +71,11 @@ func (t *peersTab) update(m *state.Model) {
 		lines = append(lines, h)
 	}
 	t.hint.SetText(strings.Join(lines, "\n"))
+	if len(lines) == 0 {
+		t.hint.Hide()
+	} else {
+		t.hint.Show()
+	}
 	t.refilter()
 }
 

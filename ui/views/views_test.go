@@ -468,3 +468,40 @@ func TestNotify(t *testing.T) {
 	a.Preferences().SetBool(PrefNotify, false)
 	test.AssertNotificationSent(t, nil, func() { Notify(a, []state.Notice{req}) })
 }
+
+// TestPeersHints: the peers view says when the inbound firewall drops
+// packets (and how to open a port), that this device waits for approval,
+// and shows a peer in standby as such.
+func TestPeersHints(t *testing.T) {
+	h := newHarness(t, Options{})
+	st := status(apitype.StateUp)
+	st.Peers[1].State = apitype.PeerStandby
+	h.start(st)
+	p := h.win.peers
+	if p.hint.Visible() {
+		t.Errorf("hint shown with nothing to say: %q", p.hint.Text)
+	}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventDrops, Drops: map[string]uint64{"firewall_in": 2}, FirewallInLastMinute: 2})
+	h.q.RunNext(t)
+	want := "The firewall blocked 2 inbound packets in the last minute. " + state.FirewallHintText
+	if !p.hint.Visible() || p.hint.Text != want {
+		t.Errorf("hint visible=%v %q, want %q", p.hint.Visible(), p.hint.Text, want)
+	}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventJoining, Joining: []apitype.Joining{{Network: "lab", State: apitype.JoinDenied}}})
+	h.q.RunNext(t)
+	if !strings.HasPrefix(p.hint.Text, "An admin of lab denied this device's join request\n") {
+		t.Errorf("hint %q", p.hint.Text)
+	}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventDrops, Drops: map[string]uint64{"firewall_in": 2}})
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventJoining})
+	h.q.RunNext(t)
+	h.q.RunNext(t)
+	if p.hint.Visible() {
+		t.Errorf("hint still shown: %q", p.hint.Text)
+	}
+	row := newPeerRow(p)
+	row.set(h.ctl.Model().Peers()[1]) // phone, in standby
+	if row.badge.Text != "standby" || !strings.Contains(row.reason.Text, "ray down") {
+		t.Errorf("standby peer: badge %q reason %q", row.badge.Text, row.reason.Text)
+	}
+}

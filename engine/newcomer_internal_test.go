@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"time"
+
+	"testing"
+
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/netmap"
+)
+
+func TestRecentCounter(t *testing.T) {
+	var r recentCounter
+	for _, s := range []int64{100, 100, 101, 159} {
+		r.add(s)
+	}
+	tests := []struct {
+		now  int64
+		want uint64
+	}{
+		{now: 100, want: 2},
+		{now: 101, want: 3},
+		{now: 159, want: 4},
+		{now: 160, want: 2}, // second 100 is a minute old
+		{now: 161, want: 1},
+		{now: 218, want: 1},
+		{now: 219, want: 0},
+	}
+	for _, tt := range tests {
+		if got := r.sum(tt.now); got != tt.want {
+			t.Errorf("sum(%d) = %d, want %d", tt.now, got, tt.want)
+		}
+	}
+	// Second 160 reuses second 100's bucket: the old count is gone.
+	r.add(160)
+	if got := r.sum(160); got != 3 {
+		t.Errorf("after reuse: sum(160) = %d, want 3 (101, 159, 160)", got)
+	}
+}
+
+func TestRecentCounterAllocs(t *testing.T) {
+	var r recentCounter
+	s := int64(0)
+	if n := testing.AllocsPerRun(1000, func() { s++; r.add(s) }); n != 0 {
+		t.Errorf("add allocates %v times", n)
+	}
+}
+
+// TestJoinDenial: only the network key can deny, and a denial names the
+// network and the node it denies.
+func TestJoinDenial(t *testing.T) {
+	admin, other := key.NewNode(), key.NewNode()
+	n, err := netmap.Create("work", false, admin.Public(), "alpha", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := netmap.Create("home", false, admin.Public(), "alpha", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	joiner := key.NewNode().Public()
+	d := signDenial(n, joiner)
+	if !d.valid(n.ID, joiner) {
+		t.Fatal("the admin's denial is not valid")
+	}
+	forged := signDenial(m, joiner) // another network's key
+	forged.Network = n.ID
+	tests := []struct {
+		name string
+		d    *joinDenial
+		net  key.NetworkPublic
+		node key.NodePublic
+	}{
+		{"none", nil, n.ID, joiner},
+		{"for another node", d, n.ID, other.Public()},
+		{"for another network", d, m.ID, joiner},
+		{"signed by another network's key", forged, n.ID, joiner},
+		{"no signature", &joinDenial{Network: n.ID, Node: joiner}, n.ID, joiner},
+	}
+	for _, tt := range tests {
+		if tt.d.valid(tt.net, tt.node) {
+			t.Errorf("%s: accepted", tt.name)
+		}
+	}
+}
