@@ -71,10 +71,10 @@ type joinReq struct {
 type joinResp struct {
 	Error     string                  `json:"error,omitempty"`
 	Pending   bool                    `json:"pending,omitempty"`
-	// Denial, with Error: an admin denied the request (signed).
-	Denial *joinDenial `json:"denial,omitempty"`
 	Roster    *netmap.SignedRoster    `json:"roster,omitempty"`
 	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
+	// Denial, with Error: an admin denied the request (signed).
+	Denial *joinDenial `json:"denial,omitempty"`
 }
 
 var errMsgTooBig = errors.New("control message too large")

@@ -241,6 +241,14 @@ func (t *networksTab) join() {
 			t.joinMsg.SetText("Asked to join " + r.Network.Name + ": waiting for an admin to approve.")
 			return
 		}
-		t.joinMsg.SetText("Joined " + r.Network.Name + ".")
+		t.joinMsg.SetText("Joined " + r.Network.Name + joinedAs(r.Network.Hostname) + ". " + state.FirewallHintText + ".")
 	})
+}
+
+// joinedAs names the hostname a join got (" as laptop-1"), if known.
+func joinedAs(hostname string) string {
+	if hostname == "" {
+		return ""
+	}
+	return " as " + hostname
 }

@@ -225,6 +225,16 @@ func TestJoinBadCode(t *testing.T) {
 	if n.joinMsg.Text != "Asked to join lab: waiting for an admin to approve." || n.joinCode.Text != "" {
 		t.Errorf("join message %q, code %q", n.joinMsg.Text, n.joinCode.Text)
 	}
+
+	// A join says the name this device got, and that inbound is closed.
+	h.fake.SetJoin(apitype.JoinResponse{Network: apitype.Network{Name: "lab", Hostname: "laptop-1"}})
+	n.joinCode.SetText("rf1-good")
+	test.Tap(n.joinBtn)
+	h.fake.WaitCall(t, "Join")
+	h.q.RunUntil(t, func() bool { return !n.joinBtn.Disabled() })
+	if want := "Joined lab as laptop-1. " + state.FirewallHintText + "."; n.joinMsg.Text != want {
+		t.Errorf("join message %q, want %q", n.joinMsg.Text, want)
+	}
 }
 
 // buttons returns the buttons in o, depth first.
