@@ -156,7 +156,7 @@ func (t *networksTab) drawRequests(reqs []apitype.JoinRequest) {
 		}
 		text := fmt.Sprintf("%s (id %s) asks to join %s", name, state.ShortID(r.ID), r.Network)
 		if !r.Received.IsZero() {
-			text += " — since " + r.Received.Local().Format("Jan 2 15:04")
+			text += " — since " + r.Received.Local().Format("Jan 2 15:04 MST")
 		}
 		msg := widget.NewLabel("")
 		var approve, deny *widget.Button

@@ -306,7 +306,8 @@ func TestInviteShowsCodeAndQR(t *testing.T) {
 	if got := n.invite.network.Options; !reflect.DeepEqual(got, []string{"home"}) {
 		t.Errorf("invite networks %v", got)
 	}
-	h.fake.SetInvite(apitype.InviteResponse{Code: "rf1-home-abcdef", Network: "home"})
+	expires := time.Date(2026, 5, 6, 7, 8, 0, 0, time.Local)
+	h.fake.SetInvite(apitype.InviteResponse{Code: "rf1-home-abcdef", Network: "home", Reusable: true, Expires: expires})
 	n.invite.reusable.SetChecked(true)
 	test.Tap(button(t, n.list.Objects[0], "Invite…"))
 	call := h.fake.WaitCall(t, "Invite")
@@ -317,6 +318,9 @@ func TestInviteShowsCodeAndQR(t *testing.T) {
 	p := n.invite
 	if p.result.Hidden || p.code.Text != "rf1-home-abcdef" || !p.code.Selectable || p.qr.Image == nil {
 		t.Fatalf("result hidden=%v code=%q qr=%v", p.result.Hidden, p.code.Text, p.qr.Image != nil)
+	}
+	if want := "expires May 6 2026 07:08 " + expires.Format("MST") + "."; !strings.Contains(p.msg.Text, want) {
+		t.Errorf("invite message %q lacks %q (the time zone)", p.msg.Text, want)
 	}
 	test.Tap(p.copy)
 	if got := h.app.Clipboard().Content(); got != "rf1-home-abcdef" {
