@@ -10,6 +10,7 @@ import (
 
 	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/engine/enginetest"
+	"github.com/rayfish/rayfish/engine/enginetest/loopnode"
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
@@ -27,26 +28,9 @@ type node struct {
 func startNode(t *testing.T, name, dir string) *node {
 	t.Helper()
 	n := &node{name: name, dir: dir, tun: enginetest.NewTUN()}
-	var e *engine.Engine
-	e, err := engine.New(engine.Config{
-		StateDir:    dir,
-		ListenPort:  -1,
-		ListenAddr:  netip.MustParseAddr("127.0.0.1"),
-		TUN:         n.tun,
-		Hostname:    name,
-		DisableMDNS: true,
-		Endpoints: func() []netip.AddrPort {
-			return []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(e.ListenPort()))}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
+	e := loopnode.Start(t, dir, name, n.tun)
 	// Inbound UDP to port 2000 is what the tests send.
-	err = e.UpdateFirewall(func(rs *firewall.Ruleset, _ *firewall.Suggested) error {
+	err := e.UpdateFirewall(func(rs *firewall.Ruleset, _ *firewall.Suggested) error {
 		return rs.Add(firewall.Rule{Direction: firewall.In, Action: firewall.Allow, Proto: firewall.ProtoUDP,
 			Ports: []firewall.PortRange{{First: 1, Last: 2000}}})
 	})
@@ -70,13 +54,7 @@ func (n *node) peer(hostname string) (apitype.Peer, bool) {
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	loopnode.WaitFor(t, d, what, cond)
 }
 
 // expectPacket waits for a packet on tun matching pred.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,11 +56,7 @@ func (l *lanRecords) add(r netmap.EndpointRecord, now time.Time) {
 func (l *lanRecords) list() []netmap.EndpointRecord {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make([]netmap.EndpointRecord, 0, len(l.recs))
-	for _, r := range l.recs {
-		out = append(out, r)
-	}
-	return out
+	return slices.Collect(maps.Values(l.recs))
 }
 
 // errClosedByID is the admin's answer to a bare network id for a closed network.

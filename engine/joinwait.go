@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -40,10 +41,7 @@ func (w *joinWaits) set(id key.NetworkPublic, name, state string, now time.Time)
 func (w *joinWaits) list() []apitype.Joining {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	out := make([]apitype.Joining, 0, len(w.m))
-	for _, j := range w.m {
-		out = append(out, j)
-	}
+	out := slices.Collect(maps.Values(w.m))
 	slices.SortFunc(out, func(a, b apitype.Joining) int { return strings.Compare(a.Network, b.Network) })
 	return out
 }

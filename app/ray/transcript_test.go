@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"net/netip"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/engine/enginetest"
+	"github.com/rayfish/rayfish/engine/enginetest/loopnode"
 	"github.com/rayfish/rayfish/engine/localapi"
 	"github.com/rayfish/rayfish/platform/ipc"
 )
@@ -28,24 +28,7 @@ func startTestNode(t *testing.T, name string) *testNode {
 	t.Helper()
 	dir := t.TempDir()
 	n := &testNode{name: name, socket: filepath.Join(dir, "ray.sock"), tun: enginetest.NewTUN()}
-	var e *engine.Engine
-	e, err := engine.New(engine.Config{
-		StateDir:    filepath.Join(dir, "state"),
-		ListenPort:  -1,
-		ListenAddr:  netip.MustParseAddr("127.0.0.1"),
-		TUN:         n.tun,
-		Hostname:    name,
-		DisableMDNS: true,
-		Endpoints: func() []netip.AddrPort {
-			return []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(e.ListenPort()))}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
+	e := loopnode.Start(t, filepath.Join(dir, "state"), name, n.tun)
 	n.e = e
 	ln, err := ipc.Listen(n.socket)
 	if err != nil {
@@ -99,13 +82,7 @@ func lastLine(s string) string {
 // waitUntil polls cond until it holds or d passes.
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	loopnode.WaitFor(t, d, what, cond)
 }
 
 // wantMatch fails unless s matches the regular expression re.
