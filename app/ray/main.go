@@ -30,6 +30,14 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 // runIO executes one command line and returns the exit code.
 func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runCtx(ctx, args, stdin, stdout, stderr)
+}
+
+// runCtx executes one command line until ctx ends (Ctrl-C) and returns
+// the exit code.
+func runCtx(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	socket := os.Getenv("RAY_SOCKET")
 	if socket == "" {
 		socket = paths.SocketPath()
@@ -63,8 +71,6 @@ func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, commandHelp(cmd))
 		return 0
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	c := &cli{socket: socket, in: stdin, out: stdout, errw: stderr}
 	var err error
 	switch cmd {

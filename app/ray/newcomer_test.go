@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -278,5 +280,36 @@ func TestTranscriptSettingsAndHelp(t *testing.T) {
 	}
 	if out := a.must(t, "join", "--help"); !strings.Contains(out, "-wait") {
 		t.Errorf("join --help lacks --wait: %q", out)
+	}
+}
+
+// TestTranscriptApprovalCtrlC: Ctrl-C while waiting for approval keeps
+// the request: the CLI says so, the daemon keeps waiting, and an accept
+// later still admits this node.
+func TestTranscriptApprovalCtrlC(t *testing.T) {
+	a, c := startTestNode(t, "alpha"), startTestNode(t, "charlie")
+	a.must(t, "create", "work")
+	code := lastLine(a.must(t, "invite", "work", "--approval"))
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errw bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runCtx(ctx, []string{"--socket", c.socket, "join", code, "--wait", "1m"}, strings.NewReader(""), &out, &errw)
+	}()
+	waitUntil(t, 10*time.Second, "the request reaches alpha", func() bool { return len(a.e.Status().Requests) == 1 })
+	cancel() // Ctrl-C
+	select {
+	case st := <-done:
+		if st != 3 {
+			t.Errorf("Ctrl-C: exit %d, want 3", st)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Ctrl-C did not end the wait")
+	}
+	wantMatch(t, "Ctrl-C", errw.String(), `^ray: still waiting for an admin of work; the daemon keeps the request \(ray status shows it\)\n$`)
+	a.must(t, "accept", "work", "charlie")
+	waitUntil(t, 10*time.Second, "charlie joins after all", func() bool { return len(c.e.Status().Networks) == 1 })
+	if j := c.e.Status().Joining; len(j) != 0 {
+		t.Errorf("joined, yet status still lists %+v", j)
 	}
 }
