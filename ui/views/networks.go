@@ -216,7 +216,7 @@ func (t *networksTab) create() {
 			return
 		}
 		t.createName.SetText("")
-		t.createMsg.SetText("Created " + n.Name + ". Invite devices with Invite… above.")
+		t.createMsg.SetText("Created " + n.Name + ". Invite devices with Invite… above. " + state.FirewallHintText + ".")
 	})
 }
 

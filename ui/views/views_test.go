@@ -519,3 +519,19 @@ func TestPeersHints(t *testing.T) {
 		t.Errorf("standby peer: badge %q reason %q", row.badge.Text, row.reason.Text)
 	}
 }
+
+// TestCreateSaysInboundIsClosed: creating a network says that inbound
+// connections are blocked and how to open a port, as `ray create` does.
+func TestCreateSaysInboundIsClosed(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	h.win.Show(TabNetworks)
+	n := h.win.networks
+	n.createName.SetText("lab")
+	test.Tap(n.createBtn)
+	h.fake.WaitCall(t, "Create")
+	h.q.RunUntil(t, func() bool { return strings.HasPrefix(n.createMsg.Text, "Created lab.") })
+	if want := "Created lab. Invite devices with Invite… above. " + state.FirewallHintText + "."; n.createMsg.Text != want {
+		t.Errorf("create message %q, want %q", n.createMsg.Text, want)
+	}
+}
