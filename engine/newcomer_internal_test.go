@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"strings"
 	"time"
 
 	"testing"
@@ -80,6 +81,56 @@ func TestJoinDenial(t *testing.T) {
 	for _, tt := range tests {
 		if tt.d.valid(tt.net, tt.node) {
 			t.Errorf("%s: accepted", tt.name)
+		}
+	}
+}
+
+// TestResolveRequest: a join request is named by node id, any unique
+// prefix of it or the requester's hostname; ambiguity lists both.
+func TestResolveRequest(t *testing.T) {
+	now := time.Now()
+	n, err := netmap.Create("work", false, key.NewNode().Public(), "alpha", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two nodes whose ids share a 4-character prefix, found by trying.
+	var k1, k2 key.NodePublic
+	seen := map[string]key.NodePublic{}
+	for k2.IsZero() {
+		k := key.NewNode().Public()
+		if o, ok := seen[k.String()[:4]]; ok {
+			k1, k2 = o, k
+		}
+		seen[k.String()[:4]] = k
+	}
+	for i, k := range []key.NodePublic{k1, k2} {
+		if err := n.AddRequest(netmap.JoinRequest{Node: k, Hostname: []string{"phone", "tablet"}[i], Received: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, q string
+		want    key.NodePublic
+		err     string
+	}{
+		{"full id", k1.String(), k1, ""},
+		{"hostname", "tablet", k2, ""},
+		{"unique prefix", k2.String()[:12], k2, ""},
+		{"upper case", strings.ToUpper(k1.String()[:12]), k1, ""},
+		{"ambiguous", k1.String()[:4], key.NodePublic{}, "matches 2 join requests"},
+		{"too short", k1.String()[:3], key.NodePublic{}, "no pending join request"},
+		{"unknown", "laptop", key.NodePublic{}, "no pending join request"},
+	}
+	for _, tt := range tests {
+		got, err := resolveRequestLocked(n, tt.q, now)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: err %v, want %q", tt.name, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %v %v", tt.name, got.ShortString(), err)
 		}
 	}
 }
