@@ -143,17 +143,9 @@ type Engine struct {
 	batches  chan *pbatch
 	nbatches atomic.Int32
 	drops    dropCounters
-	// fwInRecent counts firewall_in drops of the last minute (status hint).
-	fwInRecent recentCounter
-	// standby: which peers are down (ray down); see standby.go.
-	standby standbyPeers
-	// joinWaits: this node's own join requests (joinwait.go).
-	joinWaits joinWaits
-	// lanSeen: nodes heard on the LAN, for joining open networks by id.
-	lanSeen lanRecords
-	pktIn   atomic.Uint64
-	pktOut  atomic.Uint64
-	relays  func() map[string]bool // relay connection states (magicconn)
+	pktIn    atomic.Uint64
+	pktOut   atomic.Uint64
+	relays   func() map[string]bool // relay connection states (magicconn)
 	// bulkRecvs maps bulk.SessionID to *bulkRecv; the data path reads it.
 	bulkRecvs sync.Map
 	isUp      atomic.Bool
@@ -175,6 +167,16 @@ type Engine struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// fwInRecent counts firewall_in drops of the last minute (the data
+	// path adds without locks; dropwindow.go).
+	fwInRecent recentCounter
+	// standby: which peers are down (ray down); standby.go.
+	standby standbyPeers
+	// joinWaits: this node's own join requests; joinwait.go.
+	joinWaits joinWaits
+	// lanSeen: nodes heard on the LAN, for joining open networks by id.
+	lanSeen lanRecords
 
 	// mu guards the fields below it.
 	mu        sync.Mutex
