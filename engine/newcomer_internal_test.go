@@ -1,11 +1,13 @@
 package engine
 
 import (
+	"net/netip"
 	"strings"
+	"testing"
 	"time"
 
-	"testing"
-
+	"github.com/rayfish/rayfish/engine/enginetest"
+	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
@@ -132,5 +134,27 @@ func TestResolveRequest(t *testing.T) {
 		if err != nil || got != tt.want {
 			t.Errorf("%s: %v %v", tt.name, got.ShortString(), err)
 		}
+	}
+}
+
+// TestFirewallInWindow: an inbound packet the firewall denies is counted
+// in the last-minute window shown by status, without allocating.
+func TestFirewallInWindow(t *testing.T) {
+	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+	e, p := testEngine(t, self, other)
+	e.fw.Update(func(rs *firewall.Ruleset, _ *firewall.Suggested) error {
+		return rs.SetDefault(firewall.In, firewall.Deny)
+	})
+	in := enginetest.UDPPacket(other, self, 2, 8080, 100)
+	allocs := testing.AllocsPerRun(100, func() { e.inbound(p, in) })
+	if allocs != 0 {
+		t.Errorf("a firewall drop allocates %v times", allocs)
+	}
+	got, total := e.fwInRecent.sum(e.second()), e.drops.snapshot()["firewall_in"]
+	if got != total || got < 100 {
+		t.Errorf("last minute %d, firewall_in %d", got, total)
+	}
+	if later := e.fwInRecent.sum(e.second() + recentWindow); later != 0 {
+		t.Errorf("a minute later: %d", later)
 	}
 }
