@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -44,6 +46,40 @@ func (w *joinWaits) list() []apitype.Joining {
 	out := slices.Collect(maps.Values(w.m))
 	slices.SortFunc(out, func(a, b apitype.Joining) int { return strings.Compare(a.Network, b.Network) })
 	return out
+}
+
+// joinAnswerWait bounds how long Join waits for the inviting node's first
+// answer (admitted, refused or pending).
+const joinAnswerWait = 30 * time.Second
+
+// awaitJoin waits for a join's result. An admin's first answer must come
+// within joinAnswerWait; once the request is pending (approval), Join
+// waits up to wait more (2 minutes if 0), then returns ErrPending while
+// the join goes on in the background. Ctrl-C (ctx) also leaves it there.
+func awaitJoin(ctx context.Context, result <-chan error, pending <-chan struct{}, wait time.Duration) error {
+	if wait <= 0 {
+		wait = 2 * time.Minute
+	}
+	answer := time.NewTimer(joinAnswerWait)
+	defer answer.Stop()
+	var approval <-chan time.Time
+	for {
+		select {
+		case err := <-result:
+			return err
+		case <-pending:
+			answer.Stop()
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			approval, pending = t.C, nil
+		case <-answer.C:
+			return fmt.Errorf("the inviting node did not answer within %v (it may still; see ray status)", joinAnswerWait)
+		case <-approval:
+			return ErrPending
+		case <-ctx.Done():
+			return ErrPending
+		}
+	}
 }
 
 // joinDenial is an admin's refusal of a join request, signed with the

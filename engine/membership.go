@@ -256,29 +256,21 @@ func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Dura
 		req.Secret = inv.Secret[:]
 	}
 	result := make(chan error, 1)
+	pending := make(chan struct{}, 1)
 	var joined *netmap.Network
 	e.goRoutine(func() {
-		n, err := e.runJoin(qc, inv, req)
+		n, err := e.runJoin(qc, inv, req, pending)
 		joined = n
 		result <- err
 	})
-	if wait <= 0 {
-		wait = 2 * time.Minute
+	if err := awaitJoin(ctx, result, pending, wait); err != nil {
+		return nil, err
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case err := <-result:
-		return joined, err
-	case <-t.C:
-		return nil, ErrPending
-	case <-ctx.Done():
-		return nil, ErrPending
-	}
+	return joined, nil
 }
 
 // runJoin speaks the join protocol on qc and installs the network.
-func (e *Engine) runJoin(qc *quic.Conn, inv netmap.Invite, req joinReq) (*netmap.Network, error) {
+func (e *Engine) runJoin(qc *quic.Conn, inv netmap.Invite, req joinReq, pending chan<- struct{}) (*netmap.Network, error) {
 	defer qc.CloseWithError(codeNormal, "")
 	ctx, cancel := context.WithTimeout(e.ctx, joinWaitMax)
 	defer cancel()
@@ -311,6 +303,10 @@ func (e *Engine) runJoin(qc *quic.Conn, inv netmap.Invite, req joinReq) (*netmap
 			e.log.Info("join request waiting for approval", "network", inv.NetworkName)
 			e.joinWaits.set(inv.Network, inv.NetworkName, apitype.JoinWaiting, time.Now())
 			e.watchers.notify()
+			select {
+			case pending <- struct{}{}:
+			default:
+			}
 			continue
 		}
 		if resp.Roster == nil {

@@ -1,9 +1,12 @@
 package engine
 
 import (
+	"context"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/enginetest"
@@ -156,5 +159,58 @@ func TestFirewallInWindow(t *testing.T) {
 	}
 	if later := e.fwInRecent.sum(e.second() + recentWindow); later != 0 {
 		t.Errorf("a minute later: %d", later)
+	}
+}
+
+// TestAwaitJoin: the approval wait starts when the admin says pending;
+// a silent admin is given up on; Ctrl-C leaves the request waiting.
+func TestAwaitJoin(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps func(result chan error, pending chan struct{}, cancel func())
+		after time.Duration // when awaitJoin returns (virtual time)
+		want  string        // error text, "" for success
+	}{
+		{"admitted after 20s", func(r chan error, _ chan struct{}, _ func()) {
+			time.Sleep(20 * time.Second)
+			r <- nil
+		}, 20 * time.Second, ""},
+		{"no answer", func(chan error, chan struct{}, func()) {}, joinAnswerWait, "did not answer"},
+		{"pending, then the wait ends", func(_ chan error, p chan struct{}, _ func()) {
+			time.Sleep(25 * time.Second)
+			p <- struct{}{}
+		}, 25*time.Second + time.Minute, ErrPending.Error()},
+		{"pending, then accepted", func(r chan error, p chan struct{}, _ func()) {
+			p <- struct{}{}
+			time.Sleep(50 * time.Second)
+			r <- nil
+		}, 50 * time.Second, ""},
+		{"pending, then denied", func(r chan error, p chan struct{}, _ func()) {
+			p <- struct{}{}
+			time.Sleep(10 * time.Second)
+			r <- errors.New("denied")
+		}, 10 * time.Second, "denied"},
+		{"Ctrl-C", func(_ chan error, p chan struct{}, cancel func()) {
+			p <- struct{}{}
+			time.Sleep(5 * time.Second)
+			cancel()
+		}, 5 * time.Second, ErrPending.Error()},
+	}
+	for _, tt := range tests {
+		synctest.Test(t, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			result, pending := make(chan error, 1), make(chan struct{}, 1)
+			go tt.steps(result, pending, cancel)
+			start := time.Now()
+			err := awaitJoin(ctx, result, pending, time.Minute)
+			if took := time.Since(start); took != tt.after {
+				t.Errorf("%s: returned after %v, want %v", tt.name, took, tt.after)
+			}
+			if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+			}
+			synctest.Wait()
+		})
 	}
 }

@@ -326,7 +326,11 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) error {
 	}
 	n, err := s.b.Join(r.Context(), req.Code, req.Hostname, wait)
 	if errors.Is(err, netmap.ErrJoinPending) {
-		writeJSON(w, apitype.JoinResponse{Pending: true})
+		resp := apitype.JoinResponse{Pending: true}
+		if inv, err := netmap.ParseInvite(req.Code); err == nil {
+			resp.Network = apitype.Network{Name: inv.NetworkName, ID: inv.Network.String()}
+		}
+		writeJSON(w, resp)
 		return nil
 	}
 	if err != nil {

@@ -228,7 +228,9 @@ func (t *networksTab) join() {
 	}
 	t.joinBtn.Disable()
 	t.joinMsg.SetText("Joining…")
-	t.ctl.Join(apitype.JoinRequestBody{Code: code}, func(r apitype.JoinResponse, err error) {
+	// An approval code answers "pending" a second after the admin has the
+	// request; the peers view then shows the wait and its end.
+	t.ctl.Join(apitype.JoinRequestBody{Code: code, Wait: "1s"}, func(r apitype.JoinResponse, err error) {
 		t.joinBtn.Enable()
 		if err != nil {
 			t.joinMsg.Importance = widget.DangerImportance

@@ -207,7 +207,7 @@ func TestJoinBadCode(t *testing.T) {
 	test.Type(n.joinCode, "  garbage  ")
 	test.Tap(n.joinBtn)
 	call := h.fake.WaitCall(t, "Join")
-	if req := call.Args[0].(apitype.JoinRequestBody); req.Code != "garbage" {
+	if req := call.Args[0].(apitype.JoinRequestBody); req.Code != "garbage" || req.Wait != "1s" {
 		t.Errorf("join request %+v", req)
 	}
 	h.q.RunUntil(t, func() bool { return !n.joinBtn.Disabled() })
