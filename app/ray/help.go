@@ -124,12 +124,11 @@ func docFor(cmd string) (cliDoc, bool) {
 	return cliDoc{}, false
 }
 
-// commandHelp is cmd's entry of the table: the synopsis after "usage:",
-// then what it does.
-func commandHelp(cmd string) string {
+// synopsis is "usage: " and cmd's synopsis lines from the table.
+func synopsis(cmd string) (string, bool) {
 	d, ok := docFor(cmd)
 	if !ok {
-		return fmt.Sprintf("usage: ray %s\n", cmd)
+		return "", false
 	}
 	var b strings.Builder
 	const prefix = "usage: ray "
@@ -140,10 +139,20 @@ func commandHelp(cmd string) string {
 			b.WriteString(strings.Repeat(" ", len(prefix)) + s + "\n")
 		}
 	}
-	if d.what != "" {
-		b.WriteString("\n" + d.what + "\n")
+	return b.String(), true
+}
+
+// commandHelp is cmd's entry of the table: the synopsis after "usage:",
+// then what it does.
+func commandHelp(cmd string) string {
+	syn, ok := synopsis(cmd)
+	if !ok {
+		return fmt.Sprintf("usage: ray %s\n", cmd)
 	}
-	return b.String()
+	if d, _ := docFor(cmd); d.what != "" {
+		syn += "\n" + d.what + "\n"
+	}
+	return syn
 }
 
 // flaglessCommands parse their own arguments; any -h or --help among them

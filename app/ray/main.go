@@ -167,6 +167,9 @@ func parseArgs(fs *flag.FlagSet, args []string, npos int, what string) ([]string
 		args = fs.Args()[1:]
 	}
 	if len(pos) != npos {
+		if syn, ok := synopsis(fs.Name()); ok {
+			return nil, exitCode{2, strings.TrimSuffix(syn, "\n")}
+		}
 		return nil, exitCode{2, fmt.Sprintf("usage: ray %s %s", fs.Name(), what)}
 	}
 	return pos, nil
