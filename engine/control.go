@@ -16,6 +16,7 @@ import (
 func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 	switch m.Type {
 	case msgHello:
+		e.peerStandby(p, m.Standby)
 		if m.Bulk == bulkVersion && pc.bulk != nil && pc.bulk.sender.Load() == nil && !e.cfg.DisableBulk {
 			if err := e.startBulkSend(pc, 0); err != nil {
 				e.log.Warn("bulk channel", "peer", p.key.ShortString(), "err", err)
@@ -51,6 +52,8 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 		}
 	case msgEndpoints:
 		e.importRecords(p, m.Endpoints)
+	case msgState:
+		e.peerStandby(p, m.Standby)
 	default:
 		e.log.Debug("unknown control message", "type", m.Type, "peer", p.key.ShortString())
 	}

@@ -535,6 +535,7 @@ func (e *Engine) inboundBuf(p *peer, b *pbuf) {
 			e.reject(pkt, &info, p)
 		}
 		reason = dropFirewallIn
+		e.fwInRecent.add(e.second())
 	}
 	e.drops.add(reason)
 	e.putBuf(b)

@@ -207,6 +207,16 @@ type Engine struct {
 	// refreshMu serializes refreshEndpoints; taken before e.mu.
 	refreshMu sync.Mutex
 
+	// fwInRecent counts firewall_in drops of the last minute (the data
+	// path adds without locks; dropwindow.go).
+	fwInRecent recentCounter
+	// standby: which peers are down (ray down); standby.go.
+	standby standbyPeers
+	// joinWaits: this node's own join requests; joinwait.go.
+	joinWaits joinWaits
+	// lanSeen: nodes heard on the LAN, for joining open networks by id.
+	lanSeen lanRecords
+
 	// mu guards the fields below it.
 	mu        sync.Mutex
 	state     *netmap.State

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/engine/enginetest"
+	"github.com/rayfish/rayfish/engine/enginetest/loopnode"
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
@@ -80,13 +81,7 @@ func (n *node) peer(hostname string) (apitype.Peer, bool) {
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	loopnode.WaitFor(t, d, what, cond)
 }
 
 // expectPacket waits for a packet on tun matching pred.

@@ -55,6 +55,9 @@ func (e *Engine) apiRuleLocked(r firewall.Rule) apitype.FirewallRule {
 	}
 	if !r.Peer.IsZero() {
 		ar.Peer = r.Peer.String()
+		if p := e.peers[r.Peer]; p != nil {
+			ar.PeerHostname = p.info.hostname
+		}
 	}
 	if !r.Network.IsZero() {
 		ar.Network = r.Network.String()

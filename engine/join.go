@@ -163,7 +163,10 @@ func (e *Engine) admit(joiner key.NodePublic, src string, req joinReq) (joinResp
 	defer e.mu.Unlock()
 	n := e.state.ByID(req.Network)
 	if n == nil || !n.IsAdmin() {
-		return joinResp{Error: "this node is not an admin of that network"}, nil
+		return joinResp{Error: errNotAdmin}, nil
+	}
+	if resp, refused := refuseByID(n, joiner, req); refused {
+		return resp, nil
 	}
 	var err error
 	switch {

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/rayfish/rayfish/engine/mdns"
 	"github.com/rayfish/rayfish/engine/netmap"
@@ -26,6 +27,7 @@ func (e *Engine) applyMDNS(svc *mdns.Service, on bool) *mdns.Service {
 				return e.myRecord
 			},
 			OnRecord: func(r netmap.EndpointRecord, _ netip.AddrPort) {
+				e.lanSeen.add(r, time.Now()) // where to look for open networks' admins
 				e.importRecords(nil, []netmap.EndpointRecord{r})
 			},
 			Logger: e.log,

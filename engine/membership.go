@@ -15,6 +15,7 @@ import (
 
 	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/engine/router"
 )
@@ -224,12 +225,18 @@ var ErrPending = netmap.ErrJoinPending
 // to wait for the admin's decision, then returns ErrPending and keeps
 // waiting in the background.
 func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Duration) (*netmap.Network, error) {
+	if hostname != "" && netmap.SanitizeHostname(hostname) != strings.ToLower(hostname) {
+		return nil, fmt.Errorf("invalid hostname %q: use letters, digits and '-'", hostname)
+	}
+	if id, err := key.ParseNetworkPublic(strings.TrimSpace(code)); err == nil {
+		return e.joinByID(ctx, id, hostname)
+	}
 	inv, err := netmap.ParseInvite(code)
 	if err != nil {
 		return nil, err
 	}
 	if !inv.Expires.IsZero() && time.Now().After(inv.Expires) {
-		return nil, fmt.Errorf("invite code expired on %s", inv.Expires.Local().Format(time.DateTime))
+		return nil, fmt.Errorf("invite code expired on %s", inv.Expires.Local().Format("2006-01-02 15:04:05 MST"))
 	}
 	if hostname != "" && netmap.SanitizeHostname(hostname) != strings.ToLower(hostname) {
 		return nil, fmt.Errorf("invalid hostname %q: use letters, digits and '-'", hostname)
@@ -264,29 +271,21 @@ func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Dura
 		req.Secret = inv.Secret[:]
 	}
 	result := make(chan error, 1)
+	pending := make(chan struct{}, 1)
 	var joined *netmap.Network
 	e.goRoutine(func() {
-		n, err := e.runJoin(qc, inv, req)
+		n, err := e.runJoin(qc, inv, req, pending)
 		joined = n
 		result <- err
 	})
-	if wait <= 0 {
-		wait = 2 * time.Minute
+	if err := awaitJoin(ctx, result, pending, wait); err != nil {
+		return nil, err
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case err := <-result:
-		return joined, err
-	case <-t.C:
-		return nil, ErrPending
-	case <-ctx.Done():
-		return nil, ErrPending
-	}
+	return joined, nil
 }
 
 // runJoin speaks the join protocol on qc and installs the network.
-func (e *Engine) runJoin(qc *quic.Conn, inv netmap.Invite, req joinReq) (*netmap.Network, error) {
+func (e *Engine) runJoin(qc *quic.Conn, inv netmap.Invite, req joinReq, pending chan<- struct{}) (*netmap.Network, error) {
 	defer qc.CloseWithError(codeNormal, "")
 	ctx, cancel := context.WithTimeout(e.ctx, joinWaitMax)
 	defer cancel()
@@ -302,13 +301,27 @@ func (e *Engine) runJoin(qc *quic.Conn, inv netmap.Invite, req joinReq) (*netmap
 	for {
 		var resp joinResp
 		if err := readMsg(st, &resp); err != nil {
+			e.joinWaits.set(inv.Network, "", "", time.Time{})
+			e.watchers.notify()
 			return nil, fmt.Errorf("join: no answer from the inviting node: %w", err)
 		}
+		if resp.Denial.valid(inv.Network, e.self) {
+			e.joinWaits.set(inv.Network, inv.NetworkName, apitype.JoinDenied, time.Now())
+			e.watchers.notify()
+			return nil, fmt.Errorf("an admin of %q denied this device's join request", inv.NetworkName)
+		}
+		e.joinWaits.set(inv.Network, "", "", time.Time{})
 		if resp.Error != "" {
 			return nil, fmt.Errorf("join refused: %s", resp.Error)
 		}
 		if resp.Pending {
 			e.log.Info("join request waiting for approval", "network", inv.NetworkName)
+			e.joinWaits.set(inv.Network, inv.NetworkName, apitype.JoinWaiting, time.Now())
+			e.watchers.notify()
+			select {
+			case pending <- struct{}{}:
+			default:
+			}
 			continue
 		}
 		if resp.Roster == nil {
@@ -366,14 +379,14 @@ func (e *Engine) admittedLocked(n *netmap.Network, joiner key.NodePublic) joinRe
 
 // Decide accepts or denies a pending join request.
 func (e *Engine) Decide(network, id string, accept bool) error {
-	node, err := key.ParseNodePublic(id)
-	if err != nil {
-		return err
-	}
 	defer e.flushSaved() // after the unlock below
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	n, err := e.networkLocked(network)
+	if err != nil {
+		return err
+	}
+	node, err := resolveRequestLocked(n, id, time.Now())
 	if err != nil {
 		return err
 	}
@@ -399,7 +412,7 @@ func (e *Engine) Decide(network, id string, accept bool) error {
 		resp = e.admittedLocked(n, node)
 	} else {
 		e.saveLocked()
-		resp = joinResp{Error: "an admin denied the request"}
+		resp = joinResp{Error: "an admin denied the request", Denial: signDenial(n, node)}
 		e.watchers.notify()
 	}
 	if pr != nil {

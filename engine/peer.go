@@ -290,7 +290,7 @@ func (e *Engine) readControl(p *peer, pc *peerConn) {
 
 func (e *Engine) sendHello(pc *peerConn) {
 	e.mu.Lock()
-	m := &ctrlMsg{Type: msgHello, Versions: map[key.NetworkPublic]uint64{}}
+	m := &ctrlMsg{Type: msgHello, Versions: map[key.NetworkPublic]uint64{}, Standby: !e.isUp.Load()}
 	if pc.bulk != nil && !e.cfg.DisableBulk {
 		m.Bulk = bulkVersion
 	}

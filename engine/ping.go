@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/key"
@@ -56,52 +55,6 @@ func (e *Engine) handlePingDatagram(p *peer, pc *peerConn, d []byte) {
 	}
 }
 
-// ResolvePeer finds a peer by hostname (optionally host.network), overlay
-// IP or node id.
-func (e *Engine) ResolvePeer(s string) (key.NodePublic, error) {
-	s = strings.TrimSuffix(strings.ToLower(strings.TrimSpace(s)), ".")
-	s = strings.TrimSuffix(s, ".ray")
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if k, err := key.ParseNodePublic(s); err == nil {
-		if _, ok := e.peers[k]; ok {
-			return k, nil
-		}
-		return k, fmt.Errorf("node %s shares no network with this node", k.ShortString())
-	}
-	if a, err := netip.ParseAddr(s); err == nil {
-		if p, ok := e.routes.Lookup(a); ok {
-			return p.key, nil
-		}
-		return key.NodePublic{}, fmt.Errorf("no peer has address %s", a)
-	}
-	host, netName, _ := strings.Cut(s, ".")
-	if k, ok := e.state.NameOwner(host); ok && netName == "" && e.peers[k] != nil {
-		return k, nil // the bare name's holder, as in magic DNS
-	}
-	var found []key.NodePublic
-	for _, n := range e.state.Networks {
-		if netName != "" && n.Name != netName {
-			continue
-		}
-		for _, m := range n.Roster.Members {
-			if m.Hostname == host && m.Node != e.self {
-				if len(found) == 0 || found[len(found)-1] != m.Node {
-					found = append(found, m.Node)
-				}
-			}
-		}
-	}
-	switch len(found) {
-	case 0:
-		return key.NodePublic{}, fmt.Errorf("no peer named %q", s)
-	case 1:
-		return found[0], nil
-	default:
-		return key.NodePublic{}, fmt.Errorf("%q names %d peers; use host.network or the node id", s, len(found))
-	}
-}
-
 // Ping sends one ping datagram to peer and waits for its pong.
 func (e *Engine) Ping(ctx context.Context, k key.NodePublic, seq uint64) (PingResult, error) {
 	e.mu.Lock()
@@ -113,6 +66,12 @@ func (e *Engine) Ping(ctx context.Context, k key.NodePublic, seq uint64) (PingRe
 	e.mu.Unlock()
 	if p == nil {
 		return res, errors.New("not a peer")
+	}
+	if !e.isUp.Load() {
+		return res, errStandby
+	}
+	if e.standby.has(k) {
+		return res, fmt.Errorf("%s is down (standby: ray down on that node)", res.Hostname)
 	}
 	pc := p.cur.Load()
 	if pc == nil {

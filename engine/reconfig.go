@@ -160,7 +160,9 @@ func (e *Engine) applyUp(up bool, addrs []netip.Prefix) error {
 	if up {
 		e.reconf.onTUN = addrs
 	}
-	e.isUp.Store(up)
+	if e.isUp.Swap(up) != up {
+		e.announceState()
+	}
 	e.log.Info("data plane", "up", up)
 	return nil
 }

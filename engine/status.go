@@ -22,6 +22,11 @@ func (e *Engine) Status() *apitype.Status {
 		Peers:    []apitype.Peer{},
 		Requests: []apitype.JoinRequest{},
 		Drops:    e.drops.snapshot(),
+
+		FirewallInLastMinute: e.fwInRecent.sum(e.second()),
+	}
+	if j := e.joinWaits.list(); len(j) > 0 {
+		st.Joining = j
 	}
 	if n := e.ctrlDrops.Load(); n > 0 {
 		st.Drops["control_queue"] = n // control messages, not packets
@@ -84,6 +89,7 @@ func (e *Engine) Status() *apitype.Status {
 			}
 			ap.LastSeen = now.Truncate(time.Second)
 		}
+		ap.State = e.peerState(p, ap.Online)
 		st.Peers = append(st.Peers, ap)
 	}
 	slices.SortFunc(st.Peers, func(a, b apitype.Peer) int {

@@ -39,6 +39,7 @@ const (
 	msgRoster    = "roster"
 	msgLeave     = "leave"
 	msgEndpoints = "endpoints"
+	msgState     = "state" // the sender's data plane went down (Standby) or up
 )
 
 // ctrlMsg is one message on a mesh connection's control stream.
@@ -53,6 +54,8 @@ type ctrlMsg struct {
 	// Endpoints carries signed endpoint records (the sender's own and
 	// those it knows of members it shares networks with).
 	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
+	// Hello, State: the sender is in standby (ray down).
+	Standby bool `json:"standby,omitempty"`
 }
 
 // joinReq is the first message on a join connection.
@@ -61,6 +64,8 @@ type joinReq struct {
 	Secret   []byte                 `json:"secret,omitempty"`
 	Hostname string                 `json:"hostname"`
 	Record   *netmap.EndpointRecord `json:"record,omitempty"`
+	// ByID: the joiner presents only the network id (open networks).
+	ByID bool `json:"by_id,omitempty"`
 }
 
 // joinResp answers a joinReq; a Pending answer is followed by a final one.
@@ -69,6 +74,8 @@ type joinResp struct {
 	Pending   bool                    `json:"pending,omitempty"`
 	Roster    *netmap.SignedRoster    `json:"roster,omitempty"`
 	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
+	// Denial, with Error: an admin denied the request (signed).
+	Denial *joinDenial `json:"denial,omitempty"`
 }
 
 var errMsgTooBig = errors.New("control message too large")

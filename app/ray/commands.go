@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"flag"
@@ -13,10 +14,16 @@ import (
 	"github.com/rayfish/rayfish/app/buildinfo"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/localapi/client"
+	"github.com/rayfish/rayfish/engine/netmap"
 )
+
+// firewallHint follows create and join: inbound is denied by default,
+// which otherwise looks like a network fault.
+const firewallHint = "inbound connections to this device are blocked except ping; open a port with: ray firewall add in allow -p tcp -P 8080"
 
 type cli struct {
 	socket string
+	in     io.Reader
 	out    io.Writer
 	errw   io.Writer
 }
@@ -83,13 +90,17 @@ func cmdCreate(ctx context.Context, c *cli, args []string) error {
 		kind = "open"
 	}
 	fmt.Fprintf(c.out, "created %s network %q (id %s); you are its admin\n", kind, n.Name, n.ID)
+	if n.Open {
+		fmt.Fprintf(c.out, "anyone may join with: ray join %s\n", n.ID)
+	}
+	fmt.Fprintln(c.out, firewallHint)
 	return nil
 }
 
 func cmdInvite(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
 	reusable := fs.Bool("reusable", false, "a code that admits many nodes until it expires")
-	approval := fs.Bool("approval", false, "a code without a secret: joiners wait for `ray accept`")
+	approval := fs.Bool("approval", false, "a code without a secret: joiners wait for an admin to run ray accept")
 	expires := fs.String("expires", "", "lifetime, e.g. 24h or 7d (default 7d, reusable 30d)")
 	pos, err := parseArgs(fs, args, 1, "NAME [--reusable] [--expires DURATION]")
 	if err != nil {
@@ -108,7 +119,7 @@ func cmdInvite(ctx context.Context, c *cli, args []string) error {
 	}
 	exp := "never expires"
 	if !r.Expires.IsZero() {
-		exp = "expires " + r.Expires.Local().Format(time.DateTime)
+		exp = "expires " + r.Expires.Local().Format(timeFormat)
 	}
 	fmt.Fprintf(c.out, "%s invite for network %q, %s:\n%s\n", kind, r.Network, exp, r.Code)
 	return nil
@@ -118,19 +129,48 @@ func cmdJoin(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("join", flag.ContinueOnError)
 	hostname := fs.String("hostname", "", "this node's name in the network")
 	wait := fs.Duration("wait", 5*time.Minute, "how long to wait for an admin's approval")
-	pos, err := parseArgs(fs, args, 1, "CODE [--hostname NAME]")
+	pos, err := parseArgs(fs, args, 1, "CODE|NETWORK_ID|- [--hostname NAME] [--wait DURATION]")
 	if err != nil {
 		return err
 	}
-	r, err := c.client().Join(ctx, apitype.JoinRequestBody{Code: pos[0], Hostname: *hostname, Wait: wait.String()})
+	code := pos[0]
+	if code == "-" { // from stdin, so the code is not in ps or /proc
+		if code, err = readCode(c.in); err != nil {
+			return err
+		}
+	}
+	network := "the network"
+	if inv, err := netmap.ParseInvite(code); err == nil {
+		network = inv.NetworkName
+		if inv.Kind == netmap.InviteApproval {
+			fmt.Fprintf(c.out, "waiting for an admin of %s to approve this device (Ctrl-C keeps the request)\n", network)
+		}
+	}
+	r, err := c.client().Join(ctx, apitype.JoinRequestBody{Code: code, Hostname: *hostname, Wait: wait.String()})
+	if ctx.Err() != nil || (err == nil && r.Pending) {
+		return exitCode{3, fmt.Sprintf("still waiting for an admin of %s; the daemon keeps the request (ray status shows it)", network)}
+	}
 	if err != nil {
 		return err
 	}
-	if r.Pending {
-		return exitCode{3, "join request sent; still waiting for an admin to approve it (the daemon keeps waiting)"}
+	fmt.Fprintf(c.out, "joined network %q as %s (%d members)\n", r.Network.Name, r.Network.Hostname, r.Network.Members)
+	if want := strings.ToLower(*hostname); want != "" && r.Network.Hostname != want {
+		fmt.Fprintf(c.out, "the name %s was taken in %q, so this device is %s there\n", want, r.Network.Name, r.Network.Hostname)
 	}
-	fmt.Fprintf(c.out, "joined network %q (%d members)\n", r.Network.Name, r.Network.Members)
+	fmt.Fprintln(c.out, firewallHint)
 	return nil
+}
+
+// readCode reads an invite code from the first line of r.
+func readCode(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(r, 8<<10)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return "", fmt.Errorf("join: reading the code from stdin: %w", err)
+	}
+	if line = strings.TrimSpace(line); line == "" {
+		return "", exitCode{2, "join: no code on stdin (usage: echo CODE | ray join -)"}
+	}
+	return line, nil
 }
 
 func cmdLeave(ctx context.Context, c *cli, args []string) error {
@@ -167,7 +207,7 @@ func cmdRequests(ctx context.Context, c *cli, args []string) error {
 	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tHOSTNAME\tRECEIVED")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, r.Hostname, r.Received.Local().Format(time.DateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.ID, r.Hostname, r.Received.Local().Format(timeFormat))
 	}
 	return tw.Flush()
 }
@@ -228,9 +268,12 @@ func cmdPing(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("ping", flag.ContinueOnError)
 	count := fs.Int("c", 4, "number of pings")
 	interval := fs.Duration("i", time.Second, "interval between pings")
-	pos, err := parseArgs(fs, args, 1, "PEER [-c N]")
+	pos, err := parseArgs(fs, splitShortFlags(args, "-c", "-i"), 1, "PEER [-c N] [-i INTERVAL]")
 	if err != nil {
 		return err
+	}
+	if *count < 1 {
+		return exitCode{2, fmt.Sprintf("ping: -c %d: the count must be 1 or more", *count)}
 	}
 	sent, got := 0, 0
 	var sum time.Duration
@@ -264,6 +307,26 @@ func cmdPing(ctx context.Context, c *cli, args []string) error {
 		return exitCode{1, ""}
 	}
 	return nil
+}
+
+// splitShortFlags turns "-c1" into "-c", "1" for the named one-letter
+// flags, as ping(8) accepts them.
+func splitShortFlags(args []string, names ...string) []string {
+	out := make([]string, 0, len(args)+1)
+	for _, a := range args {
+		split := false
+		for _, n := range names {
+			if v, ok := strings.CutPrefix(a, n); ok && v != "" && v[0] != '=' {
+				out = append(out, n, v)
+				split = true
+				break
+			}
+		}
+		if !split {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func cmdStatus(ctx context.Context, c *cli, args []string) error {
@@ -304,12 +367,15 @@ func printStatus(w io.Writer, st *apitype.Status) {
 		}
 	}
 	if len(st.Peers) > 0 {
-		fmt.Fprintln(tw, "\nPEER\tIPV4\tIPV6\tPATH\tRTT\tTX\tRX\tNETWORKS")
+		fmt.Fprintln(tw, "\nPEER\tID\tIPV4\tIPV6\tPATH\tRTT\tTX\tRX\tNETWORKS")
 		for _, p := range st.Peers {
 			path := p.Path
-			if !p.Online {
+			switch {
+			case !p.Online:
 				path = "offline"
-			} else if p.Endpoint != "" {
+			case p.State == apitype.PeerStandby:
+				path = "standby (down)"
+			case p.Endpoint != "":
 				path += " " + p.Endpoint
 			}
 			rtt := "-"
@@ -323,7 +389,7 @@ func printStatus(w io.Writer, st *apitype.Status) {
 			if len(p.Refused) > 0 {
 				ipv4 += " (refused " + p.Refused[0].String() + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Hostname, ipv4, p.IPv6, path, rtt,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Hostname, shortID(p.ID), ipv4, p.IPv6, path, rtt,
 				humanBytes(p.TxBytes), humanBytes(p.RxBytes), strings.Join(p.Networks, ","))
 		}
 	}
@@ -338,6 +404,19 @@ func printStatus(w io.Writer, st *apitype.Status) {
 	}
 	if len(st.Requests) > 0 {
 		fmt.Fprintf(w, "\n%d pending join request(s): see ray requests NAME\n", len(st.Requests))
+	}
+	for _, j := range st.Joining {
+		if j.State == apitype.JoinDenied {
+			fmt.Fprintf(w, "\nan admin of %s denied this device's join request (%s)\n", j.Network, j.Since.Local().Format(timeFormat))
+		} else {
+			fmt.Fprintf(w, "\nwaiting for an admin of %s to approve this device (requested %s)\n", j.Network, j.Since.Local().Format(timeFormat))
+		}
+	}
+	if st.State == apitype.StateDown {
+		fmt.Fprintln(w, "\nrayfish is down (standby): peers stay connected, no traffic flows; ray up turns it on")
+	}
+	if n := st.FirewallInLastMinute; n > 0 {
+		fmt.Fprintf(w, "\nthe firewall blocked %d inbound packet(s) in the last minute: %s\n", n, firewallHint)
 	}
 }
 
@@ -367,6 +446,10 @@ func cmdVersion(ctx context.Context, c *cli, args []string) error {
 	}
 	return nil
 }
+
+// timeFormat shows a time with its zone, so a time read on another
+// machine (or in a report) is not ambiguous.
+const timeFormat = "2006-01-02 15:04:05 MST"
 
 func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
+
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
 
 func init() {
@@ -11,19 +14,28 @@ func init() {
 	commands["mdns"] = cmdMDNS
 }
 
-const configUsage = `usage: ray config show
+const configUsage = `usage: ray config show [--json]
        ray config set relay URL[,URL...]     (empty to clear)
+       ray config set mdns on|off
        ray config set connect-on-start on|off`
 
 // cmdConfig reads and changes the daemon's preferences.
 func cmdConfig(ctx context.Context, c *cli, args []string) error {
 	cl := c.client()
-	if len(args) == 1 && args[0] == "show" {
+	if len(args) >= 1 && args[0] == "show" {
+		asJSON := len(args) == 2 && args[1] == "--json"
+		if len(args) > 1 && !asJSON {
+			return exitCode{2, configUsage}
+		}
 		p, err := cl.Prefs(ctx)
 		if err != nil {
 			return err
 		}
-		return printJSON(c.out, p)
+		if asJSON {
+			return printJSON(c.out, p)
+		}
+		printPrefs(c.out, p)
+		return nil
 	}
 	if len(args) != 3 || args[0] != "set" {
 		return exitCode{2, configUsage}
@@ -40,6 +52,12 @@ func cmdConfig(ctx context.Context, c *cli, args []string) error {
 				p.Relays = append(p.Relays, u)
 			}
 		}
+	case "mdns":
+		on, err := onOff(args, 2, "ray config set mdns on|off")
+		if err != nil {
+			return err
+		}
+		p.MDNS = on
 	case "connect-on-start":
 		on, err := onOff(args, 2, "ray config set connect-on-start on|off")
 		if err != nil {
@@ -53,7 +71,31 @@ func cmdConfig(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printJSON(c.out, out)
+	printPrefs(c.out, out)
+	return nil
+}
+
+// printPrefs shows the preferences as a person reads them.
+func printPrefs(w io.Writer, p apitype.Prefs) {
+	relays := strings.Join(p.Relays, ", ")
+	if relays == "" {
+		relays = "none (ray config set relay URL)"
+	}
+	operator := p.Operator
+	if operator == "" {
+		operator = "none (only root may change settings)"
+	}
+	fmt.Fprintf(w, "relays:            %s\n", relays)
+	fmt.Fprintf(w, "mdns:              %s\n", onOffWord(p.MDNS))
+	fmt.Fprintf(w, "connect-on-start:  %s\n", onOffWord(p.ConnectOnStart))
+	fmt.Fprintf(w, "operator:          %s\n", operator)
+}
+
+func onOffWord(on bool) string {
+	if on {
+		return "on"
+	}
+	return "off"
 }
 
 // cmdMDNS turns LAN discovery on or off.
@@ -71,6 +113,6 @@ func cmdMDNS(ctx context.Context, c *cli, args []string) error {
 	if _, err := cl.SetPrefs(ctx, p); err != nil {
 		return err
 	}
-	fmt.Fprintf(c.out, "LAN discovery (mDNS) %s\n", map[bool]string{true: "on", false: "off"}[on])
+	fmt.Fprintf(c.out, "LAN discovery (mDNS) %s\n", onOffWord(on))
 	return nil
 }

@@ -79,7 +79,20 @@ func cmdFirewall(ctx context.Context, c *cli, args []string) error {
 		default:
 			return exitCode{2, "usage: ray firewall default [in|out] allow|deny"}
 		}
-		return change(ch)
+		if ch.Direction == "" {
+			ch.Direction = "in" // what the daemon changes when none is named
+		}
+		before, err := cl.Firewall(ctx)
+		if err != nil {
+			return err
+		}
+		st, err := cl.FirewallChange(ctx, ch)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(c.out, defaultChange(ch.Direction, before, st))
+		printFirewall(c.out, st)
+		return nil
 	case "reject":
 		on, err := onOff(rest, 0, "ray firewall reject on|off")
 		if err != nil {
@@ -143,6 +156,18 @@ func cmdFirewall(ctx context.Context, c *cli, args []string) error {
 	}
 }
 
+// defaultChange says which default a "firewall default" changed.
+func defaultChange(dir string, before, after apitype.FirewallState) string {
+	was, now, name := before.DefaultIn, after.DefaultIn, "inbound"
+	if dir == "out" {
+		was, now, name = before.DefaultOut, after.DefaultOut, "outbound"
+	}
+	if was == now {
+		return fmt.Sprintf("%s default unchanged: %s", name, now)
+	}
+	return fmt.Sprintf("%s default changed: %s (was %s)", name, now, was)
+}
+
 func onOff(args []string, at int, usage string) (bool, error) {
 	if len(args) != at+1 || (args[at] != "on" && args[at] != "off") {
 		return false, exitCode{2, "usage: " + usage}
@@ -201,7 +226,7 @@ func printRules(w io.Writer, rules []apitype.FirewallRule) {
 			note = " (seeded)"
 		}
 		fmt.Fprintf(tw, "  %d\t%s\t%s\t%s\t%s\t%s\t%s%s\n", idx, r.Direction, r.Action, r.Proto,
-			dash(r.Ports), dash(shortID(r.Peer)), dash(r.Network), note)
+			dash(r.Ports), dash(peerLabel(r.PeerHostname, r.Peer)), dash(r.Network), note)
 	}
 	tw.Flush()
 }
@@ -211,6 +236,14 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// peerLabel shows a peer as "hostname (id prefix)".
+func peerLabel(hostname, id string) string {
+	if hostname == "" || id == "" {
+		return shortID(id)
+	}
+	return hostname + " (" + shortID(id) + ")"
 }
 
 func shortID(s string) string {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -18,40 +19,25 @@ import (
 	"github.com/rayfish/rayfish/platform/paths"
 )
 
-const usage = `usage: ray [--socket PATH] COMMAND [ARGS]
-
-Commands:
-  daemon --state-dir DIR --socket PATH [--listen-port N] [--relay URL]... [--serve-relay ADDR]
-         [--metrics 127.0.0.1:PORT]              run the node (root)
-  create NAME [--open]                           create a network (you become its admin)
-  invite NAME [--reusable] [--approval] [--expires DURATION]
-                                                 make an invite code (last line of output)
-  join CODE [--hostname NAME] [--wait DURATION]  join a network with an invite code
-  leave NAME                                     leave a network
-  requests NAME                                  list pending join requests
-  accept NAME ID | deny NAME ID                  decide a join request
-  up | down                                      turn the data plane on / off (standby)
-  ping PEER [-c N]                               ping a peer (hostname, overlay IP or node id)
-  status [--json]                                show this node, its networks and peers
-  version                                        show client and daemon versions
-  set-operator USER                              let a local user change settings
-  firewall show|add|remove|default|reject|pending|accept|deny|auto-accept|suggest
-                                                 the per-host firewall (ray firewall for details)
-  netcheck [--json]                              UDP port, public addresses, NAT type, relay latency
-  config show | config set relay URL[,URL]       preferences
-  mdns on|off                                    LAN discovery
-  report [-o FILE]                               write a sanitized support bundle
-  relay --listen ADDR [--stun-port N]            run a relay server
-
-The socket defaults to $RAY_SOCKET, else ` + "%s" + `.
-`
-
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runIO(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run executes one command line and returns the exit code.
+// run executes one command line with no input and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
+	return runIO(args, strings.NewReader(""), stdout, stderr)
+}
+
+// runIO executes one command line and returns the exit code.
+func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runCtx(ctx, args, stdin, stdout, stderr)
+}
+
+// runCtx executes one command line until ctx ends (Ctrl-C) and returns
+// the exit code.
+func runCtx(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	socket := os.Getenv("RAY_SOCKET")
 	if socket == "" {
 		socket = paths.SocketPath()
@@ -69,7 +55,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		case strings.HasPrefix(a, "--socket="):
 			socket, args = strings.TrimPrefix(a, "--socket="), args[1:]
 		case a == "-h" || a == "--help" || a == "-help":
-			fmt.Fprintf(stdout, usage+serviceUsage, socket)
+			fmt.Fprint(stdout, mainUsage(socket))
 			return 0
 		default:
 			fmt.Fprintf(stderr, "ray: unknown flag %s\n", a)
@@ -77,13 +63,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if len(args) == 0 {
-		fmt.Fprintf(stderr, usage+serviceUsage, socket)
+		fmt.Fprint(stderr, mainUsage(socket))
 		return 2
 	}
 	cmd, rest := args[0], args[1:]
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	c := &cli{socket: socket, out: stdout, errw: stderr}
+	if flaglessCommands[cmd] && slices.ContainsFunc(rest, isHelpFlag) {
+		fmt.Fprint(stdout, commandHelp(cmd))
+		return 0
+	}
+	c := &cli{socket: socket, in: stdin, out: stdout, errw: stderr}
 	var err error
 	switch cmd {
 	case "daemon":
@@ -91,7 +79,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "relay":
 		err = runRelay(ctx, rest, stderr)
 	case "help":
-		fmt.Fprintf(stdout, usage+serviceUsage, socket)
+		fmt.Fprint(stdout, mainUsage(socket))
 		return 0
 	default:
 		f, ok := commands[cmd]
@@ -144,7 +132,11 @@ func (u usageHelp) Error() string { return u.text }
 // commandUsage describes fs's command: its synopsis and flags.
 func commandUsage(fs *flag.FlagSet, what string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "usage: ray %s %s\n", fs.Name(), what)
+	if _, ok := docFor(fs.Name()); ok {
+		b.WriteString(commandHelp(fs.Name()))
+	} else {
+		fmt.Fprintf(&b, "usage: ray %s %s\n", fs.Name(), what)
+	}
 	n := 0
 	fs.VisitAll(func(*flag.Flag) { n++ })
 	if n > 0 {
@@ -175,6 +167,9 @@ func parseArgs(fs *flag.FlagSet, args []string, npos int, what string) ([]string
 		args = fs.Args()[1:]
 	}
 	if len(pos) != npos {
+		if syn, ok := synopsis(fs.Name()); ok {
+			return nil, exitCode{2, strings.TrimSuffix(syn, "\n")}
+		}
 		return nil, exitCode{2, fmt.Sprintf("usage: ray %s %s", fs.Name(), what)}
 	}
 	return pos, nil

@@ -21,14 +21,6 @@ import (
 	"github.com/rayfish/rayfish/platform/tun"
 )
 
-// serviceUsage lists the service commands (for `ray help`).
-const serviceUsage = `Service (root / Administrator):
-  install [--state-dir DIR] [--socket PATH]      install the rayfish service (starts at boot)
-  start [--state-dir DIR] [--socket PATH]        start the service, installing it if needed
-  stop | restart                                 stop / restart the service
-  uninstall                                      stop and remove the service
-`
-
 func init() {
 	commands["install"] = func(ctx context.Context, c *cli, args []string) error {
 		return defaultSvcEnv().install(ctx, c, args)

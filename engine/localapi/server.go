@@ -326,13 +326,23 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) error {
 	}
 	n, err := s.b.Join(r.Context(), req.Code, req.Hostname, wait)
 	if errors.Is(err, netmap.ErrJoinPending) {
-		writeJSON(w, apitype.JoinResponse{Pending: true})
+		resp := apitype.JoinResponse{Pending: true}
+		if inv, err := netmap.ParseInvite(req.Code); err == nil {
+			resp.Network = apitype.Network{Name: inv.NetworkName, ID: inv.Network.String()}
+		}
+		writeJSON(w, resp)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	writeJSON(w, apitype.JoinResponse{Network: networkInfo(n)})
+	info := networkInfo(n)
+	for _, sn := range s.b.Status().Networks {
+		if sn.ID == info.ID {
+			info.Hostname = sn.Hostname // the name we got, perhaps with a suffix
+		}
+	}
+	writeJSON(w, apitype.JoinResponse{Network: info})
 	return nil
 }
 
@@ -386,6 +396,10 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 	k, err := s.b.ResolvePeer(req.Peer)
 	if err != nil {
 		writeErr(w, http.StatusNotFound, err)
+		return
+	}
+	if s.b.Status().State == apitype.StateDown {
+		writeErr(w, http.StatusConflict, errors.New("rayfish is down (standby): no traffic flows; run ray up first"))
 		return
 	}
 	count := req.Count
@@ -479,6 +493,9 @@ func Diff(prev, cur *apitype.Status) []apitype.WatchEvent {
 	if !reflect.DeepEqual(prev.Requests, cur.Requests) {
 		evs = append(evs, apitype.WatchEvent{Type: apitype.EventRequests, Requests: cur.Requests})
 	}
+	if !reflect.DeepEqual(prev.Joining, cur.Joining) {
+		evs = append(evs, apitype.WatchEvent{Type: apitype.EventJoining, Joining: cur.Joining})
+	}
 	old := map[string]apitype.Peer{}
 	for _, p := range prev.Peers {
 		old[p.ID] = p
@@ -492,8 +509,8 @@ func Diff(prev, cur *apitype.Status) []apitype.WatchEvent {
 	for id := range old {
 		evs = append(evs, apitype.WatchEvent{Type: apitype.EventPeerRemoved, PeerID: id})
 	}
-	if !reflect.DeepEqual(prev.Drops, cur.Drops) {
-		evs = append(evs, apitype.WatchEvent{Type: apitype.EventDrops, Drops: cur.Drops})
+	if !reflect.DeepEqual(prev.Drops, cur.Drops) || prev.FirewallInLastMinute != cur.FirewallInLastMinute {
+		evs = append(evs, apitype.WatchEvent{Type: apitype.EventDrops, Drops: cur.Drops, FirewallInLastMinute: cur.FirewallInLastMinute})
 	}
 	return evs
 }

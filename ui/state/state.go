@@ -127,7 +127,9 @@ type Model struct {
 	networks []apitype.Network
 	peers    []apitype.Peer // sorted, see sortPeers
 	requests []apitype.JoinRequest
+	joining  []apitype.Joining
 	drops    map[string]uint64
+	fwInMin  uint64 // firewall_in drops in the last minute
 
 	// notification bookkeeping
 	seenRequests map[string]bool // network+"/"+id of requests already announced
@@ -162,6 +164,8 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		sortPeers(m.peers)
 		m.setRequests(st.Requests)
 		m.drops = st.Drops
+		m.fwInMin = st.FirewallInLastMinute
+		m.joining = slices.Clone(st.Joining)
 	case apitype.EventState:
 		m.setState(ev.State)
 	case apitype.EventSelf:
@@ -180,6 +184,9 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.setRequests(ev.Requests)
 	case apitype.EventDrops:
 		m.drops = ev.Drops
+		m.fwInMin = ev.FirewallInLastMinute
+	case apitype.EventJoining:
+		m.joining = slices.Clone(ev.Joining)
 	case apitype.EventStopping:
 		m.markGone("the rayfish daemon stopped")
 	}

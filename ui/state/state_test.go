@@ -362,7 +362,7 @@ func TestPeerBadge(t *testing.T) {
 	}
 	off := peer("8", "e", false, apitype.PathNone)
 	off.LastSeen = time.Date(2026, 3, 4, 5, 6, 0, 0, time.Local)
-	if _, reason := PeerBadge(off); reason != "last seen 2026-03-04 05:06" {
+	if _, reason := PeerBadge(off); reason != "last seen 2026-03-04 05:06 "+off.LastSeen.Format("MST") {
 		t.Errorf("offline reason = %q", reason)
 	}
 }

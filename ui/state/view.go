@@ -125,6 +125,9 @@ func PeerBadge(p apitype.Peer) (text, reason string) {
 	if !p.Online {
 		return "offline", offlineReason(p)
 	}
+	if p.State == apitype.PeerStandby {
+		return "standby", "rayfish is down on this peer (ray down); it stays connected but passes no traffic"
+	}
 	switch p.Path {
 	case apitype.PathDirect:
 		return "direct", ""
@@ -143,7 +146,7 @@ func offlineReason(p apitype.Peer) string {
 	if p.LastSeen.IsZero() {
 		return "never seen online"
 	}
-	return "last seen " + p.LastSeen.Local().Format("2006-01-02 15:04")
+	return "last seen " + p.LastSeen.Local().Format("2006-01-02 15:04 MST")
 }
 
 // FormatBytes formats a byte count with binary units ("1.5 KiB").
@@ -182,4 +185,44 @@ func addrString(a netip.Addr) string {
 		return ""
 	}
 	return a.String()
+}
+
+// FirewallHintText is what create, join and a blocked inbound connection
+// point at: the inbound default is deny.
+const FirewallHintText = "Inbound connections to this device are blocked except ping; open a port with: ray firewall add in allow -p tcp -P 8080"
+
+// FirewallHint is the line the peers view shows while the firewall drops
+// inbound packets: how many in the last minute, and how to open a port.
+// It is "" when nothing was dropped.
+func (m *Model) FirewallHint() string {
+	if m.fwInMin == 0 || !m.DaemonReachable() {
+		return ""
+	}
+	return fmt.Sprintf("The firewall blocked %s in the last minute. %s",
+		plural(int(m.fwInMin), "inbound packet"), FirewallHintText)
+}
+
+// JoinWaits are lines about this device's own join requests: waiting for
+// an admin, or denied.
+func (m *Model) JoinWaits() []string {
+	var out []string
+	for _, j := range m.joining {
+		out = append(out, JoiningText(j))
+	}
+	return out
+}
+
+// JoiningText describes one of this device's own join requests.
+func JoiningText(j apitype.Joining) string {
+	if j.State == apitype.JoinDenied {
+		return fmt.Sprintf("An admin of %s denied this device's join request", j.Network)
+	}
+	return fmt.Sprintf("Waiting for an admin of %s to approve this device (since %s)", j.Network, j.Since.Local().Format("15:04 MST"))
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

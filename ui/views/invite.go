@@ -115,7 +115,7 @@ func (p *invitePanel) show(r apitype.InviteResponse) {
 		text += " (single use)"
 	}
 	if !r.Expires.IsZero() {
-		text += ", expires " + r.Expires.Local().Format("Jan 2 2006 15:04")
+		text += ", expires " + r.Expires.Local().Format("Jan 2 2006 15:04 MST")
 	}
 	p.msg.SetText(text + ". Paste it into rayfish on the other device, or scan the QR code.")
 	p.code.SetText(r.Code)

@@ -156,7 +156,7 @@ func (t *networksTab) drawRequests(reqs []apitype.JoinRequest) {
 		}
 		text := fmt.Sprintf("%s (id %s) asks to join %s", name, state.ShortID(r.ID), r.Network)
 		if !r.Received.IsZero() {
-			text += " — since " + r.Received.Local().Format("Jan 2 15:04")
+			text += " — since " + r.Received.Local().Format("Jan 2 15:04 MST")
 		}
 		msg := widget.NewLabel("")
 		var approve, deny *widget.Button
@@ -216,7 +216,7 @@ func (t *networksTab) create() {
 			return
 		}
 		t.createName.SetText("")
-		t.createMsg.SetText("Created " + n.Name + ". Invite devices with Invite… above.")
+		t.createMsg.SetText("Created " + n.Name + ". Invite devices with Invite… above. " + state.FirewallHintText + ".")
 	})
 }
 
@@ -228,7 +228,9 @@ func (t *networksTab) join() {
 	}
 	t.joinBtn.Disable()
 	t.joinMsg.SetText("Joining…")
-	t.ctl.Join(apitype.JoinRequestBody{Code: code}, func(r apitype.JoinResponse, err error) {
+	// An approval code answers "pending" a second after the admin has the
+	// request; the peers view then shows the wait and its end.
+	t.ctl.Join(apitype.JoinRequestBody{Code: code, Wait: "1s"}, func(r apitype.JoinResponse, err error) {
 		t.joinBtn.Enable()
 		if err != nil {
 			t.joinMsg.Importance = widget.DangerImportance
@@ -241,6 +243,14 @@ func (t *networksTab) join() {
 			t.joinMsg.SetText("Asked to join " + r.Network.Name + ": waiting for an admin to approve.")
 			return
 		}
-		t.joinMsg.SetText("Joined " + r.Network.Name + ".")
+		t.joinMsg.SetText("Joined " + r.Network.Name + joinedAs(r.Network.Hostname) + ". " + state.FirewallHintText + ".")
 	})
+}
+
+// joinedAs names the hostname a join got (" as laptop-1"), if known.
+func joinedAs(hostname string) string {
+	if hostname == "" {
+		return ""
+	}
+	return " as " + hostname
 }

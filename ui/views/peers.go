@@ -29,6 +29,7 @@ type peersTab struct {
 	count   *widget.Label
 	list    *widget.List
 	result  *widget.Label
+	hint    *widget.Label // own join requests, firewall drops
 	top     *fyne.Container
 	content fyne.CanvasObject
 
@@ -45,6 +46,10 @@ func newPeersTab(a fyne.App, ctl *ui.Controller) *peersTab {
 	t.count = widget.NewLabel("")
 	t.result = widget.NewLabel("")
 	t.result.Wrapping = fyne.TextWrapWord
+	t.hint = widget.NewLabel("")
+	t.hint.Wrapping = fyne.TextWrapWord
+	t.hint.Importance = widget.WarningImportance
+	t.hint.Hide()
 	t.list = widget.NewList(
 		func() int { return len(t.visible) },
 		func() fyne.CanvasObject { return newPeerRow(t) },
@@ -55,12 +60,22 @@ func newPeersTab(a fyne.App, ctl *ui.Controller) *peersTab {
 		},
 	)
 	t.top = container.NewBorder(nil, nil, nil, container.NewHBox(t.online, t.count), t.search)
-	t.content = container.NewBorder(t.top, t.result, nil, nil, t.list)
+	t.content = container.NewBorder(t.top, container.NewVBox(t.hint, t.result), nil, nil, t.list)
 	return t
 }
 
 func (t *peersTab) update(m *state.Model) {
 	t.model = m
+	lines := m.JoinWaits()
+	if h := m.FirewallHint(); h != "" {
+		lines = append(lines, h)
+	}
+	t.hint.SetText(strings.Join(lines, "\n"))
+	if len(lines) == 0 {
+		t.hint.Hide()
+	} else {
+		t.hint.Show()
+	}
 	t.refilter()
 }
 

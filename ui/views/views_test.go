@@ -207,7 +207,7 @@ func TestJoinBadCode(t *testing.T) {
 	test.Type(n.joinCode, "  garbage  ")
 	test.Tap(n.joinBtn)
 	call := h.fake.WaitCall(t, "Join")
-	if req := call.Args[0].(apitype.JoinRequestBody); req.Code != "garbage" {
+	if req := call.Args[0].(apitype.JoinRequestBody); req.Code != "garbage" || req.Wait != "1s" {
 		t.Errorf("join request %+v", req)
 	}
 	h.q.RunUntil(t, func() bool { return !n.joinBtn.Disabled() })
@@ -224,6 +224,16 @@ func TestJoinBadCode(t *testing.T) {
 	h.q.RunUntil(t, func() bool { return !n.joinBtn.Disabled() })
 	if n.joinMsg.Text != "Asked to join lab: waiting for an admin to approve." || n.joinCode.Text != "" {
 		t.Errorf("join message %q, code %q", n.joinMsg.Text, n.joinCode.Text)
+	}
+
+	// A join says the name this device got, and that inbound is closed.
+	h.fake.SetJoin(apitype.JoinResponse{Network: apitype.Network{Name: "lab", Hostname: "laptop-1"}})
+	n.joinCode.SetText("rf1-good")
+	test.Tap(n.joinBtn)
+	h.fake.WaitCall(t, "Join")
+	h.q.RunUntil(t, func() bool { return !n.joinBtn.Disabled() })
+	if want := "Joined lab as laptop-1. " + state.FirewallHintText + "."; n.joinMsg.Text != want {
+		t.Errorf("join message %q, want %q", n.joinMsg.Text, want)
 	}
 }
 
@@ -296,7 +306,8 @@ func TestInviteShowsCodeAndQR(t *testing.T) {
 	if got := n.invite.network.Options; !reflect.DeepEqual(got, []string{"home"}) {
 		t.Errorf("invite networks %v", got)
 	}
-	h.fake.SetInvite(apitype.InviteResponse{Code: "rf1-home-abcdef", Network: "home"})
+	expires := time.Date(2026, 5, 6, 7, 8, 0, 0, time.Local)
+	h.fake.SetInvite(apitype.InviteResponse{Code: "rf1-home-abcdef", Network: "home", Reusable: true, Expires: expires})
 	n.invite.reusable.SetChecked(true)
 	test.Tap(button(t, n.list.Objects[0], "Invite…"))
 	call := h.fake.WaitCall(t, "Invite")
@@ -307,6 +318,9 @@ func TestInviteShowsCodeAndQR(t *testing.T) {
 	p := n.invite
 	if p.result.Hidden || p.code.Text != "rf1-home-abcdef" || !p.code.Selectable || p.qr.Image == nil {
 		t.Fatalf("result hidden=%v code=%q qr=%v", p.result.Hidden, p.code.Text, p.qr.Image != nil)
+	}
+	if want := "expires May 6 2026 07:08 " + expires.Format("MST") + "."; !strings.Contains(p.msg.Text, want) {
+		t.Errorf("invite message %q lacks %q (the time zone)", p.msg.Text, want)
 	}
 	test.Tap(p.copy)
 	if got := h.app.Clipboard().Content(); got != "rf1-home-abcdef" {
@@ -467,4 +481,57 @@ func TestNotify(t *testing.T) {
 	})
 	a.Preferences().SetBool(PrefNotify, false)
 	test.AssertNotificationSent(t, nil, func() { Notify(a, []state.Notice{req}) })
+}
+
+// TestPeersHints: the peers view says when the inbound firewall drops
+// packets (and how to open a port), that this device waits for approval,
+// and shows a peer in standby as such.
+func TestPeersHints(t *testing.T) {
+	h := newHarness(t, Options{})
+	st := status(apitype.StateUp)
+	st.Peers[1].State = apitype.PeerStandby
+	h.start(st)
+	p := h.win.peers
+	if p.hint.Visible() {
+		t.Errorf("hint shown with nothing to say: %q", p.hint.Text)
+	}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventDrops, Drops: map[string]uint64{"firewall_in": 2}, FirewallInLastMinute: 2})
+	h.q.RunNext(t)
+	want := "The firewall blocked 2 inbound packets in the last minute. " + state.FirewallHintText
+	if !p.hint.Visible() || p.hint.Text != want {
+		t.Errorf("hint visible=%v %q, want %q", p.hint.Visible(), p.hint.Text, want)
+	}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventJoining, Joining: []apitype.Joining{{Network: "lab", State: apitype.JoinDenied}}})
+	h.q.RunNext(t)
+	if !strings.HasPrefix(p.hint.Text, "An admin of lab denied this device's join request\n") {
+		t.Errorf("hint %q", p.hint.Text)
+	}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventDrops, Drops: map[string]uint64{"firewall_in": 2}})
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventJoining})
+	h.q.RunNext(t)
+	h.q.RunNext(t)
+	if p.hint.Visible() {
+		t.Errorf("hint still shown: %q", p.hint.Text)
+	}
+	row := newPeerRow(p)
+	row.set(h.ctl.Model().Peers()[1]) // phone, in standby
+	if row.badge.Text != "standby" || !strings.Contains(row.reason.Text, "ray down") {
+		t.Errorf("standby peer: badge %q reason %q", row.badge.Text, row.reason.Text)
+	}
+}
+
+// TestCreateSaysInboundIsClosed: creating a network says that inbound
+// connections are blocked and how to open a port, as `ray create` does.
+func TestCreateSaysInboundIsClosed(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	h.win.Show(TabNetworks)
+	n := h.win.networks
+	n.createName.SetText("lab")
+	test.Tap(n.createBtn)
+	h.fake.WaitCall(t, "Create")
+	h.q.RunUntil(t, func() bool { return strings.HasPrefix(n.createMsg.Text, "Created lab.") })
+	if want := "Created lab. Invite devices with Invite… above. " + state.FirewallHintText + "."; n.createMsg.Text != want {
+		t.Errorf("create message %q, want %q", n.createMsg.Text, want)
+	}
 }

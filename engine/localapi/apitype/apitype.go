@@ -44,6 +44,19 @@ const (
 	StateDown = "down" // standby: control plane connected, data plane off
 )
 
+// Peer.State values.
+const (
+	PeerOnline  = "online"  // connected, data plane on
+	PeerStandby = "standby" // connected, but the peer is down (ray down)
+	PeerOffline = "offline" // not connected
+)
+
+// Joining.State values.
+const (
+	JoinWaiting = "waiting" // the request waits for an admin
+	JoinDenied  = "denied"  // an admin of the network denied it
+)
+
 // Path values for Peer.Path.
 const (
 	PathDirect = "direct"
@@ -92,6 +105,8 @@ type Peer struct {
 	// Networks lists the names of the shared networks.
 	Networks []string `json:"networks"`
 	Online   bool     `json:"online"`
+	// State is PeerOnline, PeerStandby or PeerOffline.
+	State string `json:"state"`
 	// Path is PathDirect, PathRelay or PathNone.
 	Path string `json:"path"`
 	// Endpoint is the current remote address ("ip:port", or the relay URL).
@@ -122,6 +137,16 @@ type JoinRequest struct {
 	Received time.Time `json:"received"`
 }
 
+// Joining is one of this node's own join requests (approval codes).
+type Joining struct {
+	// Network is the network's name as the invite code gave it.
+	Network string `json:"network"`
+	ID      string `json:"id"`
+	// State is JoinWaiting or JoinDenied.
+	State string    `json:"state"`
+	Since time.Time `json:"since"`
+}
+
 // Status answers PathStatus; `ray status --json` prints it.
 type Status struct {
 	Version  string        `json:"version"`
@@ -130,8 +155,14 @@ type Status struct {
 	Networks []Network     `json:"networks"`
 	Peers    []Peer        `json:"peers"`
 	Requests []JoinRequest `json:"requests"`
+	// Joining lists this node's own join requests that wait for an
+	// admin, or were denied.
+	Joining []Joining `json:"joining,omitempty"`
 	// Drops counts dropped packets by reason.
 	Drops map[string]uint64 `json:"drops"`
+	// FirewallInLastMinute counts inbound packets the firewall dropped in
+	// the last minute (the inbound default is deny).
+	FirewallInLastMinute uint64 `json:"firewall_in_last_minute"`
 }
 
 // Watch event types.
@@ -143,7 +174,8 @@ const (
 	EventPeerRemoved = "peer_removed" // PeerID no longer shares a network
 	EventNetworks    = "networks"     // Networks is the new list
 	EventRequests    = "requests"     // Requests is the new list
-	EventDrops       = "drops"        // Drops is the new table
+	EventJoining     = "joining"      // Joining is the new list
+	EventDrops       = "drops"        // Drops is the new table (and FirewallInLastMinute)
 	EventStopping    = "stopping"     // the daemon is shutting down
 )
 
@@ -158,7 +190,10 @@ type WatchEvent struct {
 	PeerID   string            `json:"peer_id,omitempty"`
 	Networks []Network         `json:"networks,omitempty"`
 	Requests []JoinRequest     `json:"requests,omitempty"`
+	Joining  []Joining         `json:"joining,omitempty"`
 	Drops    map[string]uint64 `json:"drops,omitempty"`
+	// FirewallInLastMinute comes with EventDrops.
+	FirewallInLastMinute uint64 `json:"firewall_in_last_minute,omitempty"`
 }
 
 // CreateRequest asks for a new network.
@@ -268,6 +303,8 @@ type FirewallRule struct {
 	Peer      string `json:"peer,omitempty"`
 	Network   string `json:"network,omitempty"`
 	Seeded    bool   `json:"seeded,omitempty"`
+	// PeerHostname is Peer's hostname when it is a peer (output only).
+	PeerHostname string `json:"peer_hostname,omitempty"`
 }
 
 // SuggestedRules are one network's admin-suggested rules and this node's

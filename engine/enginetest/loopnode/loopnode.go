@@ -1,0 +1,49 @@
+// Package loopnode starts in-process engines for tests: loopback UDP, a
+// fake TUN, no LAN discovery, stopped when the test ends.
+package loopnode
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/rayfish/rayfish/engine"
+	"github.com/rayfish/rayfish/engine/enginetest"
+)
+
+// Start starts an engine named hostname with state in dir and tun as its
+// TUN device. The caller closes it (Close is idempotent).
+func Start(t testing.TB, dir, hostname string, tun *enginetest.TUN) *engine.Engine {
+	t.Helper()
+	var e *engine.Engine
+	e, err := engine.New(engine.Config{
+		StateDir:    dir,
+		ListenPort:  -1,
+		ListenAddr:  netip.MustParseAddr("127.0.0.1"),
+		TUN:         tun,
+		Hostname:    hostname,
+		DisableMDNS: true,
+		Endpoints: func() []netip.AddrPort {
+			return []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(e.ListenPort()))}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// WaitFor polls cond every 20 ms until it holds, failing t after d.
+func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,216 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/enginetest"
+	"github.com/rayfish/rayfish/engine/firewall"
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/netmap"
+)
+
+func TestRecentCounter(t *testing.T) {
+	var r recentCounter
+	for _, s := range []int64{100, 100, 101, 159} {
+		r.add(s)
+	}
+	tests := []struct {
+		now  int64
+		want uint64
+	}{
+		{now: 100, want: 2},
+		{now: 101, want: 3},
+		{now: 159, want: 4},
+		{now: 160, want: 2}, // second 100 is a minute old
+		{now: 161, want: 1},
+		{now: 218, want: 1},
+		{now: 219, want: 0},
+	}
+	for _, tt := range tests {
+		if got := r.sum(tt.now); got != tt.want {
+			t.Errorf("sum(%d) = %d, want %d", tt.now, got, tt.want)
+		}
+	}
+	// Second 160 reuses second 100's bucket: the old count is gone.
+	r.add(160)
+	if got := r.sum(160); got != 3 {
+		t.Errorf("after reuse: sum(160) = %d, want 3 (101, 159, 160)", got)
+	}
+}
+
+func TestRecentCounterAllocs(t *testing.T) {
+	var r recentCounter
+	s := int64(0)
+	if n := testing.AllocsPerRun(1000, func() { s++; r.add(s) }); n != 0 {
+		t.Errorf("add allocates %v times", n)
+	}
+}
+
+// TestJoinDenial: only the network key can deny, and a denial names the
+// network and the node it denies.
+func TestJoinDenial(t *testing.T) {
+	admin, other := key.NewNode(), key.NewNode()
+	n, err := netmap.Create("work", false, admin.Public(), "alpha", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := netmap.Create("home", false, admin.Public(), "alpha", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	joiner := key.NewNode().Public()
+	d := signDenial(n, joiner)
+	if !d.valid(n.ID, joiner) {
+		t.Fatal("the admin's denial is not valid")
+	}
+	forged := signDenial(m, joiner) // another network's key
+	forged.Network = n.ID
+	tests := []struct {
+		name string
+		d    *joinDenial
+		net  key.NetworkPublic
+		node key.NodePublic
+	}{
+		{"none", nil, n.ID, joiner},
+		{"for another node", d, n.ID, other.Public()},
+		{"for another network", d, m.ID, joiner},
+		{"signed by another network's key", forged, n.ID, joiner},
+		{"no signature", &joinDenial{Network: n.ID, Node: joiner}, n.ID, joiner},
+	}
+	for _, tt := range tests {
+		if tt.d.valid(tt.net, tt.node) {
+			t.Errorf("%s: accepted", tt.name)
+		}
+	}
+}
+
+// TestResolveRequest: a join request is named by node id, any unique
+// prefix of it or the requester's hostname; ambiguity lists both.
+func TestResolveRequest(t *testing.T) {
+	now := time.Now()
+	n, err := netmap.Create("work", false, key.NewNode().Public(), "alpha", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two nodes whose ids share a 4-character prefix, found by trying.
+	var k1, k2 key.NodePublic
+	seen := map[string]key.NodePublic{}
+	for k2.IsZero() {
+		k := key.NewNode().Public()
+		if o, ok := seen[k.String()[:4]]; ok {
+			k1, k2 = o, k
+		}
+		seen[k.String()[:4]] = k
+	}
+	for i, k := range []key.NodePublic{k1, k2} {
+		if err := n.AddRequest(netmap.JoinRequest{Node: k, Hostname: []string{"phone", "tablet"}[i], Received: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, q string
+		want    key.NodePublic
+		err     string
+	}{
+		{"full id", k1.String(), k1, ""},
+		{"hostname", "tablet", k2, ""},
+		{"unique prefix", k2.String()[:12], k2, ""},
+		{"upper case", strings.ToUpper(k1.String()[:12]), k1, ""},
+		{"ambiguous", k1.String()[:4], key.NodePublic{}, "matches 2 join requests"},
+		{"too short", k1.String()[:3], key.NodePublic{}, "no pending join request"},
+		{"unknown", "laptop", key.NodePublic{}, "no pending join request"},
+	}
+	for _, tt := range tests {
+		got, err := resolveRequestLocked(n, tt.q, now)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%s: err %v, want %q", tt.name, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%s: %v %v", tt.name, got.ShortString(), err)
+		}
+	}
+}
+
+// TestFirewallInWindow: an inbound packet the firewall denies is counted
+// in the last-minute window shown by status, without allocating.
+func TestFirewallInWindow(t *testing.T) {
+	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+	e, p := testEngine(t, self, other)
+	e.fw.Update(func(rs *firewall.Ruleset, _ *firewall.Suggested) error {
+		return rs.SetDefault(firewall.In, firewall.Deny)
+	})
+	in := enginetest.UDPPacket(other, self, 2, 8080, 100)
+	allocs := testing.AllocsPerRun(100, func() { e.inbound(p, in) })
+	if allocs != 0 {
+		t.Errorf("a firewall drop allocates %v times", allocs)
+	}
+	got, total := e.fwInRecent.sum(e.second()), e.drops.snapshot()["firewall_in"]
+	if got != total || got < 100 {
+		t.Errorf("last minute %d, firewall_in %d", got, total)
+	}
+	if later := e.fwInRecent.sum(e.second() + recentWindow); later != 0 {
+		t.Errorf("a minute later: %d", later)
+	}
+}
+
+// TestAwaitJoin: the approval wait starts when the admin says pending;
+// a silent admin is given up on; Ctrl-C leaves the request waiting.
+func TestAwaitJoin(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps func(result chan error, pending chan struct{}, cancel func())
+		after time.Duration // when awaitJoin returns (virtual time)
+		want  string        // error text, "" for success
+	}{
+		{"admitted after 20s", func(r chan error, _ chan struct{}, _ func()) {
+			time.Sleep(20 * time.Second)
+			r <- nil
+		}, 20 * time.Second, ""},
+		{"no answer", func(chan error, chan struct{}, func()) {}, joinAnswerWait, "did not answer"},
+		{"pending, then the wait ends", func(_ chan error, p chan struct{}, _ func()) {
+			time.Sleep(25 * time.Second)
+			p <- struct{}{}
+		}, 25*time.Second + time.Minute, ErrPending.Error()},
+		{"pending, then accepted", func(r chan error, p chan struct{}, _ func()) {
+			p <- struct{}{}
+			time.Sleep(50 * time.Second)
+			r <- nil
+		}, 50 * time.Second, ""},
+		{"pending, then denied", func(r chan error, p chan struct{}, _ func()) {
+			p <- struct{}{}
+			time.Sleep(10 * time.Second)
+			r <- errors.New("denied")
+		}, 10 * time.Second, "denied"},
+		{"Ctrl-C", func(_ chan error, p chan struct{}, cancel func()) {
+			p <- struct{}{}
+			time.Sleep(5 * time.Second)
+			cancel()
+		}, 5 * time.Second, ErrPending.Error()},
+	}
+	for _, tt := range tests {
+		synctest.Test(t, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			result, pending := make(chan error, 1), make(chan struct{}, 1)
+			go tt.steps(result, pending, cancel)
+			start := time.Now()
+			err := awaitJoin(ctx, result, pending, time.Minute)
+			if took := time.Since(start); took != tt.after {
+				t.Errorf("%s: returned after %v, want %v", tt.name, took, tt.after)
+			}
+			if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+			}
+			synctest.Wait()
+		})
+	}
+}
