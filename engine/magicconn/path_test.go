@@ -192,14 +192,14 @@ func TestStatsMap(t *testing.T) {
 	s := Stats{
 		DirectTx: Traffic{Packets: 3, Bytes: 300},
 		RelayRx:  Traffic{Packets: 1, Bytes: 90},
-		Drops:    Drops{NoPath: 2, RateLimited: 5, StaleDisco: 4},
+		Drops:    Drops{NoPath: 2, RateLimited: 5, StaleDisco: 4, NotMember: 6},
 		Disco:    DiscoStats{PingsSent: 7, CallMeMaybeReceived: 1},
 	}
 	m := s.Map()
 	want := map[string]uint64{
 		"direct_tx_packets": 3, "direct_tx_bytes": 300, "relay_rx_packets": 1, "relay_rx_bytes": 90,
 		"relay_tx_packets": 0, "drop_no_path": 2, "drop_rate_limited": 5, "drop_write_error": 0,
-		"drop_stale_disco": 4,
+		"drop_stale_disco": 4, "drop_not_member": 6,
 		"disco_pings_sent": 7, "disco_call_me_maybe_received": 1, "disco_stray_pongs": 0,
 	}
 	for k, v := range want {
@@ -208,8 +208,8 @@ func TestStatsMap(t *testing.T) {
 			t.Errorf("%s = %d (present %v), want %d", k, got, ok, v)
 		}
 	}
-	if len(m) != 8+11+7 {
-		t.Errorf("%d counters, want 26", len(m))
+	if len(m) != 8+12+7 {
+		t.Errorf("%d counters, want 27", len(m))
 	}
 }
 
