@@ -29,7 +29,7 @@ func TestJoinConnectionFlood(t *testing.T) {
 	rec := admin.myRecord
 	admin.mu.Unlock()
 	stranger.mu.Lock()
-	stranger.tellPeerLocked(netmap.EndpointRecord{Node: admin.self, Addrs: rec.Addrs})
+	stranger.tellInviterLocked(netmap.Invite{Inviter: admin.self, Addrs: rec.Addrs})
 	stranger.mu.Unlock()
 
 	heap := func() uint64 {
