@@ -216,7 +216,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 			return nil, fmt.Errorf("pprof: %w", err)
 		}
 	}
-	d.api = localapi.New(eng, log)
+	d.api = localapi.New(eng, log, localapi.WithAudit(al))
 	go d.api.Serve(ln)
 	log.Info("rayfish daemon running", "socket", f.socket, "state", filepath.Clean(f.stateDir), "tun", name, "port", eng.ListenPort())
 	return d, nil
