@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/rayfish/rayfish/test/osuser"
 )
 
 // TestDebGroup installs the .deb the way a person does, through sudo (and
@@ -36,7 +38,7 @@ func TestDebGroup(t *testing.T) {
 			t.Skipf("%s exists outside the package system; not overwriting it", p)
 		}
 	}
-	ensureUser(t, "alice")
+	osuser.Ensure(t, "alice")
 	t.Cleanup(func() { exec.Command("dpkg", "--purge", "rayfish").Run() })
 
 	// dpkg runs as root under sudo or pkexec, which tell the installing user.
@@ -106,16 +108,4 @@ func TestDebGroup(t *testing.T) {
 	if err := exec.Command("getent", "group", "rayfish").Run(); err == nil {
 		t.Error("group rayfish still there after the last purge")
 	}
-}
-
-// ensureUser creates the local user name (no home directory, no login
-// shell) if it does not exist, and removes it when the test ends if it made
-// it.
-func ensureUser(t *testing.T, name string) {
-	t.Helper()
-	if exec.Command("getent", "passwd", name).Run() == nil {
-		return
-	}
-	run(t, "useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", name)
-	t.Cleanup(func() { exec.Command("userdel", name).Run() })
 }
