@@ -290,7 +290,7 @@ ray b create lab >/dev/null
 labcode=$(ray b invite lab | tail -n 1)
 click "Join a network…"
 wait_for 10 "the rayfish window" find_window
-as_user timeout 5 xdotool windowfocus --sync "$WIN" || die "cannot focus the window"
+as_user timeout 5 xdotool windowfocus "$WIN" || die "cannot focus the window"
 sleep 0.5 # the Join tab focuses its code entry
 as_user timeout 20 xdotool type --delay 5 "$labcode" || die "cannot type the invite code"
 as_user timeout 5 xdotool key Return || die "cannot press Return"

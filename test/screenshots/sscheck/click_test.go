@@ -1,32 +1,15 @@
 package main
 
-import (
-	"testing"
-
-	"github.com/godbus/dbus/v5"
-)
-
-// node builds a dbusmenu layout node as godbus decodes one.
-func node(id int32, props map[string]any, children ...any) []any {
-	p := map[string]dbus.Variant{}
-	for k, v := range props {
-		p[k] = dbus.MakeVariant(v)
-	}
-	var cs []dbus.Variant
-	for _, c := range children {
-		cs = append(cs, dbus.MakeVariant(c))
-	}
-	return []any{id, p, cs}
-}
+import "testing"
 
 func TestMenuItemID(t *testing.T) {
-	layout := node(0, map[string]any{"children-display": "submenu"},
-		node(1, map[string]any{"label": "Connect", "enabled": false}),
-		node(2, map[string]any{"label": "Disconnect"}),
-		node(3, map[string]any{"label": "Networks"},
-			node(4, map[string]any{"label": "Join a network…"}),
-			node(5, map[string]any{"label": "Hidden", "visible": false})),
-		node(6, map[string]any{"label": "Quit", "enabled": true}),
+	layout := menuNode(0, map[string]any{"children-display": "submenu"},
+		menuNode(1, map[string]any{"label": "Connect", "enabled": false}),
+		menuNode(2, map[string]any{"label": "Disconnect"}),
+		menuNode(3, map[string]any{"label": "Networks"},
+			menuNode(4, map[string]any{"label": "Join a network…"}),
+			menuNode(5, map[string]any{"label": "Hidden", "visible": false})),
+		menuNode(6, map[string]any{"label": "Quit", "enabled": true}),
 	)
 	tests := []struct {
 		label string
