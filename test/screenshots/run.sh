@@ -30,7 +30,7 @@ RAY=${RAY:-$ROOT/build/bin/ray}
 RAYFISH=${RAYFISH:-$ROOT/build/bin/rayfish}
 SSCHECK=${SSCHECK:-$ROOT/build/bin/sscheck}
 OUT=${OUT:-$ROOT/build/screenshots}
-P=rfss # network namespace prefix
+P=${NS_PREFIX:-rfss} # network namespace prefix
 NET=home
 APP_USER=${APP_USER:-alice}
 UNDO_USER=() # commands that undo the user and group changes, run on exit
@@ -185,7 +185,7 @@ wait_for 10 "the session bus" test -S "$DIR/run/bus"
 export DBUS_SESSION_BUS_ADDRESS="unix:path=$DIR/run/bus"
 
 mkdir -p /tmp/.X11-unix && chmod 1777 /tmp/.X11-unix
-"${AS_USER[@]}" Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$DIR/display" >"$DIR/xvfb.log" 2>&1 &
+"${AS_USER[@]}" Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp -noreset 3>"$DIR/display" >"$DIR/xvfb.log" 2>&1 &
 PIDS+=($!)
 wait_for 10 "Xvfb" test -s "$DIR/display"
 export DISPLAY=":$(head -n 1 "$DIR/display")"
