@@ -61,7 +61,11 @@ func Authorize(goos string, c ipc.Cred, operator string, m seat.Machine) (Grant,
 // refusal is the one-line answer to a caller that may not change rayfish.
 func refusal(goos string, c ipc.Cred) error {
 	name := c.Username
-	if name == "" {
+	switch {
+	case name != "":
+	case c.SID != "":
+		name = c.SID
+	default:
 		name = strconv.Itoa(c.UID)
 	}
 	switch goos {

@@ -94,6 +94,7 @@ func TestRefusalMessages(t *testing.T) {
 		{"darwin", ipc.Cred{UID: 502, Username: "bob"}, `only the person at this Mac or an administrator can change rayfish; ask an administrator to run: sudo ray set-operator bob`},
 		{"windows", ipc.Cred{UID: -1, Username: `HOST\bob`}, `only the person signed in at this computer or an administrator can change rayfish; ask an administrator to run in an elevated prompt: ray set-operator HOST\bob`},
 		{"freebsd", ipc.Cred{UID: 1001}, `only root or the operator can change rayfish; ask an administrator to run: sudo ray set-operator 1001`},
+		{"windows", ipc.Cred{UID: -1, SID: "S-1-5-21-1-2-3-1001"}, `only the person signed in at this computer or an administrator can change rayfish; ask an administrator to run in an elevated prompt: ray set-operator S-1-5-21-1-2-3-1001`},
 	}
 	for _, tt := range tests {
 		_, err := Authorize(tt.goos, tt.cred, "", seat.Machine{GroupGID: -1, ConsoleSession: seat.NoSession})
