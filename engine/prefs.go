@@ -55,8 +55,11 @@ func (e *Engine) Prefs() apitype.Prefs {
 // SetPrefs replaces the preferences after validating them.
 func (e *Engine) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) {
 	if p.Operator != "" {
+		// A name (on Windows also HOST\alice or alice@domain), or an id: a
+		// uid, or on Windows a SID.
 		if _, err := user.Lookup(p.Operator); err != nil {
-			if _, err2 := strconv.Atoi(p.Operator); err2 != nil {
+			_, err2 := strconv.Atoi(p.Operator)
+			if _, err3 := user.LookupId(p.Operator); err2 != nil && err3 != nil {
 				return apitype.Prefs{}, fmt.Errorf("operator %q is not a local user", p.Operator)
 			}
 		}

@@ -136,7 +136,7 @@ deb: installer-deps installer-gen
 	install -m 0644 installer/linux/copyright $$root/usr/share/doc/rayfish/copyright; \
 	chmod 0644 $$root/lib/systemd/system/rayfish.service $$root/usr/share/applications/dev.rayfish.app.desktop; \
 	install -m 0755 installer/linux/postinst installer/linux/prerm installer/linux/postrm $$root/DEBIAN/; \
-	depends="iproute2"; \
+	depends="iproute2, passwd"; \
 	if [ "$$(head -c 4 "$$gui" | tail -c 3)" = ELF ]; then \
 	  shl=$$(installer/linux/shlibdeps.sh "$$gui") && [ -n "$$shl" ] && depends="$$depends, $$shl" || \
 	    echo "deb: WARNING: could not compute the tray app's library dependencies"; \

@@ -1,7 +1,9 @@
 # screenshots: issue 4's evidence for the desktop app. A real daemon pair in
-# network namespaces (rfss-a, rfss-b), the real rayfish binary under Xvfb
-# with a private session D-Bus and a stand-in tray watcher; saves PNGs to
-# build/screenshots/ and checks the tray item over D-Bus. Root only.
+# network namespaces (rfss-a, rfss-b) running as root, the real rayfish
+# binary under Xvfb run as the unprivileged user alice (created for the run,
+# in the group rayfish) with her own session D-Bus and a stand-in tray
+# watcher; saves PNGs to build/screenshots/, checks the tray item over D-Bus
+# and clicks Disconnect, Connect and "Join a network…" in its menu. Root only.
 #
 #   make screenshots   everything (installs missing Debian packages first)
 

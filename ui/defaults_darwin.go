@@ -3,6 +3,4 @@ package ui
 // DefaultSocket is where the daemon listens on this OS.
 const DefaultSocket = "/var/run/rayfish.sock"
 
-func startDaemonCommand() (string, []string) {
-	return "osascript", []string{"-e", `do shell script "ray start" with administrator privileges`}
-}
+func startDaemonCommand() (string, []string) { return macStartDaemonCommand() }

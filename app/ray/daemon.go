@@ -228,7 +228,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		}
 	}
 	go nc.followNetworks(auxCtx, eng)
-	d.api = localapi.New(eng, log)
+	d.api = localapi.New(eng, log, localapi.WithAudit(al))
 	go d.api.Serve(ln)
 	d.lock, started = lock, true
 	log.Info("rayfish daemon running", "socket", f.socket, "state", filepath.Clean(f.stateDir), "tun", name, "port", eng.ListenPort())

@@ -1,6 +1,7 @@
 // Package audit keeps an append-only log of security-relevant events: peers
 // connecting and disconnecting, members joining and leaving networks, join
-// requests and their decisions. Each event is one JSON line
+// requests and their decisions, and the local user behind each change made
+// through the local API. Each event is one JSON line
 //
 //	{"time":"…","event":"peer_connected","peer":"<node id>","hostname":"laptop","network":"home","detail":"direct 198.18.0.2:41641"}
 //
@@ -44,6 +45,8 @@ const (
 	NetworkLeft      = "network_left"      // this node left a network
 	NetworkCreated   = "network_created"   // this node created a network
 	InviteIssued     = "invite_issued"     // detail names the kind, never the code
+	LocalChange      = "local_change"      // a local user changed something through the local API
+	ChangeRefused    = "change_refused"    // a local user was refused a change
 )
 
 // Event is one audit record. Time is set by Log when zero. Never put a
@@ -55,6 +58,9 @@ type Event struct {
 	Hostname string    `json:"hostname,omitempty"`
 	Network  string    `json:"network,omitempty"`
 	Detail   string    `json:"detail,omitempty"`
+	// User is the local account that asked for a change (LocalChange,
+	// ChangeRefused).
+	User string `json:"user,omitempty"`
 }
 
 // Defaults for Config.

@@ -1,7 +1,9 @@
 // Package localapi serves rayfish's local API: HTTP+JSON on a unix socket
 // (a named pipe on Windows). Reads are open to every local user; changes
-// need root (Administrators) or the configured operator user, decided from
-// the caller's kernel-reported credentials, never from anything it sends.
+// need root (Administrators), the configured operator or the person at the
+// machine (see Authorize), decided from the caller's kernel-reported
+// credentials, never from anything it sends. Each change and each refusal
+// is written to the audit log with the user that asked.
 package localapi
 
 import (
@@ -14,15 +16,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path"
 	"reflect"
+	"runtime"
 	"strconv"
 	"time"
 
 	"github.com/rayfish/rayfish/app/buildinfo"
+	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/platform/ipc"
+	"github.com/rayfish/rayfish/platform/seat"
 )
 
 // Backend is what the API drives; *engine.Engine implements it.
@@ -49,17 +55,36 @@ type Backend interface {
 
 // Server is the local API.
 type Server struct {
-	b   Backend
-	log *slog.Logger
-	hs  *http.Server
+	b     Backend
+	log   *slog.Logger
+	hs    *http.Server
+	audit *audit.Log // nil: changes are not audited
+	goos  string
+	probe func(context.Context) (seat.Machine, error)
+}
+
+// An Option configures a Server.
+type Option func(*Server)
+
+// WithAudit writes each change, and each refused change, to l with the
+// user that asked for it.
+func WithAudit(l *audit.Log) Option { return func(s *Server) { s.audit = l } }
+
+// withMachine makes the server decide as on goos with probe telling who is
+// at the machine; for tests.
+func withMachine(goos string, probe func(context.Context) (seat.Machine, error)) Option {
+	return func(s *Server) { s.goos, s.probe = goos, probe }
 }
 
 // New returns a server over b.
-func New(b Backend, log *slog.Logger) *Server {
+func New(b Backend, log *slog.Logger, opts ...Option) *Server {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{b: b, log: log}
+	s := &Server{b: b, log: log, goos: runtime.GOOS, probe: seat.Probe}
+	for _, o := range opts {
+		o(s)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+apitype.PathVersion, s.version)
 	mux.HandleFunc("GET "+apitype.PathStatus, s.status)
@@ -111,17 +136,23 @@ func (s *Server) guard(h http.Handler) http.Handler {
 	})
 }
 
-// change wraps a handler that changes state: only root/Administrators or
-// the operator may call it.
+// change wraps a handler that changes state: only a caller Authorize
+// admits may call it. The change, or the refusal, is audited.
 func (s *Server) change(h func(http.ResponseWriter, *http.Request) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		action := path.Base(r.URL.Path)
 		cred, ok := ipc.CredFrom(r.Context())
 		if !ok {
+			s.log.Warn("local API caller unidentified", "err", ipc.CredErr(r.Context()))
+			s.audit.Log(audit.Event{Event: audit.ChangeRefused, Detail: action + ": caller unidentified"})
 			writeErr(w, http.StatusForbidden, errors.New("cannot identify the calling user"))
 			return
 		}
-		if !s.mayChange(cred) {
-			writeErr(w, http.StatusForbidden, fmt.Errorf("permission denied: user %s may only read; run as root or set the operator (ray set-operator)", cred))
+		user := userOf(cred)
+		grant, err := s.authorize(r.Context(), cred)
+		if err != nil {
+			s.audit.Log(audit.Event{Event: audit.ChangeRefused, User: user, Detail: action})
+			writeErr(w, http.StatusForbidden, err)
 			return
 		}
 		if err := h(w, r); err != nil {
@@ -130,16 +161,34 @@ func (s *Server) change(h func(http.ResponseWriter, *http.Request) error) http.H
 				status = http.StatusNotFound
 			}
 			writeErr(w, status, err)
+			return
 		}
+		s.audit.Log(audit.Event{Event: audit.LocalChange, User: user, Detail: action + " (" + string(grant) + ")"})
 	}
 }
 
-func (s *Server) mayChange(c ipc.Cred) bool {
-	if c.IsAdmin {
-		return true
-	}
+// authorize asks who is at the machine only when the caller is neither an
+// administrator nor the operator, and decides with Authorize.
+func (s *Server) authorize(ctx context.Context, c ipc.Cred) (Grant, error) {
 	op := s.b.Operator()
-	return op != "" && (op == c.Username || op == strconv.Itoa(c.UID))
+	if g, err := Authorize(s.goos, c, op, seat.Machine{GroupGID: -1, ConsoleSession: seat.NoSession}); err == nil {
+		return g, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	m, err := s.probe(ctx)
+	if err != nil {
+		s.log.Debug("who is at the machine: partly unknown", "err", err)
+	}
+	return Authorize(s.goos, c, op, m)
+}
+
+// userOf names the caller in the audit log: the account name, else its uid.
+func userOf(c ipc.Cred) string {
+	if c.Username != "" {
+		return c.Username
+	}
+	return "uid " + strconv.Itoa(c.UID)
 }
 
 var errNotFound = errors.New("not found")

@@ -2,18 +2,22 @@ package localapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/platform/ipc"
+	"github.com/rayfish/rayfish/platform/seat"
 )
 
 // fake is a Backend recording what it was asked.
@@ -73,10 +77,20 @@ func do(t *testing.T, s *Server, cred *ipc.Cred, method, path, body string, hdr 
 
 func TestAuthorization(t *testing.T) {
 	f := &fake{operator: "alice"}
-	s := New(f, nil)
+	al, err := audit.Open(audit.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	probes := 0
+	s := New(f, nil, WithAudit(al), withMachine("linux", func(context.Context) (seat.Machine, error) {
+		probes++
+		return seat.Machine{Present: []int{1003}, GroupGID: 990, ConsoleSession: seat.NoSession}, errors.New("some of it unknown")
+	}))
 	root := &ipc.Cred{UID: 0, Username: "root", IsAdmin: true}
 	alice := &ipc.Cred{UID: 1000, Username: "alice"}
 	bob := &ipc.Cred{UID: 1001, Username: "bob"}
+	carol := &ipc.Cred{UID: 1002, GIDs: []int{1002, 990}, Username: "carol"}
+	dave := &ipc.Cred{UID: 1003, GIDs: []int{1003}, Username: "dave"}
 	tests := []struct {
 		name   string
 		cred   *ipc.Cred
@@ -89,6 +103,8 @@ func TestAuthorization(t *testing.T) {
 		{"change as root", root, "POST", apitype.PathDown, nil, 200},
 		{"change as operator", alice, "POST", apitype.PathUp, nil, 200},
 		{"change as other user", bob, "POST", apitype.PathDown, nil, 403},
+		{"change as group member", carol, "POST", apitype.PathDown, nil, 200},
+		{"change at the machine", dave, "POST", apitype.PathUp, nil, 200},
 		{"change without credentials", nil, "POST", apitype.PathDown, nil, 403},
 		{"browser origin refused", root, "GET", apitype.PathStatus, map[string]string{"Origin": "http://evil"}, 403},
 	}
@@ -100,9 +116,44 @@ func TestAuthorization(t *testing.T) {
 			}
 		})
 	}
+	if probes != 3 {
+		t.Errorf("asked who is at the machine %d times, want 3 (bob, carol, dave)", probes)
+	}
+	w := do(t, s, bob, "POST", apitype.PathCreate, `{"name":"x"}`, nil)
+	if want := `only the person at this computer or members of the \"rayfish\" group can change rayfish; ask an administrator to run: sudo usermod -aG rayfish bob`; w.Code != 403 || !strings.Contains(w.Body.String(), want) {
+		t.Errorf("refusal: %d %s, want %s", w.Code, w.Body, want)
+	}
+	if err := al.Close(); err != nil {
+		t.Fatal(err)
+	}
+	lines, err := audit.Tail(al.Path(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range lines {
+		var ev audit.Event
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("audit line %q: %v", l, err)
+		}
+		got = append(got, ev.Event+" "+ev.User+" "+ev.Detail)
+	}
+	want := []string{
+		"local_change root down (administrator)",
+		"local_change alice up (operator)",
+		"change_refused bob down",
+		"local_change carol down (group)",
+		"local_change dave up (at the machine)",
+		"change_refused  down: caller unidentified",
+		"change_refused bob create",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("audit log:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
 	// Wrong Host header (DNS rebinding).
 	r := httptest.NewRequest("GET", "http://127.0.0.1"+apitype.PathStatus, nil)
-	w := httptest.NewRecorder()
+	w = httptest.NewRecorder()
 	s.hs.Handler.ServeHTTP(w, r)
 	if w.Code != http.StatusForbidden {
 		t.Errorf("foreign Host: %d", w.Code)

@@ -24,6 +24,12 @@ import (
 type Cred struct {
 	// UID is the numeric user id on Linux and darwin, and -1 on Windows.
 	UID int
+	// GIDs are the groups the user is in on Linux and darwin: the
+	// connecting process's group, then (Linux) the user's groups in the
+	// group database, the way polkit's unix-group rules see them, or
+	// (darwin) the process's groups as the kernel reports them. Nil on
+	// Windows.
+	GIDs []int
 	// PID is the peer's process id (0 if unknown).
 	PID int
 	// Username is the account name, "" if it could not be looked up. On
@@ -31,6 +37,9 @@ type Cred struct {
 	Username string
 	// SID is the user's security identifier on Windows, "" elsewhere.
 	SID string
+	// Session is the Windows session the client process's token belongs
+	// to (0 is the services session; so it is 0 elsewhere too).
+	Session uint32
 	// IsAdmin reports root (uid 0) on Linux and darwin, and on Windows
 	// LocalSystem or a token with the Administrators group enabled (an
 	// elevated process).
@@ -90,4 +99,14 @@ func CredErr(ctx context.Context) error {
 		return errNoCred
 	}
 	return r.err
+}
+
+// addGID appends gid to gids unless it is there already.
+func addGID(gids []int, gid int) []int {
+	for _, g := range gids {
+		if g == gid {
+			return gids
+		}
+	}
+	return append(gids, gid)
 }

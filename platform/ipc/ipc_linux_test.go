@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -151,6 +152,12 @@ func TestPeerCred(t *testing.T) {
 	if want := lookupUsername(os.Getuid()); cred.Username != want {
 		t.Errorf("Username = %q, want %q", cred.Username, want)
 	}
+	if len(cred.GIDs) == 0 || cred.GIDs[0] != os.Getgid() {
+		t.Errorf("GIDs = %v, want the process's group %d first", cred.GIDs, os.Getgid())
+	}
+	if want := userGroups(os.Getuid()); !containsAll(cred.GIDs, want) {
+		t.Errorf("GIDs = %v, want the user's groups %v in them", cred.GIDs, want)
+	}
 
 	a, b := net.Pipe()
 	defer a.Close()
@@ -237,6 +244,9 @@ func TestPeerCredUnprivileged(t *testing.T) {
 	if want := lookupUsername(nobody); cred.Username != want {
 		t.Errorf("Username = %q, want %q", cred.Username, want)
 	}
+	if len(cred.GIDs) == 0 || cred.GIDs[0] != nobody {
+		t.Errorf("GIDs = %v, want the child's group %d first", cred.GIDs, nobody)
+	}
 	if err := <-done; err != nil {
 		t.Errorf("child: %v: %s", err, stderr.String())
 	}
@@ -313,4 +323,13 @@ func TestHTTP(t *testing.T) {
 	if want := strconv.Itoa(os.Getuid()) + " " + strconv.Itoa(os.Getpid()); resp.StatusCode != 200 || string(body) != want {
 		t.Errorf("got %d %q, want 200 %q", resp.StatusCode, body, want)
 	}
+}
+
+func containsAll(s, sub []int) bool {
+	for _, v := range sub {
+		if !slices.Contains(s, v) {
+			return false
+		}
+	}
+	return true
 }

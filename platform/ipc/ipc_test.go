@@ -3,6 +3,7 @@ package ipc
 import (
 	"context"
 	"errors"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ func TestContext(t *testing.T) {
 	want := Cred{UID: 1000, PID: 42, Username: "alice"}
 	ctx = NewContext(ctx, want)
 	got, ok := CredFrom(ctx)
-	if !ok || got != want {
+	if !ok || !reflect.DeepEqual(got, want) {
 		t.Errorf("CredFrom = %+v, %v; want %+v", got, ok, want)
 	}
 	if err := CredErr(ctx); err != nil {

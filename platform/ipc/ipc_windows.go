@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.zx2c4.com/wireguard/ipc/namedpipe"
@@ -56,6 +57,11 @@ func PeerCred(c net.Conn) (Cred, error) {
 	cred := Cred{UID: -1, PID: int(pid), SID: sid.String()}
 	if acct, dom, _, err := sid.LookupAccount(""); err == nil {
 		cred.Username = dom + `\` + acct
+	}
+	var sess uint32
+	var n uint32
+	if err := windows.GetTokenInformation(tok, windows.TokenSessionId, (*byte)(unsafe.Pointer(&sess)), uint32(unsafe.Sizeof(sess)), &n); err == nil {
+		cred.Session = sess
 	}
 	cred.IsAdmin = sid.IsWellKnown(windows.WinLocalSystemSid) || tok.IsElevated() || adminsEnabled(tok)
 	return cred, nil

@@ -72,10 +72,12 @@ func removeStale(path string) error {
 	return nil
 }
 
-// credFromUID fills in the fields that derive from a unix uid.
-func credFromUID(uid, pid int) Cred {
+// credFromUID fills in the fields that derive from a unix uid; gids are
+// the groups the kernel reported for the connecting process.
+func credFromUID(uid, pid int, gids []int) Cred {
 	return Cred{
 		UID:      uid,
+		GIDs:     gids,
 		PID:      pid,
 		Username: lookupUsername(uid),
 		IsAdmin:  uid == 0,

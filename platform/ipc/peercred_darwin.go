@@ -27,5 +27,9 @@ func PeerCred(c net.Conn) (Cred, error) {
 	if perr != nil {
 		pid = 0 // not fatal: the uid is what authorizes
 	}
-	return credFromUID(int(xu.Uid), pid), nil
+	var gids []int
+	for i := 0; i < int(xu.Ngroups) && i < len(xu.Groups); i++ {
+		gids = addGID(gids, int(xu.Groups[i]))
+	}
+	return credFromUID(int(xu.Uid), pid, gids), nil
 }

@@ -724,4 +724,11 @@ func installDeb(t *testing.T, deb, version string) {
 			t.Errorf("%s still there after dpkg -r", p)
 		}
 	}
+	// -r keeps the configuration, the group rayfish included; purge does not.
+	if out, err := exec.Command("dpkg", "--purge", "rayfish").CombinedOutput(); err != nil {
+		t.Errorf("dpkg --purge: %v\n%s", err, out)
+	}
+	if exec.Command("getent", "group", "rayfish").Run() == nil {
+		t.Error("group rayfish still there after dpkg --purge")
+	}
 }

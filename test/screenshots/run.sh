@@ -7,12 +7,22 @@
 #   build/screenshots/networks-invite.png  Networks tab with an invite code and its QR
 #   build/screenshots/main-peers.png       Peers tab: nas online, "direct" badge
 #   build/screenshots/main-disconnected.png  the same after `ray down`
+#   build/screenshots/join-joined.png      Networks tab after joining nas's network "lab"
 # and the tray item checked over D-Bus (a stand-in StatusNotifierWatcher,
 # sscheck watcher, since nothing draws tray icons here): title, status,
-# tooltip, icon and menu while connected, after `ray down`, after `ray up`.
+# tooltip, icon and menu while connected, after Disconnect, after Connect.
 #
-# Environment: RAY, RAYFISH, SSCHECK (binaries), OUT (PNG directory).
-# Root only. Everything it starts is stopped on exit, whatever happens.
+# The desktop side runs as the unprivileged user alice (APP_USER), a member
+# of the group rayfish as the .deb makes the installing user: her own
+# session bus, Xvfb, tray watcher and the app, against the daemons running
+# as root. Disconnect, Connect and "Join a network…" are clicked in the tray
+# menu over com.canonical.dbusmenu as a panel does (sscheck click), the
+# invite code is typed into the window, and each must change the daemon's
+# state; the daemon's audit log must name alice for each change.
+#
+# Environment: RAY, RAYFISH, SSCHECK (binaries), OUT (PNG directory),
+# APP_USER (default alice; created, and put in the group rayfish, for the
+# run). Root only. Everything it starts is stopped on exit, whatever happens.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -20,8 +30,10 @@ RAY=${RAY:-$ROOT/build/bin/ray}
 RAYFISH=${RAYFISH:-$ROOT/build/bin/rayfish}
 SSCHECK=${SSCHECK:-$ROOT/build/bin/sscheck}
 OUT=${OUT:-$ROOT/build/screenshots}
-P=rfss # network namespace prefix
+P=${NS_PREFIX:-rfss} # network namespace prefix
 NET=home
+APP_USER=${APP_USER:-alice}
+UNDO_USER=() # commands that undo the user and group changes, run on exit
 
 DIR=""
 PIDS=() # background processes, stopped in reverse order
@@ -64,6 +76,7 @@ cleanup() {
   trap - EXIT INT TERM
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
   delete_netns
+  for ((i = ${#UNDO_USER[@]} - 1; i >= 0; i--)); do eval "${UNDO_USER[i]}" >/dev/null 2>&1 || true; done
   if [ -n "$DIR" ] && [ -d "$DIR" ]; then
     mkdir -p "$OUT/logs"
     cp "$DIR"/*.log "$OUT/logs/" 2>/dev/null || true
@@ -91,11 +104,33 @@ wait_for() {
 
 for b in "$RAY" "$RAYFISH" "$SSCHECK"; do [ -x "$b" ] || die "missing binary $b"; done
 [ "$(id -u)" -eq 0 ] || die "run as root (network namespaces)"
-for c in Xvfb dbus-daemon xdotool import jq ip ping; do command -v $c >/dev/null || die "missing $c (make screenshots-deps)"; done
+for c in Xvfb dbus-daemon xdotool import jq ip ping setpriv useradd; do command -v $c >/dev/null || die "missing $c (make screenshots-deps)"; done
 
 delete_netns # leftovers of an interrupted run
+
+# --- the desktop user --------------------------------------------------------
+if ! getent group rayfish >/dev/null; then
+  groupadd --system rayfish
+  UNDO_USER+=("groupdel rayfish")
+fi
+if ! getent passwd "$APP_USER" >/dev/null; then
+  useradd --no-create-home --shell /usr/sbin/nologin "$APP_USER"
+  UNDO_USER+=("userdel $APP_USER")
+fi
+if ! id -nG "$APP_USER" | tr ' ' '\n' | grep -qx rayfish; then
+  usermod -aG rayfish "$APP_USER"
+  UNDO_USER+=("gpasswd -d $APP_USER rayfish")
+fi
+# "${AS_USER[@]}" CMD... runs CMD as the desktop user, with her groups, in
+# this environment; setpriv execs, so for a background job $! is CMD's pid.
+AS_USER=(setpriv --reuid="$APP_USER" --regid="$(id -g "$APP_USER")" --init-groups --)
+as_user() { "${AS_USER[@]}" "$@"; }
+log "desktop user: $(id "$APP_USER")"
+
 DIR=$(mktemp -d /tmp/rfss.XXXXXX)
+chmod 755 "$DIR" # the user reaches the daemon's socket in here
 mkdir -p "$OUT" "$DIR/home" "$DIR/run"
+chown "$APP_USER:" "$DIR/home" "$DIR/run"
 chmod 700 "$DIR/run"
 rm -f "$OUT"/*.png "$OUT"/logs/*.log
 
@@ -112,10 +147,12 @@ for n in a b; do
 done
 
 ray() { local n=$1; shift; timeout 20 "$RAY" --socket "$DIR/$n.sock" "$@"; }
+declare -A DAEMON_PID
 start_daemon() { # start_daemon NODE HOSTNAME
   ip netns exec $P-$1 "$RAY" daemon --state-dir "$DIR/state-$1" --socket "$DIR/$1.sock" --hostname "$2" --no-dns \
     >"$DIR/daemon-$2.log" 2>&1 &
   PIDS+=($!)
+  DAEMON_PID[$1]=$!
 }
 start_daemon a laptop
 start_daemon b nas
@@ -140,22 +177,23 @@ nas4=$(ray b status --json | jq -r .self.ipv4)
 ip netns exec $P-a ping -c 3 -i 0.2 -W 2 "$nas4" >>"$DIR/ping.log" 2>&1 ||
   die "ping $nas4 through the TUN failed"
 
-# --- private session bus, display, tray watcher ----------------------------
-log "session D-Bus, Xvfb, StatusNotifierWatcher"
-dbus-daemon --session --nofork --nopidfile --address="unix:path=$DIR/bus" >"$DIR/dbus.log" 2>&1 &
+# --- the user's session bus, display, tray watcher --------------------------
+log "$APP_USER's session D-Bus, Xvfb, StatusNotifierWatcher"
+"${AS_USER[@]}" dbus-daemon --session --nofork --nopidfile --address="unix:path=$DIR/run/bus" >"$DIR/dbus.log" 2>&1 &
 PIDS+=($!)
-wait_for 10 "the session bus" test -S "$DIR/bus"
-export DBUS_SESSION_BUS_ADDRESS="unix:path=$DIR/bus"
+wait_for 10 "the session bus" test -S "$DIR/run/bus"
+export DBUS_SESSION_BUS_ADDRESS="unix:path=$DIR/run/bus"
 
-Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp 3>"$DIR/display" >"$DIR/xvfb.log" 2>&1 &
+mkdir -p /tmp/.X11-unix && chmod 1777 /tmp/.X11-unix
+"${AS_USER[@]}" Xvfb -displayfd 3 -screen 0 1280x1024x24 -nolisten tcp -noreset 3>"$DIR/display" >"$DIR/xvfb.log" 2>&1 &
 PIDS+=($!)
 wait_for 10 "Xvfb" test -s "$DIR/display"
 export DISPLAY=":$(head -n 1 "$DIR/display")"
 unset WAYLAND_DISPLAY
 
-"$SSCHECK" watcher --ready "$DIR/watcher.ready" >"$DIR/watcher.log" 2>&1 &
+"${AS_USER[@]}" "$SSCHECK" watcher --ready "$DIR/run/watcher.ready" >"$DIR/watcher.log" 2>&1 &
 PIDS+=($!)
-wait_for 10 "the StatusNotifierWatcher" test -s "$DIR/watcher.ready"
+wait_for 10 "the StatusNotifierWatcher" test -s "$DIR/run/watcher.ready"
 
 # The app gets a home of its own: fresh preferences, its own instance socket.
 export HOME="$DIR/home" XDG_RUNTIME_DIR="$DIR/run" XDG_CONFIG_HOME="$DIR/home/.config"
@@ -166,12 +204,12 @@ APP_PID=""
 start_app() { # start_app LOGNAME ARGS...: rayfish on laptop's socket
   local name=$1
   shift
-  "$RAYFISH" --socket "$DIR/a.sock" "$@" >"$DIR/rayfish-$name.log" 2>&1 &
+  "${AS_USER[@]}" "$RAYFISH" --socket "$DIR/a.sock" "$@" >"$DIR/rayfish-$name.log" 2>&1 &
   APP_PID=$!
   PIDS+=("$APP_PID")
 }
 WIN=""
-find_window() { WIN=$(timeout 5 xdotool search --onlyvisible --name '^rayfish$' 2>/dev/null | head -n 1) && [ -n "$WIN" ]; }
+find_window() { WIN=$(as_user timeout 5 xdotool search --onlyvisible --name '^rayfish$' 2>/dev/null | head -n 1) && [ -n "$WIN" ]; }
 no_window() { ! find_window; }
 
 # shoot FILE CHECKS...: capture the window until sscheck png accepts it
@@ -180,8 +218,8 @@ shoot() {
   local file=$1 end=$((SECONDS + 10))
   shift
   while :; do
-    if timeout 10 import -window "$WIN" "png:$file" 2>>"$DIR/import.log" &&
-      "$SSCHECK" png --file "$file" "$@" >"$DIR/png-check.out" 2>&1; then
+    if as_user timeout 10 import -window "$WIN" "png:$DIR/run/shot.png" 2>>"$DIR/import.log" &&
+      cp "$DIR/run/shot.png" "$file" && "$SSCHECK" png --file "$file" "$@" >"$DIR/png-check.out" 2>&1; then
       cat "$DIR/png-check.out"
       return 0
     fi
@@ -195,17 +233,24 @@ shoot() {
 }
 
 tray() { # tray ARGS...: sscheck tray, failures recorded
-  "$SSCHECK" tray "$@" || fail "tray item check ($*)"
+  as_user "$SSCHECK" tray "$@" || fail "tray item check ($*)"
 }
+click() { # click LABEL: click the tray menu item LABEL as the user
+  as_user "$SSCHECK" click --label "$1" || die "clicking \"$1\" in the tray menu"
+}
+daemon_state() { [ "$(ray "$1" status --json | jq -r .state)" = "$2" ]; }
+in_network() { ray "$1" status --json | jq -e --arg n "$2" '.networks[]? | select(.name == $n)'; }
 
 # --- Networks tab with an invite ------------------------------------------
 log "rayfish --tab networks --invite $NET"
 start_app invite --tab networks --invite "$NET"
 wait_for 20 "the rayfish window" find_window
 # Tall enough for the whole invite card, QR code included.
-timeout 5 xdotool windowsize "$WIN" 820 960 || die "cannot resize the window"
+as_user timeout 5 xdotool windowsize "$WIN" 820 960 || die "cannot resize the window"
 tray --quiet --timeout 20s --tooltip-has "1 of 1 peers online"
 shoot "$OUT/networks-invite.png" --qr
+app_user=$(ps -o user= -p "$APP_PID" | tr -d ' ')
+[ "$app_user" = "$APP_USER" ] && pass "the app runs as $app_user" || fail "the app runs as $app_user, not $APP_USER"
 stop_pid "$APP_PID"
 wait_for 10 "the first window to close" no_window
 
@@ -220,8 +265,10 @@ tray --timeout 20s --title rayfish --status Active --icon connected \
   --menu-has "Peers (1 of 1 online)" --menu-has "● nas (100.*) — direct" --menu-has "home (admin, 2 members)"
 shoot "$OUT/main-peers.png" --green 120 # both dots: "Connected" and nas online
 
-log "laptop: ray down"
-ray a down >/dev/null
+log "$APP_USER clicks Disconnect in the tray menu"
+click Disconnect
+wait_for 10 "the daemon to be down after the tray's Disconnect" daemon_state a down
+pass "tray Disconnect (as $APP_USER): laptop's daemon is down"
 tray --timeout 15s --title rayfish --status Active --icon disconnected \
   --tooltip-has "rayfish — Disconnected" \
   --menu-has "[Disconnected]" --menu-has "Connect" --menu-has "[Disconnect]"
@@ -229,14 +276,40 @@ tray --timeout 15s --title rayfish --status Active --icon disconnected \
 # turns grey (it alone is ~80 green pixels, the peer's dot ~50).
 shoot "$OUT/main-disconnected.png" --green 30 --max-green 100
 
-log "laptop: ray up"
-ray a up >/dev/null
+log "$APP_USER clicks Connect in the tray menu"
+click Connect
+wait_for 10 "the daemon to be up after the tray's Connect" daemon_state a up
+pass "tray Connect (as $APP_USER): laptop's daemon is up"
 tray --timeout 30s --title rayfish --status Active --icon connected \
   --tooltip-has "rayfish — Connected" --tooltip-has "1 of 1 peers online" \
   --menu-has "Disconnect"
 
+# --- Join with a code made on the other namespace ---------------------------
+log "nas: ray create lab; ray invite lab; $APP_USER: tray \"Join a network…\", types the code"
+ray b create lab >/dev/null
+labcode=$(ray b invite lab | tail -n 1)
+click "Join a network…"
+wait_for 10 "the rayfish window" find_window
+as_user timeout 5 xdotool windowfocus "$WIN" || die "cannot focus the window"
+sleep 0.5 # the Join tab focuses its code entry
+as_user timeout 20 xdotool type --delay 5 "$labcode" || die "cannot type the invite code"
+as_user timeout 5 xdotool key Return || die "cannot press Return"
+wait_for 30 "laptop in the network lab after $APP_USER's join" in_network a lab
+pass "join from the window (as $APP_USER): laptop is in nas's network lab"
+tray --timeout 20s --menu-has "lab (*)"
+shoot "$OUT/join-joined.png"
+
 stop_pid "$APP_PID"
-for f in networks-invite main-peers main-disconnected; do
+
+# --- the audit log names the user --------------------------------------------
+stop_pid "${DAEMON_PID[a]}" # flushes its audit log
+changes=$(jq -r 'select(.event == "local_change") | .user + " " + .detail' "$DIR/state-a/logs/audit.log" | sort -u)
+for want in "invite (group)" "down (group)" "up (group)" "join (group)"; do
+  grep -qx "$APP_USER $want" <<<"$changes" && pass "audit log: $APP_USER $want" ||
+    fail "audit log lacks \"$APP_USER $want\": $(tr '\n' ';' <<<"$changes")"
+done
+
+for f in networks-invite main-peers main-disconnected join-joined; do
   [ -s "$OUT/$f.png" ] && log "wrote $OUT/$f.png"
 done
 [ "$FAILED" -eq 0 ]

@@ -1,5 +1,5 @@
 // Command sscheck is the helper of `make screenshots` (see run.sh next to
-// it). It has three subcommands:
+// it). It has four subcommands:
 //
 //	sscheck watcher --ready FILE
 //	    own org.kde.StatusNotifierWatcher on the session bus, record the
@@ -9,6 +9,9 @@
 //	sscheck tray [--title T] [--status S] [--tooltip-has X]... [--icon STATE] [--menu-has X]... [--timeout D] [--quiet]
 //	    wait until the registered item's properties match, print them, and
 //	    exit 1 with FAIL lines if they never do.
+//	sscheck click --label L [--timeout D]
+//	    click the tray menu item labelled L over com.canonical.dbusmenu
+//	    (AboutToShow, then Event "clicked"), as a panel does.
 //	sscheck png --file F [--qr] [--green N]
 //	    sanity checks on a screenshot: a QR code is in it, or at least N
 //	    pixels of the "online" green.
@@ -29,6 +32,8 @@ func main() {
 		err = runWatcher(os.Args[2:])
 	case "tray":
 		err = runTray(os.Args[2:])
+	case "click":
+		err = runClick(os.Args[2:])
 	case "png":
 		err = runPNG(os.Args[2:])
 	default:
@@ -41,6 +46,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: sscheck watcher|tray|png [flags]")
+	fmt.Fprintln(os.Stderr, "usage: sscheck watcher|tray|click|png [flags]")
 	os.Exit(2)
 }
