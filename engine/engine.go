@@ -153,6 +153,7 @@ type Engine struct {
 	ourAddr   atomic.Pointer[map[netip.Addr]bool]
 
 	watchers watchers
+	tunErr   atomic.Pointer[string] // why there is no TUN yet (tunerror.go)
 
 	// Firewall and magic DNS; the data path uses them without e.mu.
 	fw     *firewall.Firewall

@@ -14,6 +14,7 @@ import (
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/engine/packet"
+	"github.com/rayfish/rayfish/platform/tun"
 )
 
 // node is one in-process engine on loopback with a fake TUN.
@@ -26,13 +27,23 @@ type node struct {
 
 func startNode(t *testing.T, name, dir string) *node {
 	t.Helper()
-	n := &node{name: name, dir: dir, tun: enginetest.NewTUN()}
+	return startNodeTUN(t, name, dir, enginetest.NewTUN(), nil)
+}
+
+// startNodeTUN starts a node whose engine reads fake through dev (nil: fake
+// itself).
+func startNodeTUN(t *testing.T, name, dir string, fake *enginetest.TUN, dev tun.Device) *node {
+	t.Helper()
+	n := &node{name: name, dir: dir, tun: fake}
+	if dev == nil {
+		dev = fake
+	}
 	var e *engine.Engine
 	e, err := engine.New(engine.Config{
 		StateDir:    dir,
 		ListenPort:  -1,
 		ListenAddr:  netip.MustParseAddr("127.0.0.1"),
-		TUN:         n.tun,
+		TUN:         dev,
 		Hostname:    name,
 		DisableMDNS: true,
 		Endpoints: func() []netip.AddrPort {

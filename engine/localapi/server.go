@@ -495,5 +495,8 @@ func Diff(prev, cur *apitype.Status) []apitype.WatchEvent {
 	if !reflect.DeepEqual(prev.Drops, cur.Drops) {
 		evs = append(evs, apitype.WatchEvent{Type: apitype.EventDrops, Drops: cur.Drops})
 	}
+	if prev.TUNError != cur.TUNError {
+		evs = append(evs, apitype.WatchEvent{Type: apitype.EventTUN, TUNError: cur.TUNError})
+	}
 	return evs
 }

@@ -126,6 +126,9 @@ type Status struct {
 	Requests []JoinRequest `json:"requests"`
 	// Drops counts dropped packets by reason.
 	Drops map[string]uint64 `json:"drops"`
+	// TUNError says why the tunnel device does not exist ("" once it
+	// does): the daemon runs without it and keeps trying to create it.
+	TUNError string `json:"tun_error,omitempty"`
 }
 
 // Watch event types.
@@ -138,6 +141,7 @@ const (
 	EventNetworks    = "networks"     // Networks is the new list
 	EventRequests    = "requests"     // Requests is the new list
 	EventDrops       = "drops"        // Drops is the new table
+	EventTUN         = "tun"          // TUNError is the new value ("" = the device exists)
 	EventStopping    = "stopping"     // the daemon is shutting down
 )
 
@@ -153,6 +157,7 @@ type WatchEvent struct {
 	Networks []Network         `json:"networks,omitempty"`
 	Requests []JoinRequest     `json:"requests,omitempty"`
 	Drops    map[string]uint64 `json:"drops,omitempty"`
+	TUNError string            `json:"tun_error,omitempty"`
 }
 
 // CreateRequest asks for a new network.
