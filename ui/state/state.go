@@ -128,6 +128,7 @@ type Model struct {
 	peers    []apitype.Peer // sorted, see sortPeers
 	requests []apitype.JoinRequest
 	drops    map[string]uint64
+	tunErr   string // why the daemon has no tunnel device ("" = it has one)
 
 	// notification bookkeeping
 	seenRequests map[string]bool // network+"/"+id of requests already announced
@@ -162,6 +163,7 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		sortPeers(m.peers)
 		m.setRequests(st.Requests)
 		m.drops = st.Drops
+		m.tunErr = st.TUNError
 	case apitype.EventState:
 		m.setState(ev.State)
 	case apitype.EventSelf:
@@ -180,6 +182,8 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.setRequests(ev.Requests)
 	case apitype.EventDrops:
 		m.drops = ev.Drops
+	case apitype.EventTUN:
+		m.tunErr = ev.TUNError
 	case apitype.EventStopping:
 		m.markGone("the rayfish daemon stopped")
 	}
