@@ -37,7 +37,7 @@ func cmdServiceKick(ctx context.Context, c *cli, args []string) error {
 	if err := kickService(service.Name); err != nil {
 		return fmt.Errorf("service-kick: start %s: %w", service.Name, err)
 	}
-	fmt.Fprintf(c.out, "service %s: start requested\n", service.Name)
+	fmt.Fprintf(c.out, "service-kick: service %s: start requested\n", service.Name)
 	return nil
 }
 
