@@ -124,13 +124,16 @@ func (l LaunchAgent) Path() string {
 }
 
 // Enabled reports whether the plist exists.
-func (l LaunchAgent) Enabled() (bool, error) {
-	_, err := os.Stat(l.Path())
+func (l LaunchAgent) Enabled() (bool, error) { return exists(l.Path(), "stat launch agent") }
+
+// exists reports whether path exists; what names it in an error.
+func exists(path, what string) (bool, error) {
+	_, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("stat launch agent: %w", err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	return true, nil
 }
@@ -214,14 +217,8 @@ const AutostartFlag = "autostart"
 
 // Enabled reports whether the marker is absent.
 func (o OptOut) Enabled() (bool, error) {
-	_, err := os.Stat(o.Marker)
-	if errors.Is(err, os.ErrNotExist) {
-		return true, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("read start-at-login setting: %w", err)
-	}
-	return false, nil
+	off, err := exists(o.Marker, "read start-at-login setting")
+	return !off && err == nil, err
 }
 
 // SetEnabled removes or writes the marker.
