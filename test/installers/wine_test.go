@@ -337,6 +337,26 @@ func trayAppWindow(t *testing.T, w *winePrefix) {
 		time.Sleep(200 * time.Millisecond)
 	}
 
+	// Started at login (--autostart) by a user who turned that off in the
+	// app (ui/autostart's opt-out marker in %AppData%), it exits at once.
+	homes, _ := filepath.Glob(w.drive("users", "*", "AppData", "Roaming"))
+	if len(homes) != 1 {
+		t.Fatalf("want one user profile in the prefix, found %q", homes)
+	}
+	marker := filepath.Join(homes[0], "rayfish", "no-autostart")
+	if err := os.MkdirAll(filepath.Dir(marker), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if res := w.run(t, time.Minute, denv, winPath(exe), "--autostart"); res.code != 0 {
+		t.Errorf("rayfish.exe --autostart with start at login off: exit %d, want 0 at once", res.code)
+	}
+	if err := os.Remove(marker); err != nil {
+		t.Fatal(err)
+	}
+
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	app := exec.CommandContext(ctx, "wine", winPath(exe))
