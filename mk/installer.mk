@@ -12,6 +12,7 @@
 #   WINTUN_DLL   wintun.dll for amd64 (default installer/windows/wintun/amd64/wintun.dll)
 #   RAYFISH_EXE  a prebuilt rayfish.exe; empty = build it with mingw-w64 (slow: ~5+ min cold)
 #   RAYFISH_BIN  a prebuilt Linux rayfish; empty = `make gui`
+#   WINE_RAYFISH_EXE  test-installers: a prebuilt rayfish.exe to run under Wine; empty = build it
 #   INSTALLER_OUT  output directory (default build/installer)
 
 INSTALLER_OUT ?= build/installer
@@ -182,10 +183,10 @@ test-installers: installer-test-deps
 	  LDFLAGS='-s -w -X github.com/rayfish/rayfish/app/buildinfo.Version=$(UPGRADE_VERSION)+$(VERSION)' \
 	  RAYFISH_EXE=$(PLACEHOLDERS)/rayfish.exe WINTUN_DLL=$(PLACEHOLDERS)/wintun.dll
 	mv $(TEST_INSTALLER_OUT)/upgrade/rayfish-$(UPGRADE_VERSION)-x64.msi $(TEST_INSTALLER_OUT)/
-	$(MAKE) --no-print-directory rayfish-exe INSTALLER_OUT=$(TEST_INSTALLER_OUT)/gui
+	@if [ -z "$(WINE_RAYFISH_EXE)" ]; then $(MAKE) --no-print-directory rayfish-exe INSTALLER_OUT=$(TEST_INSTALLER_OUT)/gui; fi
 	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) test -c -o $(TEST_INSTALLER_OUT)/gui/single.test.exe ./ui/single
 	INSTALLER_OUT=$(CURDIR)/$(TEST_INSTALLER_OUT) PKG_VERSION=$(PKG_VERSION) UPGRADE_VERSION=$(UPGRADE_VERSION) \
-	  WINE_RAYFISH_EXE=$(CURDIR)/$(TEST_INSTALLER_OUT)/gui/windows/rayfish.exe \
+	  WINE_RAYFISH_EXE=$(or $(WINE_RAYFISH_EXE),$(CURDIR)/$(TEST_INSTALLER_OUT)/gui/windows/rayfish.exe) \
 	  WINE_SINGLE_TEST=$(CURDIR)/$(TEST_INSTALLER_OUT)/gui/single.test.exe SCREENSHOT_DIR=$(CURDIR)/build/screenshots \
 	  $(GO) test -tags installers -count=1 -v -timeout 10m ./test/installers/ 2>&1 | tee $(TEST_INSTALLER_OUT)/test.log \
-	  | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+\.go:[0-9]+: |\s{8})'; test $${PIPESTATUS[0]} -eq 0
+	  | grep -E '^(=== RUN|\s*--- |PASS|FAIL|ok|\s+\S+\.go:[0-9]+: |\s{8})'; test $${PIPESTATUS[0]} -eq 0
