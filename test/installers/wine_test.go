@@ -388,7 +388,9 @@ func trayAppWindow(t *testing.T, w *winePrefix) {
 			t.Fatal("no rayfish window within 90 s")
 		}
 		time.Sleep(time.Second)
-		out, _ := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^rayfish").Output()
+		xdo := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^rayfish")
+		xdo.Env = append(os.Environ(), denv...)
+		out, _ := xdo.Output()
 		win = strings.TrimSpace(string(out))
 	}
 	t.Logf("rayfish window(s) on %s: %s", display, strings.Join(strings.Fields(win), " "))
