@@ -185,7 +185,8 @@ type Engine struct {
 	fwFile    fileWriter
 
 	watchers watchers
-	joins    joinLimiter // join connections being served
+	joins    joinLimiter            // join connections being served
+	tunErr   atomic.Pointer[string] // why there is no TUN yet (tunerror.go)
 
 	// Firewall and magic DNS; the data path uses them without e.mu.
 	fw     *firewall.Firewall

@@ -14,6 +14,7 @@ import (
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/engine/packet"
+	"github.com/rayfish/rayfish/platform/tun"
 )
 
 // node is one in-process engine on loopback with a fake TUN.
@@ -35,11 +36,22 @@ func startNodeNet(t *testing.T, name, dir string, nc engine.NetConfigurator) *no
 	return startNodeWith(t, name, dir, func(c *engine.Config) { c.Net = nc })
 }
 
+// startNodeTUN starts a node whose engine reads fake through dev.
+func startNodeTUN(t *testing.T, name, dir string, fake *enginetest.TUN, dev tun.Device) *node {
+	t.Helper()
+	return startNodeFull(t, name, dir, fake, func(c *engine.Config) { c.TUN = dev })
+}
+
 // startNodeWith is startNode with a hook that adjusts the configuration;
 // extra, if set, returns addresses to advertise besides the socket's.
 func startNodeWith(t *testing.T, name, dir string, adjust func(*engine.Config), extra ...netip.AddrPort) *node {
 	t.Helper()
-	n := &node{name: name, dir: dir, tun: enginetest.NewTUN()}
+	return startNodeFull(t, name, dir, enginetest.NewTUN(), adjust, extra...)
+}
+
+func startNodeFull(t *testing.T, name, dir string, fake *enginetest.TUN, adjust func(*engine.Config), extra ...netip.AddrPort) *node {
+	t.Helper()
+	n := &node{name: name, dir: dir, tun: fake}
 	var e *engine.Engine
 	cfg := engine.LoopbackConfig(dir, name, n.tun, &e)
 	if len(extra) > 0 {

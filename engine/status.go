@@ -22,6 +22,7 @@ func (e *Engine) Status() *apitype.Status {
 		Peers:    []apitype.Peer{},
 		Requests: []apitype.JoinRequest{},
 		Drops:    e.drops.snapshot(),
+		TUNError: e.tunError(),
 
 		FirewallInLastMinute: e.fwInRecent.sum(e.second()),
 	}

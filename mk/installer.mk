@@ -12,6 +12,7 @@
 #   WINTUN_DLL   wintun.dll for amd64 (default installer/windows/wintun/amd64/wintun.dll)
 #   RAYFISH_EXE  a prebuilt rayfish.exe; empty = build it with mingw-w64 (slow: ~5+ min cold)
 #   RAYFISH_BIN  a prebuilt Linux rayfish; empty = `make gui`
+#   WINE_RAYFISH_EXE  test-installers: a prebuilt rayfish.exe to run under Wine; empty = build it
 #   INSTALLER_OUT  output directory (default build/installer)
 
 INSTALLER_OUT ?= build/installer
@@ -38,6 +39,8 @@ DEB_FILE = $(INSTALLER_OUT)/rayfish_$(DEB_VERSION)_$(DEB_ARCH).deb
 INSTALLER_PKGS := wixl msitools genisoimage dpkg-dev
 INSTALLER_TEST_PKGS := icnsutils icoutils desktop-file-utils
 MINGW_PKGS := gcc-mingw-w64-x86-64
+# What the Wine checks of test-installers run with (test/installers/wine_test.go).
+WINE_PKGS := wine wine64 $(MINGW_PKGS) xvfb xdotool imagemagick x11-utils libgl1-mesa-dri
 
 .PHONY: cross msi dmg deb installers test-installers installer-deps installer-test-deps installer-gen rayfish-exe
 
@@ -155,12 +158,18 @@ installers: cross msi dmg deb
 # downloaded here), then inspects them (test/installers, tag installers):
 # cross-build headers, MSI tables, DMG file list, .deb contents, and a real
 # `dpkg -i` / `ray version` / `dpkg -r` on this machine (root only).
+# Under Wine, in a fresh prefix: the MSI installs, upgrades and uninstalls,
+# ray.exe runs, ui/single's tests pass on a named pipe, and the real
+# mingw-built rayfish.exe opens its window on Xvfb (screenshot in
+# build/screenshots/windows-*.png). The first mingw build of the tray app
+# takes minutes; later ones come from the Go build cache.
 TEST_INSTALLER_OUT := build/installer-test
 PLACEHOLDERS := $(TEST_INSTALLER_OUT)/placeholders
 # A later version of the MSI, to check that both share the UpgradeCode.
 UPGRADE_VERSION = $(shell echo $(PKG_VERSION) | awk -F. '{ print $$1 "." $$2 "." $$3 + 1 }')
 
 test-installers: installer-test-deps
+	$(call apt_install,$(WINE_PKGS))
 	rm -rf $(TEST_INSTALLER_OUT)
 	@mkdir -p $(PLACEHOLDERS)
 	printf 'PLACEHOLDER rayfish.exe: not the tray app, made by make test-installers\r\n' > $(PLACEHOLDERS)/rayfish.exe
@@ -169,8 +178,15 @@ test-installers: installer-test-deps
 	chmod 0755 $(PLACEHOLDERS)/rayfish
 	$(MAKE) --no-print-directory cross msi dmg deb INSTALLER_OUT=$(TEST_INSTALLER_OUT) \
 	  RAYFISH_EXE=$(PLACEHOLDERS)/rayfish.exe WINTUN_DLL=$(PLACEHOLDERS)/wintun.dll RAYFISH_BIN=$(PLACEHOLDERS)/rayfish
-	$(MAKE) --no-print-directory msi INSTALLER_OUT=$(TEST_INSTALLER_OUT) MSI_VERSION=$(UPGRADE_VERSION) \
+	@# The newer MSI's ray.exe says its version, so that the Wine check sees the upgrade.
+	$(MAKE) --no-print-directory msi INSTALLER_OUT=$(TEST_INSTALLER_OUT)/upgrade MSI_VERSION=$(UPGRADE_VERSION) \
+	  LDFLAGS='-s -w -X github.com/rayfish/rayfish/app/buildinfo.Version=$(UPGRADE_VERSION)+$(VERSION)' \
 	  RAYFISH_EXE=$(PLACEHOLDERS)/rayfish.exe WINTUN_DLL=$(PLACEHOLDERS)/wintun.dll
+	mv $(TEST_INSTALLER_OUT)/upgrade/rayfish-$(UPGRADE_VERSION)-x64.msi $(TEST_INSTALLER_OUT)/
+	@if [ -z "$(WINE_RAYFISH_EXE)" ]; then $(MAKE) --no-print-directory rayfish-exe INSTALLER_OUT=$(TEST_INSTALLER_OUT)/gui; fi
+	CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) test -c -o $(TEST_INSTALLER_OUT)/gui/single.test.exe ./ui/single
 	INSTALLER_OUT=$(CURDIR)/$(TEST_INSTALLER_OUT) PKG_VERSION=$(PKG_VERSION) UPGRADE_VERSION=$(UPGRADE_VERSION) \
+	  WINE_RAYFISH_EXE=$(or $(WINE_RAYFISH_EXE),$(CURDIR)/$(TEST_INSTALLER_OUT)/gui/windows/rayfish.exe) \
+	  WINE_SINGLE_TEST=$(CURDIR)/$(TEST_INSTALLER_OUT)/gui/single.test.exe SCREENSHOT_DIR=$(CURDIR)/build/screenshots \
 	  $(GO) test -tags installers -count=1 -v -timeout 10m ./test/installers/ 2>&1 | tee $(TEST_INSTALLER_OUT)/test.log \
-	  | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+\.go:[0-9]+: )'; test $${PIPESTATUS[0]} -eq 0
+	  | grep -E '^(=== RUN|\s*--- |PASS|FAIL|ok|\s+\S+\.go:[0-9]+: |\s{8})'; test $${PIPESTATUS[0]} -eq 0

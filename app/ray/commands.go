@@ -348,6 +348,9 @@ func cmdStatus(ctx context.Context, c *cli, args []string) error {
 
 func printStatus(w io.Writer, st *apitype.Status) {
 	fmt.Fprintf(w, "this node: %s  %s  %s  (%s)\n", st.Self.Hostname, st.Self.IPv4, st.Self.IPv6, st.State)
+	if st.TUNError != "" {
+		fmt.Fprintf(w, "no tunnel device (retrying): %s\n", st.TUNError)
+	}
 	fmt.Fprintf(w, "node id:   %s\n", st.Self.ID)
 	if len(st.Networks) == 0 {
 		fmt.Fprintln(w, "networks:  none (ray create NAME, or ray join CODE)")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -155,17 +154,11 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev, err := tun.Create(f.tunName, engine.TUNMTU)
-	if err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("create TUN %q (are you root?): %w", f.tunName, err)
+	nc := &tunConfig{name: f.tunName, mtu: engine.TUNMTU, dns: dnsMgr, log: log}
+	dev, deferred, tunErr := openTUN(f.tunName, nc)
+	if tunErr != nil {
+		log.Error("no tunnel device; running without it and retrying", "err", tunErr)
 	}
-	name, err := dev.Name()
-	if err != nil {
-		name = f.tunName
-	}
-	luid, _ := tun.LUID(dev) // zero (look up by name) off Windows
-	nc := &tunConfig{name: name, mtu: engine.TUNMTU, luid: luid, dns: dnsMgr, log: log}
 	al, err := audit.Open(audit.Config{Dir: f.logDir, Logger: log})
 	if err != nil {
 		log.Warn("audit log unavailable", "err", err)
@@ -206,6 +199,10 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		al.Close()
 		return nil, err
 	}
+	if deferred != nil {
+		eng.SetTUNError(tunErr.Error())
+		deferred.Start(func(dev tun.Device, err error) { nc.tunReady(eng, dev, err) })
+	}
 	d := &daemon{log: log, eng: eng, net: nc, audit: al, served: served}
 	served.Start(eng.SharesNetwork)
 	auxCtx, stopAux := context.WithCancel(context.Background())
@@ -231,7 +228,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 	d.api = localapi.New(eng, log, localapi.WithAudit(al))
 	go d.api.Serve(ln)
 	d.lock, started = lock, true
-	log.Info("rayfish daemon running", "socket", f.socket, "state", filepath.Clean(f.stateDir), "tun", name, "port", eng.ListenPort())
+	log.Info("rayfish daemon running", "socket", f.socket, "state", filepath.Clean(f.stateDir), "tun", nc.ifName(), "port", eng.ListenPort())
 	return d, nil
 }
 
@@ -245,37 +242,10 @@ func (d *daemon) Close() error {
 	d.served.Close()
 	err := d.eng.Close()
 	d.net.restoreDNS()
-	netcfg.Teardown(d.net.name)
+	netcfg.Teardown(d.net.ifName())
 	d.audit.Close()
 	d.lock.Close()
 	return err
-}
-
-// tunConfig applies overlay addresses (platform/netcfg) and points the OS
-// resolver at magic DNS (platform/dns) while the data plane is up.
-type tunConfig struct {
-	name  string
-	mtu   int
-	luid  uint64
-	dns   dns.Manager
-	log   *slog.Logger
-	state dnsState // search domains; see dnssearch.go
-}
-
-func (t *tunConfig) Apply(addrs []netip.Prefix) error {
-	err := netcfg.Apply(netcfg.Config{Name: t.name, MTU: t.mtu, Addrs: addrs, LUID: t.luid})
-	if errors.Is(err, netcfg.ErrNoGuard) {
-		t.log.Warn("overlay addresses are reachable from other interfaces", "err", err)
-	} else if err != nil && !errors.Is(err, netcfg.ErrNoIPv6) {
-		return err // IPv6 off on this host is not fatal: IPv4 is configured
-	}
-	t.applyDNS()
-	return nil
-}
-
-func (t *tunConfig) Down() error {
-	t.restoreDNS()
-	return netcfg.Teardown(t.name)
 }
 
 func (t *tunConfig) describeDNS() string {

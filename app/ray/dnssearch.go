@@ -36,8 +36,7 @@ func searchDomains(networks []string) []string {
 }
 
 // dnsState is what the OS resolver configuration depends on besides the
-// addresses. Lock order: the engine's lock (Apply and Down are called
-// under it), then mu; mu is held while the OS is configured, so that an
+// addresses. Lock order: tunConfig.mu (Apply and Down hold it), then mu; mu is held while the OS is configured, so that an
 // update for new networks never lands after Down restored the system's
 // configuration.
 type dnsState struct {
@@ -46,25 +45,26 @@ type dnsState struct {
 	networks []string
 }
 
-// dnsConfig is the configuration for the networks we are in.
-func (t *tunConfig) dnsConfig() dns.Config {
+// dnsConfig is the configuration for the networks we are in, on the
+// interface named ifName.
+func (t *tunConfig) dnsConfig(ifName string) dns.Config {
 	return dns.Config{
-		Interface:   t.name,
+		Interface:   ifName,
 		Nameservers: []netip.Addr{key.MagicDNSv4, key.MagicDNSv6},
 		Domains:     []string{"ray"},
 		Search:      searchDomains(t.state.networks),
 	}
 }
 
-// applyDNS points the OS resolver at magic DNS.
-func (t *tunConfig) applyDNS() {
+// applyDNS points the OS resolver at magic DNS on interface ifName.
+func (t *tunConfig) applyDNS(ifName string) {
 	if t.dns == nil {
 		return
 	}
 	t.state.mu.Lock()
 	defer t.state.mu.Unlock()
 	t.state.up = true
-	if err := t.dns.Apply(t.dnsConfig()); err != nil {
+	if err := t.dns.Apply(t.dnsConfig(ifName)); err != nil {
 		t.log.Warn("could not configure OS DNS for .ray names", "err", err)
 	}
 }
@@ -86,6 +86,7 @@ func (t *tunConfig) setNetworks(networks []string) {
 	if t.dns == nil {
 		return
 	}
+	ifName := t.ifName() // before state.mu: Apply holds t.mu, then state.mu
 	t.state.mu.Lock()
 	defer t.state.mu.Unlock()
 	if slices.Equal(searchDomains(networks), searchDomains(t.state.networks)) {
@@ -96,7 +97,7 @@ func (t *tunConfig) setNetworks(networks []string) {
 	if !t.state.up {
 		return
 	}
-	if err := t.dns.Apply(t.dnsConfig()); err != nil {
+	if err := t.dns.Apply(t.dnsConfig(ifName)); err != nil {
 		t.log.Warn("could not update the OS DNS search domains", "err", err)
 	}
 }

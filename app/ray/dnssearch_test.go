@@ -47,7 +47,7 @@ func TestSearchDomainsFollowNetworks(t *testing.T) {
 	if len(f.applied) != 0 {
 		t.Fatalf("applied while down: %+v", f.applied)
 	}
-	tc.applyDNS()
+	tc.applyDNS("rayfish0")
 	if len(f.applied) != 1 || !slices.Equal(f.applied[0].Search, []string{"ray", "home.ray"}) {
 		t.Fatalf("applied %+v, want search ray home.ray", f.applied)
 	}

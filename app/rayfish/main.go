@@ -46,12 +46,16 @@ const (
 func main() {
 	socket := flag.String("socket", "", "daemon socket (default $"+ui.SocketEnv+" or "+ui.DefaultSocket+")")
 	hidden := flag.Bool("hidden", false, "start in the tray without opening the window")
+	atLogin := flag.Bool(autostart.AutostartFlag, false, "started at login by the machine-wide entry (Windows): exit if this user turned start at login off")
 	// For `make screenshots` (test/screenshots): open the window on a tab,
 	// or on an invite code for a network once the daemon lists it.
 	tab := flag.String("tab", string(views.TabPeers), "open the window on this tab: peers, networks, join, settings or about")
 	invite := flag.String("invite", "", "open the window on a new invite code for this network")
 	flag.Parse()
-	opts := options{hidden: *hidden, tab: views.Tab(*tab), invite: *invite}
+	if exe, _ := os.Executable(); autostart.Suppressed(autostart.Default(exe), *atLogin) {
+		return
+	}
+	opts := options{hidden: *hidden || *atLogin, tab: views.Tab(*tab), invite: *invite}
 	if err := run(ui.SocketPath(*socket), opts); err != nil {
 		fmt.Fprintln(os.Stderr, "rayfish:", err)
 		os.Exit(1)

@@ -561,5 +561,8 @@ func Diff(prev, cur *apitype.Status) []apitype.WatchEvent {
 	if !reflect.DeepEqual(prev.Drops, cur.Drops) || prev.FirewallInLastMinute != cur.FirewallInLastMinute {
 		evs = append(evs, apitype.WatchEvent{Type: apitype.EventDrops, Drops: cur.Drops, FirewallInLastMinute: cur.FirewallInLastMinute})
 	}
+	if prev.TUNError != cur.TUNError {
+		evs = append(evs, apitype.WatchEvent{Type: apitype.EventTUN, TUNError: cur.TUNError})
+	}
 	return evs
 }

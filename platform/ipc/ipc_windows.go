@@ -18,7 +18,7 @@ func Listen(path string) (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ipc: security descriptor: %w", err)
 	}
-	ln, err := (&namedpipe.ListenConfig{SecurityDescriptor: sd}).Listen(path)
+	ln, err := (&namedpipe.ListenConfig{SecurityDescriptor: sd}).Listen(canonicalPipe(path))
 	if errors.Is(err, windows.ERROR_ACCESS_DENIED) || errors.Is(err, windows.ERROR_PIPE_BUSY) {
 		return nil, fmt.Errorf(daemonRunningMsg+": %w", path, err)
 	}

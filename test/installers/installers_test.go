@@ -257,12 +257,17 @@ func TestMSI(t *testing.T) {
 			t.Fatalf("ServiceControl row: %q", ctl)
 		}
 		ev, _ := strconv.Atoi(ctl[2])
-		for bit, what := range map[int]string{1: "start on install", 2: "stop on install", 32: "stop on uninstall", 128: "delete on uninstall"} {
+		for bit, what := range map[int]string{2: "stop on install", 32: "stop on uninstall", 128: "delete on uninstall"} {
 			if ev&bit == 0 {
 				t.Errorf("ServiceControl events %d lack %s", ev, what)
 			}
 		}
-		t.Logf("MSI service: %s, auto start, LocalSystem, args %q, events %d (start+stop on install, stop+delete on uninstall)", row[1], row[10], ev)
+		// A failed StartServices rolls the installation back; the
+		// KickService custom action starts it instead (see "custom actions").
+		if ev&1 != 0 {
+			t.Errorf("ServiceControl events %d start the service on install: a failed start would undo the installation", ev)
+		}
+		t.Logf("MSI service: %s, auto start, LocalSystem, args %q, events %d (stop on install, stop+delete on uninstall; started by KickService)", row[1], row[10], ev)
 	})
 
 	t.Run("shortcut", func(t *testing.T) {
@@ -280,14 +285,20 @@ func TestMSI(t *testing.T) {
 		}
 	})
 
-	t.Run("path", func(t *testing.T) {
+	t.Run("custom actions", func(t *testing.T) {
 		ca := msiTable(t, msi, "CustomAction")
 		// 3154 = exe from an installed file (18) + ignore exit code (64) +
 		// deferred (1024) + no impersonation, i.e. LocalSystem (2048).
-		for id, target := range map[string]string{"AddToPath": "system-path add", "RemoveFromPath": "system-path remove"} {
+		for id, target := range map[string]string{"AddToPath": "system-path add", "RemoveFromPath": "system-path remove",
+			"AddFirewallRule": "system-firewall add", "RemoveFirewallRule": "system-firewall remove", "KickService": "service-kick"} {
 			if row := ca[id]; len(row) < 4 || row[1] != "3154" || row[2] != "ray.exe" || row[3] != target {
 				t.Errorf("CustomAction %s: %q", id, row)
 			}
+		}
+		// 210 = exe from an installed file (18) + asynchronous, no wait (192),
+		// as the user who runs the installer.
+		if row := ca["LaunchTrayApp"]; len(row) < 3 || row[1] != "210" || row[2] != "rayfish.exe" {
+			t.Errorf("CustomAction LaunchTrayApp: %q", row)
 		}
 		seq := msiTable(t, msi, "InstallExecuteSequence")
 		num := func(a string) int {
@@ -303,6 +314,35 @@ func TestMSI(t *testing.T) {
 		}
 		if n := num("RemoveFromPath"); n <= lo || n >= num("RemoveFiles") {
 			t.Errorf("RemoveFromPath at %d: must run inside the script (after %d) and before RemoveFiles", n, lo)
+		}
+		if n := num("AddFirewallRule"); n <= num("InstallFiles") || n >= hi {
+			t.Errorf("AddFirewallRule at %d: must run after InstallFiles and before InstallFinalize %d", n, hi)
+		}
+		if n := num("RemoveFirewallRule"); n <= lo || n >= num("RemoveFiles") {
+			t.Errorf("RemoveFirewallRule at %d: must run inside the script and before RemoveFiles", n)
+		}
+		if n := num("KickService"); n <= num("InstallServices") || n >= hi {
+			t.Errorf("KickService at %d: must run after InstallServices and before InstallFinalize %d", n, hi)
+		}
+		if n := num("LaunchTrayApp"); n <= hi || seq["LaunchTrayApp"][1] != "NOT Installed AND UILevel >= 5" {
+			t.Errorf("LaunchTrayApp at %d if %q: must run after InstallFinalize, on a first install with the full UI", n, seq["LaunchTrayApp"][1])
+		}
+		if n := num("RemoveExistingProducts"); n <= num("InstallValidate") || n >= lo {
+			t.Errorf("RemoveExistingProducts at %d: must run between InstallValidate and InstallInitialize", n)
+		}
+	})
+
+	t.Run("run at login", func(t *testing.T) {
+		// Registry Root Key Name Value Component_
+		want := []string{"2", `Software\Microsoft\Windows\CurrentVersion\Run`, "rayfish", `"[INSTALLDIR]rayfish.exe" --autostart`, "RunAtLogin"}
+		var found [][]string
+		for _, row := range msiTable(t, msi, "Registry") {
+			if len(row) >= 6 && row[5] == "RunAtLogin" {
+				found = append(found, row)
+			}
+		}
+		if len(found) != 1 || !slices.Equal(found[0][1:6], want) {
+			t.Errorf("Run key rows %q, want one: HKLM (2) %q", found, want)
 		}
 	})
 

@@ -1,6 +1,8 @@
 // Package autostart turns "start rayfish at login" on and off. On Linux
 // it writes an XDG autostart entry ($XDG_CONFIG_HOME/autostart/<id>.desktop);
-// on macOS a LaunchAgent plist; elsewhere it reports ErrUnsupported.
+// on macOS a LaunchAgent plist; on Windows, where the MSI's machine-wide
+// Run key starts the app for every user, a per-user opt-out (OptOut);
+// elsewhere it reports ErrUnsupported.
 package autostart
 
 import (
@@ -122,13 +124,16 @@ func (l LaunchAgent) Path() string {
 }
 
 // Enabled reports whether the plist exists.
-func (l LaunchAgent) Enabled() (bool, error) {
-	_, err := os.Stat(l.Path())
+func (l LaunchAgent) Enabled() (bool, error) { return exists(l.Path(), "stat launch agent") }
+
+// exists reports whether path exists; what names it in an error.
+func exists(path, what string) (bool, error) {
+	_, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("stat launch agent: %w", err)
+		return false, fmt.Errorf("%s: %w", what, err)
 	}
 	return true, nil
 }
@@ -195,6 +200,53 @@ func writeFileAtomic(name string, data []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), name)
+}
+
+// OptOut is start at login where a machine-wide entry starts the app for
+// every user with the flag AutostartFlag (the MSI's HKLM Run key on
+// Windows: a user cannot change it without Administrator rights). Each
+// user turns it off with a marker file; the app, started with the flag,
+// exits at once when the user turned it off (see Suppressed).
+type OptOut struct {
+	// Marker is the per-user file whose presence means "off".
+	Marker string
+}
+
+// AutostartFlag is the command-line flag the machine-wide entry passes.
+const AutostartFlag = "autostart"
+
+// Enabled reports whether the marker is absent.
+func (o OptOut) Enabled() (bool, error) {
+	off, err := exists(o.Marker, "read start-at-login setting")
+	return !off && err == nil, err
+}
+
+// SetEnabled removes or writes the marker.
+func (o OptOut) SetEnabled(on bool) error {
+	if on {
+		if err := os.Remove(o.Marker); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("turn start at login on: %w", err)
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(o.Marker), 0o700); err != nil {
+		return fmt.Errorf("turn start at login off: %w", err)
+	}
+	if err := writeFileAtomic(o.Marker, []byte("rayfish does not start at login for this user; the app's setting removes this file\n")); err != nil {
+		return fmt.Errorf("turn start at login off: %w", err)
+	}
+	return nil
+}
+
+// Suppressed reports whether an app started at login (with
+// AutostartFlag) should exit at once because the user turned start at
+// login off. An unreadable setting does not suppress.
+func Suppressed(m Manager, startedAtLogin bool) bool {
+	if !startedAtLogin {
+		return false
+	}
+	on, err := m.Enabled()
+	return err == nil && !on
 }
 
 type unsupported struct{}

@@ -103,3 +103,42 @@ func TestUnsupported(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestOptOut: on by default, off writes the marker, on removes it; an app
+// started at login exits only when the user turned it off.
+func TestOptOut(t *testing.T) {
+	o := OptOut{Marker: filepath.Join(t.TempDir(), "rayfish", "no-autostart")}
+	steps := []struct {
+		name                      string
+		set                       *bool
+		enabled, suppressed, file bool
+	}{
+		{"default on", nil, true, false, false},
+		{"off", ptr(false), false, true, true},
+		{"off twice", ptr(false), false, true, true},
+		{"on", ptr(true), true, false, false},
+		{"on twice", ptr(true), true, false, false},
+	}
+	for _, s := range steps {
+		if s.set != nil {
+			if err := o.SetEnabled(*s.set); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+		}
+		on, err := o.Enabled()
+		if err != nil || on != s.enabled {
+			t.Errorf("%s: Enabled = %v, %v; want %v", s.name, on, err, s.enabled)
+		}
+		if got := Suppressed(o, true); got != s.suppressed {
+			t.Errorf("%s: Suppressed(at login) = %v, want %v", s.name, got, s.suppressed)
+		}
+		if Suppressed(o, false) {
+			t.Errorf("%s: a launch by hand was suppressed", s.name)
+		}
+		if _, err := os.Stat(o.Marker); (err == nil) != s.file {
+			t.Errorf("%s: marker exists = %v, want %v", s.name, err == nil, s.file)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,6 +1,7 @@
 // Package single keeps one tray app per user: the first process listens
-// on a unix socket; a second launch connects, says "show", and exits, and
-// the first brings its window forward.
+// on a unix socket (a named pipe on Windows, where AF_UNIX is missing from
+// older builds and from Wine); a second launch connects, says "show", and
+// exits, and the first brings its window forward.
 package single
 
 import (
@@ -8,8 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -31,19 +30,6 @@ type Instance struct {
 	wg        sync.WaitGroup
 }
 
-// DefaultPath returns the socket path for this user: in $XDG_RUNTIME_DIR
-// when set, else in the user cache directory.
-func DefaultPath() (string, error) {
-	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-		return filepath.Join(d, "rayfish-app.sock"), nil
-	}
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("find a place for the instance socket: %w", err)
-	}
-	return filepath.Join(d, "rayfish", "app.sock"), nil
-}
-
 // Listen makes this process the primary instance, calling onShow (on the
 // listener's goroutine) whenever a later launch asks for the window. If
 // another instance answers on path, Listen asks it to show and returns
@@ -52,16 +38,10 @@ func Listen(path string, onShow func()) (*Instance, error) {
 	if err := notify(path); err == nil {
 		return nil, ErrRunning
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("create instance socket dir: %w", err)
-	}
-	// Nobody answered: whatever is at path is a stale socket.
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("remove stale instance socket: %w", err)
-	}
-	ln, err := net.Listen("unix", path)
+	// Nobody answered: whatever is at path is stale.
+	ln, err := listen(path)
 	if err != nil {
-		return nil, fmt.Errorf("listen for other launches: %w", err)
+		return nil, err
 	}
 	in := &Instance{ln: ln, path: path, onShow: onShow}
 	in.wg.Add(1)
@@ -71,7 +51,7 @@ func Listen(path string, onShow func()) (*Instance, error) {
 
 // notify asks the instance listening on path to show its window.
 func notify(path string) error {
-	c, err := net.DialTimeout("unix", path, time.Second)
+	c, err := dial(path, time.Second)
 	if err != nil {
 		return err
 	}

@@ -2,14 +2,14 @@ package single
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
 
+// TestSecondLaunchShowsFirst runs on every OS; `make test-installers`
+// also runs it cross-compiled under Wine, on a named pipe.
 func TestSecondLaunchShowsFirst(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "app.sock")
+	path := testPath(t)
 	shown := make(chan struct{}, 4)
 	first, err := Listen(path, func() { shown <- struct{}{} })
 	if err != nil {
@@ -37,28 +37,26 @@ func TestSecondLaunchShowsFirst(t *testing.T) {
 	first.Close() // idempotent
 }
 
-func TestStaleSocket(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "app.sock")
-	// A crashed instance left its socket file behind.
-	if err := os.WriteFile(path, nil, 0o600); err != nil {
-		t.Fatal(err)
+func TestPipePath(t *testing.T) {
+	for sid, want := range map[string]string{
+		"S-1-5-21-1004336348-1177238915-682003330-1001": `\\.\PIPE\rayfish-app-S-1-5-21-1004336348-1177238915-682003330-1001`,
+		`odd\name/x`: `\\.\PIPE\rayfish-app-odd_name_x`,
+	} {
+		if got := PipePath(sid); got != want {
+			t.Errorf("PipePath(%q) = %q, want %q", sid, got, want)
+		}
 	}
-	in, err := Listen(path, nil)
-	if err != nil {
-		t.Fatalf("Listen over a stale socket: %v", err)
-	}
-	in.Close()
-	// After Close the next launch becomes primary again.
-	in, err = Listen(path, nil)
-	if err != nil {
-		t.Fatalf("Listen after Close: %v", err)
-	}
-	in.Close()
 }
 
-func TestDefaultPath(t *testing.T) {
-	t.Setenv("XDG_RUNTIME_DIR", "/run/user/1000")
-	if p, err := DefaultPath(); err != nil || p != "/run/user/1000/rayfish-app.sock" {
-		t.Errorf("DefaultPath = %q, %v", p, err)
+// TestRelaunchAfterClose: after the first instance closes, the next
+// launch becomes primary on the same path.
+func TestRelaunchAfterClose(t *testing.T) {
+	path := testPath(t)
+	for range 2 {
+		in, err := Listen(path, nil)
+		if err != nil {
+			t.Fatalf("Listen: %v", err)
+		}
+		in.Close()
 	}
 }

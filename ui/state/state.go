@@ -130,6 +130,7 @@ type Model struct {
 	joining  []apitype.Joining
 	drops    map[string]uint64
 	fwInMin  uint64 // firewall_in drops in the last minute
+	tunErr   string // why the daemon has no tunnel device ("" = it has one)
 
 	// notification bookkeeping
 	seenRequests map[string]bool // network+"/"+id of requests already announced
@@ -166,6 +167,7 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.drops = st.Drops
 		m.fwInMin = st.FirewallInLastMinute
 		m.joining = slices.Clone(st.Joining)
+		m.tunErr = st.TUNError
 	case apitype.EventState:
 		m.setState(ev.State)
 	case apitype.EventSelf:
@@ -187,6 +189,8 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.fwInMin = ev.FirewallInLastMinute
 	case apitype.EventJoining:
 		m.joining = slices.Clone(ev.Joining)
+	case apitype.EventTUN:
+		m.tunErr = ev.TUNError
 	case apitype.EventStopping:
 		m.markGone("the rayfish daemon stopped")
 	}

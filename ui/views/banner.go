@@ -13,7 +13,8 @@ import (
 )
 
 // banner tells the user, in plain words, that the daemon is not running
-// (with a button to start it) or that it refused us (with Retry).
+// (with a button to start it), that it refused us (with Retry), or that it
+// runs without its tunnel device (and why).
 type banner struct {
 	ctl     *ui.Controller
 	title   *widget.Label
@@ -59,13 +60,25 @@ func (b *banner) update(m *state.Model) {
 		b.title.SetText("rayfish daemon is not running")
 		b.detail.SetText("The VPN is off. Start the daemon to connect; the app reconnects by itself once it runs.\n" + m.LastError())
 		b.start.Show()
+		b.retry.Show()
 		b.content.Show()
 	case state.Error:
 		b.title.SetText("rayfish daemon refused the connection")
 		b.detail.SetText(m.LastError())
 		b.start.Hide()
+		b.retry.Show()
 		b.content.Show()
 	default:
+		if why := m.TUNError(); why != "" {
+			// The daemon runs but has no network adapter (a Wintun driver
+			// that will not load, say): nothing flows until it has one.
+			b.title.SetText("rayfish has no network adapter yet")
+			b.detail.SetText("The daemon runs but could not create its tunnel device, so no traffic flows; it keeps trying.\n" + why)
+			b.start.Hide()
+			b.retry.Hide()
+			b.content.Show()
+			return
+		}
 		b.msg.SetText("")
 		b.content.Hide()
 	}

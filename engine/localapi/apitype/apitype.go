@@ -163,6 +163,9 @@ type Status struct {
 	// FirewallInLastMinute counts inbound packets the firewall dropped in
 	// the last minute (the inbound default is deny).
 	FirewallInLastMinute uint64 `json:"firewall_in_last_minute"`
+	// TUNError says why the tunnel device does not exist ("" once it
+	// does): the daemon runs without it and keeps trying to create it.
+	TUNError string `json:"tun_error,omitempty"`
 }
 
 // Watch event types.
@@ -176,6 +179,7 @@ const (
 	EventRequests    = "requests"     // Requests is the new list
 	EventJoining     = "joining"      // Joining is the new list
 	EventDrops       = "drops"        // Drops is the new table (and FirewallInLastMinute)
+	EventTUN         = "tun"          // TUNError is the new value ("" = the device exists)
 	EventStopping    = "stopping"     // the daemon is shutting down
 )
 
@@ -194,6 +198,7 @@ type WatchEvent struct {
 	Drops    map[string]uint64 `json:"drops,omitempty"`
 	// FirewallInLastMinute comes with EventDrops.
 	FirewallInLastMinute uint64 `json:"firewall_in_last_minute,omitempty"`
+	TUNError             string `json:"tun_error,omitempty"`
 }
 
 // CreateRequest asks for a new network.
