@@ -3,7 +3,6 @@
 package loopnode
 
 import (
-	"net/netip"
 	"testing"
 	"time"
 
@@ -16,17 +15,7 @@ import (
 func Start(t testing.TB, dir, hostname string, tun *enginetest.TUN) *engine.Engine {
 	t.Helper()
 	var e *engine.Engine
-	e, err := engine.New(engine.Config{
-		StateDir:    dir,
-		ListenPort:  -1,
-		ListenAddr:  netip.MustParseAddr("127.0.0.1"),
-		TUN:         tun,
-		Hostname:    hostname,
-		DisableMDNS: true,
-		Endpoints: func() []netip.AddrPort {
-			return []netip.AddrPort{netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(e.ListenPort()))}
-		},
-	})
+	e, err := engine.New(engine.LoopbackConfig(dir, hostname, tun, &e))
 	if err != nil {
 		t.Fatal(err)
 	}

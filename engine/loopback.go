@@ -6,7 +6,7 @@ import (
 	"golang.zx2c4.com/wireguard/tun"
 )
 
-// LoopbackConfig configures an in-process test node: state in dir, a
+// LoopbackConfig configures an in-process node for tests and labs: state in dir, a
 // random port on 127.0.0.1 advertised as its only endpoint, the fake
 // TUN dev and no mDNS. *e must be set to the engine New returns.
 func LoopbackConfig(dir, name string, dev tun.Device, e **Engine) Config {
