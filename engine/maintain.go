@@ -83,8 +83,11 @@ func (e *Engine) refreshEndpoints() bool {
 	} else {
 		local = localEndpoints(uint16(e.ListenPort()))
 	}
-	if e.mc != nil {
-		e.mc.SetLocalEndpoints(local)
+	e.mu.Lock()
+	mc := e.mc // listen publishes it under e.mu; the callback may come first
+	e.mu.Unlock()
+	if mc != nil {
+		mc.SetLocalEndpoints(local)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

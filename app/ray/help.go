@@ -66,6 +66,10 @@ var cliTable = []cliDoc{
 		what: "remove / stop / restart the system service (root)"},
 	{cmds: []string{"system-path"}, local: true, syn: []string{"system-path add|remove"},
 		what: "add ray's folder to the system PATH (installers)"},
+	{cmds: []string{"service-kick"}, local: true, syn: []string{"service-kick"},
+		what: "start the service without waiting (Windows installer)"},
+	{cmds: []string{"system-firewall"}, local: true, syn: []string{"system-firewall add|remove"},
+		what: "the Windows Firewall rule for the overlay (installer)"},
 	{cmds: []string{"help"}, local: true, syn: []string{"help | COMMAND --help"}, what: "this list; one command's usage"},
 }
 
@@ -161,6 +165,7 @@ func commandHelp(cmd string) string {
 var flaglessCommands = map[string]bool{
 	"firewall": true, "config": true, "mdns": true, "up": true, "down": true, "version": true,
 	"stop": true, "restart": true, "uninstall": true, "system-path": true,
+	"service-kick": true, "system-firewall": true,
 }
 
 func isHelpFlag(s string) bool { return s == "-h" || s == "--help" || s == "-help" }
