@@ -131,6 +131,10 @@ type Model struct {
 	drops    map[string]uint64
 	fwInMin  uint64 // firewall_in drops in the last minute
 
+	// the firewall state last fetched (not in the watch stream)
+	firewall     apitype.FirewallState
+	haveFirewall bool
+
 	// notification bookkeeping
 	seenRequests map[string]bool // network+"/"+id of requests already announced
 	notices      []Notice
@@ -284,6 +288,7 @@ func (m *Model) markGone(msg string) {
 	m.peers = nil
 	m.requests = nil
 	m.drops = nil
+	m.firewall, m.haveFirewall = apitype.FirewallState{}, false
 }
 
 // Fail records an error the app cannot get past by itself (for example
