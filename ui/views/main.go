@@ -99,7 +99,7 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 		w.hint.Add(widget.NewCard("", "", l))
 	}
 
-	w.peers = newPeersTab(a, ctl)
+	w.peers = newPeersTab(a, ctl, w.Invite)
 	w.networks = newNetworksTab(a, ctl, w.win)
 	w.settings = newSettingsTab(a, ctl, opts)
 	w.about = newAboutTab(ctl)

@@ -30,6 +30,7 @@ type peersTab struct {
 	list    *widget.List
 	result  *widget.Label
 	hint    *widget.Label // own join requests, firewall drops
+	steps   *firstSteps
 	top     *fyne.Container
 	content fyne.CanvasObject
 
@@ -37,8 +38,9 @@ type peersTab struct {
 	visible []apitype.Peer
 }
 
-func newPeersTab(a fyne.App, ctl *ui.Controller) *peersTab {
+func newPeersTab(a fyne.App, ctl *ui.Controller, onInvite func(network string)) *peersTab {
 	t := &peersTab{app: a, ctl: ctl, model: ctl.Model()}
+	t.steps = newFirstSteps(ctl, onInvite)
 	t.search = widget.NewEntry()
 	t.search.SetPlaceHolder("Search by name or address")
 	t.search.OnChanged = func(string) { t.refilter() }
@@ -59,7 +61,8 @@ func newPeersTab(a fyne.App, ctl *ui.Controller) *peersTab {
 			}
 		},
 	)
-	t.top = container.NewBorder(nil, nil, nil, container.NewHBox(t.online, t.count), t.search)
+	t.top = container.NewVBox(t.steps.content,
+		container.NewBorder(nil, nil, nil, container.NewHBox(t.online, t.count), t.search))
 	t.content = container.NewBorder(t.top, container.NewVBox(t.hint, t.result), nil, nil, t.list)
 	return t
 }
@@ -75,6 +78,9 @@ func (t *peersTab) update(m *state.Model) {
 		t.hint.Hide()
 	} else {
 		t.hint.Show()
+	}
+	if t.steps.update(m) {
+		t.content.Refresh()
 	}
 	t.refilter()
 }
