@@ -230,3 +230,44 @@ func dashIfEmpty(s string) string {
 	}
 	return s
 }
+
+// DropRows are the drop counters that are not zero, by reason, largest
+// first (ties by reason).
+func (m *Model) DropRows() []Row {
+	var rows []Row
+	reasons := make([]string, 0, len(m.drops))
+	for r, n := range m.drops {
+		if n > 0 {
+			reasons = append(reasons, r)
+		}
+	}
+	slices.SortFunc(reasons, func(a, b string) int {
+		if m.drops[a] != m.drops[b] {
+			if m.drops[a] > m.drops[b] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	for _, r := range reasons {
+		rows = append(rows, Row{Label: strings.ReplaceAll(r, "_", " "), Value: fmt.Sprint(m.drops[r])})
+	}
+	return rows
+}
+
+// SelfRows describe this device's own connectivity from the watch stream:
+// its UDP port and the endpoints it advertises to peers.
+func (m *Model) SelfRows() []Row {
+	if !m.DaemonReachable() {
+		return nil
+	}
+	rows := []Row{{Label: "Listening on", Value: udpPort(m.self.ListenPort)}}
+	if len(m.self.Endpoints) == 0 {
+		rows = append(rows, Row{Label: "Endpoints", Value: "none yet: peers reach this device through a relay"})
+	}
+	for _, e := range m.self.Endpoints {
+		rows = append(rows, Row{Label: "Endpoint", Value: e, Copy: e})
+	}
+	return rows
+}

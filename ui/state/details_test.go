@@ -219,3 +219,30 @@ func TestFirewallForgottenWithDaemon(t *testing.T) {
 		t.Error("firewall state kept after the daemon went away")
 	}
 }
+
+func TestDropAndSelfRows(t *testing.T) {
+	m := New("1.2.0")
+	if m.SelfRows() != nil || m.DropRows() != nil {
+		t.Fatal("rows before the snapshot")
+	}
+	ev := snapshot(apitype.StateUp)
+	ev.Status.Drops = map[string]uint64{"firewall_in": 7, "no_route": 7, "mtu": 30, "unknown_peer": 0}
+	ev.Status.Self.ListenPort = 41641
+	m.Apply(ev)
+	got := m.DropRows()
+	want := []Row{{Label: "mtu", Value: "30"}, {Label: "firewall in", Value: "7"}, {Label: "no route", Value: "7"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("DropRows() = %v, want %v", got, want)
+	}
+	rows := m.SelfRows()
+	if len(rows) != 2 || rows[0].Value != "41641" || !strings.HasPrefix(rows[1].Value, "none yet") {
+		t.Errorf("SelfRows() without endpoints = %v", rows)
+	}
+	self := ev.Status.Self
+	self.Endpoints = []string{"198.18.0.5:41641", "[2001:db8::5]:41641"}
+	m.Apply(apitype.WatchEvent{Type: apitype.EventSelf, Self: &self})
+	rows = m.SelfRows()
+	if len(rows) != 3 || rows[2].Copy != "[2001:db8::5]:41641" {
+		t.Errorf("SelfRows() = %v", rows)
+	}
+}

@@ -30,6 +30,8 @@ const (
 	TabPeers    Tab = "peers"
 	TabNetworks Tab = "networks"
 	TabJoin     Tab = "join" // the Networks tab, focused on the invite code entry
+	TabDiag     Tab = "diagnostics"
+	TabFirewall Tab = "firewall"
 	TabSettings Tab = "settings"
 	TabAbout    Tab = "about"
 )
@@ -68,6 +70,8 @@ type Main struct {
 
 	peers    *peersTab
 	networks *networksTab
+	diag     *diagnosticsTab
+	firewall *firewallTab
 	settings *settingsTab
 	about    *aboutTab
 }
@@ -101,18 +105,28 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 
 	w.peers = newPeersTab(a, ctl, w.Invite)
 	w.networks = newNetworksTab(a, ctl, w.win)
+	w.diag = newDiagnosticsTab(a, ctl, w.win)
+	w.firewall = newFirewallTab(ctl)
 	w.settings = newSettingsTab(a, ctl, opts)
 	w.about = newAboutTab(ctl)
 	w.tabItems = map[Tab]*container.TabItem{
 		TabPeers:    container.NewTabItemWithIcon("Peers", theme.ComputerIcon(), w.peers.content),
 		TabNetworks: container.NewTabItemWithIcon("Networks", theme.StorageIcon(), w.networks.content),
+		TabDiag:     container.NewTabItemWithIcon("Diagnostics", theme.SearchIcon(), w.diag.content),
+		TabFirewall: container.NewTabItemWithIcon("Firewall", theme.VisibilityOffIcon(), w.firewall.content),
 		TabSettings: container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), w.settings.content),
 		TabAbout:    container.NewTabItemWithIcon("About", theme.InfoIcon(), w.about.content),
 	}
-	w.tabs = container.NewAppTabs(w.tabItems[TabPeers], w.tabItems[TabNetworks], w.tabItems[TabSettings], w.tabItems[TabAbout])
+	w.tabs = container.NewAppTabs(w.tabItems[TabPeers], w.tabItems[TabNetworks], w.tabItems[TabFirewall], w.tabItems[TabDiag],
+		w.tabItems[TabSettings], w.tabItems[TabAbout])
 	w.tabs.OnSelected = func(it *container.TabItem) {
-		if it == w.tabItems[TabSettings] {
+		switch it {
+		case w.tabItems[TabSettings]:
 			w.settings.reload()
+		case w.tabItems[TabDiag]:
+			w.diag.shown()
+		case w.tabItems[TabFirewall]:
+			w.firewall.reload()
 		}
 	}
 
@@ -185,6 +199,11 @@ func (w *Main) Update(m *state.Model) {
 	}
 	w.peers.update(m)
 	w.networks.update(m)
+	w.diag.update(m)
+	w.firewall.update(m)
+	if w.tabs.Selected() == w.tabItems[TabFirewall] && m.DaemonReachable() && !w.firewall.fetched {
+		w.firewall.reload() // the daemon came back while the tab is open
+	}
 	w.settings.update(m)
 	w.about.update(m)
 }
