@@ -103,7 +103,7 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 		w.hint.Add(widget.NewCard("", "", l))
 	}
 
-	w.peers = newPeersTab(a, ctl, w.Invite)
+	w.peers = newPeersTab(a, ctl, w.win, w.Invite)
 	w.networks = newNetworksTab(a, ctl, w.win)
 	w.diag = newDiagnosticsTab(a, ctl, w.win)
 	w.firewall = newFirewallTab(ctl)
