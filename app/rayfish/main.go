@@ -145,7 +145,7 @@ func run(socket string, opts options) error {
 	})
 	showFirst = func() { win.Show("") }
 
-	quit := func() { a.Quit() }
+	quit := func() { win.SaveLayout(); a.Quit() }
 	if trayOK {
 		tr = tray.New(tray.Host{
 			SetMenu:    desk.SetSystemTrayMenu,

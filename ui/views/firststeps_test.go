@@ -87,3 +87,31 @@ func TestFirstStepsNotAdmin(t *testing.T) {
 		t.Errorf("not admin: invite button disabled %v, text %q", s.inviteBtn.Disabled(), s.inviteText.Text)
 	}
 }
+
+func TestWindowRemembersSizeAndTab(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	h.win.Show(TabDiag)
+	h.fake.WaitCall(t, "Netcheck")
+	h.q.RunUntil(t, func() bool { return !h.ctl.Busy() })
+	h.win.win.Resize(fyne.NewSize(900, 700))
+	h.win.SaveLayout() // what closing (hiding) the window and Quit do
+	if h.win.win.Canvas().Size() != fyne.NewSize(900, 700) {
+		t.Fatalf("canvas size %v", h.win.win.Canvas().Size())
+	}
+
+	again := NewMain(h.app, h.ctl, Options{})
+	if again.tabs.Selected() != again.tabItems[TabDiag] {
+		t.Errorf("new window opens on %q, want Diagnostics", again.tabs.Selected().Text)
+	}
+	if got := again.win.Canvas().Size(); got != fyne.NewSize(900, 700) {
+		t.Errorf("new window size %v, want 900x700", got)
+	}
+
+	// Nonsense in the preferences gives the default size.
+	h.app.Preferences().SetFloat(PrefWindowWidth, -5)
+	third := NewMain(h.app, h.ctl, Options{})
+	if got := third.win.Canvas().Size(); got != defaultSize {
+		t.Errorf("size from bad preferences %v, want %v", got, defaultSize)
+	}
+}

@@ -81,7 +81,10 @@ type Main struct {
 func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 	w := &Main{app: a, ctl: ctl, win: a.NewWindow("rayfish")}
 	w.win.SetIcon(fyne.NewStaticResource("rayfish.png", assets.AppIcon()))
-	w.win.SetCloseIntercept(w.win.Hide)
+	w.win.SetCloseIntercept(func() {
+		w.SaveLayout()
+		w.win.Hide()
+	})
 
 	w.dot = canvas.NewCircle(color.Transparent)
 	w.status = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -120,6 +123,11 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 	w.tabs = container.NewAppTabs(w.tabItems[TabPeers], w.tabItems[TabNetworks], w.tabItems[TabFirewall], w.tabItems[TabDiag],
 		w.tabItems[TabSettings], w.tabItems[TabAbout])
 	w.tabs.OnSelected = func(it *container.TabItem) {
+		for name, ti := range w.tabItems {
+			if ti == it {
+				a.Preferences().SetString(PrefWindowTab, string(name))
+			}
+		}
 		switch it {
 		case w.tabItems[TabSettings]:
 			w.settings.reload()
@@ -138,9 +146,45 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 	w.top = container.NewVBox(header, w.banner.content, w.hint, widget.NewSeparator())
 	w.root = container.NewBorder(w.top, nil, nil, nil, w.tabs)
 	w.win.SetContent(w.root)
-	w.win.Resize(fyne.NewSize(820, 600))
+	w.restoreLayout()
 	w.Update(ctl.Model())
 	return w
+}
+
+// Window layout preferences (fyne.Preferences).
+const (
+	PrefWindowTab    = "window_tab"    // Tab last selected
+	PrefWindowWidth  = "window_width"  // float, last window width
+	PrefWindowHeight = "window_height" // float, last window height
+)
+
+// defaultSize is the window's size until the user changes it.
+var defaultSize = fyne.NewSize(820, 600)
+
+// restoreLayout gives the window the size and tab it had last time.
+func (w *Main) restoreLayout() {
+	p := w.app.Preferences()
+	size := fyne.NewSize(float32(p.FloatWithFallback(PrefWindowWidth, float64(defaultSize.Width))),
+		float32(p.FloatWithFallback(PrefWindowHeight, float64(defaultSize.Height))))
+	if size.Width < 400 || size.Height < 300 || size.Width > 10000 || size.Height > 10000 {
+		size = defaultSize // nonsense in the preferences file
+	}
+	w.win.Resize(size)
+	if it, ok := w.tabItems[Tab(p.String(PrefWindowTab))]; ok {
+		w.tabs.Select(it)
+	}
+}
+
+// SaveLayout remembers the window's size (the tab is remembered when it
+// changes). The window hides and the app quits through it.
+func (w *Main) SaveLayout() {
+	size := w.win.Canvas().Size()
+	if size.Width <= 0 || size.Height <= 0 {
+		return
+	}
+	p := w.app.Preferences()
+	p.SetFloat(PrefWindowWidth, float64(size.Width))
+	p.SetFloat(PrefWindowHeight, float64(size.Height))
 }
 
 // Window returns the fyne window.
