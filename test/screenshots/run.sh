@@ -7,6 +7,10 @@
 #   build/screenshots/networks-invite.png  Networks tab with an invite code and its QR
 #   build/screenshots/main-peers.png       Peers tab: nas online, "direct" badge
 #   build/screenshots/main-disconnected.png  the same after `ray down`
+#   build/screenshots/peer-details.png     nas's details after a click on its row
+#   build/screenshots/firewall.png         Firewall tab with a rule added by `ray firewall add`
+#   build/screenshots/diagnostics.png      Diagnostics tab with a network check
+#   build/screenshots/first-start.png      Peers tab of a third, fresh daemon in no network
 # and the tray item checked over D-Bus (a stand-in StatusNotifierWatcher,
 # sscheck watcher, since nothing draws tray icons here): title, status,
 # tooltip, icon and menu while connected, after `ray down`, after `ray up`.
@@ -166,7 +170,7 @@ APP_PID=""
 start_app() { # start_app LOGNAME ARGS...: rayfish on laptop's socket
   local name=$1
   shift
-  "$RAYFISH" --socket "$DIR/a.sock" "$@" >"$DIR/rayfish-$name.log" 2>&1 &
+  "$RAYFISH" --socket "${APP_SOCK:-$DIR/a.sock}" "$@" >"$DIR/rayfish-$name.log" 2>&1 &
   APP_PID=$!
   PIDS+=("$APP_PID")
 }
@@ -211,7 +215,7 @@ wait_for 10 "the first window to close" no_window
 
 # --- Peers tab, then the tray following the daemon -------------------------
 log "rayfish (Peers tab)"
-start_app peers
+start_app peers --tab peers
 wait_for 20 "the rayfish window" find_window
 log "tray item while connected"
 tray --timeout 20s --title rayfish --status Active --icon connected \
@@ -235,8 +239,51 @@ tray --timeout 30s --title rayfish --status Active --icon connected \
   --tooltip-has "rayfish — Connected" --tooltip-has "1 of 1 peers online" \
   --menu-has "Disconnect"
 
+# --- peer details: a click on nas's row -------------------------------------
+log "peer details: click on nas"
+timeout 5 xdotool windowsize "$WIN" 820 780 || die "cannot resize the window"
+sleep 0.5
+timeout 5 xdotool mousemove --window "$WIN" 300 200 click 1 || die "cannot click the peer row"
+sleep 1
+shoot "$OUT/peer-details.png"
 stop_pid "$APP_PID"
-for f in networks-invite main-peers main-disconnected; do
+wait_for 10 "the peers window to close" no_window
+
+# --- firewall and diagnostics tabs ----------------------------------------
+log "laptop: ray firewall add in allow -p tcp -P 8080"
+ray a firewall add in allow -p tcp -P 8080 >/dev/null
+log "rayfish --tab firewall"
+start_app firewall --tab firewall
+wait_for 20 "the rayfish window" find_window
+timeout 5 xdotool windowsize "$WIN" 820 760 || die "cannot resize the window"
+sleep 1.5
+shoot "$OUT/firewall.png"
+stop_pid "$APP_PID"
+wait_for 10 "the firewall window to close" no_window
+
+log "rayfish --tab diagnostics"
+start_app diagnostics --tab diagnostics
+wait_for 20 "the rayfish window" find_window
+timeout 5 xdotool windowsize "$WIN" 820 760 || die "cannot resize the window"
+sleep 3 # the network check runs when the tab opens
+shoot "$OUT/diagnostics.png"
+stop_pid "$APP_PID"
+wait_for 10 "the diagnostics window to close" no_window
+
+# --- first start: a fresh daemon in no network -----------------------------
+log "a fresh daemon (in $P-a, TUN rfss-fresh) and rayfish on it"
+ip netns exec $P-a "$RAY" daemon --state-dir "$DIR/state-c" --socket "$DIR/c.sock" --hostname fresh --no-dns \
+  --tun rfss-fresh --listen-port 41999 >"$DIR/daemon-fresh.log" 2>&1 &
+PIDS+=($!)
+wait_for 15 "daemon fresh" ray c status
+APP_SOCK="$DIR/c.sock" start_app fresh --tab peers
+wait_for 20 "the rayfish window" find_window
+timeout 5 xdotool windowsize "$WIN" 820 640 || die "cannot resize the window"
+sleep 1.5
+shoot "$OUT/first-start.png"
+
+stop_pid "$APP_PID"
+for f in networks-invite main-peers main-disconnected peer-details firewall diagnostics first-start; do
   [ -s "$OUT/$f.png" ] && log "wrote $OUT/$f.png"
 done
 [ "$FAILED" -eq 0 ]

@@ -109,3 +109,22 @@ func TestDiagnosticsSaveBundle(t *testing.T) {
 		t.Errorf("partial bundle left behind: %v", err)
 	}
 }
+
+// The window opened on Diagnostics before the daemon answered (rayfish
+// --tab diagnostics) runs the check once the daemon is there.
+func TestDiagnosticsCheckWhenDaemonAppears(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.win.Show(TabDiag)
+	h.fake.NoCall(t)
+	h.ctl.Start()
+	h.fake.WaitCall(t, "Version")
+	h.fake.WaitCall(t, "Watch")
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventSnapshot, Status: status(apitype.StateUp)})
+	h.q.RunUntil(t, func() bool { return h.ctl.Model().DaemonReachable() })
+	h.fake.WaitCall(t, "Netcheck")
+	h.fake.WaitCall(t, "Prefs")
+	h.q.RunUntil(t, func() bool { return !h.ctl.Busy() && strings.HasPrefix(h.win.diag.checkMsg.Text, "Checked at") })
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventState, State: apitype.StateDown})
+	h.q.RunNext(t)
+	h.fake.NoCall(t) // one check, not one per event
+}

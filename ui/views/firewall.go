@@ -77,6 +77,7 @@ func newFirewallTab(ctl *ui.Controller) *firewallTab {
 	t.peer.OnSubmitted = func(string) { t.add() }
 
 	t.msg = wrapLabel()
+	t.msg.Hide()
 	defaults := widget.NewForm(
 		widget.NewFormItem("Inbound", t.defIn),
 		widget.NewFormItem("Outbound", t.defOut),
@@ -110,7 +111,7 @@ func (t *firewallTab) update(m *state.Model) {
 	setEnabled(t.addBtn, reachable)
 	if !reachable {
 		t.fetched = false
-		t.msg.SetText("The firewall shows here once the rayfish daemon runs.")
+		t.setMsg("The firewall shows here once the rayfish daemon runs.", widget.MediumImportance)
 	}
 }
 
@@ -122,10 +123,10 @@ func (t *firewallTab) reload() {
 	t.fetched = true
 	t.ctl.Firewall(func(st apitype.FirewallState, err error) {
 		if err != nil {
-			t.msg.SetText("Read the firewall: " + err.Error())
+			t.setMsg("Read the firewall: "+err.Error(), widget.DangerImportance)
 			return
 		}
-		t.msg.SetText("")
+		t.setMsg("", widget.MediumImportance)
 		t.show(st)
 	})
 }
@@ -134,17 +135,26 @@ func (t *firewallTab) reload() {
 func (t *firewallTab) change(ch apitype.FirewallChange, done string) {
 	t.ctl.FirewallChange(ch, func(st apitype.FirewallState, err error) {
 		if err != nil {
-			t.msg.Importance = widget.DangerImportance
-			t.msg.SetText(err.Error())
+			t.setMsg(err.Error(), widget.DangerImportance)
 			if fw, ok := t.ctl.Model().Firewall(); ok {
 				t.show(fw) // undo what the form shows
 			}
 			return
 		}
-		t.msg.Importance = widget.MediumImportance
-		t.msg.SetText(done)
+		t.setMsg(done, widget.MediumImportance)
 		t.show(st)
 	})
+}
+
+// setMsg shows text (hidden when "") above the tab.
+func (t *firewallTab) setMsg(text string, imp widget.Importance) {
+	t.msg.Importance = imp
+	t.msg.SetText(text)
+	if text == "" {
+		t.msg.Hide()
+	} else {
+		t.msg.Show()
+	}
 }
 
 func (t *firewallTab) setDefault(dir, action string) {

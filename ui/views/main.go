@@ -245,8 +245,12 @@ func (w *Main) Update(m *state.Model) {
 	w.networks.update(m)
 	w.diag.update(m)
 	w.firewall.update(m)
-	if w.tabs.Selected() == w.tabItems[TabFirewall] && m.DaemonReachable() && !w.firewall.fetched {
-		w.firewall.reload() // the daemon came back while the tab is open
+	// The daemon (re)appeared while one of these tabs is open.
+	switch sel := w.tabs.Selected(); {
+	case sel == w.tabItems[TabFirewall] && m.DaemonReachable() && !w.firewall.fetched:
+		w.firewall.reload()
+	case sel == w.tabItems[TabDiag]:
+		w.diag.shown()
 	}
 	w.settings.update(m)
 	w.about.update(m)

@@ -46,7 +46,9 @@ func newPeerDetails(a fyne.App, ctl *ui.Controller, win fyne.Window) *peerDetail
 	d.pingBtn = widget.NewButtonWithIcon("Ping", theme.MediaPlayIcon(), func() { runPing(ctl, d.peer, d.pingMsg) })
 	content := container.NewVScroll(container.NewVBox(
 		d.title, d.gone, d.rows.content,
-		widget.NewCard("Firewall rules for this peer", "", d.rules),
+		widget.NewSeparator(),
+		widget.NewLabelWithStyle("Firewall rules for this peer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		d.rules,
 		container.NewHBox(d.pingBtn), d.pingMsg,
 	))
 	d.dlg = dialog.NewCustom("Peer details", "Close", content, win)
@@ -67,7 +69,9 @@ func (d *peerDetails) open(p apitype.Peer) {
 		}
 		d.update(d.ctl.Model())
 	})
-	d.dlg.Resize(fyne.NewSize(640, 520))
+	// As tall as the window allows, up to everything shown at once.
+	c := d.win.Canvas().Size()
+	d.dlg.Resize(fyne.NewSize(min(640, c.Width-40), min(720, c.Height-40)))
 	d.dlg.Show()
 }
 
