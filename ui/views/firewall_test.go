@@ -27,7 +27,9 @@ func fwState() apitype.FirewallState {
 	}
 }
 
-func TestFirewallTab(t *testing.T) {
+// openFirewall opens the Firewall tab on fwState.
+func openFirewall(t *testing.T) (*harness, *firewallTab) {
+	t.Helper()
 	h := newHarness(t, Options{})
 	h.start(status(apitype.StateUp))
 	f := h.win.firewall
@@ -35,6 +37,11 @@ func TestFirewallTab(t *testing.T) {
 	h.win.Show(TabFirewall)
 	h.fake.WaitCall(t, "Firewall")
 	h.q.RunUntil(t, func() bool { return len(f.rules.Objects) == 2 })
+	return h, f
+}
+
+func TestFirewallTab(t *testing.T) {
+	h, f := openFirewall(t)
 	if f.defIn.Selected != "deny" || f.defOut.Selected != "allow" || f.reject.Checked {
 		t.Errorf("defaults in %q out %q reject %v", f.defIn.Selected, f.defOut.Selected, f.reject.Checked)
 	}
@@ -86,13 +93,7 @@ func TestFirewallTab(t *testing.T) {
 }
 
 func TestFirewallAddRuleError(t *testing.T) {
-	h := newHarness(t, Options{})
-	h.start(status(apitype.StateUp))
-	f := h.win.firewall
-	h.fake.SetFirewall(fwState())
-	h.win.Show(TabFirewall)
-	h.fake.WaitCall(t, "Firewall")
-	h.q.RunUntil(t, func() bool { return len(f.rules.Objects) == 2 })
+	h, f := openFirewall(t)
 
 	// The daemon's validation error is shown as the CLI prints it.
 	h.fake.SetErr("FirewallChange", &client.APIError{Status: 400, Message: `firewall: bad port "99999"`})
