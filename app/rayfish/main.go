@@ -48,7 +48,7 @@ func main() {
 	hidden := flag.Bool("hidden", false, "start in the tray without opening the window")
 	// For `make screenshots` (test/screenshots): open the window on a tab,
 	// or on an invite code for a network once the daemon lists it.
-	tab := flag.String("tab", "", "open the window on this tab: peers, networks, join, firewall, diagnostics, settings or about (default: the tab open last time)")
+	tab := flag.String("tab", "", "open the window on this tab: peers, map, networks, join, firewall, diagnostics, settings or about (default: the tab open last time)")
 	invite := flag.String("invite", "", "open the window on a new invite code for this network")
 	flag.Parse()
 	opts := options{hidden: *hidden, tab: views.Tab(*tab), invite: *invite}

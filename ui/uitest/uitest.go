@@ -160,6 +160,18 @@ func (f *FakeClient) WaitCall(t testing.TB, method string) Call {
 	return Call{}
 }
 
+// NextCall waits for the next recorded call, whatever its method.
+func (f *FakeClient) NextCall(t testing.TB) Call {
+	t.Helper()
+	select {
+	case c := <-f.calls:
+		return c
+	case <-time.After(Timeout):
+		t.Fatal("uitest: no call")
+	}
+	return Call{}
+}
+
 // NoCall checks that no call is recorded right now.
 func (f *FakeClient) NoCall(t testing.TB) {
 	t.Helper()

@@ -28,6 +28,7 @@ type Tab string
 // Tabs.
 const (
 	TabPeers    Tab = "peers"
+	TabMap      Tab = "map"
 	TabNetworks Tab = "networks"
 	TabJoin     Tab = "join" // the Networks tab, focused on the invite code entry
 	TabDiag     Tab = "diagnostics"
@@ -70,6 +71,7 @@ type Main struct {
 
 	peers    *peersTab
 	networks *networksTab
+	mapv     *mapView
 	diag     *diagnosticsTab
 	firewall *firewallTab
 	settings *settingsTab
@@ -108,19 +110,27 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 
 	w.peers = newPeersTab(a, ctl, w.win, w.Invite)
 	w.networks = newNetworksTab(a, ctl, w.win)
+	w.mapv = newMapView(func(id string) {
+		if p, ok := ctl.Model().Peer(id); ok {
+			w.peers.details.open(p)
+		}
+	})
+	legend := widget.NewLabel("Solid green: direct path · dashed orange: through the relay · grey: offline. Click a peer for its details.")
+	legend.Wrapping = fyne.TextWrapWord
 	w.diag = newDiagnosticsTab(a, ctl, w.win)
 	w.firewall = newFirewallTab(ctl)
 	w.settings = newSettingsTab(a, ctl, opts)
 	w.about = newAboutTab(ctl)
 	w.tabItems = map[Tab]*container.TabItem{
 		TabPeers:    container.NewTabItemWithIcon("Peers", theme.ComputerIcon(), w.peers.content),
+		TabMap:      container.NewTabItemWithIcon("Map", theme.GridIcon(), container.NewBorder(nil, legend, nil, nil, w.mapv)),
 		TabNetworks: container.NewTabItemWithIcon("Networks", theme.StorageIcon(), w.networks.content),
 		TabDiag:     container.NewTabItemWithIcon("Diagnostics", theme.SearchIcon(), w.diag.content),
 		TabFirewall: container.NewTabItemWithIcon("Firewall", theme.VisibilityOffIcon(), w.firewall.content),
 		TabSettings: container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), w.settings.content),
 		TabAbout:    container.NewTabItemWithIcon("About", theme.InfoIcon(), w.about.content),
 	}
-	w.tabs = container.NewAppTabs(w.tabItems[TabPeers], w.tabItems[TabNetworks], w.tabItems[TabFirewall], w.tabItems[TabDiag],
+	w.tabs = container.NewAppTabs(w.tabItems[TabPeers], w.tabItems[TabMap], w.tabItems[TabNetworks], w.tabItems[TabFirewall], w.tabItems[TabDiag],
 		w.tabItems[TabSettings], w.tabItems[TabAbout])
 	w.tabs.OnSelected = func(it *container.TabItem) {
 		for name, ti := range w.tabItems {
@@ -243,6 +253,7 @@ func (w *Main) Update(m *state.Model) {
 	}
 	w.peers.update(m)
 	w.networks.update(m)
+	w.mapv.set(m.Map())
 	w.diag.update(m)
 	w.firewall.update(m)
 	// The daemon (re)appeared while one of these tabs is open.
