@@ -8,6 +8,7 @@
 #   build/screenshots/main-peers.png       Peers tab: nas online, "direct" badge
 #   build/screenshots/main-disconnected.png  the same after `ray down`
 #   build/screenshots/peer-details.png     nas's details after a click on its row
+#   build/screenshots/map.png              Map tab: laptop and nas over a direct path
 #   build/screenshots/firewall.png         Firewall tab with a rule added by `ray firewall add`
 #   build/screenshots/diagnostics.png      Diagnostics tab with a network check
 #   build/screenshots/first-start.png      Peers tab of a third, fresh daemon in no network
@@ -261,6 +262,15 @@ shoot "$OUT/firewall.png"
 stop_pid "$APP_PID"
 wait_for 10 "the firewall window to close" no_window
 
+log "rayfish --tab map"
+start_app map --tab map
+wait_for 20 "the rayfish window" find_window
+timeout 5 xdotool windowsize "$WIN" 820 640 || die "cannot resize the window"
+sleep 1.5
+shoot "$OUT/map.png" --green 60 # the peer's dot and the direct line
+stop_pid "$APP_PID"
+wait_for 10 "the map window to close" no_window
+
 log "rayfish --tab diagnostics"
 start_app diagnostics --tab diagnostics
 wait_for 20 "the rayfish window" find_window
@@ -283,7 +293,7 @@ sleep 1.5
 shoot "$OUT/first-start.png"
 
 stop_pid "$APP_PID"
-for f in networks-invite main-peers main-disconnected peer-details firewall diagnostics first-start; do
+for f in networks-invite main-peers main-disconnected peer-details map firewall diagnostics first-start; do
   [ -s "$OUT/$f.png" ] && log "wrote $OUT/$f.png"
 done
 [ "$FAILED" -eq 0 ]

@@ -126,7 +126,11 @@ func (r *mapRenderer) draw(size fyne.Size) []fyne.CanvasObject {
 		switch n.Kind {
 		case state.MapSelf:
 			objs = append(objs, dot(p, mapSelfR, mapBlue))
-			objs = append(objs, label(n.Label, p, mapSelfR, fg, true))
+			// Beside the node: lines leave it downwards too.
+			t := label(n.Label, p, mapSelfR, fg, true)
+			t.Alignment = fyne.TextAlignLeading
+			t.Move(fyne.NewPos(p.X+mapSelfR+4, p.Y-mapLabelH/2))
+			objs = append(objs, t)
 		case state.MapRelay:
 			box := canvas.NewRectangle(theme.Color(theme.ColorNameBackground))
 			box.StrokeColor, box.StrokeWidth, box.CornerRadius = mapOrange, 2, 4
