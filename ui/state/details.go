@@ -2,7 +2,9 @@ package state
 
 import (
 	"fmt"
+	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
@@ -270,4 +272,26 @@ func (m *Model) SelfRows() []Row {
 		rows = append(rows, Row{Label: "Endpoint", Value: e, Copy: e})
 	}
 	return rows
+}
+
+// PeerURL is the address "Open in browser…" opens for port on p: http
+// (https for 443) to its IPv4 address, or IPv6 when it has none.
+func PeerURL(p apitype.Peer, port string) (string, error) {
+	port = strings.TrimSpace(port)
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 1 || n > 65535 {
+		return "", fmt.Errorf("%q is not a port (1-65535)", port)
+	}
+	addr := p.IPv4
+	if !addr.IsValid() {
+		addr = p.IPv6
+	}
+	if !addr.IsValid() {
+		return "", fmt.Errorf("%s has no address yet", peerName(p))
+	}
+	scheme := "http"
+	if n == 443 {
+		scheme = "https"
+	}
+	return scheme + "://" + netip.AddrPortFrom(addr, uint16(n)).String() + "/", nil
 }

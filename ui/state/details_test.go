@@ -2,6 +2,7 @@ package state
 
 import (
 	"errors"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -244,5 +245,33 @@ func TestDropAndSelfRows(t *testing.T) {
 	rows = m.SelfRows()
 	if len(rows) != 3 || rows[2].Copy != "[2001:db8::5]:41641" {
 		t.Errorf("SelfRows() = %v", rows)
+	}
+}
+
+func TestPeerURL(t *testing.T) {
+	v4 := peer("3", "nas", true, apitype.PathDirect)
+	v6 := v4
+	v6.IPv4 = netip.Addr{}
+	none := v6
+	none.IPv6 = netip.Addr{}
+	tests := []struct {
+		p       apitype.Peer
+		port    string
+		want    string
+		wantErr string
+	}{
+		{v4, "8080", "http://100.64.0.3:8080/", ""},
+		{v4, " 443 ", "https://100.64.0.3:443/", ""},
+		{v6, "80", "http://[fd72:6179:6669::3]:80/", ""},
+		{v4, "0", "", `"0" is not a port (1-65535)`},
+		{v4, "65536", "", `"65536" is not a port (1-65535)`},
+		{v4, "http", "", `"http" is not a port (1-65535)`},
+		{none, "80", "", "nas has no address yet"},
+	}
+	for _, tt := range tests {
+		got, err := PeerURL(tt.p, tt.port)
+		if got != tt.want || (err == nil) != (tt.wantErr == "") || (err != nil && err.Error() != tt.wantErr) {
+			t.Errorf("PeerURL(%v, %q) = %q, %v; want %q, %q", tt.p.IPv4, tt.port, got, err, tt.want, tt.wantErr)
+		}
 	}
 }

@@ -3,6 +3,8 @@
 package views
 
 import (
+	"net/url"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
@@ -31,11 +33,17 @@ type peerDetails struct {
 	rules   *widget.Label
 	pingBtn *widget.Button
 	pingMsg *widget.Label
+	port    *widget.Entry
+	openBtn *widget.Button
+	openMsg *widget.Label
 	dlg     *dialog.CustomDialog
+
+	// openURL opens a URL in the browser (the app's; tests replace it).
+	openURL func(*url.URL) error
 }
 
 func newPeerDetails(a fyne.App, ctl *ui.Controller, win fyne.Window) *peerDetails {
-	d := &peerDetails{app: a, ctl: ctl, win: win}
+	d := &peerDetails{app: a, ctl: ctl, win: win, openURL: a.OpenURL}
 	d.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.rows = newRowsView(a)
 	d.gone = wrapLabel()
@@ -44,12 +52,18 @@ func newPeerDetails(a fyne.App, ctl *ui.Controller, win fyne.Window) *peerDetail
 	d.rules = wrapLabel()
 	d.pingMsg = wrapLabel()
 	d.pingBtn = widget.NewButtonWithIcon("Ping", theme.MediaPlayIcon(), func() { runPing(ctl, d.peer, d.pingMsg) })
+	d.port = widget.NewEntry()
+	d.port.SetPlaceHolder("Port, e.g. 8080")
+	d.port.OnSubmitted = func(string) { d.openInBrowser() }
+	d.openBtn = widget.NewButtonWithIcon("Open in browser…", theme.ComputerIcon(), d.openInBrowser)
+	d.openMsg = wrapLabel()
 	content := container.NewVScroll(container.NewVBox(
 		d.title, d.gone, d.rows.content,
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Firewall rules for this peer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		d.rules,
 		container.NewHBox(d.pingBtn), d.pingMsg,
+		container.NewBorder(nil, nil, nil, d.openBtn, d.port), d.openMsg,
 	))
 	d.dlg = dialog.NewCustom("Peer details", "Close", content, win)
 	d.dlg.SetOnClosed(func() { d.id = "" })
@@ -60,6 +74,7 @@ func newPeerDetails(a fyne.App, ctl *ui.Controller, win fyne.Window) *peerDetail
 func (d *peerDetails) open(p apitype.Peer) {
 	d.id = p.ID
 	d.pingMsg.SetText("")
+	d.openMsg.SetText("")
 	d.show(p, true)
 	d.rules.SetText("Reading the firewall…")
 	d.ctl.Firewall(func(_ apitype.FirewallState, err error) {
@@ -107,6 +122,25 @@ func (d *peerDetails) show(p apitype.Peer, present bool) {
 	}
 	d.rows.set(state.PeerRows(p))
 	setEnabled(d.pingBtn, present && p.Online)
+	setEnabled(d.openBtn, present)
+}
+
+// openInBrowser opens http://PEER:PORT/ for the port typed in.
+func (d *peerDetails) openInBrowser() {
+	s, err := state.PeerURL(d.peer, d.port.Text)
+	if err != nil {
+		d.openMsg.SetText(err.Error())
+		return
+	}
+	u, err := url.Parse(s)
+	if err == nil {
+		err = d.openURL(u)
+	}
+	if err != nil {
+		d.openMsg.SetText("Open " + s + ": " + err.Error())
+		return
+	}
+	d.openMsg.SetText("Opened " + s + " (the peer's firewall must allow the port).")
 }
 
 // rulesText lists rules one a line, with the defaults that decide the rest.

@@ -4,6 +4,7 @@ package views
 
 import (
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -58,6 +59,20 @@ func TestPeerDetails(t *testing.T) {
 		t.Errorf("ping %+v", req)
 	}
 	h.q.RunUntil(t, func() bool { return strings.HasPrefix(d.pingMsg.Text, "Ping nas:") })
+
+	// Open in browser…
+	var opened []string
+	d.openURL = func(u *url.URL) error { opened = append(opened, u.String()); return nil }
+	test.Type(d.port, "80a")
+	test.Tap(d.openBtn)
+	if d.openMsg.Text != `"80a" is not a port (1-65535)` || len(opened) != 0 {
+		t.Errorf("bad port: %q, opened %v", d.openMsg.Text, opened)
+	}
+	d.port.SetText("8080")
+	test.Tap(d.openBtn)
+	if len(opened) != 1 || opened[0] != "http://100.64.0.3:8080/" || !strings.HasPrefix(d.openMsg.Text, "Opened") {
+		t.Errorf("opened %v, message %q", opened, d.openMsg.Text)
+	}
 
 	// The peer leaves: the dialog says so and Ping is off.
 	h.fake.Send(apitype.WatchEvent{Type: apitype.EventPeerRemoved, PeerID: "k7nas0000000000"})
