@@ -295,3 +295,14 @@ func PeerURL(p apitype.Peer, port string) (string, error) {
 	}
 	return scheme + "://" + netip.AddrPortFrom(addr, uint16(n)).String() + "/", nil
 }
+
+// RelayedPeers counts the online peers reached only through a relay.
+func (m *Model) RelayedPeers() int {
+	n := 0
+	for _, p := range m.peers {
+		if p.Online && p.State != apitype.PeerStandby && p.Path == apitype.PathRelay {
+			n++
+		}
+	}
+	return n
+}

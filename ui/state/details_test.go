@@ -275,3 +275,26 @@ func TestPeerURL(t *testing.T) {
 		}
 	}
 }
+
+func TestTooltipRelayed(t *testing.T) {
+	standby := peer("5", "tv", true, apitype.PathRelay)
+	standby.State = apitype.PeerStandby
+	tests := []struct {
+		peers []apitype.Peer
+		want  string // "" means no relay line
+	}{
+		{[]apitype.Peer{peer("3", "nas", true, apitype.PathDirect)}, ""},
+		{[]apitype.Peer{peer("3", "nas", true, apitype.PathRelay), peer("4", "pi", false, apitype.PathRelay), standby},
+			"\n1 peer only through a relay (slower): see Map or Peers"},
+		{[]apitype.Peer{peer("3", "nas", true, apitype.PathRelay), peer("4", "pi", true, apitype.PathRelay)},
+			"\n2 peers only through a relay (slower): see Map or Peers"},
+	}
+	for _, tt := range tests {
+		m := New("1.2.0")
+		m.Apply(snapshot(apitype.StateUp, tt.peers...))
+		tip := m.TrayTooltip()
+		if tt.want == "" && strings.Contains(tip, "relay") || tt.want != "" && !strings.Contains(tip, tt.want) {
+			t.Errorf("tooltip %q, want the relay line %q", tip, tt.want)
+		}
+	}
+}
