@@ -3,10 +3,12 @@
 package views
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
@@ -113,5 +115,19 @@ func TestWindowRemembersSizeAndTab(t *testing.T) {
 	third := NewMain(h.app, h.ctl, Options{})
 	if got := third.win.Canvas().Size(); got != defaultSize {
 		t.Errorf("size from bad preferences %v, want %v", got, defaultSize)
+	}
+}
+
+func TestTabShortcuts(t *testing.T) {
+	h := newHarness(t, Options{})
+	c := h.win.win.Canvas().(fyne.Shortcutable)
+	for i, tab := range tabOrder {
+		c.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyName(fmt.Sprint(i + 1)), Modifier: fyne.KeyModifierAlt})
+		if h.win.tabs.Selected() != h.win.tabItems[tab] {
+			t.Errorf("Alt+%d selects %q, want %s", i+1, h.win.tabs.Selected().Text, tab)
+		}
+	}
+	if len(h.win.tabs.Items) != len(tabOrder) {
+		t.Errorf("%d tabs, %d in tabOrder", len(h.win.tabs.Items), len(tabOrder))
 	}
 }

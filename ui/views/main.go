@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -130,8 +131,10 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 		TabSettings: container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), w.settings.content),
 		TabAbout:    container.NewTabItemWithIcon("About", theme.InfoIcon(), w.about.content),
 	}
-	w.tabs = container.NewAppTabs(w.tabItems[TabPeers], w.tabItems[TabMap], w.tabItems[TabNetworks], w.tabItems[TabFirewall], w.tabItems[TabDiag],
-		w.tabItems[TabSettings], w.tabItems[TabAbout])
+	w.tabs = container.NewAppTabs()
+	for _, tab := range tabOrder {
+		w.tabs.Append(w.tabItems[tab])
+	}
 	w.tabs.OnSelected = func(it *container.TabItem) {
 		for name, ti := range w.tabItems {
 			if ti == it {
@@ -156,9 +159,24 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 	w.top = container.NewVBox(header, w.banner.content, w.hint, widget.NewSeparator())
 	w.root = container.NewBorder(w.top, nil, nil, nil, w.tabs)
 	w.win.SetContent(w.root)
+	w.addShortcuts()
 	w.restoreLayout()
 	w.Update(ctl.Model())
 	return w
+}
+
+// tabOrder is the tabs left to right; Alt+1… selects them.
+var tabOrder = []Tab{TabPeers, TabMap, TabNetworks, TabFirewall, TabDiag, TabSettings, TabAbout}
+
+// addShortcuts makes every tab reachable from the keyboard: Alt+1 to
+// Alt+7 select the tabs, left to right.
+func (w *Main) addShortcuts() {
+	keys := []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6, fyne.Key7, fyne.Key8, fyne.Key9}
+	for i, tab := range tabOrder[:min(len(tabOrder), len(keys))] {
+		w.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: keys[i], Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) {
+			w.tabs.Select(w.tabItems[tab])
+		})
+	}
 }
 
 // Window layout preferences (fyne.Preferences).
