@@ -199,6 +199,17 @@ shoot() {
   done
 }
 
+# cpu_idle WHAT: the app's CPU over 5 s of idling, in % of one core (logged).
+cpu_idle() {
+  local t0 t1 hz
+  hz=$(getconf CLK_TCK)
+  sleep 1
+  t0=$(awk '{print $14 + $15}' "/proc/$APP_PID/stat")
+  sleep 5
+  t1=$(awk '{print $14 + $15}' "/proc/$APP_PID/stat")
+  log "app CPU while idle ($1): $(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { printf "%.2f", 100 * d / hz / 5 }')% of a core"
+}
+
 tray() { # tray ARGS...: sscheck tray, failures recorded
   "$SSCHECK" tray "$@" || fail "tray item check ($*)"
 }
@@ -268,6 +279,7 @@ wait_for 20 "the rayfish window" find_window
 timeout 5 xdotool windowsize "$WIN" 820 640 || die "cannot resize the window"
 sleep 1.5
 shoot "$OUT/map.png" --green 60 # the peer's dot and the direct line
+cpu_idle "window open on the map"
 stop_pid "$APP_PID"
 wait_for 10 "the map window to close" no_window
 
@@ -279,6 +291,12 @@ sleep 3 # the network check runs when the tab opens
 shoot "$OUT/diagnostics.png"
 stop_pid "$APP_PID"
 wait_for 10 "the diagnostics window to close" no_window
+
+log "rayfish --hidden (window closed)"
+start_app hidden --hidden
+tray --quiet --timeout 20s --tooltip-has "1 of 1 peers online"
+cpu_idle "window hidden"
+stop_pid "$APP_PID"
 
 # --- first start: a fresh daemon in no network -----------------------------
 log "a fresh daemon (in $P-a, TUN rfss-fresh) and rayfish on it"
