@@ -16,6 +16,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,6 +42,10 @@ type Client interface {
 	Ping(ctx context.Context, req apitype.PingRequest, fn func(apitype.PingReply)) error
 	Prefs(ctx context.Context) (apitype.Prefs, error)
 	SetPrefs(ctx context.Context, p apitype.Prefs) (apitype.Prefs, error)
+	Netcheck(ctx context.Context) (apitype.Netcheck, error)
+	Report(ctx context.Context, w io.Writer) error
+	Firewall(ctx context.Context) (apitype.FirewallState, error)
+	FirewallChange(ctx context.Context, ch apitype.FirewallChange) (apitype.FirewallState, error)
 }
 
 var _ Client = (*client.Client)(nil)
@@ -382,6 +387,53 @@ func (c *Controller) SetPrefs(p apitype.Prefs, done func(apitype.Prefs, error)) 
 	call(c, c.cfg.CallTimeout, func(ctx context.Context) (apitype.Prefs, error) {
 		return c.cfg.Client.SetPrefs(ctx, p)
 	}, done)
+}
+
+// Netcheck probes connectivity (STUN, NAT mapping, relay latency). It
+// may take seconds; it runs only when the user asks.
+func (c *Controller) Netcheck(done func(apitype.Netcheck, error)) {
+	call(c, c.cfg.CallTimeout, c.cfg.Client.Netcheck, done)
+}
+
+// Report writes the daemon's support bundle (.tar.gz) into w and closes
+// it, on a controller goroutine: w must not be touched until done runs.
+// On error the partial file is left to the caller to remove.
+func (c *Controller) Report(w io.WriteCloser, done func(error)) {
+	call0(c, func(ctx context.Context) error {
+		err := c.cfg.Client.Report(ctx, w)
+		if cerr := w.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("save the support bundle: %w", cerr)
+		}
+		return err
+	}, done)
+}
+
+// Firewall fetches the firewall's rules, defaults and suggestions, and
+// records them in the model (peer details show the rules for a peer).
+func (c *Controller) Firewall(done func(apitype.FirewallState, error)) {
+	call(c, c.cfg.CallTimeout, c.cfg.Client.Firewall, func(st apitype.FirewallState, err error) {
+		if err == nil {
+			c.model.SetFirewall(st)
+		}
+		if done != nil {
+			done(st, err)
+		}
+	})
+}
+
+// FirewallChange applies one change, as `ray firewall` does; the daemon
+// validates it. The new state is recorded in the model.
+func (c *Controller) FirewallChange(ch apitype.FirewallChange, done func(apitype.FirewallState, error)) {
+	call(c, c.cfg.CallTimeout, func(ctx context.Context) (apitype.FirewallState, error) {
+		return c.cfg.Client.FirewallChange(ctx, ch)
+	}, func(st apitype.FirewallState, err error) {
+		if err == nil {
+			c.model.SetFirewall(st)
+		}
+		if done != nil {
+			done(st, err)
+		}
+	})
 }
 
 // StartDaemon asks the OS to start the daemon, then reconnects at once.

@@ -49,7 +49,7 @@ func main() {
 	atLogin := flag.Bool(autostart.AutostartFlag, false, "started at login by the machine-wide entry (Windows): exit if this user turned start at login off")
 	// For `make screenshots` (test/screenshots): open the window on a tab,
 	// or on an invite code for a network once the daemon lists it.
-	tab := flag.String("tab", string(views.TabPeers), "open the window on this tab: peers, networks, join, settings or about")
+	tab := flag.String("tab", "", "open the window on this tab: peers, map, networks, join, firewall, diagnostics, settings or about (default: the tab open last time)")
 	invite := flag.String("invite", "", "open the window on a new invite code for this network")
 	flag.Parse()
 	if exe, _ := os.Executable(); autostart.Suppressed(autostart.Default(exe), *atLogin) {
@@ -149,7 +149,7 @@ func run(socket string, opts options) error {
 	})
 	showFirst = func() { win.Show("") }
 
-	quit := func() { a.Quit() }
+	quit := func() { win.SaveLayout(); a.Quit() }
 	if trayOK {
 		tr = tray.New(tray.Host{
 			SetMenu:    desk.SetSystemTrayMenu,

@@ -8,6 +8,11 @@
 #   build/screenshots/main-peers.png       Peers tab: nas online, "direct" badge
 #   build/screenshots/main-disconnected.png  the same after `ray down`
 #   build/screenshots/join-joined.png      Networks tab after joining nas's network "lab"
+#   build/screenshots/peer-details.png     nas's details after a click on its row
+#   build/screenshots/map.png              Map tab: laptop and nas over a direct path
+#   build/screenshots/firewall.png         Firewall tab with a rule added by `ray firewall add`
+#   build/screenshots/diagnostics.png      Diagnostics tab with a network check
+#   build/screenshots/first-start.png      Peers tab of a third, fresh daemon in no network
 # and the tray item checked over D-Bus (a stand-in StatusNotifierWatcher,
 # sscheck watcher, since nothing draws tray icons here): title, status,
 # tooltip, icon and menu while connected, after Disconnect, after Connect.
@@ -204,7 +209,7 @@ APP_PID=""
 start_app() { # start_app LOGNAME ARGS...: rayfish on laptop's socket
   local name=$1
   shift
-  "${AS_USER[@]}" "$RAYFISH" --socket "$DIR/a.sock" "$@" >"$DIR/rayfish-$name.log" 2>&1 &
+  "${AS_USER[@]}" "$RAYFISH" --socket "${APP_SOCK:-$DIR/a.sock}" "$@" >"$DIR/rayfish-$name.log" 2>&1 &
   APP_PID=$!
   PIDS+=("$APP_PID")
 }
@@ -232,6 +237,17 @@ shoot() {
   done
 }
 
+# cpu_idle WHAT: the app's CPU over 5 s of idling, in % of one core (logged).
+cpu_idle() {
+  local t0 t1 hz
+  hz=$(getconf CLK_TCK)
+  sleep 1
+  t0=$(awk '{print $14 + $15}' "/proc/$APP_PID/stat")
+  sleep 5
+  t1=$(awk '{print $14 + $15}' "/proc/$APP_PID/stat")
+  log "app CPU while idle ($1): $(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { printf "%.2f", 100 * d / hz / 5 }')% of a core"
+}
+
 tray() { # tray ARGS...: sscheck tray, failures recorded
   as_user "$SSCHECK" tray "$@" || fail "tray item check ($*)"
 }
@@ -256,7 +272,7 @@ wait_for 10 "the first window to close" no_window
 
 # --- Peers tab, then the tray following the daemon -------------------------
 log "rayfish (Peers tab)"
-start_app peers
+start_app peers --tab peers
 wait_for 20 "the rayfish window" find_window
 log "tray item while connected"
 tray --timeout 20s --title rayfish --status Active --icon connected \
@@ -299,6 +315,71 @@ pass "join from the window (as $APP_USER): laptop is in nas's network lab"
 tray --timeout 20s --menu-has "lab (*)"
 shoot "$OUT/join-joined.png"
 
+
+stop_pid "$APP_PID"
+wait_for 10 "the window to close" no_window
+
+# --- peer details: a click on nas's row -------------------------------------
+log "peer details: click on nas"
+start_app details --tab peers
+wait_for 20 "the rayfish window" find_window
+as_user timeout 5 xdotool windowsize "$WIN" 820 780 || die "cannot resize the window"
+sleep 0.5
+as_user timeout 5 xdotool mousemove --window "$WIN" 300 200 click 1 || die "cannot click the peer row"
+sleep 1
+shoot "$OUT/peer-details.png"
+stop_pid "$APP_PID"
+wait_for 10 "the peers window to close" no_window
+
+# --- firewall and diagnostics tabs ----------------------------------------
+log "laptop: ray firewall add in allow -p tcp -P 8080"
+ray a firewall add in allow -p tcp -P 8080 >/dev/null
+log "rayfish --tab firewall"
+start_app firewall --tab firewall
+wait_for 20 "the rayfish window" find_window
+as_user timeout 5 xdotool windowsize "$WIN" 820 760 || die "cannot resize the window"
+sleep 1.5
+shoot "$OUT/firewall.png"
+stop_pid "$APP_PID"
+wait_for 10 "the firewall window to close" no_window
+
+log "rayfish --tab map"
+start_app map --tab map
+wait_for 20 "the rayfish window" find_window
+as_user timeout 5 xdotool windowsize "$WIN" 820 640 || die "cannot resize the window"
+sleep 1.5
+shoot "$OUT/map.png" --green 60 # the peer's dot and the direct line
+cpu_idle "window open on the map"
+stop_pid "$APP_PID"
+wait_for 10 "the map window to close" no_window
+
+log "rayfish --tab diagnostics"
+start_app diagnostics --tab diagnostics
+wait_for 20 "the rayfish window" find_window
+as_user timeout 5 xdotool windowsize "$WIN" 820 760 || die "cannot resize the window"
+sleep 3 # the network check runs when the tab opens
+shoot "$OUT/diagnostics.png"
+stop_pid "$APP_PID"
+wait_for 10 "the diagnostics window to close" no_window
+
+log "rayfish --hidden (window closed)"
+start_app hidden --hidden
+tray --quiet --timeout 20s --tooltip-has "1 of 1 peers online"
+cpu_idle "window hidden"
+stop_pid "$APP_PID"
+
+# --- first start: a fresh daemon in no network -----------------------------
+log "a fresh daemon (in $P-a, TUN rfss-fresh) and rayfish on it"
+ip netns exec $P-a "$RAY" daemon --state-dir "$DIR/state-c" --socket "$DIR/c.sock" --hostname fresh --no-dns \
+  --tun rfss-fresh --listen-port 41999 >"$DIR/daemon-fresh.log" 2>&1 &
+PIDS+=($!)
+wait_for 15 "daemon fresh" ray c status
+APP_SOCK="$DIR/c.sock" start_app fresh --tab peers
+wait_for 20 "the rayfish window" find_window
+as_user timeout 5 xdotool windowsize "$WIN" 820 640 || die "cannot resize the window"
+sleep 1.5
+shoot "$OUT/first-start.png"
+
 stop_pid "$APP_PID"
 
 # --- the audit log names the user --------------------------------------------
@@ -309,7 +390,7 @@ for want in "invite (group)" "down (group)" "up (group)" "join (group)"; do
     fail "audit log lacks \"$APP_USER $want\": $(tr '\n' ';' <<<"$changes")"
 done
 
-for f in networks-invite main-peers main-disconnected join-joined; do
+for f in networks-invite main-peers main-disconnected join-joined peer-details map firewall diagnostics first-start; do
   [ -s "$OUT/$f.png" ] && log "wrote $OUT/$f.png"
 done
 [ "$FAILED" -eq 0 ]

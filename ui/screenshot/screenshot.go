@@ -37,7 +37,7 @@ type Options struct {
 }
 
 // Tabs are captured in this order, one file each: <tab>.png.
-var Tabs = []views.Tab{views.TabPeers, views.TabNetworks, views.TabSettings, views.TabAbout}
+var Tabs = []views.Tab{views.TabPeers, views.TabMap, views.TabNetworks, views.TabFirewall, views.TabDiag, views.TabSettings, views.TabAbout}
 
 // Capture waits until the daemon answered (or is known to be away), then
 // renders each tab of the main window into opts.Dir and returns the file

@@ -132,6 +132,10 @@ type Model struct {
 	fwInMin  uint64 // firewall_in drops in the last minute
 	tunErr   string // why the daemon has no tunnel device ("" = it has one)
 
+	// the firewall state last fetched (not in the watch stream)
+	firewall     apitype.FirewallState
+	haveFirewall bool
+
 	// notification bookkeeping
 	seenRequests map[string]bool // network+"/"+id of requests already announced
 	notices      []Notice
@@ -288,6 +292,7 @@ func (m *Model) markGone(msg string) {
 	m.peers = nil
 	m.requests = nil
 	m.drops = nil
+	m.firewall, m.haveFirewall = apitype.FirewallState{}, false
 }
 
 // Fail records an error the app cannot get past by itself (for example

@@ -48,6 +48,9 @@ func (m *Model) TrayTooltip() string {
 		b.WriteString(s)
 	}
 	fmt.Fprintf(&b, "\n%d of %d peers online", m.OnlinePeers(), len(m.peers))
+	if n := m.RelayedPeers(); n > 0 {
+		fmt.Fprintf(&b, "\n%s only through a relay (slower): see Map or Peers", plural(n, "peer"))
+	}
 	if n := m.PeersWithWarnings(); n > 0 {
 		fmt.Fprintf(&b, "\n%d peer(s) with refused addresses or names: see Peers", n)
 	}

@@ -6,6 +6,7 @@ package uitest
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"sync"
 	"testing"
@@ -89,6 +90,9 @@ type FakeClient struct {
 	join        apitype.JoinResponse
 	prefs       apitype.Prefs
 	pingReplies []apitype.PingReply
+	netcheck    apitype.Netcheck
+	report      []byte
+	firewall    apitype.FirewallState
 }
 
 // NewFakeClient returns a running fake daemon with an empty stream.
@@ -152,6 +156,18 @@ func (f *FakeClient) WaitCall(t testing.TB, method string) Call {
 		return c
 	case <-time.After(Timeout):
 		t.Fatalf("uitest: no %s call", method)
+	}
+	return Call{}
+}
+
+// NextCall waits for the next recorded call, whatever its method.
+func (f *FakeClient) NextCall(t testing.TB) Call {
+	t.Helper()
+	select {
+	case c := <-f.calls:
+		return c
+	case <-time.After(Timeout):
+		t.Fatal("uitest: no call")
 	}
 	return Call{}
 }
@@ -287,4 +303,60 @@ func (f *FakeClient) SetPrefs(ctx context.Context, p apitype.Prefs) (apitype.Pre
 	defer f.mu.Unlock()
 	f.prefs = p
 	return p, nil
+}
+
+// SetNetcheck sets the answer to Netcheck.
+func (f *FakeClient) SetNetcheck(r apitype.Netcheck) { f.mu.Lock(); f.netcheck = r; f.mu.Unlock() }
+
+// SetReport sets the bytes Report writes.
+func (f *FakeClient) SetReport(b []byte) { f.mu.Lock(); f.report = slices.Clone(b); f.mu.Unlock() }
+
+// SetFirewall sets the answer to Firewall and FirewallChange.
+func (f *FakeClient) SetFirewall(st apitype.FirewallState) {
+	f.mu.Lock()
+	f.firewall = st
+	f.mu.Unlock()
+}
+
+// Netcheck implements ui.Client.
+func (f *FakeClient) Netcheck(ctx context.Context) (apitype.Netcheck, error) {
+	if err := f.record("Netcheck"); err != nil {
+		return apitype.Netcheck{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.netcheck, nil
+}
+
+// Report implements ui.Client.
+func (f *FakeClient) Report(ctx context.Context, w io.Writer) error {
+	if err := f.record("Report"); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	b := slices.Clone(f.report)
+	f.mu.Unlock()
+	_, err := w.Write(b)
+	return err
+}
+
+// Firewall implements ui.Client.
+func (f *FakeClient) Firewall(ctx context.Context) (apitype.FirewallState, error) {
+	if err := f.record("Firewall"); err != nil {
+		return apitype.FirewallState{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.firewall, nil
+}
+
+// FirewallChange implements ui.Client: it records the change and answers
+// with the state set by SetFirewall (the fake applies nothing).
+func (f *FakeClient) FirewallChange(ctx context.Context, ch apitype.FirewallChange) (apitype.FirewallState, error) {
+	if err := f.record("FirewallChange", ch); err != nil {
+		return apitype.FirewallState{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.firewall, nil
 }

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -28,8 +29,11 @@ type Tab string
 // Tabs.
 const (
 	TabPeers    Tab = "peers"
+	TabMap      Tab = "map"
 	TabNetworks Tab = "networks"
 	TabJoin     Tab = "join" // the Networks tab, focused on the invite code entry
+	TabDiag     Tab = "diagnostics"
+	TabFirewall Tab = "firewall"
 	TabSettings Tab = "settings"
 	TabAbout    Tab = "about"
 )
@@ -68,6 +72,9 @@ type Main struct {
 
 	peers    *peersTab
 	networks *networksTab
+	mapv     *mapView
+	diag     *diagnosticsTab
+	firewall *firewallTab
 	settings *settingsTab
 	about    *aboutTab
 }
@@ -77,7 +84,10 @@ type Main struct {
 func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 	w := &Main{app: a, ctl: ctl, win: a.NewWindow("rayfish")}
 	w.win.SetIcon(fyne.NewStaticResource("rayfish.png", assets.AppIcon()))
-	w.win.SetCloseIntercept(w.win.Hide)
+	w.win.SetCloseIntercept(func() {
+		w.SaveLayout()
+		w.win.Hide()
+	})
 
 	w.dot = canvas.NewCircle(color.Transparent)
 	w.status = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -99,20 +109,45 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 		w.hint.Add(widget.NewCard("", "", l))
 	}
 
-	w.peers = newPeersTab(a, ctl)
+	w.peers = newPeersTab(a, ctl, w.win, w.Invite)
 	w.networks = newNetworksTab(a, ctl, w.win)
+	w.mapv = newMapView(func(id string) {
+		if p, ok := ctl.Model().Peer(id); ok {
+			w.peers.details.open(p)
+		}
+	})
+	legend := widget.NewLabel("Solid green: direct path · dashed orange: through the relay · grey: offline. Click a peer for its details.")
+	legend.Wrapping = fyne.TextWrapWord
+	w.diag = newDiagnosticsTab(a, ctl, w.win)
+	w.firewall = newFirewallTab(ctl)
 	w.settings = newSettingsTab(a, ctl, opts)
 	w.about = newAboutTab(ctl)
 	w.tabItems = map[Tab]*container.TabItem{
 		TabPeers:    container.NewTabItemWithIcon("Peers", theme.ComputerIcon(), w.peers.content),
+		TabMap:      container.NewTabItemWithIcon("Map", theme.GridIcon(), container.NewBorder(nil, legend, nil, nil, w.mapv)),
 		TabNetworks: container.NewTabItemWithIcon("Networks", theme.StorageIcon(), w.networks.content),
+		TabDiag:     container.NewTabItemWithIcon("Diagnostics", theme.SearchIcon(), w.diag.content),
+		TabFirewall: container.NewTabItemWithIcon("Firewall", theme.VisibilityOffIcon(), w.firewall.content),
 		TabSettings: container.NewTabItemWithIcon("Settings", theme.SettingsIcon(), w.settings.content),
 		TabAbout:    container.NewTabItemWithIcon("About", theme.InfoIcon(), w.about.content),
 	}
-	w.tabs = container.NewAppTabs(w.tabItems[TabPeers], w.tabItems[TabNetworks], w.tabItems[TabSettings], w.tabItems[TabAbout])
+	w.tabs = container.NewAppTabs()
+	for _, tab := range tabOrder {
+		w.tabs.Append(w.tabItems[tab])
+	}
 	w.tabs.OnSelected = func(it *container.TabItem) {
-		if it == w.tabItems[TabSettings] {
+		for name, ti := range w.tabItems {
+			if ti == it {
+				a.Preferences().SetString(PrefWindowTab, string(name))
+			}
+		}
+		switch it {
+		case w.tabItems[TabSettings]:
 			w.settings.reload()
+		case w.tabItems[TabDiag]:
+			w.diag.shown()
+		case w.tabItems[TabFirewall]:
+			w.firewall.reload()
 		}
 	}
 
@@ -124,9 +159,60 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 	w.top = container.NewVBox(header, w.banner.content, w.hint, widget.NewSeparator())
 	w.root = container.NewBorder(w.top, nil, nil, nil, w.tabs)
 	w.win.SetContent(w.root)
-	w.win.Resize(fyne.NewSize(820, 600))
+	w.addShortcuts()
+	w.restoreLayout()
 	w.Update(ctl.Model())
 	return w
+}
+
+// tabOrder is the tabs left to right; Alt+1… selects them.
+var tabOrder = []Tab{TabPeers, TabMap, TabNetworks, TabFirewall, TabDiag, TabSettings, TabAbout}
+
+// addShortcuts makes every tab reachable from the keyboard: Alt+1 to
+// Alt+7 select the tabs, left to right.
+func (w *Main) addShortcuts() {
+	keys := []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4, fyne.Key5, fyne.Key6, fyne.Key7, fyne.Key8, fyne.Key9}
+	for i, tab := range tabOrder[:min(len(tabOrder), len(keys))] {
+		w.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: keys[i], Modifier: fyne.KeyModifierAlt}, func(fyne.Shortcut) {
+			w.tabs.Select(w.tabItems[tab])
+		})
+	}
+}
+
+// Window layout preferences (fyne.Preferences).
+const (
+	PrefWindowTab    = "window_tab"    // Tab last selected
+	PrefWindowWidth  = "window_width"  // float, last window width
+	PrefWindowHeight = "window_height" // float, last window height
+)
+
+// defaultSize is the window's size until the user changes it.
+var defaultSize = fyne.NewSize(820, 600)
+
+// restoreLayout gives the window the size and tab it had last time.
+func (w *Main) restoreLayout() {
+	p := w.app.Preferences()
+	size := fyne.NewSize(float32(p.FloatWithFallback(PrefWindowWidth, float64(defaultSize.Width))),
+		float32(p.FloatWithFallback(PrefWindowHeight, float64(defaultSize.Height))))
+	if size.Width < 400 || size.Height < 300 || size.Width > 10000 || size.Height > 10000 {
+		size = defaultSize // nonsense in the preferences file
+	}
+	w.win.Resize(size)
+	if it, ok := w.tabItems[Tab(p.String(PrefWindowTab))]; ok {
+		w.tabs.Select(it)
+	}
+}
+
+// SaveLayout remembers the window's size (the tab is remembered when it
+// changes). The window hides and the app quits through it.
+func (w *Main) SaveLayout() {
+	size := w.win.Canvas().Size()
+	if size.Width <= 0 || size.Height <= 0 {
+		return
+	}
+	p := w.app.Preferences()
+	p.SetFloat(PrefWindowWidth, float64(size.Width))
+	p.SetFloat(PrefWindowHeight, float64(size.Height))
 }
 
 // Window returns the fyne window.
@@ -185,6 +271,16 @@ func (w *Main) Update(m *state.Model) {
 	}
 	w.peers.update(m)
 	w.networks.update(m)
+	w.mapv.set(m.Map())
+	w.diag.update(m)
+	w.firewall.update(m)
+	// The daemon (re)appeared while one of these tabs is open.
+	switch sel := w.tabs.Selected(); {
+	case sel == w.tabItems[TabFirewall] && m.DaemonReachable() && !w.firewall.fetched:
+		w.firewall.reload()
+	case sel == w.tabItems[TabDiag]:
+		w.diag.shown()
+	}
 	w.settings.update(m)
 	w.about.update(m)
 }

@@ -202,48 +202,59 @@ func (t *networksTab) confirmLeave(name string) {
 }
 
 func (t *networksTab) create() {
-	name := strings.TrimSpace(t.createName.Text)
+	createNetwork(t.ctl, t.createName, t.createOpen.Checked, t.createBtn, t.createMsg,
+		"Invite devices with Invite… above.")
+}
+
+// createNetwork creates the network named in entry, reporting progress
+// and the result in msg; next is the sentence saying what to do next.
+func createNetwork(ctl *ui.Controller, entry *widget.Entry, open bool, btn *widget.Button, msg *widget.Label, next string) {
+	name := strings.TrimSpace(entry.Text)
 	if name == "" {
-		t.createMsg.SetText("Give the network a name.")
+		msg.SetText("Give the network a name.")
 		return
 	}
-	t.createBtn.Disable()
-	t.createMsg.SetText("Creating " + name + "…")
-	t.ctl.Create(apitype.CreateRequest{Name: name, Open: t.createOpen.Checked}, func(n apitype.Network, err error) {
-		t.createBtn.Enable()
+	btn.Disable()
+	msg.SetText("Creating " + name + "…")
+	ctl.Create(apitype.CreateRequest{Name: name, Open: open}, func(n apitype.Network, err error) {
+		btn.Enable()
 		if err != nil {
-			t.createMsg.SetText(err.Error())
+			msg.SetText(err.Error())
 			return
 		}
-		t.createName.SetText("")
-		t.createMsg.SetText("Created " + n.Name + ". Invite devices with Invite… above. " + state.FirewallHintText + ".")
+		entry.SetText("")
+		msg.SetText("Created " + n.Name + ". " + next + " " + state.FirewallHintText + ".")
 	})
 }
 
-func (t *networksTab) join() {
-	code := strings.TrimSpace(t.joinCode.Text)
+func (t *networksTab) join() { joinNetwork(t.ctl, t.joinCode, t.joinBtn, t.joinMsg) }
+
+// joinNetwork joins with the code in entry, reporting progress and the
+// result in msg.
+func joinNetwork(ctl *ui.Controller, entry *widget.Entry, btn *widget.Button, msg *widget.Label) {
+	code := strings.TrimSpace(entry.Text)
 	if code == "" {
-		t.joinMsg.SetText("Paste the invite code you were given.")
+		msg.SetText("Paste the invite code you were given.")
 		return
 	}
-	t.joinBtn.Disable()
-	t.joinMsg.SetText("Joining…")
+	btn.Disable()
+	msg.SetText("Joining…")
 	// An approval code answers "pending" a second after the admin has the
 	// request; the peers view then shows the wait and its end.
-	t.ctl.Join(apitype.JoinRequestBody{Code: code, Wait: "1s"}, func(r apitype.JoinResponse, err error) {
-		t.joinBtn.Enable()
+	ctl.Join(apitype.JoinRequestBody{Code: code, Wait: "1s"}, func(r apitype.JoinResponse, err error) {
+		btn.Enable()
 		if err != nil {
-			t.joinMsg.Importance = widget.DangerImportance
-			t.joinMsg.SetText(err.Error())
+			msg.Importance = widget.DangerImportance
+			msg.SetText(err.Error())
 			return
 		}
-		t.joinMsg.Importance = widget.MediumImportance
-		t.joinCode.SetText("")
+		msg.Importance = widget.MediumImportance
+		entry.SetText("")
 		if r.Pending {
-			t.joinMsg.SetText("Asked to join " + r.Network.Name + ": waiting for an admin to approve.")
+			msg.SetText("Asked to join " + r.Network.Name + ": waiting for an admin to approve.")
 			return
 		}
-		t.joinMsg.SetText("Joined " + r.Network.Name + joinedAs(r.Network.Hostname) + ". " + state.FirewallHintText + ".")
+		msg.SetText("Joined " + r.Network.Name + joinedAs(r.Network.Hostname) + ". " + state.FirewallHintText + ".")
 	})
 }
 

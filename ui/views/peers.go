@@ -30,6 +30,8 @@ type peersTab struct {
 	list    *widget.List
 	result  *widget.Label
 	hint    *widget.Label // own join requests, firewall drops
+	steps   *firstSteps
+	details *peerDetails
 	top     *fyne.Container
 	content fyne.CanvasObject
 
@@ -37,8 +39,10 @@ type peersTab struct {
 	visible []apitype.Peer
 }
 
-func newPeersTab(a fyne.App, ctl *ui.Controller) *peersTab {
+func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(network string)) *peersTab {
 	t := &peersTab{app: a, ctl: ctl, model: ctl.Model()}
+	t.details = newPeerDetails(a, ctl, win)
+	t.steps = newFirstSteps(ctl, onInvite)
 	t.search = widget.NewEntry()
 	t.search.SetPlaceHolder("Search by name or address")
 	t.search.OnChanged = func(string) { t.refilter() }
@@ -59,7 +63,14 @@ func newPeersTab(a fyne.App, ctl *ui.Controller) *peersTab {
 			}
 		},
 	)
-	t.top = container.NewBorder(nil, nil, nil, container.NewHBox(t.online, t.count), t.search)
+	t.list.OnSelected = func(id widget.ListItemID) {
+		if id < len(t.visible) {
+			t.details.open(t.visible[id])
+		}
+		t.list.UnselectAll()
+	}
+	t.top = container.NewVBox(t.steps.content,
+		container.NewBorder(nil, nil, nil, container.NewHBox(t.online, t.count), t.search))
 	t.content = container.NewBorder(t.top, container.NewVBox(t.hint, t.result), nil, nil, t.list)
 	return t
 }
@@ -75,6 +86,10 @@ func (t *peersTab) update(m *state.Model) {
 		t.hint.Hide()
 	} else {
 		t.hint.Show()
+	}
+	t.details.update(m)
+	if t.steps.update(m) {
+		t.content.Refresh()
 	}
 	t.refilter()
 }
@@ -95,25 +110,28 @@ func (t *peersTab) refilter() {
 }
 
 // ping pings p and shows the replies below the list.
-func (t *peersTab) ping(p apitype.Peer) {
+func (t *peersTab) ping(p apitype.Peer) { runPing(t.ctl, p, t.result) }
+
+// runPing pings p and shows the replies in out.
+func runPing(ctl *ui.Controller, p apitype.Peer, out *widget.Label) {
 	name := p.Hostname
 	if name == "" {
 		name = state.ShortID(p.ID)
 	}
 	var lines []string
 	var rtts []float64
-	t.result.SetText(fmt.Sprintf("Pinging %s…", name))
-	t.ctl.Ping(p.ID, func(r apitype.PingReply) {
+	out.SetText(fmt.Sprintf("Pinging %s…", name))
+	ctl.Ping(p.ID, func(r apitype.PingReply) {
 		if r.Error != "" {
 			lines = append(lines, fmt.Sprintf("#%d: %s", r.Seq, r.Error))
 		} else {
 			rtts = append(rtts, r.RTTMs)
 			lines = append(lines, fmt.Sprintf("#%d: %s via %s", r.Seq, state.FormatRTT(r.RTTMs), r.Path))
 		}
-		t.result.SetText(fmt.Sprintf("Pinging %s… %s", name, strings.Join(lines, ", ")))
+		out.SetText(fmt.Sprintf("Pinging %s… %s", name, strings.Join(lines, ", ")))
 	}, func(err error) {
 		if err != nil {
-			t.result.SetText(fmt.Sprintf("Ping %s failed: %v", name, err))
+			out.SetText(fmt.Sprintf("Ping %s failed: %v", name, err))
 			return
 		}
 		summary := fmt.Sprintf("Ping %s: %d of %d replies", name, len(rtts), ui.PingCount)
@@ -124,7 +142,7 @@ func (t *peersTab) ping(p apitype.Peer) {
 			}
 			summary += ", average " + state.FormatRTT(sum/float64(len(rtts)))
 		}
-		t.result.SetText(summary + " (" + strings.Join(lines, ", ") + ")")
+		out.SetText(summary + " (" + strings.Join(lines, ", ") + ")")
 	})
 }
 

@@ -1,0 +1,150 @@
+//go:build gui
+
+package views
+
+import (
+	"fmt"
+	"io"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+	"github.com/rayfish/rayfish/ui"
+	"github.com/rayfish/rayfish/ui/state"
+)
+
+// diagnosticsTab answers "why is this slow, why can't I reach it": this
+// device's endpoints and drop counters (from the watch stream), a
+// netcheck on demand, and the support bundle.
+type diagnosticsTab struct {
+	app fyne.App
+	ctl *ui.Controller
+	win fyne.Window
+
+	self  *rowsView
+	drops *rowsView
+	noDrp *widget.Label
+
+	checkBtn *widget.Button
+	checkMsg *widget.Label
+	check    *rowsView
+	checked  bool // a netcheck ran (or runs) since the daemon appeared
+
+	saveBtn *widget.Button
+	saveMsg *widget.Label
+
+	content fyne.CanvasObject
+}
+
+func newDiagnosticsTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *diagnosticsTab {
+	t := &diagnosticsTab{app: a, ctl: ctl, win: win}
+	t.self = newRowsView(a)
+	t.drops = newRowsView(a)
+	t.noDrp = widget.NewLabel("No packets dropped.")
+	t.check = newRowsView(a)
+	t.checkBtn = widget.NewButtonWithIcon("Check again", theme.ViewRefreshIcon(), t.runCheck)
+	t.checkMsg = wrapLabel()
+	t.saveBtn = widget.NewButtonWithIcon("Save support bundle…", theme.DocumentSaveIcon(), t.askSave)
+	t.saveMsg = wrapLabel()
+	bundle := wrapLabel()
+	bundle.SetText("A .tar.gz for whoever helps you: versions, system, sanitized status, logs, metrics, firewall, DNS and audit log. Keys and invite secrets are left out.")
+	t.content = container.NewVScroll(container.NewVBox(
+		widget.NewCard("Network check", "UDP, public addresses, NAT type and relay latency",
+			container.NewVBox(container.NewHBox(t.checkBtn), t.checkMsg, t.check.content)),
+		widget.NewCard("This device", "", t.self.content),
+		widget.NewCard("Dropped packets", "Since the daemon started, by reason", container.NewVBox(t.noDrp, t.drops.content)),
+		widget.NewCard("Support bundle", "", container.NewVBox(bundle, container.NewHBox(t.saveBtn), t.saveMsg)),
+	))
+	return t
+}
+
+func (t *diagnosticsTab) update(m *state.Model) {
+	reachable := m.DaemonReachable()
+	setEnabled(t.checkBtn, reachable)
+	setEnabled(t.saveBtn, reachable)
+	if !reachable {
+		t.checked = false
+	}
+	t.self.set(m.SelfRows())
+	drops := m.DropRows()
+	if len(drops) == 0 {
+		t.noDrp.Show()
+	} else {
+		t.noDrp.Hide()
+	}
+	t.drops.set(drops)
+}
+
+// shown runs the first netcheck when the tab is opened.
+func (t *diagnosticsTab) shown() {
+	if !t.checked && t.ctl.Model().DaemonReachable() {
+		t.runCheck()
+	}
+}
+
+func (t *diagnosticsTab) runCheck() {
+	t.checked = true
+	t.checkBtn.Disable()
+	t.checkMsg.SetText("Checking… (a few seconds)")
+	t.ctl.Netcheck(func(r apitype.Netcheck, err error) {
+		t.checkBtn.Enable()
+		if err != nil {
+			t.checkMsg.SetText("Network check failed: " + err.Error())
+			t.check.set(nil)
+			return
+		}
+		t.checkMsg.SetText("Checked at " + time.Now().Format("15:04:05"))
+		t.check.set(state.NetcheckRows(r))
+	})
+}
+
+func (t *diagnosticsTab) askSave() {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			t.saveMsg.SetText("Save the support bundle: " + err.Error())
+			return
+		}
+		if w != nil {
+			t.save(w)
+		}
+	}, t.win)
+	d.SetFileName("rayfish-report-" + time.Now().UTC().Format("20060102-150405") + ".tar.gz")
+	d.Show()
+}
+
+// save writes the support bundle into w (a file the user picked).
+func (t *diagnosticsTab) save(w fyne.URIWriteCloser) {
+	t.saveBtn.Disable()
+	t.saveMsg.SetText("Saving the support bundle to " + w.URI().Path() + "…")
+	cw := &countWriter{w: w}
+	t.ctl.Report(cw, func(err error) {
+		t.saveBtn.Enable()
+		if err != nil {
+			_ = storage.Delete(w.URI()) // no half-written bundle left behind
+			t.saveMsg.SetText("Save the support bundle: " + err.Error())
+			return
+		}
+		t.saveMsg.SetText(fmt.Sprintf("Saved %s (%s).", w.URI().Path(), state.FormatBytes(cw.n)))
+	})
+}
+
+// countWriter counts the bytes written through it. Only the controller's
+// goroutine writes; the count is read after done runs.
+type countWriter struct {
+	w io.WriteCloser
+	n uint64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += uint64(n)
+	return n, err
+}
+
+func (c *countWriter) Close() error { return c.w.Close() }

@@ -1,0 +1,95 @@
+//go:build gui
+
+package views
+
+import (
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+)
+
+func TestPeerDetails(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	h.fake.SetFirewall(fwState())
+	p := h.win.peers
+	d := p.details
+	p.list.Select(0) // nas, relayed
+	h.fake.WaitCall(t, "Firewall")
+	if d.id != "k7nas0000000000" || d.title.Text != "nas — relay" {
+		t.Fatalf("details of %q titled %q", d.id, d.title.Text)
+	}
+	if rowValue(d.rows, "Why") != "both sides are behind strict NATs" || rowValue(d.rows, "Round trip") != "48 ms" {
+		t.Errorf("rows %v", d.rows.shown)
+	}
+	h.q.RunUntil(t, func() bool { return strings.Contains(d.rules.Text, "Everything else") })
+	if want := "in allow icmp with any peer · seeded\nin allow tcp port 22 from nas\nEverything else: inbound deny, outbound allow."; d.rules.Text != want {
+		t.Errorf("rules %q, want %q", d.rules.Text, want)
+	}
+
+	// The copy button of the IPv4 row.
+	objs := d.rows.content.Objects
+	for i := 0; i+1 < len(objs); i += 2 {
+		if objs[i].(*widget.Label).Text == "IPv4" {
+			test.Tap(buttons(objs[i+1])[0])
+		}
+	}
+	if got := h.app.Clipboard().Content(); got != "100.64.0.3" {
+		t.Errorf("clipboard %q after copying the IPv4 address", got)
+	}
+
+	// The stream moves the peer to a direct path.
+	nas := h.ctl.Model().Peers()[0]
+	nas.Path, nas.Endpoint, nas.RelayReason, nas.RTTMs = apitype.PathDirect, "198.18.0.3:41641", "", 4
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventPeer, Peer: &nas})
+	h.q.RunNext(t)
+	if d.title.Text != "nas — direct" || rowValue(d.rows, "Path") != "direct to 198.18.0.3:41641" || rowValue(d.rows, "Why") != "" {
+		t.Errorf("after the path change: %q, rows %v", d.title.Text, d.rows.shown)
+	}
+
+	h.fake.SetPingReplies([]apitype.PingReply{{Seq: 1, RTTMs: 4, Path: "direct"}})
+	test.Tap(d.pingBtn)
+	if req := h.fake.WaitCall(t, "Ping").Args[0].(apitype.PingRequest); req.Peer != "k7nas0000000000" {
+		t.Errorf("ping %+v", req)
+	}
+	h.q.RunUntil(t, func() bool { return strings.HasPrefix(d.pingMsg.Text, "Ping nas:") })
+
+	// Open in browser…
+	var opened []string
+	d.openURL = func(u *url.URL) error { opened = append(opened, u.String()); return nil }
+	test.Type(d.port, "80a")
+	test.Tap(d.openBtn)
+	if d.openMsg.Text != `"80a" is not a port (1-65535)` || len(opened) != 0 {
+		t.Errorf("bad port: %q, opened %v", d.openMsg.Text, opened)
+	}
+	d.port.SetText("8080")
+	test.Tap(d.openBtn)
+	if len(opened) != 1 || opened[0] != "http://100.64.0.3:8080/" || !strings.HasPrefix(d.openMsg.Text, "Opened") {
+		t.Errorf("opened %v, message %q", opened, d.openMsg.Text)
+	}
+
+	// The peer leaves: the dialog says so and Ping is off.
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventPeerRemoved, PeerID: "k7nas0000000000"})
+	h.q.RunNext(t)
+	if !d.gone.Visible() || !d.pingBtn.Disabled() {
+		t.Errorf("removed peer: gone shown %v, ping disabled %v", d.gone.Visible(), d.pingBtn.Disabled())
+	}
+
+	// Closed, it follows nothing.
+	d.dlg.Hide()
+	if d.id != "" {
+		t.Error("closed dialog still follows a peer")
+	}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventPeer, Peer: &apitype.Peer{ID: "k7new", Hostname: "new",
+		IPv4: netip.MustParseAddr("100.64.0.9"), Online: true}})
+	h.q.RunNext(t)
+	if d.title.Text != "nas — direct" {
+		t.Errorf("closed dialog changed to %q", d.title.Text)
+	}
+}
