@@ -1,0 +1,189 @@
+package netmap
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/key"
+)
+
+// Bounds of the removal and revocation lists a roster carries.
+const (
+	// MaxRemoved is the most removals a roster remembers; the oldest go
+	// first.
+	MaxRemoved = 1024
+	// MaxRevoked is the most revoked invites a roster remembers; expired
+	// ones go first.
+	MaxRevoked = 1024
+	// maxInviteIDLen bounds a revoked invite id (a prefix of a hex hash).
+	maxInviteIDLen = 64
+)
+
+// Errors from removal and revocation.
+var (
+	ErrRemovedMember = errors.New("this node was removed from the network; an invite issued before the removal cannot readmit it (ask an admin for a new one)")
+	ErrInviteRevoked = errors.New("invite code has been revoked by an admin")
+	ErrNotMember     = errors.New("node is not a member of the network")
+	ErrRemoveSelf    = errors.New("an admin cannot remove itself; use ray leave")
+)
+
+// Removal records that an admin removed Node at Time.
+type Removal struct {
+	Node key.NodePublic `json:"node"`
+	Time time.Time      `json:"time"`
+}
+
+// RevokedInvite records an invite revoked by an admin; it is forgotten
+// once it has expired.
+type RevokedInvite struct {
+	ID      string    `json:"id"`
+	Expires time.Time `json:"expires"`
+}
+
+func (r *Roster) checkRemovals() error {
+	if len(r.Removed) > MaxRemoved {
+		return fmt.Errorf("roster has %d removals, limit %d", len(r.Removed), MaxRemoved)
+	}
+	if len(r.Revoked) > MaxRevoked {
+		return fmt.Errorf("roster has %d revoked invites, limit %d", len(r.Revoked), MaxRevoked)
+	}
+	for _, rm := range r.Removed {
+		if rm.Node.IsZero() {
+			return errors.New("roster removal has no node key")
+		}
+	}
+	for _, rv := range r.Revoked {
+		if rv.ID == "" || len(rv.ID) > maxInviteIDLen {
+			return fmt.Errorf("roster has an invalid revoked invite id %q", rv.ID)
+		}
+	}
+	return nil
+}
+
+// RemovedAt reports when node was last removed by an admin.
+func (r *Roster) RemovedAt(node key.NodePublic) (time.Time, bool) {
+	for i := len(r.Removed) - 1; i >= 0; i-- {
+		if r.Removed[i].Node == node {
+			return r.Removed[i].Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// IsRevoked reports whether the invite with the given id was revoked.
+func (r *Roster) IsRevoked(id string) bool {
+	return slices.ContainsFunc(r.Revoked, func(rv RevokedInvite) bool { return rv.ID == id })
+}
+
+// forgetRemoval drops node's removal records (it is being readmitted by
+// an admin's explicit decision or a newer invite).
+func (r *Roster) forgetRemoval(node key.NodePublic) {
+	r.Removed = slices.DeleteFunc(r.Removed, func(rm Removal) bool { return rm.Node == node })
+}
+
+// RemoveMember is an admin removing node (ray remove): unlike a leave, it
+// is recorded in the roster, so invites issued before now cannot readmit
+// node. A removed admin loses its admin mark with its membership.
+// Removing this node (self), a non-member or the last admin is an error
+// and changes nothing.
+func (n *Network) RemoveMember(node, self key.NodePublic, now time.Time) error {
+	if err := n.requireAdmin(); err != nil {
+		return err
+	}
+	if node == self {
+		return ErrRemoveSelf
+	}
+	i, ok := n.Roster.find(node)
+	if !ok {
+		return fmt.Errorf("network %q: node %s: %w", n.Name, node.ShortString(), ErrNotMember)
+	}
+	if n.Roster.Members[i].Admin && len(n.Roster.Admins()) == 1 {
+		return fmt.Errorf("network %q: %w", n.Name, ErrLastAdmin)
+	}
+	r := n.Roster.clone()
+	r.Members = slices.Delete(r.Members, i, i+1)
+	r.forgetRemoval(node)
+	r.Removed = append(r.Removed, Removal{Node: node, Time: now.UTC()})
+	if over := len(r.Removed) - MaxRemoved; over > 0 {
+		r.Removed = slices.Delete(r.Removed, 0, over)
+	}
+	return n.commit(r, now)
+}
+
+// LiveInvites returns the invite records that can still be redeemed:
+// neither expired, used up nor revoked.
+func (n *Network) LiveInvites(now time.Time) []InviteRecord {
+	var out []InviteRecord
+	for _, rec := range n.Invites {
+		if rec.Kind == InviteSingle && rec.Used || !now.Before(rec.Expires) {
+			continue
+		}
+		if n.Roster != nil && n.Roster.IsRevoked(rec.ID()) {
+			continue
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+// RevokeInvite revokes the invite whose ID is id (admin only): the id goes into a new signed roster, so that every
+// admin refuses it. An unknown id is an error and changes nothing.
+func (n *Network) RevokeInvite(id string, now time.Time) error {
+	if err := n.requireAdmin(); err != nil {
+		return err
+	}
+	i := slices.IndexFunc(n.Invites, func(r InviteRecord) bool { return r.ID() == id })
+	if i < 0 || n.Roster.IsRevoked(id) {
+		return fmt.Errorf("network %q has no outstanding invite %q (see ray invites %s)", n.Name, id, n.Name)
+	}
+	rec := n.Invites[i]
+	r := n.Roster.clone()
+	r.Revoked = slices.DeleteFunc(r.Revoked, func(rv RevokedInvite) bool { return !now.Before(rv.Expires) })
+	if len(r.Revoked) >= MaxRevoked {
+		return fmt.Errorf("network %q has %d revoked invites that have not expired yet", n.Name, len(r.Revoked))
+	}
+	r.Revoked = append(r.Revoked, RevokedInvite{ID: id, Expires: rec.Expires})
+	// The record stays (until pruned), so that redeeming the code says
+	// "revoked" rather than "unknown".
+	return n.commit(r, now)
+}
+
+// MaxRemovedNetworks bounds the removals from networks a State remembers.
+const MaxRemovedNetworks = 64
+
+// RemovedNetwork records that this node was removed from a network: a
+// roster signed by the network's key arrived without it.
+type RemovedNetwork struct {
+	ID   key.NetworkPublic `json:"id"`
+	Name string            `json:"name"`
+	Time time.Time         `json:"time"`
+}
+
+// RecordRemoved forgets network n, which removed this node, and
+// remembers the removal.
+func (s *State) RecordRemoved(n *Network, now time.Time) {
+	s.RemoveNetwork(n.ID)
+	s.recordRemoved(RemovedNetwork{ID: n.ID, Name: n.Name, Time: now.UTC()})
+}
+
+func (s *State) recordRemoved(r RemovedNetwork) {
+	if r.ID.IsZero() || !ValidNetworkName(r.Name) {
+		return
+	}
+	s.ForgetRemoved(r.ID)
+	s.Removed = append(s.Removed, r)
+	if over := len(s.Removed) - MaxRemovedNetworks; over > 0 {
+		s.Removed = slices.Delete(s.Removed, 0, over)
+	}
+}
+
+// ForgetRemoved drops the record of a removal from network id (the node
+// joined it again, or its user dismissed the notice); it reports whether
+// there was one.
+func (s *State) ForgetRemoved(id key.NetworkPublic) bool {
+	n := len(s.Removed)
+	s.Removed = slices.DeleteFunc(s.Removed, func(r RemovedNetwork) bool { return r.ID == id })
+	return len(s.Removed) != n
+}

@@ -1,0 +1,216 @@
+package netmap
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/key"
+)
+
+func TestRemoveMember(t *testing.T) {
+	n, admin := newAdminNetwork(t)
+	bob := key.NewNode().Public()
+	if _, err := n.Admit(bob, "bob", t0); err != nil {
+		t.Fatal(err)
+	}
+	stranger := key.NewNode().Public()
+	v := n.Roster.Version
+	for _, tc := range []struct {
+		name string
+		node key.NodePublic
+		want error
+	}{
+		{"self", admin.Public(), ErrRemoveSelf},
+		{"stranger", stranger, ErrNotMember},
+	} {
+		if err := n.RemoveMember(tc.node, admin.Public(), t0); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if n.Roster.Version != v {
+		t.Fatalf("refused removals changed the roster: version %d -> %d", v, n.Roster.Version)
+	}
+	member := memberView(t, n)
+	if err := member.RemoveMember(bob, key.NodePublic{}, t0); !errors.Is(err, ErrNotAdmin) {
+		t.Errorf("non-admin remove: %v", err)
+	}
+	if err := n.RemoveMember(bob, admin.Public(), t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := n.Roster.Member(bob); ok {
+		t.Error("bob still a member")
+	}
+	if at, ok := n.Roster.RemovedAt(bob); !ok || !at.Equal(t0.Add(time.Minute)) {
+		t.Errorf("RemovedAt = %v %v", at, ok)
+	}
+	// Members verify and install the roster with the removal in it.
+	if changed, err := member.ApplyRoster(n.Signed); err != nil || !changed {
+		t.Fatalf("member apply: %v %v", changed, err)
+	}
+	if _, ok := member.Roster.RemovedAt(bob); !ok {
+		t.Error("member's roster lost the removal")
+	}
+}
+
+func TestRemovedRefusesOldInvites(t *testing.T) {
+	n, admin := newAdminNetwork(t)
+	bob := key.NewNode().Public()
+	old, _, err := n.IssueInvite(InviteReusable, 0, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.AdmitWithInvite(old, bob, "bob", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.RemoveMember(bob, admin.Public(), t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	v := n.Roster.Version
+	if _, err := n.AdmitWithInvite(old, bob, "bob", t0.Add(2*time.Hour)); !errors.Is(err, ErrRemovedMember) {
+		t.Fatalf("readmit with the old code: %v", err)
+	}
+	if n.Roster.Version != v {
+		t.Error("refused readmission changed the roster")
+	}
+	// Anyone else may still use the old code.
+	if _, err := n.AdmitWithInvite(old, key.NewNode().Public(), "carol", t0.Add(2*time.Hour)); err != nil {
+		t.Errorf("other node with the old code: %v", err)
+	}
+	// A code issued after the removal readmits, and clears the record.
+	fresh, _, err := n.IssueInvite(InviteSingle, 0, t0.Add(3*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.AdmitWithInvite(fresh, bob, "bob", t0.Add(3*time.Hour)); err != nil {
+		t.Fatalf("readmit with a new code: %v", err)
+	}
+	if _, ok := n.Roster.RemovedAt(bob); ok {
+		t.Error("removal record kept after readmission")
+	}
+}
+
+func TestRemovedAdminLosesAdmin(t *testing.T) {
+	n, admin := newAdminNetwork(t)
+	bob := key.NewNode().Public()
+	if _, err := n.Admit(bob, "bob", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.SetAdmin(bob, true, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.RemoveMember(bob, admin.Public(), t0); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range n.Roster.Admins() {
+		if a == bob {
+			t.Fatal("removed node is still an admin")
+		}
+	}
+	// The remaining admin is the last one and cannot be removed by
+	// another admin either.
+	other := key.NewNode().Public()
+	if err := n.RemoveMember(admin.Public(), other, t0); !errors.Is(err, ErrLastAdmin) {
+		t.Errorf("remove last admin: %v", err)
+	}
+}
+
+func TestRemovedListBounded(t *testing.T) {
+	n, admin := newAdminNetwork(t)
+	r := n.Roster.clone()
+	for range MaxRemoved {
+		r.Removed = append(r.Removed, Removal{Node: key.NewNode().Public(), Time: t0})
+	}
+	if err := n.commit(r, t0); err != nil {
+		t.Fatal(err)
+	}
+	bob := key.NewNode().Public()
+	if _, err := n.Admit(bob, "bob", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.RemoveMember(bob, admin.Public(), t0); err != nil {
+		t.Fatal(err)
+	}
+	if len(n.Roster.Removed) != MaxRemoved {
+		t.Fatalf("removed list has %d entries, want %d", len(n.Roster.Removed), MaxRemoved)
+	}
+	if _, ok := n.Roster.RemovedAt(bob); !ok {
+		t.Error("newest removal dropped instead of the oldest")
+	}
+	over := n.Roster.clone()
+	over.Removed = append(over.Removed, Removal{Node: bob, Time: t0})
+	if _, err := n.ApplyRoster(signRaw(t, over, n.Secret)); err == nil {
+		t.Error("roster with too many removals accepted")
+	}
+}
+
+func TestRevokeInvite(t *testing.T) {
+	n, _ := newAdminNetwork(t)
+	secret, rec, _ := n.IssueInvite(InviteReusable, 0, t0)
+	_, single, _ := n.IssueInvite(InviteSingle, 0, t0)
+	v := n.Roster.Version
+	if err := n.RevokeInvite("nope", t0); err == nil {
+		t.Error("revoking an unknown id succeeded")
+	}
+	if n.Roster.Version != v {
+		t.Error("a refused revocation changed the roster")
+	}
+	if got := n.LiveInvites(t0); len(got) != 2 {
+		t.Fatalf("live invites = %d, want 2", len(got))
+	}
+	if err := n.RevokeInvite(rec.ID(), t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.RevokeInvite(rec.ID(), t0); err == nil {
+		t.Error("revoking twice succeeded")
+	}
+	if err := n.Redeem(secret, t0); !errors.Is(err, ErrInviteRevoked) {
+		t.Errorf("redeem revoked: %v", err)
+	}
+	if got := n.LiveInvites(t0); len(got) != 1 || got[0].ID() != single.ID() {
+		t.Errorf("live invites after revoke = %v", got)
+	}
+	// Another admin holding the same record (a co-admin) refuses it from
+	// the signed roster alone.
+	other := memberView(t, n)
+	other.Secret = n.Secret
+	other.Invites = []InviteRecord{rec}
+	if err := other.Redeem(secret, t0); !errors.Is(err, ErrInviteRevoked) {
+		t.Errorf("co-admin redeem revoked: %v", err)
+	}
+	// Expired revocations are dropped on the next one.
+	_, third, _ := n.IssueInvite(InviteSingle, 0, t0.Add(40*24*time.Hour))
+	if err := n.RevokeInvite(third.ID(), t0.Add(40*24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if n.Roster.IsRevoked(rec.ID()) {
+		t.Error("expired revocation kept")
+	}
+}
+
+func TestStateRecordsRemoval(t *testing.T) {
+	n, _ := newAdminNetwork(t)
+	s := &State{}
+	view := memberView(t, n)
+	if err := s.Add(view); err != nil {
+		t.Fatal(err)
+	}
+	s.RecordRemoved(view, t0)
+	if s.ByID(n.ID) != nil {
+		t.Fatal("removed network still held")
+	}
+	path := t.TempDir() + "/state.json"
+	if err := s.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(back.Removed) != 1 || back.Removed[0].ID != n.ID || back.Removed[0].Name != "home" {
+		t.Fatalf("removal after reload = %+v", back.Removed)
+	}
+	if !back.ForgetRemoved(n.ID) || len(back.Removed) != 0 || back.ForgetRemoved(n.ID) {
+		t.Error("ForgetRemoved")
+	}
+}
