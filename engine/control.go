@@ -95,11 +95,11 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 	}
 	removedSelf := !isMember(net, e.self)
 	if removedSelf {
-		e.log.Info("removed from network", "network", net.Name)
-		e.state.RemoveNetwork(net.ID)
+		e.removedLocked(net)
+	} else {
+		e.saveLocked()
+		e.recomputeLocked()
 	}
-	e.saveLocked()
-	e.recomputeLocked()
 	name, version := net.Name, net.Roster.Version // guarded by e.mu
 	e.mu.Unlock()
 	e.flushSaved()

@@ -264,6 +264,7 @@ func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Dura
 	e.mu.Unlock()
 	qc, err := e.dial(ctx, inv.Inviter, alpnJoin)
 	if err != nil {
+		e.forgetInviter(inv.Inviter)
 		return nil, fmt.Errorf("cannot reach the inviting node: %w", err)
 	}
 	req := joinReq{Network: inv.Network, Hostname: netmap.SanitizeHostname(hostname), Record: &rec}
@@ -287,6 +288,7 @@ func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Dura
 // runJoin speaks the join protocol on qc and installs the network.
 func (e *Engine) runJoin(qc *quic.Conn, inv netmap.Invite, req joinReq, pending chan<- struct{}) (*netmap.Network, error) {
 	defer qc.CloseWithError(codeNormal, "")
+	defer e.forgetInviter(inv.Inviter)
 	ctx, cancel := context.WithTimeout(e.ctx, joinWaitMax)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { qc.CloseWithError(codeNormal, "join timed out") })
@@ -348,6 +350,7 @@ func (e *Engine) installJoined(inv netmap.Invite, s netmap.SignedRoster, recs []
 		e.mu.Unlock()
 		return nil, fmt.Errorf("join: %w", err)
 	}
+	e.state.ForgetRemoved(n.ID)
 	e.saveLocked()
 	e.recomputeLocked()
 	members := len(n.Roster.Members) // guarded by e.mu
@@ -470,35 +473,4 @@ func (e *Engine) Leave(name string) error {
 	e.log.Info("left network", "network", n.Name)
 	e.auditf(audit.NetworkLeft, key.NodePublic{}, "", n.Name, "")
 	return nil
-}
-
-// leaveByClose handles a connection closed by the peer with the leave
-// code: the reason names the network it left.
-func (e *Engine) leaveByClose(p *peer, reason string) {
-	idText, ok := strings.CutPrefix(reason, "leave ")
-	if !ok {
-		return
-	}
-	id, err := key.ParseNetworkPublic(idText)
-	if err != nil {
-		return
-	}
-	e.mu.Lock()
-	n := e.state.ByID(id)
-	if n == nil || !n.IsAdmin() || !isMember(n, p.key) {
-		e.mu.Unlock()
-		return
-	}
-	removed, err := n.Remove(p.key, time.Now())
-	if err != nil || !removed {
-		e.mu.Unlock()
-		return
-	}
-	e.saveLocked()
-	e.recomputeLocked()
-	e.mu.Unlock()
-	e.flushSaved()
-	e.log.Info("member left (close code), pruned", "network", n.Name, "node", p.key.ShortString())
-	e.auditf(audit.MemberRemoved, p.key, "", n.Name, "left")
-	e.gossipRoster(id, key.NodePublic{})
 }

@@ -98,6 +98,9 @@ func cmdCreate(ctx context.Context, c *cli, args []string) error {
 }
 
 func cmdInvite(ctx context.Context, c *cli, args []string) error {
+	if len(args) == 3 && args[0] == "revoke" {
+		return cmdInviteRevoke(ctx, c, args[1:])
+	}
 	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
 	reusable := fs.Bool("reusable", false, "a code that admits many nodes until it expires")
 	approval := fs.Bool("approval", false, "a code without a secret: joiners wait for an admin to run ray accept")
@@ -175,14 +178,19 @@ func readCode(r io.Reader) (string, error) {
 
 func cmdLeave(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("leave", flag.ContinueOnError)
-	pos, err := parseArgs(fs, args, 1, "NAME")
+	force := fs.Bool("force", false, "leave even as the network's last admin (the secret is kept in a backup file)")
+	pos, err := parseArgs(fs, args, 1, "NAME [--force]")
 	if err != nil {
 		return err
 	}
-	if err := c.client().Leave(ctx, pos[0]); err != nil {
+	r, err := c.client().LeaveNetwork(ctx, pos[0], *force)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.out, "left network %q\n", pos[0])
+	if r.Backup != "" {
+		fmt.Fprintf(c.out, "the network secret is kept in %s (mode 0600): whoever holds it can admin %q\n", r.Backup, pos[0])
+	}
 	return nil
 }
 
@@ -404,6 +412,9 @@ func printStatus(w io.Writer, st *apitype.Status) {
 	}
 	if len(st.Requests) > 0 {
 		fmt.Fprintf(w, "\n%d pending join request(s): see ray requests NAME\n", len(st.Requests))
+	}
+	for _, r := range st.Removed {
+		fmt.Fprintf(w, "\nYou were removed from %s by an admin (%s); ray leave %s dismisses this\n", r.Name, r.Time.Local().Format(timeFormat), r.Name)
 	}
 	for _, j := range st.Joining {
 		if j.State == apitype.JoinDenied {

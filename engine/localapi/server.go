@@ -33,7 +33,10 @@ type Backend interface {
 	CreateNetwork(name string, open bool) (*netmap.Network, error)
 	Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error)
 	Join(ctx context.Context, code, hostname string, wait time.Duration) (*netmap.Network, error)
-	Leave(name string) error
+	LeaveNetwork(name string, force bool) (backup string, err error)
+	RemovePeer(network, peer string) (apitype.RemoveResponse, error)
+	Invites(network string) ([]apitype.InviteInfo, error)
+	RevokeInvite(network, id string) error
 	Requests(name string) ([]apitype.JoinRequest, error)
 	Decide(network, id string, accept bool) error
 	ResolvePeer(s string) (key.NodePublic, error)
@@ -80,6 +83,9 @@ func New(b Backend, log *slog.Logger) *Server {
 	mux.HandleFunc("POST "+apitype.PathNetcheck, s.netcheck)
 	mux.HandleFunc("POST "+apitype.PathReport, s.change(s.report))
 	mux.HandleFunc("POST "+apitype.PathFirewallChange, s.change(s.firewallChange))
+	mux.HandleFunc("POST "+apitype.PathRemove, s.change(s.remove))
+	mux.HandleFunc("POST "+apitype.PathInvites, s.change(s.invites))
+	mux.HandleFunc("POST "+apitype.PathInviteRevoke, s.change(s.revokeInvite))
 	s.hs = &http.Server{
 		Handler:           s.guard(mux),
 		ConnContext:       ipc.ConnContext,
@@ -347,14 +353,15 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) leave(w http.ResponseWriter, r *http.Request) error {
-	var req apitype.NetworkRequest
+	var req apitype.LeaveRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if err := s.b.Leave(req.Network); err != nil {
+	backup, err := s.b.LeaveNetwork(req.Network, req.Force)
+	if err != nil {
 		return err
 	}
-	writeJSON(w, struct{}{})
+	writeJSON(w, apitype.LeaveResponse{Backup: backup})
 	return nil
 }
 
@@ -492,6 +499,9 @@ func Diff(prev, cur *apitype.Status) []apitype.WatchEvent {
 	}
 	if !reflect.DeepEqual(prev.Requests, cur.Requests) {
 		evs = append(evs, apitype.WatchEvent{Type: apitype.EventRequests, Requests: cur.Requests})
+	}
+	if !reflect.DeepEqual(prev.Removed, cur.Removed) {
+		evs = append(evs, apitype.WatchEvent{Type: apitype.EventRemoved, Removed: cur.Removed})
 	}
 	if !reflect.DeepEqual(prev.Joining, cur.Joining) {
 		evs = append(evs, apitype.WatchEvent{Type: apitype.EventJoining, Joining: cur.Joining})

@@ -40,7 +40,12 @@ func (f *fake) Invite(string, netmap.InviteKind, time.Duration) (string, netmap.
 func (f *fake) Join(context.Context, string, string, time.Duration) (*netmap.Network, error) {
 	return nil, netmap.ErrJoinPending
 }
-func (f *fake) Leave(string) error                             { return nil }
+func (f *fake) LeaveNetwork(string, bool) (string, error) { return "", nil }
+func (f *fake) RemovePeer(string, string) (apitype.RemoveResponse, error) {
+	return apitype.RemoveResponse{}, errors.New("no")
+}
+func (f *fake) Invites(string) ([]apitype.InviteInfo, error)   { return nil, errors.New("no") }
+func (f *fake) RevokeInvite(string, string) error              { return errors.New("no") }
 func (f *fake) Requests(string) ([]apitype.JoinRequest, error) { return nil, nil }
 func (f *fake) Decide(string, string, bool) error              { return nil }
 func (f *fake) ResolvePeer(string) (key.NodePublic, error) {

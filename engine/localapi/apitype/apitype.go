@@ -158,6 +158,9 @@ type Status struct {
 	// Joining lists this node's own join requests that wait for an
 	// admin, or were denied.
 	Joining []Joining `json:"joining,omitempty"`
+	// Removed lists networks an admin removed this node from ("You were
+	// removed from NETWORK"), until it joins again or leaves them.
+	Removed []RemovedNetwork `json:"removed,omitempty"`
 	// Drops counts dropped packets by reason.
 	Drops map[string]uint64 `json:"drops"`
 	// FirewallInLastMinute counts inbound packets the firewall dropped in
@@ -175,6 +178,7 @@ const (
 	EventNetworks    = "networks"     // Networks is the new list
 	EventRequests    = "requests"     // Requests is the new list
 	EventJoining     = "joining"      // Joining is the new list
+	EventRemoved     = "removed"      // Removed is the new list
 	EventDrops       = "drops"        // Drops is the new table (and FirewallInLastMinute)
 	EventStopping    = "stopping"     // the daemon is shutting down
 )
@@ -191,6 +195,7 @@ type WatchEvent struct {
 	Networks []Network         `json:"networks,omitempty"`
 	Requests []JoinRequest     `json:"requests,omitempty"`
 	Joining  []Joining         `json:"joining,omitempty"`
+	Removed  []RemovedNetwork  `json:"removed,omitempty"`
 	Drops    map[string]uint64 `json:"drops,omitempty"`
 	// FirewallInLastMinute comes with EventDrops.
 	FirewallInLastMinute uint64 `json:"firewall_in_last_minute,omitempty"`

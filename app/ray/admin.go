@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+)
+
+// Network administration commands: remove (kick), invites, invite revoke.
+
+func init() {
+	commands["remove"] = cmdRemove("remove")
+	commands["kick"] = cmdRemove("kick")
+	commands["invites"] = cmdInvites
+}
+
+func cmdRemove(name string) func(context.Context, *cli, []string) error {
+	return func(ctx context.Context, c *cli, args []string) error {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		pos, err := parseArgs(fs, args, 2, "NETWORK PEER")
+		if err != nil {
+			return err
+		}
+		r, err := c.client().Remove(ctx, pos[0], pos[1])
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.out, "removed %s (%s) from network %q; invites issued before now cannot readmit it\n", r.Hostname, shortID(r.ID), pos[0])
+		return nil
+	}
+}
+
+func cmdInvites(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("invites", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	pos, err := parseArgs(fs, args, 1, "NETWORK [--json]")
+	if err != nil {
+		return err
+	}
+	list, err := c.client().Invites(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(c.out, list)
+	}
+	if len(list) == 0 {
+		fmt.Fprintf(c.out, "no outstanding invites for %q\n", pos[0])
+		return nil
+	}
+	tw := tabwriter.NewWriter(c.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tKIND\tEXPIRES\tUSES\tHOSTNAME")
+	for _, r := range list {
+		host := r.Hostname
+		if host == "" {
+			host = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", r.ID, r.Kind, r.Expires.Local().Format(timeFormat), r.Uses, host)
+	}
+	tw.Flush()
+	fmt.Fprintf(c.out, "revoke one with: ray invite revoke %s ID\n", pos[0])
+	return nil
+}
+
+// cmdInviteRevoke is `ray invite revoke NETWORK ID`.
+func cmdInviteRevoke(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
+	pos, err := parseArgs(fs, args, 2, "revoke NETWORK ID")
+	if err != nil {
+		return err
+	}
+	if err := c.client().RevokeInvite(ctx, pos[0], pos[1]); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "invite %s of %q revoked: every admin refuses it from now on\n", pos[1], pos[0])
+	return nil
+}

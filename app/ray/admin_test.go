@@ -1,0 +1,105 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+)
+
+// TestTranscriptRemove: the admin kicks charlie with the real CLI; bravo
+// drops it, charlie's status says it was removed, its reusable code is
+// refused, and bad input gets one-line errors that change nothing.
+func TestTranscriptRemove(t *testing.T) {
+	a, b := pair(t)
+	c := startTestNode(t, "charlie")
+	code := lastLine(a.must(t, "invite", "home", "--reusable"))
+	c.must(t, "join", code)
+	waitUntil(t, 10*time.Second, "bravo sees charlie online", func() bool {
+		for _, p := range b.e.Status().Peers {
+			if p.Hostname == "charlie" && p.Online {
+				return true
+			}
+		}
+		return false
+	})
+	version := a.e.Status().Networks[0].Version
+	for _, tc := range []struct {
+		n    *testNode
+		args []string
+		want string
+	}{
+		{a, []string{"remove", "home", "alpha"}, "is this node"},
+		{a, []string{"remove", "home", "nobody"}, "no peer named"},
+		{a, []string{"kick", "work", "charlie"}, "no network named"},
+		{b, []string{"remove", "home", "charlie"}, "only an admin"},
+		{a, []string{"remove", "home"}, "usage: ray remove NAME PEER"},
+	} {
+		_, errw, exit := tc.n.ray(t, tc.args...)
+		if exit == 0 || !strings.Contains(errw, tc.want) || strings.Count(strings.TrimSpace(errw), "\n") != 0 {
+			t.Errorf("ray %s: exit %d, stderr %q, want one line with %q", strings.Join(tc.args, " "), exit, errw, tc.want)
+		}
+	}
+	if v := a.e.Status().Networks[0].Version; v != version {
+		t.Fatalf("refused removals changed the roster (%d -> %d)", version, v)
+	}
+	out := a.must(t, "kick", "home", "charlie")
+	wantMatch(t, "kick", out, `^removed charlie \(\w+\) from network "home"`)
+	waitUntil(t, 2*time.Second, "bravo drops charlie", func() bool { return len(b.e.Status().Peers) == 1 })
+	waitUntil(t, 5*time.Second, "charlie learns it was removed", func() bool { return len(c.e.Status().Removed) == 1 })
+	wantMatch(t, "charlie status", c.must(t, "status"), `You were removed from home by an admin`)
+	var st apitype.Status
+	if err := json.Unmarshal([]byte(c.must(t, "status", "--json")), &st); err != nil || len(st.Removed) != 1 || st.Removed[0].Name != "home" {
+		t.Errorf("status --json removed = %+v (%v)", st.Removed, err)
+	}
+	_, errw, exit := c.ray(t, "join", code)
+	if exit == 0 || !strings.Contains(errw, "removed") {
+		t.Errorf("rejoin with the old reusable code: exit %d, %q", exit, errw)
+	}
+	c.must(t, "leave", "home") // dismisses the notice
+	if len(c.e.Status().Removed) != 0 {
+		t.Error("leave did not dismiss the removal notice")
+	}
+}
+
+// TestTranscriptInvitesRevoke lists invites, revokes one, and checks that
+// its code is refused; the last admin cannot leave without --force.
+func TestTranscriptInvitesRevoke(t *testing.T) {
+	a, b := pair(t)
+	c := startTestNode(t, "charlie")
+	code := lastLine(a.must(t, "invite", "home", "--reusable"))
+	var list []apitype.InviteInfo
+	if err := json.Unmarshal([]byte(a.must(t, "invites", "home", "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, r := range list {
+		if r.Kind == "reusable" {
+			id = r.ID
+		}
+	}
+	if id == "" {
+		t.Fatalf("no reusable invite listed: %+v", list)
+	}
+	wantMatch(t, "invites", a.must(t, "invites", "home"), `(?m)^ID\s+KIND\s+EXPIRES\s+USES\s+HOSTNAME\n`+id+`\s+reusable`)
+	_, errw, exit := a.ray(t, "invite", "revoke", "home", "ffffffffffff")
+	if exit == 0 || !strings.Contains(errw, "no outstanding invite") {
+		t.Errorf("revoke unknown: exit %d %q", exit, errw)
+	}
+	if _, errw, exit := b.ray(t, "invites", "home"); exit == 0 || !strings.Contains(errw, "only an admin") {
+		t.Errorf("member lists invites: exit %d %q", exit, errw)
+	}
+	wantMatch(t, "revoke", a.must(t, "invite", "revoke", "home", id), `revoked`)
+	if _, errw, exit := c.ray(t, "join", code); exit == 0 || !strings.Contains(errw, "revoked") {
+		t.Errorf("join with a revoked code: exit %d %q", exit, errw)
+	}
+
+	_, errw, exit = a.ray(t, "leave", "home")
+	if exit == 0 || !strings.Contains(errw, "--force") {
+		t.Errorf("last admin leave: exit %d %q", exit, errw)
+	}
+	out := a.must(t, "leave", "home", "--force")
+	wantMatch(t, "leave --force", out, `the network secret is kept in \S+\.json \(mode 0600\)`)
+}
