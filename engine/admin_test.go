@@ -160,3 +160,53 @@ func TestLeaveLastAdmin(t *testing.T) {
 		t.Error("still a member after leave --force")
 	}
 }
+
+// TestSetHostname: an admin renames itself at once, a member through the
+// admin; a taken or invalid name is refused and changes nothing.
+func TestSetHostname(t *testing.T) {
+	root := t.TempDir()
+	a := startNode(t, "alpha", root+"/a")
+	b := startNode(t, "beta", root+"/b")
+	t.Cleanup(func() { a.e.Close(); b.e.Close() })
+	if _, err := a.e.CreateNetworkAs("home", false, "Bad_Name"); err == nil {
+		t.Error("create with an invalid hostname succeeded")
+	}
+	if _, err := a.e.CreateNetworkAs("home", false, "boss"); err != nil {
+		t.Fatal(err)
+	}
+	if h := a.e.Status().Networks[0].Hostname; h != "boss" {
+		t.Fatalf("created as %q", h)
+	}
+	join(t, a, b, "home", netmap.InviteSingle)
+	waitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+	ctx := context.Background()
+	version := a.e.Status().Networks[0].Version
+	for _, bad := range []string{"boss", "-x", "a.b"} {
+		if err := b.e.SetHostname(ctx, "home", bad); err == nil {
+			t.Errorf("rename to %q accepted", bad)
+		}
+	}
+	if err := b.e.SetHostname(ctx, "work", "bee"); err == nil {
+		t.Error("rename in an unknown network accepted")
+	}
+	if v := a.e.Status().Networks[0].Version; v != version {
+		t.Fatalf("refused renames changed the roster (%d -> %d)", version, v)
+	}
+	if err := b.e.SetHostname(ctx, "home", "Bee"); err != nil {
+		t.Fatal(err)
+	}
+	if h := b.e.Status().Networks[0].Hostname; h != "bee" {
+		t.Errorf("beta's own name = %q", h)
+	}
+	waitFor(t, 5*time.Second, "alpha sees bee", func() bool { _, ok := a.peer("bee"); return ok })
+	if err := a.e.SetHostname(ctx, "home", "chief"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "beta sees chief", func() bool { _, ok := b.peer("chief"); return ok })
+	// With the admin gone, a member cannot be renamed.
+	a.e.Close()
+	waitFor(t, 10*time.Second, "alpha offline", func() bool { p, _ := b.peer("chief"); return !p.Online })
+	if err := b.e.SetHostname(ctx, "home", "bea"); err == nil || !strings.Contains(err.Error(), "no admin") {
+		t.Errorf("rename without an admin: %v", err)
+	}
+}

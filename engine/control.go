@@ -54,6 +54,10 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 		e.importRecords(p, m.Endpoints)
 	case msgState:
 		e.peerStandby(p, m.Standby)
+	case msgRename:
+		if m.Rename != nil {
+			e.handleRename(p, *m.Rename)
+		}
 	default:
 		e.log.Debug("unknown control message", "type", m.Type, "peer", p.key.ShortString())
 	}

@@ -142,6 +142,15 @@ func compareNodes(a, b key.NodePublic) int { return bytes.Compare(a[:], b[:]) }
 
 // CreateNetwork creates a network with this node as its admin.
 func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) {
+	return e.CreateNetworkAs(name, open, "")
+}
+
+// CreateNetworkAs creates a network with this node as its admin, named
+// hostname in it ("" for the node's hostname).
+func (e *Engine) CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error) {
+	if hostname != "" && !netmap.ValidHostname(strings.ToLower(hostname)) {
+		return nil, fmt.Errorf("invalid hostname %q: use letters, digits and '-'", hostname)
+	}
 	defer e.flushSaved() // after the unlock below
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -152,7 +161,10 @@ func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) 
 	if e.state.ByName(norm) != nil {
 		return nil, fmt.Errorf("a network named %q already exists", norm)
 	}
-	n, err := netmap.Create(norm, open, e.self, e.hostname, time.Now())
+	if hostname == "" {
+		hostname = e.hostname
+	}
+	n, err := netmap.Create(norm, open, e.self, hostname, time.Now())
 	if err != nil {
 		return nil, err
 	}

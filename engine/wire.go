@@ -39,7 +39,8 @@ const (
 	msgRoster    = "roster"
 	msgLeave     = "leave"
 	msgEndpoints = "endpoints"
-	msgState     = "state" // the sender's data plane went down (Standby) or up
+	msgState     = "state"  // the sender's data plane went down (Standby) or up
+	msgRename    = "rename" // a member asks the admins for a new hostname
 )
 
 // ctrlMsg is one message on a mesh connection's control stream.
@@ -56,6 +57,15 @@ type ctrlMsg struct {
 	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
 	// Hello, State: the sender is in standby (ray down).
 	Standby bool `json:"standby,omitempty"`
+	// Rename: the hostname the sender asks for in a network.
+	Rename *renameReq `json:"rename,omitempty"`
+}
+
+// renameReq asks an admin to rename the sender (the connection's
+// authenticated peer) in Network.
+type renameReq struct {
+	Network  key.NetworkPublic `json:"network"`
+	Hostname string            `json:"hostname"`
 }
 
 // joinReq is the first message on a join connection.

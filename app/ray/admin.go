@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -13,6 +14,7 @@ func init() {
 	commands["remove"] = cmdRemove("remove")
 	commands["kick"] = cmdRemove("kick")
 	commands["invites"] = cmdInvites
+	commands["hostname"] = cmdHostname
 }
 
 func cmdRemove(name string) func(context.Context, *cli, []string) error {
@@ -74,5 +76,18 @@ func cmdInviteRevoke(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.out, "invite %s of %q revoked: every admin refuses it from now on\n", pos[1], pos[0])
+	return nil
+}
+
+func cmdHostname(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("hostname", flag.ContinueOnError)
+	pos, err := parseArgs(fs, args, 2, "NAME HOSTNAME")
+	if err != nil {
+		return err
+	}
+	if err := c.client().SetHostname(ctx, pos[0], pos[1]); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "this node is now %s in network %q\n", strings.ToLower(pos[1]), pos[0])
 	return nil
 }

@@ -103,3 +103,24 @@ func TestTranscriptInvitesRevoke(t *testing.T) {
 	out := a.must(t, "leave", "home", "--force")
 	wantMatch(t, "leave --force", out, `the network secret is kept in \S+\.json \(mode 0600\)`)
 }
+
+// TestTranscriptHostname: create --hostname, then rename a member; a
+// taken name is a one-line error.
+func TestTranscriptHostname(t *testing.T) {
+	a, b := startTestNode(t, "alpha"), startTestNode(t, "bravo")
+	a.must(t, "create", "home", "--hostname", "hq")
+	b.must(t, "join", lastLine(a.must(t, "invite", "home")))
+	waitUntil(t, 10*time.Second, "connected", func() bool {
+		p := b.e.Status().Peers
+		return len(p) == 1 && p[0].Online && p[0].Hostname == "hq"
+	})
+	_, errw, exit := b.ray(t, "hostname", "home", "hq")
+	if exit == 0 || !strings.Contains(errw, "taken") || strings.Count(strings.TrimSpace(errw), "\n") != 0 {
+		t.Errorf("taken name: exit %d %q", exit, errw)
+	}
+	wantMatch(t, "rename", b.must(t, "hostname", "home", "laptop"), `this node is now laptop in network "home"`)
+	waitUntil(t, 5*time.Second, "alpha sees laptop", func() bool {
+		p := a.e.Status().Peers
+		return len(p) == 1 && p[0].Hostname == "laptop"
+	})
+}

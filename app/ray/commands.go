@@ -74,14 +74,15 @@ func cmdCreate(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("create", flag.ContinueOnError)
 	open := fs.Bool("open", false, "admit anyone with the network id")
 	closed := fs.Bool("closed", false, "admit by invite or approval (the default)")
-	pos, err := parseArgs(fs, args, 1, "NAME [--open]")
+	hostname := fs.String("hostname", "", "this node's name in the new network (default: its hostname)")
+	pos, err := parseArgs(fs, args, 1, "NAME [--open] [--hostname H]")
 	if err != nil {
 		return err
 	}
 	if *open && *closed {
 		return exitCode{2, "create: --open and --closed exclude each other"}
 	}
-	n, err := c.client().Create(ctx, apitype.CreateRequest{Name: pos[0], Open: *open})
+	n, err := c.client().Create(ctx, apitype.CreateRequest{Name: pos[0], Open: *open, Hostname: *hostname})
 	if err != nil {
 		return err
 	}

@@ -48,3 +48,15 @@ func (s *Server) revokeInvite(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, struct{}{})
 	return nil
 }
+
+func (s *Server) hostname(w http.ResponseWriter, r *http.Request) error {
+	var req apitype.HostnameRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if err := s.b.SetHostname(r.Context(), req.Network, req.Hostname); err != nil {
+		return err
+	}
+	writeJSON(w, struct{}{})
+	return nil
+}

@@ -30,7 +30,8 @@ type Backend interface {
 	Status() *apitype.Status
 	Subscribe() (<-chan struct{}, func())
 	SetUp(up bool) error
-	CreateNetwork(name string, open bool) (*netmap.Network, error)
+	CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error)
+	SetHostname(ctx context.Context, network, name string) error
 	Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error)
 	Join(ctx context.Context, code, hostname string, wait time.Duration) (*netmap.Network, error)
 	LeaveNetwork(name string, force bool) (backup string, err error)
@@ -84,6 +85,7 @@ func New(b Backend, log *slog.Logger) *Server {
 	mux.HandleFunc("POST "+apitype.PathReport, s.change(s.report))
 	mux.HandleFunc("POST "+apitype.PathFirewallChange, s.change(s.firewallChange))
 	mux.HandleFunc("POST "+apitype.PathRemove, s.change(s.remove))
+	mux.HandleFunc("POST "+apitype.PathHostname, s.change(s.hostname))
 	mux.HandleFunc("POST "+apitype.PathInvites, s.change(s.invites))
 	mux.HandleFunc("POST "+apitype.PathInviteRevoke, s.change(s.revokeInvite))
 	s.hs = &http.Server{
@@ -252,7 +254,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	n, err := s.b.CreateNetwork(req.Name, req.Open)
+	n, err := s.b.CreateNetworkAs(req.Name, req.Open, req.Hostname)
 	if err != nil {
 		return err
 	}

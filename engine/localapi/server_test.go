@@ -30,8 +30,9 @@ func (f *fake) Subscribe() (<-chan struct{}, func()) {
 	ch <- struct{}{}
 	return ch, func() {}
 }
-func (f *fake) SetUp(up bool) error { f.up = &up; return nil }
-func (f *fake) CreateNetwork(name string, open bool) (*netmap.Network, error) {
+func (f *fake) SetUp(up bool) error                               { f.up = &up; return nil }
+func (f *fake) SetHostname(context.Context, string, string) error { return errors.New("no") }
+func (f *fake) CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error) {
 	return nil, errors.New("no")
 }
 func (f *fake) Invite(string, netmap.InviteKind, time.Duration) (string, netmap.Invite, error) {

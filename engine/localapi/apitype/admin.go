@@ -7,6 +7,7 @@ const (
 	PathRemove       = "/v0/remove"        // RemoveRequest: an admin removes a member
 	PathInvites      = "/v0/invites"       // NetworkRequest -> []InviteInfo
 	PathInviteRevoke = "/v0/invite/revoke" // DecideRequest (ID is the invite id)
+	PathHostname     = "/v0/hostname"      // HostnameRequest: rename this node in a network
 )
 
 // RemoveRequest asks an admin's node to remove Peer (a hostname, overlay
@@ -19,6 +20,12 @@ type RemoveRequest struct {
 // RemoveResponse names the member removed.
 type RemoveResponse struct {
 	ID       string `json:"id"`
+	Hostname string `json:"hostname"`
+}
+
+// HostnameRequest renames this node in Network.
+type HostnameRequest struct {
+	Network  string `json:"network"`
 	Hostname string `json:"hostname"`
 }
 

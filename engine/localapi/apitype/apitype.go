@@ -205,6 +205,9 @@ type WatchEvent struct {
 type CreateRequest struct {
 	Name string `json:"name"`
 	Open bool   `json:"open"`
+	// Hostname is this node's name in the new network ("" for its
+	// hostname).
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // InviteRequest asks for an invite code.

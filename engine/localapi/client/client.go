@@ -172,6 +172,11 @@ func (c *Client) LeaveNetwork(ctx context.Context, network string, force bool) (
 	return r, c.do(ctx, http.MethodPost, apitype.PathLeave, apitype.LeaveRequest{Network: network, Force: force}, &r)
 }
 
+// SetHostname renames this node in a network.
+func (c *Client) SetHostname(ctx context.Context, network, name string) error {
+	return c.do(ctx, http.MethodPost, apitype.PathHostname, apitype.HostnameRequest{Network: network, Hostname: name}, nil)
+}
+
 // Remove removes a member from a network (admin only).
 func (c *Client) Remove(ctx context.Context, network, peer string) (apitype.RemoveResponse, error) {
 	var r apitype.RemoveResponse
