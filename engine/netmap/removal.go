@@ -29,10 +29,12 @@ var (
 	ErrRemoveSelf    = errors.New("an admin cannot remove itself; use ray leave")
 )
 
-// Removal records that an admin removed Node at Time.
+// Removal records that Node went at Time: removed by an admin, or Left
+// (which old invites may undo).
 type Removal struct {
 	Node key.NodePublic `json:"node"`
 	Time time.Time      `json:"time"`
+	Left bool           `json:"left,omitempty"`
 }
 
 // RevokedInvite records an invite revoked by an admin; it is forgotten
@@ -62,14 +64,34 @@ func (r *Roster) checkRemovals() error {
 	return nil
 }
 
-// RemovedAt reports when node was last removed by an admin.
+// RemovedAt reports when node was last removed by an admin (not when it
+// left).
 func (r *Roster) RemovedAt(node key.NodePublic) (time.Time, bool) {
+	rm, ok := r.removal(node)
+	if !ok || rm.Left {
+		return time.Time{}, false
+	}
+	return rm.Time, true
+}
+
+// removal returns node's last removal or leave.
+func (r *Roster) removal(node key.NodePublic) (Removal, bool) {
 	for i := len(r.Removed) - 1; i >= 0; i-- {
 		if r.Removed[i].Node == node {
-			return r.Removed[i].Time, true
+			return r.Removed[i], true
 		}
 	}
-	return time.Time{}, false
+	return Removal{}, false
+}
+
+// recordRemoval replaces node's removal record with rm, dropping the
+// oldest records beyond MaxRemoved.
+func (r *Roster) recordRemoval(rm Removal) {
+	r.forgetRemoval(rm.Node)
+	r.Removed = append(r.Removed, rm)
+	if over := len(r.Removed) - MaxRemoved; over > 0 {
+		r.Removed = slices.Delete(r.Removed, 0, over)
+	}
 }
 
 // IsRevoked reports whether the invite with the given id was revoked.
@@ -104,11 +126,7 @@ func (n *Network) RemoveMember(node, self key.NodePublic, now time.Time) error {
 	}
 	r := n.Roster.clone()
 	r.Members = slices.Delete(r.Members, i, i+1)
-	r.forgetRemoval(node)
-	r.Removed = append(r.Removed, Removal{Node: node, Time: now.UTC()})
-	if over := len(r.Removed) - MaxRemoved; over > 0 {
-		r.Removed = slices.Delete(r.Removed, 0, over)
-	}
+	r.recordRemoval(Removal{Node: node, Time: now.UTC()})
 	return n.commit(r, now)
 }
 
@@ -187,3 +205,5 @@ func (s *State) ForgetRemoved(id key.NetworkPublic) bool {
 	s.Removed = slices.DeleteFunc(s.Removed, func(r RemovedNetwork) bool { return r.ID == id })
 	return len(s.Removed) != n
 }
+
+var errWrongSecret = errors.New("the handed-over secret is not this network's key")
