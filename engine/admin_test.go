@@ -210,3 +210,55 @@ func TestSetHostname(t *testing.T) {
 		t.Errorf("rename without an admin: %v", err)
 	}
 }
+
+// TestCoAdmin: alpha makes beta an admin; beta gets the secret over the
+// control stream and admits delta while alpha is stopped; withdrawing
+// the rights makes beta drop the secret.
+func TestCoAdmin(t *testing.T) {
+	root := t.TempDir()
+	a := startNode(t, "alpha", root+"/a")
+	b := startNode(t, "beta", root+"/b")
+	c := startNode(t, "gamma", root+"/c")
+	d := startNode(t, "delta", root+"/d")
+	t.Cleanup(func() {
+		for _, n := range []*node{a, b, c, d} {
+			n.e.Close()
+		}
+	})
+	if _, err := a.e.CreateNetwork("home", false); err != nil {
+		t.Fatal(err)
+	}
+	join(t, a, b, "home", netmap.InviteSingle)
+	join(t, a, c, "home", netmap.InviteSingle)
+	waitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+	if _, err := c.e.SetAdmin("home", "beta", true); err == nil || !strings.Contains(err.Error(), "only an admin") {
+		t.Errorf("member shares admin rights: %v", err)
+	}
+	if _, err := a.e.SetAdmin("home", "beta", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.e.SetAdmin("home", "beta", true); err == nil {
+		t.Error("making an admin admin again succeeded")
+	}
+	waitFor(t, 5*time.Second, "beta holds the secret", func() bool { return b.e.Status().Networks[0].Admin })
+
+	// The creator goes away; beta admits delta on its own.
+	a.e.Close()
+	join(t, b, d, "home", netmap.InviteSingle)
+	waitFor(t, 10*time.Second, "gamma sees delta", func() bool { _, ok := c.peer("delta"); return ok })
+
+	// A restarted alpha follows beta's roster; then withdraws beta's rights.
+	a = startNode(t, "alpha", root+"/a")
+	waitFor(t, 10*time.Second, "alpha learns delta", func() bool { return a.e.Status().Networks[0].Members == 4 })
+	waitFor(t, 10*time.Second, "alpha and beta connected", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+	if _, err := a.e.SetAdmin("home", "beta", false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "beta drops the secret", func() bool { return !b.e.Status().Networks[0].Admin })
+	if _, _, err := b.e.Invite("home", netmap.InviteSingle, 0); err == nil {
+		t.Error("a former admin invites")
+	}
+	if _, err := a.e.SetAdmin("home", "alpha", false); err == nil {
+		t.Error("the last admin withdrew its own rights")
+	}
+}

@@ -15,6 +15,7 @@ func init() {
 	commands["kick"] = cmdRemove("kick")
 	commands["invites"] = cmdInvites
 	commands["hostname"] = cmdHostname
+	commands["admin"] = cmdAdmin
 }
 
 func cmdRemove(name string) func(context.Context, *cli, []string) error {
@@ -89,5 +90,32 @@ func cmdHostname(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	fmt.Fprintf(c.out, "this node is now %s in network %q\n", strings.ToLower(pos[1]), pos[0])
+	return nil
+}
+
+// cmdAdmin is `ray admin add|remove NAME PEER`.
+func cmdAdmin(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("admin", flag.ContinueOnError)
+	pos, err := parseArgs(fs, args, 3, "add|remove NAME PEER")
+	if err != nil {
+		return err
+	}
+	var add bool
+	switch pos[0] {
+	case "add":
+		add = true
+	case "remove":
+	default:
+		return exitCode{2, "usage: ray admin add|remove NAME PEER"}
+	}
+	r, err := c.client().SetAdmin(ctx, pos[1], pos[2], add)
+	if err != nil {
+		return err
+	}
+	if add {
+		fmt.Fprintf(c.out, "%s is now an admin of %q: its node got the network secret and may invite, accept and remove\n", r.Hostname, pos[1])
+	} else {
+		fmt.Fprintf(c.out, "%s is no longer an admin of %q; its node drops the network secret, but a node that does not follow the protocol still holds it (a network rekey is not implemented yet)\n", r.Hostname, pos[1])
+	}
 	return nil
 }

@@ -36,6 +36,8 @@ var cliTable = []cliDoc{
 		what: "admin: outstanding invites; revoke one everywhere"},
 	{cmds: []string{"remove", "kick"}, syn: []string{"remove NAME PEER"},
 		what: "admin: remove a member (alias kick)"},
+	{cmds: []string{"admin"}, syn: []string{"admin add|remove NAME PEER"},
+		what: "admin: share or withdraw admin rights"},
 	{cmds: []string{"hostname"}, syn: []string{"hostname NAME HOSTNAME"},
 		what: "rename this node in a network (unique in it)"},
 	{cmds: []string{"leave"}, syn: []string{"leave NAME [--force]"},

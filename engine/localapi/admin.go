@@ -60,3 +60,16 @@ func (s *Server) hostname(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, struct{}{})
 	return nil
 }
+
+func (s *Server) setAdmin(w http.ResponseWriter, r *http.Request) error {
+	var req apitype.AdminRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	host, err := s.b.SetAdmin(req.Network, req.Peer, req.Admin)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, apitype.RemoveResponse{Hostname: host})
+	return nil
+}

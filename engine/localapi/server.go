@@ -32,6 +32,7 @@ type Backend interface {
 	SetUp(up bool) error
 	CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error)
 	SetHostname(ctx context.Context, network, name string) error
+	SetAdmin(network, peer string, admin bool) (hostname string, err error)
 	Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error)
 	Join(ctx context.Context, code, hostname string, wait time.Duration) (*netmap.Network, error)
 	LeaveNetwork(name string, force bool) (backup string, err error)
@@ -86,6 +87,7 @@ func New(b Backend, log *slog.Logger) *Server {
 	mux.HandleFunc("POST "+apitype.PathFirewallChange, s.change(s.firewallChange))
 	mux.HandleFunc("POST "+apitype.PathRemove, s.change(s.remove))
 	mux.HandleFunc("POST "+apitype.PathHostname, s.change(s.hostname))
+	mux.HandleFunc("POST "+apitype.PathAdmin, s.change(s.setAdmin))
 	mux.HandleFunc("POST "+apitype.PathInvites, s.change(s.invites))
 	mux.HandleFunc("POST "+apitype.PathInviteRevoke, s.change(s.revokeInvite))
 	s.hs = &http.Server{

@@ -8,6 +8,7 @@ const (
 	PathInvites      = "/v0/invites"       // NetworkRequest -> []InviteInfo
 	PathInviteRevoke = "/v0/invite/revoke" // DecideRequest (ID is the invite id)
 	PathHostname     = "/v0/hostname"      // HostnameRequest: rename this node in a network
+	PathAdmin        = "/v0/admin"         // AdminRequest: share or withdraw admin rights
 )
 
 // RemoveRequest asks an admin's node to remove Peer (a hostname, overlay
@@ -21,6 +22,14 @@ type RemoveRequest struct {
 type RemoveResponse struct {
 	ID       string `json:"id"`
 	Hostname string `json:"hostname"`
+}
+
+// AdminRequest makes Peer an admin of Network (Admin true) or withdraws
+// its rights.
+type AdminRequest struct {
+	Network string `json:"network"`
+	Peer    string `json:"peer"`
+	Admin   bool   `json:"admin"`
 }
 
 // HostnameRequest renames this node in Network.

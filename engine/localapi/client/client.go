@@ -172,6 +172,13 @@ func (c *Client) LeaveNetwork(ctx context.Context, network string, force bool) (
 	return r, c.do(ctx, http.MethodPost, apitype.PathLeave, apitype.LeaveRequest{Network: network, Force: force}, &r)
 }
 
+// SetAdmin shares (admin true) or withdraws admin rights; the answer
+// names the member.
+func (c *Client) SetAdmin(ctx context.Context, network, peer string, admin bool) (apitype.RemoveResponse, error) {
+	var r apitype.RemoveResponse
+	return r, c.do(ctx, http.MethodPost, apitype.PathAdmin, apitype.AdminRequest{Network: network, Peer: peer, Admin: admin}, &r)
+}
+
 // SetHostname renames this node in a network.
 func (c *Client) SetHostname(ctx context.Context, network, name string) error {
 	return c.do(ctx, http.MethodPost, apitype.PathHostname, apitype.HostnameRequest{Network: network, Hostname: name}, nil)
