@@ -124,3 +124,21 @@ func TestTranscriptHostname(t *testing.T) {
 		return len(p) == 1 && p[0].Hostname == "laptop"
 	})
 }
+
+// TestTranscriptAdmin: `ray admin add` hands the secret over, the new
+// admin invites; `ray admin remove` says what it cannot undo.
+func TestTranscriptAdmin(t *testing.T) {
+	a, b := pair(t)
+	if _, errw, exit := b.ray(t, "admin", "add", "home", "alpha"); exit == 0 || !strings.Contains(errw, "only an admin") {
+		t.Errorf("member runs admin add: exit %d %q", exit, errw)
+	}
+	if _, errw, exit := a.ray(t, "admin", "make", "home", "bravo"); exit != 2 || !strings.Contains(errw, "usage: ray admin add|remove") {
+		t.Errorf("bad verb: exit %d %q", exit, errw)
+	}
+	wantMatch(t, "admin add", a.must(t, "admin", "add", "home", "bravo"), `^bravo is now an admin of "home"`)
+	waitUntil(t, 5*time.Second, "bravo holds the secret", func() bool { return b.e.Status().Networks[0].Admin })
+	c := startTestNode(t, "charlie")
+	c.must(t, "join", lastLine(b.must(t, "invite", "home")))
+	wantMatch(t, "admin remove", a.must(t, "admin", "remove", "home", "bravo"), `no longer an admin .* still holds it`)
+	waitUntil(t, 5*time.Second, "bravo drops the secret", func() bool { return !b.e.Status().Networks[0].Admin })
+}
