@@ -14,11 +14,12 @@ import (
 // TestRemoveMember runs issue 13's removal with real daemons: the admin
 // removes charlie, bravo cannot reach charlie within 2 s, charlie's status
 // says it was removed, its old reusable code is refused; a revoked code is
-// refused; the last admin cannot leave without --force.
+// refused; the last admin cannot leave without --force; a co-admin admits
+// delta while the creator is stopped.
 func TestRemoveMember(t *testing.T) {
-	l := newLab(t, "rfL", 121, "alpha", "bravo", "charlie")
+	l := newLab(t, "rfL", 121, "alpha", "bravo", "charlie", "delta")
 	ownResolvConf(t, l)
-	for _, n := range []string{"alpha", "bravo", "charlie"} {
+	for _, n := range []string{"alpha", "bravo", "charlie", "delta"} {
 		l.start(n)
 	}
 	summary := func(format string, args ...any) { t.Logf("SUMMARY: "+format, args...) }
@@ -90,4 +91,14 @@ func TestRemoveMember(t *testing.T) {
 		t.Error("refused leave changed alpha's networks")
 	}
 	summary("the last admin's leave without --force is refused")
+
+	// A co-admin admits while the creator is stopped.
+	if out := l.ray("alpha", "admin", "add", "home", "bravo"); !strings.HasPrefix(out, "bravo is now an admin") {
+		t.Errorf("admin add: %s", out)
+	}
+	l.waitFor(10*time.Second, "bravo holds the secret", func() bool { return l.status("bravo").Networks[0].Admin })
+	l.stop("alpha")
+	l.ray("delta", "join", lastLine(l.ray("bravo", "invite", "home")))
+	l.waitFor(20*time.Second, "bravo and delta connected", func() bool { return l.peerOnline("bravo", "delta") })
+	summary("alpha made bravo an admin; with alpha stopped, bravo invited and admitted delta")
 }
