@@ -117,12 +117,8 @@ func (e *Engine) RemovePeer(network, peer string) (apitype.RemoveResponse, error
 // reason: if p admins that network in our roster, this node was removed
 // (the signed roster normally arrives first; this covers its loss).
 func (e *Engine) removedByClose(p *peer, reason string) {
-	idText, ok := strings.CutPrefix(reason, removedReason)
+	id, ok := closeNetwork(reason, removedReason)
 	if !ok {
-		return
-	}
-	id, err := key.ParseNetworkPublic(idText)
-	if err != nil {
 		return
 	}
 	e.mu.Lock()
@@ -138,6 +134,16 @@ func (e *Engine) removedByClose(p *peer, reason string) {
 	e.removedLocked(n)
 	e.mu.Unlock()
 	e.flushSaved()
+}
+
+// closeNetwork parses a close reason of the form prefix+network id.
+func closeNetwork(reason, prefix string) (key.NetworkPublic, bool) {
+	idText, ok := strings.CutPrefix(reason, prefix)
+	if !ok {
+		return key.NetworkPublic{}, false
+	}
+	id, err := key.ParseNetworkPublic(idText)
+	return id, err == nil
 }
 
 // removedLocked forgets network n, which removed this node, and records
@@ -254,12 +260,8 @@ func (e *Engine) LeaveNetwork(name string, force bool) (backup string, err error
 // leaveByClose handles a connection closed by the peer with the leave
 // code: the reason names the network it left.
 func (e *Engine) leaveByClose(p *peer, reason string) {
-	idText, ok := strings.CutPrefix(reason, "leave ")
+	id, ok := closeNetwork(reason, "leave ")
 	if !ok {
-		return
-	}
-	id, err := key.ParseNetworkPublic(idText)
-	if err != nil {
 		return
 	}
 	e.mu.Lock()

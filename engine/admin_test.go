@@ -84,10 +84,7 @@ func TestRemoveMember(t *testing.T) {
 
 // TestInvitesRevoke lists and revokes invites; a revoked code is refused.
 func TestInvitesRevoke(t *testing.T) {
-	root := t.TempDir()
-	a := startNode(t, "alpha", root+"/a")
-	b := startNode(t, "beta", root+"/b")
-	t.Cleanup(func() { a.e.Close(); b.e.Close() })
+	a, b := twoNodes(t)
 	if _, err := a.e.CreateNetwork("home", false); err != nil {
 		t.Fatal(err)
 	}
@@ -122,10 +119,7 @@ func TestInvitesRevoke(t *testing.T) {
 // TestLeaveLastAdmin: the last admin needs force, and then the network
 // secret is kept in a 0600 backup file.
 func TestLeaveLastAdmin(t *testing.T) {
-	root := t.TempDir()
-	a := startNode(t, "alpha", root+"/a")
-	b := startNode(t, "beta", root+"/b")
-	t.Cleanup(func() { a.e.Close(); b.e.Close() })
+	a, b := twoNodes(t)
 	if _, err := a.e.CreateNetwork("home", false); err != nil {
 		t.Fatal(err)
 	}
@@ -164,10 +158,7 @@ func TestLeaveLastAdmin(t *testing.T) {
 // TestSetHostname: an admin renames itself at once, a member through the
 // admin; a taken or invalid name is refused and changes nothing.
 func TestSetHostname(t *testing.T) {
-	root := t.TempDir()
-	a := startNode(t, "alpha", root+"/a")
-	b := startNode(t, "beta", root+"/b")
-	t.Cleanup(func() { a.e.Close(); b.e.Close() })
+	a, b := twoNodes(t)
 	if _, err := a.e.CreateNetworkAs("home", false, "Bad_Name"); err == nil {
 		t.Error("create with an invalid hostname succeeded")
 	}
@@ -261,4 +252,13 @@ func TestCoAdmin(t *testing.T) {
 	if _, err := a.e.SetAdmin("home", "alpha", false); err == nil {
 		t.Error("the last admin withdrew its own rights")
 	}
+}
+
+// twoNodes starts alpha and beta, closed when the test ends.
+func twoNodes(t *testing.T) (a, b *node) {
+	t.Helper()
+	root := t.TempDir()
+	a, b = startNode(t, "alpha", root+"/a"), startNode(t, "beta", root+"/b")
+	t.Cleanup(func() { a.e.Close(); b.e.Close() })
+	return a, b
 }
