@@ -171,7 +171,7 @@ func (e *Engine) Invites(network string) ([]apitype.InviteInfo, error) {
 	}
 	out := []apitype.InviteInfo{}
 	for _, r := range n.LiveInvites(time.Now()) {
-		out = append(out, apitype.InviteInfo{ID: r.ID(), Kind: r.Kind.String(), Created: r.Created, Expires: r.Expires, Uses: r.Uses})
+		out = append(out, apitype.InviteInfo{ID: r.ID(), Kind: r.Kind.String(), Created: r.Created, Expires: r.Expires, Uses: r.Uses, Hostname: r.Hostname})
 	}
 	return out, nil
 }

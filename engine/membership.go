@@ -180,6 +180,16 @@ func (e *Engine) CreateNetworkAs(name string, open bool, hostname string) (*netm
 
 // Invite issues an invite code for the named network.
 func (e *Engine) Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error) {
+	return e.InviteAs(name, kind, ttl, "")
+}
+
+// InviteAs is Invite with the code bound to the hostname its joiner
+// gets ("" for the one it asks for); only single-use codes can be bound.
+func (e *Engine) InviteAs(name string, kind netmap.InviteKind, ttl time.Duration, hostname string) (string, netmap.Invite, error) {
+	hostname = strings.ToLower(strings.TrimSpace(hostname))
+	if hostname != "" && (kind != netmap.InviteSingle || !netmap.ValidHostname(hostname)) {
+		return "", netmap.Invite{}, fmt.Errorf("invalid --hostname %q: a single-use code can be bound to a name of a-z, 0-9 and '-'", hostname)
+	}
 	defer e.flushSaved() // after the unlock below
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -199,6 +209,11 @@ func (e *Engine) Invite(name string, kind netmap.InviteKind, ttl time.Duration) 
 	secret, rec, err := n.IssueInvite(kind, ttl, time.Now())
 	if err != nil {
 		return "", netmap.Invite{}, err
+	}
+	if hostname != "" {
+		if err := n.BindInvite(rec.Hash, hostname); err != nil {
+			return "", netmap.Invite{}, err
+		}
 	}
 	e.saveLocked()
 	e.auditf(audit.InviteIssued, key.NodePublic{}, "", n.Name, kind.String())

@@ -142,3 +142,16 @@ func TestTranscriptAdmin(t *testing.T) {
 	wantMatch(t, "admin remove", a.must(t, "admin", "remove", "home", "bravo"), `no longer an admin .* still holds it`)
 	waitUntil(t, 5*time.Second, "bravo drops the secret", func() bool { return !b.e.Status().Networks[0].Admin })
 }
+
+// TestTranscriptBoundInvite: a code bound to a hostname names its joiner
+// so, and invites lists the binding.
+func TestTranscriptBoundInvite(t *testing.T) {
+	a, b := startTestNode(t, "alpha"), startTestNode(t, "bravo")
+	a.must(t, "create", "home")
+	if _, errw, exit := a.ray(t, "invite", "home", "--reusable", "--hostname", "kiosk"); exit == 0 || !strings.Contains(errw, "single-use") {
+		t.Errorf("bound reusable code: exit %d %q", exit, errw)
+	}
+	code := lastLine(a.must(t, "invite", "home", "--hostname", "kiosk"))
+	wantMatch(t, "invites", a.must(t, "invites", "home"), `(?m)^\w+\s+single\s+.*\s+0\s+kiosk$`)
+	wantMatch(t, "join", b.must(t, "join", code, "--hostname", "laptop"), `joined network "home" as kiosk`)
+}

@@ -106,11 +106,12 @@ func cmdInvite(ctx context.Context, c *cli, args []string) error {
 	reusable := fs.Bool("reusable", false, "a code that admits many nodes until it expires")
 	approval := fs.Bool("approval", false, "a code without a secret: joiners wait for an admin to run ray accept")
 	expires := fs.String("expires", "", "lifetime, e.g. 24h or 7d (default 7d, reusable 30d)")
+	hostname := fs.String("hostname", "", "the name the joiner gets (single-use codes)")
 	pos, err := parseArgs(fs, args, 1, "NAME [--reusable] [--expires DURATION]")
 	if err != nil {
 		return err
 	}
-	r, err := c.client().Invite(ctx, apitype.InviteRequest{Network: pos[0], Reusable: *reusable, Approval: *approval, Expires: *expires})
+	r, err := c.client().Invite(ctx, apitype.InviteRequest{Network: pos[0], Reusable: *reusable, Approval: *approval, Expires: *expires, Hostname: *hostname})
 	if err != nil {
 		return err
 	}

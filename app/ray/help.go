@@ -28,7 +28,7 @@ var cliTable = []cliDoc{
 	}, what: "run the node (root)"},
 	{cmds: []string{"create"}, syn: []string{"create NAME [--open|--closed] [--hostname H]"},
 		what: "create a network; you are its admin"},
-	{cmds: []string{"invite"}, syn: []string{"invite NAME [--reusable|--approval] [--expires DURATION]"},
+	{cmds: []string{"invite"}, syn: []string{"invite NAME [--reusable|--approval] [--expires DURATION] [--hostname H]"},
 		what: "invite code on the last stdout line"},
 	{cmds: []string{"join"}, syn: []string{"join CODE|NETWORK_ID|- [--hostname NAME] [--wait DURATION]"},
 		what: "join with a code (- reads it from stdin) or an open network's id"},

@@ -33,7 +33,7 @@ type Backend interface {
 	CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error)
 	SetHostname(ctx context.Context, network, name string) error
 	SetAdmin(network, peer string, admin bool) (hostname string, err error)
-	Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error)
+	InviteAs(name string, kind netmap.InviteKind, ttl time.Duration, hostname string) (string, netmap.Invite, error)
 	Join(ctx context.Context, code, hostname string, wait time.Duration) (*netmap.Network, error)
 	LeaveNetwork(name string, force bool) (backup string, err error)
 	RemovePeer(network, peer string) (apitype.RemoveResponse, error)
@@ -297,7 +297,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 	case req.Approval:
 		kind = netmap.InviteApproval
 	}
-	code, inv, err := s.b.Invite(req.Network, kind, ttl)
+	code, inv, err := s.b.InviteAs(req.Network, kind, ttl, req.Hostname)
 	if err != nil {
 		return err
 	}

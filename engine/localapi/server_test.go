@@ -36,7 +36,7 @@ func (f *fake) SetAdmin(string, string, bool) (string, error)     { return "", e
 func (f *fake) CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error) {
 	return nil, errors.New("no")
 }
-func (f *fake) Invite(string, netmap.InviteKind, time.Duration) (string, netmap.Invite, error) {
+func (f *fake) InviteAs(string, netmap.InviteKind, time.Duration, string) (string, netmap.Invite, error) {
 	return "", netmap.Invite{}, errors.New("no")
 }
 func (f *fake) Join(context.Context, string, string, time.Duration) (*netmap.Network, error) {

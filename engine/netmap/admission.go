@@ -58,6 +58,9 @@ type InviteRecord struct {
 	Used bool `json:"used,omitempty"`
 	// Uses counts successful redemptions.
 	Uses uint32 `json:"uses,omitempty"`
+	// Hostname, if set, is the name the joiner gets (BindInvite),
+	// whatever it asks for.
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // ID is a short public handle for the record (a prefix of the hash).
@@ -207,6 +210,9 @@ func (n *Network) AdmitWithInvite(secret [16]byte, node key.NodePublic, hostname
 	}
 	if at, removed := n.Roster.RemovedAt(node); removed && !n.Invites[i].Created.After(at) {
 		return Member{}, fmt.Errorf("network %q: %w", n.Name, ErrRemovedMember)
+	}
+	if bound := n.Invites[i].Hostname; bound != "" {
+		hostname = bound
 	}
 	m, err := n.Admit(node, hostname, now)
 	if err != nil {

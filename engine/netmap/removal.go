@@ -207,3 +207,21 @@ func (s *State) ForgetRemoved(id key.NetworkPublic) bool {
 }
 
 var errWrongSecret = errors.New("the handed-over secret is not this network's key")
+
+// BindInvite binds the single-use invite with the given hash (from
+// IssueInvite's record) to hostname: its joiner gets that name (or, if
+// another member holds it by then, the name with a suffix).
+func (n *Network) BindInvite(hash, hostname string) error {
+	if !ValidHostname(hostname) {
+		return fmt.Errorf("invalid hostname %q: 1 to 63 characters of a-z, 0-9 and '-'", hostname)
+	}
+	i := slices.IndexFunc(n.Invites, func(r InviteRecord) bool { return r.Hash == hash })
+	if i < 0 {
+		return fmt.Errorf("network %q has no invite %s", n.Name, hash)
+	}
+	if n.Invites[i].Kind != InviteSingle {
+		return errors.New("only a single-use invite can be bound to a hostname")
+	}
+	n.Invites[i].Hostname = hostname
+	return nil
+}

@@ -214,3 +214,31 @@ func TestStateRecordsRemoval(t *testing.T) {
 		t.Error("ForgetRemoved")
 	}
 }
+
+func TestBindInvite(t *testing.T) {
+	n, _ := newAdminNetwork(t)
+	secret, rec, _ := n.IssueInvite(InviteSingle, 0, t0)
+	_, reusable, _ := n.IssueInvite(InviteReusable, 0, t0)
+	for _, tc := range []struct{ hash, host string }{
+		{rec.Hash, "Bad_Name"},
+		{reusable.Hash, "kiosk"},
+		{"nope", "kiosk"},
+	} {
+		if err := n.BindInvite(tc.hash, tc.host); err == nil {
+			t.Errorf("BindInvite(%.8s, %q) accepted", tc.hash, tc.host)
+		}
+	}
+	if err := n.BindInvite(rec.Hash, "kiosk"); err != nil {
+		t.Fatal(err)
+	}
+	if got := n.LiveInvites(t0); got[0].Hostname != "kiosk" {
+		t.Errorf("listed hostname %q", got[0].Hostname)
+	}
+	m, err := n.AdmitWithInvite(secret, key.NewNode().Public(), "whatever-it-asks", t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Hostname != "kiosk" {
+		t.Errorf("joiner got %q, want the bound kiosk", m.Hostname)
+	}
+}

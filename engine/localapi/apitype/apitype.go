@@ -220,6 +220,8 @@ type InviteRequest struct {
 	// Approval asks for a code that carries no secret: joining with it
 	// queues a request for an admin to accept or deny.
 	Approval bool `json:"approval,omitempty"`
+	// Hostname binds a single-use code to the name its joiner gets.
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // InviteResponse carries a code.
