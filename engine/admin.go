@@ -283,3 +283,54 @@ func (e *Engine) leaveByClose(p *peer, reason string) {
 	e.auditf(audit.MemberRemoved, p.key, "", n.Name, "left")
 	e.gossipRoster(id, key.NodePublic{})
 }
+
+// DeleteNetwork dissolves network for every member (admin only): its last
+// roster, signed and empty, goes to every connected member, which forgets
+// the network and shows that it was deleted. A member offline now keeps
+// its old roster but finds no member to talk to.
+func (e *Engine) DeleteNetwork(name string) error {
+	e.mu.Lock()
+	n, err := e.adminNetworkLocked(name, "delete the network")
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	members, err := n.Dissolve(time.Now())
+	if err != nil {
+		e.mu.Unlock()
+		return err
+	}
+	s := n.Signed
+	var targets []*peerConn
+	for _, m := range members {
+		if p := e.peers[m.Node]; p != nil && m.Node != e.self {
+			if pc := p.cur.Load(); pc != nil {
+				targets = append(targets, pc)
+			}
+		}
+	}
+	e.state.RemoveNetwork(n.ID)
+	for k := range e.requests {
+		if k.network == n.ID {
+			delete(e.requests, k)
+		}
+	}
+	e.saveLocked()
+	e.mu.Unlock()
+	e.flushSaved()
+	// Written now, not queued: the connections close right after.
+	msg := &ctrlMsg{Type: msgRoster, Roster: &s}
+	for _, pc := range targets {
+		select {
+		case <-pc.ready:
+			e.writeCtrl(pc, msg)
+		default:
+		}
+	}
+	e.mu.Lock()
+	e.recomputeClosingLocked(codeNotMember, removedReason+n.ID.String())
+	e.mu.Unlock()
+	e.log.Info("network deleted", "network", n.Name, "members", len(members))
+	e.auditf(audit.MemberRemoved, e.self, "", n.Name, "network deleted by this admin")
+	return nil
+}

@@ -45,7 +45,7 @@ func (e *Engine) Status() *apitype.Status {
 		st.Self.Endpoints = append(st.Self.Endpoints, a.String())
 	}
 	for _, r := range e.state.Removed {
-		st.Removed = append(st.Removed, apitype.RemovedNetwork{Name: r.Name, ID: r.ID.String(), Time: r.Time})
+		st.Removed = append(st.Removed, apitype.RemovedNetwork{Name: r.Name, ID: r.ID.String(), Time: r.Time, Deleted: r.Deleted})
 	}
 	first := true
 	now := time.Now()

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 )
@@ -16,6 +18,7 @@ func init() {
 	commands["invites"] = cmdInvites
 	commands["hostname"] = cmdHostname
 	commands["admin"] = cmdAdmin
+	commands["delete"] = cmdDelete
 }
 
 func cmdRemove(name string) func(context.Context, *cli, []string) error {
@@ -117,5 +120,27 @@ func cmdAdmin(ctx context.Context, c *cli, args []string) error {
 	} else {
 		fmt.Fprintf(c.out, "%s is no longer an admin of %q; its node drops the network secret, but a node that does not follow the protocol still holds it (a network rekey is not implemented yet)\n", r.Hostname, pos[1])
 	}
+	return nil
+}
+
+// cmdDelete is `ray delete NAME [--yes]`: it asks first, on stdin.
+func cmdDelete(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("delete", flag.ContinueOnError)
+	yes := fs.Bool("yes", false, "do not ask for confirmation")
+	pos, err := parseArgs(fs, args, 1, "NAME [--yes]")
+	if err != nil {
+		return err
+	}
+	if !*yes {
+		fmt.Fprintf(c.out, "delete network %q for every member? this cannot be undone [y/N] ", pos[0])
+		line, _ := bufio.NewReader(io.LimitReader(c.in, 256)).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(line)); a != "y" && a != "yes" {
+			return exitCode{1, "not deleted (answer y, or pass --yes)"}
+		}
+	}
+	if err := c.client().DeleteNetwork(ctx, pos[0]); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "network %q deleted: its members were told and forget it\n", pos[0])
 	return nil
 }

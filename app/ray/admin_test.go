@@ -155,3 +155,30 @@ func TestTranscriptBoundInvite(t *testing.T) {
 	wantMatch(t, "invites", a.must(t, "invites", "home"), `(?m)^\w+\s+single\s+.*\s+0\s+kiosk$`)
 	wantMatch(t, "join", b.must(t, "join", code, "--hostname", "laptop"), `joined network "home" as kiosk`)
 }
+
+// TestTranscriptDelete: delete asks first; after yes, the member's status
+// says the network was deleted.
+func TestTranscriptDelete(t *testing.T) {
+	a, b := pair(t)
+	if _, errw, exit := b.ray(t, "delete", "home", "--yes"); exit == 0 || !strings.Contains(errw, "only an admin") {
+		t.Errorf("member deletes: exit %d %q", exit, errw)
+	}
+	if _, errw, exit := a.rayIn(t, "n\n", "delete", "home"); exit != 1 || !strings.Contains(errw, "not deleted") {
+		t.Errorf("answer no: exit %d %q", exit, errw)
+	}
+	if len(a.e.Status().Networks) != 1 {
+		t.Fatal("a refused delete changed the networks")
+	}
+	out, _, exit := a.rayIn(t, "y\n", "delete", "home")
+	if exit != 0 || !strings.Contains(out, `network "home" deleted`) {
+		t.Fatalf("delete: exit %d %q", exit, out)
+	}
+	waitUntil(t, 5*time.Second, "bravo forgets home", func() bool {
+		st := b.e.Status()
+		return len(st.Networks) == 0 && len(st.Removed) == 1 && st.Removed[0].Deleted
+	})
+	wantMatch(t, "bravo status", b.must(t, "status"), `Network home was deleted by an admin`)
+	if len(a.e.Status().Networks) != 0 || len(a.e.Status().Peers) != 0 {
+		t.Error("alpha still holds the deleted network")
+	}
+}

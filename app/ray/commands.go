@@ -416,7 +416,11 @@ func printStatus(w io.Writer, st *apitype.Status) {
 		fmt.Fprintf(w, "\n%d pending join request(s): see ray requests NAME\n", len(st.Requests))
 	}
 	for _, r := range st.Removed {
-		fmt.Fprintf(w, "\nYou were removed from %s by an admin (%s); ray leave %s dismisses this\n", r.Name, r.Time.Local().Format(timeFormat), r.Name)
+		what := "You were removed from " + r.Name
+		if r.Deleted {
+			what = "Network " + r.Name + " was deleted"
+		}
+		fmt.Fprintf(w, "\n%s by an admin (%s); ray leave %s dismisses this\n", what, r.Time.Local().Format(timeFormat), r.Name)
 	}
 	for _, j := range st.Joining {
 		if j.State == apitype.JoinDenied {

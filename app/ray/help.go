@@ -36,6 +36,8 @@ var cliTable = []cliDoc{
 		what: "admin: outstanding invites; revoke one everywhere"},
 	{cmds: []string{"remove", "kick"}, syn: []string{"remove NAME PEER"},
 		what: "admin: remove a member (alias kick)"},
+	{cmds: []string{"delete"}, syn: []string{"delete NAME [--yes]"},
+		what: "admin: dissolve a network for every member"},
 	{cmds: []string{"admin"}, syn: []string{"admin add|remove NAME PEER"},
 		what: "admin: share or withdraw admin rights"},
 	{cmds: []string{"hostname"}, syn: []string{"hostname NAME HOSTNAME"},

@@ -73,3 +73,15 @@ func (s *Server) setAdmin(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, apitype.RemoveResponse{Hostname: host})
 	return nil
 }
+
+func (s *Server) deleteNetwork(w http.ResponseWriter, r *http.Request) error {
+	var req apitype.NetworkRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	if err := s.b.DeleteNetwork(req.Network); err != nil {
+		return err
+	}
+	writeJSON(w, struct{}{})
+	return nil
+}

@@ -33,6 +33,7 @@ func (f *fake) Subscribe() (<-chan struct{}, func()) {
 func (f *fake) SetUp(up bool) error                               { f.up = &up; return nil }
 func (f *fake) SetHostname(context.Context, string, string) error { return errors.New("no") }
 func (f *fake) SetAdmin(string, string, bool) (string, error)     { return "", errors.New("no") }
+func (f *fake) DeleteNetwork(string) error                        { return errors.New("no") }
 func (f *fake) CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error) {
 	return nil, errors.New("no")
 }

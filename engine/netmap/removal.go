@@ -177,13 +177,16 @@ type RemovedNetwork struct {
 	ID   key.NetworkPublic `json:"id"`
 	Name string            `json:"name"`
 	Time time.Time         `json:"time"`
+	// Deleted: an admin deleted the whole network.
+	Deleted bool `json:"deleted,omitempty"`
 }
 
 // RecordRemoved forgets network n, which removed this node, and
 // remembers the removal.
 func (s *State) RecordRemoved(n *Network, now time.Time) {
 	s.RemoveNetwork(n.ID)
-	s.recordRemoved(RemovedNetwork{ID: n.ID, Name: n.Name, Time: now.UTC()})
+	deleted := n.Roster != nil && n.Roster.Dissolved
+	s.recordRemoved(RemovedNetwork{ID: n.ID, Name: n.Name, Time: now.UTC(), Deleted: deleted})
 }
 
 func (s *State) recordRemoved(r RemovedNetwork) {
@@ -224,4 +227,21 @@ func (n *Network) BindInvite(hash, hostname string) error {
 	}
 	n.Invites[i].Hostname = hostname
 	return nil
+}
+
+// Dissolve signs the network's last roster (admin only): no members,
+// marked dissolved, so that every member that gets it forgets the
+// network. It returns the members it had.
+func (n *Network) Dissolve(now time.Time) ([]Member, error) {
+	if err := n.requireAdmin(); err != nil {
+		return nil, err
+	}
+	r := n.Roster.clone()
+	members := r.Members
+	r.Members, r.Dissolved = nil, true
+	r.Removed, r.Revoked = nil, nil
+	if err := n.commit(r, now); err != nil {
+		return nil, err
+	}
+	return members, nil
 }

@@ -242,3 +242,38 @@ func TestBindInvite(t *testing.T) {
 		t.Errorf("joiner got %q, want the bound kiosk", m.Hostname)
 	}
 }
+
+func TestDissolve(t *testing.T) {
+	n, _ := newAdminNetwork(t)
+	bob := key.NewNode().Public()
+	if _, err := n.Admit(bob, "bob", t0); err != nil {
+		t.Fatal(err)
+	}
+	view := memberView(t, n)
+	if _, err := view.Dissolve(t0); !errors.Is(err, ErrNotAdmin) {
+		t.Errorf("member dissolves: %v", err)
+	}
+	members, err := n.Dissolve(t0)
+	if err != nil || len(members) != 2 {
+		t.Fatalf("dissolve: %d members, %v", len(members), err)
+	}
+	if changed, err := view.ApplyRoster(n.Signed); !changed || err != nil {
+		t.Fatalf("member applies the last roster: %v %v", changed, err)
+	}
+	if !view.Roster.Dissolved || len(view.Roster.Members) != 0 {
+		t.Error("last roster not dissolved")
+	}
+	s := &State{}
+	if err := s.Add(view); err != nil {
+		t.Fatal(err)
+	}
+	s.RecordRemoved(view, t0)
+	if len(s.Removed) != 1 || !s.Removed[0].Deleted {
+		t.Errorf("recorded %+v", s.Removed)
+	}
+	bad := n.Roster.clone()
+	bad.Members = []Member{member(bob, "bob")}
+	if _, err := view.ApplyRoster(signRaw(t, bad, n.Secret)); err == nil {
+		t.Error("a dissolved roster with members accepted")
+	}
+}

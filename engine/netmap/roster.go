@@ -65,6 +65,9 @@ type Roster struct {
 	// Revoked lists invites an admin revoked, until they expire (at most
 	// MaxRevoked): every admin refuses them.
 	Revoked []RevokedInvite `json:"revoked,omitempty"`
+	// Dissolved marks the last roster of a network an admin deleted: it
+	// has no members.
+	Dissolved bool `json:"dissolved,omitempty"`
 }
 
 // SignedRoster is a roster as it travels and is stored: Body is the JSON
@@ -154,6 +157,9 @@ func (r *Roster) check() error {
 	}
 	if err := r.checkRemovals(); err != nil {
 		return err
+	}
+	if r.Dissolved && len(r.Members) > 0 {
+		return errors.New("a dissolved roster has members")
 	}
 	if len(r.Members) > MaxMembers {
 		return fmt.Errorf("roster has %d members, limit %d", len(r.Members), MaxMembers)

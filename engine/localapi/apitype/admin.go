@@ -9,6 +9,7 @@ const (
 	PathInviteRevoke = "/v0/invite/revoke" // DecideRequest (ID is the invite id)
 	PathHostname     = "/v0/hostname"      // HostnameRequest: rename this node in a network
 	PathAdmin        = "/v0/admin"         // AdminRequest: share or withdraw admin rights
+	PathDelete       = "/v0/delete"        // NetworkRequest: dissolve a network for every member
 )
 
 // RemoveRequest asks an admin's node to remove Peer (a hostname, overlay
@@ -69,4 +70,6 @@ type RemovedNetwork struct {
 	Name string    `json:"name"`
 	ID   string    `json:"id"`
 	Time time.Time `json:"time"`
+	// Deleted: an admin deleted the whole network.
+	Deleted bool `json:"deleted,omitempty"`
 }

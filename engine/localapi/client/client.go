@@ -179,6 +179,11 @@ func (c *Client) SetAdmin(ctx context.Context, network, peer string, admin bool)
 	return r, c.do(ctx, http.MethodPost, apitype.PathAdmin, apitype.AdminRequest{Network: network, Peer: peer, Admin: admin}, &r)
 }
 
+// DeleteNetwork dissolves a network for every member (admin only).
+func (c *Client) DeleteNetwork(ctx context.Context, network string) error {
+	return c.do(ctx, http.MethodPost, apitype.PathDelete, apitype.NetworkRequest{Network: network}, nil)
+}
+
 // SetHostname renames this node in a network.
 func (c *Client) SetHostname(ctx context.Context, network, name string) error {
 	return c.do(ctx, http.MethodPost, apitype.PathHostname, apitype.HostnameRequest{Network: network, Hostname: name}, nil)
