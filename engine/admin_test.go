@@ -262,3 +262,56 @@ func twoNodes(t *testing.T) (a, b *node) {
 	t.Cleanup(func() { a.e.Close(); b.e.Close() })
 	return a, b
 }
+
+// TestCoAdminsConverge: two admins admit a node each at the same moment;
+// every member ends with the same roster holding both.
+func TestCoAdminsConverge(t *testing.T) {
+	root := t.TempDir()
+	names := []string{"alpha", "beta", "gamma", "delta", "eps"}
+	var ns []*node
+	for _, n := range names {
+		ns = append(ns, startNode(t, n, root+"/"+n))
+	}
+	t.Cleanup(func() {
+		for _, n := range ns {
+			n.e.Close()
+		}
+	})
+	a, b, c, d, e := ns[0], ns[1], ns[2], ns[3], ns[4]
+	if _, err := a.e.CreateNetwork("home", false); err != nil {
+		t.Fatal(err)
+	}
+	join(t, a, b, "home", netmap.InviteSingle)
+	join(t, a, c, "home", netmap.InviteSingle)
+	waitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+	if _, err := a.e.SetAdmin("home", "beta", true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Second, "beta holds the secret", func() bool { return b.e.Status().Networks[0].Admin })
+	codeA, _, err := a.e.Invite("home", netmap.InviteSingle, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codeB, _, err := b.e.Invite("home", netmap.InviteSingle, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	go func() { _, err := d.e.Join(context.Background(), codeA, "", 10*time.Second); errs <- err }()
+	go func() { _, err := e.e.Join(context.Background(), codeB, "", 10*time.Second); errs <- err }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 15*time.Second, "every node holds the same 5-member roster", func() bool {
+		v := a.e.Status().Networks[0].Version
+		for _, n := range ns {
+			st := n.e.Status()
+			if len(st.Networks) != 1 || st.Networks[0].Members != 5 || st.Networks[0].Version != v {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -103,7 +103,9 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 		e.mu.Unlock()
 		return
 	}
-	removedSelf := !isMember(net, e.self)
+	// Missing without a removal record is a concurrent admission lost to
+	// a tie: the admin that admitted us merges it back.
+	removedSelf := net.Roster.Dropped(e.self)
 	gossipSkip := from.key
 	if removedSelf {
 		e.removedLocked(net)

@@ -165,3 +165,37 @@ func TestHandOver(t *testing.T) {
 		t.Error("DropSecret kept admin state")
 	}
 }
+
+func TestDroppedVersusLostAdmission(t *testing.T) {
+	a, b, _, dave := coAdmins(t)
+	x, y := key.NewNode().Public(), key.NewNode().Public()
+	if _, err := a.Admit(x, "x", t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Admit(y, "y", t0); err != nil {
+		t.Fatal(err)
+	}
+	loser, lost := x, a
+	if winsTie(a.Signed, b.Signed) {
+		loser, lost = y, b
+	}
+	winner := b
+	if lost == b {
+		winner = a
+	}
+	if winner.Roster.Dropped(loser) {
+		t.Error("a node whose admission lost a tie counts as removed")
+	}
+	if err := a.RemoveMember(dave, key.NodePublic{}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Roster.Dropped(dave) {
+		t.Error("a removed node does not count as dropped")
+	}
+	if _, err := a.Dissolve(t0); err != nil {
+		t.Fatal(err)
+	}
+	if !a.Roster.Dropped(x) {
+		t.Error("a dissolved network does not drop its members")
+	}
+}

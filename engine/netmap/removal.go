@@ -74,6 +74,20 @@ func (r *Roster) RemovedAt(node key.NodePublic) (time.Time, bool) {
 	return rm.Time, true
 }
 
+// Dropped reports whether r ends node's membership for good: the network
+// was dissolved, or node left or was removed. A node merely missing from
+// r lost a concurrent admission that its admin merges back (merge.go).
+func (r *Roster) Dropped(node key.NodePublic) bool {
+	if r.Dissolved {
+		return true
+	}
+	if _, ok := r.Member(node); ok {
+		return false
+	}
+	_, ok := r.removal(node)
+	return ok
+}
+
 // removal returns node's last removal or leave.
 func (r *Roster) removal(node key.NodePublic) (Removal, bool) {
 	for i := len(r.Removed) - 1; i >= 0; i-- {
