@@ -140,11 +140,6 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 
 func compareNodes(a, b key.NodePublic) int { return bytes.Compare(a[:], b[:]) }
 
-// CreateNetwork creates a network with this node as its admin.
-func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) {
-	return e.CreateNetworkAs(name, open, "")
-}
-
 // CreateNetworkAs creates a network with this node as its admin, named
 // hostname in it ("" for the node's hostname).
 func (e *Engine) CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error) {
@@ -176,11 +171,6 @@ func (e *Engine) CreateNetworkAs(name string, open bool, hostname string) (*netm
 	e.log.Info("network created", "network", n.Name, "id", n.ID.String(), "open", open)
 	e.auditf(audit.NetworkCreated, key.NodePublic{}, "", n.Name, "")
 	return n, nil
-}
-
-// Invite issues an invite code for the named network.
-func (e *Engine) Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error) {
-	return e.InviteAs(name, kind, ttl, "")
 }
 
 // InviteAs is Invite with the code bound to the hostname its joiner
