@@ -19,10 +19,12 @@ import (
 //     has the smaller SHA-256 wins, on every node (winsTie).
 //  3. An admin whose roster was superseded by one that lacks its changes
 //     re-applies them on top (Merge) and signs a newer version: members it
-//     admitted come back unless the winner removed them after they
-//     joined, its removals apply to members that joined before them, and
-//     revoked invites are united. A removal beats a concurrent admission
-//     of the same node.
+//     admitted come back unless the winner holds a removal record (or
+//     leave) of theirs that the lost roster did not, its removals apply
+//     unless the winner already holds that very record (the node was
+//     readmitted since), and revoked invites are united. A removal beats
+//     a concurrent admission of the same node. Removal records are kept
+//     on readmission and compared as records, never by clock.
 
 // winsTie reports whether a, a roster of the same version as b, replaces
 // b.
@@ -49,8 +51,8 @@ func (n *Network) Merge(lost *Roster, now time.Time) (changed bool, err error) {
 		if _, ok := r.Member(m.Node); ok {
 			continue
 		}
-		if rm, ok := r.removal(m.Node); ok && !rm.Time.Before(m.Joined) {
-			continue // went after that membership began
+		if rm, ok := r.removal(m.Node); ok && !lost.hasRemoval(rm) {
+			continue // removed or left concurrently: removal wins
 		}
 		if len(r.Members) >= MaxMembers {
 			break
@@ -68,8 +70,8 @@ func (n *Network) Merge(lost *Roster, now time.Time) (changed bool, err error) {
 			continue
 		}
 		m := r.Members[i]
-		if rm.Time.Before(m.Joined) || m.Admin && len(r.Admins()) == 1 {
-			continue // joined again since, or the last admin
+		if r.hasRemoval(rm) || m.Admin && len(r.Admins()) == 1 {
+			continue // readmitted since that removal, or the last admin
 		}
 		r.Members = slices.Delete(r.Members, i, i+1)
 		r.recordRemoval(rm)
@@ -106,7 +108,13 @@ func readmit(r *Roster, m Member) {
 	m.Hostname = uniqueHostname(m.Hostname, func(s string) bool { return names[s] })
 	i, _ := r.find(m.Node)
 	r.Members = slices.Insert(r.Members, i, m)
-	r.forgetRemoval(m.Node)
+}
+
+// hasRemoval reports whether r records exactly rm. Records are compared,
+// not clocks: admins' clocks may disagree.
+func (r *Roster) hasRemoval(rm Removal) bool {
+	got, ok := r.removal(rm.Node)
+	return ok && got.Time.Equal(rm.Time) && got.Left == rm.Left
 }
 
 // AdminOf reports whether the roster marks node as an admin.

@@ -114,7 +114,8 @@ func TestTieBreakIsDeterministic(t *testing.T) {
 func TestRemovalBeatsConcurrentReadmission(t *testing.T) {
 	a, b, _, dave := coAdmins(t)
 	now := t0.Add(time.Hour)
-	if err := a.RemoveMember(dave, key.NodePublic{}, now); err != nil {
+	// a's clock is behind: its removal is stamped before dave joined.
+	if err := a.RemoveMember(dave, key.NodePublic{}, t0.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	// b, unaware, renames someone: its roster still lists dave.
@@ -197,5 +198,32 @@ func TestDroppedVersusLostAdmission(t *testing.T) {
 	}
 	if !a.Roster.Dropped(x) {
 		t.Error("a dissolved network does not drop its members")
+	}
+}
+
+func TestConcurrentReadmissionKept(t *testing.T) {
+	a, b, _, dave := coAdmins(t)
+	if err := a.RemoveMember(dave, key.NodePublic{}, t0); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, a, b, t0)
+	// b readmits dave while a admits someone else.
+	if _, err := b.Admit(dave, "dave", t0.Add(-time.Hour)); err != nil { // b's clock is behind
+		t.Fatal(err)
+	}
+	if _, err := a.Admit(key.NewNode().Public(), "erin", t0); err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, a, b, t0)
+	deliver(t, b, a, t0)
+	deliver(t, a, b, t0)
+	if !bytes.Equal(a.Signed.Body, b.Signed.Body) {
+		t.Fatal("admins did not converge")
+	}
+	if _, ok := a.Roster.Member(dave); !ok {
+		t.Error("the concurrent readmission was lost")
+	}
+	if len(a.Roster.Members) != 4 { // admin, b, dave, erin
+		t.Errorf("%d members, want 4", len(a.Roster.Members))
 	}
 }

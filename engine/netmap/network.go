@@ -187,7 +187,6 @@ func (n *Network) Admit(node key.NodePublic, hostname string, now time.Time) (Me
 	}
 	i, _ := r.find(node)
 	r.Members = slices.Insert(r.Members, i, m)
-	r.forgetRemoval(node) // an admin's decision or a newer invite readmits
 	if err := n.commit(r, now); err != nil {
 		return Member{}, err
 	}

@@ -113,8 +113,8 @@ func (r *Roster) IsRevoked(id string) bool {
 	return slices.ContainsFunc(r.Revoked, func(rv RevokedInvite) bool { return rv.ID == id })
 }
 
-// forgetRemoval drops node's removal records (it is being readmitted by
-// an admin's explicit decision or a newer invite).
+// forgetRemoval drops node's removal records (recordRemoval replaces
+// them).
 func (r *Roster) forgetRemoval(node key.NodePublic) {
 	r.Removed = slices.DeleteFunc(r.Removed, func(rm Removal) bool { return rm.Node == node })
 }
