@@ -39,6 +39,7 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 		for _, s := range push {
 			e.sendCtrl(pc, &ctrlMsg{Type: msgRoster, Roster: s})
 		}
+		e.handOverKeys(p, pc)
 	case msgRoster:
 		if m.Roster != nil {
 			e.applyRoster(p, *m.Roster)
@@ -54,6 +55,14 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 		e.importRecords(p, m.Endpoints)
 	case msgState:
 		e.peerStandby(p, m.Standby)
+	case msgAdminKey:
+		if m.AdminKey != nil {
+			e.handleAdminKey(p, *m.AdminKey)
+		}
+	case msgRename:
+		if m.Rename != nil {
+			e.handleRename(p, *m.Rename)
+		}
 	default:
 		e.log.Debug("unknown control message", "type", m.Type, "peer", p.key.ShortString())
 	}
@@ -81,6 +90,7 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 		e.log.Warn("roster from a non-member refused", "peer", from.key.ShortString())
 		return
 	}
+	old := net.Roster
 	changed, err := net.ApplyRoster(s)
 	if err != nil {
 		e.mu.Unlock()
@@ -93,19 +103,25 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 		e.mu.Unlock()
 		return
 	}
-	removedSelf := !isMember(net, e.self)
+	// Missing without a removal record is a concurrent admission lost to
+	// a tie: the admin that admitted us merges it back.
+	removedSelf := net.Roster.Dropped(e.self)
+	gossipSkip := from.key
 	if removedSelf {
-		e.log.Info("removed from network", "network", net.Name)
-		e.state.RemoveNetwork(net.ID)
+		e.removedLocked(net)
+	} else {
+		if e.coAdminLocked(net, old) {
+			gossipSkip = key.NodePublic{} // the sender needs the merge too
+		}
+		e.saveLocked()
+		e.recomputeLocked()
 	}
-	e.saveLocked()
-	e.recomputeLocked()
 	name, version := net.Name, net.Roster.Version // guarded by e.mu
 	e.mu.Unlock()
 	e.flushSaved()
 	e.log.Info("roster updated", "network", name, "version", version)
 	if !removedSelf {
-		e.gossipRoster(net.ID, from.key)
+		e.gossipRoster(net.ID, gossipSkip)
 	}
 }
 

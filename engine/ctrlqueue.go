@@ -74,7 +74,8 @@ func (p *peer) closeRemoved() {
 	closeConns(conns, code, msg)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if _, back := e.peers[p.key]; !back && e.mc != nil {
+	_, inviter := e.inviters[p.key]
+	if _, back := e.peers[p.key]; !back && !inviter && e.mc != nil {
 		e.mc.RemovePeer(p.key)
 	}
 }

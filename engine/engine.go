@@ -228,8 +228,12 @@ type Engine struct {
 	hostname  string
 	myRecord  netmap.EndpointRecord
 	requests  map[requestKey]*pendingRequest
-	tunAddrs  []netip.Prefix
-	mdns      *mdns.Service
+	// inviters maps the inviting nodes told to magicconn for a join to
+	// when; a removed peer's control writer must not make magicconn
+	// forget one of them (a removed node joining again at once).
+	inviters map[key.NodePublic]time.Time
+	tunAddrs []netip.Prefix
+	mdns     *mdns.Service
 }
 
 // New loads or creates the node's identity and state. It does not touch
@@ -269,6 +273,7 @@ func New(cfg Config) (*Engine, error) {
 		peers:     map[key.NodePublic]*peer{},
 		hostname:  netmap.SanitizeHostname(hn),
 		requests:  map[requestKey]*pendingRequest{},
+		inviters:  map[key.NodePublic]time.Time{},
 	}
 	e.stateFile.path, e.prefsFile.path = e.statePath, e.prefsPath
 	e.reconf.init()

@@ -178,7 +178,8 @@ func (e *Engine) admit(joiner key.NodePublic, src string, req joinReq) (joinResp
 		var secret [16]byte
 		copy(secret[:], req.Secret)
 		_, err = n.AdmitWithInvite(secret, joiner, req.Hostname, now)
-	case n.Roster.Open:
+	case n.Roster.Open && !wasRemoved(n, joiner):
+		// A removed node waits for an admin's decision instead.
 		_, err = n.Admit(joiner, req.Hostname, now)
 	default:
 		if err := n.AddRequest(netmap.JoinRequest{Node: joiner, Hostname: req.Hostname, Received: now, Source: src}); err != nil {

@@ -70,6 +70,12 @@ func refuseByID(n *netmap.Network, joiner key.NodePublic, req joinReq) (joinResp
 	return joinResp{Error: fmt.Sprintf("network %q %s", n.Name, errClosedByID)}, true
 }
 
+// wasRemoved reports whether an admin removed node from n.
+func wasRemoved(n *netmap.Network, node key.NodePublic) bool {
+	_, ok := n.Roster.RemovedAt(node)
+	return ok
+}
+
 // joinByID joins the open network id through the first admin found.
 func (e *Engine) joinByID(ctx context.Context, id key.NetworkPublic, hostname string) (*netmap.Network, error) {
 	e.mu.Lock()

@@ -140,8 +140,12 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 
 func compareNodes(a, b key.NodePublic) int { return bytes.Compare(a[:], b[:]) }
 
-// CreateNetwork creates a network with this node as its admin.
-func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) {
+// CreateNetworkAs creates a network with this node as its admin, named
+// hostname in it ("" for the node's hostname).
+func (e *Engine) CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error) {
+	if hostname != "" && !netmap.ValidHostname(strings.ToLower(hostname)) {
+		return nil, fmt.Errorf("invalid hostname %q: use letters, digits and '-'", hostname)
+	}
 	defer e.flushSaved() // after the unlock below
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -152,7 +156,10 @@ func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) 
 	if e.state.ByName(norm) != nil {
 		return nil, fmt.Errorf("a network named %q already exists", norm)
 	}
-	n, err := netmap.Create(norm, open, e.self, e.hostname, time.Now())
+	if hostname == "" {
+		hostname = e.hostname
+	}
+	n, err := netmap.Create(norm, open, e.self, hostname, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -166,8 +173,13 @@ func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) 
 	return n, nil
 }
 
-// Invite issues an invite code for the named network.
-func (e *Engine) Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error) {
+// InviteAs is Invite with the code bound to the hostname its joiner
+// gets ("" for the one it asks for); only single-use codes can be bound.
+func (e *Engine) InviteAs(name string, kind netmap.InviteKind, ttl time.Duration, hostname string) (string, netmap.Invite, error) {
+	hostname = strings.ToLower(strings.TrimSpace(hostname))
+	if hostname != "" && (kind != netmap.InviteSingle || !netmap.ValidHostname(hostname)) {
+		return "", netmap.Invite{}, fmt.Errorf("invalid --hostname %q: a single-use code can be bound to a name of a-z, 0-9 and '-'", hostname)
+	}
 	defer e.flushSaved() // after the unlock below
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -187,6 +199,11 @@ func (e *Engine) Invite(name string, kind netmap.InviteKind, ttl time.Duration) 
 	secret, rec, err := n.IssueInvite(kind, ttl, time.Now())
 	if err != nil {
 		return "", netmap.Invite{}, err
+	}
+	if hostname != "" {
+		if err := n.BindInvite(rec.Hash, hostname); err != nil {
+			return "", netmap.Invite{}, err
+		}
 	}
 	e.saveLocked()
 	e.auditf(audit.InviteIssued, key.NodePublic{}, "", n.Name, kind.String())
@@ -264,6 +281,7 @@ func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Dura
 	e.mu.Unlock()
 	qc, err := e.dial(ctx, inv.Inviter, alpnJoin)
 	if err != nil {
+		e.forgetInviter(inv.Inviter)
 		return nil, fmt.Errorf("cannot reach the inviting node: %w", err)
 	}
 	req := joinReq{Network: inv.Network, Hostname: netmap.SanitizeHostname(hostname), Record: &rec}
@@ -287,6 +305,7 @@ func (e *Engine) Join(ctx context.Context, code, hostname string, wait time.Dura
 // runJoin speaks the join protocol on qc and installs the network.
 func (e *Engine) runJoin(qc *quic.Conn, inv netmap.Invite, req joinReq, pending chan<- struct{}) (*netmap.Network, error) {
 	defer qc.CloseWithError(codeNormal, "")
+	defer e.forgetInviter(inv.Inviter)
 	ctx, cancel := context.WithTimeout(e.ctx, joinWaitMax)
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { qc.CloseWithError(codeNormal, "join timed out") })
@@ -348,6 +367,7 @@ func (e *Engine) installJoined(inv netmap.Invite, s netmap.SignedRoster, recs []
 		e.mu.Unlock()
 		return nil, fmt.Errorf("join: %w", err)
 	}
+	e.state.ForgetRemoved(n.ID)
 	e.saveLocked()
 	e.recomputeLocked()
 	members := len(n.Roster.Members) // guarded by e.mu
@@ -470,35 +490,4 @@ func (e *Engine) Leave(name string) error {
 	e.log.Info("left network", "network", n.Name)
 	e.auditf(audit.NetworkLeft, key.NodePublic{}, "", n.Name, "")
 	return nil
-}
-
-// leaveByClose handles a connection closed by the peer with the leave
-// code: the reason names the network it left.
-func (e *Engine) leaveByClose(p *peer, reason string) {
-	idText, ok := strings.CutPrefix(reason, "leave ")
-	if !ok {
-		return
-	}
-	id, err := key.ParseNetworkPublic(idText)
-	if err != nil {
-		return
-	}
-	e.mu.Lock()
-	n := e.state.ByID(id)
-	if n == nil || !n.IsAdmin() || !isMember(n, p.key) {
-		e.mu.Unlock()
-		return
-	}
-	removed, err := n.Remove(p.key, time.Now())
-	if err != nil || !removed {
-		e.mu.Unlock()
-		return
-	}
-	e.saveLocked()
-	e.recomputeLocked()
-	e.mu.Unlock()
-	e.flushSaved()
-	e.log.Info("member left (close code), pruned", "network", n.Name, "node", p.key.ShortString())
-	e.auditf(audit.MemberRemoved, p.key, "", n.Name, "left")
-	e.gossipRoster(id, key.NodePublic{})
 }

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"maps"
 	"net"
 	"net/netip"
 	"net/url"
@@ -131,9 +132,19 @@ func (e *Engine) tellPeerLocked(r netmap.EndpointRecord) {
 	}
 }
 
+// forgetInviter ends the protection tellInviterLocked gave inviter.
+func (e *Engine) forgetInviter(inviter key.NodePublic) {
+	e.mu.Lock()
+	delete(e.inviters, inviter)
+	e.mu.Unlock()
+}
+
 // tellInviterLocked gives magicconn the whereabouts of the admin whose
 // invite code we redeem: the user vouched for it by entering the code.
 func (e *Engine) tellInviterLocked(inv netmap.Invite) {
+	now := time.Now()
+	maps.DeleteFunc(e.inviters, func(_ key.NodePublic, at time.Time) bool { return now.Sub(at) > joinWaitMax })
+	e.inviters[inv.Inviter] = now
 	if e.mc != nil {
 		e.mc.SetPeer(inv.Inviter, inv.Addrs, inv.Relay)
 	}

@@ -242,6 +242,8 @@ func (e *Engine) detach(p *peer, pc *peerConn) {
 	if errors.As(cause, &ae) && ae.Remote && ae.ErrorCode == codeLeave {
 		e.log.Info("peer left", "peer", p.key.ShortString())
 		e.leaveByClose(p, ae.ErrorMessage)
+	} else if errors.As(cause, &ae) && ae.Remote && ae.ErrorCode == codeNotMember {
+		e.removedByClose(p, ae.ErrorMessage)
 	} else if wasCurrent {
 		e.log.Info("peer disconnected", "peer", p.key.ShortString(), "cause", cause)
 	}

@@ -45,6 +45,9 @@ func (e *Engine) Status() *apitype.Status {
 	for _, a := range e.myRecord.Addrs {
 		st.Self.Endpoints = append(st.Self.Endpoints, a.String())
 	}
+	for _, r := range e.state.Removed {
+		st.Removed = append(st.Removed, apitype.RemovedNetwork{Name: r.Name, ID: r.ID.String(), Time: r.Time, Deleted: r.Deleted})
+	}
 	first := true
 	now := time.Now()
 	for _, n := range e.state.Networks {

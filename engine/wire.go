@@ -39,7 +39,9 @@ const (
 	msgRoster    = "roster"
 	msgLeave     = "leave"
 	msgEndpoints = "endpoints"
-	msgState     = "state" // the sender's data plane went down (Standby) or up
+	msgState     = "state"     // the sender's data plane went down (Standby) or up
+	msgRename    = "rename"    // a member asks the admins for a new hostname
+	msgAdminKey  = "admin_key" // an admin hands the network secret to a new co-admin
 )
 
 // ctrlMsg is one message on a mesh connection's control stream.
@@ -56,6 +58,26 @@ type ctrlMsg struct {
 	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
 	// Hello, State: the sender is in standby (ray down).
 	Standby bool `json:"standby,omitempty"`
+	// Rename: the hostname the sender asks for in a network.
+	Rename *renameReq `json:"rename,omitempty"`
+	// AdminKey: the network secret for the receiver, which the roster
+	// marks as a co-admin. The connection is encrypted end to end and
+	// authenticated with the receiver's node key; the secret is never
+	// sent to anyone else.
+	AdminKey *adminKey `json:"admin_key,omitempty"`
+}
+
+// adminKey hands a network's secret to a co-admin.
+type adminKey struct {
+	Network key.NetworkPublic  `json:"network"`
+	Secret  key.NetworkPrivate `json:"secret"`
+}
+
+// renameReq asks an admin to rename the sender (the connection's
+// authenticated peer) in Network.
+type renameReq struct {
+	Network  key.NetworkPublic `json:"network"`
+	Hostname string            `json:"hostname"`
 }
 
 // joinReq is the first message on a join connection.

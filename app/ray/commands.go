@@ -74,14 +74,15 @@ func cmdCreate(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("create", flag.ContinueOnError)
 	open := fs.Bool("open", false, "admit anyone with the network id")
 	closed := fs.Bool("closed", false, "admit by invite or approval (the default)")
-	pos, err := parseArgs(fs, args, 1, "NAME [--open]")
+	hostname := fs.String("hostname", "", "this node's name in the new network (default: its hostname)")
+	pos, err := parseArgs(fs, args, 1, "NAME [--open] [--hostname H]")
 	if err != nil {
 		return err
 	}
 	if *open && *closed {
 		return exitCode{2, "create: --open and --closed exclude each other"}
 	}
-	n, err := c.client().Create(ctx, apitype.CreateRequest{Name: pos[0], Open: *open})
+	n, err := c.client().Create(ctx, apitype.CreateRequest{Name: pos[0], Open: *open, Hostname: *hostname})
 	if err != nil {
 		return err
 	}
@@ -98,15 +99,19 @@ func cmdCreate(ctx context.Context, c *cli, args []string) error {
 }
 
 func cmdInvite(ctx context.Context, c *cli, args []string) error {
+	if len(args) == 3 && args[0] == "revoke" {
+		return cmdInviteRevoke(ctx, c, args[1:])
+	}
 	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
 	reusable := fs.Bool("reusable", false, "a code that admits many nodes until it expires")
 	approval := fs.Bool("approval", false, "a code without a secret: joiners wait for an admin to run ray accept")
 	expires := fs.String("expires", "", "lifetime, e.g. 24h or 7d (default 7d, reusable 30d)")
+	hostname := fs.String("hostname", "", "the name the joiner gets (single-use codes)")
 	pos, err := parseArgs(fs, args, 1, "NAME [--reusable] [--expires DURATION]")
 	if err != nil {
 		return err
 	}
-	r, err := c.client().Invite(ctx, apitype.InviteRequest{Network: pos[0], Reusable: *reusable, Approval: *approval, Expires: *expires})
+	r, err := c.client().Invite(ctx, apitype.InviteRequest{Network: pos[0], Reusable: *reusable, Approval: *approval, Expires: *expires, Hostname: *hostname})
 	if err != nil {
 		return err
 	}
@@ -175,14 +180,19 @@ func readCode(r io.Reader) (string, error) {
 
 func cmdLeave(ctx context.Context, c *cli, args []string) error {
 	fs := flag.NewFlagSet("leave", flag.ContinueOnError)
-	pos, err := parseArgs(fs, args, 1, "NAME")
+	force := fs.Bool("force", false, "leave even as the network's last admin (the secret is kept in a backup file)")
+	pos, err := parseArgs(fs, args, 1, "NAME [--force]")
 	if err != nil {
 		return err
 	}
-	if err := c.client().Leave(ctx, pos[0]); err != nil {
+	r, err := c.client().LeaveNetwork(ctx, pos[0], *force)
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(c.out, "left network %q\n", pos[0])
+	if r.Backup != "" {
+		fmt.Fprintf(c.out, "the network secret is kept in %s (mode 0600): whoever holds it can admin %q\n", r.Backup, pos[0])
+	}
 	return nil
 }
 
@@ -407,6 +417,13 @@ func printStatus(w io.Writer, st *apitype.Status) {
 	}
 	if len(st.Requests) > 0 {
 		fmt.Fprintf(w, "\n%d pending join request(s): see ray requests NAME\n", len(st.Requests))
+	}
+	for _, r := range st.Removed {
+		what := "You were removed from " + r.Name
+		if r.Deleted {
+			what = "Network " + r.Name + " was deleted"
+		}
+		fmt.Fprintf(w, "\n%s by an admin (%s); ray leave %s dismisses this\n", what, r.Time.Local().Format(timeFormat), r.Name)
 	}
 	for _, j := range st.Joining {
 		if j.State == apitype.JoinDenied {

@@ -36,10 +36,16 @@ type Backend interface {
 	Status() *apitype.Status
 	Subscribe() (<-chan struct{}, func())
 	SetUp(up bool) error
-	CreateNetwork(name string, open bool) (*netmap.Network, error)
-	Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error)
+	CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error)
+	SetHostname(ctx context.Context, network, name string) error
+	SetAdmin(network, peer string, admin bool) (hostname string, err error)
+	DeleteNetwork(name string) error
+	InviteAs(name string, kind netmap.InviteKind, ttl time.Duration, hostname string) (string, netmap.Invite, error)
 	Join(ctx context.Context, code, hostname string, wait time.Duration) (*netmap.Network, error)
-	Leave(name string) error
+	LeaveNetwork(name string, force bool) (backup string, err error)
+	RemovePeer(network, peer string) (apitype.RemoveResponse, error)
+	Invites(network string) ([]apitype.InviteInfo, error)
+	RevokeInvite(network, id string) error
 	Requests(name string) ([]apitype.JoinRequest, error)
 	Decide(network, id string, accept bool) error
 	ResolvePeer(s string) (key.NodePublic, error)
@@ -105,6 +111,12 @@ func New(b Backend, log *slog.Logger, opts ...Option) *Server {
 	mux.HandleFunc("POST "+apitype.PathNetcheck, s.netcheck)
 	mux.HandleFunc("POST "+apitype.PathReport, s.change(s.report))
 	mux.HandleFunc("POST "+apitype.PathFirewallChange, s.change(s.firewallChange))
+	mux.HandleFunc("POST "+apitype.PathRemove, s.change(s.remove))
+	mux.HandleFunc("POST "+apitype.PathHostname, s.change(s.hostname))
+	mux.HandleFunc("POST "+apitype.PathAdmin, s.change(s.setAdmin))
+	mux.HandleFunc("POST "+apitype.PathDelete, s.change(s.deleteNetwork))
+	mux.HandleFunc("POST "+apitype.PathInvites, s.change(s.invites))
+	mux.HandleFunc("POST "+apitype.PathInviteRevoke, s.change(s.revokeInvite))
 	s.hs = &http.Server{
 		Handler:           s.guard(mux),
 		ConnContext:       ipc.ConnContext,
@@ -295,7 +307,7 @@ func (s *Server) create(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	n, err := s.b.CreateNetwork(req.Name, req.Open)
+	n, err := s.b.CreateNetworkAs(req.Name, req.Open, req.Hostname)
 	if err != nil {
 		return err
 	}
@@ -336,7 +348,7 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request) error {
 	case req.Approval:
 		kind = netmap.InviteApproval
 	}
-	code, inv, err := s.b.Invite(req.Network, kind, ttl)
+	code, inv, err := s.b.InviteAs(req.Network, kind, ttl, req.Hostname)
 	if err != nil {
 		return err
 	}
@@ -396,14 +408,15 @@ func (s *Server) join(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) leave(w http.ResponseWriter, r *http.Request) error {
-	var req apitype.NetworkRequest
+	var req apitype.LeaveRequest
 	if err := decode(r, &req); err != nil {
 		return err
 	}
-	if err := s.b.Leave(req.Network); err != nil {
+	backup, err := s.b.LeaveNetwork(req.Network, req.Force)
+	if err != nil {
 		return err
 	}
-	writeJSON(w, struct{}{})
+	writeJSON(w, apitype.LeaveResponse{Backup: backup})
 	return nil
 }
 
@@ -541,6 +554,9 @@ func Diff(prev, cur *apitype.Status) []apitype.WatchEvent {
 	}
 	if !reflect.DeepEqual(prev.Requests, cur.Requests) {
 		evs = append(evs, apitype.WatchEvent{Type: apitype.EventRequests, Requests: cur.Requests})
+	}
+	if !reflect.DeepEqual(prev.Removed, cur.Removed) {
+		evs = append(evs, apitype.WatchEvent{Type: apitype.EventRemoved, Removed: cur.Removed})
 	}
 	if !reflect.DeepEqual(prev.Joining, cur.Joining) {
 		evs = append(evs, apitype.WatchEvent{Type: apitype.EventJoining, Joining: cur.Joining})

@@ -34,17 +34,25 @@ func (f *fake) Subscribe() (<-chan struct{}, func()) {
 	ch <- struct{}{}
 	return ch, func() {}
 }
-func (f *fake) SetUp(up bool) error { f.up = &up; return nil }
-func (f *fake) CreateNetwork(name string, open bool) (*netmap.Network, error) {
+func (f *fake) SetUp(up bool) error                               { f.up = &up; return nil }
+func (f *fake) SetHostname(context.Context, string, string) error { return errors.New("no") }
+func (f *fake) SetAdmin(string, string, bool) (string, error)     { return "", errors.New("no") }
+func (f *fake) DeleteNetwork(string) error                        { return errors.New("no") }
+func (f *fake) CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error) {
 	return nil, errors.New("no")
 }
-func (f *fake) Invite(string, netmap.InviteKind, time.Duration) (string, netmap.Invite, error) {
+func (f *fake) InviteAs(string, netmap.InviteKind, time.Duration, string) (string, netmap.Invite, error) {
 	return "", netmap.Invite{}, errors.New("no")
 }
 func (f *fake) Join(context.Context, string, string, time.Duration) (*netmap.Network, error) {
 	return nil, netmap.ErrJoinPending
 }
-func (f *fake) Leave(string) error                             { return nil }
+func (f *fake) LeaveNetwork(string, bool) (string, error) { return "", nil }
+func (f *fake) RemovePeer(string, string) (apitype.RemoveResponse, error) {
+	return apitype.RemoveResponse{}, errors.New("no")
+}
+func (f *fake) Invites(string) ([]apitype.InviteInfo, error)   { return nil, errors.New("no") }
+func (f *fake) RevokeInvite(string, string) error              { return errors.New("no") }
 func (f *fake) Requests(string) ([]apitype.JoinRequest, error) { return nil, nil }
 func (f *fake) Decide(string, string, bool) error              { return nil }
 func (f *fake) ResolvePeer(string) (key.NodePublic, error) {

@@ -58,6 +58,9 @@ type InviteRecord struct {
 	Used bool `json:"used,omitempty"`
 	// Uses counts successful redemptions.
 	Uses uint32 `json:"uses,omitempty"`
+	// Hostname, if set, is the name the joiner gets (BindInvite),
+	// whatever it asks for.
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // ID is a short public handle for the record (a prefix of the hash).
@@ -163,6 +166,8 @@ func (n *Network) findInvite(secret [16]byte, now time.Time) (int, error) {
 		return -1, ErrInviteUsed
 	case !now.Before(rec.Expires):
 		return -1, ErrInviteExpired
+	case n.Roster != nil && n.Roster.IsRevoked(rec.ID()):
+		return -1, ErrInviteRevoked
 	}
 	return found, nil
 }
@@ -203,25 +208,18 @@ func (n *Network) AdmitWithInvite(secret [16]byte, node key.NodePublic, hostname
 	if err != nil {
 		return Member{}, err
 	}
+	if at, removed := n.Roster.RemovedAt(node); removed && !n.Invites[i].Created.After(at) {
+		return Member{}, fmt.Errorf("network %q: %w", n.Name, ErrRemovedMember)
+	}
+	if bound := n.Invites[i].Hostname; bound != "" {
+		hostname = bound
+	}
 	m, err := n.Admit(node, hostname, now)
 	if err != nil {
 		return Member{}, err
 	}
 	n.markUsed(i)
 	return m, nil
-}
-
-// RevokeInvite forgets the invite record whose ID is id (admin only).
-func (n *Network) RevokeInvite(id string) (bool, error) {
-	if err := n.requireAdmin(); err != nil {
-		return false, err
-	}
-	i := slices.IndexFunc(n.Invites, func(r InviteRecord) bool { return r.ID() == id })
-	if i < 0 {
-		return false, nil
-	}
-	n.Invites = slices.Delete(n.Invites, i, i+1)
-	return true, nil
 }
 
 // pruneInvites drops records that expired more than inviteGrace ago.

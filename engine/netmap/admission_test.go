@@ -188,20 +188,6 @@ func TestAdmitWithInvite(t *testing.T) {
 	}
 }
 
-func TestRevokeInvite(t *testing.T) {
-	n, _ := newAdminNetwork(t)
-	secret, rec, _ := n.IssueInvite(InviteReusable, 0, t0)
-	if ok, err := n.RevokeInvite("nope"); ok || err != nil {
-		t.Errorf("revoke unknown: %v %v", ok, err)
-	}
-	if ok, err := n.RevokeInvite(rec.ID()); !ok || err != nil {
-		t.Fatalf("revoke: %v %v", ok, err)
-	}
-	if err := n.Redeem(secret, t0); !errors.Is(err, ErrInviteUnknown) {
-		t.Errorf("redeem revoked: %v", err)
-	}
-}
-
 func TestInviteKindText(t *testing.T) {
 	for _, k := range []InviteKind{InviteSingle, InviteReusable, InviteApproval} {
 		b, err := k.MarshalText()

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/key"
 )
 
 // Name limits.
@@ -107,4 +110,46 @@ func ValidNetworkName(s string) bool {
 		}
 	}
 	return true
+}
+
+// ErrHostnameTaken is returned when a member asks for a name another
+// member holds.
+var ErrHostnameTaken = errors.New("hostname is taken by another member")
+
+// CheckRename reports whether member node may be called name in r: name
+// must be a valid hostname that no other member holds.
+func (r *Roster) CheckRename(node key.NodePublic, name string) error {
+	if !ValidHostname(name) {
+		return fmt.Errorf("invalid hostname %q: 1 to 63 characters of a-z, 0-9 and '-', not starting or ending with '-'", name)
+	}
+	if _, ok := r.Member(node); !ok {
+		return fmt.Errorf("node %s: %w", node.ShortString(), ErrNotMember)
+	}
+	for _, m := range r.Members {
+		if m.Hostname == name && m.Node != node {
+			return fmt.Errorf("%q in %q: %w (%s)", name, r.Name, ErrHostnameTaken, m.Node.ShortString())
+		}
+	}
+	return nil
+}
+
+// SetHostname renames member node (admin only). An unchanged name signs
+// no new roster; a taken or invalid one is an error that changes nothing.
+func (n *Network) SetHostname(node key.NodePublic, name string, now time.Time) (changed bool, err error) {
+	if err := n.requireAdmin(); err != nil {
+		return false, err
+	}
+	if err := n.Roster.CheckRename(node, name); err != nil {
+		return false, err
+	}
+	i, _ := n.Roster.find(node)
+	if n.Roster.Members[i].Hostname == name {
+		return false, nil
+	}
+	r := n.Roster.clone()
+	r.Members[i].Hostname = name
+	if err := n.commit(r, now); err != nil {
+		return false, err
+	}
+	return true, nil
 }

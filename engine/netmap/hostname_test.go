@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/rayfish/rayfish/engine/key"
 )
 
 func TestSanitizeHostname(t *testing.T) {
@@ -129,5 +131,46 @@ func TestNormalizeNetworkName(t *testing.T) {
 		} else if !errors.Is(err, errNetworkName) {
 			t.Errorf("NormalizeNetworkName(%q) error %v does not explain the rule", tt.in, err)
 		}
+	}
+}
+
+func TestSetHostname(t *testing.T) {
+	n, admin := newAdminNetwork(t)
+	bob := key.NewNode().Public()
+	if _, err := n.Admit(bob, "bob", t0); err != nil {
+		t.Fatal(err)
+	}
+	v := n.Roster.Version
+	for _, tc := range []struct {
+		node key.NodePublic
+		name string
+		want error
+	}{
+		{bob, "admin-box", ErrHostnameTaken},
+		{key.NewNode().Public(), "carol", ErrNotMember},
+	} {
+		if _, err := n.SetHostname(tc.node, tc.name, t0); !errors.Is(err, tc.want) {
+			t.Errorf("rename to %q: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "-x", "UPPER", "a.b", strings.Repeat("a", 64)} {
+		if _, err := n.SetHostname(bob, bad, t0); err == nil {
+			t.Errorf("rename to %q accepted", bad)
+		}
+	}
+	if changed, err := n.SetHostname(bob, "bob", t0); changed || err != nil {
+		t.Errorf("unchanged name: %v %v", changed, err)
+	}
+	if n.Roster.Version != v {
+		t.Fatal("refused renames changed the roster")
+	}
+	if changed, err := n.SetHostname(admin.Public(), "boss", t0); !changed || err != nil {
+		t.Fatalf("rename: %v %v", changed, err)
+	}
+	if m, _ := n.Roster.Member(admin.Public()); m.Hostname != "boss" {
+		t.Errorf("hostname = %q", m.Hostname)
+	}
+	if _, err := memberView(t, n).SetHostname(bob, "robert", t0); !errors.Is(err, ErrNotAdmin) {
+		t.Errorf("member renames: %v", err)
 	}
 }

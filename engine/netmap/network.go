@@ -117,7 +117,7 @@ func (n *Network) ApplyRoster(s SignedRoster) (changed bool, err error) {
 		switch {
 		case r.Version < n.Roster.Version:
 			return false, fmt.Errorf("%w: got version %d, have %d", ErrStaleRoster, r.Version, n.Roster.Version)
-		case r.Version == n.Roster.Version:
+		case r.Version == n.Roster.Version && !winsTie(s, n.Signed):
 			return false, nil
 		}
 	}
@@ -219,6 +219,7 @@ func (n *Network) Remove(node key.NodePublic, now time.Time) (removed bool, err 
 	}
 	r := n.Roster.clone()
 	r.Members = slices.Delete(r.Members, i, i+1)
+	r.recordRemoval(Removal{Node: node, Time: now.UTC(), Left: true})
 	if err := n.commit(r, now); err != nil {
 		return false, err
 	}

@@ -58,6 +58,16 @@ type Roster struct {
 	// JSON list in engine/firewall's rule form. Members apply them only
 	// with their user's consent.
 	Rules json.RawMessage `json:"rules,omitempty"`
+	// Removed lists nodes an admin removed, oldest first (at most
+	// MaxRemoved): an invite issued before a node's removal cannot
+	// readmit it, on any admin.
+	Removed []Removal `json:"removed,omitempty"`
+	// Revoked lists invites an admin revoked, until they expire (at most
+	// MaxRevoked): every admin refuses them.
+	Revoked []RevokedInvite `json:"revoked,omitempty"`
+	// Dissolved marks the last roster of a network an admin deleted: it
+	// has no members.
+	Dissolved bool `json:"dissolved,omitempty"`
 }
 
 // SignedRoster is a roster as it travels and is stored: Body is the JSON
@@ -144,6 +154,12 @@ func (r *Roster) check() error {
 	}
 	if !ValidNetworkName(r.Name) {
 		return fmt.Errorf("roster has invalid network name %q", r.Name)
+	}
+	if err := r.checkRemovals(); err != nil {
+		return err
+	}
+	if r.Dissolved && len(r.Members) > 0 {
+		return errors.New("a dissolved roster has members")
 	}
 	if len(r.Members) > MaxMembers {
 		return fmt.Errorf("roster has %d members, limit %d", len(r.Members), MaxMembers)
@@ -233,5 +249,7 @@ func (r *Roster) MemberByIP(a netip.Addr) (Member, bool) {
 func (r *Roster) clone() *Roster {
 	c := *r
 	c.Members = slices.Clone(r.Members)
+	c.Removed = slices.Clone(r.Removed)
+	c.Revoked = slices.Clone(r.Revoked)
 	return &c
 }

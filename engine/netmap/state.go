@@ -30,6 +30,9 @@ type State struct {
 	Networks []*Network
 	// Endpoints holds the newest verified endpoint record per node.
 	Endpoints map[key.NodePublic]EndpointRecord
+	// Removed lists the networks an admin removed this node from, newest
+	// last (at most MaxRemovedNetworks), so status can say so.
+	Removed []RemovedNetwork
 	// owners decides addresses and names claimed in several networks
 	// (see ResolveOwners).
 	owners owners
@@ -41,6 +44,7 @@ type stateFile struct {
 	Networks  []*Network       `json:"networks"`
 	Endpoints []EndpointRecord `json:"endpoints,omitempty"`
 	Owners    []OwnerClaim     `json:"owners,omitempty"`
+	Removed   []RemovedNetwork `json:"removed,omitempty"`
 }
 
 // Load reads the state file at path. A missing file is an empty state. A
@@ -95,6 +99,9 @@ func parseState(data []byte) (*State, error) {
 		}
 	}
 	s.loadOwners(f.Owners)
+	for _, r := range f.Removed {
+		s.recordRemoved(r)
+	}
 	for _, r := range f.Endpoints {
 		if r.Verify() == nil {
 			if old, ok := s.Endpoints[r.Node]; !ok || old.Seq < r.Seq {
@@ -124,7 +131,7 @@ func (s *State) Save(path string) error {
 // Marshal encodes the state as Save writes it, so that a caller can take
 // the snapshot under its lock and write the file outside it.
 func (s *State) Marshal() ([]byte, error) {
-	f := stateFile{Version: stateVersion, Networks: s.Networks, Owners: s.OwnerClaims()}
+	f := stateFile{Version: stateVersion, Networks: s.Networks, Owners: s.OwnerClaims(), Removed: s.Removed}
 	if f.Networks == nil {
 		f.Networks = []*Network{}
 	}

@@ -158,6 +158,9 @@ type Status struct {
 	// Joining lists this node's own join requests that wait for an
 	// admin, or were denied.
 	Joining []Joining `json:"joining,omitempty"`
+	// Removed lists networks an admin removed this node from ("You were
+	// removed from NETWORK"), until it joins again or leaves them.
+	Removed []RemovedNetwork `json:"removed,omitempty"`
 	// Drops counts dropped packets by reason.
 	Drops map[string]uint64 `json:"drops"`
 	// FirewallInLastMinute counts inbound packets the firewall dropped in
@@ -178,6 +181,7 @@ const (
 	EventNetworks    = "networks"     // Networks is the new list
 	EventRequests    = "requests"     // Requests is the new list
 	EventJoining     = "joining"      // Joining is the new list
+	EventRemoved     = "removed"      // Removed is the new list
 	EventDrops       = "drops"        // Drops is the new table (and FirewallInLastMinute)
 	EventTUN         = "tun"          // TUNError is the new value ("" = the device exists)
 	EventStopping    = "stopping"     // the daemon is shutting down
@@ -195,6 +199,7 @@ type WatchEvent struct {
 	Networks []Network         `json:"networks,omitempty"`
 	Requests []JoinRequest     `json:"requests,omitempty"`
 	Joining  []Joining         `json:"joining,omitempty"`
+	Removed  []RemovedNetwork  `json:"removed,omitempty"`
 	Drops    map[string]uint64 `json:"drops,omitempty"`
 	// FirewallInLastMinute comes with EventDrops.
 	FirewallInLastMinute uint64 `json:"firewall_in_last_minute,omitempty"`
@@ -205,6 +210,9 @@ type WatchEvent struct {
 type CreateRequest struct {
 	Name string `json:"name"`
 	Open bool   `json:"open"`
+	// Hostname is this node's name in the new network ("" for its
+	// hostname).
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // InviteRequest asks for an invite code.
@@ -217,6 +225,8 @@ type InviteRequest struct {
 	// Approval asks for a code that carries no secret: joining with it
 	// queues a request for an admin to accept or deny.
 	Approval bool `json:"approval,omitempty"`
+	// Hostname binds a single-use code to the name its joiner gets.
+	Hostname string `json:"hostname,omitempty"`
 }
 
 // InviteResponse carries a code.

@@ -165,6 +165,47 @@ func (c *Client) Leave(ctx context.Context, network string) error {
 	return c.do(ctx, http.MethodPost, apitype.PathLeave, apitype.NetworkRequest{Network: network}, nil)
 }
 
+// LeaveNetwork leaves a network, with force if this node is its last
+// admin; the answer names the backup of the network secret, if any.
+func (c *Client) LeaveNetwork(ctx context.Context, network string, force bool) (apitype.LeaveResponse, error) {
+	var r apitype.LeaveResponse
+	return r, c.do(ctx, http.MethodPost, apitype.PathLeave, apitype.LeaveRequest{Network: network, Force: force}, &r)
+}
+
+// SetAdmin shares (admin true) or withdraws admin rights; the answer
+// names the member.
+func (c *Client) SetAdmin(ctx context.Context, network, peer string, admin bool) (apitype.RemoveResponse, error) {
+	var r apitype.RemoveResponse
+	return r, c.do(ctx, http.MethodPost, apitype.PathAdmin, apitype.AdminRequest{Network: network, Peer: peer, Admin: admin}, &r)
+}
+
+// DeleteNetwork dissolves a network for every member (admin only).
+func (c *Client) DeleteNetwork(ctx context.Context, network string) error {
+	return c.do(ctx, http.MethodPost, apitype.PathDelete, apitype.NetworkRequest{Network: network}, nil)
+}
+
+// SetHostname renames this node in a network.
+func (c *Client) SetHostname(ctx context.Context, network, name string) error {
+	return c.do(ctx, http.MethodPost, apitype.PathHostname, apitype.HostnameRequest{Network: network, Hostname: name}, nil)
+}
+
+// Remove removes a member from a network (admin only).
+func (c *Client) Remove(ctx context.Context, network, peer string) (apitype.RemoveResponse, error) {
+	var r apitype.RemoveResponse
+	return r, c.do(ctx, http.MethodPost, apitype.PathRemove, apitype.RemoveRequest{Network: network, Peer: peer}, &r)
+}
+
+// Invites lists a network's outstanding invites (admin only).
+func (c *Client) Invites(ctx context.Context, network string) ([]apitype.InviteInfo, error) {
+	var r []apitype.InviteInfo
+	return r, c.do(ctx, http.MethodPost, apitype.PathInvites, apitype.NetworkRequest{Network: network}, &r)
+}
+
+// RevokeInvite revokes an outstanding invite by id (admin only).
+func (c *Client) RevokeInvite(ctx context.Context, network, id string) error {
+	return c.do(ctx, http.MethodPost, apitype.PathInviteRevoke, apitype.DecideRequest{Network: network, ID: id}, nil)
+}
+
 // Requests lists pending join requests of a network ("" for all).
 func (c *Client) Requests(ctx context.Context, network string) ([]apitype.JoinRequest, error) {
 	var r []apitype.JoinRequest
