@@ -170,6 +170,7 @@ func TestSetHostname(t *testing.T) {
 	}
 	join(t, a, b, "home", netmap.InviteSingle)
 	waitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+	waitFor(t, 10*time.Second, "boss online at beta", func() bool { p, ok := b.peer("boss"); return ok && p.Online })
 	ctx := context.Background()
 	version := a.e.Status().Networks[0].Version
 	for _, bad := range []string{"boss", "-x", "a.b"} {
