@@ -23,6 +23,10 @@ import (
 // removed; the network id follows.
 const removedReason = "removed "
 
+// deletedReason is the close reason of an admin that deleted the network
+// (DeleteNetwork); the network id follows.
+const deletedReason = "deleted "
+
 // CreateNetwork creates a network with this node as its admin.
 func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) {
 	return e.CreateNetworkAs(name, open, "")
@@ -128,8 +132,12 @@ func (e *Engine) RemovePeer(network, peer string) (apitype.RemoveResponse, error
 // (the signed roster normally arrives first; this covers its loss).
 func (e *Engine) removedByClose(p *peer, reason string) {
 	id, ok := closeNetwork(reason, removedReason)
+	deleted := false
 	if !ok {
-		return
+		if id, ok = closeNetwork(reason, deletedReason); !ok {
+			return
+		}
+		deleted = true
 	}
 	e.mu.Lock()
 	n := e.state.ByID(id)
@@ -140,6 +148,9 @@ func (e *Engine) removedByClose(p *peer, reason string) {
 	if m, ok := n.Roster.Member(p.key); !ok || !m.Admin {
 		e.mu.Unlock()
 		return
+	}
+	if deleted {
+		e.state.RecordDeleted(n, time.Now())
 	}
 	e.removedLocked(n)
 	e.mu.Unlock()
@@ -338,7 +349,7 @@ func (e *Engine) DeleteNetwork(name string) error {
 		}
 	}
 	e.mu.Lock()
-	e.recomputeClosingLocked(codeNotMember, removedReason+n.ID.String())
+	e.recomputeClosingLocked(codeNotMember, deletedReason+n.ID.String())
 	e.mu.Unlock()
 	e.log.Info("network deleted", "network", n.Name, "members", len(members))
 	e.auditf(audit.MemberRemoved, e.self, "", n.Name, "network deleted by this admin")

@@ -199,8 +199,15 @@ type RemovedNetwork struct {
 // remembers the removal.
 func (s *State) RecordRemoved(n *Network, now time.Time) {
 	s.RemoveNetwork(n.ID)
-	deleted := n.Roster != nil && n.Roster.Dissolved
+	deleted := n.Roster != nil && n.Roster.Dissolved || s.wasDeleted(n.ID)
 	s.recordRemoved(RemovedNetwork{ID: n.ID, Name: n.Name, Time: now.UTC(), Deleted: deleted})
+}
+
+// RecordDeleted records that network n was deleted by an admin whose
+// dissolving roster did not reach this node (its connection closed with
+// the deletion as the reason); a RecordRemoved that follows keeps it.
+func (s *State) RecordDeleted(n *Network, now time.Time) {
+	s.recordRemoved(RemovedNetwork{ID: n.ID, Name: n.Name, Time: now.UTC(), Deleted: true})
 }
 
 func (s *State) recordRemoved(r RemovedNetwork) {
@@ -212,6 +219,16 @@ func (s *State) recordRemoved(r RemovedNetwork) {
 	if over := len(s.Removed) - MaxRemovedNetworks; over > 0 {
 		s.Removed = slices.Delete(s.Removed, 0, over)
 	}
+}
+
+// wasDeleted reports whether the removal recorded for id is a deletion.
+func (s *State) wasDeleted(id key.NetworkPublic) bool {
+	for _, r := range s.Removed {
+		if r.ID == id {
+			return r.Deleted
+		}
+	}
+	return false
 }
 
 // ForgetRemoved drops the record of a removal from network id (the node
