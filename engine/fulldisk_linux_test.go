@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/rayfish/rayfish/engine/internal/tmpfs"
 )
 
 // TestSaveOnFullDisk runs an engine whose state dir is a 64 KiB tmpfs
@@ -16,18 +18,7 @@ import (
 // good version; once there is room the retry saves it, and a restart
 // loads it.
 func TestSaveOnFullDisk(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k,mode=0700"); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
+	dir := tmpfs.Mount(t, 64<<10)
 	var lb logBuf
 	e, err := New(Config{StateDir: dir, Hostname: "self", Logger: lb.logger()})
 	if err != nil {

@@ -7,23 +7,14 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"github.com/rayfish/rayfish/engine/internal/tmpfs"
 )
 
 // TestWriteFileFullTmpfs fills a real 64 KiB tmpfs (root only) and checks
 // that the old file survives a write that does not fit.
 func TestWriteFileFullTmpfs(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root on Linux to mount a tmpfs")
-	}
-	dir := t.TempDir()
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k,mode=0700"); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := syscall.Unmount(dir, 0); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
+	dir := tmpfs.Mount(t, 64<<10)
 	path := filepath.Join(dir, "state.json")
 	old := bytes.Repeat([]byte("good"), 4096) // 16 KiB
 	if err := WriteFile(path, old, 0o600); err != nil {
