@@ -36,7 +36,6 @@ import (
 
 	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/firewall"
-	"github.com/rayfish/rayfish/engine/internal/atomicfile"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicconn"
 	"github.com/rayfish/rayfish/engine/magicdns"
@@ -249,14 +248,18 @@ func New(cfg Config) (*Engine, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	nk, err := loadOrCreateNodeKey(filepath.Join(cfg.StateDir, "node.key"))
+	statePath := filepath.Join(cfg.StateDir, "state.json")
+	loaded, err := netmap.LoadOrRestore(statePath, time.Now())
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if loaded.Restored != nil {
+		log.Error("STATE FILE DAMAGED: running on the previous good version", "err", loaded.Restored)
+	}
+	st := loaded.State
+	nk, err := loadOrCreateNodeKey(filepath.Join(cfg.StateDir, "node.key"), statePath, len(st.Networks), log)
 	if err != nil {
 		return nil, err
-	}
-	statePath := filepath.Join(cfg.StateDir, "state.json")
-	st, err := netmap.Load(statePath)
-	if err != nil {
-		return nil, fmt.Errorf("engine: load state: %w", err)
 	}
 	hn := cfg.Hostname
 	if hn == "" {
@@ -276,6 +279,8 @@ func New(cfg Config) (*Engine, error) {
 		inviters:  map[key.NodePublic]time.Time{},
 	}
 	e.stateFile.path, e.prefsFile.path = e.statePath, e.prefsPath
+	e.stateFile.backup, e.stateFile.good = true, loaded.Data
+	e.stateFile.log, e.prefsFile.log, e.fwFile.log = log, log, log
 	e.reconf.init()
 	e.prefs, err = loadPrefs(e.prefsPath)
 	if err != nil {
@@ -388,31 +393,4 @@ func ensureDir(dir string) error {
 		return fmt.Errorf("engine: state dir: %w", err)
 	}
 	return nil
-}
-
-func loadOrCreateNodeKey(path string) (key.NodePrivate, error) {
-	var k key.NodePrivate
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if err := k.UnmarshalText(b); err != nil {
-			return k, fmt.Errorf("engine: node key %s: %w", path, err)
-		}
-		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm() != 0o600 {
-			os.Chmod(path, 0o600)
-		}
-		return k, nil
-	case errors.Is(err, os.ErrNotExist):
-		k = key.NewNode()
-		txt, err := k.MarshalText()
-		if err != nil {
-			return k, err
-		}
-		if err := atomicfile.WriteFile(path, append(txt, '\n'), 0o600); err != nil {
-			return k, fmt.Errorf("engine: write node key: %w", err)
-		}
-		return k, nil
-	default:
-		return k, fmt.Errorf("engine: read node key: %w", err)
-	}
 }

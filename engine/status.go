@@ -16,13 +16,14 @@ func (e *Engine) Status() *apitype.Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := &apitype.Status{
-		Version:  buildinfo.Version,
-		State:    apitype.StateDown,
-		Networks: []apitype.Network{},
-		Peers:    []apitype.Peer{},
-		Requests: []apitype.JoinRequest{},
-		Drops:    e.drops.snapshot(),
-		TUNError: e.tunError(),
+		Version:   buildinfo.Version,
+		State:     apitype.StateDown,
+		Networks:  []apitype.Network{},
+		Peers:     []apitype.Peer{},
+		Requests:  []apitype.JoinRequest{},
+		Drops:     e.drops.snapshot(),
+		TUNError:  e.tunError(),
+		SaveError: e.saveError(),
 
 		FirewallInLastMinute: e.fwInRecent.sum(e.second()),
 	}

@@ -361,6 +361,9 @@ func printStatus(w io.Writer, st *apitype.Status) {
 	if st.TUNError != "" {
 		fmt.Fprintf(w, "no tunnel device (retrying): %s\n", st.TUNError)
 	}
+	if st.SaveError != "" {
+		fmt.Fprintf(w, "cannot save state (running on memory, retrying): %s\n", st.SaveError)
+	}
 	fmt.Fprintf(w, "node id:   %s\n", st.Self.ID)
 	if len(st.Networks) == 0 {
 		fmt.Fprintln(w, "networks:  none (ray create NAME, or ray join CODE)")

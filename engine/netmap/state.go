@@ -19,6 +19,8 @@ import (
 // stateVersion is the version of the state file format.
 const stateVersion = 1
 
+var errStateNewer = errors.New("written by a newer rayfish version")
+
 // ErrDuplicateName is returned when a network name is already in use.
 var ErrDuplicateName = errors.New("a network with this name already exists")
 
@@ -58,7 +60,7 @@ func Load(path string) (*State, error) {
 		return &State{Endpoints: map[key.NodePublic]EndpointRecord{}}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read state: %w", err)
+		return nil, fmt.Errorf("read state file %s: %w", path, err)
 	}
 	s, err := parseState(data)
 	if err != nil {
@@ -74,7 +76,7 @@ func parseState(data []byte) (*State, error) {
 	}
 	switch {
 	case f.Version > stateVersion:
-		return nil, fmt.Errorf("written by a newer rayfish version (format %d, this one reads %d)", f.Version, stateVersion)
+		return nil, fmt.Errorf("%w (format %d, this one reads %d)", errStateNewer, f.Version, stateVersion)
 	case f.Version < 1:
 		return nil, errors.New("corrupt: no format version")
 	}

@@ -4,21 +4,36 @@ package atomicfile
 
 import (
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
+
+// tempFile is the part of *os.File that WriteFile uses; tests replace
+// createTemp to make writes fail as on a full disk.
+type tempFile interface {
+	io.Writer
+	Name() string
+	Chmod(fs.FileMode) error
+	Sync() error
+	Close() error
+}
+
+var createTemp = func(dir, pattern string) (tempFile, error) { return os.CreateTemp(dir, pattern) }
 
 // WriteFile writes data to path atomically: it writes a temporary file in
 // the same directory, syncs it, sets perm on it, renames it over path and
 // syncs the directory. The temporary file is created with mode 0600, so
 // secrets are never readable by others even for a moment, and is removed
-// if anything fails.
+// if anything fails: a failed write (a full disk) leaves the old file as
+// it was.
 func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
-	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	f, err := createTemp(dir, "."+base+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("atomicfile: create temporary file for %s: %w", path, err)
 	}

@@ -2,9 +2,12 @@ package atomicfile
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 )
 
@@ -100,5 +103,70 @@ func assertOnlyFile(t *testing.T, dir, name string) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("directory holds %q, want only %q", names, name)
+	}
+}
+
+// fullDiskFile is a temporary file on a disk that fills up after room
+// bytes: writes beyond it fail with ENOSPC, as os.File's do.
+type fullDiskFile struct {
+	*os.File
+	room int
+	fail string // which step fails: "write", "sync" or "close"
+}
+
+func (f *fullDiskFile) Write(p []byte) (int, error) {
+	if f.fail == "write" && len(p) > f.room {
+		n, _ := f.File.Write(p[:f.room])
+		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	return f.File.Write(p)
+}
+
+func (f *fullDiskFile) Sync() error {
+	if f.fail == "sync" {
+		return &fs.PathError{Op: "sync", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	return f.File.Sync()
+}
+
+func (f *fullDiskFile) Close() error {
+	err := f.File.Close()
+	if f.fail == "close" && err == nil {
+		err = &fs.PathError{Op: "close", Path: f.Name(), Err: syscall.ENOSPC}
+	}
+	return err
+}
+
+// TestWriteFileFullDisk: a write that fails part way (a full disk) must
+// return the error, keep the old file byte for byte and leave no
+// temporary file behind.
+func TestWriteFileFullDisk(t *testing.T) {
+	old := []byte(`{"version":1,"networks":["good"]}` + "\n")
+	for _, fail := range []string{"write", "sync", "close"} {
+		t.Run(fail, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "state.json")
+			if err := os.WriteFile(path, old, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			orig := createTemp
+			t.Cleanup(func() { createTemp = orig })
+			createTemp = func(dir, pattern string) (tempFile, error) {
+				f, err := os.CreateTemp(dir, pattern)
+				if err != nil {
+					return nil, err
+				}
+				return &fullDiskFile{File: f, room: 7, fail: fail}, nil
+			}
+			err := WriteFile(path, bytes.Repeat([]byte("new "), 1000), 0o600)
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatalf("WriteFile on a full disk = %v, want ENOSPC", err)
+			}
+			got, rerr := os.ReadFile(path)
+			if rerr != nil || !bytes.Equal(got, old) {
+				t.Errorf("after the failed write the file holds %q (%v), want the old %q", got, rerr, old)
+			}
+			assertOnlyFile(t, dir, "state.json")
+		})
 	}
 }

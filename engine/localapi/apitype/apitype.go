@@ -169,6 +169,10 @@ type Status struct {
 	// TUNError says why the tunnel device does not exist ("" once it
 	// does): the daemon runs without it and keeps trying to create it.
 	TUNError string `json:"tun_error,omitempty"`
+	// SaveError says why the daemon cannot save its state files (a full
+	// disk); "" while saves work. The daemon keeps running on the state
+	// in memory and retries.
+	SaveError string `json:"save_error,omitempty"`
 }
 
 // Watch event types.
