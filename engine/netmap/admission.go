@@ -158,6 +158,12 @@ func (n *Network) findInvite(secret [16]byte, now time.Time) (int, error) {
 		}
 	}
 	if found < 0 {
+		// A co-admin issued and revoked this code: there is no record of
+		// it here (records stay with their issuer), but the signed roster
+		// names its id, so it is refused as revoked on every admin.
+		if n.Roster != nil && n.Roster.IsRevoked(InviteRecord{Hash: string(h)}.ID()) {
+			return -1, ErrInviteRevoked
+		}
 		return -1, ErrInviteUnknown
 	}
 	rec := n.Invites[found]

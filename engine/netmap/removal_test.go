@@ -180,6 +180,15 @@ func TestRevokeInvite(t *testing.T) {
 	if err := other.Redeem(secret, t0); !errors.Is(err, ErrInviteRevoked) {
 		t.Errorf("co-admin redeem revoked: %v", err)
 	}
+	// A co-admin without the record (records stay with their issuer)
+	// refuses it as revoked too, from the id in the signed roster.
+	other.Invites = nil
+	if err := other.Redeem(secret, t0); !errors.Is(err, ErrInviteRevoked) {
+		t.Errorf("co-admin without the record redeems revoked: %v", err)
+	}
+	if err := other.Redeem([16]byte{1}, t0); !errors.Is(err, ErrInviteUnknown) {
+		t.Errorf("unknown secret: %v", err)
+	}
 	// Expired revocations are dropped on the next one.
 	_, third, _ := n.IssueInvite(InviteSingle, 0, t0.Add(40*24*time.Hour))
 	if err := n.RevokeInvite(third.ID(), t0.Add(40*24*time.Hour)); err != nil {
