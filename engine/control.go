@@ -114,7 +114,13 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 			gossipSkip = key.NodePublic{} // the sender needs the merge too
 		}
 		e.saveLocked()
+		removed := e.removedPeersLocked(net, old)
 		e.recomputeLocked()
+		for _, p := range removed {
+			if e.peers[p.key] != p { // closing: say why, as RemovePeer does
+				p.closeReason = removedReason + net.ID.String()
+			}
+		}
 	}
 	name, version := net.Name, net.Roster.Version // guarded by e.mu
 	e.mu.Unlock()
@@ -123,6 +129,24 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 	if !removedSelf {
 		e.gossipRoster(net.ID, gossipSkip)
 	}
+}
+
+// removedPeersLocked returns, if this node admins net, the peers that
+// were members in old and that net's roster now records as removed (a
+// co-admin's removal, or one merged back after a concurrent change), so
+// that their connections close with the removal reason: the removed node
+// trusts that reason from an admin and learns it was removed.
+func (e *Engine) removedPeersLocked(net *netmap.Network, old *netmap.Roster) []*peer {
+	if !net.IsAdmin() || old == nil {
+		return nil
+	}
+	var out []*peer
+	for _, m := range old.Members {
+		if p := e.peers[m.Node]; p != nil && net.Roster.Dropped(m.Node) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // gossipRoster sends the current roster of network id to every connected
