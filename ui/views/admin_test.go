@@ -7,9 +7,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
@@ -112,4 +114,144 @@ func TestPeerAdminMenuShowsDaemonError(t *testing.T) {
 	if !strings.Contains(p.result.Text, "you cannot remove yourself") {
 		t.Errorf("result %q", p.result.Text)
 	}
+}
+
+func TestNetworkRowAdminButtons(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	h.win.Show(TabNetworks)
+	l := h.win.networks.list
+	for _, label := range []string{"Rename…", "Invites…", "Delete…"} {
+		button(t, l.Objects[0], label) // home: admin
+	}
+	var work []string
+	for _, b := range buttons(l.Objects[1]) {
+		work = append(work, b.Text)
+	}
+	if want := []string{"Invite…", "Rename…", "Leave…"}; !reflect.DeepEqual(work, want) {
+		t.Errorf("work (member) buttons %q, want %q", work, want)
+	}
+}
+
+func TestRemovedNoticeDismissLeaves(t *testing.T) {
+	h := newHarness(t, Options{})
+	st := status(apitype.StateUp)
+	st.Removed = []apitype.RemovedNetwork{{Name: "lab", ID: "netlab"}}
+	h.start(st)
+	h.win.Show(TabNetworks)
+	n := h.win.networks
+	if !n.removedCard.Visible() || !strings.Contains(labelText(n.removed), "You were removed from lab") {
+		t.Fatalf("removed notice: visible=%v %q", n.removedCard.Visible(), labelText(n.removed))
+	}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventRemoved, Removed: []apitype.RemovedNetwork{
+		{Name: "lab", ID: "netlab"}, {Name: "old", ID: "netold", Deleted: true}}})
+	h.q.RunUntil(t, func() bool { return len(h.ctl.Model().Removed()) == 2 })
+	if txt := labelText(n.removed); !strings.Contains(txt, "old was deleted by an admin") {
+		t.Errorf("deleted notice %q", txt)
+	}
+	test.Tap(button(t, n.removed.Objects[1], "Dismiss"))
+	call := h.fake.WaitCall(t, "Leave")
+	if !reflect.DeepEqual(call.Args, []any{"old"}) {
+		t.Errorf("dismiss args %v", call.Args)
+	}
+	h.q.RunNext(t)
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventRemoved})
+	h.q.RunUntil(t, func() bool { return len(h.ctl.Model().Removed()) == 0 })
+	if n.removedCard.Visible() {
+		t.Error("removed card still shown after the list emptied")
+	}
+}
+
+func TestRenameCallsSetHostname(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	h.win.Show(TabNetworks)
+	n := h.win.networks
+	c := h.win.win.Canvas()
+	test.Tap(button(t, n.list.Objects[1], "Rename…"))
+	if n.renameEntry.Text != "laptop-1" {
+		t.Errorf("rename prefilled %q", n.renameEntry.Text)
+	}
+	test.Tap(button(t, dialogContent(c), "Cancel"))
+	h.fake.NoCall(t)
+	test.Tap(button(t, n.list.Objects[1], "Rename…"))
+	n.renameEntry.SetText(" work-laptop ")
+	test.Tap(button(t, dialogContent(c), "Rename"))
+	call := h.fake.WaitCall(t, "SetHostname")
+	if !reflect.DeepEqual(call.Args, []any{"work", "work-laptop"}) {
+		t.Errorf("SetHostname args %v", call.Args)
+	}
+	h.q.RunNext(t)
+}
+
+func TestDeleteNetworkAsksFirst(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	h.win.Show(TabNetworks)
+	c := h.win.win.Canvas()
+	del := button(t, h.win.networks.list.Objects[0], "Delete…")
+	test.Tap(del)
+	h.fake.NoCall(t)
+	test.Tap(button(t, dialogContent(c), "No"))
+	h.fake.NoCall(t)
+	test.Tap(del)
+	test.Tap(button(t, dialogContent(c), "Yes"))
+	call := h.fake.WaitCall(t, "DeleteNetwork")
+	if !reflect.DeepEqual(call.Args, []any{"home"}) {
+		t.Errorf("DeleteNetwork args %v", call.Args)
+	}
+	h.q.RunNext(t)
+}
+
+func TestInvitesListAndRevoke(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	h.win.Show(TabNetworks)
+	n := h.win.networks
+	exp := time.Now().Add(24 * time.Hour)
+	h.fake.SetInvites([]apitype.InviteInfo{
+		{ID: "inv1", Kind: "reusable", Expires: exp, Uses: 2},
+		{ID: "inv2", Kind: "single", Expires: exp, Hostname: "tablet"},
+	})
+	test.Tap(button(t, n.list.Objects[0], "Invites…"))
+	call := h.fake.WaitCall(t, "Invites")
+	if !reflect.DeepEqual(call.Args, []any{"home"}) {
+		t.Errorf("Invites args %v", call.Args)
+	}
+	h.q.RunUntil(t, func() bool { return n.invites != nil })
+	if len(n.invites.Objects) != 2 || !strings.Contains(labelText(n.invites), "inv2 · single") || !strings.Contains(labelText(n.invites), "for tablet") {
+		t.Fatalf("invite rows %q", labelText(n.invites))
+	}
+	h.fake.SetErr("RevokeInvite", errors.New("home: no invite inv2"))
+	test.Tap(button(t, n.invites.Objects[1], "Revoke"))
+	call = h.fake.WaitCall(t, "RevokeInvite")
+	if !reflect.DeepEqual(call.Args, []any{"home", "inv2"}) {
+		t.Errorf("RevokeInvite args %v", call.Args)
+	}
+	h.q.RunNext(t)
+	if txt := labelText(n.invites.Objects[1]); !strings.Contains(txt, "home: no invite inv2") {
+		t.Errorf("revoke error not shown: %q", txt)
+	}
+	h.fake.SetErr("RevokeInvite", nil)
+	test.Tap(button(t, n.invites.Objects[0], "Revoke"))
+	h.fake.WaitCall(t, "RevokeInvite")
+	h.q.RunNext(t)
+	if txt := labelText(n.invites.Objects[0]); !strings.Contains(txt, "Revoked") {
+		t.Errorf("revoked row %q", txt)
+	}
+}
+
+// labelText joins the text of every label under o, one per line.
+func labelText(o fyne.CanvasObject) string {
+	switch v := o.(type) {
+	case *widget.Label:
+		return v.Text + "\n"
+	case *fyne.Container:
+		var b strings.Builder
+		for _, c := range v.Objects {
+			b.WriteString(labelText(c))
+		}
+		return b.String()
+	}
+	return ""
 }
