@@ -143,6 +143,9 @@ func TestRemovedNoticeDismissLeaves(t *testing.T) {
 	if !n.removedCard.Visible() || !strings.Contains(labelText(n.removed), "You were removed from lab") {
 		t.Fatalf("removed notice: visible=%v %q", n.removedCard.Visible(), labelText(n.removed))
 	}
+	if hint := h.win.peers.hint; !hint.Visible() || !strings.Contains(hint.Text, "You were removed from lab") {
+		t.Errorf("peers hint: visible=%v %q", hint.Visible(), hint.Text)
+	}
 	h.fake.Send(apitype.WatchEvent{Type: apitype.EventRemoved, Removed: []apitype.RemovedNetwork{
 		{Name: "lab", ID: "netlab"}, {Name: "old", ID: "netold", Deleted: true}}})
 	h.q.RunUntil(t, func() bool { return len(h.ctl.Model().Removed()) == 2 })

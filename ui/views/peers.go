@@ -30,7 +30,7 @@ type peersTab struct {
 	count   *widget.Label
 	list    *widget.List
 	result  *widget.Label
-	hint    *widget.Label // own join requests, firewall drops
+	hint    *widget.Label // own join requests, removals, firewall drops
 	steps   *firstSteps
 	details *peerDetails
 	top     *fyne.Container
@@ -79,6 +79,9 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 func (t *peersTab) update(m *state.Model) {
 	t.model = m
 	lines := m.JoinWaits()
+	for _, r := range m.Removed() {
+		lines = append(lines, state.RemovedText(r)+"; dismiss it on the Networks tab")
+	}
 	if h := m.FirewallHint(); h != "" {
 		lines = append(lines, h)
 	}
