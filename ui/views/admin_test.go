@@ -90,10 +90,7 @@ func TestPeerAdminMenuCallsAfterConfirmation(t *testing.T) {
 
 			menu.Items[tt.item].Action()
 			test.Tap(button(t, dialogContent(c), "Yes"))
-			call := h.fake.WaitCall(t, tt.method)
-			if !reflect.DeepEqual(call.Args, tt.args) {
-				t.Errorf("%s args %v, want %v", tt.method, call.Args, tt.args)
-			}
+			wantCall(t, h, tt.method, tt.args...)
 			h.q.RunUntil(t, func() bool { return p.result.Text != "" })
 			if p.result.Text != tt.result {
 				t.Errorf("result %q, want %q", p.result.Text, tt.result)
@@ -117,9 +114,7 @@ func TestPeerAdminMenuShowsDaemonError(t *testing.T) {
 }
 
 func TestNetworkRowAdminButtons(t *testing.T) {
-	h := newHarness(t, Options{})
-	h.start(status(apitype.StateUp))
-	h.win.Show(TabNetworks)
+	h := networksHarness(t)
 	l := h.win.networks.list
 	for _, label := range []string{"Rename…", "Invites…", "Delete…"} {
 		button(t, l.Objects[0], label) // home: admin
@@ -153,10 +148,7 @@ func TestRemovedNoticeDismissLeaves(t *testing.T) {
 		t.Errorf("deleted notice %q", txt)
 	}
 	test.Tap(button(t, n.removed.Objects[1], "Dismiss"))
-	call := h.fake.WaitCall(t, "Leave")
-	if !reflect.DeepEqual(call.Args, []any{"old"}) {
-		t.Errorf("dismiss args %v", call.Args)
-	}
+	wantCall(t, h, "Leave", "old")
 	h.q.RunNext(t)
 	h.fake.Send(apitype.WatchEvent{Type: apitype.EventRemoved})
 	h.q.RunUntil(t, func() bool { return len(h.ctl.Model().Removed()) == 0 })
@@ -166,9 +158,7 @@ func TestRemovedNoticeDismissLeaves(t *testing.T) {
 }
 
 func TestRenameCallsSetHostname(t *testing.T) {
-	h := newHarness(t, Options{})
-	h.start(status(apitype.StateUp))
-	h.win.Show(TabNetworks)
+	h := networksHarness(t)
 	n := h.win.networks
 	c := h.win.win.Canvas()
 	test.Tap(button(t, n.list.Objects[1], "Rename…"))
@@ -180,17 +170,12 @@ func TestRenameCallsSetHostname(t *testing.T) {
 	test.Tap(button(t, n.list.Objects[1], "Rename…"))
 	n.renameEntry.SetText(" work-laptop ")
 	test.Tap(button(t, dialogContent(c), "Rename"))
-	call := h.fake.WaitCall(t, "SetHostname")
-	if !reflect.DeepEqual(call.Args, []any{"work", "work-laptop"}) {
-		t.Errorf("SetHostname args %v", call.Args)
-	}
+	wantCall(t, h, "SetHostname", "work", "work-laptop")
 	h.q.RunNext(t)
 }
 
 func TestDeleteNetworkAsksFirst(t *testing.T) {
-	h := newHarness(t, Options{})
-	h.start(status(apitype.StateUp))
-	h.win.Show(TabNetworks)
+	h := networksHarness(t)
 	c := h.win.win.Canvas()
 	del := button(t, h.win.networks.list.Objects[0], "Delete…")
 	test.Tap(del)
@@ -199,17 +184,12 @@ func TestDeleteNetworkAsksFirst(t *testing.T) {
 	h.fake.NoCall(t)
 	test.Tap(del)
 	test.Tap(button(t, dialogContent(c), "Yes"))
-	call := h.fake.WaitCall(t, "DeleteNetwork")
-	if !reflect.DeepEqual(call.Args, []any{"home"}) {
-		t.Errorf("DeleteNetwork args %v", call.Args)
-	}
+	wantCall(t, h, "DeleteNetwork", "home")
 	h.q.RunNext(t)
 }
 
 func TestInvitesListAndRevoke(t *testing.T) {
-	h := newHarness(t, Options{})
-	h.start(status(apitype.StateUp))
-	h.win.Show(TabNetworks)
+	h := networksHarness(t)
 	n := h.win.networks
 	exp := time.Now().Add(24 * time.Hour)
 	h.fake.SetInvites([]apitype.InviteInfo{
@@ -217,20 +197,14 @@ func TestInvitesListAndRevoke(t *testing.T) {
 		{ID: "inv2", Kind: "single", Expires: exp, Hostname: "tablet"},
 	})
 	test.Tap(button(t, n.list.Objects[0], "Invites…"))
-	call := h.fake.WaitCall(t, "Invites")
-	if !reflect.DeepEqual(call.Args, []any{"home"}) {
-		t.Errorf("Invites args %v", call.Args)
-	}
+	wantCall(t, h, "Invites", "home")
 	h.q.RunUntil(t, func() bool { return n.invites != nil })
 	if len(n.invites.Objects) != 2 || !strings.Contains(labelText(n.invites), "inv2 · single") || !strings.Contains(labelText(n.invites), "for tablet") {
 		t.Fatalf("invite rows %q", labelText(n.invites))
 	}
 	h.fake.SetErr("RevokeInvite", errors.New("home: no invite inv2"))
 	test.Tap(button(t, n.invites.Objects[1], "Revoke"))
-	call = h.fake.WaitCall(t, "RevokeInvite")
-	if !reflect.DeepEqual(call.Args, []any{"home", "inv2"}) {
-		t.Errorf("RevokeInvite args %v", call.Args)
-	}
+	wantCall(t, h, "RevokeInvite", "home", "inv2")
 	h.q.RunNext(t)
 	if txt := labelText(n.invites.Objects[1]); !strings.Contains(txt, "home: no invite inv2") {
 		t.Errorf("revoke error not shown: %q", txt)
@@ -257,4 +231,20 @@ func labelText(o fyne.CanvasObject) string {
 		return b.String()
 	}
 	return ""
+}
+
+// networksHarness starts a harness with the test status on the networks tab.
+func networksHarness(t *testing.T) *harness {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	h.win.Show(TabNetworks)
+	return h
+}
+
+// wantCall waits for the fake's next call and checks its method and args.
+func wantCall(t *testing.T, h *harness, method string, args ...any) {
+	t.Helper()
+	if call := h.fake.WaitCall(t, method); !reflect.DeepEqual(call.Args, args) {
+		t.Errorf("%s args %v, want %v", method, call.Args, args)
+	}
 }
