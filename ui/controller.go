@@ -46,6 +46,12 @@ type Client interface {
 	Report(ctx context.Context, w io.Writer) error
 	Firewall(ctx context.Context) (apitype.FirewallState, error)
 	FirewallChange(ctx context.Context, ch apitype.FirewallChange) (apitype.FirewallState, error)
+	Remove(ctx context.Context, network, peer string) (apitype.RemoveResponse, error)
+	SetAdmin(ctx context.Context, network, peer string, admin bool) (apitype.RemoveResponse, error)
+	Invites(ctx context.Context, network string) ([]apitype.InviteInfo, error)
+	RevokeInvite(ctx context.Context, network, id string) error
+	SetHostname(ctx context.Context, network, name string) error
+	DeleteNetwork(ctx context.Context, network string) error
 }
 
 var _ Client = (*client.Client)(nil)

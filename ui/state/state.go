@@ -128,6 +128,7 @@ type Model struct {
 	peers    []apitype.Peer // sorted, see sortPeers
 	requests []apitype.JoinRequest
 	joining  []apitype.Joining
+	removed  []apitype.RemovedNetwork // networks an admin removed this node from, or deleted
 	drops    map[string]uint64
 	fwInMin  uint64 // firewall_in drops in the last minute
 	tunErr   string // why the daemon has no tunnel device ("" = it has one)
@@ -171,6 +172,7 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.drops = st.Drops
 		m.fwInMin = st.FirewallInLastMinute
 		m.joining = slices.Clone(st.Joining)
+		m.removed = slices.Clone(st.Removed)
 		m.tunErr = st.TUNError
 	case apitype.EventState:
 		m.setState(ev.State)
@@ -193,6 +195,8 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.fwInMin = ev.FirewallInLastMinute
 	case apitype.EventJoining:
 		m.joining = slices.Clone(ev.Joining)
+	case apitype.EventRemoved:
+		m.removed = slices.Clone(ev.Removed)
 	case apitype.EventTUN:
 		m.tunErr = ev.TUNError
 	case apitype.EventStopping:
@@ -291,6 +295,7 @@ func (m *Model) markGone(msg string) {
 	m.networks = nil
 	m.peers = nil
 	m.requests = nil
+	m.removed = nil
 	m.drops = nil
 	m.firewall, m.haveFirewall = apitype.FirewallState{}, false
 }

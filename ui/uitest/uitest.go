@@ -93,6 +93,7 @@ type FakeClient struct {
 	netcheck    apitype.Netcheck
 	report      []byte
 	firewall    apitype.FirewallState
+	invites     []apitype.InviteInfo
 }
 
 // NewFakeClient returns a running fake daemon with an empty stream.
@@ -359,4 +360,52 @@ func (f *FakeClient) FirewallChange(ctx context.Context, ch apitype.FirewallChan
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.firewall, nil
+}
+
+// SetInvites sets the answer to Invites.
+func (f *FakeClient) SetInvites(in []apitype.InviteInfo) {
+	f.mu.Lock()
+	f.invites = slices.Clone(in)
+	f.mu.Unlock()
+}
+
+// Remove implements ui.Client.
+func (f *FakeClient) Remove(ctx context.Context, network, peer string) (apitype.RemoveResponse, error) {
+	if err := f.record("Remove", network, peer); err != nil {
+		return apitype.RemoveResponse{}, err
+	}
+	return apitype.RemoveResponse{ID: peer, Hostname: peer}, nil
+}
+
+// SetAdmin implements ui.Client.
+func (f *FakeClient) SetAdmin(ctx context.Context, network, peer string, admin bool) (apitype.RemoveResponse, error) {
+	if err := f.record("SetAdmin", network, peer, admin); err != nil {
+		return apitype.RemoveResponse{}, err
+	}
+	return apitype.RemoveResponse{ID: peer, Hostname: peer}, nil
+}
+
+// Invites implements ui.Client: it answers with the list SetInvites set.
+func (f *FakeClient) Invites(ctx context.Context, network string) ([]apitype.InviteInfo, error) {
+	if err := f.record("Invites", network); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.invites), nil
+}
+
+// RevokeInvite implements ui.Client.
+func (f *FakeClient) RevokeInvite(ctx context.Context, network, id string) error {
+	return f.record("RevokeInvite", network, id)
+}
+
+// SetHostname implements ui.Client.
+func (f *FakeClient) SetHostname(ctx context.Context, network, name string) error {
+	return f.record("SetHostname", network, name)
+}
+
+// DeleteNetwork implements ui.Client.
+func (f *FakeClient) DeleteNetwork(ctx context.Context, network string) error {
+	return f.record("DeleteNetwork", network)
 }

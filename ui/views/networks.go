@@ -30,6 +30,11 @@ type networksTab struct {
 	requests *fyne.Container
 	reqCard  *widget.Card
 
+	removed     *fyne.Container // "You were removed from NETWORK" notices
+	removedCard *widget.Card
+	renameEntry *widget.Entry   // the last Rename dialog's entry
+	invites     *fyne.Container // the last invites dialog's rows
+
 	createName *widget.Entry
 	createOpen *widget.Check
 	createBtn  *widget.Button
@@ -45,6 +50,7 @@ type networksTab struct {
 
 	shownNets []apitype.Network
 	shownReqs []apitype.JoinRequest
+	shownRems []apitype.RemovedNetwork
 	drawn     bool
 }
 
@@ -53,6 +59,9 @@ func newNetworksTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *networksTa
 	t.list = container.NewVBox()
 	t.requests = container.NewVBox()
 	t.reqCard = widget.NewCard("Join requests", "Nodes waiting for your approval", t.requests)
+	t.removed = container.NewVBox()
+	t.removedCard = widget.NewCard("Removed", "", t.removed)
+	t.removedCard.Hide()
 
 	t.createName = widget.NewEntry()
 	t.createName.SetPlaceHolder("Network name")
@@ -75,6 +84,7 @@ func newNetworksTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *networksTa
 	t.invite = newInvitePanel(a, ctl)
 
 	t.content = container.NewVScroll(container.NewVBox(
+		t.removedCard,
 		widget.NewCard("Your networks", "", t.list),
 		t.reqCard,
 		t.invite.card,
@@ -85,12 +95,13 @@ func newNetworksTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *networksTa
 }
 
 func (t *networksTab) update(m *state.Model) {
-	nets, reqs := m.Networks(), m.Requests()
-	if t.drawn && slices.EqualFunc(nets, t.shownNets, sameNetwork) && slices.Equal(reqs, t.shownReqs) {
+	nets, reqs, rems := m.Networks(), m.Requests(), m.Removed()
+	if t.drawn && slices.EqualFunc(nets, t.shownNets, sameNetwork) && slices.Equal(reqs, t.shownReqs) && slices.Equal(rems, t.shownRems) {
 		return
 	}
 	t.drawn = true
-	t.shownNets, t.shownReqs = slices.Clone(nets), slices.Clone(reqs)
+	t.shownNets, t.shownReqs, t.shownRems = slices.Clone(nets), slices.Clone(reqs), slices.Clone(rems)
+	t.drawRemoved(rems)
 	t.drawNetworks(m)
 	t.drawRequests(reqs)
 	t.invite.setNetworks(nets)
@@ -138,7 +149,10 @@ func (t *networksTab) drawNetworks(m *state.Model) {
 			invite.Disable()
 		}
 		leave := widget.NewButtonWithIcon("Leave…", theme.LogoutIcon(), func() { t.confirmLeave(n.Name) })
-		t.list.Add(container.NewHBox(name, details, layout.NewSpacer(), invite, leave))
+		acts := container.NewHBox(layout.NewSpacer(), invite)
+		acts.Objects = append(acts.Objects, t.adminButtons(n)...)
+		acts.Objects = append(acts.Objects, leave)
+		t.list.Add(container.NewVBox(container.NewHBox(name, details), acts))
 	}
 }
 

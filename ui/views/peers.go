@@ -23,13 +23,14 @@ import (
 type peersTab struct {
 	app fyne.App
 	ctl *ui.Controller
+	win fyne.Window
 
 	search  *widget.Entry
 	online  *widget.Check
 	count   *widget.Label
 	list    *widget.List
 	result  *widget.Label
-	hint    *widget.Label // own join requests, firewall drops
+	hint    *widget.Label // own join requests, removals, firewall drops
 	steps   *firstSteps
 	details *peerDetails
 	top     *fyne.Container
@@ -40,7 +41,7 @@ type peersTab struct {
 }
 
 func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(network string)) *peersTab {
-	t := &peersTab{app: a, ctl: ctl, model: ctl.Model()}
+	t := &peersTab{app: a, ctl: ctl, win: win, model: ctl.Model()}
 	t.details = newPeerDetails(a, ctl, win)
 	t.steps = newFirstSteps(ctl, onInvite)
 	t.search = widget.NewEntry()
@@ -78,6 +79,9 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 func (t *peersTab) update(m *state.Model) {
 	t.model = m
 	lines := m.JoinWaits()
+	for _, r := range m.Removed() {
+		lines = append(lines, state.RemovedText(r)+"; dismiss it on the Networks tab")
+	}
 	if h := m.FirewallHint(); h != "" {
 		lines = append(lines, h)
 	}
@@ -160,6 +164,7 @@ type peerRow struct {
 	rtt      *widget.Label
 	traffic  *widget.Label
 	pingBtn  *widget.Button
+	more     *widget.Button // the admin menu, for networks this device administers
 	addrs    *widget.Label
 	id       *widget.Label
 	copyID   *widget.Button
@@ -175,6 +180,8 @@ func newPeerRow(t *peersTab) *peerRow {
 	r.rtt = widget.NewLabel("")
 	r.traffic = widget.NewLabel("")
 	r.pingBtn = widget.NewButton("Ping", func() { t.ping(r.p) })
+	r.more = widget.NewButtonWithIcon("", theme.MoreHorizontalIcon(), r.showAdminMenu)
+	r.more.Hide()
 	r.addrs = widget.NewLabel("")
 	r.id = widget.NewLabel("")
 	r.copyID = widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() { Copy(t.app, r.p.Hostname+"'s node id", r.p.ID) })
@@ -186,7 +193,7 @@ func newPeerRow(t *peersTab) *peerRow {
 
 func (r *peerRow) CreateRenderer() fyne.WidgetRenderer {
 	dot := container.NewCenter(container.NewGridWrap(fyne.NewSize(10, 10), r.dot))
-	line1 := container.NewHBox(dot, r.name, r.badge, layout.NewSpacer(), r.rtt, r.traffic, r.pingBtn)
+	line1 := container.NewHBox(dot, r.name, r.badge, layout.NewSpacer(), r.rtt, r.traffic, r.pingBtn, r.more)
 	line2 := container.NewHBox(r.addrs, r.id, r.copyID, layout.NewSpacer(), r.networks)
 	return widget.NewSimpleRenderer(container.NewVBox(line1, line2, r.reason))
 }
@@ -217,6 +224,11 @@ func (r *peerRow) set(p apitype.Peer) {
 	r.rtt.SetText("RTT " + state.FormatRTT(p.RTTMs))
 	r.traffic.SetText("in " + state.FormatBytes(p.RxBytes) + " · out " + state.FormatBytes(p.TxBytes))
 	setEnabled(r.pingBtn, p.Online)
+	if len(adminNetworks(r.tab.model, p)) > 0 {
+		r.more.Show()
+	} else {
+		r.more.Hide()
+	}
 	var addrs []string
 	if p.IPv4.IsValid() {
 		addrs = append(addrs, p.IPv4.String())
