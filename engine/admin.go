@@ -296,12 +296,20 @@ func (e *Engine) leaveByClose(p *peer, reason string) {
 		e.mu.Unlock()
 		return
 	}
+	e.prunedUnlock(n, p.key, "member left (close code), pruned")
+}
+
+// prunedUnlock finishes pruning node, which left network n (an admin's
+// roster without it is in place): it saves and applies the roster,
+// releases e.mu, and tells the other members.
+func (e *Engine) prunedUnlock(n *netmap.Network, node key.NodePublic, msg string) {
 	e.saveLocked()
 	e.recomputeLocked()
+	name, id := n.Name, n.ID
 	e.mu.Unlock()
 	e.flushSaved()
-	e.log.Info("member left (close code), pruned", "network", n.Name, "node", p.key.ShortString())
-	e.auditf(audit.MemberRemoved, p.key, "", n.Name, "left")
+	e.log.Info(msg, "network", name, "node", node.ShortString())
+	e.auditf(audit.MemberRemoved, node, "", name, "left")
 	e.gossipRoster(id, key.NodePublic{})
 }
 

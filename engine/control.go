@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
@@ -215,13 +214,7 @@ func (e *Engine) handleLeave(from *peer, ln netmap.LeaveNotice) {
 		e.log.Warn("prune after leave", "err", err)
 		return
 	}
-	e.saveLocked()
-	e.recomputeLocked()
-	e.mu.Unlock()
-	e.flushSaved()
-	e.log.Info("member left, pruned", "network", n.Name, "node", ln.Node.ShortString())
-	e.auditf(audit.MemberRemoved, ln.Node, "", n.Name, "left")
-	e.gossipRoster(ln.Network, key.NodePublic{})
+	e.prunedUnlock(n, ln.Node, "member left, pruned")
 }
 
 // importRecords stores verified endpoint records of nodes we share a
