@@ -37,7 +37,30 @@ type Config struct {
 	// LUID is the Windows interface LUID (see platform/tun.LUID). When it is
 	// zero on Windows, the interface is looked up by Name. Ignored elsewhere.
 	LUID uint64
+	// Exit, when non-nil, sends all IPv4 and IPv6 traffic through the
+	// interface (this node uses an exit node), except the daemon's own
+	// sockets (marked with FwMark on Linux) and the Exclude prefixes.
+	Exit *Exit
+	// Forward makes this host a router for the mesh while it serves as an
+	// exit node or subnet router: IP forwarding on, and traffic from the
+	// overlay ranges that leaves through another interface masqueraded.
+	// Everything it set up is undone when Forward goes false, on Teardown,
+	// and by Cleanup after a crash.
+	Forward bool
 }
+
+// Exit configures the use of an exit node.
+type Exit struct {
+	// AllowLAN keeps the directly connected LAN prefixes off the tunnel.
+	AllowLAN bool
+	// Exclude lists underlay addresses (peers' direct paths, relays) that
+	// must keep using the normal routes; host prefixes.
+	Exclude []netip.Prefix
+}
+
+// FwMark marks the daemon's own sockets on Linux so that policy routing
+// keeps their traffic on the underlay while an exit node is in use.
+const FwMark = 0x52_0000
 
 // ErrNoIPv6 is returned (wrapped) by Apply when the system has IPv6 turned
 // off entirely. Everything else in the Config has been applied in that case;
