@@ -3,8 +3,6 @@ package portmap
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -46,41 +44,9 @@ func (f *memForward) counts() (int, int) {
 	return len(f.added), len(f.removed)
 }
 
-// fakeGateway serves cfg's protocols on a random loopback address: the
-// NAT-PMP/PCP port 5351 and, with UPnP, an HTTP server.
+// fakeGateway serves cfg's protocols on a random loopback address.
 func fakeGateway(t *testing.T, cfg responder.Config) (*responder.Server, netip.Addr, *url.URL) {
-	t.Helper()
-	cfg.External = netip.MustParseAddr("198.18.7.7")
-	s := responder.New(cfg)
-	var conn *net.UDPConn
-	var gw netip.Addr
-	for range 20 {
-		gw = netip.AddrFrom4([4]byte{127, byte(rand.IntN(250) + 1), byte(rand.IntN(250) + 1), byte(rand.IntN(250) + 2)})
-		c, err := net.ListenUDP("udp4", net.UDPAddrFromAddrPort(netip.AddrPortFrom(gw, pcpPort)))
-		if err == nil {
-			conn = c
-			break
-		}
-	}
-	if conn == nil {
-		t.Fatal("no free loopback address for the fake gateway")
-	}
-	go s.ServePMP(conn)
-	t.Cleanup(func() { conn.Close() })
-	var loc *url.URL
-	if cfg.UPnP {
-		ln, err := net.Listen("tcp4", netip.AddrPortFrom(gw, 0).String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		hs := httptest.NewUnstartedServer(s.UPnPHandler())
-		hs.Listener.Close()
-		hs.Listener = ln
-		hs.Start()
-		t.Cleanup(hs.Close)
-		loc, _ = url.Parse(hs.URL + "/rootDesc.xml")
-	}
-	return s, gw, loc
+	return responder.Loopback(t, cfg)
 }
 
 func protoClient(p Protocol, gw netip.Addr, loc *url.URL) client {
