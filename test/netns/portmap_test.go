@@ -1,0 +1,182 @@
+//go:build netns
+
+package netns
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+)
+
+// gatewayBin builds test/gateway, the lab's port-mapping responder.
+func gatewayBin(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "gateway")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/rayfish/rayfish/test/gateway")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build test/gateway: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startGateway runs the port mapper on home's router with protocols.
+func (nl *natLab) startGateway(bin, home, protocols string) *exec.Cmd {
+	nl.t.Helper()
+	rtr := nl.prefix + "-r" + home
+	lan := strings.TrimSuffix(nl.nodes[home].underlay, ".2") + ".1"
+	logf, _ := os.OpenFile(filepath.Join(nl.dir, "gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	defer logf.Close()
+	cmd := exec.Command("ip", "netns", "exec", rtr, bin, "--wan", nl.wan[home], "--lan", lan, "--lan-if", "l"+home, "--protocols", protocols)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		nl.t.Fatal(err)
+	}
+	waitUntil(nl.t, 5*time.Second, "gateway table on "+rtr, func() bool {
+		_, err := nsCmd(rtr, "nft", "list", "map", "ip", "rfgw", "ports")
+		return err == nil
+	})
+	return cmd
+}
+
+func stopCmd(c *exec.Cmd) {
+	c.Process.Signal(syscall.SIGTERM)
+	c.Wait()
+}
+
+var elemRE = regexp.MustCompile(`(\d+) : ([\d.]+) \. (\d+)`)
+
+// forwards lists the DNAT map on home's router: "ext -> ip:port".
+func (nl *natLab) forwards(home string) []string {
+	out, err := nsCmd(nl.prefix+"-r"+home, "nft", "list", "map", "ip", "rfgw", "ports")
+	if err != nil {
+		nl.t.Fatalf("list forwards: %v\n%s", err, out)
+	}
+	var fw []string
+	for _, m := range elemRE.FindAllStringSubmatch(out, -1) {
+		fw = append(fw, m[1]+" -> "+m[2]+":"+m[3])
+	}
+	return fw
+}
+
+// portMapping is home's netcheck port_mapping.
+func (nl *natLab) portMapping(home string) apitype.NetcheckPortMapping {
+	out, err := nl.rayErr(home, "netcheck", "--json")
+	if err != nil {
+		return apitype.NetcheckPortMapping{Error: err.Error()}
+	}
+	var nc apitype.Netcheck
+	json.Unmarshal([]byte(out), &nc)
+	return nc.PortMapping
+}
+
+// TestPortMapLab: home a sits behind a router that drops unsolicited WAN
+// traffic and runs our port-mapping gateway; c is behind a symmetric NAT
+// with no mapping. Without the mapping they meet only through the relay;
+// with it, for each protocol alone (PCP, NAT-PMP, UPnP), a's daemon maps
+// its port, the same external address results, c reaches a directly, a
+// clean stop deletes the mapping, and a kill -9 + restart replaces the
+// stale mapping instead of adding a second one.
+func TestPortMapLab(t *testing.T) {
+	nl := newNATLab(t, "p15", map[string]string{"a": "portmap", "c": "hard"})
+	summary := func(format string, args ...any) { t.Logf("SUMMARY: "+format, args...) }
+	gw := gatewayBin(t, nl.dir)
+	nl.startRelay()
+	nl.start("a", "--relay", relayURL, "--no-portmap")
+	nl.start("c", "--relay", relayURL, "--no-portmap")
+	nl.ray("a", "create", "home")
+	nl.ray("c", "join", lastLine(nl.ray("a", "invite", "home")))
+	waitUntil(t, 20*time.Second, "c reaches a", func() bool { return nl.pings("c", "a") })
+
+	t.Run("without a mapping: relay", func(t *testing.T) {
+		if pm := nl.portMapping("a"); pm.Protocol != "" || !strings.Contains(pm.Error, "--no-portmap") {
+			t.Fatalf("port_mapping with --no-portmap: %+v", pm)
+		}
+		time.Sleep(10 * time.Second) // time enough for hole punching to win, if it could
+		path, reason := nl.pathOf("c", "a")
+		if path != "relay" {
+			t.Fatalf("c->a path %s without a mapping: the control case is not a control", path)
+		}
+		summary("symmetric NAT c -> a behind a filtering router, no port mapping: %s (%s)", path, reason)
+	})
+
+	port := ""
+	var external string
+	for _, proto := range []string{"pcp", "nat-pmp", "upnp"} {
+		t.Run(proto, func(t *testing.T) {
+			g := nl.startGateway(gw, "a", proto)
+			defer stopCmd(g)
+			nl.stop("a")
+			start := time.Now()
+			nl.start("a", "--relay", relayURL)
+			var pm apitype.NetcheckPortMapping
+			waitUntil(t, 15*time.Second, "a's port mapping", func() bool {
+				pm = nl.portMapping("a")
+				return pm.Protocol != ""
+			})
+			toMap := time.Since(start)
+			if pm.Protocol != proto {
+				t.Fatalf("mapped with %q, want %q (%+v)", pm.Protocol, proto, pm)
+			}
+			if !strings.HasPrefix(pm.External, nl.wan["a"]+":") || pm.LeaseS < 600 {
+				t.Fatalf("port_mapping %+v, want %s:PORT with a lease", pm, nl.wan["a"])
+			}
+			if external == "" {
+				external = pm.External
+				port = strings.TrimPrefix(pm.External, nl.wan["a"]+":")
+			} else if pm.External != external {
+				t.Errorf("%s mapped %s, the first protocol %s", proto, pm.External, external)
+			}
+			if fw := nl.forwards("a"); len(fw) != 1 || fw[0] != port+" -> "+nl.nodes["a"].underlay+":"+port {
+				t.Fatalf("router forwards %q, want one of port %s to a", fw, port)
+			}
+			waitUntil(t, 20*time.Second, "c->a direct", func() bool {
+				p, _ := nl.pathOf("c", "a")
+				q, _ := nl.pathOf("a", "c")
+				return p == "direct" && q == "direct" && nl.pings("c", "a")
+			})
+			direct := time.Since(start)
+			if st := nl.status("a"); !slices.Contains(st.Self.Endpoints, pm.External) {
+				t.Errorf("a does not advertise %s: %v", pm.External, st.Self.Endpoints)
+			}
+
+			nl.stop("a")
+			if fw := nl.forwards("a"); len(fw) != 0 {
+				t.Fatalf("router still forwards %q after a clean stop", fw)
+			}
+
+			nl.start("a", "--relay", relayURL)
+			waitUntil(t, 15*time.Second, "mapped again", func() bool { return len(nl.forwards("a")) == 1 })
+			nl.kill("a")
+			if fw := nl.forwards("a"); len(fw) != 1 {
+				t.Fatalf("after kill -9 the router forwards %q, want the stale mapping", fw)
+			}
+			nl.start("a", "--relay", relayURL)
+			waitUntil(t, 15*time.Second, "a maps after the crash", func() bool { return nl.portMapping("a").Protocol == proto })
+			fw := nl.forwards("a")
+			if len(fw) != 1 || fw[0] != port+" -> "+nl.nodes["a"].underlay+":"+port {
+				t.Fatalf("after a crash and restart the router forwards %q, want the one mapping replaced", fw)
+			}
+			waitUntil(t, 20*time.Second, "c->a direct after the restart", func() bool {
+				p, _ := nl.pathOf("c", "a")
+				return p == "direct" && nl.pings("c", "a")
+			})
+			summary("%s: mapped %s (lease %d s) %v after the daemon started, c->a direct %v after; clean stop removed the forward; kill -9 + restart left %d forward",
+				proto, pm.External, pm.LeaseS, toMap.Round(time.Millisecond), direct.Round(time.Millisecond), len(fw))
+		})
+	}
+	if t.Failed() {
+		for _, f := range []string{"gateway.log", "a.log"} {
+			b, _ := os.ReadFile(filepath.Join(nl.dir, f))
+			t.Logf("%s:\n%s", f, tail(string(b), 40))
+		}
+	}
+}
