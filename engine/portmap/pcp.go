@@ -162,18 +162,18 @@ func (c *pcpClient) unmapPort(ctx context.Context, internal uint16, _ Mapping) e
 // call sends req to the gateway, retransmitting with backoff until a
 // response from the gateway parses or ctx ends.
 func (c *pcpClient) call(ctx context.Context, req []byte) (pcpMapResponse, error) {
-	return exchange(ctx, c.gw, req, c.wait, parsePCPMapResponse)
+	return exchange(ctx, "PCP", c.gw, req, c.wait, parsePCPMapResponse)
 }
 
-// exchange sends req to gw over a fresh UDP socket, retransmitting after
+// exchange sends req to gw (protocol name, for errors) over a fresh UDP socket, retransmitting after
 // wait, 2×wait, ... until parse accepts a datagram from gw or ctx ends.
 // Datagrams from anyone else are ignored; a datagram from gw that does
 // not parse ends the exchange with parse's error.
-func exchange[T any](ctx context.Context, gw netip.AddrPort, req []byte, wait time.Duration, parse func([]byte) (T, error)) (T, error) {
+func exchange[T any](ctx context.Context, name string, gw netip.AddrPort, req []byte, wait time.Duration, parse func([]byte) (T, error)) (T, error) {
 	var zero T
 	conn, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(gw))
 	if err != nil {
-		return zero, fmt.Errorf("dial %v: %w", gw, err)
+		return zero, fmt.Errorf("%s: dial %v: %w", name, gw, err)
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Unix(1, 0)) })
@@ -184,23 +184,23 @@ func exchange[T any](ctx context.Context, gw netip.AddrPort, req []byte, wait ti
 	}
 	for {
 		if ctx.Err() != nil {
-			return zero, fmt.Errorf("no answer from %v: %w", gw, ctx.Err())
+			return zero, fmt.Errorf("%s: no answer from %v: %w", name, gw, ctx.Err())
 		}
 		if _, err := conn.Write(req); err != nil {
-			return zero, fmt.Errorf("send to %v: %w", gw, err)
+			return zero, fmt.Errorf("%s: send to %v: %w", name, gw, err)
 		}
 		conn.SetReadDeadline(time.Now().Add(wait))
 		for {
 			n, err := conn.Read(buf)
 			if ctx.Err() != nil {
-				return zero, fmt.Errorf("no answer from %v: %w", gw, ctx.Err())
+				return zero, fmt.Errorf("%s: no answer from %v: %w", name, gw, ctx.Err())
 			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				break
 			}
 			if err != nil {
-				return zero, fmt.Errorf("read from %v: %w", gw, err)
+				return zero, fmt.Errorf("%s: read from %v: %w", name, gw, err)
 			}
 			return parse(buf[:n])
 		}

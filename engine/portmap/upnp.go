@@ -213,14 +213,6 @@ func (c *upnpClient) mapPort(ctx context.Context, internal uint16, prev netip.Ad
 	if err := c.connect(ctx); err != nil {
 		return Mapping{}, err
 	}
-	ipText, err := c.svc.GetExternalIPAddressCtx(ctx)
-	if err != nil {
-		return Mapping{}, upnpErr("GetExternalIPAddress", err)
-	}
-	ip, err := netip.ParseAddr(ipText)
-	if err != nil || !ip.Is4() || ip.IsUnspecified() {
-		return Mapping{}, fmt.Errorf("UPnP: gateway has no usable external address (%q)", ipText)
-	}
 	ext := internal
 	if prev.IsValid() {
 		ext = prev.Port()
@@ -229,7 +221,7 @@ func (c *upnpClient) mapPort(ctx context.Context, internal uint16, prev netip.Ad
 	add := func(port uint16, secs uint32) error {
 		return c.svc.AddPortMappingCtx(ctx, "", port, "UDP", internal, c.self.String(), true, upnpDesc, secs)
 	}
-	err = add(ext, secs)
+	err := add(ext, secs)
 	if upnpCode(err) == 725 { // OnlyPermanentLeasesSupported
 		secs = 0
 		err = add(ext, secs)
@@ -242,11 +234,29 @@ func (c *upnpClient) mapPort(ctx context.Context, internal uint16, prev netip.Ad
 		c.svc = nil // look again next time
 		return Mapping{}, upnpErr("AddPortMapping", err)
 	}
+	ip, err := c.externalIP(ctx)
+	if err != nil {
+		c.svc.DeletePortMappingCtx(ctx, "", ext, "UDP")
+		return Mapping{}, err
+	}
 	m := Mapping{Protocol: UPnP, External: netip.AddrPortFrom(ip, ext), Lease: time.Duration(secs) * time.Second}
 	if secs == 0 {
 		m.Lease = permanentRefresh
 	}
 	return m, nil
+}
+
+// externalIP asks the gateway for its public address.
+func (c *upnpClient) externalIP(ctx context.Context) (netip.Addr, error) {
+	ipText, err := c.svc.GetExternalIPAddressCtx(ctx)
+	if err != nil {
+		return netip.Addr{}, upnpErr("GetExternalIPAddress", err)
+	}
+	ip, err := netip.ParseAddr(ipText)
+	if err != nil || !ip.Is4() || ip.IsUnspecified() {
+		return netip.Addr{}, fmt.Errorf("UPnP: gateway has no usable external address (%q)", ipText)
+	}
+	return ip, nil
 }
 
 func (c *upnpClient) unmapPort(ctx context.Context, _ uint16, m Mapping) error {

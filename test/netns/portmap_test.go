@@ -180,3 +180,52 @@ func TestPortMapLab(t *testing.T) {
 		}
 	}
 }
+
+// TestMiniupnpdUPnP checks our UPnP client against a real IGD, Debian's
+// miniupnpd: SSDP finds it, its description parses into a WAN connection
+// service, and since every lab address is reserved (198.18.0.0/15) its
+// AddPortMapping answers 501, which netcheck reports in one clear line.
+func TestMiniupnpdUPnP(t *testing.T) {
+	bin, err := exec.LookPath("miniupnpd")
+	if err != nil {
+		t.Fatal("miniupnpd not installed (make deps-test installs it)")
+	}
+	nl := newNATLab(t, "p15m", map[string]string{"a": "portmap"})
+	rtr := nl.prefix + "-ra"
+	conf := filepath.Join(nl.dir, "miniupnpd.conf")
+	os.WriteFile(conf, []byte(`ext_ifname=wa
+listening_ip=la
+http_port=5000
+enable_natpmp=no
+enable_upnp=yes
+secure_mode=yes
+system_uptime=yes
+uuid=7261796d-6973-6800-0000-00000000abcd
+allow 1024-65535 198.19.1.0/24 1024-65535
+deny 0-65535 0.0.0.0/0 0-65535
+`), 0o644)
+	logf, _ := os.Create(filepath.Join(nl.dir, "miniupnpd.log"))
+	defer logf.Close()
+	igd := exec.Command("ip", "netns", "exec", rtr, bin, "-f", conf, "-d", "-P", filepath.Join(nl.dir, "miniupnpd.pid"))
+	igd.Stdout, igd.Stderr = logf, logf
+	if err := igd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stopCmd(igd)
+	waitUntil(t, 5*time.Second, "miniupnpd listening", func() bool {
+		out, _ := nsCmd(rtr, "ss", "-ltn")
+		return strings.Contains(out, ":5000")
+	})
+	nl.start("a")
+	var pm apitype.NetcheckPortMapping
+	waitUntil(t, 20*time.Second, "a's UPnP attempt", func() bool {
+		pm = nl.portMapping("a")
+		return strings.Contains(pm.Error, "UPnP")
+	})
+	b, _ := os.ReadFile(filepath.Join(nl.dir, "miniupnpd.log"))
+	if pm.Protocol != "" || !strings.Contains(pm.Error, "UPnP: AddPortMapping: gateway refused with error 501 (ActionFailed)") {
+		t.Fatalf("port_mapping %+v, want UPnP's AddPortMapping refused with 501\nminiupnpd log:\n%s", pm, tail(string(b), 30))
+	}
+	summary := func(format string, args ...any) { t.Logf("SUMMARY: "+format, args...) }
+	summary("miniupnpd 2.3.1: SSDP and description found its WANIPConnection; netcheck says: %s", pm.Error)
+}
