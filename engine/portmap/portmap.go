@@ -45,8 +45,8 @@ const (
 	// permanentRefresh is how often a permanent UPnP mapping (lease 0)
 	// is refreshed anyway, to notice a gateway that forgot it.
 	permanentRefresh = 20 * time.Minute
-	// minLease bounds how often we refresh, whatever a gateway grants.
-	minLease = 2 * time.Minute
+	// minRefresh bounds how often we refresh, whatever a gateway grants.
+	minRefresh = 5 * time.Second
 	// callTimeout bounds one protocol's attempt.
 	callTimeout = 3 * time.Second
 	// unmapTimeout bounds the delete on Close.
@@ -326,5 +326,5 @@ func (m *Mapper) mapAny(ctx context.Context, gw, self netip.Addr) (client, Mappi
 
 // refreshAfter is when to refresh a mapping granted for lease.
 func refreshAfter(lease time.Duration) time.Duration {
-	return max(lease, minLease) / 2
+	return max(lease/2, minRefresh)
 }

@@ -30,13 +30,14 @@ func main() {
 	lanIf := flag.String("lan-if", "", "the LAN interface (SSDP multicast)")
 	protos := flag.String("protocols", "pcp,nat-pmp,upnp", "protocols to speak")
 	httpPort := flag.Int("http-port", 5000, "UPnP HTTP port")
+	maxLease := flag.Duration("max-lease", 2*time.Hour, "longest lifetime NAT-PMP and PCP grant")
 	flag.Parse()
 	wanIP, err1 := netip.ParseAddr(*wan)
 	lanIP, err2 := netip.ParseAddr(*lan)
 	if err1 != nil || err2 != nil || *lanIf == "" {
 		log.Fatal("usage: gateway --wan ADDR --lan ADDR --lan-if NAME [--protocols pcp,nat-pmp,upnp]")
 	}
-	cfg := responder.Config{External: wanIP, Logf: log.Printf}
+	cfg := responder.Config{External: wanIP, Logf: log.Printf, MaxLease: *maxLease}
 	for _, p := range strings.Split(*protos, ",") {
 		switch p {
 		case "pcp":

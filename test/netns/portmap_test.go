@@ -29,13 +29,14 @@ func gatewayBin(t *testing.T, dir string) string {
 }
 
 // startGateway runs the port mapper on home's router with protocols.
-func (nl *natLab) startGateway(bin, home, protocols string) *exec.Cmd {
+func (nl *natLab) startGateway(bin, home, protocols string, extra ...string) *exec.Cmd {
 	nl.t.Helper()
 	rtr := nl.prefix + "-r" + home
 	lan := strings.TrimSuffix(nl.nodes[home].underlay, ".2") + ".1"
 	logf, _ := os.OpenFile(filepath.Join(nl.dir, "gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	defer logf.Close()
-	cmd := exec.Command("ip", "netns", "exec", rtr, bin, "--wan", nl.wan[home], "--lan", lan, "--lan-if", "l"+home, "--protocols", protocols)
+	args := append([]string{"netns", "exec", rtr, bin, "--wan", nl.wan[home], "--lan", lan, "--lan-if", "l" + home, "--protocols", protocols}, extra...)
+	cmd := exec.Command("ip", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		nl.t.Fatal(err)
@@ -171,6 +172,35 @@ func TestPortMapLab(t *testing.T) {
 			})
 			summary("%s: mapped %s (lease %d s) %v after the daemon started, c->a direct %v after; clean stop removed the forward; kill -9 + restart left %d forward",
 				proto, pm.External, pm.LeaseS, toMap.Round(time.Millisecond), direct.Round(time.Millisecond), len(fw))
+		})
+	}
+	for _, proto := range []string{"pcp", "nat-pmp"} {
+		t.Run(proto+" refreshes a short lease", func(t *testing.T) {
+			logPath := filepath.Join(nl.dir, "gateway.log")
+			g := nl.startGateway(gw, "a", proto, "--max-lease", "12s")
+			defer stopCmd(g)
+			nl.stop("a")
+			nl.start("a", "--relay", relayURL)
+			var pm apitype.NetcheckPortMapping
+			waitUntil(t, 15*time.Second, "a's port mapping", func() bool {
+				pm = nl.portMapping("a")
+				return pm.Protocol == proto
+			})
+			if pm.LeaseS > 12 {
+				t.Fatalf("lease %d s, the gateway grants at most 12", pm.LeaseS)
+			}
+			before, _ := os.ReadFile(logPath)
+			time.Sleep(30 * time.Second) // two and a half leases
+			after, _ := os.ReadFile(logPath)
+			refreshes := strings.Count(string(after[len(before):]), proto+": refresh")
+			expired := strings.Count(string(after[len(before):]), "expired")
+			if fw := nl.forwards("a"); len(fw) != 1 || refreshes < 4 || expired != 0 {
+				t.Fatalf("after 30 s: forwards %q, %d refreshes, %d expiries; want the mapping kept by a refresh every ~6 s", fw, refreshes, expired)
+			}
+			if !nl.pings("c", "a") {
+				t.Error("c cannot reach a")
+			}
+			summary("%s, lease cut to %d s by the gateway: %d refreshes in 30 s, mapping never lapsed", proto, pm.LeaseS, refreshes)
 		})
 	}
 	if t.Failed() {

@@ -30,7 +30,7 @@ type Config struct {
 	NATPMP, PCP, UPnP bool
 	// Forward applies the mappings; nil keeps them only in memory.
 	Forward Forwarder
-	// MaxLease caps granted lifetimes (0: 2 h).
+	// MaxLease caps the lifetimes NAT-PMP and PCP grant (0: 2 h).
 	MaxLease time.Duration
 	// Logf logs; nil discards.
 	Logf func(format string, args ...any)

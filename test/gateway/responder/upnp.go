@@ -139,8 +139,8 @@ func (s *Server) upnpAdd(ext uint16, in netip.AddrPort, lease time.Duration) err
 	fresh := m == nil || m.Internal != in
 	old := m
 	m = &Mapping{Ext: ext, Internal: in, Via: "upnp"}
-	if lease > 0 {
-		m.Expires = time.Now().Add(min(lease, s.cfg.MaxLease))
+	if lease > 0 { // as asked: UPnP has no way to grant less
+		m.Expires = time.Now().Add(lease)
 	}
 	s.maps[ext] = m
 	s.mu.Unlock()
