@@ -70,7 +70,7 @@ func (e *Engine) announceState() {
 			}
 		}
 		e.mu.Unlock()
-		msg := &ctrlMsg{Type: msgState, Standby: !e.isUp.Load()}
+		msg := &ctrlMsg{Type: msgState, Standby: !e.dp.Up()}
 		for _, pc := range targets {
 			e.sendCtrl(pc, msg)
 		}

@@ -21,11 +21,11 @@ func (e *Engine) Status() *apitype.Status {
 		Networks:  []apitype.Network{},
 		Peers:     []apitype.Peer{},
 		Requests:  []apitype.JoinRequest{},
-		Drops:     e.drops.snapshot(),
+		Drops:     e.dp.Drops(),
 		TUNError:  e.tunError(),
 		SaveError: e.saveError(),
 
-		FirewallInLastMinute: e.fwInRecent.sum(e.second()),
+		FirewallInLastMinute: e.dp.FirewallInLastMinute(),
 	}
 	if j := e.joinWaits.list(); len(j) > 0 {
 		st.Joining = j
@@ -33,7 +33,7 @@ func (e *Engine) Status() *apitype.Status {
 	if n := e.ctrlDrops.Load(); n > 0 {
 		st.Drops["control_queue"] = n // control messages, not packets
 	}
-	if e.isUp.Load() {
+	if e.dp.Up() {
 		st.State = apitype.StateUp
 	}
 	st.Self = apitype.Self{
@@ -69,6 +69,7 @@ func (e *Engine) Status() *apitype.Status {
 		}
 	}
 	for _, p := range e.peers {
+		tx, rx := p.dp.Bytes()
 		ap := apitype.Peer{
 			ID:       p.key.String(),
 			Hostname: p.info.hostname,
@@ -76,8 +77,8 @@ func (e *Engine) Status() *apitype.Status {
 			IPv6:     p.info.ipv6,
 			Networks: slices.Clone(p.info.networks),
 			Path:     apitype.PathNone,
-			TxBytes:  p.txBytes.Load(),
-			RxBytes:  p.rxBytes.Load(),
+			TxBytes:  tx,
+			RxBytes:  rx,
 			LastSeen: p.lastSeen,
 		}
 		ap.Refused, ap.Warnings = p.info.warnings(e.nameOfLocked)
@@ -89,7 +90,7 @@ func (e *Engine) Status() *apitype.Status {
 			}
 			ap.RTTMs = float64(pc.qc.ConnectionStats().SmoothedRTT.Microseconds()) / 1000
 			ap.Carrier = "datagram"
-			if pc.bulk != nil && pc.bulk.sender.Load() != nil {
+			if pc.bulk != nil && pc.bulk.Sending() {
 				ap.Carrier = "bulk"
 			}
 			ap.LastSeen = now.Truncate(time.Second)
