@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/rayfish/rayfish/engine/key"
-	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
 
 // Standby (ray down) is visible to peers: a node tells every connected
@@ -75,15 +74,4 @@ func (e *Engine) announceState() {
 			e.sendCtrl(pc, msg)
 		}
 	})
-}
-
-// peerState is a peer's state for the local API.
-func (e *Engine) peerState(p *peer, online bool) string {
-	switch {
-	case !online:
-		return apitype.PeerOffline
-	case e.standby.has(p.key):
-		return apitype.PeerStandby
-	}
-	return apitype.PeerOnline
 }

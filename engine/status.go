@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rayfish/rayfish/app/buildinfo"
+	"github.com/rayfish/rayfish/engine/localapi/apiconv"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
 
@@ -52,8 +53,7 @@ func (e *Engine) Status() *apitype.Status {
 	first := true
 	now := time.Now()
 	for _, n := range e.state.Networks {
-		an := apitype.Network{Name: n.Name, ID: n.ID.String(), Admin: n.IsAdmin(), Open: n.Roster.Open,
-			Version: n.Roster.Version, Members: len(n.Roster.Members)}
+		an := apiconv.Network(n)
 		if m, ok := n.Roster.Member(e.self); ok {
 			an.Hostname = m.Hostname
 			if first {
@@ -62,11 +62,7 @@ func (e *Engine) Status() *apitype.Status {
 			}
 		}
 		st.Networks = append(st.Networks, an)
-		if n.IsAdmin() {
-			for _, r := range n.PendingRequests(now) {
-				st.Requests = append(st.Requests, apitype.JoinRequest{Network: n.Name, ID: r.Node.String(), Hostname: r.Hostname, Received: r.Received})
-			}
-		}
+		st.Requests = append(st.Requests, apiconv.JoinRequests(n, now)...)
 	}
 	for _, p := range e.peers {
 		tx, rx := p.dp.Bytes()
@@ -95,7 +91,7 @@ func (e *Engine) Status() *apitype.Status {
 			}
 			ap.LastSeen = now.Truncate(time.Second)
 		}
-		ap.State = e.peerState(p, ap.Online)
+		ap.State = apiconv.PeerState(ap.Online, e.standby.has(p.key))
 		st.Peers = append(st.Peers, ap)
 	}
 	slices.SortFunc(st.Peers, func(a, b apitype.Peer) int {
