@@ -21,4 +21,10 @@
 // plane who the peers are (NewPeer, SetRoutes) and how to reach them
 // (Peer.SetCarrier). Every per-packet read is of an atomic snapshot: the
 // plane has no lock on its data path.
+//
+// Locks: only Bulk.mu, one per connection, a leaf that guards its receive
+// sessions (taken when they are added or retired, never per packet).
+// Goroutines: the TUN reader and writer (Start), one sender per Peer
+// (until Peer.Close) and at most one key rotation per Bulk; Plane.Close
+// stops and waits for all of them.
 package dataplane

@@ -13,13 +13,9 @@ func (pl *Plane) Receive(p *Peer, pkt []byte) {
 		pl.drops.add(dropMalformed)
 		return
 	}
-	b := pl.getBuf()
-	if b == nil {
-		pl.drops.add(dropBackpressure)
-		return
+	if b := pl.copyBuf(pkt); b != nil {
+		pl.inboundBuf(p, b)
 	}
-	b.n = copy(b.b[headroom:], pkt)
-	pl.inboundBuf(p, b)
 }
 
 // inboundBuf checks a packet from p, already in b, and queues it for the

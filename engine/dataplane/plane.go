@@ -211,6 +211,18 @@ func (pl *Plane) putBuf(b *pbuf) {
 	}
 }
 
+// copyBuf copies pkt (at most MaxPacket bytes) into a pooled buffer; nil,
+// counted as backpressure, when none is free.
+func (pl *Plane) copyBuf(pkt []byte) *pbuf {
+	b := pl.getBuf()
+	if b == nil {
+		pl.drops.add(dropBackpressure)
+		return nil
+	}
+	b.n = copy(b.b[headroom:], pkt)
+	return b
+}
+
 // pbatch carries up to sendBatch packets to one peer's sender as one
 // queue item: the TUN reader and the sender meet once per batch, not once
 // per packet (per-packet queue operations cost ~15% of the sender's CPU

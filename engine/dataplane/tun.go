@@ -96,12 +96,10 @@ func (pl *Plane) outbound(pkt []byte) {
 		pl.drops.add(dropBackpressure)
 		return
 	}
-	b := pl.getBuf()
+	b := pl.copyBuf(pkt)
 	if b == nil {
-		pl.drops.add(dropBackpressure)
 		return
 	}
-	b.n = copy(b.b[headroom:], pkt)
 	sb.bufs[sb.n] = b
 	sb.n++
 	if sb.n == len(sb.bufs) {
@@ -253,16 +251,13 @@ func (pl *Plane) answerDNS(pkt []byte, info *packet.Info) {
 // DeliverDNS writes a forwarded query's reply packet into the TUN (the
 // magic DNS resolver's Deliver hook).
 func (pl *Plane) DeliverDNS(pkt []byte) {
-	b := pl.getBuf()
-	if b == nil || len(pkt) > MaxPacket {
-		if b != nil {
-			pl.putBuf(b)
-		}
+	if len(pkt) > MaxPacket {
 		pl.drops.add(dropBackpressure)
 		return
 	}
-	b.n = copy(b.b[headroom:], pkt)
-	pl.toTUN(b)
+	if b := pl.copyBuf(pkt); b != nil {
+		pl.toTUN(b)
+	}
 }
 
 // reject answers a denied packet: into the TUN for our own outbound
