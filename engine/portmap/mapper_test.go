@@ -190,3 +190,20 @@ func TestMapperLapseAndRetry(t *testing.T) {
 		}
 	})
 }
+
+// TestMapperRejectsUnusableAddress: an external address members must not
+// be asked to ping (loopback, multicast...) is no mapping.
+func TestMapperRejectsUnusableAddress(t *testing.T) {
+	for _, bad := range []string{"127.0.0.1:41641", "224.0.0.1:41641", "0.0.0.0:41641", "169.254.1.1:41641", "198.51.100.1:0"} {
+		synctest.Test(t, func(t *testing.T) {
+			f := &fakeNet{gw: gwA, works: map[Protocol]bool{PCP: true}, lease: time.Hour,
+				ext: map[netip.Addr]netip.AddrPort{gwA: netip.MustParseAddrPort(bad)}}
+			m := newFakeMapper(f, make(chan Status, 16))
+			defer m.Close()
+			synctest.Wait()
+			if st := m.Status(); st.External.IsValid() || st.Err == "" {
+				t.Fatalf("%s accepted: %+v", bad, st)
+			}
+		})
+	}
+}

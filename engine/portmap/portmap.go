@@ -293,8 +293,10 @@ func (m *Mapper) call(ctx context.Context, cl client, prev netip.AddrPort) (Mapp
 	if err != nil {
 		return Mapping{}, err
 	}
-	if !nm.External.IsValid() || nm.Lease <= 0 {
-		return Mapping{}, fmt.Errorf("%s: gateway granted no usable mapping", cl.protocol())
+	// What we advertise, members ping: never a loopback, multicast,
+	// link-local or unspecified address, whatever the gateway says.
+	if !nm.External.IsValid() || !nm.External.Addr().IsGlobalUnicast() || nm.External.Port() == 0 || nm.Lease <= 0 {
+		return Mapping{}, fmt.Errorf("%s: gateway granted no usable mapping (%v)", cl.protocol(), nm.External)
 	}
 	nm.Lease = min(nm.Lease, 24*time.Hour)
 	return nm, nil

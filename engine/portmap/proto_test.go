@@ -188,3 +188,16 @@ func TestUPnPStaysOnGateway(t *testing.T) {
 		t.Fatalf("err %v, want a refusal of the foreign description", err)
 	}
 }
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"Action Failed":          "Action Failed",
+		"evil\r\nX-Injected: 1":  "evilX-Injected: 1",
+		strings.Repeat("a", 200): strings.Repeat("a", 80),
+		"caf\xc3\xa9":            "caf",
+	} {
+		if got := printable(in, 80); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

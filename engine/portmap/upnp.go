@@ -288,7 +288,7 @@ func upnpErr(action string, err error) error {
 		if desc == "" {
 			desc = f.FaultString
 		}
-		return &UPnPError{Action: action, Code: f.Detail.UPnPError.Errorcode, Description: desc}
+		return &UPnPError{Action: action, Code: f.Detail.UPnPError.Errorcode, Description: printable(desc, 80)}
 	}
 	var ne net.Error
 	if errors.As(err, &ne) && ne.Timeout() {
@@ -306,4 +306,16 @@ type UPnPError struct {
 
 func (e *UPnPError) Error() string {
 	return "UPnP: " + e.Action + ": gateway refused with error " + strconv.Itoa(e.Code) + " (" + e.Description + ")"
+}
+
+// printable keeps at most n printable ASCII characters of the gateway's
+// text, for one-line errors.
+func printable(s string, n int) string {
+	out := make([]byte, 0, min(len(s), n))
+	for i := 0; i < len(s) && len(out) < n; i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7f {
+			out = append(out, c)
+		}
+	}
+	return string(out)
 }
