@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows && !darwin
 
 package portmap
 
@@ -7,7 +7,7 @@ import (
 	"net/netip"
 )
 
-// defaultGateway is not implemented here yet: port mapping stays off.
+// defaultGateway is not implemented on this OS: port mapping stays off.
 func defaultGateway() (netip.Addr, error) {
 	return netip.Addr{}, errors.New("finding the default gateway is not supported on this OS yet")
 }
