@@ -52,7 +52,7 @@ const (
 	// unmapTimeout bounds the delete on Close.
 	unmapTimeout = 2 * time.Second
 	// gatewayPoll is how often the default gateway is checked.
-	gatewayPoll = 30 * time.Second
+	gatewayPoll = 10 * time.Second
 	// retryMin and retryMax bound the wait after every protocol failed.
 	retryMin = 30 * time.Second
 	retryMax = 10 * time.Minute

@@ -85,7 +85,9 @@ func (nl *natLab) portMapping(home string) apitype.NetcheckPortMapping {
 // with it, for each protocol alone (PCP, NAT-PMP, UPnP), a's daemon maps
 // its port, the same external address results, c reaches a directly, a
 // clean stop deletes the mapping, and a kill -9 + restart replaces the
-// stale mapping instead of adding a second one.
+// stale mapping instead of adding a second one. A gateway that grants
+// short leases sees them refreshed in time, and when a's default route
+// moves to another router the mapping moves with it.
 func TestPortMapLab(t *testing.T) {
 	nl := newNATLab(t, "p15", map[string]string{"a": "portmap", "c": "hard"})
 	summary := func(format string, args ...any) { t.Logf("SUMMARY: "+format, args...) }
@@ -203,6 +205,68 @@ func TestPortMapLab(t *testing.T) {
 			summary("%s, lease cut to %d s by the gateway: %d refreshes in 30 s, mapping never lapsed", proto, pm.LeaseS, refreshes)
 		})
 	}
+	t.Run("new default gateway: mapped again there", func(t *testing.T) {
+		g := nl.startGateway(gw, "a", "pcp")
+		defer stopCmd(g)
+		nl.stop("a")
+		nl.start("a", "--relay", relayURL)
+		waitUntil(t, 15*time.Second, "a mapped on its router", func() bool { return nl.portMapping("a").Protocol == "pcp" })
+		// A second router for a: LAN 198.19.9.0/24, WAN 198.18.100.60,
+		// the same filtering and its own port mapper.
+		r2, home := nl.prefix+"-r2", nl.nodes["a"].ns
+		run(t, "ip", "netns", "add", r2)
+		run(t, "ip", "-n", r2, "link", "set", "lo", "up")
+		run(t, "ip", "link", "add", "w2", "netns", r2, "type", "veth", "peer", "name", "u2", "netns", nl.prefix+"-inet")
+		run(t, "ip", "-n", nl.prefix+"-inet", "link", "set", "u2", "master", "br0", "up")
+		run(t, "ip", "-n", r2, "addr", "add", "198.18.100.60/24", "dev", "w2")
+		run(t, "ip", "-n", r2, "link", "set", "w2", "up")
+		run(t, "ip", "link", "add", "l2", "netns", r2, "type", "veth", "peer", "name", "eth1", "netns", home)
+		run(t, "ip", "-n", r2, "addr", "add", "198.19.9.1/24", "dev", "l2")
+		run(t, "ip", "-n", r2, "link", "set", "l2", "up")
+		run(t, "ip", "-n", home, "addr", "add", "198.19.9.2/24", "dev", "eth1")
+		run(t, "ip", "-n", home, "link", "set", "eth1", "up")
+		run(t, "ip", "netns", "exec", r2, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+		cmd := exec.Command("ip", "netns", "exec", r2, "nft", "-f", "-")
+		cmd.Stdin = strings.NewReader(`table ip nat {
+  chain post { type nat hook postrouting priority srcnat; oifname "w2" masquerade; }
+}
+table inet filter {
+  chain forwarding { type filter hook forward priority filter; policy accept;
+    iifname "w2" ct state established,related accept
+    iifname "w2" ct status dnat accept
+    iifname "w2" drop
+  }
+}`)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("nft on %s: %v\n%s", r2, err, out)
+		}
+		g2 := exec.Command("ip", "netns", "exec", r2, gw, "--wan", "198.18.100.60", "--lan", "198.19.9.1", "--lan-if", "l2", "--protocols", "pcp")
+		logf, _ := os.OpenFile(filepath.Join(nl.dir, "gateway.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		g2.Stdout, g2.Stderr = logf, logf
+		if err := g2.Start(); err != nil {
+			t.Fatal(err)
+		}
+		logf.Close()
+		defer stopCmd(g2)
+		time.Sleep(500 * time.Millisecond)
+		run(t, "ip", "-n", home, "route", "replace", "default", "via", "198.19.9.1")
+		start := time.Now()
+		var pm apitype.NetcheckPortMapping
+		waitUntil(t, 20*time.Second, "a mapped on the new gateway", func() bool {
+			pm = nl.portMapping("a")
+			return strings.HasPrefix(pm.External, "198.18.100.60:")
+		})
+		remap := time.Since(start)
+		if fw := nl.forwards("a"); len(fw) != 0 {
+			t.Errorf("the old router still forwards %q", fw)
+		}
+		waitUntil(t, 30*time.Second, "c->a direct through the new router", func() bool {
+			p, _ := nl.pathOf("c", "a")
+			return p == "direct" && nl.pings("c", "a")
+		})
+		summary("default route moved to a second router: mapped there (%s, old forward deleted) %v later, c->a direct again %v later",
+			pm.External, remap.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	})
 	if t.Failed() {
 		for _, f := range []string{"gateway.log", "a.log"} {
 			b, _ := os.ReadFile(filepath.Join(nl.dir, f))
