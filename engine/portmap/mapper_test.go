@@ -207,3 +207,24 @@ func TestMapperRejectsUnusableAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestMapperNewGatewayEndsBackoff: after failures pushed the retry far
+// out, a new default gateway is asked at its next check.
+func TestMapperNewGatewayEndsBackoff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeNet{gw: gwA, works: map[Protocol]bool{}, lease: time.Hour,
+			ext: map[netip.Addr]netip.AddrPort{gwB: extB}}
+		m := newFakeMapper(f, make(chan Status, 16))
+		defer m.Close()
+		time.Sleep(10 * time.Minute) // retries back off towards retryMax
+		synctest.Wait()
+		f.mu.Lock()
+		f.gw, f.works = gwB, map[Protocol]bool{PCP: true}
+		f.mu.Unlock()
+		time.Sleep(gatewayPoll)
+		synctest.Wait()
+		if st := m.Status(); st.External != extB {
+			t.Fatalf("new gateway not asked within %v: %+v", gatewayPoll, st)
+		}
+	})
+}

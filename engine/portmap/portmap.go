@@ -228,16 +228,19 @@ func (m *Mapper) routine(ctx context.Context) {
 		if gerr != nil {
 			g = netip.Addr{}
 		}
-		if cl != nil && g != gw {
+		if g != gw {
 			// New gateway (or none): the old mapping is useless. Try
-			// to delete it, briefly: the old gateway may be gone.
-			m.log.Info("port mapping: gateway changed", "from", gw, "to", g)
-			uctx, cancel := context.WithTimeout(ctx, time.Second)
-			cl.unmapPort(uctx, m.cfg.Port, cur)
-			cancel()
-			cl, cur = nil, Mapping{}
-			m.set(Status{Gateway: g})
-			next = time.Time{}
+			// to delete it, briefly: the old gateway may be gone. Ask
+			// the new one at once.
+			if cl != nil {
+				m.log.Info("port mapping: gateway changed", "from", gw, "to", g)
+				uctx, cancel := context.WithTimeout(ctx, time.Second)
+				cl.unmapPort(uctx, m.cfg.Port, cur)
+				cancel()
+				cl, cur = nil, Mapping{}
+				m.set(Status{Gateway: g})
+			}
+			next, retry = time.Time{}, retryMin
 		}
 		gw = g
 		switch {
