@@ -124,10 +124,10 @@ func (r *Roster) AdminOf(node key.NodePublic) bool {
 }
 
 // AdoptSecret installs the network secret handed over by a co-admin:
-// it must be the key of n, and the roster must mark self as an admin.
+// it must be n's current key, and the roster must mark self as an admin.
 func (n *Network) AdoptSecret(secret key.NetworkPrivate, self key.NodePublic) error {
 	switch {
-	case secret.IsZero() || secret.Public() != n.ID:
+	case secret.IsZero() || secret.Public() != n.Key():
 		return errWrongSecret
 	case n.Roster == nil || !n.Roster.AdminOf(self):
 		return ErrNotAdmin
@@ -141,4 +141,5 @@ func (n *Network) AdoptSecret(secret key.NetworkPrivate, self key.NodePublic) er
 func (n *Network) DropSecret() {
 	n.Secret = key.NetworkPrivate{}
 	n.Invites, n.Requests = nil, nil
+	n.lost = nil
 }
