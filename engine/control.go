@@ -23,9 +23,16 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 		}
 		e.importRecords(p, m.Endpoints)
 		var push []*netmap.SignedRoster
+		var proofs []*netmap.RemovalProof
 		e.mu.Lock()
 		for _, n := range e.state.Networks {
 			theirs, shared := m.Versions[n.ID]
+			if shared && !isMember(n, p.key) && n.IsAdmin() {
+				// Removed while away, still holding the network.
+				if proof, err := n.ProveRemoval(p.key); err == nil {
+					proofs = append(proofs, &proof)
+				}
+			}
 			if !shared || !isMember(n, p.key) {
 				continue
 			}
@@ -38,6 +45,10 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 		for _, s := range push {
 			e.sendCtrl(pc, &ctrlMsg{Type: msgRoster, Roster: s})
 		}
+		for _, proof := range proofs {
+			e.sendCtrl(pc, &ctrlMsg{Type: msgRemoved, Removal: proof})
+		}
+		e.sendKeysHello(p, pc, m.Versions)
 		e.handOverKeys(p, pc)
 	case msgRoster:
 		if m.Roster != nil {
@@ -57,6 +68,12 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 	case msgAdminKey:
 		if m.AdminKey != nil {
 			e.handleAdminKey(p, *m.AdminKey)
+		}
+	case msgKeys:
+		e.handleKeys(p, pc, m.Keys)
+	case msgRemoved:
+		if m.Removal != nil {
+			e.applyRemovalProof(p, *m.Removal)
 		}
 	case msgRename:
 		if m.Rename != nil {
@@ -93,7 +110,9 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 	changed, err := net.ApplyRoster(s)
 	if err != nil {
 		e.mu.Unlock()
-		if !errors.Is(err, netmap.ErrStaleRoster) {
+		if errors.Is(err, netmap.ErrReplacedKey) || errors.Is(err, netmap.ErrRekeyLost) {
+			e.answerStaleRoster(from, net.ID)
+		} else if !errors.Is(err, netmap.ErrStaleRoster) {
 			e.log.Warn("roster refused", "peer", from.key.ShortString(), "err", err)
 		}
 		return

@@ -53,7 +53,7 @@ func (e *Engine) Status() *apitype.Status {
 	now := time.Now()
 	for _, n := range e.state.Networks {
 		an := apitype.Network{Name: n.Name, ID: n.ID.String(), Admin: n.IsAdmin(), Open: n.Roster.Open,
-			Version: n.Roster.Version, Members: len(n.Roster.Members)}
+			Version: n.Roster.Version, Members: len(n.Roster.Members), KeyGeneration: n.Generation()}
 		if m, ok := n.Roster.Member(e.self); ok {
 			an.Hostname = m.Hostname
 			if first {

@@ -153,7 +153,7 @@ func (n *Network) requireAdmin() error {
 func (n *Network) commit(r *Roster, now time.Time) error {
 	r.Version = n.Roster.Version + 1
 	r.Issued = now.UTC()
-	s, err := r.signChain(n.Secret, n.Signed.Chain)
+	s, err := r.SignChain(n.Secret, n.Signed.Chain)
 	if err != nil {
 		return fmt.Errorf("network %q: %w", n.Name, err)
 	}

@@ -75,6 +75,14 @@ func (h Handover) message() []byte {
 	return binary.BigEndian.AppendUint64(b, uint64(h.Time.Unix()))
 }
 
+// Sign returns h signed by old, the key it replaces, and by, the admin
+// node making it.
+func (h Handover) Sign(old key.NetworkPrivate, by key.NodePrivate) Handover {
+	msg := h.message()
+	h.KeySig, h.NodeSig = old.Sign(msg), by.Sign(msg)
+	return h
+}
+
 // same reports whether h and o are the same statement.
 func (h Handover) same(o Handover) bool {
 	return h.New == o.New && bytes.Equal(h.KeySig, o.KeySig) && bytes.Equal(h.NodeSig, o.NodeSig)
@@ -198,13 +206,11 @@ func (n *Network) Rekey(by key.NodePrivate, now time.Time) error {
 	}
 	secret := key.NewNetwork()
 	h := Handover{Network: n.ID, Gen: uint32(gen), Old: n.Key(), New: secret.Public(), By: by.Public(), Time: now.UTC().Truncate(time.Second)}
-	msg := h.message()
-	h.KeySig, h.NodeSig = n.Secret.Sign(msg), by.Sign(msg)
-	chain := append(append([]Handover(nil), n.Signed.Chain...), h)
+	chain := append(append([]Handover(nil), n.Signed.Chain...), h.Sign(n.Secret, by))
 	r := n.Roster.clone()
 	r.Version = n.Roster.Version + 1
 	r.Issued = now.UTC()
-	s, err := r.signChain(secret, chain)
+	s, err := r.SignChain(secret, chain)
 	if err != nil {
 		return fmt.Errorf("network %q: %w", n.Name, err)
 	}

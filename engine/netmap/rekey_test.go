@@ -113,7 +113,7 @@ func TestForgedHandOverRefused(t *testing.T) {
 	resign := func(t *testing.T, chain []Handover, k key.NetworkPrivate) SignedRoster {
 		r := a.Roster.clone()
 		r.Version++
-		s, err := r.signChain(k, chain)
+		s, err := r.SignChain(k, chain)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -193,7 +193,7 @@ func TestWithdrawnAdminAfterRekey(t *testing.T) {
 	h := Handover{Network: a.ID, Gen: 1, Old: a.ID, New: wNew.Public(), By: wKey.Public(), Time: t0}
 	h.KeySig, h.NodeSig = kept.Sign(h.message()), wKey.Sign(h.message())
 	// Make the fork win the key comparison if it could win at all.
-	forked, err := r.signChain(wNew, []Handover{h})
+	forked, err := r.SignChain(wNew, []Handover{h})
 	if err != nil {
 		t.Fatal(err)
 	}

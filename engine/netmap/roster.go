@@ -91,11 +91,11 @@ var (
 
 // Sign checks r and signs it with k, which must be the key of r.Network
 // (a network never rekeyed).
-func (r *Roster) Sign(k key.NetworkPrivate) (SignedRoster, error) { return r.signChain(k, nil) }
+func (r *Roster) Sign(k key.NetworkPrivate) (SignedRoster, error) { return r.SignChain(k, nil) }
 
-// signChain checks r and signs it with k, which must be the key chain
+// SignChain checks r and signs it with k, which must be the key chain
 // ends with.
-func (r *Roster) signChain(k key.NetworkPrivate, chain []Handover) (SignedRoster, error) {
+func (r *Roster) SignChain(k key.NetworkPrivate, chain []Handover) (SignedRoster, error) {
 	if k.IsZero() {
 		return SignedRoster{}, errors.New("sign roster: no network key")
 	}

@@ -116,7 +116,7 @@ func TestPeerAdminMenuShowsDaemonError(t *testing.T) {
 func TestNetworkRowAdminButtons(t *testing.T) {
 	h := networksHarness(t)
 	l := h.win.networks.list
-	for _, label := range []string{"Rename…", "Invites…", "Delete…"} {
+	for _, label := range []string{"Rename…", "Invites…", "Rekey…", "Delete…"} {
 		button(t, l.Objects[0], label) // home: admin
 	}
 	var work []string
@@ -186,6 +186,33 @@ func TestDeleteNetworkAsksFirst(t *testing.T) {
 	test.Tap(button(t, dialogContent(c), "Yes"))
 	wantCall(t, h, "DeleteNetwork", "home")
 	h.q.RunNext(t)
+}
+
+func TestRekeyAsksFirst(t *testing.T) {
+	h := networksHarness(t)
+	c := h.win.win.Canvas()
+	n := h.win.networks
+	rekey := button(t, n.list.Objects[0], "Rekey…")
+	test.Tap(rekey)
+	h.fake.NoCall(t)
+	test.Tap(button(t, dialogContent(c), "No"))
+	h.fake.NoCall(t)
+	test.Tap(rekey)
+	test.Tap(button(t, dialogContent(c), "Yes"))
+	wantCall(t, h, "Rekey", "home")
+	h.q.RunUntil(t, func() bool { return n.rekeyResult != nil })
+	if !strings.Contains(n.rekeyResult.Text, "home has a new network key (generation 1)") {
+		t.Errorf("rekey result %q", n.rekeyResult.Text)
+	}
+	n.rekeyResult = nil
+	h.fake.SetErr("Rekey", errors.New(`only an admin of "home" can rekey the network`))
+	test.Tap(rekey)
+	test.Tap(button(t, dialogContent(c), "Yes"))
+	wantCall(t, h, "Rekey", "home")
+	h.q.RunUntil(t, func() bool { return n.rekeyResult != nil })
+	if !strings.Contains(n.rekeyResult.Text, "only an admin") {
+		t.Errorf("rekey error %q", n.rekeyResult.Text)
+	}
 }
 
 func TestInvitesListAndRevoke(t *testing.T) {

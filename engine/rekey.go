@@ -1,0 +1,110 @@
+package engine
+
+import (
+	"time"
+
+	"github.com/rayfish/rayfish/engine/audit"
+	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
+	"github.com/rayfish/rayfish/engine/netmap"
+)
+
+// Rekeying a network (ray rekey): a new network key, the roster re-signed
+// by it, and the hand-over chain with it (netmap/rekey.go). Members follow
+// the chain from the key they trust; co-admins that remain admins get the
+// new secret over the control stream (handOverKeys), as with admin add; a
+// withdrawn admin does not, so its signatures are refused from now on.
+
+// Rekey gives network a new key (admin only) and returns its generation
+// and the co-admins it goes to.
+func (e *Engine) Rekey(network string) (apitype.RekeyResponse, error) {
+	defer e.flushSaved() // after the unlock below
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n, err := e.adminNetworkLocked(network, "rekey the network")
+	if err != nil {
+		return apitype.RekeyResponse{}, err
+	}
+	if err := n.Rekey(e.nodeKey, time.Now()); err != nil {
+		return apitype.RekeyResponse{}, err
+	}
+	e.saveLocked()
+	e.gossipRosterLocked(n.ID, key.NodePublic{})
+	resp := apitype.RekeyResponse{Generation: n.Generation(), Admins: []string{}}
+	secret := &ctrlMsg{Type: msgAdminKey, AdminKey: &adminKey{Network: n.ID, Secret: n.Secret}}
+	for _, m := range n.Roster.Members {
+		if !m.Admin || m.Node == e.self {
+			continue
+		}
+		resp.Admins = append(resp.Admins, m.Hostname)
+		if p := e.peers[m.Node]; p != nil {
+			if pc := p.cur.Load(); pc != nil { // queued after the roster
+				e.sendCtrl(pc, secret)
+			}
+		}
+	}
+	e.watchers.notify()
+	e.log.Info("network rekeyed", "network", n.Name, "generation", resp.Generation)
+	e.auditf(audit.MemberRemoved, e.self, "", n.Name, "network rekeyed by this admin")
+	return resp, nil
+}
+
+// sendKeysHello tells p, after its hello, the current key of every
+// rekeyed network both hold, so that two nodes whose rosters carry the
+// same version under different keys (a concurrent rekey) exchange them.
+func (e *Engine) sendKeysHello(p *peer, pc *peerConn, theirs map[key.NetworkPublic]uint64) {
+	e.mu.Lock()
+	keys := map[key.NetworkPublic]key.NetworkPublic{}
+	for _, n := range e.state.Networks {
+		if _, shared := theirs[n.ID]; shared && n.Generation() > 0 && isMember(n, p.key) {
+			keys[n.ID] = n.Key()
+		}
+	}
+	e.mu.Unlock()
+	if len(keys) > 0 {
+		e.sendCtrl(pc, &ctrlMsg{Type: msgKeys, Keys: keys})
+	}
+}
+
+// handleKeys answers a peer's network keys: where ours differs, it gets
+// our roster, and keeps whichever its rules say (a newer key, or the
+// winner of a concurrent rekey).
+func (e *Engine) handleKeys(p *peer, pc *peerConn, keys map[key.NetworkPublic]key.NetworkPublic) {
+	if len(keys) > maxKeysMsg {
+		return
+	}
+	var push []*netmap.SignedRoster
+	e.mu.Lock()
+	for id, k := range keys {
+		n := e.state.ByID(id)
+		if n != nil && isMember(n, p.key) && n.Key() != k {
+			s := n.Signed
+			push = append(push, &s)
+		}
+	}
+	e.mu.Unlock()
+	for _, s := range push {
+		e.sendCtrl(pc, &ctrlMsg{Type: msgRoster, Roster: s})
+	}
+}
+
+// maxKeysMsg bounds the networks a keys message may name.
+const maxKeysMsg = 256
+
+// answerStaleRoster sends p our roster of n when p sent one under a key
+// ours replaced (it missed a rekey) or that lost a concurrent rekey, so
+// that it follows.
+func (e *Engine) answerStaleRoster(p *peer, id key.NetworkPublic) {
+	e.mu.Lock()
+	n := e.state.ByID(id)
+	if n == nil || n.Generation() == 0 {
+		e.mu.Unlock()
+		return
+	}
+	s := n.Signed
+	pc := p.cur.Load()
+	e.mu.Unlock()
+	if pc != nil {
+		e.sendCtrl(pc, &ctrlMsg{Type: msgRoster, Roster: &s})
+	}
+}
