@@ -70,7 +70,7 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 			e.handleAdminKey(p, *m.AdminKey)
 		}
 	case msgKeys:
-		e.handleKeys(p, pc, m.Keys)
+		e.handleKeys(p, pc, m.Keys, m.NeedKey)
 	case msgRemoved:
 		if m.Removal != nil {
 			e.applyRemovalProof(p, *m.Removal)
@@ -141,8 +141,10 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 		}
 	}
 	name, version := net.Name, net.Roster.Version // guarded by e.mu
+	ask := e.askKeyLocked(net)
 	e.mu.Unlock()
 	e.flushSaved()
+	ask()
 	e.log.Info("roster updated", "network", name, "version", version)
 	if !removedSelf {
 		e.gossipRoster(net.ID, gossipSkip)

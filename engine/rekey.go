@@ -68,23 +68,52 @@ func (e *Engine) sendKeysHello(p *peer, pc *peerConn, theirs map[key.NetworkPubl
 
 // handleKeys answers a peer's network keys: where ours differs, it gets
 // our roster, and keeps whichever its rules say (a newer key, or the
-// winner of a concurrent rekey).
-func (e *Engine) handleKeys(p *peer, pc *peerConn, keys map[key.NetworkPublic]key.NetworkPublic) {
-	if len(keys) > maxKeysMsg {
+// winner of a concurrent rekey). A co-admin that waits for a network's
+// new secret gets it if we hold it.
+func (e *Engine) handleKeys(p *peer, pc *peerConn, keys map[key.NetworkPublic]key.NetworkPublic, need []key.NetworkPublic) {
+	if len(keys) > maxKeysMsg || len(need) > maxKeysMsg {
 		return
 	}
-	var push []*netmap.SignedRoster
+	var msgs []*ctrlMsg
 	e.mu.Lock()
 	for id, k := range keys {
 		n := e.state.ByID(id)
 		if n != nil && isMember(n, p.key) && n.Key() != k {
 			s := n.Signed
-			push = append(push, &s)
+			msgs = append(msgs, &ctrlMsg{Type: msgRoster, Roster: &s})
+		}
+	}
+	for _, id := range need {
+		if n := e.state.ByID(id); n != nil && n.IsAdmin() && n.Roster.AdminOf(p.key) {
+			msgs = append(msgs, &ctrlMsg{Type: msgAdminKey, AdminKey: &adminKey{Network: n.ID, Secret: n.Secret}})
 		}
 	}
 	e.mu.Unlock()
-	for _, s := range push {
-		e.sendCtrl(pc, &ctrlMsg{Type: msgRoster, Roster: s})
+	for _, m := range msgs {
+		e.sendCtrl(pc, m)
+	}
+}
+
+// askKeyLocked returns what asks the connected admins of n for its new
+// secret, if this node waits for it (another admin rekeyed n); it runs
+// after e.mu is released.
+func (e *Engine) askKeyLocked(n *netmap.Network) func() {
+	if !n.AwaitsKey() {
+		return func() {}
+	}
+	var targets []*peerConn
+	for _, a := range n.Roster.Admins() {
+		if p := e.peers[a]; p != nil && a != e.self {
+			if pc := p.cur.Load(); pc != nil {
+				targets = append(targets, pc)
+			}
+		}
+	}
+	msg := &ctrlMsg{Type: msgKeys, NeedKey: []key.NetworkPublic{n.ID}}
+	return func() {
+		for _, pc := range targets {
+			e.sendCtrl(pc, msg)
+		}
 	}
 }
 

@@ -242,3 +242,41 @@ func TestRemovedWhileOffline(t *testing.T) {
 		return len(st.Networks) == 0 && len(st.Removed) == 1 && st.Removed[0].Name == "home" && !st.Removed[0].Deleted
 	})
 }
+
+// TestConcurrentRekey: two admins rekey at the same moment; every node
+// ends on one key and one roster, and both admins hold the winning
+// secret.
+func TestConcurrentRekey(t *testing.T) {
+	a := startTestEngine(t, "alpha")
+	b := startTestEngine(t, "beta")
+	m := startTestEngine(t, "gamma")
+	if _, err := a.CreateNetwork("home", false); err != nil {
+		t.Fatal(err)
+	}
+	joinHome(t, a, b)
+	joinHome(t, a, m)
+	waitUntil(t, 10*time.Second, "connected", func() bool { return online(a, b.self) && online(b, m.self) && online(b, a.self) })
+	if _, err := a.SetAdmin("home", "beta", true); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 5*time.Second, "beta holds the secret", func() bool { n, _ := home(b); return n.IsAdmin() })
+	errs := make(chan error, 2)
+	for _, e := range []*Engine{a, b} {
+		go func() { _, err := e.Rekey("home"); errs <- err }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitUntil(t, 10*time.Second, "one key and one roster everywhere; both admins hold the key", func() bool {
+		na, _ := home(a)
+		nb, _ := home(b)
+		nm, _ := home(m)
+		return na.IsAdmin() && nb.IsAdmin() && na.Secret.Public() == na.Key() && nb.Secret.Public() == na.Key() &&
+			nb.Key() == na.Key() && nm.Key() == na.Key() &&
+			nb.Roster.Version == na.Roster.Version && nm.Roster.Version == na.Roster.Version
+	})
+	na, _ := home(a)
+	t.Logf("converged on generation %d, version %d", na.Generation(), na.Roster.Version)
+}

@@ -42,7 +42,7 @@ const (
 	msgState     = "state"     // the sender's data plane went down (Standby) or up
 	msgRename    = "rename"    // a member asks the admins for a new hostname
 	msgAdminKey  = "admin_key" // an admin hands the network secret to a new co-admin
-	msgKeys      = "keys"      // after a hello: the current keys of rekeyed networks
+	msgKeys      = "keys"      // the current keys of rekeyed networks; secrets awaited
 	msgRemoved   = "removed"   // an admin's signed proof that the receiver was removed
 )
 
@@ -69,6 +69,9 @@ type ctrlMsg struct {
 	AdminKey *adminKey `json:"admin_key,omitempty"`
 	// Keys: the key each rekeyed network's roster is signed by now.
 	Keys map[key.NetworkPublic]key.NetworkPublic `json:"keys,omitempty"`
+	// Keys: networks whose new secret the sender, an admin whose key
+	// another admin's rekey replaced, waits for.
+	NeedKey []key.NetworkPublic `json:"need_key,omitempty"`
 	// Removal (removed, and join answers): proof that an admin removed
 	// the receiver from a network while it was away.
 	Removal *netmap.RemovalProof `json:"removal,omitempty"`
