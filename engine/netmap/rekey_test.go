@@ -3,7 +3,6 @@ package netmap
 import (
 	"bytes"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -87,15 +86,7 @@ func TestRekeyHandOver(t *testing.T) {
 	if err := s.Add(a); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "state.json")
-	if err := s.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	got, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := got.ByID(a.ID); n == nil || n.Key() != a.Key() || n.Secret.Public() != a.Key() {
+	if n := saveLoad(t, s).ByID(a.ID); n == nil || n.Key() != a.Key() || n.Secret.Public() != a.Key() {
 		t.Error("the rekeyed network did not survive a save and load")
 	}
 }
