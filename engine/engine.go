@@ -234,8 +234,11 @@ type Engine struct {
 	// removalAsks maps peers that refused our handshake to when we last
 	// asked them why (removalproof.go).
 	removalAsks map[key.NodePublic]time.Time
-	tunAddrs    []netip.Prefix
-	mdns        *mdns.Service
+	// staleAnswers maps peers to when we last answered a roster of theirs
+	// under a replaced key with ours (rekey.go).
+	staleAnswers map[key.NodePublic]time.Time
+	tunAddrs     []netip.Prefix
+	mdns         *mdns.Service
 }
 
 // New loads or creates the node's identity and state. It does not touch

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/audit"
@@ -45,7 +46,7 @@ func (e *Engine) Rekey(network string) (apitype.RekeyResponse, error) {
 	}
 	e.watchers.notify()
 	e.log.Info("network rekeyed", "network", n.Name, "generation", resp.Generation)
-	e.auditf(audit.MemberRemoved, e.self, "", n.Name, "network rekeyed by this admin")
+	e.auditf(audit.NetworkRekeyed, key.NodePublic{}, "", n.Name, fmt.Sprintf("generation %d", resp.Generation))
 	return resp, nil
 }
 
@@ -120,16 +121,25 @@ func (e *Engine) askKeyLocked(n *netmap.Network) func() {
 // maxKeysMsg bounds the networks a keys message may name.
 const maxKeysMsg = 256
 
+// staleAnswerEvery bounds how often one peer's stale rosters get ours in
+// answer: a member that keeps sending them gets no more than that.
+const staleAnswerEvery = 2 * time.Second
+
 // answerStaleRoster sends p our roster of n when p sent one under a key
 // ours replaced (it missed a rekey) or that lost a concurrent rekey, so
 // that it follows.
 func (e *Engine) answerStaleRoster(p *peer, id key.NetworkPublic) {
+	now := time.Now()
 	e.mu.Lock()
 	n := e.state.ByID(id)
-	if n == nil || n.Generation() == 0 {
+	if last, ok := e.staleAnswers[p.key]; n == nil || n.Generation() == 0 || ok && now.Sub(last) < staleAnswerEvery {
 		e.mu.Unlock()
 		return
 	}
+	if e.staleAnswers == nil || len(e.staleAnswers) >= maxRemovalAsks {
+		e.staleAnswers = map[key.NodePublic]time.Time{}
+	}
+	e.staleAnswers[p.key] = now
 	s := n.Signed
 	pc := p.cur.Load()
 	e.mu.Unlock()
