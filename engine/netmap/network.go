@@ -1,6 +1,7 @@
 // Package netmap is rayfish's membership layer: networks, their signed
-// rosters, invite codes, admission of new members, join requests, and the
-// signed statements nodes make about themselves (leave notices, endpoint
+// rosters, invite codes, admission of new members, join requests, the
+// network key's hand-overs (rekey.go) and removal proofs, and the signed
+// statements nodes make about themselves (leave notices, endpoint
 // records), plus the state file that persists all of it.
 //
 // It does no networking and no locking: the engine owns a State, guards it
