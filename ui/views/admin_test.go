@@ -177,13 +177,7 @@ func TestRenameCallsSetHostname(t *testing.T) {
 func TestDeleteNetworkAsksFirst(t *testing.T) {
 	h := networksHarness(t)
 	c := h.win.win.Canvas()
-	del := button(t, h.win.networks.list.Objects[0], "Delete…")
-	test.Tap(del)
-	h.fake.NoCall(t)
-	test.Tap(button(t, dialogContent(c), "No"))
-	h.fake.NoCall(t)
-	test.Tap(del)
-	test.Tap(button(t, dialogContent(c), "Yes"))
+	confirmYes(t, h, button(t, h.win.networks.list.Objects[0], "Delete…"), c)
 	wantCall(t, h, "DeleteNetwork", "home")
 	h.q.RunNext(t)
 }
@@ -193,12 +187,7 @@ func TestRekeyAsksFirst(t *testing.T) {
 	c := h.win.win.Canvas()
 	n := h.win.networks
 	rekey := button(t, n.list.Objects[0], "Rekey…")
-	test.Tap(rekey)
-	h.fake.NoCall(t)
-	test.Tap(button(t, dialogContent(c), "No"))
-	h.fake.NoCall(t)
-	test.Tap(rekey)
-	test.Tap(button(t, dialogContent(c), "Yes"))
+	confirmYes(t, h, rekey, c)
 	wantCall(t, h, "Rekey", "home")
 	h.q.RunUntil(t, func() bool { return n.rekeyResult != nil })
 	if !strings.Contains(n.rekeyResult.Text, "home has a new network key (generation 1)") {
@@ -243,6 +232,18 @@ func TestInvitesListAndRevoke(t *testing.T) {
 	if txt := labelText(n.invites.Objects[0]); !strings.Contains(txt, "Revoked") {
 		t.Errorf("revoked row %q", txt)
 	}
+}
+
+// confirmYes taps b and answers its confirmation No (nothing must be
+// called), then taps it again and answers Yes.
+func confirmYes(t *testing.T, h *harness, b *widget.Button, c fyne.Canvas) {
+	t.Helper()
+	test.Tap(b)
+	h.fake.NoCall(t)
+	test.Tap(button(t, dialogContent(c), "No"))
+	h.fake.NoCall(t)
+	test.Tap(b)
+	test.Tap(button(t, dialogContent(c), "Yes"))
 }
 
 // labelText joins the text of every label under o, one per line.
