@@ -25,6 +25,10 @@ import (
 //     readmitted since), and revoked invites are united. A removal beats
 //     a concurrent admission of the same node. Removal records are kept
 //     on readmission and compared as records, never by clock.
+//  4. A roster under a newer network key replaces one under an older key,
+//     whatever the versions; of two concurrent rekeys the smaller new key
+//     wins, and the losing admin merges its changes as in 3 once it holds
+//     the winning key (rekey.go).
 
 // winsTie reports whether a, a roster of the same version as b, replaces
 // b.
