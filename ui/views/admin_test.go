@@ -72,7 +72,7 @@ func TestPeerAdminMenuCallsAfterConfirmation(t *testing.T) {
 	}{
 		{0, "Remove", []any{"home", "k7nas0000000000"}, "Removed nas from home."},
 		{1, "SetAdmin", []any{"home", "k7nas0000000000", true}, "nas is now an admin of home."},
-		{2, "SetAdmin", []any{"home", "k7nas0000000000", false}, "nas is no longer an admin of home."},
+		{2, "SetAdmin", []any{"home", "k7nas0000000000", false}, "nas is no longer an admin of home; rekey home (Networks tab) so that the old key signs nothing more."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+tt.result, func(t *testing.T) {
