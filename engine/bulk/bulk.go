@@ -64,7 +64,7 @@
 // 1.3 aims for in RFC 8446, section 5.5, and is about two minutes of
 // 1400-byte packets at 1.5 Gbit/s), so a caller that moves to the next
 // epoch in time never sees the error. NeedsRekey also turns true once the
-// Sender is RekeyAfterTime (2 minutes) old, if it sealed RekeyMinPackets.
+// Sender is RekeyAfterTime old, if it sealed RekeyMinPackets.
 // A Receiver refuses to open once it has seen as many forgeries as the
 // cipher's integrity limit (RFC 9001, section 6.6: 2^36 for
 // ChaCha20-Poly1305, 2^52 for AES-GCM). That stops only its own epoch:
