@@ -17,3 +17,6 @@ func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) 
 func (e *Engine) Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error) {
 	return e.InviteAs(name, kind, ttl, "")
 }
+
+// BulkSessions counts registered bulk receiving sessions.
+func (e *Engine) BulkSessions() int { return e.dp.BulkSessions() }
