@@ -19,6 +19,11 @@
 // cover the usual cases. Reset forgets every mapping and moves to new ports, as a
 // rebooted NAT or a mobile network change would.
 //
+// Host.ListenStream and Host.DialContext carry TCP-like streams (see
+// stream.go), so that servers such as a relay run in memory too. Every
+// wait is on a channel, so tests can run the whole network inside a
+// testing/synctest bubble, on virtual time.
+//
 // Rules (AddRule, Block) drop packets on the wire, to cut a path and
 // restore it. Delivery is immediate: a packet is routed in the sender's
 // goroutine and queued on the receiving socket, and dropped when that
@@ -228,10 +233,12 @@ type Host struct {
 	name string
 
 	// Guarded by net.mu.
-	ips      []netip.Addr
-	nat      *NAT // nil when on the internet
-	conns    map[uint16]*Conn
-	nextPort uint16
+	ips            []netip.Addr
+	nat            *NAT // nil when on the internet
+	conns          map[uint16]*Conn
+	streams        map[uint16]*Listener
+	nextPort       uint16
+	nextStreamPort uint16
 }
 
 // Name returns the host's name.
