@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
 
@@ -34,7 +35,7 @@ func TestRemoveMember(t *testing.T) {
 	if _, err := c.e.Join(context.Background(), code, "", 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "beta online with gamma", func() bool { p, ok := b.peer("gamma"); return ok && p.Online })
+	enginetest.WaitFor(t, 10*time.Second, "beta online with gamma", func() bool { p, ok := b.peer("gamma"); return ok && p.Online })
 	version := a.e.Status().Networks[0].Version
 
 	for _, tc := range []struct{ who, network, peer, want string }{
@@ -61,11 +62,11 @@ func TestRemoveMember(t *testing.T) {
 		t.Errorf("removed %+v", resp)
 	}
 	start := time.Now()
-	waitFor(t, 5*time.Second, "beta drops gamma", func() bool { _, ok := b.peer("gamma"); return !ok })
+	enginetest.WaitFor(t, 5*time.Second, "beta drops gamma", func() bool { _, ok := b.peer("gamma"); return !ok })
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("beta took %v to drop gamma", d)
 	}
-	waitFor(t, 5*time.Second, "gamma knows it was removed", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, "gamma knows it was removed", func() bool {
 		st := c.e.Status()
 		return len(st.Networks) == 0 && len(st.Removed) == 1 && st.Removed[0].Name == "home"
 	})
@@ -169,8 +170,8 @@ func TestSetHostname(t *testing.T) {
 		t.Fatalf("created as %q", h)
 	}
 	join(t, a, b, "home", netmap.InviteSingle)
-	waitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
-	waitFor(t, 10*time.Second, "boss online at beta", func() bool { p, ok := b.peer("boss"); return ok && p.Online })
+	enginetest.WaitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+	enginetest.WaitFor(t, 10*time.Second, "boss online at beta", func() bool { p, ok := b.peer("boss"); return ok && p.Online })
 	ctx := context.Background()
 	version := a.e.Status().Networks[0].Version
 	for _, bad := range []string{"boss", "-x", "a.b"} {
@@ -190,14 +191,14 @@ func TestSetHostname(t *testing.T) {
 	if h := b.e.Status().Networks[0].Hostname; h != "bee" {
 		t.Errorf("beta's own name = %q", h)
 	}
-	waitFor(t, 5*time.Second, "alpha sees bee", func() bool { _, ok := a.peer("bee"); return ok })
+	enginetest.WaitFor(t, 5*time.Second, "alpha sees bee", func() bool { _, ok := a.peer("bee"); return ok })
 	if err := a.e.SetHostname(ctx, "home", "chief"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "beta sees chief", func() bool { _, ok := b.peer("chief"); return ok })
+	enginetest.WaitFor(t, 5*time.Second, "beta sees chief", func() bool { _, ok := b.peer("chief"); return ok })
 	// With the admin gone, a member cannot be renamed.
 	a.e.Close()
-	waitFor(t, 10*time.Second, "alpha offline", func() bool { p, _ := b.peer("chief"); return !p.Online })
+	enginetest.WaitFor(t, 10*time.Second, "alpha offline", func() bool { p, _ := b.peer("chief"); return !p.Online })
 	if err := b.e.SetHostname(ctx, "home", "bea"); err == nil || !strings.Contains(err.Error(), "no admin") {
 		t.Errorf("rename without an admin: %v", err)
 	}
@@ -222,7 +223,7 @@ func TestCoAdmin(t *testing.T) {
 	}
 	join(t, a, b, "home", netmap.InviteSingle)
 	join(t, a, c, "home", netmap.InviteSingle)
-	waitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+	enginetest.WaitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
 	if _, err := c.e.SetAdmin("home", "beta", true); err == nil || !strings.Contains(err.Error(), "only an admin") {
 		t.Errorf("member shares admin rights: %v", err)
 	}
@@ -232,21 +233,21 @@ func TestCoAdmin(t *testing.T) {
 	if _, err := a.e.SetAdmin("home", "beta", true); err == nil {
 		t.Error("making an admin admin again succeeded")
 	}
-	waitFor(t, 5*time.Second, "beta holds the secret", func() bool { return b.e.Status().Networks[0].Admin })
+	enginetest.WaitFor(t, 5*time.Second, "beta holds the secret", func() bool { return b.e.Status().Networks[0].Admin })
 
 	// The creator goes away; beta admits delta on its own.
 	a.e.Close()
 	join(t, b, d, "home", netmap.InviteSingle)
-	waitFor(t, 10*time.Second, "gamma sees delta", func() bool { _, ok := c.peer("delta"); return ok })
+	enginetest.WaitFor(t, 10*time.Second, "gamma sees delta", func() bool { _, ok := c.peer("delta"); return ok })
 
 	// A restarted alpha follows beta's roster; then withdraws beta's rights.
 	a = startNode(t, "alpha", root+"/a")
-	waitFor(t, 10*time.Second, "alpha learns delta", func() bool { return a.e.Status().Networks[0].Members == 4 })
-	waitFor(t, 10*time.Second, "alpha and beta connected", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+	enginetest.WaitFor(t, 10*time.Second, "alpha learns delta", func() bool { return a.e.Status().Networks[0].Members == 4 })
+	enginetest.WaitFor(t, 10*time.Second, "alpha and beta connected", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
 	if _, err := a.e.SetAdmin("home", "beta", false); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "beta drops the secret", func() bool { return !b.e.Status().Networks[0].Admin })
+	enginetest.WaitFor(t, 5*time.Second, "beta drops the secret", func() bool { return !b.e.Status().Networks[0].Admin })
 	if _, _, err := b.e.Invite("home", netmap.InviteSingle, 0); err == nil {
 		t.Error("a former admin invites")
 	}
@@ -284,11 +285,11 @@ func TestCoAdminsConverge(t *testing.T) {
 	}
 	join(t, a, b, "home", netmap.InviteSingle)
 	join(t, a, c, "home", netmap.InviteSingle)
-	waitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+	enginetest.WaitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
 	if _, err := a.e.SetAdmin("home", "beta", true); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "beta holds the secret", func() bool { return b.e.Status().Networks[0].Admin })
+	enginetest.WaitFor(t, 5*time.Second, "beta holds the secret", func() bool { return b.e.Status().Networks[0].Admin })
 	codeA, _, err := a.e.Invite("home", netmap.InviteSingle, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +306,7 @@ func TestCoAdminsConverge(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 15*time.Second, "every node holds the same 5-member roster", func() bool {
+	enginetest.WaitFor(t, 15*time.Second, "every node holds the same 5-member roster", func() bool {
 		v := a.e.Status().Networks[0].Version
 		for _, n := range ns {
 			st := n.e.Status()

@@ -9,7 +9,6 @@ import (
 
 	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/engine/enginetest"
-	"github.com/rayfish/rayfish/engine/enginetest/loopnode"
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
@@ -91,11 +90,6 @@ func (n *node) peer(hostname string) (apitype.Peer, bool) {
 	return apitype.Peer{}, false
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	loopnode.WaitFor(t, d, what, cond)
-}
-
 // expectPacket waits for a packet on tun matching pred.
 func expectPacket(t *testing.T, tun *enginetest.TUN, what string, pred func([]byte) bool) []byte {
 	t.Helper()
@@ -158,7 +152,7 @@ func TestThreeNodes(t *testing.T) {
 	for _, x := range nodes {
 		for _, y := range nodes {
 			if x != y {
-				waitFor(t, 10*time.Second, x.name+" sees "+y.name, func() bool {
+				enginetest.WaitFor(t, 10*time.Second, x.name+" sees "+y.name, func() bool {
 					p, ok := x.peer(y.name)
 					return ok && p.Online
 				})
@@ -215,7 +209,7 @@ func TestThreeNodes(t *testing.T) {
 		before := a.e.Status().Drops["spoofed_source"]
 		// beta sends a packet claiming gamma's address.
 		b.tun.ToEngine <- enginetest.UDPPacket(c.self().IPv4, a.self().IPv4, 1, 2, 100)
-		waitFor(t, 5*time.Second, "spoof counted", func() bool {
+		enginetest.WaitFor(t, 5*time.Second, "spoof counted", func() bool {
 			return a.e.Status().Drops["spoofed_source"] == before+1
 		})
 	})
@@ -223,7 +217,7 @@ func TestThreeNodes(t *testing.T) {
 	t.Run("no route counted", func(t *testing.T) {
 		before := a.e.Status().Drops["no_peer"]
 		a.tun.ToEngine <- enginetest.UDPPacket(a.self().IPv4, netip.MustParseAddr("100.64.0.9"), 1, 2, 10)
-		waitFor(t, 5*time.Second, "no_peer counted", func() bool { return a.e.Status().Drops["no_peer"] == before+1 })
+		enginetest.WaitFor(t, 5*time.Second, "no_peer counted", func() bool { return a.e.Status().Drops["no_peer"] == before+1 })
 	})
 
 	t.Run("ping", func(t *testing.T) {
@@ -248,7 +242,7 @@ func TestThreeNodes(t *testing.T) {
 		}
 		before := b.e.Status().Drops["down"]
 		a.tun.ToEngine <- enginetest.UDPPacket(a.self().IPv4, b.self().IPv4, 1, 2, 10)
-		waitFor(t, 5*time.Second, "down drop", func() bool { return b.e.Status().Drops["down"] == before+1 })
+		enginetest.WaitFor(t, 5*time.Second, "down drop", func() bool { return b.e.Status().Drops["down"] == before+1 })
 		if p, _ := a.peer("beta"); !p.Online {
 			t.Error("connection lost on down")
 		}
@@ -259,16 +253,16 @@ func TestThreeNodes(t *testing.T) {
 		if err := c.e.Leave("home"); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "alpha prunes gamma", func() bool {
+		enginetest.WaitFor(t, 5*time.Second, "alpha prunes gamma", func() bool {
 			st := a.e.Status()
 			return len(st.Networks) == 1 && st.Networks[0].Members == 2
 		})
-		waitFor(t, 5*time.Second, "beta drops gamma", func() bool { _, ok := b.peer("gamma"); return !ok })
+		enginetest.WaitFor(t, 5*time.Second, "beta drops gamma", func() bool { _, ok := b.peer("gamma"); return !ok })
 		join(t, a, c, "home", netmap.InviteSingle)
 	})
 
 	t.Run("bulk channel carries packets", func(t *testing.T) {
-		waitFor(t, 5*time.Second, "bulk on every connection", func() bool {
+		enginetest.WaitFor(t, 5*time.Second, "bulk on every connection", func() bool {
 			for _, n := range nodes {
 				for _, p := range n.e.Status().Peers {
 					if p.Carrier != "bulk" {
@@ -287,13 +281,13 @@ func TestThreeNodes(t *testing.T) {
 		id := b.self().ID
 		b.e.Close()
 		// The closed connection's bulk keys go at once.
-		waitFor(t, 2*time.Second, "alpha drops beta's bulk keys", func() bool { return a.e.BulkSessions() == 3 })
+		enginetest.WaitFor(t, 2*time.Second, "alpha drops beta's bulk keys", func() bool { return a.e.BulkSessions() == 3 })
 		b = startNode(t, "beta", root+"/b")
 		nodes[1] = b
 		if b.self().ID != id {
 			t.Fatal("identity changed across restart")
 		}
-		waitFor(t, 10*time.Second, "beta back", func() bool {
+		enginetest.WaitFor(t, 10*time.Second, "beta back", func() bool {
 			p, ok := a.peer("beta")
 			q, ok2 := c.peer("beta")
 			return ok && ok2 && p.Online && q.Online

@@ -133,7 +133,7 @@ func TestReconfigOutsideLock(t *testing.T) {
 	close(gate)
 	// ...is applied once, as its last state.
 	want := []string{fmt.Sprint(first), fmt.Sprint(last)}
-	waitFor(t, 5*time.Second, "the burst applied", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, "the burst applied", func() bool {
 		got := fn.log()
 		return len(got) >= 3 && slices.Equal(got[1:], want)
 	})
@@ -238,7 +238,7 @@ func TestPeerHostnameNoRace(t *testing.T) {
 	}
 	join(t, a, b, "home", netmap.InviteSingle)
 	for i := range 2 {
-		waitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+		enginetest.WaitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
 		b.e.Close() // alpha's connection ends: a disconnect, then a connect
 		b = startNode(t, "beta", root+"/b")
 		// Roster changes on alpha rewrite what it knows of beta.
@@ -246,7 +246,7 @@ func TestPeerHostnameNoRace(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 10*time.Second, "beta back", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+	enginetest.WaitFor(t, 10*time.Second, "beta back", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
 }
 
 // TestCloseStopsEveryGoroutine: with gossip queued to every peer and a
@@ -256,7 +256,7 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 	enginetest.CheckLeaks(t)
 	nodes := meshOfThree(t, t.TempDir())
 	a, b, c := nodes[0], nodes[1], nodes[2]
-	waitFor(t, 10*time.Second, "beta sees gamma", func() bool { p, ok := b.peer("gamma"); return ok && p.Online })
+	enginetest.WaitFor(t, 10*time.Second, "beta sees gamma", func() bool { p, ok := b.peer("gamma"); return ok && p.Online })
 	// Roster changes gossiped through the control queues.
 	for i := range 5 {
 		rules := []apitype.FirewallRule{{Direction: "in", Action: "allow", Proto: "tcp", Ports: fmt.Sprint(1000 + i)}}
@@ -264,13 +264,13 @@ func TestCloseStopsEveryGoroutine(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 10*time.Second, "gamma gets the last roster", func() bool {
+	enginetest.WaitFor(t, 10*time.Second, "gamma gets the last roster", func() bool {
 		return c.e.Status().Networks[0].Version == a.e.Status().Networks[0].Version
 	})
 	if err := c.e.Leave("home"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "beta drops gamma", func() bool { _, ok := b.peer("gamma"); return !ok })
+	enginetest.WaitFor(t, 10*time.Second, "beta drops gamma", func() bool { _, ok := b.peer("gamma"); return !ok })
 	if d := a.e.Status().Drops["control_queue"]; d != 0 {
 		t.Errorf("%d control messages dropped in a quiet mesh", d)
 	}

@@ -63,7 +63,7 @@ func TestCrossNetworkAddressClash(t *testing.T) {
 		}
 		return false
 	}
-	waitFor(t, 10*time.Second, "both peers online", func() bool {
+	enginetest.WaitFor(t, 10*time.Second, "both peers online", func() bool {
 		return online(victim.self().ID) && online(intruder.self().ID)
 	})
 
@@ -93,7 +93,7 @@ func TestCrossNetworkAddressClash(t *testing.T) {
 	// From the intruder with the shared IPv4: dropped as spoofed.
 	before := self.e.Status().Drops["spoofed_source"]
 	intruder.tun.ToEngine <- enginetest.UDPPacket(shared, self.self().IPv4, 1000, 2000, 100)
-	waitFor(t, 5*time.Second, "spoofed source dropped", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, "spoofed source dropped", func() bool {
 		return self.e.Status().Drops["spoofed_source"] == before+1
 	})
 	// Its IPv6 works both ways.

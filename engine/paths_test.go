@@ -117,7 +117,7 @@ func TestRefusedJoinContactsNothing(t *testing.T) {
 	}
 	wrong := inv
 	wrong.Secret[0] ^= 0xff
-	waitFor(t, 10*time.Second, "the stranger's record to name its relay and the decoys", func() bool {
+	enginetest.WaitFor(t, 10*time.Second, "the stranger's record to name its relay and the decoys", func() bool {
 		r := stranger.e.RecordForTest()
 		return r.Relay == hostile.url && len(r.Addrs) > len(decoy.addrs) &&
 			!slices.ContainsFunc(decoy.addrs, func(a netip.AddrPort) bool { return !slices.Contains(r.Addrs, a) })
@@ -145,5 +145,5 @@ func TestRefusedJoinContactsNothing(t *testing.T) {
 	if _, err := stranger.e.Join(ctx, code, "", 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "the admin to ping the member's addresses", func() bool { return decoy.received() > 0 })
+	enginetest.WaitFor(t, 10*time.Second, "the admin to ping the member's addresses", func() bool { return decoy.received() > 0 })
 }

@@ -54,7 +54,7 @@ func TestTUNCreatedLate(t *testing.T) {
 			a.e.SetTUNError("")
 		}
 	})
-	waitFor(t, 10*time.Second, "the TUN error to clear", func() bool { return a.e.Status().TUNError == "" })
+	enginetest.WaitFor(t, 10*time.Second, "the TUN error to clear", func() bool { return a.e.Status().TUNError == "" })
 	if n := attempts.Load(); n != 2 {
 		t.Errorf("%d attempts, want 2 (one failure, then the device)", n)
 	}
@@ -64,7 +64,7 @@ func TestTUNCreatedLate(t *testing.T) {
 		t.Error("watchers were not told about the TUN error changing")
 	}
 
-	waitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
+	enginetest.WaitFor(t, 10*time.Second, "beta online", func() bool { p, ok := a.peer("beta"); return ok && p.Online })
 	for _, pair := range [][2]*node{{a, b}, {b, a}} {
 		pkt := enginetest.UDPPacket(pair[0].self().IPv4, pair[1].self().IPv4, 1000, 2000, 600)
 		pair[0].tun.ToEngine <- pkt

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rayfish/rayfish/engine/bulk"
 	"github.com/rayfish/rayfish/engine/disco"
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicconn/natlab"
 	"github.com/rayfish/rayfish/engine/stun"
@@ -135,7 +136,7 @@ func TestUnknownSource(t *testing.T) {
 	}
 	// The stranger still cannot.
 	stranger.WriteToUDPAddrPort(quicPacket(100), aAddr)
-	waitFor(t, time.Second, "the drop", func() bool { return a.mc.Stats().Drops.UnknownSource == 3 })
+	enginetest.WaitFor(t, time.Second, "the drop", func() bool { return a.mc.Stats().Drops.UnknownSource == 3 })
 
 	// A call-me-maybe over UDP from a key a was not told about (b
 	// included: a only learned it from its pings) makes a ping nothing.
@@ -267,7 +268,7 @@ func TestMaxPacketSize(t *testing.T) {
 		meet(t, a, b)
 		pkt := quicPacket(1400)
 		var got []byte
-		waitFor(t, 5*time.Second, tt.name+" packet", func() bool {
+		enginetest.WaitFor(t, 5*time.Second, tt.name+" packet", func() bool {
 			if a.mc.Path(b.pub).Kind != tt.want {
 				return false
 			}
@@ -416,7 +417,7 @@ func TestEndpointsCallback(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer mc.Close()
-	waitFor(t, 5*time.Second, "endpoints with a home relay", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, "endpoints with a home relay", func() bool {
 		eps, home := mc.Endpoints()
 		return home != "" && len(eps) > 0 && calls.Load() > 0
 	})
@@ -471,7 +472,7 @@ func TestHomeFailover(t *testing.T) {
 	w := newWorld(t)
 	dead := deadURL(t)
 	a := w.newNode("a", public, nodeOpts{noQUIC: true, relays: []string{dead, w.relayURL}})
-	waitFor(t, 5*time.Second, "home relay", func() bool { return a.mc.HomeRelay() == w.relayURL })
+	enginetest.WaitFor(t, 5*time.Second, "home relay", func() bool { return a.mc.HomeRelay() == w.relayURL })
 	if st := a.mc.RelayStates(); len(st) != 2 || st[dead] || !st[w.relayURL] {
 		t.Errorf("relay states %v", st)
 	}
@@ -529,7 +530,7 @@ func TestWriteSegmentsRelay(t *testing.T) {
 	a := w.newNode("a", symmetric, nodeOpts{noQUIC: true})
 	b := w.newNode("b", symmetric, nodeOpts{noQUIC: true, onBulk: func(p []byte) { got <- string(p) }})
 	meet(t, a, b)
-	waitFor(t, 5*time.Second, "relay path", func() bool { return a.mc.Path(b.pub).Kind == PathRelay })
+	enginetest.WaitFor(t, 5*time.Second, "relay path", func() bool { return a.mc.Path(b.pub).Kind == PathRelay })
 	const seg, n = 1000, 7
 	train := make([]byte, 0, seg*n)
 	var want []string

@@ -16,6 +16,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicconn/natlab"
 	"github.com/rayfish/rayfish/engine/relay"
@@ -301,7 +302,7 @@ func introduce(a, b *node) {
 // its reflexive address.
 func (n *node) waitHome(t testing.TB) {
 	t.Helper()
-	waitFor(t, 5*time.Second, n.name+" home relay and STUN", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, n.name+" home relay and STUN", func() bool {
 		return n.mc.HomeRelay() != "" && n.hasReflexive()
 	})
 }
@@ -310,17 +311,6 @@ func (n *node) hasReflexive() bool {
 	n.mc.mu.RLock()
 	defer n.mc.mu.RUnlock()
 	return len(n.mc.stunAddrs) > 0
-}
-
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // waitPath waits until a's path to b is of the given kind.

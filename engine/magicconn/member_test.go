@@ -58,7 +58,7 @@ func TestNonMemberNamesNothing(t *testing.T) {
 	if err := sr.Send(a.pub, cmm()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the stranger's messages to be handled", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, "the stranger's messages to be handled", func() bool {
 		d := a.mc.Stats().Disco
 		return d.PongsSent >= 1 && a.mc.Stats().Drops.NotMember >= 2
 	})
@@ -81,7 +81,7 @@ func TestNonMemberNamesNothing(t *testing.T) {
 	}
 	t.Cleanup(func() { other.Close() })
 	other.WriteToUDPAddrPort(disco.Encode(s, a.pub, &disco.Ping{TxID: disco.NewTxID()}), aAddr)
-	waitFor(t, 5*time.Second, "the second ping", func() bool { return a.mc.Stats().Disco.PongsSent >= 2 })
+	enginetest.WaitFor(t, 5*time.Second, "the second ping", func() bool { return a.mc.Stats().Disco.PongsSent >= 2 })
 	a.mc.mu.RLock()
 	spray := a.mc.peers[s.Public()].route.Load().spray
 	a.mc.mu.RUnlock()
@@ -94,7 +94,7 @@ func TestNonMemberNamesNothing(t *testing.T) {
 	if err := sr.Send(a.pub, cmm()); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "a member's named address to be pinged", func() bool { return decoyRx.Load() > 0 })
+	enginetest.WaitFor(t, 5*time.Second, "a member's named address to be pinged", func() bool { return decoyRx.Load() > 0 })
 }
 
 // TestPongReflexiveSources is issue 12 M5: an address of ours from pongs

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/magicconn/natlab"
 )
 
@@ -152,7 +153,7 @@ func TestRebind(t *testing.T) {
 
 	b.nat.Reset()
 	b.mc.NetworkChanged()
-	waitFor(t, 8*time.Second, "a direct path to b's new address", func() bool {
+	enginetest.WaitFor(t, 8*time.Second, "a direct path to b's new address", func() bool {
 		p := a.mc.Path(b.pub)
 		return p.Kind == PathDirect && p.Remote != old.Remote
 	})
@@ -176,7 +177,7 @@ func TestMove(t *testing.T) {
 	b.host.Move(nat2, natlabAddr("10.200.0.2"))
 	b.setLocal()
 	b.mc.NetworkChanged()
-	waitFor(t, 10*time.Second, "a direct path to b's new network", func() bool {
+	enginetest.WaitFor(t, 10*time.Second, "a direct path to b's new network", func() bool {
 		p := a.mc.Path(b.pub)
 		return p.Kind == PathDirect && p.Remote != old.Remote
 	})
