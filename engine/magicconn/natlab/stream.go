@@ -21,7 +21,9 @@ import (
 // datagram when it is set up: rules that drop the first packet make the
 // dial wait for its context; a NAT translates the dialer's IPv4 source
 // but lets no dial in. Once set up, a stream carries its bytes in order
-// and ignores later rules, moves and NAT resets. Every wait is on a
+// and ignores later rules, moves and NAT resets. Each Write takes the
+// network's latency (SetLatency) before its bytes can be read: a link
+// with a delay and no pipelining. Every wait is on a
 // channel, so a goroutine blocked on a stream is durably blocked.
 
 // streamBuf is how many bytes wait in one direction of a stream before
@@ -184,7 +186,7 @@ func (h *Host) connectStream(dst netip.AddrPort) (c *StreamConn, ok bool, err er
 	if l == nil {
 		return nil, false, ErrRefused
 	}
-	a, b := newStreamPair(src, dst, seen)
+	a, b := newStreamPair(n, src, dst, seen)
 	select {
 	case l.backlog <- b:
 		return a, true, nil
@@ -196,6 +198,7 @@ func (h *Host) connectStream(dst netip.AddrPort) (c *StreamConn, ok bool, err er
 // StreamConn is one end of a stream. It implements net.Conn; its methods
 // are safe for concurrent use.
 type StreamConn struct {
+	net           *Network
 	local, remote netip.AddrPort
 	rx, tx        *pipe // rx: what this end reads; tx: what it writes
 	rd, wd        *deadline.Deadline
@@ -208,11 +211,11 @@ var _ net.Conn = (*StreamConn)(nil)
 
 // newStreamPair returns the dialer's end (from src to dst) and the
 // listener's end, which sees the dialer at seen.
-func newStreamPair(src, dst, seen netip.AddrPort) (dialer, listener *StreamConn) {
+func newStreamPair(n *Network, src, dst, seen netip.AddrPort) (dialer, listener *StreamConn) {
 	up, down := newPipe(), newPipe()
-	dialer = &StreamConn{local: src, remote: dst, rx: down, tx: up,
+	dialer = &StreamConn{net: n, local: src, remote: dst, rx: down, tx: up,
 		rd: deadline.New(), wd: deadline.New(), done: make(chan struct{})}
-	listener = &StreamConn{local: dst, remote: seen, rx: up, tx: down,
+	listener = &StreamConn{net: n, local: dst, remote: seen, rx: up, tx: down,
 		rd: deadline.New(), wd: deadline.New(), done: make(chan struct{})}
 	return dialer, listener
 }
@@ -243,6 +246,9 @@ func (c *StreamConn) Read(b []byte) (int, error) {
 func (c *StreamConn) Write(b []byte) (int, error) {
 	if c.closed() {
 		return 0, c.opErr("write", net.ErrClosed)
+	}
+	if d := c.net.Latency(); d > 0 {
+		time.Sleep(d)
 	}
 	written := 0
 	for {
@@ -321,19 +327,21 @@ func (c *StreamConn) SetWriteDeadline(t time.Time) error {
 	return nil
 }
 
-// pipe is one direction of a stream: a bounded buffer with a channel
-// each to wake a waiting reader and writer.
+// pipe is one direction of a stream: a bounded buffer, with a channel
+// each to wake a waiting reader and writer. A wake-up is a token in a
+// channel of capacity 1, so waking allocates nothing; a stale token only
+// makes the waiter look again.
 type pipe struct {
 	mu         sync.Mutex
 	buf        bytes.Buffer
-	eof        bool          // the writer closed
-	readerGone bool          // the reader closed
-	readable   chan struct{} // closed and replaced when data or EOF arrives
-	writable   chan struct{} // closed and replaced when space frees up
+	eof        bool // the writer closed
+	readerGone bool // the reader closed
+	readable   chan struct{}
+	writable   chan struct{}
 }
 
 func newPipe() *pipe {
-	return &pipe{readable: make(chan struct{}), writable: make(chan struct{})}
+	return &pipe{readable: make(chan struct{}, 1), writable: make(chan struct{}, 1)}
 }
 
 // read copies buffered bytes into b; when there are none and no EOF, it
@@ -343,7 +351,10 @@ func (p *pipe) read(b []byte) (int, <-chan struct{}, error) {
 	defer p.mu.Unlock()
 	if p.buf.Len() > 0 {
 		n, _ := p.buf.Read(b)
-		p.wakeLocked(&p.writable)
+		wake(p.writable)
+		if p.buf.Len() > 0 {
+			wake(p.readable) // for another reader
+		}
 		return n, nil, nil
 	}
 	if p.eof {
@@ -355,8 +366,8 @@ func (p *pipe) read(b []byte) (int, <-chan struct{}, error) {
 	return 0, p.readable, nil
 }
 
-// write buffers what fits of b; when nothing fits, it returns a channel
-// to wait on before trying again.
+// write buffers what fits of b; when not all of it fits, it returns a
+// channel to wait on before writing the rest.
 func (p *pipe) write(b []byte) (int, <-chan struct{}, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -370,11 +381,10 @@ func (p *pipe) write(b []byte) (int, <-chan struct{}, error) {
 		return 0, nil, nil
 	}
 	n := min(len(b), streamBuf-p.buf.Len())
-	if n == 0 {
-		return 0, p.writable, nil
+	if n > 0 {
+		p.buf.Write(b[:n])
+		wake(p.readable)
 	}
-	p.buf.Write(b[:n])
-	p.wakeLocked(&p.readable)
 	if n < len(b) {
 		return n, p.writable, nil
 	}
@@ -385,7 +395,7 @@ func (p *pipe) closeWriter() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.eof = true
-	p.wakeLocked(&p.readable)
+	wake(p.readable)
 }
 
 func (p *pipe) closeReader() {
@@ -393,11 +403,13 @@ func (p *pipe) closeReader() {
 	defer p.mu.Unlock()
 	p.readerGone = true
 	p.buf.Reset()
-	p.wakeLocked(&p.writable)
+	wake(p.writable)
 }
 
-// wakeLocked wakes whoever waits on *ch.
-func (p *pipe) wakeLocked(ch *chan struct{}) {
-	close(*ch)
-	*ch = make(chan struct{})
+// wake leaves a token in ch unless one is there.
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
