@@ -269,7 +269,7 @@ func (n *node) setLocal() {
 func quicConfig() *quic.Config {
 	return &quic.Config{
 		EnableDatagrams:      true,
-		InitialPacketSize:    1280, // quic-go's pacer starts at 1280: a larger start makes it spin on virtual time
+		InitialPacketSize:    1400,
 		KeepAlivePeriod:      time.Second,
 		MaxIdleTimeout:       20 * time.Second,
 		HandshakeIdleTimeout: 10 * time.Second,
