@@ -55,6 +55,9 @@ func startNodeFull(t *testing.T, name, dir string, fake *enginetest.TUN, adjust 
 	n := &node{name: name, dir: dir, tun: fake}
 	var e *engine.Engine
 	cfg := engine.LoopbackConfig(dir, name, n.tun, &e)
+	if w, ok := virtualNets.Load(t); ok {
+		w.(*natWorld).onHost(w.(*natWorld).publicHost(name))(&cfg)
+	}
 	if len(extra) > 0 {
 		own := cfg.Endpoints
 		cfg.Endpoints = func() []netip.AddrPort { return append(own(), extra...) }

@@ -5,7 +5,9 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rayfish/rayfish/engine"
@@ -22,6 +24,21 @@ type natWorld struct {
 	net      *natlab.Network
 	relayURL string
 	nodes    int
+	public   map[string]*natlab.Host // by node name
+}
+
+// virtualNets maps the t of a test run by onVirtualNet to its world.
+var virtualNets sync.Map
+
+// onVirtualNet runs f in a synctest bubble, on virtual time, where
+// startNode puts nodes on a natWorld (public addresses, no NAT) instead
+// of loopback UDP. synctest.Test fails if a goroutine is left behind.
+func onVirtualNet(t *testing.T, f func(t *testing.T)) {
+	synctest.Test(t, func(t *testing.T) {
+		virtualNets.Store(t, newNATWorld(t))
+		t.Cleanup(func() { virtualNets.Delete(t) })
+		f(t)
+	})
 }
 
 // natLatency is the one-way delay of the world's links.
@@ -29,7 +46,7 @@ const natLatency = 5 * time.Millisecond
 
 func newNATWorld(t *testing.T) *natWorld {
 	t.Helper()
-	w := &natWorld{net: natlab.NewNetwork()}
+	w := &natWorld{net: natlab.NewNetwork(), public: make(map[string]*natlab.Host)}
 	w.net.SetLatency(natLatency)
 	ip := netip.MustParseAddr("198.18.0.10")
 	h := w.net.NewHost("relay", ip)
@@ -63,6 +80,18 @@ func (w *natWorld) host(name string, cfg natlab.NATConfig) *natlab.Host {
 	w.nodes++
 	nat := w.net.NewNAT(name+"-nat", netip.AddrFrom4([4]byte{198, 18, 1, byte(w.nodes)}), cfg)
 	return nat.NewHost(name, netip.AddrFrom4([4]byte{10, byte(w.nodes), 0, 2}))
+}
+
+// publicHost returns the host named name on the internet, adding it the
+// first time: a node started again comes back on the same host.
+func (w *natWorld) publicHost(name string) *natlab.Host {
+	h := w.public[name]
+	if h == nil {
+		w.nodes++
+		h = w.net.NewHost(name, netip.AddrFrom4([4]byte{198, 18, 2, byte(w.nodes)}))
+		w.public[name] = h
+	}
+	return h
 }
 
 // onHost makes a node's engine use h: a socket on the default port, its
