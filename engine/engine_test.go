@@ -154,13 +154,14 @@ func meshOfThreeWith(t *testing.T, root string, start starter) []*node {
 	return nodes
 }
 
-// TestThreeNodes runs three engines over loopback UDP with fake TUNs:
-// joins, a full mesh, packets both ways over IPv4 and IPv6, the spoofing
-// check, ICMP for oversized packets, down/up, leave, restart — and no
-// goroutine left behind.
+// TestThreeNodes runs three engines on a simulated network (natlab, on
+// virtual time) with fake TUNs: joins, a full mesh, packets both ways over
+// IPv4 and IPv6, the spoofing check, ICMP for oversized packets, down/up,
+// leave, restart — and no goroutine left behind.
 func TestThreeNodes(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	threeNodes(t, t.Run, startNode)
+	onVirtualNet(t, func(t *testing.T) {
+		threeNodes(t, inBubble(t), startNode)
+	})
 }
 
 // TestThreeNodesBehindNATs runs the scenario of TestThreeNodes on virtual
