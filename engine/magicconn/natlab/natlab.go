@@ -25,10 +25,10 @@
 // testing/synctest bubble, on virtual time.
 //
 // Rules (AddRule, Block) drop packets on the wire, to cut a path and
-// restore it. Delivery is immediate: a packet is routed in the sender's
-// goroutine and queued on the receiving socket, and dropped when that
-// queue is full, as a kernel would. Everything takes one lock; the
-// simulation is for correctness, not speed.
+// restore it. A packet is routed in the sender's goroutine and queued on
+// the receiving socket at once, or after the network's latency
+// (SetLatency), and dropped when that queue is full, as a kernel would.
+// Everything takes one lock; the simulation is for correctness, not speed.
 package natlab
 
 import (
@@ -113,10 +113,9 @@ func (n *Network) SetMaxPayload(size int) {
 }
 
 // SetLatency makes every datagram take d from its socket to the one it
-// is for (0, the default: delivered at once), and every stream Write
-// take d. Links with no delay have
-// round trips of zero on a synctest bubble's clock, which protocols that
-// divide by the round-trip time do not expect.
+// is for (0, the default: delivered at once), and every stream Write take
+// d. Links with no delay have round trips of zero on a synctest bubble's
+// clock, which protocols that measure round trips do not expect.
 func (n *Network) SetLatency(d time.Duration) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
