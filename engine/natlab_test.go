@@ -41,6 +41,41 @@ func onVirtualNet(t *testing.T, f func(t *testing.T)) {
 	})
 }
 
+// listenUDP opens a UDP socket: on a host of t's natWorld if t runs on
+// one (onVirtualNet), else on loopback.
+func listenUDP(t *testing.T, name string) (net.PacketConn, netip.AddrPort) {
+	t.Helper()
+	if w, ok := virtualNets.Load(t); ok {
+		pc, err := w.(*natWorld).publicHost(name).Listen(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return pc, pc.LocalAddrPort()
+	}
+	pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pc, pc.LocalAddr().(*net.UDPAddr).AddrPort()
+}
+
+// listenTCP opens a stream listener, as listenUDP does a socket.
+func listenTCP(t *testing.T, name string) net.Listener {
+	t.Helper()
+	if w, ok := virtualNets.Load(t); ok {
+		ln, err := w.(*natWorld).publicHost(name).ListenStream(80)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ln
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
 // natLatency is the one-way delay of the world's links.
 const natLatency = 5 * time.Millisecond
 
