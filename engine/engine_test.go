@@ -56,7 +56,7 @@ func startNodeFull(t *testing.T, name, dir string, fake *enginetest.TUN, adjust 
 	var e *engine.Engine
 	cfg := engine.LoopbackConfig(dir, name, n.tun, &e)
 	if w, ok := virtualNets.Load(t); ok {
-		w.(*natWorld).onHost(w.(*natWorld).publicHost(name))(&cfg)
+		w.(*natWorld).onHost(w.(*natWorld).publicHost(dir))(&cfg) // by dir: a node restarted comes back on its host
 	}
 	if len(extra) > 0 {
 		own := cfg.Endpoints

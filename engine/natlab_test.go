@@ -24,7 +24,7 @@ type natWorld struct {
 	net      *natlab.Network
 	relayURL string
 	nodes    int
-	public   map[string]*natlab.Host // by node name
+	public   map[string]*natlab.Host // by id
 }
 
 // virtualNets maps the t of a test run by onVirtualNet to its world.
@@ -117,14 +117,14 @@ func (w *natWorld) host(name string, cfg natlab.NATConfig) *natlab.Host {
 	return nat.NewHost(name, netip.AddrFrom4([4]byte{10, byte(w.nodes), 0, 2}))
 }
 
-// publicHost returns the host named name on the internet, adding it the
-// first time: a node started again comes back on the same host.
-func (w *natWorld) publicHost(name string) *natlab.Host {
-	h := w.public[name]
+// publicHost returns the host named id on the internet, adding it the
+// first time: a node started again (same id) comes back on its host.
+func (w *natWorld) publicHost(id string) *natlab.Host {
+	h := w.public[id]
 	if h == nil {
 		w.nodes++
-		h = w.net.NewHost(name, netip.AddrFrom4([4]byte{198, 18, 2, byte(w.nodes)}))
-		w.public[name] = h
+		h = w.net.NewHost(id, netip.AddrFrom4([4]byte{198, 18, 2, byte(w.nodes)}))
+		w.public[id] = h
 	}
 	return h
 }
