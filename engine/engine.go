@@ -72,6 +72,10 @@ type Config struct {
 	ListenPort int
 	// ListenAddr restricts the socket to one address (tests); empty = all.
 	ListenAddr netip.Addr
+	// ListenPacket, if set, opens the engine's UDP socket instead of the
+	// OS, on the port ListenPort asks for (0: any): tests run engines on
+	// a simulated network (magicconn/natlab) with it.
+	ListenPacket func(port uint16) (net.PacketConn, error)
 	// TUN is the tunnel device; the engine owns it from Start on.
 	TUN tun.Device
 	// Net applies addresses to the OS; nil skips it.
@@ -144,7 +148,7 @@ type Engine struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	udp      *net.UDPConn
+	udp      net.PacketConn
 	mc       *magicconn.Conn
 	portmap  atomic.Pointer[portmap.Mapper] // the running Mapper, if any
 	tr       *quic.Transport

@@ -136,5 +136,6 @@
 //
 // Package natlab simulates an internet with NATs of every kind, on which
 // the tests run real quic-go connections between Conns, with a real relay
-// on loopback TCP.
+// on natlab's in-memory streams: everything runs in testing/synctest
+// bubbles, so the protocol's timers pass on virtual time.
 package magicconn
