@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/rayfish/rayfish/engine"
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/test/gateway/responder"
 )
 
@@ -29,7 +30,7 @@ func TestPortMapCandidate(t *testing.T) {
 		}
 	}()
 	want := netip.AddrPortFrom(netip.MustParseAddr("198.18.7.7"), uint16(a.e.ListenPort())).String()
-	waitFor(t, 5*time.Second, "the mapped address among our endpoints", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, "the mapped address among our endpoints", func() bool {
 		return slices.Contains(a.self().Endpoints, want)
 	})
 	nc, err := a.e.Netcheck(context.Background())
@@ -49,7 +50,7 @@ func TestPortMapCandidate(t *testing.T) {
 	if _, err := a.e.SetPrefs(p); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the mapping deleted after portmap off", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, "the mapping deleted after portmap off", func() bool {
 		return len(gwSrv.Mappings()) == 0 && !slices.Contains(a.self().Endpoints, want)
 	})
 	if p := a.e.Prefs(); p.PortMap == nil || *p.PortMap {
@@ -65,7 +66,7 @@ func TestPortMapCandidate(t *testing.T) {
 	if _, err := a.e.SetPrefs(p); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "mapped again", func() bool { return len(gwSrv.Mappings()) == 1 })
+	enginetest.WaitFor(t, 5*time.Second, "mapped again", func() bool { return len(gwSrv.Mappings()) == 1 })
 	a.e.Close()
 	closed = true
 	if m := gwSrv.Mappings(); len(m) != 0 {
