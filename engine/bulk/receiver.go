@@ -73,6 +73,11 @@ func (r *Receiver) Open(dst, wire []byte) ([]byte, error) {
 	return out, nil
 }
 
+// Reordered returns how many packets Open accepted after a packet with a
+// higher counter: out-of-order delivery (duplicates are refused with
+// ErrReplay instead).
+func (r *Receiver) Reordered() uint64 { return r.window.late.Load() }
+
 // Forgeries returns how many packets for this session failed
 // authentication.
 func (r *Receiver) Forgeries() uint64 { return r.forgeries.Load() }
