@@ -90,8 +90,8 @@ type timing struct {
 
 func defaultTiming() timing {
 	return timing{
-		trust:          3 * time.Second,
-		heartbeat:      time.Second,
+		trust:          2 * time.Second,
+		heartbeat:      500 * time.Millisecond,
 		quietHeartbeat: 4 * time.Second,
 		idleHeartbeat:  30 * time.Second,
 		quietTrust:     9 * time.Second,

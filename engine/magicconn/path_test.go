@@ -242,4 +242,11 @@ func TestQuietPeer(t *testing.T) {
 	if c.t.quietHeartbeat >= c.t.quietTrust || defaultTiming().quietHeartbeat*2 >= defaultTiming().quietTrust {
 		t.Error("a quiet peer's trust must outlast its heartbeats")
 	}
+	// A busy peer's dead path is left within 3 s of the cut (issue 16:
+	// the last pong came at most a heartbeat before it, and the
+	// maintenance tick notices the trust ran out), yet only after four
+	// pongs in a row went missing, so 3% loss does not make it flap.
+	if d := defaultTiming(); d.heartbeat+d.trust+d.tick > 3*time.Second || d.trust < 4*d.heartbeat {
+		t.Errorf("busy failover budget: heartbeat %v + trust %v + tick %v", d.heartbeat, d.trust, d.tick)
+	}
 }
