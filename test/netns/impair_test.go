@@ -31,7 +31,7 @@ type impairLab struct {
 	out    string // impair's counters, printed when it stops
 	// impairOut collects the running relay's output.
 	impairOut *strings.Builder
-	wg     string // wireguard-go binary, "" if not built
+	wg        string // wireguard-go binary, "" if not built
 }
 
 func impairBin(t *testing.T) string {
