@@ -34,6 +34,8 @@ type window struct {
 	// late counts counters accepted after a newer one: packets that
 	// arrived out of order (the path's doing, or a sender's queues').
 	late atomic.Uint64
+	// shared, if set, counts the same as late for a whole data plane.
+	shared *atomic.Uint64
 }
 
 // check reports whether c could still be accepted: nil, ErrReplay or
@@ -83,6 +85,9 @@ func (w *window) commit(c uint64) error {
 	blk.Store(old | bit)
 	if c < last {
 		w.late.Add(1)
+		if w.shared != nil {
+			w.shared.Add(1)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 )
 
@@ -68,11 +69,13 @@ func TestWindowCountsLate(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var w window
+			var shared atomic.Uint64
+			w.shared = &shared
 			for _, c := range tt.cs {
 				w.commit(c)
 			}
-			if got := w.late.Load(); got != tt.late {
-				t.Errorf("late = %d, want %d", got, tt.late)
+			if got := w.late.Load(); got != tt.late || shared.Load() != tt.late {
+				t.Errorf("late = %d, shared %d, want %d", got, shared.Load(), tt.late)
 			}
 		})
 	}
