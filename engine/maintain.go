@@ -43,7 +43,7 @@ func (e *Engine) dialDue(now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, p := range e.peers {
-		if p.cur.Load() != nil || p.dialing || now.Before(p.nextDial) {
+		if p.cur.Load() != nil || p.dialing || now.Before(p.nextDial) && !e.answeredSinceFailLocked(p, now) {
 			continue
 		}
 		rec, ok := e.state.Endpoints[p.key]
@@ -53,6 +53,23 @@ func (e *Engine) dialDue(now time.Time) {
 		p.dialing = true
 		e.goRoutine(func() { e.dialPeer(p) })
 	}
+}
+
+// answeredSinceFailLocked reports whether p, waiting out a dial backoff,
+// answered a disco ping since its last dial failed: a peer that comes
+// back (a laptop waking up, after the 15 s backoff grew) is dialled at
+// once rather than when the backoff ends. The failure was at least
+// p.backoff before p.nextDial; redials on this ground are a second apart
+// at least.
+func (e *Engine) answeredSinceFailLocked(p *peer, now time.Time) bool {
+	if e.mc == nil || p.backoff == 0 {
+		return false
+	}
+	failed := p.nextDial.Add(-p.backoff)
+	if now.Sub(failed) < time.Second {
+		return false
+	}
+	return e.mc.Path(p.key).LastPong.After(failed)
 }
 
 func (e *Engine) dialPeer(p *peer) {

@@ -98,6 +98,10 @@ func (il *impairLab) startWireGuard(a, b string) string {
 		}
 		s.pub = strings.TrimSpace(string(pub))
 		n := il.nodes[s.node]
+		// The UAPI socket lives outside the namespace: a stale one (from
+		// a killed run) would make wg fall back to the kernel module.
+		sock := "/var/run/wireguard/" + s.dev + ".sock"
+		os.Remove(sock)
 		wg := exec.Command("ip", "netns", "exec", n.ns, il.wg, "-f", s.dev)
 		wg.Env = append(os.Environ(), "WG_PROCESS_FOREGROUND=1")
 		logf, _ := os.Create(filepath.Join(il.dir, s.dev+".log"))
@@ -106,9 +110,9 @@ func (il *impairLab) startWireGuard(a, b string) string {
 			t.Fatal(err)
 		}
 		logf.Close()
-		t.Cleanup(func() { wg.Process.Kill(); wg.Wait() })
+		t.Cleanup(func() { wg.Process.Kill(); wg.Wait(); os.Remove(sock) })
 		waitUntil(t, 10*time.Second, s.dev+" socket", func() bool {
-			_, err := os.Stat("/var/run/wireguard/" + s.dev + ".sock")
+			_, err := os.Stat(sock)
 			return err == nil
 		})
 	}
