@@ -62,14 +62,21 @@ func (e *Engine) dialDue(now time.Time) {
 // p.backoff before p.nextDial; redials on this ground are a second apart
 // at least.
 func (e *Engine) answeredSinceFailLocked(p *peer, now time.Time) bool {
-	if e.mc == nil || p.backoff == 0 {
+	if e.mc == nil || p.backoff == 0 || !redialEarly(p.backoff, p.nextDial, now, time.Time{}) {
 		return false
 	}
-	failed := p.nextDial.Add(-p.backoff)
-	if now.Sub(failed) < time.Second {
+	return redialEarly(p.backoff, p.nextDial, now, e.mc.Path(p.key).LastPong)
+}
+
+// redialEarly reports whether a peer whose dial failed, now waiting for
+// nextDial after backoff, should be dialled now because it answered a
+// ping at lastPong (zero: only whether enough time passed to ask).
+func redialEarly(backoff time.Duration, nextDial, now, lastPong time.Time) bool {
+	failed := nextDial.Add(-backoff) // the failure was no later
+	if backoff == 0 || now.Sub(failed) < time.Second {
 		return false
 	}
-	return e.mc.Path(p.key).LastPong.After(failed)
+	return lastPong.IsZero() || lastPong.After(failed)
 }
 
 func (e *Engine) dialPeer(p *peer) {

@@ -22,14 +22,15 @@ func (l *lab) logLines(name string, from int) ([]string, int) {
 }
 
 // sleepSeconds is how long TestSleep stops a daemon: SLEEP_SECONDS, by
-// default 25 s, longer than the QUIC idle timeout (20 s, so the peers
-// close their connections) and a quiet direct path's trust (9 s).
-// make bench-sleep uses 90 s, a laptop lid.
+// default 40 s: longer than a quiet direct path's trust (9 s) and the
+// QUIC idle timeout (20 s), so the peers close their connections and
+// their redials back off to the 15 s cap before the sleeper wakes up.
+// make bench-impair uses 90 s, a laptop lid.
 func sleepSeconds() int {
 	if s, err := strconv.Atoi(os.Getenv("SLEEP_SECONDS")); err == nil && s > 0 {
 		return s
 	}
-	return 25
+	return 40
 }
 
 // TestSleep stops a daemon with SIGSTOP, as a closed laptop lid would,
