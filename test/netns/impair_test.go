@@ -56,17 +56,10 @@ func noOffloads(t *testing.T, ns, dev string) {
 }
 
 func newImpairLab(t *testing.T, prefix string, subnet int, names ...string) *impairLab {
-	l := &lab{t: t, prefix: prefix, bin: rayBin(t), nodes: map[string]*node{}}
-	il := &impairLab{lab: l, mid: prefix + "-mid", wg: os.Getenv("WG_GO")}
 	impairBin(t)
-	dir, err := os.MkdirTemp("", prefix+"-lab-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o755)
-	l.dir = dir
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	cleanupNamespaces(prefix)
+	l := baseLab(t, prefix)
+	il := &impairLab{lab: l, mid: prefix + "-mid", wg: os.Getenv("WG_GO")}
+	dir := l.dir
 	t.Cleanup(func() {
 		il.stopImpair()
 		l.close()

@@ -76,17 +76,7 @@ func run(t *testing.T, name string, args ...string) string {
 // newLab creates namespaces prefix-NAME for each name, on a bridge living
 // in its own namespace, with underlay 198.18.<subnet>.<i+1>/24.
 func newLab(t *testing.T, prefix string, subnet int, names ...string) *lab {
-	l := &lab{t: t, prefix: prefix, bin: rayBin(t), nodes: map[string]*node{}}
-	// Not t.TempDir: its parent is 0700, and the unprivileged API test
-	// must reach the sockets in here.
-	dir, err := os.MkdirTemp("", prefix+"-lab-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o755)
-	l.dir = dir
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	cleanupNamespaces(prefix)
+	l := baseLab(t, prefix)
 	t.Cleanup(func() { l.close() })
 	sw := prefix + "-sw"
 	run(t, "ip", "netns", "add", sw)
@@ -111,6 +101,23 @@ func newLab(t *testing.T, prefix string, subnet int, names ...string) *lab {
 		run(t, "ip", "-n", n.ns, "link", "set", "eth0", "up")
 		l.nodes[name] = n
 	}
+	return l
+}
+
+// baseLab returns an empty lab with its directory, after deleting any
+// namespace left over with prefix.
+func baseLab(t *testing.T, prefix string) *lab {
+	l := &lab{t: t, prefix: prefix, bin: rayBin(t), nodes: map[string]*node{}}
+	// Not t.TempDir: its parent is 0700, and the unprivileged API test
+	// must reach the sockets in here.
+	dir, err := os.MkdirTemp("", prefix+"-lab-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	l.dir = dir
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cleanupNamespaces(prefix)
 	return l
 }
 

@@ -215,8 +215,8 @@ func TestLossyLink(t *testing.T) {
 			rf.mbps/raw.mbps, xwg, rf.retrans, raw.retrans))
 		dup := after["bulk_replay"] - before["bulk_replay"]
 		late := after["bulk_reordered"] - before["bulk_reordered"]
-		t.Logf("SUMMARY: %s: rayfish %.1f Mbit/s (%.2fx raw %.1f) retransmits %d vs raw %d; receiver saw %d duplicate and %d reordered bulk packets; link lost %d, reordered %d of %d frames",
-			lc.name, rf.mbps, rf.mbps/raw.mbps, raw.mbps, rf.retrans, raw.retrans, dup, late, link["lost"], link["reordered"], link["in"])
+		t.Logf("SUMMARY: %s: rayfish %.1f Mbit/s (%.2fx raw %.1f) retransmits %d vs raw %d; receiver saw %d duplicate and %d reordered bulk packets; link lost %d, reordered %d, overflowed %d of %d frames",
+			lc.name, rf.mbps, rf.mbps/raw.mbps, raw.mbps, rf.retrans, raw.retrans, dup, late, link["lost"], link["reordered"], link["overflow"], link["in"])
 		// The link never duplicates: any duplicate is ours.
 		if dup != 0 {
 			t.Errorf("%s: %d duplicate bulk packets reached the receiver", lc.name, dup)
