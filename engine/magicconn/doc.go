@@ -51,7 +51,8 @@
 // whenever something changes, and sends without taking a lock:
 //
 //   - to the best direct address, while its last pong is younger than
-//     the trust window (2 s while data flows, 9 s for a quiet peer);
+//     the trust window (2 s while data flows, 3 s after a pause, 9 s
+//     for a quiet peer);
 //   - else through the peer's relay (its home relay from SetPeer, or the
 //     relay its packets last arrived through); relay sends never block;
 //   - else, with no relay at all, to every candidate address, each right
@@ -82,7 +83,8 @@
 // report it, one member backing at most one such address.
 //
 // Once direct, the best path is pinged every 0.5 s while data flows
-// (every 4 s with only keepalives, every 30 s when idle) and all
+// (every 1 s for 45 s after it stopped, every 4 s with only keepalives,
+// every 30 s when idle) and all
 // candidates every 30 s, to find a
 // better one. A path is replaced only by one clearly better (20% and
 // 0.1 ms lower round-trip time), so jitter does not make it flap. When
