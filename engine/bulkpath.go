@@ -104,6 +104,7 @@ func (e *Engine) addBulkRecv(p *peer, pc *peerConn, epoch uint32) error {
 	if err != nil {
 		return err
 	}
+	r.CountReorderedIn(&e.reordered)
 	pc.bulk.mu.Lock()
 	defer pc.bulk.mu.Unlock()
 	if _, ok := pc.bulk.recvs[epoch]; ok || pc.bulk.closed {

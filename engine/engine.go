@@ -167,6 +167,9 @@ type Engine struct {
 	relays   func() map[string]bool // relay connection states (magicconn)
 	// bulkRecvs maps bulk.SessionID to *bulkRecv; the data path reads it.
 	bulkRecvs sync.Map
+	// reordered counts bulk packets accepted after a newer one, over
+	// every session (bulk.Receiver.CountReorderedIn).
+	reordered atomic.Uint64
 	isUp      atomic.Bool
 	routes    router.Table[*peer]
 	ourAddr   atomic.Pointer[map[netip.Addr]bool]

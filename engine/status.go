@@ -22,6 +22,7 @@ func (e *Engine) Status() *apitype.Status {
 		Peers:     []apitype.Peer{},
 		Requests:  []apitype.JoinRequest{},
 		Drops:     e.drops.snapshot(),
+		Reordered: e.reordered.Load(),
 		TUNError:  e.tunError(),
 		SaveError: e.saveError(),
 

@@ -191,7 +191,7 @@ func TestLossyLink(t *testing.T) {
 	table = append(table, fmt.Sprintf("%-16s %12s %12s %12s %8s %8s %10s %10s", "link", "raw Mb/s", "rayfish", "wg-go", "xraw", "xwg", "rf retr", "raw retr"))
 	for _, lc := range lossyCases {
 		il.setImpair(lc.delay, lc.loss, lc.reorder)
-		before := il.dataCounters("b")
+		before := il.status("b")
 		res := map[string][]iperfResult{}
 		for range repeat {
 			for _, c := range configs {
@@ -200,7 +200,7 @@ func TestLossyLink(t *testing.T) {
 				res[c.name] = append(res[c.name], r)
 			}
 		}
-		after := il.dataCounters("b")
+		after := il.status("b")
 		if p, ok := il.peer("a", "b"); ok {
 			t.Logf("a->b: path %s carrier %q rtt %v", p.Path, p.Carrier, p.RTTMs)
 		}
@@ -213,8 +213,8 @@ func TestLossyLink(t *testing.T) {
 		}
 		table = append(table, fmt.Sprintf("%-16s %12.1f %12.1f %12s %8.2f %8s %10d %10d", lc.name, raw.mbps, rf.mbps, wgCol,
 			rf.mbps/raw.mbps, xwg, rf.retrans, raw.retrans))
-		dup := after["bulk_replay"] - before["bulk_replay"]
-		late := after["bulk_reordered"] - before["bulk_reordered"]
+		dup := after.Drops["bulk_replay"] - before.Drops["bulk_replay"]
+		late := after.Reordered - before.Reordered
 		t.Logf("SUMMARY: %s: rayfish %.1f Mbit/s (%.2fx raw %.1f) retransmits %d vs raw %d; receiver saw %d duplicate and %d reordered bulk packets; link lost %d, reordered %d, overflowed %d of %d frames",
 			lc.name, rf.mbps, rf.mbps/raw.mbps, raw.mbps, rf.retrans, raw.retrans, dup, late, link["lost"], link["reordered"], link["overflow"], link["in"])
 		// The link never duplicates: any duplicate is ours.
@@ -257,10 +257,4 @@ func median(rs []iperfResult) iperfResult {
 		}
 	}
 	return s[len(s)/2]
-}
-
-// dataCounters returns name's drop counters (and the receive counters
-// the status carries in the same table).
-func (il *impairLab) dataCounters(name string) map[string]uint64 {
-	return il.status(name).Drops
 }
