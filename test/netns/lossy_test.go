@@ -190,6 +190,9 @@ func TestLossyLink(t *testing.T) {
 	var table []string
 	table = append(table, fmt.Sprintf("%-16s %12s %12s %12s %8s %8s %10s %10s", "link", "raw Mb/s", "rayfish", "wg-go", "xraw", "xwg", "rf retr", "raw retr"))
 	for _, lc := range lossyCases {
+		if only := os.Getenv("IMPAIR_CASES"); only != "" && !strings.Contains(lc.name, only) {
+			continue // IMPAIR_CASES=reorder runs only the cases named so
+		}
 		il.setImpair(lc.delay, lc.loss, lc.reorder)
 		before := il.status("b")
 		res := map[string][]iperfResult{}
