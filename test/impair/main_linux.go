@@ -77,8 +77,8 @@ func relay(a, b string, p Params, mtu int, seed uint64, pidFile string) error {
 }
 
 func report(dir string, s *Stats) {
-	fmt.Printf("impair %s in=%d out=%d lost=%d reordered=%d overflow=%d oversize=%d\n", dir,
-		s.In.Load(), s.Out.Load(), s.Lost.Load(), s.Reordered.Load(), s.Overflow.Load(), s.Oversize.Load())
+	fmt.Printf("impair %s in=%d out=%d lost=%d reordered=%d overtaken=%d overflow=%d oversize=%d\n", dir,
+		s.In.Load(), s.Out.Load(), s.Lost.Load(), s.Reordered.Load(), s.Overtaken.Load(), s.Overflow.Load(), s.Oversize.Load())
 }
 
 // pump reads frames from fd into q forever (one buffer, reused).

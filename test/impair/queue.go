@@ -22,6 +22,9 @@ type Params struct {
 // Stats counts what a Queue did to the frames it was given.
 type Stats struct {
 	In, Out, Lost, Reordered, Overflow, Oversize atomic.Uint64
+	// Overtaken counts the queued frames that reordered frames jumped
+	// ahead of: each arrives after a newer frame.
+	Overtaken atomic.Uint64
 }
 
 // slot holds one frame waiting for its departure time.
@@ -51,7 +54,10 @@ type Queue struct {
 	free  chan int32 // empty slots
 	ready chan int32 // filled slots in departure order
 
-	lastDue time.Time // reader-owned
+	lastDue time.Time    // reader-owned
+	queued  uint64       // reader-owned: frames ever queued
+	marked  uint64       // reader-owned: queued frames already counted as overtaken
+	waiting atomic.Int64 // queued frames not yet sent (the writer's included)
 	Stats   Stats
 }
 
@@ -86,6 +92,10 @@ func (q *Queue) Enqueue(frame []byte) {
 	}
 	if q.p.Reorder > 0 && q.rng.Float64()*100 < q.p.Reorder {
 		q.Stats.Reordered.Add(1)
+		// The frames waiting now leave after this one; count each once.
+		n := min(uint64(max(q.waiting.Load(), 0)), q.queued-q.marked)
+		q.marked = q.queued
+		q.Stats.Overtaken.Add(n)
 		q.Stats.Out.Add(1)
 		q.send(frame)
 		return
@@ -119,6 +129,8 @@ func (q *Queue) Enqueue(frame []byte) {
 	due = later(due, q.lastDue)
 	q.lastDue = due
 	s.due = due
+	q.queued++
+	q.waiting.Add(1)
 	q.ready <- i
 }
 
@@ -143,6 +155,7 @@ func (q *Queue) Run(stop <-chan struct{}) {
 			}
 		}
 		q.send(s.buf[:s.n])
+		q.waiting.Add(-1)
 		q.Stats.Out.Add(1)
 		q.free <- i
 	}

@@ -152,6 +152,18 @@ func TestQueueLossAndReorder(t *testing.T) {
 			if descents > reo || float64(descents) < 0.9*float64(reo) {
 				t.Fatalf("%d descents in the sent order for %d reordered frames", descents, reo)
 			}
+			// Overtaken counts exactly the frames that left after a
+			// newer one.
+			late, newest := uint64(0), int64(-1)
+			for _, seq := range s.seq {
+				if int64(seq) < newest {
+					late++
+				}
+				newest = max(newest, int64(seq))
+			}
+			if got := q.Stats.Overtaken.Load(); got != late {
+				t.Fatalf("overtaken %d, but %d frames left after a newer one", got, late)
+			}
 		})
 	}
 }
