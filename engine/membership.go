@@ -14,6 +14,7 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/rayfish/rayfish/engine/audit"
+	"github.com/rayfish/rayfish/engine/dataplane"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
@@ -105,32 +106,31 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 	e.members.Store(&members)
 	// In key order, so that which claim wins a conflict does not depend
 	// on map iteration order.
-	var b router.Builder[*peer]
-	for _, k := range slices.SortedFunc(maps.Keys(e.peers), compareNodes) {
-		p := e.peers[k]
-		for _, a := range p.info.ipv4 {
-			b.Add(a, p)
-		}
-		if p.info.ipv6.IsValid() {
-			b.Add(p.info.ipv6, p)
-		}
-	}
-	for _, a := range b.Conflicts { // ResolveOwners gives each address one owner
-		e.log.Error("overlay address claimed by two peers", "addr", a)
-	}
-	e.routes.Install(&b)
-
+	// Our addresses first: they are no peer's.
 	if len(selfV4) == 0 {
 		selfV4 = []netip.Addr{e.self.IPv4(0)}
 	}
-	ours := map[netip.Addr]bool{e.self.IPv6(): true}
+	var b router.Builder[*dataplane.Peer]
+	b.AddLocal(e.self.IPv6())
 	var prefixes []netip.Prefix
 	for _, a := range selfV4 {
-		ours[a] = true
+		b.AddLocal(a)
 		prefixes = append(prefixes, netip.PrefixFrom(a, key.CGNATPrefix.Bits()))
 	}
 	prefixes = append(prefixes, netip.PrefixFrom(e.self.IPv6(), key.ULAPrefix.Bits()))
-	e.ourAddr.Store(&ours)
+	for _, k := range slices.SortedFunc(maps.Keys(e.peers), compareNodes) {
+		p := e.peers[k]
+		for _, a := range p.info.ipv4 {
+			b.Add(a, p.dp)
+		}
+		if p.info.ipv6.IsValid() {
+			b.Add(p.info.ipv6, p.dp)
+		}
+	}
+	for _, a := range b.Conflicts { // ResolveOwners gives each address one owner
+		e.log.Error("overlay address claimed twice", "addr", a)
+	}
+	e.dp.SetRoutes(&b)
 	if !slices.Equal(prefixes, e.tunAddrs) {
 		e.tunAddrs = prefixes
 		e.setAddrsLocked(prefixes) // applied by routineReconfig

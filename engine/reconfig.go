@@ -118,7 +118,7 @@ func (e *Engine) routineReconfig() {
 		var upErr error
 		if upReq {
 			upErr = e.applyUp(up, addrs)
-		} else if e.isUp.Load() && !slices.Equal(addrs, r.onTUN) {
+		} else if e.dp.Up() && !slices.Equal(addrs, r.onTUN) {
 			r.onTUN = addrs
 			if e.cfg.Net != nil {
 				if err := e.cfg.Net.Apply(addrs); err != nil {
@@ -160,7 +160,7 @@ func (e *Engine) applyUp(up bool, addrs []netip.Prefix) error {
 	if up {
 		e.reconf.onTUN = addrs
 	}
-	if e.isUp.Swap(up) != up {
+	if e.dp.SetUp(up) != up {
 		e.announceState()
 	}
 	e.log.Info("data plane", "up", up)

@@ -58,7 +58,7 @@ func (e *Engine) listen() error {
 		STUNServers:        e.stunServers(),
 		Logger:             e.log,
 		OnEndpointsChanged: e.onEndpointsChanged,
-		OnBulk:             e.onBulk,
+		OnBulk:             e.dp.ReceiveBulk,
 	})
 	if err != nil {
 		udp.Close()

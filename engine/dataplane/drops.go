@@ -1,4 +1,4 @@
-package engine
+package dataplane
 
 import "sync/atomic"
 

@@ -1,4 +1,4 @@
-package engine
+package dataplane
 
 import (
 	"net/netip"
@@ -8,12 +8,12 @@ import (
 )
 
 // TestBulkReorderedCounted: bulk packets that arrive after a newer one
-// are delivered and counted (Status().Reordered); a duplicate is dropped
+// are delivered and counted (Reordered); a duplicate is dropped
 // as bulk_replay, not delivered twice; packets in order count nothing.
 func TestBulkReorderedCounted(t *testing.T) {
 	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
-	e, p := testEngine(t, self, other)
-	s := testBulkSession(t, e, p)
+	pl, p := testPlane(t, self, other)
+	s, _ := testBulkSession(t, pl, p)
 	pkt := enginetest.UDPPacket(other, self, 1, 2, 100)
 	var wires [][]byte
 	for range 5 {
@@ -24,22 +24,22 @@ func TestBulkReorderedCounted(t *testing.T) {
 		wires = append(wires, w)
 	}
 	deliver := func(i int) {
-		e.onBulk(wires[i])
-		for len(e.tunq) > 0 {
-			e.putBuf(<-e.tunq)
+		pl.ReceiveBulk(wires[i])
+		for len(pl.tunq) > 0 {
+			pl.putBuf(<-pl.tunq)
 		}
 	}
 	for _, i := range []int{0, 1} { // in order
 		deliver(i)
 	}
-	if got := e.reordered.Load(); got != 0 {
+	if got := pl.Reordered(); got != 0 {
 		t.Fatalf("reordered %d after packets in order", got)
 	}
 	for _, i := range []int{4, 2, 3, 3} { // 2 and 3 late, then 3 again
 		deliver(i)
 	}
-	late, replays := e.reordered.Load(), e.drops.snapshot()["bulk_replay"]
-	if late != 2 || replays != 1 || e.pktIn.Load() != 5 {
-		t.Errorf("reordered %d, replays %d, delivered %d; want 2, 1, 5", late, replays, e.pktIn.Load())
+	late, replays := pl.Reordered(), pl.Drops()["bulk_replay"]
+	if late != 2 || replays != 1 || pl.pktIn.Load() != 5 {
+		t.Errorf("reordered %d, replays %d, delivered %d; want 2, 1, 5", late, replays, pl.pktIn.Load())
 	}
 }
