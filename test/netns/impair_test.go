@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -59,7 +58,6 @@ func newImpairLab(t *testing.T, prefix string, subnet int, names ...string) *imp
 	impairBin(t)
 	l := baseLab(t, prefix)
 	il := &impairLab{lab: l, mid: prefix + "-mid", wg: os.Getenv("WG_GO")}
-	dir := l.dir
 	t.Cleanup(func() {
 		il.stopImpair()
 		l.close()
@@ -72,14 +70,7 @@ func newImpairLab(t *testing.T, prefix string, subnet int, names ...string) *imp
 	run(t, "ip", "-n", sw, "link", "add", "br0", "type", "bridge")
 	run(t, "ip", "-n", sw, "link", "set", "br0", "up")
 	for i, name := range names {
-		n := &node{
-			name:     name,
-			ns:       prefix + "-" + name,
-			underlay: fmt.Sprintf("198.18.%d.%d", subnet, i+1),
-			stateDir: filepath.Join(dir, name),
-			socket:   filepath.Join(dir, name+".sock"),
-			logPath:  filepath.Join(dir, name+".log"),
-		}
+		n := l.newNode(name, fmt.Sprintf("198.18.%d.%d", subnet, i+1))
 		run(t, "ip", "netns", "add", n.ns)
 		if err := os.MkdirAll("/etc/netns/"+n.ns, 0o755); err == nil {
 			os.WriteFile("/etc/netns/"+n.ns+"/resolv.conf", []byte("nameserver 127.0.0.1\n"), 0o644)

@@ -83,14 +83,7 @@ func newLab(t *testing.T, prefix string, subnet int, names ...string) *lab {
 	run(t, "ip", "-n", sw, "link", "add", "br0", "type", "bridge")
 	run(t, "ip", "-n", sw, "link", "set", "br0", "up")
 	for i, name := range names {
-		n := &node{
-			name:     name,
-			ns:       prefix + "-" + name,
-			underlay: fmt.Sprintf("198.18.%d.%d", subnet, i+1),
-			stateDir: filepath.Join(l.dir, name),
-			socket:   filepath.Join(l.dir, name+".sock"),
-			logPath:  filepath.Join(l.dir, name+".log"),
-		}
+		n := l.newNode(name, fmt.Sprintf("198.18.%d.%d", subnet, i+1))
 		run(t, "ip", "netns", "add", n.ns)
 		veth := fmt.Sprintf("%s%d", prefix, i)
 		run(t, "ip", "link", "add", veth, "netns", n.ns, "type", "veth", "peer", "name", "p"+name, "netns", sw)
@@ -119,6 +112,19 @@ func baseLab(t *testing.T, prefix string) *lab {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	cleanupNamespaces(prefix)
 	return l
+}
+
+// newNode describes node name (namespace PREFIX-name, files in the lab
+// directory) with underlay address underlay; it creates nothing.
+func (l *lab) newNode(name, underlay string) *node {
+	return &node{
+		name:     name,
+		ns:       l.prefix + "-" + name,
+		underlay: underlay,
+		stateDir: filepath.Join(l.dir, name),
+		socket:   filepath.Join(l.dir, name+".sock"),
+		logPath:  filepath.Join(l.dir, name+".log"),
+	}
 }
 
 func cleanupNamespaces(prefix string) {
