@@ -73,7 +73,7 @@ func (e *Engine) listen() error {
 		HandshakeIdleTimeout: 5 * time.Second,
 		MaxIncomingStreams:   8,
 	}
-	e.tr = &quic.Transport{Conn: e.mc}
+	e.tr = &quic.Transport{Conn: e.mc, StatelessResetKey: statelessResetKey(e.nodeKey)}
 	ln, err := e.tr.Listen(srv, e.quicConf)
 	if err != nil {
 		e.mc.Close()

@@ -8,12 +8,14 @@
 #                                    channel), rayfish direct and relayed
 #   BENCH_QUICK=1 make bench         one 5 s repeat of the same, without nebula
 #   make bench-go                    go test -bench over the data path packages
+#   make bench-impair                lossy link (50 ms, 0/1/3% loss, 1% reorder) vs raw and
+#                                    wireguard-go, path changes, a 90 s SIGSTOP (mk/impair.mk)
 
 ANCHORS ?= $(firstword $(wildcard ../shared/bench/anchors.sh /work/shared/bench/anchors.sh))
 
 .PHONY: bench bench-go bench-anchors bench-scale
 
-bench: bench-go bench-anchors
+bench: bench-go bench-anchors bench-impair
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./engine/packet/ ./engine/firewall/ ./engine/bulk/ ./engine/router/ ./engine/dataplane/

@@ -250,4 +250,23 @@ func TestQuietPeer(t *testing.T) {
 	if c.t.quietHeartbeat >= c.t.quietTrust || defaultTiming().quietHeartbeat*2 >= defaultTiming().quietTrust {
 		t.Error("a quiet peer's trust must outlast its heartbeats")
 	}
+	// A hot peer's dead path is left within 3 s of the cut (issue 16:
+	// the last pong came at most a heartbeat before it, and the
+	// maintenance tick notices the trust ran out), yet only after four
+	// pongs in a row went missing, so 3% loss does not make it flap.
+	if d := defaultTiming(); d.hotHeartbeat+d.hotTrust+d.tick > 3*time.Second || d.hotTrust < 4*d.hotHeartbeat || d.trust < 3*d.heartbeat {
+		t.Errorf("failover budget: hot heartbeat %v + trust %v + tick %v; busy heartbeat %v, trust %v",
+			d.hotHeartbeat, d.hotTrust, d.tick, d.heartbeat, d.trust)
+	}
+	// Data just now makes the peer hot (shortest trust); a few seconds
+	// later it is only busy.
+	d := defaultTiming()
+	c.t = d
+	noteData(p, dataMin, later)
+	if !c.hot(p, later) || c.trustWindow(p, later) != mono(d.hotTrust) {
+		t.Error("data just now did not make the peer hot")
+	}
+	if at := later + mono(d.hot); c.hot(p, at) || c.trustWindow(p, at) != mono(d.trust) {
+		t.Error("still hot after the hot window")
+	}
 }

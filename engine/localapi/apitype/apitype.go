@@ -165,6 +165,10 @@ type Status struct {
 	Removed []RemovedNetwork `json:"removed,omitempty"`
 	// Drops counts dropped packets by reason.
 	Drops map[string]uint64 `json:"drops"`
+	// Reordered counts packets from peers that arrived after a newer one
+	// on the bulk channel (delivered: the path reordered them, or a
+	// sender's queues did); a duplicate is dropped as bulk_replay.
+	Reordered uint64 `json:"reordered"`
 	// FirewallInLastMinute counts inbound packets the firewall dropped in
 	// the last minute (the inbound default is deny).
 	FirewallInLastMinute uint64 `json:"firewall_in_last_minute"`
