@@ -24,7 +24,8 @@ import (
 //     unless the winner already holds that very record (the node was
 //     readmitted since), and revoked invites are united. A removal beats
 //     a concurrent admission of the same node. Removal records are kept
-//     on readmission and compared as records, never by clock.
+//     on readmission and compared as records, never by clock. Route
+//     grants merge by version, an unapproval winning a tie (routes.go).
 
 // winsTie reports whether a, a roster of the same version as b, replaces
 // b.
@@ -75,6 +76,9 @@ func (n *Network) Merge(lost *Roster, now time.Time) (changed bool, err error) {
 		}
 		r.Members = slices.Delete(r.Members, i, i+1)
 		r.recordRemoval(rm)
+		changed = true
+	}
+	if mergeGrants(r, lost) {
 		changed = true
 	}
 	for _, rv := range lost.Revoked {
