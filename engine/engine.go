@@ -44,6 +44,7 @@ import (
 	"github.com/rayfish/rayfish/engine/packet"
 	"github.com/rayfish/rayfish/engine/relay"
 	"github.com/rayfish/rayfish/engine/router"
+	"github.com/rayfish/rayfish/engine/routeset"
 )
 
 // DefaultPort is rayfish's UDP port.
@@ -169,6 +170,9 @@ type Engine struct {
 	bulkRecvs sync.Map
 	isUp      atomic.Bool
 	routes    router.Table[*peer]
+	// routeSet holds the subnet routes and exit node (routeplan.go),
+	// replaced by updateRoutesLocked; the data path reads it.
+	routeSet atomic.Pointer[routeset.Set[*peer]]
 	ourAddr   atomic.Pointer[map[netip.Addr]bool]
 	// members is the set of peers (nodes sharing a network with us),
 	// replaced by recomputeLocked; handshakes check it without e.mu.

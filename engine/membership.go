@@ -119,6 +119,7 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 		e.log.Error("overlay address claimed by two peers", "addr", a)
 	}
 	e.routes.Install(&b)
+	e.updateRoutesLocked()
 
 	if len(selfV4) == 0 {
 		selfV4 = []netip.Addr{e.self.IPv4(0)}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/user"
 	"strconv"
@@ -18,10 +19,18 @@ type prefs struct {
 	Relays         []string `json:"relays,omitempty"`
 	Operator       string   `json:"operator,omitempty"`
 	MDNS           bool     `json:"mdns"`
+	// Exit nodes and subnet routes (routes.go): this node's offers, the
+	// use of members' approved routes, the exit node chosen (a node id)
+	// and whether the local LAN stays off it.
+	AdvertiseExit   bool           `json:"advertise_exit_node,omitempty"`
+	AdvertiseRoutes []netip.Prefix `json:"advertise_routes,omitempty"`
+	AcceptRoutes    bool           `json:"accept_routes"`
+	ExitNode        string         `json:"exit_node,omitempty"`
+	ExitAllowLAN    bool           `json:"exit_allow_lan,omitempty"`
 }
 
 func loadPrefs(path string) (prefs, error) {
-	p := prefs{Up: true, ConnectOnStart: true, MDNS: true}
+	p := prefs{Up: true, ConnectOnStart: true, MDNS: true, AcceptRoutes: true}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return p, nil

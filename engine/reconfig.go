@@ -18,7 +18,8 @@ import (
 type reconfig struct {
 	mu sync.Mutex // leaf lock: taken under e.mu, never the other way
 	// Desired state.
-	addrs []netip.Prefix // the TUN's addresses
+	addrs  []netip.Prefix // the TUN's addresses
+	routes RouteConfig    // subnet routes, exit node, forwarding
 	mdns  bool           // LAN discovery on
 	up    bool           // requested data plane state, valid if upReq
 	upReq bool           // a SetUp is waiting to be applied
@@ -33,7 +34,8 @@ type reconfig struct {
 	wake chan struct{} // buffered 1
 
 	// Owned by routineReconfig.
-	onTUN []netip.Prefix // addresses last applied
+	onTUN    []netip.Prefix // addresses last applied
+	onRoutes RouteConfig    // routes last applied
 }
 
 func (r *reconfig) init() {
@@ -110,7 +112,7 @@ func (e *Engine) routineReconfig() {
 		case <-r.wake:
 		}
 		r.mu.Lock()
-		gen, addrs, wantMDNS := r.gen, r.addrs, r.mdns
+		gen, addrs, routes, wantMDNS := r.gen, r.addrs, r.routes, r.mdns
 		up, upReq := r.up, r.upReq
 		r.upReq = false
 		r.mu.Unlock()
@@ -125,6 +127,10 @@ func (e *Engine) routineReconfig() {
 					e.log.Error("apply addresses", "err", err)
 				}
 			}
+		}
+		if e.isUp.Load() && !routes.equal(r.onRoutes) {
+			r.onRoutes = routes
+			e.applyRoutes(routes)
 		}
 		if wantMDNS != wasMDNS {
 			wasMDNS = wantMDNS
@@ -159,6 +165,8 @@ func (e *Engine) applyUp(up bool, addrs []netip.Prefix) error {
 	}
 	if up {
 		e.reconf.onTUN = addrs
+	} else {
+		e.reconf.onRoutes = RouteConfig{} // the teardown removed them
 	}
 	if e.isUp.Swap(up) != up {
 		e.announceState()

@@ -9,8 +9,8 @@
 //   - A subnet route is used when its member offers it (signed endpoint
 //     record) and an admin of a network both share approved it, and this
 //     node accepts routes.
-//   - The same prefix from two members: an online one first, then the
-//     smaller node key. Overlapping prefixes: the most specific wins at
+//   - The same prefix from two members: the smaller node key (a stable
+//     order: a route does not move while its router is briefly away). Overlapping prefixes: the most specific wins at
 //     lookup (Routes is sorted most specific first, then by address).
 //   - A route never captures a peer's or relay's underlay address: such
 //     addresses are carved out of it (the route is split into the
@@ -45,8 +45,9 @@ const maxPieces = 256
 
 // Peer is what Compute needs to know about one peer.
 type Peer[P comparable] struct {
-	ID     P
-	Key    key.NodePublic
+	ID  P
+	Key key.NodePublic
+	// Online decides the exit node's state only.
 	Online bool
 	// ExitNode and Routes are what the peer offers and an admin of a
 	// shared network approved.
@@ -142,9 +143,8 @@ func Compute[P comparable](in Input[P]) *Set[P] {
 // out of each.
 func subnetRoutes[P comparable](peers []Peer[P], underlay []netip.Addr) (routes []Route[P], carved []netip.Prefix) {
 	type choice struct {
-		peer   P
-		key    key.NodePublic
-		online bool
+		peer P
+		key  key.NodePublic
 	}
 	best := map[netip.Prefix]choice{}
 	for _, p := range peers {
@@ -152,9 +152,8 @@ func subnetRoutes[P comparable](peers []Peer[P], underlay []netip.Addr) (routes 
 			if netmap.ValidRoute(r) != nil {
 				continue
 			}
-			c, ok := best[r]
-			if !ok || p.Online && !c.online || p.Online == c.online && bytes.Compare(p.Key[:], c.key[:]) < 0 {
-				best[r] = choice{p.ID, p.Key, p.Online}
+			if c, ok := best[r]; !ok || bytes.Compare(p.Key[:], c.key[:]) < 0 {
+				best[r] = choice{p.ID, p.Key}
 			}
 		}
 	}

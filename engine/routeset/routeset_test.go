@@ -78,11 +78,11 @@ func TestComputeSubnetRoutes(t *testing.T) {
 			want: []string{"10.0.0.0/8>b"},
 		},
 		{
-			name: "same prefix: online first",
+			name: "same prefix: stable while the router is offline",
 			in: Input[string]{Accept: true, Peers: []Peer[string]{
 				offline(with(a, "10.0.0.0/8")), with(c, "10.0.0.0/8"), offline(with(b, "10.0.0.0/8")),
 			}},
-			want: []string{"10.0.0.0/8>c"},
+			want: []string{"10.0.0.0/8>a"},
 		},
 		{
 			name: "a peer's underlay address is carved out",
