@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -89,28 +90,53 @@ func applyGuard(tun string, addrs []netip.Prefix) error {
 // removeGuard deletes guard-<tun>, and rayfish's table if no other
 // daemon's chain is left in it. Nothing to remove is not an error.
 func removeGuard(tun string) error {
+	return removeChains(guardChain(tun))
+}
+
+// removeChains deletes those of chains (all in rayfish's table) that
+// exist, and the table once no chain is left in it, in one transaction.
+// Nothing to remove, or no nftables at all, is not an error.
+func removeChains(chains ...*nftables.Chain) error {
 	c, err := nftables.New()
 	if err != nil {
 		return nil // no nftables: nothing was installed
 	}
-	ch := guardChain(tun)
-	c.FlushChain(ch) // a chain is deleted only once it is empty
-	c.DelChain(ch)
-	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("netcfg: remove nftables chain %s: %w", ch.Name, err)
+	have, err := tableChains(c)
+	if err != nil || len(have) == 0 {
+		return nil // no table: nothing to remove
 	}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
-	if err != nil {
+	left := len(have)
+	for _, ch := range chains {
+		if !slices.Contains(have, ch.Name) {
+			continue
+		}
+		c.FlushChain(ch) // a chain is deleted only once it is empty
+		c.DelChain(ch)
+		left--
+	}
+	if left == len(have) {
 		return nil
 	}
-	for _, o := range chains {
-		if o.Table.Name == guardTable {
-			return nil // another TUN's guard
-		}
+	if left == 0 {
+		c.DelTable(chains[0].Table)
 	}
-	c.DelTable(ch.Table)
 	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("netcfg: remove nftables table %s: %w", guardTable, err)
+		return fmt.Errorf("netcfg: remove nftables chains from table %s: %w", guardTable, err)
 	}
 	return nil
+}
+
+// tableChains returns the names of the chains in rayfish's table.
+func tableChains(c *nftables.Conn) ([]string, error) {
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, fmt.Errorf("netcfg: list nftables chains: %w", err)
+	}
+	var out []string
+	for _, o := range chains {
+		if o.Table.Name == guardTable {
+			out = append(out, o.Name)
+		}
+	}
+	return out, nil
 }

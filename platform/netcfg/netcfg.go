@@ -74,6 +74,13 @@ var ErrNoIPv6 = errors.New("IPv6 is not available on this system")
 // warning.
 var ErrNoGuard = errors.New("cannot drop overlay traffic arriving outside the TUN (nftables unavailable)")
 
+// ErrNoForward is returned (wrapped) by Apply when Config.Forward is set
+// but this system cannot route for the mesh: on Windows and macOS (serving
+// as an exit node or subnet router is supported on Linux only), or on a
+// Linux without nftables (no masquerade). Forwarding is then left off and
+// everything else in the Config is applied.
+var ErrNoForward = errors.New("serving as an exit node or subnet router is supported on Linux with nftables only")
+
 // validate checks cfg and returns a normalized copy: addresses unmapped,
 // routes masked and deduplicated.
 func (cfg Config) validate() (Config, error) {
@@ -83,7 +90,7 @@ func (cfg Config) validate() (Config, error) {
 	if cfg.MTU != 0 && (cfg.MTU < 576 || cfg.MTU > 65535) {
 		return Config{}, fmt.Errorf("netcfg: MTU %d out of range", cfg.MTU)
 	}
-	out := Config{Name: cfg.Name, MTU: cfg.MTU, LUID: cfg.LUID}
+	out := Config{Name: cfg.Name, MTU: cfg.MTU, LUID: cfg.LUID, Forward: cfg.Forward}
 	for _, p := range cfg.Addrs {
 		p, err := normalize(p)
 		if err != nil {
@@ -101,6 +108,21 @@ func (cfg Config) validate() (Config, error) {
 		r = r.Masked()
 		if !slices.Contains(out.Routes, r) {
 			out.Routes = append(out.Routes, r)
+		}
+	}
+	if cfg.Exit != nil {
+		out.Exit = &Exit{AllowLAN: cfg.Exit.AllowLAN}
+		for _, p := range cfg.Exit.Exclude {
+			p, err := normalize(p)
+			if err != nil {
+				return Config{}, fmt.Errorf("netcfg: exit exclusion: %w", err)
+			}
+			if p = p.Masked(); p.Bits() == 0 {
+				return Config{}, fmt.Errorf("netcfg: exit exclusion %v covers everything", p)
+			}
+			if !slices.Contains(out.Exit.Exclude, p) {
+				out.Exit.Exclude = append(out.Exit.Exclude, p)
+			}
 		}
 	}
 	return out, nil
