@@ -173,7 +173,7 @@ type Engine struct {
 	// routeSet holds the subnet routes and exit node (routeplan.go),
 	// replaced by updateRoutesLocked; the data path reads it.
 	routeSet atomic.Pointer[routeset.Set[*peer]]
-	ourAddr   atomic.Pointer[map[netip.Addr]bool]
+	ourAddr  atomic.Pointer[map[netip.Addr]bool]
 	// members is the set of peers (nodes sharing a network with us),
 	// replaced by recomputeLocked; handshakes check it without e.mu.
 	members atomic.Pointer[map[key.NodePublic]bool]

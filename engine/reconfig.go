@@ -20,9 +20,9 @@ type reconfig struct {
 	// Desired state.
 	addrs  []netip.Prefix // the TUN's addresses
 	routes RouteConfig    // subnet routes, exit node, forwarding
-	mdns  bool           // LAN discovery on
-	up    bool           // requested data plane state, valid if upReq
-	upReq bool           // a SetUp is waiting to be applied
+	mdns   bool           // LAN discovery on
+	up     bool           // requested data plane state, valid if upReq
+	upReq  bool           // a SetUp is waiting to be applied
 	// Requests and results: gen counts requests, done is the last one
 	// applied, upErr the result of the last up/down applied.
 	gen     uint64

@@ -44,3 +44,12 @@ func (c *Controller) SetHostname(network, name string, done func(error)) {
 func (c *Controller) DeleteNetwork(network string, done func(error)) {
 	call0(c, func(ctx context.Context) error { return c.cfg.Client.DeleteNetwork(ctx, network) }, done)
 }
+
+// UseExitNode sends all traffic through the peer with node id id ("":
+// none).
+func (c *Controller) UseExitNode(id string, done func(error)) {
+	call0(c, func(ctx context.Context) error {
+		_, err := c.cfg.Client.UseExitNode(ctx, apitype.ExitNodeRequest{Peer: id})
+		return err
+	}, done)
+}

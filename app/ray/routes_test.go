@@ -148,4 +148,3 @@ func TestTranscriptExitNodeAndRoutes(t *testing.T) {
 		return len(peerOf(a.e.Status(), "bravo").Routes) == 0
 	})
 }
-

@@ -87,10 +87,12 @@ func TestRecordOffers(t *testing.T) {
 		t.Error("a record without offers signs differently")
 	}
 	for name, mut := range map[string]func(*EndpointRecord){
-		"exit dropped":  func(r *EndpointRecord) { r.ExitNode = false },
-		"route added":   func(r *EndpointRecord) { r.Routes = append(r.Routes, netip.MustParsePrefix("172.16.0.0/12")) },
-		"route changed": func(r *EndpointRecord) { r.Routes = []netip.Prefix{r.Routes[0], netip.MustParsePrefix("192.168.2.0/24")} },
-		"bad route":     func(r *EndpointRecord) { r.Routes = []netip.Prefix{netip.MustParsePrefix("100.64.0.0/10")} },
+		"exit dropped": func(r *EndpointRecord) { r.ExitNode = false },
+		"route added":  func(r *EndpointRecord) { r.Routes = append(r.Routes, netip.MustParsePrefix("172.16.0.0/12")) },
+		"route changed": func(r *EndpointRecord) {
+			r.Routes = []netip.Prefix{r.Routes[0], netip.MustParsePrefix("192.168.2.0/24")}
+		},
+		"bad route": func(r *EndpointRecord) { r.Routes = []netip.Prefix{netip.MustParsePrefix("100.64.0.0/10")} },
 		"too many": func(r *EndpointRecord) {
 			r.Routes = nil
 			for i := range MaxOfferRoutes + 1 {
@@ -145,10 +147,16 @@ func TestApprove(t *testing.T) {
 	// Bad input changes nothing.
 	v = n.Roster.Version
 	for name, f := range map[string]func() error{
-		"non-member":    func() error { _, err := n.Approve(key.NewNode().Public(), true, netip.Prefix{}, true, t0); return err },
-		"default route": func() error { _, err := n.Approve(bob, false, netip.MustParsePrefix("0.0.0.0/0"), true, t0); return err },
-		"overlay":       func() error { _, err := n.Approve(bob, false, netip.MustParsePrefix("100.64.0.0/12"), true, t0); return err },
-		"member view":   func() error { _, err := m.Approve(bob, true, netip.Prefix{}, true, t0); return err },
+		"non-member": func() error { _, err := n.Approve(key.NewNode().Public(), true, netip.Prefix{}, true, t0); return err },
+		"default route": func() error {
+			_, err := n.Approve(bob, false, netip.MustParsePrefix("0.0.0.0/0"), true, t0)
+			return err
+		},
+		"overlay": func() error {
+			_, err := n.Approve(bob, false, netip.MustParsePrefix("100.64.0.0/12"), true, t0)
+			return err
+		},
+		"member view": func() error { _, err := m.Approve(bob, true, netip.Prefix{}, true, t0); return err },
 	} {
 		if f() == nil {
 			t.Errorf("%s: accepted", name)
