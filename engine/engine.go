@@ -28,6 +28,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"sync/atomic"
 	"time"
 
@@ -117,6 +118,9 @@ type Config struct {
 	// DNSUpstreams are the resolvers magic DNS forwards other names to
 	// (captured from the system before rayfish takes over DNS).
 	DNSUpstreams []netip.AddrPort
+	// SocketControl, when set, is applied to the UDP socket (the
+	// daemon marks it so that an exit node's routes do not capture it).
+	SocketControl func(network, address string, c syscall.RawConn) error
 }
 
 // Engine is one rayfish node.
@@ -170,13 +174,14 @@ type Engine struct {
 	bulkRecvs sync.Map
 	isUp      atomic.Bool
 	routes    router.Table[*peer]
-	// routeSet holds the subnet routes and exit node (routeplan.go),
-	// replaced by updateRoutesLocked; the data path reads it.
-	routeSet atomic.Pointer[routeset.Set[*peer]]
-	ourAddr  atomic.Pointer[map[netip.Addr]bool]
+	ourAddr   atomic.Pointer[map[netip.Addr]bool]
 	// members is the set of peers (nodes sharing a network with us),
 	// replaced by recomputeLocked; handshakes check it without e.mu.
 	members atomic.Pointer[map[key.NodePublic]bool]
+
+	// routeSet holds the subnet routes and exit node (routeplan.go),
+	// replaced by updateRoutesLocked; the data path reads it.
+	routeSet atomic.Pointer[routeset.Set[*peer]]
 	// ctrlDrops counts control messages dropped from full peer queues.
 	ctrlDrops atomic.Uint64
 

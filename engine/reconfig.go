@@ -18,11 +18,13 @@ import (
 type reconfig struct {
 	mu sync.Mutex // leaf lock: taken under e.mu, never the other way
 	// Desired state.
-	addrs  []netip.Prefix // the TUN's addresses
-	routes RouteConfig    // subnet routes, exit node, forwarding
-	mdns   bool           // LAN discovery on
-	up     bool           // requested data plane state, valid if upReq
-	upReq  bool           // a SetUp is waiting to be applied
+	addrs []netip.Prefix // the TUN's addresses
+	mdns  bool           // LAN discovery on
+	up    bool           // requested data plane state, valid if upReq
+	upReq bool           // a SetUp is waiting to be applied
+
+	routes RouteConfig // subnet routes, exit node, forwarding
+
 	// Requests and results: gen counts requests, done is the last one
 	// applied, upErr the result of the last up/down applied.
 	gen     uint64
