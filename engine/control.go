@@ -16,9 +16,11 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 	switch m.Type {
 	case msgHello:
 		e.peerStandby(p, m.Standby)
-		if m.Bulk == bulkVersion && pc.bulk != nil && pc.bulk.sender.Load() == nil && !e.cfg.DisableBulk {
-			if err := e.startBulkSend(pc, 0); err != nil {
+		if m.Bulk == bulkVersion && pc.bulk != nil && !pc.bulk.Sending() && !e.cfg.DisableBulk {
+			if err := pc.bulk.StartSend(0); err != nil {
 				e.log.Warn("bulk channel", "peer", p.key.ShortString(), "err", err)
+			} else {
+				p.dp.SwapCarrier(pc.dgram, pc.bulk) // unless pc is no longer current
 			}
 		}
 		e.importRecords(p, m.Endpoints)

@@ -1,18 +1,8 @@
-// Package engine is the rayfish node: it wires the TUN device, the router,
-// the per-peer QUIC connections and the membership state together.
+// Package engine is the rayfish node: its lifecycle, the per-peer QUIC
+// connections, the membership state and the control protocol. The data
+// plane (engine/dataplane) moves the packets: the engine tells it who the
+// peers are, which addresses route to them, and how to reach each one.
 //
-// One packet from an app on A to an app on B:
-//
-//	TUN read (batch) -> parse -> magic DNS? -> router: peer -> firewall
-//	  -> per-peer send queue -> sender goroutine: seal a batch on the bulk
-//	  channel into equal-size trains -> magicconn: one UDP GSO send on
-//	  the direct path (or frames to the relay); QUIC datagram as fallback
-//	UDP (GRO) -> magicconn split -> bulk session -> open -> inner source
-//	  must be the peer's -> firewall -> TUN writer queue -> one TUN writer
-//	  goroutine (batch, coalesced with GRO)
-//
-// Nothing on that path allocates or logs per packet, a slow peer only
-// fills its own queue, and every dropped packet is counted by reason.
 // The control plane (rosters, joins, leaves, endpoint records) runs on a
 // QUIC stream per connection and never touches the data path's locks
 // except to install a new routing table.
@@ -28,24 +18,22 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/quic-go/quic-go"
 	"golang.zx2c4.com/wireguard/tun"
 
 	"github.com/rayfish/rayfish/engine/audit"
+	"github.com/rayfish/rayfish/engine/dataplane"
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicconn"
 	"github.com/rayfish/rayfish/engine/magicdns"
 	"github.com/rayfish/rayfish/engine/mdns"
 	"github.com/rayfish/rayfish/engine/netmap"
-	"github.com/rayfish/rayfish/engine/packet"
 	"github.com/rayfish/rayfish/engine/relay"
-	"github.com/rayfish/rayfish/engine/router"
-	"github.com/rayfish/rayfish/engine/routeset"
 )
 
 // DefaultPort is rayfish's UDP port.
@@ -142,8 +130,8 @@ type Config struct {
 // Never held while taking e.mu: a file writer's writeMu (held while
 // writing; taken before its stageMu) and a connection's ctrlMu (held
 // while writing the control stream). The data path, verifyIncoming and
-// SharesNetwork take no engine lock: they read atomics (routes,
-// ourAddr, members, peer.cur).
+// SharesNetwork take no engine lock: they read atomics (the data
+// plane's routes, members, peer.cur).
 type Engine struct {
 	cfg     Config
 	log     *slog.Logger
@@ -160,28 +148,12 @@ type Engine struct {
 	meshTLS  *tlsConfigs
 	quicConf *quic.Config
 
-	tun  tun.Device
-	tunq chan *pbuf
-	free chan *pbuf
-	// Send batches: a pool, and how many exist.
-	batches  chan *pbatch
-	nbatches atomic.Int32
-	drops    dropCounters
-	pktIn    atomic.Uint64
-	pktOut   atomic.Uint64
-	relays   func() map[string]bool // relay connection states (magicconn)
-	// bulkRecvs maps bulk.SessionID to *bulkRecv; the data path reads it.
-	bulkRecvs sync.Map
-	isUp      atomic.Bool
-	routes    router.Table[*peer]
-	ourAddr   atomic.Pointer[map[netip.Addr]bool]
+	// dp is the data plane; it owns the TUN from Start on.
+	dp     *dataplane.Plane
+	relays func() map[string]bool // relay connection states (magicconn)
 	// members is the set of peers (nodes sharing a network with us),
 	// replaced by recomputeLocked; handshakes check it without e.mu.
 	members atomic.Pointer[map[key.NodePublic]bool]
-
-	// routeSet holds the subnet routes and exit node (routeplan.go),
-	// replaced by updateRoutesLocked; the data path reads it.
-	routeSet atomic.Pointer[routeset.Set[*peer]]
 	// ctrlDrops counts control messages dropped from full peer queues.
 	ctrlDrops atomic.Uint64
 
@@ -201,24 +173,15 @@ type Engine struct {
 	fwPath string
 	dns    *magicdns.Resolver
 	fwd    *magicdns.Forwarder
-	epoch  time.Time
 	// recordSeq numbers our endpoint records; its lock is a leaf, taken
 	// under e.mu.
 	recordSeq *recordSeq
-	// outInfo and pend are the TUN reader's scratch header and the
-	// batches it is filling; only that goroutine touches them.
-	outInfo packet.Info
-	pend    []pendingOut
-
 	closeOnce sync.Once
 	closeErr  error
 
 	// refreshMu serializes refreshEndpoints; taken before e.mu.
 	refreshMu sync.Mutex
 
-	// fwInRecent counts firewall_in drops of the last minute (the data
-	// path adds without locks; dropwindow.go).
-	fwInRecent recentCounter
 	// standby: which peers are down (ray down); standby.go.
 	standby standbyPeers
 	// joinWaits: this node's own join requests; joinwait.go.
@@ -241,6 +204,7 @@ type Engine struct {
 	// forget one of them (a removed node joining again at once).
 	inviters map[key.NodePublic]time.Time
 	tunAddrs []netip.Prefix
+	selfV4   []netip.Addr // our overlay IPv4 addresses (recomputeLocked)
 	mdns     *mdns.Service
 }
 
@@ -314,7 +278,7 @@ func (e *Engine) Start() error {
 	if err := e.listen(); err != nil {
 		return err
 	}
-	e.startDataPlane()
+	e.dp.Start()
 	e.reconf.mu.Lock()
 	e.reconf.started = true
 	e.reconf.mu.Unlock()
@@ -358,9 +322,7 @@ func (e *Engine) Close() error {
 		} else if e.udp != nil {
 			e.udp.Close()
 		}
-		if e.tun != nil {
-			e.closeErr = e.tun.Close()
-		}
+		e.closeErr = e.dp.Close() // and the TUN
 		if e.fwd != nil {
 			e.fwd.Close()
 		}

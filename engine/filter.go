@@ -7,12 +7,11 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"time"
 
+	"github.com/rayfish/rayfish/engine/dataplane"
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicdns"
-	"github.com/rayfish/rayfish/engine/packet"
 )
 
 // firewallFile is the persisted firewall policy: local rules and the
@@ -22,10 +21,9 @@ type firewallFile struct {
 	Suggested json.RawMessage `json:"suggested,omitempty"`
 }
 
-// initFilter creates the firewall (policy restored from the state dir)
-// and the magic DNS resolver.
+// initFilter creates the firewall (policy restored from the state dir),
+// the magic DNS resolver and the data plane that uses them.
 func (e *Engine) initFilter() error {
-	e.epoch = time.Now()
 	e.fw = firewall.New(firewall.Config{})
 	e.fwPath = filepath.Join(e.cfg.StateDir, "firewall.json")
 	e.fwFile.path = e.fwPath
@@ -59,7 +57,8 @@ func (e *Engine) initFilter() error {
 	if len(e.cfg.DNSUpstreams) > 0 {
 		e.fwd = magicdns.NewForwarder(magicdns.ForwarderConfig{Upstreams: e.cfg.DNSUpstreams})
 	}
-	e.dns = magicdns.NewResolver(magicdns.Config{Forwarder: e.fwd, Deliver: e.deliverDNS})
+	e.dns = magicdns.NewResolver(magicdns.Config{Forwarder: e.fwd, Deliver: func(pkt []byte) { e.dp.DeliverDNS(pkt) }})
+	e.dp = dataplane.New(dataplane.Config{TUN: e.cfg.TUN, MTU: TUNMTU, Firewall: e.fw, DNS: e.dns, Logger: e.log})
 	return nil
 }
 
@@ -114,7 +113,7 @@ func (e *Engine) updateFilterLocked() {
 				nets = append(nets, n.ID)
 			}
 		}
-		p.nets.Store(&nets)
+		p.dp.SetNetworks(nets)
 	}
 
 	changed := false
@@ -155,92 +154,6 @@ func (e *Engine) updateFilterLocked() {
 		if err := e.stageFirewall(); err != nil {
 			e.log.Error("save firewall", "err", err)
 		}
-	}
-}
-
-// now is the data path's clock: monotonic nanoseconds since start.
-func (e *Engine) now() int64 { return int64(time.Since(e.epoch)) }
-
-// isMagicDNS reports whether info is a DNS query to the magic resolver.
-func isMagicDNS(info *packet.Info) bool {
-	return (info.Dst == key.MagicDNSv4 || info.Dst == key.MagicDNSv6) &&
-		info.Proto == packet.ProtoUDP && info.HasTransport && info.DstPort == 53
-}
-
-// answerDNS answers a query packet from the TUN into the TUN.
-func (e *Engine) answerDNS(pkt []byte, info *packet.Info) {
-	b := e.getBuf()
-	if b == nil {
-		e.drops.add(dropBackpressure)
-		return
-	}
-	n, err := e.dns.HandlePacket(pkt, b.b[headroom:], info)
-	if err != nil || n == 0 {
-		e.putBuf(b) // forwarded (answered later through deliverDNS) or malformed
-		if err != nil {
-			e.drops.add(dropMalformed)
-		}
-		return
-	}
-	b.n = n
-	e.toTUN(b)
-}
-
-// deliverDNS writes a forwarded query's reply packet into the TUN.
-func (e *Engine) deliverDNS(pkt []byte) {
-	b := e.getBuf()
-	if b == nil || len(pkt) > pbufSize-headroom {
-		if b != nil {
-			e.putBuf(b)
-		}
-		e.drops.add(dropBackpressure)
-		return
-	}
-	b.n = copy(b.b[headroom:], pkt)
-	e.toTUN(b)
-}
-
-// reject answers a denied packet: into the TUN for our own outbound
-// packets, to the peer for inbound ones.
-func (e *Engine) reject(pkt []byte, info *packet.Info, toPeer *peer) {
-	if toPeer != nil {
-		e.rejectToPeer(pkt, info, toPeer)
-		return
-	}
-	b := e.getBuf()
-	if b == nil {
-		return
-	}
-	n, err := firewall.BuildReject(b.b[headroom:], pkt, info)
-	if err != nil || n == 0 {
-		e.putBuf(b)
-		return
-	}
-	b.n = n
-	e.toTUN(b)
-}
-
-// rejectToPeer sends the answer to a denied inbound packet back to its
-// sender, as a batch of one.
-func (e *Engine) rejectToPeer(pkt []byte, info *packet.Info, toPeer *peer) {
-	sb := e.getBatch()
-	if sb == nil {
-		return
-	}
-	b := e.getBuf()
-	if b == nil {
-		e.putBatch(sb)
-		return
-	}
-	sb.bufs[0], sb.n = b, 1
-	n, err := firewall.BuildReject(b.b[headroom:], pkt, info)
-	if err != nil || n == 0 {
-		e.putBatch(sb)
-		return
-	}
-	b.n = n
-	if !toPeer.enqueue(sb) {
-		e.putBatch(sb)
 	}
 }
 

@@ -8,85 +8,43 @@ import (
 
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/localapi/apiconv"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
 
 // FirewallState reports the firewall in the API's terms.
 func (e *Engine) FirewallState() apitype.FirewallState {
 	rs, sug := e.fw.Ruleset(), e.fw.Suggested()
-	st := apitype.FirewallState{
-		DefaultIn:  rs.DefaultIn.String(),
-		DefaultOut: rs.DefaultOut.String(),
-		Reject:     rs.Reject,
-		Rules:      []apitype.FirewallRule{},
-		Suggested:  []apitype.SuggestedRules{},
-		Flows:      e.fw.Flows(),
-		Stats:      e.fw.Stats(),
-	}
+	flows, stats := e.fw.Flows(), e.fw.Stats()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i, r := range rs.Rules {
-		ar := e.apiRuleLocked(r)
-		ar.Index = i + 1
-		st.Rules = append(st.Rules, ar)
-	}
-	for _, n := range e.state.Networks {
-		ns := sug.Networks[n.ID]
-		if ns == nil {
-			continue
-		}
-		sr := apitype.SuggestedRules{Network: n.Name, State: ns.State.String(), AutoAccept: ns.AutoAccept,
-			Offered: []apitype.FirewallRule{}, Active: []apitype.FirewallRule{}}
-		for _, r := range ns.Offered {
-			sr.Offered = append(sr.Offered, e.apiRuleLocked(r))
-		}
-		for _, r := range ns.Active {
-			sr.Active = append(sr.Active, e.apiRuleLocked(r))
-		}
-		st.Suggested = append(st.Suggested, sr)
-	}
-	return st
+	return apiconv.FirewallState(rs, sug, e.state.Networks, flows, stats, e.apiNamesLocked())
 }
 
-func (e *Engine) apiRuleLocked(r firewall.Rule) apitype.FirewallRule {
-	ar := apitype.FirewallRule{Direction: r.Direction.String(), Action: r.Action.String(), Proto: r.Proto.String(), Seeded: r.Seeded}
-	if len(r.Ports) > 0 {
-		ar.Ports = firewall.FormatPorts(r.Ports)
+// apiNamesLocked names peers and networks for apiconv; call it, and the
+// names it returns, with e.mu held.
+func (e *Engine) apiNamesLocked() apiconv.Names {
+	return apiconv.Names{
+		Peer: func(k key.NodePublic) string {
+			if p := e.peers[k]; p != nil {
+				return p.info.hostname
+			}
+			return ""
+		},
+		Network: func(id key.NetworkPublic) string {
+			if n := e.state.ByID(id); n != nil {
+				return n.Name
+			}
+			return ""
+		},
 	}
-	if !r.Peer.IsZero() {
-		ar.Peer = r.Peer.String()
-		if p := e.peers[r.Peer]; p != nil {
-			ar.PeerHostname = p.info.hostname
-		}
-	}
-	if !r.Network.IsZero() {
-		ar.Network = r.Network.String()
-		if n := e.state.ByID(r.Network); n != nil {
-			ar.Network = n.Name
-		}
-	}
-	return ar
 }
 
 // ruleFromAPI converts and validates a rule; peers may be named by
 // hostname, IP or id, networks by name.
 func (e *Engine) ruleFromAPI(ar apitype.FirewallRule) (firewall.Rule, error) {
-	var r firewall.Rule
-	var err error
-	if r.Direction, err = firewall.ParseDirection(ar.Direction); err != nil {
-		return r, err
-	}
-	if r.Action, err = firewall.ParseAction(ar.Action); err != nil {
-		return r, err
-	}
-	proto := ar.Proto
-	if proto == "" {
-		proto = "any"
-	}
-	if r.Proto, err = firewall.ParseProto(proto); err != nil {
-		return r, err
-	}
-	if r.Ports, err = firewall.ParsePorts(ar.Ports); err != nil {
+	r, err := apiconv.ParseFirewallRule(ar)
+	if err != nil {
 		return r, err
 	}
 	if ar.Peer != "" {

@@ -32,7 +32,7 @@ func (e *Engine) routineMaintain() {
 			if now.Sub(lastStats) >= time.Second {
 				lastStats = now
 				e.watchers.notify()
-				e.fw.Expire(e.now())
+				e.fw.Expire(e.dp.Now())
 			}
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
-	"github.com/rayfish/rayfish/engine/router"
 )
 
 // Default invite lifetimes.
@@ -103,35 +101,16 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 		members[k] = true
 	}
 	e.members.Store(&members)
-	// In key order, so that which claim wins a conflict does not depend
-	// on map iteration order.
-	var b router.Builder[*peer]
-	for _, k := range slices.SortedFunc(maps.Keys(e.peers), compareNodes) {
-		p := e.peers[k]
-		for _, a := range p.info.ipv4 {
-			b.Add(a, p)
-		}
-		if p.info.ipv6.IsValid() {
-			b.Add(p.info.ipv6, p)
-		}
-	}
-	for _, a := range b.Conflicts { // ResolveOwners gives each address one owner
-		e.log.Error("overlay address claimed by two peers", "addr", a)
-	}
-	e.routes.Install(&b)
-	e.updateRoutesLocked()
-
 	if len(selfV4) == 0 {
 		selfV4 = []netip.Addr{e.self.IPv4(0)}
 	}
-	ours := map[netip.Addr]bool{e.self.IPv6(): true}
+	e.selfV4 = selfV4
 	var prefixes []netip.Prefix
 	for _, a := range selfV4 {
-		ours[a] = true
 		prefixes = append(prefixes, netip.PrefixFrom(a, key.CGNATPrefix.Bits()))
 	}
 	prefixes = append(prefixes, netip.PrefixFrom(e.self.IPv6(), key.ULAPrefix.Bits()))
-	e.ourAddr.Store(&ours)
+	e.updateRoutesLocked() // the routing table: peers, subnet routes, exit node
 	if !slices.Equal(prefixes, e.tunAddrs) {
 		e.tunAddrs = prefixes
 		e.setAddrsLocked(prefixes) // applied by routineReconfig

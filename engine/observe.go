@@ -17,10 +17,11 @@ import (
 // per packet.
 func (e *Engine) MetricsSnapshot() metrics.Snapshot {
 	st := e.Status()
+	in, out := e.dp.Packets()
 	snap := metrics.Snapshot{
 		Up:            st.State == "up",
-		PacketsIn:     e.pktIn.Load(),
-		PacketsOut:    e.pktOut.Load(),
+		PacketsIn:     in,
+		PacketsOut:    out,
 		Drops:         st.Drops,
 		Firewall:      e.fw.Stats(),
 		FirewallFlows: e.fw.Flows(),

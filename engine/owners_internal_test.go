@@ -79,13 +79,13 @@ func TestAddressOwnershipStable(t *testing.T) {
 				e.recomputeLocked()
 				pHolder, pNew := e.peers[holder], e.peers[newcomer]
 				e.mu.Unlock()
-				if p, ok := e.routes.Lookup(shared); !ok || p != pHolder {
+				if p, ok := e.dp.Route(shared); !ok || p != pHolder.dp {
 					t.Fatalf("recompute %d: %s routed to the newcomer (or nobody)", i, shared)
 				}
-				if e.routes.Owns(pNew, shared) {
+				if e.dp.Owns(pNew.dp, shared) {
 					t.Fatalf("recompute %d: the newcomer passes the source check with %s", i, shared)
 				}
-				if !e.routes.Owns(pNew, newcomer.IPv6()) {
+				if !e.dp.Owns(pNew.dp, newcomer.IPv6()) {
 					t.Fatalf("recompute %d: the newcomer's IPv6 does not work", i)
 				}
 				v4, v6, ok := e.dns.Table().Addrs("nas.ray")

@@ -12,36 +12,24 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/rayfish/rayfish/engine/audit"
-	"github.com/rayfish/rayfish/engine/firewall"
+	"github.com/rayfish/rayfish/engine/bulk"
+	"github.com/rayfish/rayfish/engine/dataplane"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicconn"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
-
-// Carrier moves IP packets to one peer. QUIC datagrams are the first
-// carrier; a faster one can replace it without touching routing.
-type Carrier interface {
-	// SendPacket sends one IP packet. It may block briefly when the
-	// carrier's own queue is full, never indefinitely.
-	SendPacket(pkt []byte) error
-	// Path describes the route: direct or relay, the remote address (or
-	// relay URL), and why it is relayed.
-	Path() (kind, remote, reason string)
-}
 
 // peer is another node sharing at least one network with us.
 type peer struct {
 	e   *Engine
 	key key.NodePublic
 
-	// The data path reads these without e.mu.
-	cur     atomic.Pointer[peerConn]
-	nets    atomic.Pointer[firewall.NetSet] // networks shared with us
-	sendq   chan *pbatch
-	queued  atomic.Int32 // packets in sendq (at most peerQueueLen)
-	done    chan struct{}
-	txBytes atomic.Uint64
-	rxBytes atomic.Uint64
+	// dp is the peer in the data plane: its send queue, carrier and
+	// counters.
+	dp *dataplane.Peer
+	// cur is the current connection (read without e.mu).
+	cur  atomic.Pointer[peerConn]
+	done chan struct{} // closed by stop
 	// The control writer's queue (routineCtrl) and its drops.
 	ctrlq     chan ctrlItem
 	ctrlDrops atomic.Uint64
@@ -90,15 +78,16 @@ type peerConn struct {
 	tokens   float64
 	lastFill time.Time
 
-	bulk *bulkState // nil without a bulk channel; set before routineConn
+	// The carriers of IP packets: QUIC datagrams, and the bulk channel
+	// (nil without one) once the peer's hello says it speaks bulk.
+	dgram *dataplane.Datagrams
+	bulk  *dataplane.Bulk // set before routineConn
 }
 
-// SendPacket implements Carrier over a QUIC datagram.
-func (pc *peerConn) SendPacket(pkt []byte) error { return pc.qc.SendDatagram(pkt) }
-
-// Path implements Carrier: magicconn knows which path carries the
-// connection's packets.
-func (pc *peerConn) Path() (string, string, string) {
+// Path describes the connection's route: direct or relay, the remote
+// address (or relay URL), and why it is relayed. magicconn knows which
+// path carries the connection's packets.
+func (pc *peerConn) Path() (kind, remote, reason string) {
 	if pc.mc == nil {
 		return magicconn.PathDirect, pc.qc.RemoteAddr().String(), ""
 	}
@@ -110,12 +99,11 @@ func newPeer(e *Engine, k key.NodePublic) *peer {
 	p := &peer{
 		e:     e,
 		key:   k,
-		sendq: make(chan *pbatch, peerQueueLen),
+		dp:    e.dp.NewPeer(k),
 		ctrlq: make(chan ctrlItem, ctrlQueueLen),
 		done:  make(chan struct{}),
 		pings: map[uint64]chan time.Time{},
 	}
-	e.goRoutine(p.routineSend)
 	e.goRoutine(p.routineCtrl)
 	return p
 }
@@ -128,6 +116,9 @@ func (p *peer) stop() {
 	}
 	p.stopped = true
 	close(p.done)
+	if p.dp != nil {
+		p.dp.Close()
+	}
 }
 
 // remove stops a peer that no longer shares a network with us; its
@@ -162,7 +153,7 @@ func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.Nod
 		return
 	}
 	pc := &peerConn{qc: qc, mc: e.mc, peer: peerKey, initiator: initiator, opened: time.Now(), tokens: ctrlBurst, lastFill: time.Now(),
-		owner: p, ready: make(chan struct{})}
+		owner: p, ready: make(chan struct{}), dgram: &dataplane.Datagrams{Conn: qc}}
 	if old := p.cur.Load(); old != nil {
 		keepOld := time.Since(old.opened) < freshWindow && preferred(e.self, peerKey, old.initiator, initiator)
 		if keepOld {
@@ -175,6 +166,7 @@ func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.Nod
 	e.initBulk(p, pc)
 	p.conns = append(p.conns, pc)
 	p.cur.Store(pc)
+	p.dp.SetCarrier(pc.dgram) // the bulk channel takes over after the hellos
 	p.backoff = 0
 	p.lastSeen = time.Now()
 	hostname := p.info.hostname // guarded by e.mu
@@ -230,8 +222,11 @@ func (e *Engine) detach(p *peer, pc *peerConn) {
 		}
 	}
 	wasCurrent := p.cur.CompareAndSwap(pc, nil)
-	e.dropBulk(pc)
+	if pc.bulk != nil {
+		pc.bulk.Close()
+	}
 	if wasCurrent {
+		p.dp.SetCarrier(nil)
 		p.lastSeen = time.Now()
 		// Dial again soon, unless the peer left on purpose.
 		p.nextDial = time.Now().Add(500 * time.Millisecond)
@@ -292,7 +287,7 @@ func (e *Engine) readControl(p *peer, pc *peerConn) {
 
 func (e *Engine) sendHello(pc *peerConn) {
 	e.mu.Lock()
-	m := &ctrlMsg{Type: msgHello, Versions: map[key.NetworkPublic]uint64{}, Standby: !e.isUp.Load()}
+	m := &ctrlMsg{Type: msgHello, Versions: map[key.NetworkPublic]uint64{}, Standby: !e.dp.Up()}
 	if pc.bulk != nil && !e.cfg.DisableBulk {
 		m.Bulk = bulkVersion
 	}
@@ -315,3 +310,50 @@ func (e *Engine) recordsForLocked(pc *peerConn) []netmap.EndpointRecord {
 	}
 	return recs
 }
+
+// bulkVersion is what our hello advertises.
+const bulkVersion = 1
+
+// initBulk opens pc's bulk channel: it derives the receive keys of the
+// first epochs from the connection's TLS session and registers them, so
+// the peer may start sending as soon as it sees our hello. Without one,
+// packets stay QUIC datagrams.
+func (e *Engine) initBulk(p *peer, pc *peerConn) {
+	if e.mc == nil {
+		return
+	}
+	tls, initiator := pc.qc.ConnectionState().TLS, pc.initiator == e.self
+	b, err := e.dp.NewBulk(p.dp, dataplane.BulkConfig{
+		Writer: e.mc,
+		Addr:   e.mc.PeerAddr(p.key),
+		Derive: func(epoch uint32) (bulk.Keys, bulk.Keys, error) {
+			return bulk.DeriveKeysEpoch(tls, initiator, epoch)
+		},
+		Fallback: pc.dgram,
+	})
+	if err != nil {
+		e.log.Warn("bulk channel unavailable", "peer", p.key.ShortString(), "err", err)
+		return
+	}
+	pc.bulk = b
+}
+
+// routineRecv reads datagrams from one connection: IP packets for the
+// data plane, pings for us.
+func (e *Engine) routineRecv(p *peer, pc *peerConn) {
+	ctx := pc.qc.Context()
+	for {
+		d, err := pc.qc.ReceiveDatagram(ctx)
+		if err != nil {
+			return
+		}
+		if len(d) > 0 && (d[0]>>4 == 4 || d[0]>>4 == 6) {
+			e.dp.Receive(p.dp, d)
+			continue
+		}
+		e.handlePingDatagram(p, pc, d)
+	}
+}
+
+// BulkSessions counts registered bulk receiving sessions (tests).
+func (e *Engine) BulkSessions() int { return e.dp.BulkSessions() }

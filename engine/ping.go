@@ -32,7 +32,7 @@ type PingResult struct {
 // handlePingDatagram answers pings and delivers pongs.
 func (e *Engine) handlePingDatagram(p *peer, pc *peerConn, d []byte) {
 	if len(d) != 9 {
-		e.drops.add(dropMalformed)
+		e.dp.CountMalformed()
 		return
 	}
 	switch d[0] {
@@ -51,7 +51,7 @@ func (e *Engine) handlePingDatagram(p *peer, pc *peerConn, d []byte) {
 			ch <- time.Now()
 		}
 	default:
-		e.drops.add(dropMalformed)
+		e.dp.CountMalformed()
 	}
 }
 
@@ -67,7 +67,7 @@ func (e *Engine) Ping(ctx context.Context, k key.NodePublic, seq uint64) (PingRe
 	if p == nil {
 		return res, errors.New("not a peer")
 	}
-	if !e.isUp.Load() {
+	if !e.dp.Up() {
 		return res, errStandby
 	}
 	if e.standby.has(k) {

@@ -122,7 +122,7 @@ func (e *Engine) routineReconfig() {
 		var upErr error
 		if upReq {
 			upErr = e.applyUp(up, addrs)
-		} else if e.isUp.Load() && !slices.Equal(addrs, r.onTUN) {
+		} else if e.dp.Up() && !slices.Equal(addrs, r.onTUN) {
 			r.onTUN = addrs
 			if e.cfg.Net != nil {
 				if err := e.cfg.Net.Apply(addrs); err != nil {
@@ -130,7 +130,7 @@ func (e *Engine) routineReconfig() {
 				}
 			}
 		}
-		if e.isUp.Load() && !routes.equal(r.onRoutes) {
+		if e.dp.Up() && !routes.equal(r.onRoutes) {
 			r.onRoutes = routes
 			e.applyRoutes(routes)
 		}
@@ -170,7 +170,7 @@ func (e *Engine) applyUp(up bool, addrs []netip.Prefix) error {
 	} else {
 		e.reconf.onRoutes = RouteConfig{} // the teardown removed them
 	}
-	if e.isUp.Swap(up) != up {
+	if e.dp.SetUp(up) != up {
 		e.announceState()
 	}
 	e.log.Info("data plane", "up", up)

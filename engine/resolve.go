@@ -39,11 +39,11 @@ func (e *Engine) ResolvePeer(s string) (key.NodePublic, error) {
 		return k, fmt.Errorf("node %s shares no network with this node", k.ShortString())
 	}
 	if a, err := netip.ParseAddr(q); err == nil {
-		if (*e.ourAddr.Load())[a] {
+		if e.dp.IsLocal(a) {
 			return key.NodePublic{}, e.isSelfErr(s)
 		}
-		if p, ok := e.routes.Lookup(a); ok {
-			return p.key, nil
+		if p, ok := e.dp.Route(a); ok {
+			return p.Key(), nil
 		}
 		return key.NodePublic{}, fmt.Errorf("no peer has address %s", a)
 	}

@@ -2,12 +2,15 @@ package engine
 
 import (
 	"maps"
+	"net"
 	"net/netip"
 	"net/url"
 	"slices"
 
+	"github.com/rayfish/rayfish/engine/dataplane"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
+	"github.com/rayfish/rayfish/engine/router"
 	"github.com/rayfish/rayfish/engine/routeset"
 	"github.com/rayfish/rayfish/platform/netcfg"
 )
@@ -44,6 +47,21 @@ func (e *Engine) applyRoutes(c RouteConfig) {
 	}
 	if err := rc.ApplyRoutes(c); err != nil {
 		e.log.Error("apply routes", "err", err)
+	}
+}
+
+// markSocket applies Config.SocketControl to the UDP socket: the daemon
+// marks it so that an exit node's routes leave it on the underlay.
+func (e *Engine) markSocket(udp *net.UDPConn) {
+	if e.cfg.SocketControl == nil {
+		return
+	}
+	rc, err := udp.SyscallConn()
+	if err == nil {
+		err = e.cfg.SocketControl("udp", udp.LocalAddr().String(), rc)
+	}
+	if err != nil {
+		e.log.Warn("cannot mark the UDP socket: an exit node would capture the paths to peers", "err", err)
 	}
 }
 
@@ -121,8 +139,10 @@ func (e *Engine) relayAddrsLocked() []netip.Addr {
 }
 
 // updateRoutesLocked recomputes the route set from the rosters, the
-// records and the preferences, publishes it to the data path and asks
-// routineReconfig to apply it to the OS.
+// records and the preferences, installs the routing table of the data
+// plane (peers' overlay addresses, subnet routes, the exit node as the
+// default peer), points magic DNS at the exit node, and asks
+// routineReconfig to apply the OS side.
 func (e *Engine) updateRoutesLocked() {
 	in := routeset.Input[*peer]{
 		Accept: e.prefs.AcceptRoutes,
@@ -130,7 +150,8 @@ func (e *Engine) updateRoutesLocked() {
 		Relays: e.relayAddrsLocked(),
 	}
 	in.ServeExit, in.ServeRoutes = e.usableLocked(e.self, e.myOfferLocked())
-	for _, k := range slices.SortedFunc(maps.Keys(e.peers), compareNodes) {
+	keys := slices.SortedFunc(maps.Keys(e.peers), compareNodes)
+	for _, k := range keys {
 		p := e.peers[k]
 		rec := e.state.Endpoints[k]
 		rp := routeset.Peer[*peer]{ID: p, Key: k, Online: p.cur.Load() != nil}
@@ -141,10 +162,59 @@ func (e *Engine) updateRoutesLocked() {
 		in.Peers = append(in.Peers, rp)
 	}
 	s := routeset.Compute(in)
-	e.routeSet.Store(s)
+
+	// The table: our addresses first (they are no peer's), then the
+	// peers' in key order, so that which claim wins a conflict does not
+	// depend on map iteration order.
+	var b router.Builder[*dataplane.Peer]
+	b.AddLocal(e.self.IPv6())
+	for _, a := range e.selfV4 {
+		b.AddLocal(a)
+	}
+	for _, k := range keys {
+		p := e.peers[k]
+		for _, a := range p.info.ipv4 {
+			b.Add(a, p.dp)
+		}
+		if p.info.ipv6.IsValid() {
+			b.Add(p.info.ipv6, p.dp)
+		}
+	}
+	for _, a := range b.Conflicts { // ResolveOwners gives each address one owner
+		e.log.Error("overlay address claimed twice", "addr", a)
+	}
+	for _, r := range s.Routes {
+		b.AddPrefix(r.Prefix, r.Peer.dp)
+	}
+	var exitDNS []netip.AddrPort
+	if s.HasExit {
+		b.SetDefault(s.Exit.dp)
+		if a := firstAddr(s.Exit.info.ipv4); a.IsValid() {
+			exitDNS = []netip.AddrPort{netip.AddrPortFrom(a, 53)}
+		}
+	}
+	e.dp.SetRoutes(&b)
+	e.dp.SetRouting(dataplane.Routing{ServeExit: s.ServeExit, ServePrefixes: s.ServeRoutes, ExitBlocked: s.ExitSelected && !s.HasExit})
+	e.exitDNSLocked(s.ExitSelected, exitDNS)
+
 	rc := RouteConfig{Routes: s.OSRoutes(), Forward: s.Forward()}
 	if s.ExitSelected {
 		rc.Exit = &netcfg.Exit{AllowLAN: e.prefs.ExitAllowLAN, Exclude: s.Exclude}
 	}
 	e.reconf.request(func() { e.reconf.routes = rc })
+}
+
+// exitDNSLocked makes magic DNS forward other names to the exit node
+// while one is chosen (its DNS follows the exit node; with none usable,
+// queries go nowhere rather than leak), and to the system's resolvers
+// otherwise.
+func (e *Engine) exitDNSLocked(selected bool, exit []netip.AddrPort) {
+	if e.fwd == nil {
+		return
+	}
+	if selected {
+		e.fwd.SetUpstreams(exit)
+		return
+	}
+	e.fwd.SetUpstreams(e.cfg.DNSUpstreams)
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 
 	"github.com/rayfish/rayfish/engine/key"
-	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
 
 // Standby (ray down) is visible to peers: a node tells every connected
@@ -70,20 +69,9 @@ func (e *Engine) announceState() {
 			}
 		}
 		e.mu.Unlock()
-		msg := &ctrlMsg{Type: msgState, Standby: !e.isUp.Load()}
+		msg := &ctrlMsg{Type: msgState, Standby: !e.dp.Up()}
 		for _, pc := range targets {
 			e.sendCtrl(pc, msg)
 		}
 	})
-}
-
-// peerState is a peer's state for the local API.
-func (e *Engine) peerState(p *peer, online bool) string {
-	switch {
-	case !online:
-		return apitype.PeerOffline
-	case e.standby.has(p.key):
-		return apitype.PeerStandby
-	}
-	return apitype.PeerOnline
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/rayfish/rayfish/app/buildinfo"
+	"github.com/rayfish/rayfish/engine/localapi/apiconv"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
 
@@ -21,11 +22,11 @@ func (e *Engine) Status() *apitype.Status {
 		Networks:  []apitype.Network{},
 		Peers:     []apitype.Peer{},
 		Requests:  []apitype.JoinRequest{},
-		Drops:     e.drops.snapshot(),
+		Drops:     e.dp.Drops(),
 		TUNError:  e.tunError(),
 		SaveError: e.saveError(),
 
-		FirewallInLastMinute: e.fwInRecent.sum(e.second()),
+		FirewallInLastMinute: e.dp.FirewallInLastMinute(),
 	}
 	if j := e.joinWaits.list(); len(j) > 0 {
 		st.Joining = j
@@ -33,7 +34,7 @@ func (e *Engine) Status() *apitype.Status {
 	if n := e.ctrlDrops.Load(); n > 0 {
 		st.Drops["control_queue"] = n // control messages, not packets
 	}
-	if e.isUp.Load() {
+	if e.dp.Up() {
 		st.State = apitype.StateUp
 	}
 	st.Self = apitype.Self{
@@ -52,8 +53,7 @@ func (e *Engine) Status() *apitype.Status {
 	first := true
 	now := time.Now()
 	for _, n := range e.state.Networks {
-		an := apitype.Network{Name: n.Name, ID: n.ID.String(), Admin: n.IsAdmin(), Open: n.Roster.Open,
-			Version: n.Roster.Version, Members: len(n.Roster.Members)}
+		an := apiconv.Network(n)
 		if m, ok := n.Roster.Member(e.self); ok {
 			an.Hostname = m.Hostname
 			if first {
@@ -62,13 +62,10 @@ func (e *Engine) Status() *apitype.Status {
 			}
 		}
 		st.Networks = append(st.Networks, an)
-		if n.IsAdmin() {
-			for _, r := range n.PendingRequests(now) {
-				st.Requests = append(st.Requests, apitype.JoinRequest{Network: n.Name, ID: r.Node.String(), Hostname: r.Hostname, Received: r.Received})
-			}
-		}
+		st.Requests = append(st.Requests, apiconv.JoinRequests(n, now)...)
 	}
 	for _, p := range e.peers {
+		tx, rx := p.dp.Bytes()
 		ap := apitype.Peer{
 			ID:       p.key.String(),
 			Hostname: p.info.hostname,
@@ -76,8 +73,8 @@ func (e *Engine) Status() *apitype.Status {
 			IPv6:     p.info.ipv6,
 			Networks: slices.Clone(p.info.networks),
 			Path:     apitype.PathNone,
-			TxBytes:  p.txBytes.Load(),
-			RxBytes:  p.rxBytes.Load(),
+			TxBytes:  tx,
+			RxBytes:  rx,
 			LastSeen: p.lastSeen,
 		}
 		ap.Refused, ap.Warnings = p.info.warnings(e.nameOfLocked)
@@ -89,12 +86,12 @@ func (e *Engine) Status() *apitype.Status {
 			}
 			ap.RTTMs = float64(pc.qc.ConnectionStats().SmoothedRTT.Microseconds()) / 1000
 			ap.Carrier = "datagram"
-			if pc.bulk != nil && pc.bulk.sender.Load() != nil {
+			if pc.bulk != nil && pc.bulk.Sending() {
 				ap.Carrier = "bulk"
 			}
 			ap.LastSeen = now.Truncate(time.Second)
 		}
-		ap.State = e.peerState(p, ap.Online)
+		ap.State = apiconv.PeerState(ap.Online, e.standby.has(p.key))
 		st.Peers = append(st.Peers, ap)
 	}
 	slices.SortFunc(st.Peers, func(a, b apitype.Peer) int {

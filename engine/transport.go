@@ -45,6 +45,7 @@ func (e *Engine) listen() error {
 	}
 	e.udp = udp
 	growBuffers(udp)
+	e.markSocket(udp)
 	base, err := e.nodeKey.TLSConfig([]string{alpnMesh}, nil)
 	if err != nil {
 		udp.Close()
@@ -58,7 +59,7 @@ func (e *Engine) listen() error {
 		STUNServers:        e.stunServers(),
 		Logger:             e.log,
 		OnEndpointsChanged: e.onEndpointsChanged,
-		OnBulk:             e.onBulk,
+		OnBulk:             e.dp.ReceiveBulk,
 	})
 	if err != nil {
 		udp.Close()

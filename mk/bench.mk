@@ -16,7 +16,7 @@ ANCHORS ?= $(firstword $(wildcard ../shared/bench/anchors.sh /work/shared/bench/
 bench: bench-go bench-anchors
 
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./engine/packet/ ./engine/firewall/ ./engine/bulk/ ./engine/router/ ./engine/
+	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./engine/packet/ ./engine/firewall/ ./engine/bulk/ ./engine/router/ ./engine/dataplane/
 
 bench-anchors: ray deps-test
 	@test -n "$(ANCHORS)" || { echo "anchors.sh not found (../shared/bench/anchors.sh)"; exit 1; }

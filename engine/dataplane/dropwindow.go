@@ -1,9 +1,6 @@
-package engine
+package dataplane
 
-import (
-	"sync/atomic"
-	"time"
-)
+import "sync/atomic"
 
 // recentWindow is how far back a recentCounter looks.
 const recentWindow = 60
@@ -13,7 +10,7 @@ const recentWindow = 60
 // bucket is reused once its second has passed; an add racing with that
 // reuse may be lost, which is fine for a count shown to people.
 type recentCounter struct {
-	sec   [recentWindow]atomic.Int64 // the second (since the engine's epoch) each bucket counts
+	sec   [recentWindow]atomic.Int64 // the second (since the plane's epoch) each bucket counts
 	count [recentWindow]atomic.Uint64
 }
 
@@ -36,6 +33,3 @@ func (r *recentCounter) sum(now int64) uint64 {
 	}
 	return total
 }
-
-// second is the engine clock (see now) in whole seconds.
-func (e *Engine) second() int64 { return e.now() / int64(time.Second) }

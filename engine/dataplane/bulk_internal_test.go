@@ -1,4 +1,4 @@
-package engine
+package dataplane
 
 import (
 	"encoding/binary"
@@ -14,19 +14,29 @@ import (
 	"github.com/rayfish/rayfish/engine/enginetest"
 )
 
-// testBulkSession sets up p's bulk channel on e (epochs 0 and 1) and
-// returns a Sender of the peer's, at epoch 0, whose packets it opens.
-// (epochs 0 to bulkRecvAhead)
-func testBulkSession(t testing.TB, e *Engine, p *peer) *bulk.Sender {
+// testBulk opens p's bulk channel on pl with keys from derive.
+func testBulk(t testing.TB, pl *Plane, p *Peer, derive func(uint32) (bulk.Keys, bulk.Keys, error)) *Bulk {
+	t.Helper()
+	b, err := pl.NewBulk(p, BulkConfig{Derive: derive, Fallback: &Datagrams{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// testBulkSession sets up p's bulk channel on pl (epochs 0 to
+// bulkRecvAhead) and returns it, and a Sender of the peer's, at epoch 0,
+// whose packets it opens.
+func testBulkSession(t testing.TB, pl *Plane, p *Peer) (*bulk.Sender, *Bulk) {
 	t.Helper()
 	peerSide, ourSide := fakeDerive()
-	e.initBulkState(p, p.cur.Load(), &bulkState{derive: ourSide})
+	ch := testBulk(t, pl, p, ourSide)
 	send, _, _ := peerSide(0)
 	s, err := bulk.NewSender(&send)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s
+	return s, ch
 }
 
 // TestOversizeBulkDropped: an authenticated bulk packet larger than a
@@ -42,31 +52,31 @@ func TestOversizeBulkDropped(t *testing.T) {
 		delivered uint64
 	}{
 		{"3 KB", 3000, 1, 0},
-		{"one past the buffer", pbufSize - headroom + 1, 1, 0},
+		{"one past the buffer", MaxPacket + 1, 1, 0},
 		{"largest that fits", pbufSize - headroom, 0, 1},
 		{"ordinary", 1200, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e, p := testEngine(t, self, other)
-			s := testBulkSession(t, e, p)
+			pl, p := testPlane(t, self, other)
+			s, _ := testBulkSession(t, pl, p)
 			pkt := enginetest.UDPPacket(other, self, 1, 2, tc.size-28)
 			wire, err := s.Seal(nil, pkt)
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.onBulk(wire)
-			if got := e.drops.snapshot()["malformed"]; got != tc.malformed {
+			pl.ReceiveBulk(wire)
+			if got := pl.drops.snapshot()["malformed"]; got != tc.malformed {
 				t.Errorf("malformed drops %d, want %d", got, tc.malformed)
 			}
-			if got := e.pktIn.Load(); got != tc.delivered {
+			if got := pl.pktIn.Load(); got != tc.delivered {
 				t.Errorf("%d packets delivered, want %d", got, tc.delivered)
 			}
 			if tc.delivered == 1 {
-				b := <-e.tunq
+				b := <-pl.tunq
 				if string(b.packet()) != string(pkt) {
 					t.Error("delivered packet differs from the one sealed")
 				}
-				e.putBuf(b)
+				pl.putBuf(b)
 			}
 		})
 	}
@@ -95,7 +105,7 @@ func fakeDerive() (a, b func(uint32) (bulk.Keys, bulk.Keys, error)) {
 func TestBulkRotationOneGoroutine(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
-		e, p := testEngine(t, self, other)
+		pl, p := testPlane(t, self, other)
 		peerSide, ourSide := fakeDerive()
 		release := make(chan struct{})
 		var rotations atomic.Int32
@@ -106,8 +116,7 @@ func TestBulkRotationOneGoroutine(t *testing.T) {
 			}
 			return ourSide(epoch)
 		}
-		pc := p.cur.Load()
-		e.initBulkState(p, pc, &bulkState{derive: derive})
+		pc := testBulk(t, pl, p, derive)
 		send, _, _ := peerSide(1)
 		s, err := bulk.NewSender(&send)
 		if err != nil {
@@ -119,8 +128,8 @@ func TestBulkRotationOneGoroutine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			e.onBulk(wire)
-			e.putBuf(<-e.tunq)
+			pl.ReceiveBulk(wire)
+			pl.putBuf(<-pl.tunq)
 		}
 		synctest.Wait()
 		if n := rotations.Load(); n != 1 {
@@ -131,12 +140,12 @@ func TestBulkRotationOneGoroutine(t *testing.T) {
 		if got, want := recvEpochs(pc), []uint32{1, 2, 3}; !slices.Equal(got, want) {
 			t.Errorf("epochs %v registered, want %v", got, want)
 		}
-		if e.BulkSessions() != 3 {
-			t.Errorf("%d sessions, want 3", e.BulkSessions())
+		if pl.BulkSessions() != 3 {
+			t.Errorf("%d sessions, want 3", pl.BulkSessions())
 		}
-		e.dropBulk(pc)
-		if e.BulkSessions() != 0 {
-			t.Errorf("%d sessions after dropBulk", e.BulkSessions())
+		pc.Close()
+		if pl.BulkSessions() != 0 {
+			t.Errorf("%d sessions after dropBulk", pl.BulkSessions())
 		}
 	})
 }
@@ -148,23 +157,21 @@ func TestBulkRotationOneGoroutine(t *testing.T) {
 func TestBulkRekeyByTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		aAddr, bAddr := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
-		a, pb := testEngine(t, aAddr, bAddr) // pb: b, as a's peer
-		b, pa := testEngine(t, bAddr, aAddr)
+		a, pb := testPlane(t, aAddr, bAddr) // pb: b, as a's peer
+		b, pa := testPlane(t, bAddr, aAddr)
 		deriveA, deriveB := fakeDerive()
-		pcA, pcB := pb.cur.Load(), pa.cur.Load()
-		a.initBulkState(pb, pcA, &bulkState{derive: deriveA})
-		b.initBulkState(pa, pcB, &bulkState{derive: deriveB})
-		if err := a.startBulkSend(pcA, 0); err != nil {
+		pcA, pcB := testBulk(t, a, pb, deriveA), testBulk(t, b, pa, deriveB)
+		if err := pcA.StartSend(0); err != nil {
 			t.Fatal(err)
 		}
 		pkt := enginetest.UDPPacket(aAddr, bAddr, 1, 2, 100)
 		send := func() {
 			t.Helper()
-			wire, err := a.bulkSender(pcA).Seal(nil, pkt)
+			wire, err := pcA.current().Seal(nil, pkt)
 			if err != nil {
 				t.Fatal(err)
 			}
-			b.onBulk(wire)
+			b.ReceiveBulk(wire)
 			b.putBuf(<-b.tunq)
 		}
 		for i := range 5 {
@@ -173,7 +180,7 @@ func TestBulkRekeyByTime(t *testing.T) {
 				time.Sleep(100 * time.Millisecond)
 			}
 			synctest.Wait() // b's rotation
-			if got := pcA.bulk.epoch.Load(); got != uint32(i) {
+			if got := pcA.epoch.Load(); got != uint32(i) {
 				t.Fatalf("after %v the sender is in epoch %d, want %d", time.Duration(i)*bulk.RekeyAfterTime, got, i)
 			}
 			if got, want := recvEpochs(pcB), []uint32{uint32(i), uint32(i) + 1, uint32(i) + 2}; !slices.Equal(got, want) || b.BulkSessions() != 3 {
@@ -192,7 +199,7 @@ func TestBulkRekeyByTime(t *testing.T) {
 			time.Sleep(bulk.RekeyAfterTime)
 			send()
 		}
-		if got := pcA.bulk.epoch.Load(); got != 5 {
+		if got := pcA.epoch.Load(); got != 5 {
 			t.Errorf("a quiet sender moved to epoch %d, want 5", got)
 		}
 	})
@@ -209,8 +216,8 @@ func FuzzOnBulk(f *testing.F) {
 	}
 	f.Add([]byte{bulk.Marker}, false)
 	f.Add(make([]byte, 5000), false)
-	e, p := testEngine(f, self, other)
-	s := testBulkSession(f, e, p)
+	pl, p := testPlane(f, self, other)
+	s, _ := testBulkSession(f, pl, p)
 	f.Fuzz(func(t *testing.T, b []byte, seal bool) {
 		wire := b
 		if seal {
@@ -219,21 +226,21 @@ func FuzzOnBulk(f *testing.F) {
 				return // over bulk.MaxPacket: no sender makes it
 			}
 		}
-		before := e.pktIn.Load() + dropTotal(e)
-		e.onBulk(wire)
-		if got := e.pktIn.Load() + dropTotal(e) - before; got != 1 {
+		before := pl.pktIn.Load() + dropTotal(pl)
+		pl.ReceiveBulk(wire)
+		if got := pl.pktIn.Load() + dropTotal(pl) - before; got != 1 {
 			t.Fatalf("packet counted %d times (delivered or dropped), want once", got)
 		}
-		for len(e.tunq) > 0 {
-			e.putBuf(<-e.tunq)
+		for len(pl.tunq) > 0 {
+			pl.putBuf(<-pl.tunq)
 		}
 	})
 }
 
-func dropTotal(e *Engine) uint64 {
+func dropTotal(pl *Plane) uint64 {
 	var n uint64
-	for i := range e.drops {
-		n += e.drops[i].Load()
+	for i := range pl.drops {
+		n += pl.drops[i].Load()
 	}
 	return n
 }
@@ -243,10 +250,10 @@ func dropTotal(e *Engine) uint64 {
 // dropped and counted as malformed.
 func TestOversizeDatagramDropped(t *testing.T) {
 	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
-	e, p := testEngine(t, self, other)
-	e.inbound(p, enginetest.UDPPacket(other, self, 1, 2, 3000))
-	if got := e.drops.snapshot()["malformed"]; got != 1 || e.pktIn.Load() != 0 {
-		t.Errorf("malformed drops %d, delivered %d; want 1 and 0", got, e.pktIn.Load())
+	pl, p := testPlane(t, self, other)
+	pl.Receive(p, enginetest.UDPPacket(other, self, 1, 2, 3000))
+	if got := pl.drops.snapshot()["malformed"]; got != 1 || pl.pktIn.Load() != 0 {
+		t.Errorf("malformed drops %d, delivered %d; want 1 and 0", got, pl.pktIn.Load())
 	}
 }
 
@@ -255,33 +262,32 @@ func TestOversizeDatagramDropped(t *testing.T) {
 // rekey check allocate nothing.
 func TestBulkPathAllocs(t *testing.T) {
 	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
-	e, p := testEngine(t, self, other)
-	s := testBulkSession(t, e, p)
+	pl, p := testPlane(t, self, other)
+	s, pc := testBulkSession(t, pl, p)
 	pkt := enginetest.UDPPacket(other, self, 1, 2, 1200)
 	wire := make([]byte, 0, len(pkt)+bulk.Overhead)
-	pc := p.cur.Load()
-	if err := e.startBulkSend(pc, 0); err != nil {
+	if err := pc.StartSend(0); err != nil {
 		t.Fatal(err)
 	}
 	allocs := testing.AllocsPerRun(1000, func() {
 		w, _ := s.Seal(wire, pkt)
-		e.onBulk(w)
-		e.putBuf(<-e.tunq)
-		_ = e.bulkSender(pc)
+		pl.ReceiveBulk(w)
+		pl.putBuf(<-pl.tunq)
+		_ = pc.current()
 	})
 	if allocs != 0 {
 		t.Errorf("bulk path allocates %v per packet", allocs)
 	}
-	if e.pktIn.Load() < 1000 {
-		t.Errorf("only %d packets delivered", e.pktIn.Load())
+	if pl.pktIn.Load() < 1000 {
+		t.Errorf("only %d packets delivered", pl.pktIn.Load())
 	}
 }
 
-// recvEpochs returns the epochs pc can receive, in order.
-func recvEpochs(pc *peerConn) []uint32 {
-	pc.bulk.mu.Lock()
-	defer pc.bulk.mu.Unlock()
-	return slices.Sorted(maps.Keys(pc.bulk.recvs))
+// recvEpochs returns the epochs b can receive, in order.
+func recvEpochs(b *Bulk) []uint32 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Sorted(maps.Keys(b.recvs))
 }
 
 // TestBulkLostEpoch: when none of an epoch's packets reach the receiver
@@ -289,10 +295,9 @@ func recvEpochs(pc *peerConn) []uint32 {
 func TestBulkLostEpoch(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		aAddr, bAddr := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
-		b, pa := testEngine(t, bAddr, aAddr)
+		b, pa := testPlane(t, bAddr, aAddr)
 		deriveA, deriveB := fakeDerive()
-		pcB := pa.cur.Load()
-		b.initBulkState(pa, pcB, &bulkState{derive: deriveB})
+		pcB := testBulk(t, b, pa, deriveB)
 		pkt := enginetest.UDPPacket(aAddr, bAddr, 1, 2, 100)
 		for epoch, delivered := range []bool{true, false, true, true} {
 			send, _, _ := deriveA(uint32(epoch))
@@ -307,7 +312,7 @@ func TestBulkLostEpoch(t *testing.T) {
 			if !delivered {
 				continue
 			}
-			b.onBulk(wire)
+			b.ReceiveBulk(wire)
 			synctest.Wait()
 			if b.pktIn.Load() == 0 {
 				t.Fatalf("epoch %d not opened; drops %v", epoch, b.drops.snapshot())

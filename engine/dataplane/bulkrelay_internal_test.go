@@ -1,4 +1,4 @@
-package engine
+package dataplane
 
 import (
 	"errors"
@@ -63,10 +63,10 @@ func TestOversizeBulkThroughRelay(t *testing.T) {
 	enginetest.CheckLeaks(t)
 	aAddr, bAddr := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
 	url := startTestRelay(t)
-	b, pa := testEngine(t, bAddr, aAddr)
-	s := testBulkSession(t, b, pa) // a's sender, b's receiver
+	b, pa := testPlane(t, bAddr, aAddr)
+	s, _ := testBulkSession(t, b, pa) // a's sender, b's receiver
 	ka, kb := key.NewNode(), key.NewNode()
-	mcB := startTestConn(t, kb, url, b.onBulk)
+	mcB := startTestConn(t, kb, url, b.ReceiveBulk)
 	mcA := startTestConn(t, ka, url, nil)
 	mcA.SetPeer(kb.Public(), nil, url) // no direct endpoints: relay only
 	deadline := time.Now().Add(10 * time.Second)
