@@ -187,14 +187,16 @@ func (e *Engine) updateRoutesLocked() {
 		b.AddPrefix(r.Prefix, r.Peer.dp)
 	}
 	var exitDNS []netip.AddrPort
+	var exit *dataplane.Peer
 	if s.HasExit {
-		b.SetDefault(s.Exit.dp)
+		exit = s.Exit.dp
+		b.SetDefault(exit)
 		if a := firstAddr(s.Exit.info.ipv4); a.IsValid() {
 			exitDNS = []netip.AddrPort{netip.AddrPortFrom(a, 53)}
 		}
 	}
 	e.dp.SetRoutes(&b)
-	e.dp.SetRouting(dataplane.Routing{ServeExit: s.ServeExit, ServePrefixes: s.ServeRoutes, ExitBlocked: s.ExitSelected && !s.HasExit})
+	e.dp.SetRouting(dataplane.Routing{ServeExit: s.ServeExit, ServePrefixes: s.ServeRoutes, ExitBlocked: s.ExitSelected && !s.HasExit, Exit: exit})
 	e.exitDNSLocked(s.ExitSelected, exitDNS)
 
 	rc := RouteConfig{Routes: s.OSRoutes(), Forward: s.Forward()}

@@ -22,6 +22,10 @@ type Routing struct {
 	// (unapproved, gone): what it would carry is dropped and counted as
 	// exit_node_down, never sent anywhere else.
 	ExitBlocked bool
+	// Exit is the chosen exit node (the table's default peer) while it is
+	// approved: its packets are dropped as exit_node_down while it is
+	// offline.
+	Exit *Peer
 }
 
 // SetRouting replaces the plane's Routing.

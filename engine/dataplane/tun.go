@@ -82,7 +82,11 @@ func (pl *Plane) outbound(pkt []byte) {
 		return
 	}
 	if p.carrier.Load() == nil {
-		pl.drops.add(dropPeerOffline)
+		if p == pl.loadRouting().Exit {
+			pl.drops.add(dropExitDown) // the kill switch: never elsewhere
+		} else {
+			pl.drops.add(dropPeerOffline)
+		}
 		return
 	}
 	switch pl.cfg.Firewall.Outbound(info, p.key, p.netSet(), pl.Now()) {

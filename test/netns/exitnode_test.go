@@ -250,6 +250,9 @@ func TestExitNodeAndSubnetRoutes(t *testing.T) {
 			t.Errorf("%d packets for %s left the client's underlay", n, inetAddr)
 		}
 		st := l.status("client")
+		if st.Drops["exit_node_down"] == 0 {
+			t.Errorf("no exit_node_down drops counted: %v", nonZero(st.Drops))
+		}
 		out := l.ray("client", "status")
 		if !strings.Contains(out, "BLOCKED") {
 			t.Errorf("status does not say traffic is blocked:\n%s", out)
