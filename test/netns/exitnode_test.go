@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -112,12 +114,14 @@ func routingDump(t *testing.T, ns string) string {
 	return b.String()
 }
 
-// leakCounter counts packets for inetAddr that leave ns through eth0.
+// leakCounter counts packets for inetAddr, and DNS queries, that leave ns
+// through eth0.
 func leakCounter(t *testing.T, ns string) func() int {
 	rules := `table inet x14leak {
 	chain out {
 		type filter hook output priority 0; policy accept;
 		oifname "eth0" ip daddr ` + inetAddr + ` counter
+		oifname "eth0" udp dport 53 counter
 	}
 }`
 	cmd := exec.Command("ip", "netns", "exec", ns, "nft", "-f", "-")
@@ -140,6 +144,7 @@ func leakCounter(t *testing.T, ns string) func() int {
 		if err := json.Unmarshal([]byte(out), &doc); err != nil {
 			t.Fatal(err)
 		}
+		sum, rules := 0, 0
 		for _, o := range doc.Nftables {
 			if o.Rule == nil {
 				continue
@@ -148,12 +153,15 @@ func leakCounter(t *testing.T, ns string) func() int {
 				if c, ok := e["counter"]; ok {
 					var n struct{ Packets int }
 					json.Unmarshal(c, &n)
-					return n.Packets
+					sum += n.Packets
+					rules++
 				}
 			}
 		}
-		t.Fatalf("no counter in %s", out)
-		return 0
+		if rules != 2 {
+			t.Fatalf("%d counters in %s", rules, out)
+		}
+		return sum
 	}
 }
 
@@ -168,6 +176,20 @@ func exitState(st *apitype.Status) string {
 func TestExitNodeAndSubnetRoutes(t *testing.T) {
 	l := newLab(t, "x14", 90, "exit", "client", "router")
 	summary := func(format string, args ...any) { t.Logf("SUMMARY: "+format, args...) }
+	// Each namespace gets its own resolv.conf: the exit node's resolver is
+	// the internet host (which only it reaches), the others' a café
+	// resolver that answers nothing.
+	l.dns = true
+	for n, ns := range map[string]string{"exit": inetAddr, "client": "198.18.90.254", "router": "198.18.90.254"} {
+		dir := filepath.Join("/etc/netns", l.nodes[n].ns)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.RemoveAll(dir) })
+		if err := os.WriteFile(filepath.Join(dir, "resolv.conf"), []byte("nameserver "+ns+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	sw := l.prefix + "-sw"
 	run(t, "ip", "-n", sw, "addr", "add", "198.18.90.254/24", "dev", "br0")
 	client, exitNS := l.nodes["client"].ns, l.nodes["exit"].ns
@@ -175,9 +197,13 @@ func TestExitNodeAndSubnetRoutes(t *testing.T) {
 	inet := l.addStub("inet", inetAddr, "exit", "198.18.77.1")
 	lan := l.addStub("lan", lanAddr, "router", "198.18.78.1")
 	whoAmI(t, inet, inetAddr, 8077)
+	upstreamDNS(t, inet, inetAddr) // example.test -> 198.18.3.200
 	whoAmI(t, lan, lanAddr, 8078)
 	if err := ping(client, inetAddr); err == nil {
 		t.Fatal("the internet host is reachable from the client without an exit node")
+	}
+	if got := digShort(client, "example.test"); got == "198.18.3.200" {
+		t.Fatal("the client resolves example.test without an exit node")
 	}
 
 	for _, n := range []string{"exit", "client", "router"} {
@@ -229,6 +255,15 @@ func TestExitNodeAndSubnetRoutes(t *testing.T) {
 		summary("client -> %s through the exit node: ping ok, TCP ok, seen as %s; path to exit %s %s", inetAddr, who, p.Path, p.Endpoint)
 	})
 
+	t.Run("DNS follows the exit node", func(t *testing.T) {
+		var got string
+		waitUntil(t, 10*time.Second, "example.test through the exit node's resolver", func() bool {
+			got = digShort(client, "example.test")
+			return got == "198.18.3.200"
+		})
+		summary("client: dig @100.100.100.53 example.test -> %s, answered by the exit node's resolver %s (the client's own 198.18.90.254 answers nothing)", got, inetAddr)
+	})
+
 	t.Run("iperf3 through the exit node vs direct", func(t *testing.T) {
 		through := iperf(t, client, inet, inetAddr)
 		direct := iperf(t, client, exitNS, l.status("exit").Self.IPv4.String())
@@ -246,8 +281,11 @@ func TestExitNodeAndSubnetRoutes(t *testing.T) {
 		if _, err := askWho(t, client, inetAddr, 8077); err == nil {
 			t.Error("TCP reached the internet host with the exit node stopped")
 		}
+		if got := digShort(client, "example.test"); got == "198.18.3.200" {
+			t.Error("DNS answered with the exit node stopped")
+		}
 		if n := leaks(); n != 0 {
-			t.Errorf("%d packets for %s left the client's underlay", n, inetAddr)
+			t.Errorf("%d packets for %s or DNS left the client's underlay", n, inetAddr)
 		}
 		st := l.status("client")
 		if st.Drops["exit_node_down"] == 0 {
@@ -290,6 +328,15 @@ func TestExitNodeAndSubnetRoutes(t *testing.T) {
 		l.ray("exit", "routes", "unapprove", "lab", "router", "198.18.78.0/24")
 		waitUntil(t, 10*time.Second, "LAN host unreachable again", func() bool { return ping(client, lanAddr) != nil })
 	})
+}
+
+// digShort asks magic DNS in ns for name's A record; "" if no answer.
+func digShort(ns, name string) string {
+	out, err := nsCmd(ns, "dig", "+short", "+time=1", "+tries=1", "@100.100.100.53", name, "A")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(out)
 }
 
 func nonZero(m map[string]uint64) map[string]uint64 {
