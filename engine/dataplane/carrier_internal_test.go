@@ -260,3 +260,19 @@ func TestExitNodeInbound(t *testing.T) {
 		})
 	}
 }
+
+// TestDeliverDNS: a forwarded DNS reply goes into the TUN; one larger
+// than a pooled buffer is dropped and counted.
+func TestDeliverDNS(t *testing.T) {
+	self, other := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+	pl, _ := testPlane(t, self, other)
+	reply := enginetest.UDPPacket(key.MagicDNSv4, self, 53, 1000, 100)
+	pl.DeliverDNS(reply)
+	if len(pl.tunq) != 1 || string((<-pl.tunq).packet()) != string(reply) {
+		t.Error("reply not queued for the TUN as sent")
+	}
+	pl.DeliverDNS(make([]byte, MaxPacket+1))
+	if len(pl.tunq) != 0 || pl.Drops()["backpressure"] != 1 {
+		t.Errorf("oversize reply: %d queued, drops %v", len(pl.tunq), pl.Drops())
+	}
+}
