@@ -32,10 +32,10 @@ func (s *Server) routeBackend() (RouteBackend, error) {
 func (s *Server) handleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+apitype.PathRoutes, s.networkRoutes)
 	mux.HandleFunc("GET "+apitype.PathExitNodes, s.exitNodes)
-	mux.HandleFunc("POST "+apitype.PathAdvertise, s.change(s.advertise))
-	mux.HandleFunc("POST "+apitype.PathRouteApprove, s.change(s.approveRoute))
-	mux.HandleFunc("POST "+apitype.PathRoutesAccept, s.change(s.acceptRoutes))
-	mux.HandleFunc("POST "+apitype.PathExitNode, s.change(s.exitNode))
+	mux.HandleFunc("POST "+apitype.PathAdvertise, s.change(routeChange(s, advertise)))
+	mux.HandleFunc("POST "+apitype.PathRouteApprove, s.change(routeChange(s, approveRoute)))
+	mux.HandleFunc("POST "+apitype.PathRoutesAccept, s.change(routeChange(s, acceptRoutes)))
+	mux.HandleFunc("POST "+apitype.PathExitNode, s.change(routeChange(s, exitNode)))
 }
 
 // networkRoutes is a read: offers and approvals are no secret to members.
@@ -67,69 +67,40 @@ func (s *Server) exitNodes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, rb.ExitNodes())
 }
 
-func (s *Server) advertise(w http.ResponseWriter, r *http.Request) error {
-	var req apitype.AdvertiseRequest
-	if err := decode(r, &req); err != nil {
-		return err
+// routeChange is a change handler: decode a Req, call fn on the route
+// backend, answer with what it returns.
+func routeChange[Req, Resp any](s *Server, fn func(RouteBackend, Req) (Resp, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var req Req
+		if err := decode(r, &req); err != nil {
+			return err
+		}
+		rb, err := s.routeBackend()
+		if err != nil {
+			return err
+		}
+		resp, err := fn(rb, req)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, resp)
+		return nil
 	}
-	rb, err := s.routeBackend()
-	if err != nil {
-		return err
-	}
-	out, err := rb.Advertise(req)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, out)
-	return nil
 }
 
-func (s *Server) approveRoute(w http.ResponseWriter, r *http.Request) error {
-	var req apitype.ApproveRequest
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	rb, err := s.routeBackend()
-	if err != nil {
-		return err
-	}
+func advertise(rb RouteBackend, req apitype.AdvertiseRequest) (apitype.Offer, error) {
+	return rb.Advertise(req)
+}
+
+func approveRoute(rb RouteBackend, req apitype.ApproveRequest) (apitype.RemoveResponse, error) {
 	host, err := rb.ApproveRoute(req)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, apitype.RemoveResponse{Hostname: host})
-	return nil
+	return apitype.RemoveResponse{Hostname: host}, err
 }
 
-func (s *Server) acceptRoutes(w http.ResponseWriter, r *http.Request) error {
-	var req apitype.AcceptRoutesRequest
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	rb, err := s.routeBackend()
-	if err != nil {
-		return err
-	}
-	if err := rb.SetAcceptRoutes(req.Accept); err != nil {
-		return err
-	}
-	writeJSON(w, struct{}{})
-	return nil
+func acceptRoutes(rb RouteBackend, req apitype.AcceptRoutesRequest) (struct{}, error) {
+	return struct{}{}, rb.SetAcceptRoutes(req.Accept)
 }
 
-func (s *Server) exitNode(w http.ResponseWriter, r *http.Request) error {
-	var req apitype.ExitNodeRequest
-	if err := decode(r, &req); err != nil {
-		return err
-	}
-	rb, err := s.routeBackend()
-	if err != nil {
-		return err
-	}
-	st, err := rb.UseExitNode(req.Peer, req.AllowLAN)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, st)
-	return nil
+func exitNode(rb RouteBackend, req apitype.ExitNodeRequest) (*apitype.ExitNode, error) {
+	return rb.UseExitNode(req.Peer, req.AllowLAN)
 }

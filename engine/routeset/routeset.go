@@ -2,8 +2,9 @@
 // peer: approved subnet routes and the exit node this node uses, and what
 // this node serves for others. Compute is pure; the engine feeds it the
 // rosters' approvals, the peers' offers and the user's choices, and hands
-// the result to the data path (Lookup, AllowsSource, Serves) and to the OS
-// (netcfg routes, exit exclusions, forwarding).
+// the result to the data path (engine/router's table and
+// dataplane.Routing) and to the OS (netcfg routes, exit exclusions,
+// forwarding).
 //
 // The rules:
 //   - A subnet route is used when its member offers it (signed endpoint
@@ -224,56 +225,3 @@ func (s *Set[P]) OSRoutes() []netip.Prefix {
 
 // Forward reports whether this node routes for members.
 func (s *Set[P]) Forward() bool { return s.ServeExit || len(s.ServeRoutes) > 0 }
-
-// Lookup returns the peer a packet to dst (not an overlay address) goes
-// to: the most specific subnet route, else the exit node. exit reports
-// that dst falls to the exit node; ok false with exit true means the
-// exit node is selected but unusable (drop, do not leak).
-func (s *Set[P]) Lookup(dst netip.Addr) (p P, exit, ok bool) {
-	for i := range s.Routes {
-		if s.Routes[i].Prefix.Contains(dst) {
-			return s.Routes[i].Peer, false, true
-		}
-	}
-	if !s.ExitSelected {
-		return p, false, false
-	}
-	return s.Exit, true, s.HasExit
-}
-
-// AllowsSource reports whether p may send packets with source src (not
-// its own overlay address): any source from the selected exit node, and
-// from a subnet router the sources in the routes that go to it; never an
-// overlay address (those belong to their owners alone).
-func (s *Set[P]) AllowsSource(p P, src netip.Addr) bool {
-	if key.CGNATPrefix.Contains(src) || key.ULAPrefix.Contains(src) {
-		return false
-	}
-	if s.HasExit && s.Exit == p {
-		return true
-	}
-	for i := range s.Routes {
-		if s.Routes[i].Prefix.Contains(src) {
-			return s.Routes[i].Peer == p
-		}
-	}
-	return false
-}
-
-// Serves reports whether this node forwards a packet from a member to
-// dst (not one of its own addresses): as an exit node, anything outside
-// the overlay ranges; as a subnet router, its approved routes.
-func (s *Set[P]) Serves(dst netip.Addr) bool {
-	if key.CGNATPrefix.Contains(dst) || key.ULAPrefix.Contains(dst) {
-		return false
-	}
-	if s.ServeExit {
-		return true
-	}
-	for _, r := range s.ServeRoutes {
-		if r.Contains(dst) {
-			return true
-		}
-	}
-	return false
-}
