@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
+	"github.com/rayfish/rayfish/engine/packet"
 )
 
 // refused runs a command that must fail with a one-line error and
@@ -147,4 +150,88 @@ func TestTranscriptExitNodeAndRoutes(t *testing.T) {
 	waitUntil(t, 10*time.Second, "alpha sees the routes withdrawn", func() bool {
 		return len(peerOf(a.e.Status(), "bravo").Routes) == 0
 	})
+}
+
+// waitPacket waits for a packet to dst on tun's kernel side.
+func waitPacket(t *testing.T, tun *enginetest.TUN, dst netip.Addr) bool {
+	t.Helper()
+	deadline := time.After(3 * time.Second)
+	for {
+		select {
+		case pkt := <-tun.FromEngine:
+			var info packet.Info
+			if packet.Parse(pkt, &info) == nil && info.Dst == dst {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
+	}
+}
+
+// TestRoutesDataPath sends packets through the in-process data planes:
+// a subnet route only after approval, replies with its sources, the exit
+// node for everything else, and the kill switch once it is withdrawn.
+func TestRoutesDataPath(t *testing.T) {
+	a, b := pair(t)
+	b.must(t, "firewall", "default", "in", "allow")
+	b.must(t, "advertise", "routes", "198.18.78.0/24")
+	b.must(t, "advertise", "exit-node", "on")
+	waitUntil(t, 10*time.Second, "alpha sees bravo's offers", func() bool {
+		rs, err := a.e.NetworkRoutes("home")
+		return err == nil && len(rs.Members) == 1 && len(rs.Members[0].Routes) == 1 && rs.Members[0].ExitNodeOffered
+	})
+	aIP, bIP := a.e.Status().Self.IPv4, b.e.Status().Self.IPv4
+	lan, inet := netip.MustParseAddr("198.18.78.20"), netip.MustParseAddr("198.18.77.10")
+
+	a.tun.ToEngine <- enginetest.UDPPacket(aIP, lan, 1000, 2000, 100)
+	if waitPacket(t, b.tun, lan) {
+		t.Fatal("a packet to the LAN crossed before approval")
+	}
+	a.must(t, "routes", "approve", "home", "bravo", "198.18.78.0/24")
+	waitUntil(t, 10*time.Second, "alpha uses the route", func() bool {
+		return len(peerOf(a.e.Status(), "bravo").Routes) == 1
+	})
+	a.tun.ToEngine <- enginetest.UDPPacket(aIP, lan, 1000, 2000, 100)
+	if !waitPacket(t, b.tun, lan) {
+		t.Fatalf("the subnet router did not get the packet; alpha drops %v, bravo drops %v", a.e.Status().Drops, b.e.Status().Drops)
+	}
+	b.tun.ToEngine <- enginetest.UDPPacket(lan, aIP, 2000, 1000, 100)
+	if !waitPacket(t, a.tun, aIP) {
+		t.Fatalf("the reply from the LAN was dropped: %v", a.e.Status().Drops)
+	}
+	spoofed := a.e.Status().Drops["spoofed_source"]
+	b.tun.ToEngine <- enginetest.UDPPacket(inet, aIP, 2000, 1000, 100)
+	waitUntil(t, 3*time.Second, "a source outside bravo's route refused", func() bool {
+		return a.e.Status().Drops["spoofed_source"] == spoofed+1
+	})
+
+	a.must(t, "routes", "approve", "home", "bravo", "exit-node")
+	waitUntil(t, 10*time.Second, "alpha sees the exit node approved", func() bool {
+		return peerOf(a.e.Status(), "bravo").ExitNodeApproved
+	})
+	a.must(t, "exit-node", "use", "bravo")
+	a.tun.ToEngine <- enginetest.UDPPacket(aIP, inet, 1000, 2000, 100)
+	if !waitPacket(t, b.tun, inet) {
+		t.Fatalf("the exit node did not get the packet: %v", a.e.Status().Drops)
+	}
+	b.tun.ToEngine <- enginetest.UDPPacket(inet, aIP, 2000, 1000, 100)
+	if !waitPacket(t, a.tun, aIP) {
+		t.Fatalf("the reply through the exit node was dropped: %v", a.e.Status().Drops)
+	}
+	// The overlay address of bravo itself still goes to bravo directly.
+	a.tun.ToEngine <- enginetest.UDPPacket(aIP, bIP, 1000, 2000, 100)
+	if !waitPacket(t, b.tun, bIP) {
+		t.Fatal("mesh traffic to the exit node itself lost")
+	}
+
+	a.must(t, "routes", "unapprove", "home", "bravo", "exit-node")
+	down := a.e.Status().Drops["exit_node_down"]
+	a.tun.ToEngine <- enginetest.UDPPacket(aIP, inet, 1000, 2000, 100)
+	waitUntil(t, 3*time.Second, "the kill switch drops the packet", func() bool {
+		return a.e.Status().Drops["exit_node_down"] == down+1
+	})
+	if waitPacket(t, b.tun, inet) {
+		t.Error("a packet crossed to a withdrawn exit node")
+	}
 }

@@ -106,9 +106,12 @@ func (t *tunConfig) Apply(addrs []netip.Prefix) error {
 func (t *tunConfig) applyLocked(addrs []netip.Prefix) error {
 	err := netcfg.Apply(netcfg.Config{Name: t.name, MTU: t.mtu, Addrs: addrs, LUID: t.luid,
 		Routes: t.routes.Routes, Exit: t.routes.Exit, Forward: t.routes.Forward})
+	if errors.Is(err, netcfg.ErrNoForward) {
+		t.log.Warn("cannot serve as exit node or subnet router here", "err", err)
+	}
 	if errors.Is(err, netcfg.ErrNoGuard) {
 		t.log.Warn("overlay addresses are reachable from other interfaces", "err", err)
-	} else if err != nil && !errors.Is(err, netcfg.ErrNoIPv6) {
+	} else if err != nil && !errors.Is(err, netcfg.ErrNoIPv6) && !errors.Is(err, netcfg.ErrNoForward) {
 		return err // IPv6 off on this host is not fatal: IPv4 is configured
 	}
 	t.applyDNS(t.name)
