@@ -52,9 +52,16 @@ func cmdAdvertise(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	if (o.ExitNode || len(o.Routes) > 0) && (req.ExitNode == nil || *req.ExitNode) {
+		defer firewallHintForRouting(ctx, c)
+	}
+	self := "THIS-NODE"
+	if st, err := c.client().Status(ctx); err == nil && st.Self.Hostname != "" {
+		self = st.Self.Hostname
+	}
 	if req.ExitNode != nil {
 		if o.ExitNode {
-			fmt.Fprintln(c.out, "this node offers to be an exit node; an admin approves it with: ray routes approve NETWORK "+"THIS-NODE exit-node")
+			fmt.Fprintf(c.out, "this node offers to be an exit node; an admin approves it with: ray routes approve NETWORK %s exit-node\n", self)
 		} else {
 			fmt.Fprintln(c.out, "this node no longer offers to be an exit node")
 		}
@@ -64,8 +71,18 @@ func cmdAdvertise(ctx context.Context, c *cli, args []string) error {
 		fmt.Fprintln(c.out, "this node offers no subnet routes")
 		return nil
 	}
-	fmt.Fprintf(c.out, "this node offers %s; an admin approves each with: ray routes approve NETWORK THIS-NODE PREFIX\n", strings.Join(o.Routes, ", "))
+	fmt.Fprintf(c.out, "this node offers %s; an admin approves each with: ray routes approve NETWORK %s PREFIX\n", strings.Join(o.Routes, ", "), self)
 	return nil
+}
+
+// firewallHintForRouting says that members' traffic through this node
+// passes its firewall, which denies inbound traffic by default.
+func firewallHintForRouting(ctx context.Context, c *cli) {
+	fw, err := c.client().Firewall(ctx)
+	if err != nil || fw.DefaultIn != "deny" {
+		return
+	}
+	fmt.Fprintln(c.out, "members' traffic through this node passes its firewall, which denies inbound by default; allow it with e.g.: ray firewall add in allow --network NETWORK")
 }
 
 // cmdRoutes is `ray routes NETWORK [--json]`,
