@@ -203,9 +203,15 @@ type Engine struct {
 	// when; a removed peer's control writer must not make magicconn
 	// forget one of them (a removed node joining again at once).
 	inviters map[key.NodePublic]time.Time
-	tunAddrs []netip.Prefix
-	selfV4   []netip.Addr // our overlay IPv4 addresses (recomputeLocked)
-	mdns     *mdns.Service
+	// removalAsks maps peers that refused our handshake to when we last
+	// asked them why (removalproof.go).
+	removalAsks map[key.NodePublic]time.Time
+	// staleAnswers maps peers to when we last answered a roster of theirs
+	// under a replaced key with ours (rekey.go).
+	staleAnswers map[key.NodePublic]time.Time
+	tunAddrs     []netip.Prefix
+	selfV4       []netip.Addr // our overlay IPv4 addresses (recomputeLocked)
+	mdns         *mdns.Service
 }
 
 // New loads or creates the node's identity and state. It does not touch

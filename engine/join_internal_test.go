@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
@@ -17,16 +16,7 @@ import (
 // startTestEngine starts an engine on loopback with a fake TUN.
 func startTestEngine(t *testing.T, name string) *Engine {
 	t.Helper()
-	var e *Engine
-	e, err := New(LoopbackConfig(t.TempDir(), name, enginetest.NewTUN(), &e))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	return e
+	return startEngineIn(t, t.TempDir(), name)
 }
 
 // sink is a UDP socket counting what arrives on it.

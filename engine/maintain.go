@@ -65,10 +65,16 @@ func (e *Engine) dialPeer(p *peer) {
 		p.nextDial = time.Now().Add(p.backoff + jitter)
 		e.mu.Unlock()
 		e.log.Debug("dial failed", "peer", p.key.ShortString(), "err", err)
+		if handshakeRefused(err) { // removed while away? (removalproof.go)
+			e.askRemoval(p)
+		}
 		return
 	}
 	e.mu.Unlock()
 	e.attach(p.key, qc, e.self)
+	// TLS 1.3: the peer checks our certificate after our side of the
+	// handshake is done, so its refusal ends the connection just after.
+	e.watchRefusal(p, qc)
 }
 
 // refreshEndpoints re-reads our direct addresses and re-signs our

@@ -40,6 +40,8 @@ var cliTable = []cliDoc{
 		what: "admin: dissolve a network for every member"},
 	{cmds: []string{"admin"}, syn: []string{"admin add|remove NAME PEER"},
 		what: "admin: share or withdraw admin rights"},
+	{cmds: []string{"rekey"}, syn: []string{"rekey NAME"},
+		what: "admin: a new network key; withdrawn admins' signatures are refused"},
 	{cmds: []string{"hostname"}, syn: []string{"hostname NAME HOSTNAME"},
 		what: "rename this node in a network (unique in it)"},
 	{cmds: []string{"leave"}, syn: []string{"leave NAME [--force]"},

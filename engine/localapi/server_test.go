@@ -38,6 +38,9 @@ func (f *fake) SetUp(up bool) error                               { f.up = &up; 
 func (f *fake) SetHostname(context.Context, string, string) error { return errors.New("no") }
 func (f *fake) SetAdmin(string, string, bool) (string, error)     { return "", errors.New("no") }
 func (f *fake) DeleteNetwork(string) error                        { return errors.New("no") }
+func (f *fake) Rekey(string) (apitype.RekeyResponse, error) {
+	return apitype.RekeyResponse{}, errors.New("no")
+}
 func (f *fake) CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error) {
 	return nil, errors.New("no")
 }

@@ -94,6 +94,8 @@ type Network struct {
 	Hostname string `json:"hostname"`
 	// Members counts roster members, this node included.
 	Members int `json:"members"`
+	// KeyGeneration counts the network's rekeys (ray rekey).
+	KeyGeneration int `json:"key_generation,omitempty"`
 }
 
 // Peer is another node sharing at least one network with this one.
