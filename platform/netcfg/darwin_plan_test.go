@@ -2,7 +2,6 @@ package netcfg
 
 import (
 	"net/netip"
-	"reflect"
 	"strings"
 	"testing"
 )
@@ -79,9 +78,7 @@ func TestDarwinApplyPlan(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := cmdStrings(darwinApplyPlan(cfg, tt.have, darwinRoutes{Tun: tt.prev}, exitRoutes{}))
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
+			checkLines(t, "plan", got, tt.want)
 		})
 	}
 }
@@ -98,9 +95,7 @@ func TestDarwinTeardownPlan(t *testing.T) {
 		"ifconfig utun7 inet6 fd72:6179:6669::5 -alias",
 		"ifconfig utun7 down",
 	}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	checkLines(t, "plan", got, want)
 }
 
 func TestDarwinApplyPlanExit(t *testing.T) {
@@ -167,9 +162,7 @@ func TestDarwinApplyPlanExit(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := cmdStrings(darwinApplyPlan(cfg, have, tt.prev, tt.exit))
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("plan:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
+			checkLines(t, "plan", got, tt.want)
 		})
 	}
 }

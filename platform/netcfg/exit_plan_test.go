@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
-	"strings"
 	"testing"
 )
 
@@ -94,9 +93,7 @@ func TestLinuxExitRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := ruleStrings(linuxExitRules(tt.exit, lan, tt.v6))
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("rules:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
-			}
+			checkLines(t, "rules", got, tt.want)
 		})
 	}
 }
@@ -182,9 +179,7 @@ func TestSplitExitPlan(t *testing.T) {
 			if got := fmt.Sprint(plan.Tun); got != fmt.Sprint(pfxOrNil(tt.tun)) {
 				t.Errorf("TUN routes = %s, want %v", got, tt.tun)
 			}
-			if got := bypassStrings(plan.Bypass); !reflect.DeepEqual(got, tt.bypass) {
-				t.Errorf("bypass routes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.bypass, "\n"))
-			}
+			checkLines(t, "bypass routes", bypassStrings(plan.Bypass), tt.bypass)
 		})
 	}
 }

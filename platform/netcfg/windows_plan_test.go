@@ -181,9 +181,7 @@ func TestApplyWindows(t *testing.T) {
 			w := tt.fake
 			err = applyWindows(&w, cfg, tt.exit)
 			checkErr(t, err, tt.wantErr)
-			if !reflect.DeepEqual(w.calls, tt.want) {
-				t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(w.calls, "\n"), strings.Join(tt.want, "\n"))
-			}
+			checkLines(t, "calls", w.calls, tt.want)
 		})
 	}
 }
