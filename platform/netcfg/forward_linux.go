@@ -28,6 +28,11 @@ import (
 //     records the forwarding sysctls as they were before rayfish turned
 //     them on, e.g. "rayfish: restore ip_forward=0 ipv6_forwarding=0".
 //
+// With IPv6 forwarding on, the kernel ignores router advertisements on
+// interfaces whose accept_ra is 1 (the default): a host that gets its IPv6
+// default route by SLAAC should set accept_ra=2 on its uplink before
+// serving as an exit node, as with any Linux router.
+//
 // No accept rules are needed: our base chains accept by policy, and an
 // accept in our table would not override a drop in another table (a
 // host firewall with a forward policy of drop has to allow the TUN).
