@@ -80,16 +80,7 @@ func syncExitRoutes(tun int, want []netip.Prefix) error {
 		}
 	}
 	for _, p := range want {
-		r := &netlink.Route{
-			LinkIndex: tun,
-			Dst:       ipNet(p),
-			Protocol:  routeProtocol,
-			Table:     exitTable,
-		}
-		if p.Addr().Is4() {
-			r.Scope = netlink.SCOPE_LINK
-		}
-		if err := netlink.RouteReplace(r); err != nil {
+		if err := netlink.RouteReplace(ownRoute(tun, exitTable, p)); err != nil {
 			return fmt.Errorf("netcfg: add route %v to table %d: %w", p, exitTable, err)
 		}
 	}

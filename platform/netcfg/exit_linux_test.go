@@ -194,6 +194,32 @@ func TestExitLinux(t *testing.T) {
 		} {
 			checkVia(t, c.dst, c.mark, c.via)
 		}
+		// A socket marked by Control gets the LAN's source address, an
+		// unmarked one the TUN's (connecting a UDP socket sends nothing).
+		for _, c := range []struct {
+			dst     string
+			control bool
+			src     netip.Addr
+		}{
+			{"198.19.5.5:9", true, lanAddr4.Addr()},
+			{"198.19.5.5:9", false, base.Addrs[0].Addr()},
+			{"[2001:db8:77::1]:9", true, lanAddr6.Addr()},
+			{"[2001:db8:77::1]:9", false, base.Addrs[1].Addr()},
+		} {
+			var d net.Dialer
+			if c.control {
+				d.Control = Control
+			}
+			conn, err := d.Dial("udp", c.dst)
+			if err != nil {
+				t.Errorf("dial %s (marked %v): %v", c.dst, c.control, err)
+				continue
+			}
+			if src := conn.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap(); src != c.src {
+				t.Errorf("dial %s (marked %v): source %v, want %v", c.dst, c.control, src, c.src)
+			}
+			conn.Close()
+		}
 
 		exit.Exit.AllowLAN = true
 		if err := Apply(exit); err != nil {
@@ -217,11 +243,10 @@ func TestExitLinux(t *testing.T) {
 			t.Errorf("ip route show table all after exit off:\n%s\nbefore:\n%s", got, routesBefore)
 		}
 
-		// Teardown (and a crashed daemon's Cleanup) removes them too.
+		// Teardown removes them too.
 		if err := Apply(exit); err != nil {
 			t.Fatal(err)
 		}
-		dev.Close()
 		if err := Teardown(name); err != nil {
 			t.Fatal(err)
 		}
@@ -229,7 +254,26 @@ func TestExitLinux(t *testing.T) {
 			t.Errorf("ip rule after Teardown:\n%s\nbefore:\n%s", got, rulesBefore)
 		}
 		if got := ownRoutesInTable(t); len(got) != 0 {
-			t.Errorf("routes left in table %d: %v", exitTable, got)
+			t.Errorf("routes left in table %d after Teardown: %v", exitTable, got)
+		}
+
+		// A crash closes the TUN and leaves the rules; Cleanup at the next
+		// start removes them.
+		if err := Apply(exit); err != nil {
+			t.Fatal(err)
+		}
+		dev.Close()
+		if got := ownRules(t); len(got) == 0 {
+			t.Fatal("no rules left after the simulated crash: the test checks nothing")
+		}
+		if err := Cleanup(name); err != nil {
+			t.Fatalf("Cleanup: %v", err)
+		}
+		if got := ruleDump(t); got != rulesBefore {
+			t.Errorf("ip rule after Cleanup:\n%s\nbefore:\n%s", got, rulesBefore)
+		}
+		if got := ownRoutesInTable(t); len(got) != 0 {
+			t.Errorf("routes left in table %d after Cleanup: %v", exitTable, got)
 		}
 	})
 }

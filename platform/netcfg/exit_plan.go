@@ -120,3 +120,140 @@ func lanPrefixes(addrs []netip.Prefix) []netip.Prefix {
 	}
 	return out
 }
+
+// Windows and macOS have no policy routing that rayfish uses, so an exit
+// node is a route plan there: the default route is overridden by two
+// halves per family via the TUN (longer prefixes win, and the original
+// default route stays for the gateway lookups below), and the addresses
+// that must keep the underlay (Exclude: peers' direct paths, relays) get
+// host routes via the original default gateway. The directly connected
+// LAN routes are longer than the halves, so the LAN stays reachable; when
+// AllowLAN is false each LAN prefix is captured by its two halves via the
+// TUN, with an on-link host route kept for the gateway and for excluded
+// addresses on the LAN.
+
+// splitDefaults are the halves of the IPv4 and IPv6 default routes.
+var splitDefaults = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/1"),
+	netip.MustParsePrefix("128.0.0.0/1"),
+	netip.MustParsePrefix("::/1"),
+	netip.MustParsePrefix("8000::/1"),
+}
+
+// netIface names a physical interface: by name on macOS, by LUID on
+// Windows.
+type netIface struct {
+	Name string
+	LUID uint64
+}
+
+// gateway is a family's default route before the exit node was used.
+type gateway struct {
+	Family  family
+	NextHop netip.Addr // zero for an on-link default; zoned if link-local
+	Iface   netIface
+}
+
+// lanNet is a directly connected network and its interface.
+type lanNet struct {
+	Prefix netip.Prefix
+	Iface  netIface
+}
+
+// bypassRoute keeps Dst off the tunnel: via NextHop, or on-link when
+// NextHop is the zero Addr.
+type bypassRoute struct {
+	Dst     netip.Prefix
+	NextHop netip.Addr
+	Iface   netIface
+}
+
+func (r bypassRoute) String() string {
+	if !r.NextHop.IsValid() {
+		return fmt.Sprintf("%v dev %s", r.Dst, r.Iface)
+	}
+	return fmt.Sprintf("%v via %v dev %s", r.Dst, r.NextHop, r.Iface)
+}
+
+func (i netIface) String() string {
+	if i.Name != "" {
+		return i.Name
+	}
+	return fmt.Sprintf("luid:%d", i.LUID)
+}
+
+// exitRoutes is the route plan for an exit node on Windows and macOS.
+type exitRoutes struct {
+	Tun    []netip.Prefix // via the TUN
+	Bypass []bypassRoute  // on other interfaces, added before Tun
+}
+
+// splitExitPlan plans exit (validated; nil: nothing) given the original
+// default gateways (at most one per family) and the connected networks of
+// the host's other interfaces. An excluded address of a family without a
+// gateway, and off the LAN, gets no route: it was unreachable before.
+func splitExitPlan(exit *Exit, gws []gateway, lans []lanNet) exitRoutes {
+	var plan exitRoutes
+	if exit == nil {
+		return plan
+	}
+	plan.Tun = slices.Clone(splitDefaults)
+	addBypass := func(r bypassRoute) {
+		if !slices.ContainsFunc(plan.Bypass, func(o bypassRoute) bool { return o.Dst == r.Dst }) {
+			plan.Bypass = append(plan.Bypass, r)
+		}
+	}
+	onLAN := func(a netip.Addr) (lanNet, bool) {
+		for _, l := range lans {
+			if l.Prefix.Contains(a) {
+				return l, true
+			}
+		}
+		return lanNet{}, false
+	}
+	if !exit.AllowLAN {
+		for _, l := range lans {
+			p := l.Prefix.Masked()
+			if p.Bits() == 0 || p.IsSingleIP() || p.Addr().IsLinkLocalUnicast() {
+				continue
+			}
+			lo := netip.PrefixFrom(p.Addr(), p.Bits()+1)
+			hi := netip.PrefixFrom(lastAddr(p), p.Bits()+1).Masked()
+			for _, h := range []netip.Prefix{lo, hi} {
+				if !slices.Contains(plan.Tun, h) {
+					plan.Tun = append(plan.Tun, h)
+				}
+			}
+		}
+		for _, gw := range gws {
+			if l, ok := onLAN(gw.NextHop); ok {
+				addBypass(bypassRoute{Dst: netip.PrefixFrom(gw.NextHop.WithZone(""), gw.NextHop.BitLen()), Iface: l.Iface})
+			}
+		}
+	}
+	for _, p := range exit.Exclude {
+		if l, ok := onLAN(p.Addr()); ok && l.Prefix.Bits() <= p.Bits() {
+			if !exit.AllowLAN {
+				addBypass(bypassRoute{Dst: p, Iface: l.Iface})
+			}
+			continue
+		}
+		for _, gw := range gws {
+			if (gw.Family == familyV4) == p.Addr().Is4() {
+				addBypass(bypassRoute{Dst: p, NextHop: gw.NextHop, Iface: gw.Iface})
+				break
+			}
+		}
+	}
+	return plan
+}
+
+// lastAddr returns the last address of p.
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Masked().Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
+}

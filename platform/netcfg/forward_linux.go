@@ -12,7 +12,6 @@ import (
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
-	"golang.org/x/sys/unix"
 )
 
 // Serving as an exit node or subnet router (Config.Forward) on Linux:
@@ -28,6 +27,11 @@ import (
 //     LAN cannot use this host as a gateway into the mesh. Its comment
 //     records the forwarding sysctls as they were before rayfish turned
 //     them on, e.g. "rayfish: restore ip_forward=0 ipv6_forwarding=0".
+//
+// With IPv6 forwarding on, the kernel ignores router advertisements on
+// interfaces whose accept_ra is 1 (the default): a host that gets its IPv6
+// default route by SLAAC should set accept_ra=2 on its uplink before
+// serving as an exit node, as with any Linux router.
 //
 // No accept rules are needed: our base chains accept by policy, and an
 // accept in our table would not override a drop in another table (a
@@ -49,27 +53,11 @@ const (
 )
 
 func natChain(tun string) *nftables.Chain {
-	accept := nftables.ChainPolicyAccept
-	return &nftables.Chain{
-		Name:     "nat-" + tun,
-		Table:    &nftables.Table{Family: nftables.TableFamilyINet, Name: guardTable},
-		Type:     nftables.ChainTypeNAT,
-		Hooknum:  nftables.ChainHookPostrouting,
-		Priority: nftables.ChainPriorityNATSource,
-		Policy:   &accept,
-	}
+	return baseChain("nat-"+tun, nftables.ChainTypeNAT, nftables.ChainHookPostrouting, nftables.ChainPriorityNATSource)
 }
 
 func fwdChain(tun string) *nftables.Chain {
-	accept := nftables.ChainPolicyAccept
-	return &nftables.Chain{
-		Name:     "fwd-" + tun,
-		Table:    &nftables.Table{Family: nftables.TableFamilyINet, Name: guardTable},
-		Type:     nftables.ChainTypeFilter,
-		Hooknum:  nftables.ChainHookForward,
-		Priority: nftables.ChainPriorityFilter,
-		Policy:   &accept,
-	}
+	return baseChain("fwd-"+tun, nftables.ChainTypeFilter, nftables.ChainHookForward, nftables.ChainPriorityFilter)
 }
 
 // forwarding is the state of the two forwarding sysctls: "0", "1" or, for
@@ -256,23 +244,17 @@ func masqRules(tun string, ranges []netip.Prefix) [][]expr.Any {
 	var out [][]expr.Any
 	for _, p := range ranges {
 		a := p.Masked().Addr()
-		proto, off := byte(unix.NFPROTO_IPV4), uint32(12) // IPv4 source
-		if a.Is6() {
-			proto, off = unix.NFPROTO_IPV6, 8
-		}
 		n := uint32(a.BitLen() / 8)
-		mask := netip.PrefixFrom(a, p.Bits())
-		out = append(out, []expr.Any{
-			&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+		family, load := addrExprs(a, true)
+		out = append(out, append(family,
 			&expr.Meta{Key: expr.MetaKeyOIFNAME, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname(tun)},
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: n},
-			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: n, Mask: prefixMask(mask), Xor: make([]byte, n)},
+			load,
+			&expr.Bitwise{SourceRegister: 1, DestRegister: 1, Len: n, Mask: prefixMask(p), Xor: make([]byte, n)},
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a.AsSlice()},
 			&expr.Counter{},
 			&expr.Masq{},
-		})
+		))
 	}
 	return out
 }

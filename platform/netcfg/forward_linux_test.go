@@ -2,15 +2,19 @@ package netcfg
 
 import (
 	"bytes"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
 	"github.com/rayfish/rayfish/platform/internal/nstest"
 	"github.com/rayfish/rayfish/platform/tun"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
 )
 
 func TestForwardingRecord(t *testing.T) {
@@ -232,5 +236,203 @@ func breakRecord(t *testing.T, tun string) {
 		UserData: comment(recordPrefix + "ip_forward=7")})
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// tunUDP reads dev until it is closed and sends every IPv4/UDP packet it
+// reads on the returned channel.
+func tunUDP(dev tun.Device) <-chan []byte {
+	ch := make(chan []byte, 16)
+	go func() {
+		defer close(ch)
+		bufs := make([][]byte, dev.BatchSize())
+		sizes := make([]int, len(bufs))
+		for i := range bufs {
+			bufs[i] = make([]byte, tun.Headroom+65535)
+		}
+		for {
+			n, err := dev.Read(bufs, sizes, tun.Headroom)
+			if err != nil {
+				return
+			}
+			for i := range n {
+				pkt := bufs[i][tun.Headroom : tun.Headroom+sizes[i]]
+				if len(pkt) >= 28 && pkt[0]>>4 == 4 && pkt[9] == 17 {
+					select {
+					case ch <- bytes.Clone(pkt):
+					default:
+					}
+				}
+			}
+		}
+	}()
+	return ch
+}
+
+// writeTUN writes one packet into dev, as if a peer sent it.
+func writeTUN(t *testing.T, dev tun.Device, pkt []byte) {
+	t.Helper()
+	buf := make([]byte, tun.Headroom+len(pkt))
+	copy(buf[tun.Headroom:], pkt)
+	if _, err := dev.Write([][]byte{buf}, tun.Headroom); err != nil {
+		t.Fatalf("TUN write: %v", err)
+	}
+}
+
+// inNS runs f with the calling (locked) thread in namespace ns, then
+// moves it back to back.
+func inNS(t *testing.T, ns, back netns.NsHandle, f func()) {
+	t.Helper()
+	if err := netns.Set(ns); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := netns.Set(back); err != nil {
+			panic(err) // the thread is in the wrong namespace
+		}
+	}()
+	f()
+}
+
+// TestForwardTrafficLinux forwards real packets: a datagram a mesh peer
+// (100.64.1.1) sends through the TUN to a LAN host in another namespace
+// arrives from this host's LAN address, the reply comes back through the
+// TUN to the peer, a LAN host cannot open a flow into the mesh, and with
+// Forward off nothing is forwarded.
+func TestForwardTrafficLinux(t *testing.T) {
+	nstest.Do(t, func() {
+		here, err := netns.Get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer here.Close()
+		const name = "y14fwd1"
+		dev, err := tun.Create(name, 1420)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dev.Close()
+		cfg := Config{Name: name, Addrs: pfx("100.64.9.9/10"), Forward: true}
+		if err := Apply(cfg); err != nil {
+			t.Fatal(err)
+		}
+		fromTUN := tunUDP(dev)
+
+		// The LAN host: 198.18.78.20 in its own namespace, behind a veth.
+		veth := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "y14lan1"}, PeerName: "y14lan1p"}
+		if err := netlink.LinkAdd(veth); err != nil {
+			t.Fatal(err)
+		}
+		lanHost, err := netns.New() // moves the thread there
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer lanHost.Close()
+		if err := netns.Set(here); err != nil {
+			t.Fatal(err)
+		}
+		peer, err := netlink.LinkByName(veth.PeerName)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := netlink.LinkSetNsFd(peer, int(lanHost)); err != nil {
+			t.Fatal(err)
+		}
+		up(t, "y14lan1", "198.18.78.1/24")
+		var srv, intruder *net.UDPConn
+		inNS(t, lanHost, here, func() {
+			up(t, veth.PeerName, "198.18.78.20/24")
+			link, err := netlink.LinkByName(veth.PeerName)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := netlink.RouteAdd(&netlink.Route{LinkIndex: link.Attrs().Index,
+				Dst: ipNet(netip.MustParsePrefix("100.64.0.0/10")), Gw: net.IPv4(198, 18, 78, 1)}); err != nil {
+				t.Fatal(err)
+			}
+			if srv, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(198, 18, 78, 20), Port: 7000}); err != nil {
+				t.Fatal(err)
+			}
+			if intruder, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(198, 18, 78, 20), Port: 7001}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		defer srv.Close()
+		defer intruder.Close()
+
+		meshPeer := netip.MustParseAddrPort("100.64.1.1:5000")
+		lanAddr := netip.MustParseAddrPort("198.18.78.20:7000")
+		writeTUN(t, dev, udp4(meshPeer, lanAddr, []byte("hi")))
+		srv.SetReadDeadline(time.Now().Add(5 * time.Second))
+		b := make([]byte, 64)
+		n, from, err := srv.ReadFromUDPAddrPort(b)
+		if err != nil {
+			t.Fatalf("the LAN host got nothing: %v", err)
+		}
+		if string(b[:n]) != "hi" || from.Addr() != netip.MustParseAddr("198.18.78.1") {
+			t.Errorf("the LAN host got %q from %v, want \"hi\" from 198.18.78.1 (masqueraded)", b[:n], from)
+		}
+		if _, err := srv.WriteToUDPAddrPort([]byte("ho"), from); err != nil {
+			t.Fatal(err)
+		}
+		wantReply := func(pkt []byte) bool {
+			return netip.AddrFrom4([4]byte(pkt[12:16])) == lanAddr.Addr() &&
+				netip.AddrFrom4([4]byte(pkt[16:20])) == meshPeer.Addr() && string(pkt[28:]) == "ho"
+		}
+		if !awaitUDP(fromTUN, wantReply, 5*time.Second) {
+			t.Fatal("the reply never came back through the TUN to the mesh peer")
+		}
+
+		// A flow the LAN host opens into the mesh is dropped.
+		if _, err := intruder.WriteToUDPAddrPort([]byte("in"), netip.MustParseAddrPort("100.64.1.1:5001")); err != nil {
+			t.Fatal(err)
+		}
+		if awaitUDP(fromTUN, func(pkt []byte) bool { return string(pkt[28:]) == "in" }, 500*time.Millisecond) {
+			t.Error("a flow opened from the LAN reached the mesh")
+		}
+
+		// Forward off: nothing is forwarded any more.
+		cfg.Forward = false
+		if err := Apply(cfg); err != nil {
+			t.Fatal(err)
+		}
+		writeTUN(t, dev, udp4(netip.MustParseAddrPort("100.64.1.1:5002"), lanAddr, []byte("again")))
+		srv.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+		if n, from, err := srv.ReadFromUDPAddrPort(b); err == nil {
+			t.Errorf("with Forward off the LAN host got %q from %v", b[:n], from)
+		}
+	})
+}
+
+// up sets link name up with address addr.
+func up(t *testing.T, name, addr string) {
+	t.Helper()
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: ipNet(netip.MustParsePrefix(addr))}); err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// awaitUDP reports whether a packet matching ok arrives on ch within d.
+func awaitUDP(ch <-chan []byte, ok func([]byte) bool, d time.Duration) bool {
+	deadline := time.After(d)
+	for {
+		select {
+		case pkt, open := <-ch:
+			if !open {
+				return false
+			}
+			if ok(pkt) {
+				return true
+			}
+		case <-deadline:
+			return false
+		}
 	}
 }

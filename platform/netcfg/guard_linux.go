@@ -25,13 +25,19 @@ import (
 const guardTable = "rayfish"
 
 func guardChain(tun string) *nftables.Chain {
+	// Raw priority: before conntrack, so nothing dropped is tracked.
+	return baseChain("guard-"+tun, nftables.ChainTypeFilter, nftables.ChainHookPrerouting, nftables.ChainPriorityRaw)
+}
+
+// baseChain returns a base chain in rayfish's table with an accept policy.
+func baseChain(name string, typ nftables.ChainType, hook *nftables.ChainHook, prio *nftables.ChainPriority) *nftables.Chain {
 	accept := nftables.ChainPolicyAccept
 	return &nftables.Chain{
-		Name:     "guard-" + tun,
+		Name:     name,
 		Table:    &nftables.Table{Family: nftables.TableFamilyINet, Name: guardTable},
-		Type:     nftables.ChainTypeFilter,
-		Hooknum:  nftables.ChainHookPrerouting,
-		Priority: nftables.ChainPriorityRaw, // before conntrack: nothing is tracked
+		Type:     typ,
+		Hooknum:  hook,
+		Priority: prio,
 		Policy:   &accept,
 	}
 }
@@ -49,23 +55,35 @@ func guardRules(tun string, addrs []netip.Prefix) [][]expr.Any {
 	var out [][]expr.Any
 	for _, p := range addrs {
 		a := p.Addr().Unmap()
-		proto, off := byte(unix.NFPROTO_IPV4), uint32(16) // IPv4 destination
-		if a.Is6() {
-			proto, off = unix.NFPROTO_IPV6, 24
-		}
-		out = append(out, []expr.Any{
-			&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+		family, load := addrExprs(a, false)
+		out = append(out, append(family,
 			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname(tun)},
 			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname("lo")},
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: uint32(a.BitLen() / 8)},
+			load,
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a.AsSlice()},
 			&expr.Counter{},
 			&expr.Verdict{Kind: expr.VerdictDrop},
-		})
+		))
 	}
 	return out
+}
+
+// addrExprs returns `meta nfproto ipvX` for a's family, and the
+// expression that loads the packet's source (src) or destination address
+// of that family into register 1.
+func addrExprs(a netip.Addr, src bool) (family []expr.Any, load *expr.Payload) {
+	proto, off := byte(unix.NFPROTO_IPV4), uint32(16) // IPv4 destination
+	if a.Is6() {
+		proto, off = unix.NFPROTO_IPV6, 24
+	}
+	if src {
+		off -= uint32(a.BitLen() / 8) // the source precedes it
+	}
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+	}, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: uint32(a.BitLen() / 8)}
 }
 
 // applyGuard makes guard-<tun> drop exactly addrs arriving elsewhere.

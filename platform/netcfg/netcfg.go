@@ -1,11 +1,29 @@
 // Package netcfg configures rayfish's TUN interface: its addresses, MTU, link
-// state and routes.
+// state and routes, the use of an exit node (Config.Exit) and serving as an
+// exit node or subnet router (Config.Forward).
 //
 // Apply is idempotent: it brings the interface to exactly the given Config,
 // removing addresses (and routes it added earlier) that are no longer wanted,
-// so the engine can call it again whenever its view of the network changes.
-// Teardown undoes it on a best-effort basis; closing the TUN removes most of
-// the state anyway.
+// so the engine can call it again whenever its view of the network changes
+// (including the host's LAN, which Exit.AllowLAN follows). Teardown undoes
+// it on a best-effort basis; closing the TUN removes most of the state
+// anyway. Cleanup, called at daemon start, removes what a crashed daemon
+// left outside the TUN (Linux: exit-node rules, forwarding, the guard).
+//
+// Exit node, per OS:
+//   - Linux: policy routing (exit_plan.go): table 82 holds default routes
+//     via the TUN; rules send everything there except sockets marked with
+//     FwMark (MarkSocket, Control), link-local destinations, the LAN (with
+//     AllowLAN) and Exclude. With strict reverse-path filtering
+//     (rp_filter=1) the kernel drops replies to marked sockets from
+//     addresses not in Exclude, so the daemon's peers and relays belong in
+//     Exclude as well.
+//   - Windows and macOS: a route plan (splitExitPlan): the default route's
+//     halves via the TUN, host routes via the original gateway for
+//     Exclude, the LAN captured in halves unless AllowLAN.
+//
+// Forwarding (masquerade, IP forwarding) is Linux only (forward_linux.go);
+// elsewhere Apply returns ErrNoForward after applying the rest.
 //
 // Per OS:
 //   - Linux talks netlink directly (vishvananda/netlink) and never shells out.

@@ -213,16 +213,7 @@ func syncRoutes(link netlink.Link, want []netip.Prefix, hint error) error {
 		}
 	}
 	for _, p := range want {
-		r := &netlink.Route{
-			LinkIndex: index,
-			Dst:       ipNet(p),
-			Protocol:  routeProtocol,
-			Table:     unix.RT_TABLE_MAIN,
-		}
-		if p.Addr().Is4() {
-			r.Scope = netlink.SCOPE_LINK
-		}
-		if err := netlink.RouteReplace(r); err != nil {
+		if err := netlink.RouteReplace(ownRoute(index, unix.RT_TABLE_MAIN, p)); err != nil {
 			if p.Addr().Is6() {
 				err = errors.Join(err, hint)
 			}
@@ -230,6 +221,20 @@ func syncRoutes(link netlink.Link, want []netip.Prefix, hint error) error {
 		}
 	}
 	return nil
+}
+
+// ownRoute is a route to p via interface index in table, marked as ours.
+func ownRoute(index, table int, p netip.Prefix) *netlink.Route {
+	r := &netlink.Route{
+		LinkIndex: index,
+		Dst:       ipNet(p),
+		Protocol:  routeProtocol,
+		Table:     table,
+	}
+	if p.Addr().Is4() {
+		r.Scope = netlink.SCOPE_LINK
+	}
+	return r
 }
 
 // retryDump retries a netlink dump that was interrupted by a concurrent
