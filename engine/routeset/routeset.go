@@ -141,7 +141,9 @@ func Compute[P comparable](in Input[P]) *Set[P] {
 }
 
 // subnetRoutes picks one peer per prefix and carves underlay addresses
-// out of each.
+// (sorted) out of each; a route that would need more than maxPieces
+// prefixes is left out, so a member naming many addresses in someone's
+// route costs little.
 func subnetRoutes[P comparable](peers []Peer[P], underlay []netip.Addr) (routes []Route[P], carved []netip.Prefix) {
 	type choice struct {
 		peer P
@@ -160,10 +162,10 @@ func subnetRoutes[P comparable](peers []Peer[P], underlay []netip.Addr) (routes 
 	}
 	for prefix, c := range best {
 		pieces := []netip.Prefix{prefix}
-		for _, a := range underlay {
-			if prefix.Contains(a) {
-				pieces = carve(pieces, a)
-			}
+		// underlay is sorted: the addresses inside prefix are one run.
+		i, _ := slices.BinarySearchFunc(underlay, prefix.Addr(), netip.Addr.Compare)
+		for ; i < len(underlay) && prefix.Contains(underlay[i]) && len(pieces) <= maxPieces; i++ {
+			pieces = carve(pieces, underlay[i])
 		}
 		if len(pieces) != 1 || pieces[0] != prefix {
 			carved = append(carved, prefix)

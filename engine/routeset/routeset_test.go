@@ -232,3 +232,22 @@ func TestServes(t *testing.T) {
 		t.Error("forwarding without serving")
 	}
 }
+
+func TestCarveBounded(t *testing.T) {
+	k := keys(2)
+	var many []netip.Addr
+	for i := range 4096 {
+		many = append(many, netip.AddrFrom4([4]byte{10, 1, byte(i >> 4), byte(i&15) << 4})) // spread out
+	}
+	s := Compute(Input[string]{Accept: true, Peers: []Peer[string]{
+		{ID: "a", Key: k[0], Routes: pfx("10.1.0.0/16", "10.2.0.0/16")},
+		{ID: "b", Key: k[1], Underlay: many},
+	}})
+	// 10.1.0.0/16 would need thousands of pieces: left out; 10.2 stays.
+	if got := routes(s); !slices.Equal(got, []string{"10.2.0.0/16>a"}) {
+		t.Errorf("routes %v", got)
+	}
+	if !slices.Equal(s.Carved, pfx("10.1.0.0/16")) {
+		t.Errorf("carved %v", s.Carved)
+	}
+}
