@@ -101,7 +101,8 @@ func ping(ns, addr string) error {
 }
 
 // routingDump is `ip rule` and `ip route show table all` for both
-// families in ns: what turning an exit node on and off must restore.
+// families in ns: what turning an exit node on and off must restore
+// (all but the TUN's own link-local address).
 func routingDump(t *testing.T, ns string) string {
 	var b strings.Builder
 	for _, args := range [][]string{{"-4", "rule"}, {"-6", "rule"}, {"-4", "route", "show", "table", "all"}, {"-6", "route", "show", "table", "all"}} {
@@ -109,7 +110,14 @@ func routingDump(t *testing.T, ns string) string {
 		if err != nil {
 			t.Fatalf("ip %v: %v\n%s", args, err, out)
 		}
-		fmt.Fprintf(&b, "## ip %s\n%s", strings.Join(args, " "), out)
+		fmt.Fprintf(&b, "## ip %s\n", strings.Join(args, " "))
+		for _, line := range strings.SplitAfter(out, "\n") {
+			// The TUN's link-local address is the kernel's, new with
+			// every device (after a daemon restart).
+			if !strings.HasPrefix(line, "local fe80::") {
+				b.WriteString(line)
+			}
+		}
 	}
 	return b.String()
 }
@@ -269,6 +277,18 @@ func TestExitNodeAndSubnetRoutes(t *testing.T) {
 		direct := iperf(t, client, exitNS, l.status("exit").Self.IPv4.String())
 		summary("iperf3 TCP 5 s: client -> %s through the exit node %.0f Mbit/s; client -> exit node's overlay address %.0f Mbit/s (ratio %.2f)",
 			inetAddr, through, direct, through/direct)
+	})
+
+	t.Run("client crash and restart keeps the exit node", func(t *testing.T) {
+		withExit := routingDump(t, client)
+		l.kill("client")
+		l.start("client")
+		l.waitFor(20*time.Second, "exit node online again", func() bool { return exitState(l.status("client")) == apitype.ExitStateOnline })
+		waitUntil(t, 10*time.Second, "ping through the exit node after the restart", func() bool { return ping(client, inetAddr) == nil })
+		if after := routingDump(t, client); after != withExit {
+			t.Errorf("routing after a crash and restart differs:\nbefore:\n%s\nafter:\n%s", withExit, after)
+		}
+		summary("client killed (SIGKILL) and restarted: exit node kept (prefs), rules and routes as before the crash, ping ok")
 	})
 
 	t.Run("exit node stops: no leak", func(t *testing.T) {
