@@ -33,6 +33,7 @@ import (
 	"github.com/rayfish/rayfish/engine/magicdns"
 	"github.com/rayfish/rayfish/engine/mdns"
 	"github.com/rayfish/rayfish/engine/netmap"
+	"github.com/rayfish/rayfish/engine/portmap"
 	"github.com/rayfish/rayfish/engine/relay"
 )
 
@@ -88,6 +89,12 @@ type Config struct {
 	// DisableMDNS turns LAN discovery off whatever the preference says
 	// (in-process tests must not send multicast on the host's links).
 	DisableMDNS bool
+	// PortMap lets the engine map its UDP port on the default gateway
+	// when the portmap preference is on (`ray daemon` sets it unless
+	// --no-portmap; off in in-process tests, which must never ask a real
+	// gateway). PortMapGateway overrides how the gateway is found.
+	PortMap        bool
+	PortMapGateway func() (gw, self netip.Addr, err error)
 	// Audit receives audit events (peer connects, membership); nil = off.
 	Audit *audit.Log
 	// LogLines returns the daemon's recent log lines, for reports.
@@ -143,6 +150,7 @@ type Engine struct {
 
 	udp      *net.UDPConn
 	mc       *magicconn.Conn
+	portmap  atomic.Pointer[portmap.Mapper] // the running Mapper, if any
 	tr       *quic.Transport
 	ln       *quic.Listener
 	meshTLS  *tlsConfigs
@@ -293,6 +301,7 @@ func (e *Engine) Start() error {
 	e.mu.Lock()
 	e.recomputeLocked()
 	e.setMDNSLocked(e.prefs.MDNS)
+	e.setPortMapLocked(e.prefs.PortMap)
 	up := e.prefs.Up
 	e.mu.Unlock()
 	e.flushSaved()

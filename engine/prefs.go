@@ -19,6 +19,7 @@ type prefs struct {
 	Relays         []string `json:"relays,omitempty"`
 	Operator       string   `json:"operator,omitempty"`
 	MDNS           bool     `json:"mdns"`
+	PortMap        bool     `json:"portmap"`
 	// Exit nodes and subnet routes (routes.go): this node's offers, the
 	// use of members' approved routes, the exit node chosen (a node id)
 	// and whether the local LAN stays off it.
@@ -30,7 +31,7 @@ type prefs struct {
 }
 
 func loadPrefs(path string) (prefs, error) {
-	p := prefs{Up: true, ConnectOnStart: true, MDNS: true, AcceptRoutes: true}
+	p := prefs{Up: true, ConnectOnStart: true, MDNS: true, PortMap: true, AcceptRoutes: true}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return p, nil
@@ -57,8 +58,9 @@ func (e *Engine) savePrefsLocked() {
 func (e *Engine) Prefs() apitype.Prefs {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	pm := e.prefs.PortMap
 	return apitype.Prefs{ConnectOnStart: e.prefs.ConnectOnStart, Relays: append([]string{}, e.prefs.Relays...),
-		Operator: e.prefs.Operator, MDNS: e.prefs.MDNS}
+		Operator: e.prefs.Operator, MDNS: e.prefs.MDNS, PortMap: &pm}
 }
 
 // SetPrefs replaces the preferences after validating them.
@@ -82,6 +84,10 @@ func (e *Engine) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) {
 	e.prefs.ConnectOnStart, e.prefs.Relays, e.prefs.Operator, e.prefs.MDNS = p.ConnectOnStart, p.Relays, p.Operator, p.MDNS
 	e.savePrefsLocked()
 	e.setMDNSLocked(p.MDNS)
+	if p.PortMap != nil {
+		e.prefs.PortMap = *p.PortMap
+		e.setPortMapLocked(*p.PortMap)
+	}
 	e.updateRelaysLocked()
 	e.mu.Unlock()
 	e.flushSaved()

@@ -20,6 +20,7 @@ type reconfig struct {
 	// Desired state.
 	addrs []netip.Prefix // the TUN's addresses
 	mdns  bool           // LAN discovery on
+	pm    bool           // port mapping on
 	up    bool           // requested data plane state, valid if upReq
 	upReq bool           // a SetUp is waiting to be applied
 
@@ -98,7 +99,8 @@ func (e *Engine) setUp(up bool) error {
 func (e *Engine) routineReconfig() {
 	r := &e.reconf
 	var svc *mdns.Service
-	var wasMDNS bool
+	var wasMDNS, wasPM bool
+	defer e.applyPortMap(false)
 	defer func() {
 		if svc != nil {
 			e.mu.Lock()
@@ -114,7 +116,7 @@ func (e *Engine) routineReconfig() {
 		case <-r.wake:
 		}
 		r.mu.Lock()
-		gen, addrs, routes, wantMDNS := r.gen, r.addrs, r.routes, r.mdns
+		gen, addrs, routes, wantMDNS, wantPM := r.gen, r.addrs, r.routes, r.mdns, r.pm
 		up, upReq := r.up, r.upReq
 		r.upReq = false
 		r.mu.Unlock()
@@ -137,6 +139,10 @@ func (e *Engine) routineReconfig() {
 		if wantMDNS != wasMDNS {
 			wasMDNS = wantMDNS
 			svc = e.applyMDNS(svc, wantMDNS)
+		}
+		if wantPM != wasPM {
+			wasPM = wantPM
+			e.applyPortMap(wantPM)
 		}
 
 		r.mu.Lock()

@@ -175,11 +175,11 @@ func silentRelay(t *testing.T) string {
 			}
 			c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: rayfish-relay\r\nConnection: Upgrade\r\n\r\n"))
 			challenge := newChallenge()
-			WriteFrame(c, FrameServerChallenge, challenge)
+			writeTestFrame(c, FrameServerChallenge, challenge)
 			if _, _, err := ReadFrame(br, make([]byte, 1024)); err != nil {
 				continue
 			}
-			WriteFrame(c, FrameServerInfo, ServerInfo{MaxFrame: DefaultMaxFrame}.appendTo(nil))
+			writeTestFrame(c, FrameServerInfo, ServerInfo{MaxFrame: DefaultMaxFrame}.appendTo(nil))
 		}
 	}()
 	t.Cleanup(func() {
