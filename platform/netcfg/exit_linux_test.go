@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rayfish/rayfish/platform/internal/nstest"
 	"github.com/rayfish/rayfish/platform/tun"
@@ -51,6 +52,16 @@ func setupLAN(t *testing.T) netlink.Link {
 	if err := netlink.LinkSetUp(link); err != nil {
 		t.Fatal(err)
 	}
+	// Wait for the carrier: the kernel configures IPv6 on the link then.
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		l, err := netlink.LinkByName(lanName)
+		if err == nil && l.Attrs().OperState == netlink.OperUp {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has no carrier: %v", lanName, err)
+		}
+	}
 	for _, gw := range []netip.Addr{lanGW4, lanGW6} {
 		r := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: gw.AsSlice()}
 		if err := netlink.RouteAdd(r); err != nil {
@@ -93,6 +104,45 @@ func routeDump(t *testing.T) string {
 	}
 	slices.Sort(lines)
 	return strings.Join(lines, "\n")
+}
+
+// checkDump reports the lines that differ between dump and before.
+func checkDump(t *testing.T, what, dump, before string) {
+	t.Helper()
+	if dump == before {
+		return
+	}
+	a, b := strings.Split(dump, "\n"), strings.Split(before, "\n")
+	var diff []string
+	for _, l := range a {
+		if !slices.Contains(b, l) {
+			diff = append(diff, "+ "+l)
+		}
+	}
+	for _, l := range b {
+		if !slices.Contains(a, l) {
+			diff = append(diff, "- "+l)
+		}
+	}
+	t.Errorf("%s differs from before (+ now, - before; same lines in another order if none):\n%s", what, strings.Join(diff, "\n"))
+}
+
+// settledRoutes returns routeDump once it stopped changing: the kernel
+// adds IPv6 link-local and local routes a moment after a link gets its
+// carrier.
+func settledRoutes(t *testing.T) string {
+	t.Helper()
+	last, same := routeDump(t), 0
+	for deadline := time.Now().Add(10 * time.Second); same < 5 && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		d := routeDump(t)
+		if d == last {
+			same++
+		} else {
+			last, same = d, 0
+		}
+	}
+	return last
 }
 
 // ownRules returns the rules carrying routeProtocol, as the plan prints
@@ -153,7 +203,7 @@ func TestExitLinux(t *testing.T) {
 		if err := Apply(base); err != nil {
 			t.Fatalf("Apply: %v", err)
 		}
-		rulesBefore, routesBefore := ruleDump(t), routeDump(t)
+		rulesBefore, routesBefore := ruleDump(t), settledRoutes(t)
 
 		exit := base
 		exit.Exit = &Exit{Exclude: pfx("198.19.6.6/32", "2001:db8:99::6/128")}
@@ -236,12 +286,8 @@ func TestExitLinux(t *testing.T) {
 		if err := Apply(base); err != nil {
 			t.Fatalf("Apply without Exit: %v", err)
 		}
-		if got := ruleDump(t); got != rulesBefore {
-			t.Errorf("ip rule after exit off:\n%s\nbefore:\n%s", got, rulesBefore)
-		}
-		if got := routeDump(t); got != routesBefore {
-			t.Errorf("ip route show table all after exit off:\n%s\nbefore:\n%s", got, routesBefore)
-		}
+		checkDump(t, "ip rule after exit off", ruleDump(t), rulesBefore)
+		checkDump(t, "ip route show table all after exit off", routeDump(t), routesBefore)
 
 		// Teardown removes them too.
 		if err := Apply(exit); err != nil {
@@ -250,9 +296,7 @@ func TestExitLinux(t *testing.T) {
 		if err := Teardown(name); err != nil {
 			t.Fatal(err)
 		}
-		if got := ruleDump(t); got != rulesBefore {
-			t.Errorf("ip rule after Teardown:\n%s\nbefore:\n%s", got, rulesBefore)
-		}
+		checkDump(t, "ip rule after Teardown", ruleDump(t), rulesBefore)
 		if got := ownRoutesInTable(t); len(got) != 0 {
 			t.Errorf("routes left in table %d after Teardown: %v", exitTable, got)
 		}
@@ -269,9 +313,7 @@ func TestExitLinux(t *testing.T) {
 		if err := Cleanup(name); err != nil {
 			t.Fatalf("Cleanup: %v", err)
 		}
-		if got := ruleDump(t); got != rulesBefore {
-			t.Errorf("ip rule after Cleanup:\n%s\nbefore:\n%s", got, rulesBefore)
-		}
+		checkDump(t, "ip rule after Cleanup", ruleDump(t), rulesBefore)
 		if got := ownRoutesInTable(t); len(got) != 0 {
 			t.Errorf("routes left in table %d after Cleanup: %v", exitTable, got)
 		}
