@@ -197,7 +197,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		// node is in use (Linux policy routing by socket mark).
 		SocketControl: netcfg.Control,
 		RelayOptions:  relay.ConnOptions{ClientOptions: relay.ClientOptions{DialContext: (&net.Dialer{Control: netcfg.Control}).DialContext}},
-		PortMap:      !f.noPortmap,
+		PortMap:       !f.noPortmap,
 	})
 	if err != nil {
 		dev.Close()
