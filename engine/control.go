@@ -274,6 +274,7 @@ func (e *Engine) importRecords(from *peer, recs []netmap.EndpointRecord) {
 	e.saveLocked()
 	defer e.flushSaved()   // after the unlock below
 	e.updateRelaysLocked() // members may serve relays
+	e.updateRoutesLocked() // records carry route offers
 	// Pass news on: a record reaches every member even when its owner
 	// cannot reach them yet (which is what the record is for). Only
 	// records newer than what a node holds are forwarded, so each change

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -116,6 +117,9 @@ type Config struct {
 	// DNSUpstreams are the resolvers magic DNS forwards other names to
 	// (captured from the system before rayfish takes over DNS).
 	DNSUpstreams []netip.AddrPort
+	// SocketControl, when set, is applied to the UDP socket (the
+	// daemon marks it so that an exit node's routes do not capture it).
+	SocketControl func(network, address string, c syscall.RawConn) error
 }
 
 // Engine is one rayfish node.
@@ -218,6 +222,7 @@ type Engine struct {
 	// under a replaced key with ours (rekey.go).
 	staleAnswers map[key.NodePublic]time.Time
 	tunAddrs     []netip.Prefix
+	selfV4       []netip.Addr // our overlay IPv4 addresses (recomputeLocked)
 	mdns         *mdns.Service
 }
 

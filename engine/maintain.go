@@ -131,10 +131,12 @@ func (e *Engine) refreshEndpoints() bool {
 	if len(addrs) > netmap.MaxEndpointAddrs {
 		addrs = addrs[:netmap.MaxEndpointAddrs]
 	}
-	if slices.Equal(addrs, e.myRecord.Addrs) && home == e.myRecord.Relay && !e.myRecord.Node.IsZero() {
+	offer := e.myOfferLocked()
+	if slices.Equal(addrs, e.myRecord.Addrs) && home == e.myRecord.Relay && offer.Equal(e.myRecord.Offer()) && !e.myRecord.Node.IsZero() {
 		return false
 	}
-	e.myRecord = netmap.SignEndpoints(e.nodeKey, addrs, home, e.nextRecordSeq())
+	e.myRecord = netmap.SignRecord(e.nodeKey, addrs, home, offer, e.nextRecordSeq())
+	e.updateRoutesLocked() // our own offers decide what we serve
 	e.watchers.notify()
 	return true
 }

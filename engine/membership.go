@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -14,11 +13,9 @@ import (
 	"github.com/quic-go/quic-go"
 
 	"github.com/rayfish/rayfish/engine/audit"
-	"github.com/rayfish/rayfish/engine/dataplane"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
-	"github.com/rayfish/rayfish/engine/router"
 )
 
 // Default invite lifetimes.
@@ -104,33 +101,16 @@ func (e *Engine) recomputeClosingLocked(closeCode quic.ApplicationErrorCode, rea
 		members[k] = true
 	}
 	e.members.Store(&members)
-	// In key order, so that which claim wins a conflict does not depend
-	// on map iteration order.
-	// Our addresses first: they are no peer's.
 	if len(selfV4) == 0 {
 		selfV4 = []netip.Addr{e.self.IPv4(0)}
 	}
-	var b router.Builder[*dataplane.Peer]
-	b.AddLocal(e.self.IPv6())
+	e.selfV4 = selfV4
 	var prefixes []netip.Prefix
 	for _, a := range selfV4 {
-		b.AddLocal(a)
 		prefixes = append(prefixes, netip.PrefixFrom(a, key.CGNATPrefix.Bits()))
 	}
 	prefixes = append(prefixes, netip.PrefixFrom(e.self.IPv6(), key.ULAPrefix.Bits()))
-	for _, k := range slices.SortedFunc(maps.Keys(e.peers), compareNodes) {
-		p := e.peers[k]
-		for _, a := range p.info.ipv4 {
-			b.Add(a, p.dp)
-		}
-		if p.info.ipv6.IsValid() {
-			b.Add(p.info.ipv6, p.dp)
-		}
-	}
-	for _, a := range b.Conflicts { // ResolveOwners gives each address one owner
-		e.log.Error("overlay address claimed twice", "addr", a)
-	}
-	e.dp.SetRoutes(&b)
+	e.updateRoutesLocked() // the routing table: peers, subnet routes, exit node
 	if !slices.Equal(prefixes, e.tunAddrs) {
 		e.tunAddrs = prefixes
 		e.setAddrsLocked(prefixes) // applied by routineReconfig

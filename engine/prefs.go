@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/user"
 	"strconv"
@@ -19,10 +20,18 @@ type prefs struct {
 	Operator       string   `json:"operator,omitempty"`
 	MDNS           bool     `json:"mdns"`
 	PortMap        bool     `json:"portmap"`
+	// Exit nodes and subnet routes (routes.go): this node's offers, the
+	// use of members' approved routes, the exit node chosen (a node id)
+	// and whether the local LAN stays off it.
+	AdvertiseExit   bool           `json:"advertise_exit_node,omitempty"`
+	AdvertiseRoutes []netip.Prefix `json:"advertise_routes,omitempty"`
+	AcceptRoutes    bool           `json:"accept_routes"`
+	ExitNode        string         `json:"exit_node,omitempty"`
+	ExitAllowLAN    bool           `json:"exit_allow_lan,omitempty"`
 }
 
 func loadPrefs(path string) (prefs, error) {
-	p := prefs{Up: true, ConnectOnStart: true, MDNS: true, PortMap: true}
+	p := prefs{Up: true, ConnectOnStart: true, MDNS: true, PortMap: true, AcceptRoutes: true}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return p, nil

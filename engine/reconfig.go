@@ -23,6 +23,9 @@ type reconfig struct {
 	pm    bool           // port mapping on
 	up    bool           // requested data plane state, valid if upReq
 	upReq bool           // a SetUp is waiting to be applied
+
+	routes RouteConfig // subnet routes, exit node, forwarding
+
 	// Requests and results: gen counts requests, done is the last one
 	// applied, upErr the result of the last up/down applied.
 	gen     uint64
@@ -34,7 +37,8 @@ type reconfig struct {
 	wake chan struct{} // buffered 1
 
 	// Owned by routineReconfig.
-	onTUN []netip.Prefix // addresses last applied
+	onTUN    []netip.Prefix // addresses last applied
+	onRoutes RouteConfig    // routes last applied
 }
 
 func (r *reconfig) init() {
@@ -112,7 +116,7 @@ func (e *Engine) routineReconfig() {
 		case <-r.wake:
 		}
 		r.mu.Lock()
-		gen, addrs, wantMDNS, wantPM := r.gen, r.addrs, r.mdns, r.pm
+		gen, addrs, routes, wantMDNS, wantPM := r.gen, r.addrs, r.routes, r.mdns, r.pm
 		up, upReq := r.up, r.upReq
 		r.upReq = false
 		r.mu.Unlock()
@@ -127,6 +131,10 @@ func (e *Engine) routineReconfig() {
 					e.log.Error("apply addresses", "err", err)
 				}
 			}
+		}
+		if e.dp.Up() && !routes.equal(r.onRoutes) {
+			r.onRoutes = routes
+			e.applyRoutes(routes)
 		}
 		if wantMDNS != wasMDNS {
 			wasMDNS = wantMDNS
@@ -165,6 +173,8 @@ func (e *Engine) applyUp(up bool, addrs []netip.Prefix) error {
 	}
 	if up {
 		e.reconf.onTUN = addrs
+	} else {
+		e.reconf.onRoutes = RouteConfig{} // the teardown removed them
 	}
 	if e.dp.SetUp(up) != up {
 		e.announceState()

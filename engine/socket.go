@@ -6,7 +6,7 @@ import (
 
 // listenUDP opens the engine's UDP socket on port, or on a random port if
 // port is taken: through Config.ListenPacket if set, else the OS's (with
-// its buffers grown).
+// its buffers grown and, for exit nodes, its mark set).
 func (e *Engine) listenUDP(port int) (net.PacketConn, error) {
 	listen := e.cfg.ListenPacket
 	if listen == nil {
@@ -30,5 +30,6 @@ func (e *Engine) listenOS(port uint16) (net.PacketConn, error) {
 		return nil, err
 	}
 	growBuffers(udp)
+	e.markSocket(udp)
 	return udp, nil
 }

@@ -101,6 +101,7 @@ func (e *Engine) Status() *apitype.Status {
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
+	e.routesStatusLocked(st)
 	return st
 }
 

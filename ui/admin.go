@@ -51,3 +51,12 @@ func (c *Controller) Rekey(network string, done func(apitype.RekeyResponse, erro
 func (c *Controller) DeleteNetwork(network string, done func(error)) {
 	call0(c, func(ctx context.Context) error { return c.cfg.Client.DeleteNetwork(ctx, network) }, done)
 }
+
+// UseExitNode sends all traffic through the peer with node id id ("":
+// none).
+func (c *Controller) UseExitNode(id string, done func(error)) {
+	call0(c, func(ctx context.Context) error {
+		_, err := c.cfg.Client.UseExitNode(ctx, apitype.ExitNodeRequest{Peer: id})
+		return err
+	}, done)
+}

@@ -53,6 +53,7 @@ type Client interface {
 	SetHostname(ctx context.Context, network, name string) error
 	DeleteNetwork(ctx context.Context, network string) error
 	Rekey(ctx context.Context, network string) (apitype.RekeyResponse, error)
+	UseExitNode(ctx context.Context, req apitype.ExitNodeRequest) (*apitype.ExitNode, error)
 }
 
 var _ Client = (*client.Client)(nil)

@@ -161,6 +161,8 @@ func TestIntents(t *testing.T) {
 		{"prefs", func(c *Controller, done func(error)) {
 			c.Prefs(func(_ apitype.Prefs, err error) { done(err) })
 		}, "Prefs", nil},
+		{"use exit node", func(c *Controller, done func(error)) { c.UseExitNode("k7gw", done) }, "UseExitNode", []any{"k7gw"}},
+		{"exit node off", func(c *Controller, done func(error)) { c.UseExitNode("", done) }, "UseExitNode", []any{""}},
 	}
 	for _, tt := range tests {
 		for _, fail := range []bool{false, true} {

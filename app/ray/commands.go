@@ -365,6 +365,7 @@ func printStatus(w io.Writer, st *apitype.Status) {
 		fmt.Fprintf(w, "cannot save state (running on memory, retrying): %s\n", st.SaveError)
 	}
 	fmt.Fprintf(w, "node id:   %s\n", st.Self.ID)
+	printRouting(w, st)
 	if len(st.Networks) == 0 {
 		fmt.Fprintln(w, "networks:  none (ray create NAME, or ray join CODE)")
 	}
@@ -417,6 +418,7 @@ func printStatus(w io.Writer, st *apitype.Status) {
 		for _, warn := range p.Warnings {
 			fmt.Fprintf(w, "warning: %s: %s\n", p.Hostname, warn)
 		}
+		printPeerRoutes(w, p)
 	}
 	if len(st.Requests) > 0 {
 		fmt.Fprintf(w, "\n%d pending join request(s): see ray requests NAME\n", len(st.Requests))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/rayfish/rayfish/engine/localapi"
 	"github.com/rayfish/rayfish/engine/logring"
 	"github.com/rayfish/rayfish/engine/metrics"
+	"github.com/rayfish/rayfish/engine/relay"
 	"github.com/rayfish/rayfish/platform/dns"
 	"github.com/rayfish/rayfish/platform/ipc"
 	"github.com/rayfish/rayfish/platform/netcfg"
@@ -142,6 +144,9 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 	if err := dns.RecoverAfterCrash(f.stateDir, log); err != nil {
 		log.Warn("restore DNS after a crash", "err", err)
 	}
+	if err := cleanupNet(f.tunName); err != nil {
+		log.Warn("remove routes and forwarding left by an earlier run", "err", err)
+	}
 	var dnsMgr dns.Manager
 	var upstreams []netip.AddrPort
 	if !f.noDNS {
@@ -188,7 +193,11 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		DNSInfo:      nc.describeDNS,
 		DNSUpstreams: upstreams,
 		DisableBulk:  f.noBulk,
-		PortMap:      !f.noPortmap,
+		// The daemon's own sockets keep the underlay while an exit
+		// node is in use (Linux policy routing by socket mark).
+		SocketControl: netcfg.Control,
+		RelayOptions:  relay.ConnOptions{ClientOptions: relay.ClientOptions{DialContext: (&net.Dialer{Control: netcfg.Control}).DialContext}},
+		PortMap:       !f.noPortmap,
 	})
 	if err != nil {
 		dev.Close()

@@ -49,6 +49,13 @@ var cliTable = []cliDoc{
 		what: "leave a network (last admin: --force keeps a secret backup)"},
 	{cmds: []string{"requests", "accept", "deny"}, syn: []string{"requests NAME [--json] | accept NAME ID | deny NAME ID"},
 		what: "join requests (ID: any unique prefix)"},
+	{cmds: []string{"advertise"}, syn: []string{"advertise exit-node on|off | advertise routes PREFIX[,PREFIX...]"},
+		what: "offer this node as exit node / its LAN routes (empty clears)"},
+	{cmds: []string{"routes"}, syn: []string{"routes NETWORK [--json] | routes approve|unapprove NETWORK PEER PREFIX|exit-node",
+		"| routes accept on|off"},
+		what: "offers and approvals (approve: admin); use approved routes"},
+	{cmds: []string{"exit-node"}, syn: []string{"exit-node list | exit-node use PEER [--allow-lan] | exit-node off"},
+		what: "send all traffic through an approved exit node"},
 	{cmds: []string{"up", "down"}, syn: []string{"up | down"},
 		what: "data plane on / standby (peers stay connected)"},
 	{cmds: []string{"ping"}, syn: []string{"ping PEER [-c N] [-i INTERVAL]"},
@@ -179,7 +186,7 @@ func commandHelp(cmd string) string {
 var flaglessCommands = map[string]bool{
 	"firewall": true, "config": true, "mdns": true, "up": true, "down": true, "version": true,
 	"stop": true, "restart": true, "uninstall": true, "system-path": true,
-	"service-kick": true, "system-firewall": true,
+	"service-kick": true, "system-firewall": true, "advertise": true, "routes": true, "exit-node": true,
 }
 
 func isHelpFlag(s string) bool { return s == "-h" || s == "--help" || s == "-help" }

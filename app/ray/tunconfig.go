@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/platform/dns"
 	"github.com/rayfish/rayfish/platform/netcfg"
 	"github.com/rayfish/rayfish/platform/tun"
@@ -30,6 +31,7 @@ type tunConfig struct {
 	missing bool           // the TUN does not exist yet
 	up      bool           // the engine wants the data plane up
 	addrs   []netip.Prefix // the addresses it asked for
+	routes  engine.RouteConfig
 }
 
 // openTUN creates the TUN named name. When that fails the daemon runs on:
@@ -102,14 +104,30 @@ func (t *tunConfig) Apply(addrs []netip.Prefix) error {
 }
 
 func (t *tunConfig) applyLocked(addrs []netip.Prefix) error {
-	err := netcfg.Apply(netcfg.Config{Name: t.name, MTU: t.mtu, Addrs: addrs, LUID: t.luid})
+	err := netcfg.Apply(netcfg.Config{Name: t.name, MTU: t.mtu, Addrs: addrs, LUID: t.luid,
+		Routes: t.routes.Routes, Exit: t.routes.Exit, Forward: t.routes.Forward})
+	if errors.Is(err, netcfg.ErrNoForward) {
+		t.log.Warn("cannot serve as exit node or subnet router here", "err", err)
+	}
 	if errors.Is(err, netcfg.ErrNoGuard) {
 		t.log.Warn("overlay addresses are reachable from other interfaces", "err", err)
-	} else if err != nil && !errors.Is(err, netcfg.ErrNoIPv6) {
+	} else if err != nil && !errors.Is(err, netcfg.ErrNoIPv6) && !errors.Is(err, netcfg.ErrNoForward) {
 		return err // IPv6 off on this host is not fatal: IPv4 is configured
 	}
 	t.applyDNS(t.name)
 	return nil
+}
+
+// ApplyRoutes sets the subnet routes, exit node and forwarding; they
+// are applied now if the data plane is up, else with the next Apply.
+func (t *tunConfig) ApplyRoutes(rc engine.RouteConfig) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.routes = rc
+	if !t.up || t.missing {
+		return nil
+	}
+	return t.applyLocked(t.addrs)
 }
 
 func (t *tunConfig) Down() error {

@@ -161,6 +161,7 @@ func run(socket string, opts options) error {
 			StartDaemon: func() { win.Show(""); win.StartDaemon() },
 			Show:        win.Show,
 			Copy:        func(what, text string) { views.Copy(a, what, text) },
+			UseExitNode: func(id string) { ctl.UseExitNode(id, win.ShowError) },
 			Quit:        quit,
 		}, views.TrayStyle(a))
 	} else {

@@ -22,6 +22,7 @@ const (
 	dropBulkSession                    // bulk packet for no known session
 	dropBulkReplay                     // bulk packet replayed or too old
 	dropBulkAuth                       // bulk packet failed authentication
+	dropExitDown                       // for the chosen exit node, which cannot carry it
 	numDropReasons
 )
 
@@ -42,6 +43,7 @@ var dropNames = [numDropReasons]string{
 	dropBulkSession:  "bulk_unknown_session",
 	dropBulkReplay:   "bulk_replay",
 	dropBulkAuth:     "bulk_auth",
+	dropExitDown:     "exit_node_down",
 }
 
 // dropCounters counts drops by reason without locks or allocation.

@@ -32,8 +32,12 @@ func (pl *Plane) inboundBuf(p *Peer, b *pbuf) {
 		reason = dropMalformed
 	case !pl.routes.Owns(p, info.Src):
 		reason = dropSpoofed
-	case !pl.routes.IsLocal(info.Dst):
+	case !pl.routes.IsLocal(info.Dst) && !pl.forwards(info.Dst):
 		reason = dropNotForUs
+	case pl.isPeerDNS(&info):
+		pl.answerPeerDNS(p, pkt, &info)
+		pl.putBuf(b)
+		return
 	default:
 		switch pl.cfg.Firewall.Inbound(&info, p.key, p.netSet(), pl.Now()) {
 		case firewall.Accept:

@@ -76,6 +76,9 @@ type Plane struct {
 
 	isUp   atomic.Bool
 	routes router.Table[*Peer]
+	// routing: what this node forwards for peers, and the exit node's
+	// kill switch (forward.go).
+	routing atomic.Pointer[Routing]
 	// bulkRecvs maps bulk.SessionID to *bulkRecv.
 	bulkRecvs sync.Map
 

@@ -70,7 +70,11 @@ func (pl *Plane) outbound(pkt []byte) {
 	}
 	p, ok := pl.routes.Lookup(info.Dst)
 	if !ok {
-		pl.drops.add(dropNoPeer)
+		if pl.loadRouting().ExitBlocked {
+			pl.drops.add(dropExitDown) // the kill switch: never elsewhere
+		} else {
+			pl.drops.add(dropNoPeer)
+		}
 		return
 	}
 	if len(pkt) > pl.cfg.MTU {
@@ -78,7 +82,11 @@ func (pl *Plane) outbound(pkt []byte) {
 		return
 	}
 	if p.carrier.Load() == nil {
-		pl.drops.add(dropPeerOffline)
+		if p == pl.loadRouting().Exit {
+			pl.drops.add(dropExitDown) // the kill switch: never elsewhere
+		} else {
+			pl.drops.add(dropPeerOffline)
+		}
 		return
 	}
 	switch pl.cfg.Firewall.Outbound(info, p.key, p.netSet(), pl.Now()) {
@@ -253,6 +261,9 @@ func (pl *Plane) answerDNS(pkt []byte, info *packet.Info) {
 func (pl *Plane) DeliverDNS(pkt []byte) {
 	if len(pkt) > MaxPacket {
 		pl.drops.add(dropBackpressure)
+		return
+	}
+	if pl.deliverToPeer(pkt) { // a peer's query to us as its exit node
 		return
 	}
 	if b := pl.copyBuf(pkt); b != nil {

@@ -6,3 +6,5 @@ import (
 )
 
 var _ localapi.Backend = (*engine.Engine)(nil)
+
+var _ localapi.RouteBackend = (*engine.Engine)(nil)

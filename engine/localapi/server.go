@@ -113,6 +113,7 @@ func New(b Backend, log *slog.Logger, opts ...Option) *Server {
 	mux.HandleFunc("POST "+apitype.PathRekey, s.change(s.rekey))
 	mux.HandleFunc("POST "+apitype.PathInvites, s.change(s.invites))
 	mux.HandleFunc("POST "+apitype.PathInviteRevoke, s.change(s.revokeInvite))
+	s.handleRoutes(mux)
 	s.hs = &http.Server{
 		Handler:           s.guard(mux),
 		ConnContext:       ipc.ConnContext,
@@ -553,6 +554,10 @@ func Diff(prev, cur *apitype.Status) []apitype.WatchEvent {
 	}
 	if !reflect.DeepEqual(prev.Removed, cur.Removed) {
 		evs = append(evs, apitype.WatchEvent{Type: apitype.EventRemoved, Removed: cur.Removed})
+	}
+	if !reflect.DeepEqual(prev.ExitNode, cur.ExitNode) || !reflect.DeepEqual(prev.Advertised, cur.Advertised) || prev.AcceptRoutes != cur.AcceptRoutes {
+		adv := cur.Advertised
+		evs = append(evs, apitype.WatchEvent{Type: apitype.EventRouting, ExitNode: cur.ExitNode, Advertised: &adv, AcceptRoutes: cur.AcceptRoutes})
 	}
 	if !reflect.DeepEqual(prev.Joining, cur.Joining) {
 		evs = append(evs, apitype.WatchEvent{Type: apitype.EventJoining, Joining: cur.Joining})

@@ -337,8 +337,17 @@ func servFail(q *dns.Msg) *dns.Msg {
 // Config.Deliver when it arrives (SERVFAIL if every upstream fails). A
 // query that is dropped returns 0 and an error.
 func (r *Resolver) HandlePacket(pkt []byte, out []byte, info *packet.Info) (int, error) {
-	if info.Proto != packet.ProtoUDP || info.DstPort != 53 ||
-		(info.Dst != key.MagicDNSv4 && info.Dst != key.MagicDNSv6) {
+	if info.Dst != key.MagicDNSv4 && info.Dst != key.MagicDNSv6 {
+		return 0, ErrNotForUs
+	}
+	return r.HandleAnyPacket(pkt, out, info)
+}
+
+// HandleAnyPacket is HandlePacket for a query to any address: an exit
+// node answers its members' queries to its own overlay address (the
+// reply comes from that address).
+func (r *Resolver) HandleAnyPacket(pkt []byte, out []byte, info *packet.Info) (int, error) {
+	if info.Proto != packet.ProtoUDP || info.DstPort != 53 {
 		return 0, ErrNotForUs
 	}
 	payload, err := packet.UDPPayload(pkt, info)

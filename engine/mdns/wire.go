@@ -32,6 +32,7 @@ import (
 //	naddrs uint8
 //	addrs  naddrs × (family uint8 (4|6), address [4|16]byte, port uint16)
 //	relay  uint16 length, then bytes
+//	offer  optional: netmap.AppendOffer's form (exit node, routes)
 //	sig    [64]byte
 //
 // Integers are big-endian. A query is a plain mDNS question for PTR
@@ -53,7 +54,7 @@ const (
 	maxRecordsPerPacket = 4
 
 	sigLen      = 64
-	maxPayload  = 32 + 8 + 1 + netmap.MaxEndpointAddrs*(1+16+2) + 2 + netmap.MaxRelayLen + sigLen
+	maxPayload  = 32 + 8 + 1 + netmap.MaxEndpointAddrs*(1+16+2) + 2 + netmap.MaxRelayLen + netmap.MaxOfferBytes + sigLen
 	maxEncoded  = (maxPayload*8 + 5) / 6 // unpadded base64
 	chunkLen    = 255
 	maxChunks   = (maxEncoded + chunkLen - 1) / chunkLen
@@ -75,7 +76,7 @@ func instanceName(node key.NodePublic) string {
 // only for records that could never verify (too many addresses, relay
 // too long, wrong signature length).
 func encodeRecord(r netmap.EndpointRecord) ([]byte, error) {
-	if len(r.Addrs) > netmap.MaxEndpointAddrs || len(r.Relay) > netmap.MaxRelayLen || len(r.Sig) != sigLen {
+	if len(r.Addrs) > netmap.MaxEndpointAddrs || len(r.Relay) > netmap.MaxRelayLen || len(r.Routes) > netmap.MaxOfferRoutes || len(r.Sig) != sigLen {
 		return nil, errors.New("endpoint record out of bounds")
 	}
 	b := make([]byte, 0, minPayload+len(r.Addrs)*addrV6Bytes+len(r.Relay))
@@ -97,6 +98,7 @@ func encodeRecord(r netmap.EndpointRecord) ([]byte, error) {
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(len(r.Relay)))
 	b = append(b, r.Relay...)
+	b = netmap.AppendOffer(b, r.Offer())
 	return append(b, r.Sig...), nil
 }
 
@@ -140,11 +142,16 @@ func decodeRecord(b []byte) (netmap.EndpointRecord, error) {
 	}
 	rl := int(binary.BigEndian.Uint16(b))
 	b = b[2:]
-	if rl > netmap.MaxRelayLen || len(b) != rl+sigLen {
+	if rl > netmap.MaxRelayLen || len(b) < rl+sigLen {
 		return r, errors.New("record has a bad relay or signature length")
 	}
 	r.Relay = string(b[:rl])
-	r.Sig = append([]byte(nil), b[rl:]...)
+	o, err := netmap.ParseOffer(b[rl : len(b)-sigLen])
+	if err != nil {
+		return r, err
+	}
+	r.ExitNode, r.Routes = o.ExitNode, o.Routes
+	r.Sig = append([]byte(nil), b[len(b)-sigLen:]...)
 	return r, nil
 }
 

@@ -49,7 +49,23 @@ func testRecords(t testing.TB) []netmap.EndpointRecord {
 		netmap.SignEndpoints(k, nil, "", 0),
 		netmap.SignEndpoints(k, manyAddrs(2), "https://relay.example", 7),
 		netmap.SignEndpoints(k, manyAddrs(netmap.MaxEndpointAddrs), "https://"+strings.Repeat("r", netmap.MaxRelayLen-8), 1<<63),
+		netmap.SignRecord(k, manyAddrs(1), "", netmap.Offer{ExitNode: true}, 3),
+		netmap.SignRecord(k, manyAddrs(netmap.MaxEndpointAddrs), "https://"+strings.Repeat("r", netmap.MaxRelayLen-8),
+			netmap.Offer{ExitNode: true, Routes: manyRoutes(netmap.MaxOfferRoutes)}, 9),
 	}
+}
+
+// manyRoutes returns n distinct valid routes, IPv4 and IPv6.
+func manyRoutes(n int) []netip.Prefix {
+	var out []netip.Prefix
+	for i := range n {
+		if i%2 == 0 {
+			out = append(out, netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i), 0, 0}), 16))
+		} else {
+			out = append(out, netip.PrefixFrom(netip.AddrFrom16([16]byte{0x20, 0x01, 0x0d, 0xb8, byte(i)}), 64))
+		}
+	}
+	return out
 }
 
 func TestRecordRoundTrip(t *testing.T) {

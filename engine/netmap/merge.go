@@ -24,7 +24,8 @@ import (
 //     unless the winner already holds that very record (the node was
 //     readmitted since), and revoked invites are united. A removal beats
 //     a concurrent admission of the same node. Removal records are kept
-//     on readmission and compared as records, never by clock.
+//     on readmission and compared as records, never by clock. Route
+//     grants merge by version, an unapproval winning a tie (routes.go).
 //  4. A roster under a newer network key replaces one under an older key,
 //     whatever the versions; of two concurrent rekeys the smaller new key
 //     wins, and the losing admin merges its changes as in 3 once it holds
@@ -79,6 +80,9 @@ func (n *Network) Merge(lost *Roster, now time.Time) (changed bool, err error) {
 		}
 		r.Members = slices.Delete(r.Members, i, i+1)
 		r.recordRemoval(rm)
+		changed = true
+	}
+	if mergeGrants(r, lost) {
 		changed = true
 	}
 	for _, rv := range lost.Revoked {

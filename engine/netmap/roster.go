@@ -65,6 +65,9 @@ type Roster struct {
 	// Revoked lists invites an admin revoked, until they expire (at most
 	// MaxRevoked): every admin refuses them.
 	Revoked []RevokedInvite `json:"revoked,omitempty"`
+	// Grants are the admins' decisions on members' exit node and subnet
+	// route offers (routes.go), sorted, at most MaxGrants.
+	Grants []RouteGrant `json:"grants,omitempty"`
 	// Dissolved marks the last roster of a network an admin deleted: it
 	// has no members.
 	Dissolved bool `json:"dissolved,omitempty"`
@@ -177,6 +180,9 @@ func (r *Roster) check() error {
 	if err := r.checkRemovals(); err != nil {
 		return err
 	}
+	if err := r.checkGrants(); err != nil {
+		return err
+	}
 	if r.Dissolved && len(r.Members) > 0 {
 		return errors.New("a dissolved roster has members")
 	}
@@ -270,5 +276,6 @@ func (r *Roster) clone() *Roster {
 	c.Members = slices.Clone(r.Members)
 	c.Removed = slices.Clone(r.Removed)
 	c.Revoked = slices.Clone(r.Revoked)
+	c.Grants = slices.Clone(r.Grants)
 	return &c
 }

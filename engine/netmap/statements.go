@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/key"
@@ -73,16 +74,50 @@ type EndpointRecord struct {
 	Node  key.NodePublic   `json:"node"`
 	Addrs []netip.AddrPort `json:"addrs"`
 	Relay string           `json:"relay,omitempty"`
-	Seq   uint64           `json:"seq"`
-	Sig   []byte           `json:"sig"`
+	// ExitNode and Routes are the node's offers (routes.go): to be an
+	// exit node, and subnet routes, sorted, at most MaxOfferRoutes.
+	ExitNode bool           `json:"exit_node,omitempty"`
+	Routes   []netip.Prefix `json:"routes,omitempty"`
+	Seq      uint64         `json:"seq"`
+	Sig      []byte         `json:"sig"`
 }
+
+// Offer is what a node offers to route for its networks.
+type Offer struct {
+	ExitNode bool
+	Routes   []netip.Prefix
+}
+
+// IsZero reports whether o offers nothing.
+func (o Offer) IsZero() bool { return !o.ExitNode && len(o.Routes) == 0 }
+
+// Equal reports whether o and p offer the same.
+func (o Offer) Equal(p Offer) bool {
+	return o.ExitNode == p.ExitNode && slices.Equal(o.Routes, p.Routes)
+}
+
+// Offer returns the offers r carries.
+func (r EndpointRecord) Offer() Offer { return Offer{ExitNode: r.ExitNode, Routes: r.Routes} }
 
 // SignEndpoints returns k's endpoint record. Addresses are unmapped and
 // stripped of zones; unusable ones (port 0, unspecified, multicast) and
 // any beyond MaxEndpointAddrs are dropped, and so is a relay URL longer
 // than MaxRelayLen or not printable ASCII, so the result always verifies.
 func SignEndpoints(k key.NodePrivate, addrs []netip.AddrPort, relay string, seq uint64) EndpointRecord {
-	r := EndpointRecord{Node: k.Public(), Seq: seq}
+	return SignRecord(k, addrs, relay, Offer{}, seq)
+}
+
+// SignRecord is SignEndpoints with offers. Routes that fail ValidRoute,
+// repeats and any beyond MaxOfferRoutes are dropped; the rest are
+// sorted.
+func SignRecord(k key.NodePrivate, addrs []netip.AddrPort, relay string, offer Offer, seq uint64) EndpointRecord {
+	r := EndpointRecord{Node: k.Public(), Seq: seq, ExitNode: offer.ExitNode}
+	for _, p := range offer.Routes {
+		if len(r.Routes) < MaxOfferRoutes && ValidRoute(p) == nil && !slices.Contains(r.Routes, p) {
+			r.Routes = append(r.Routes, p)
+		}
+	}
+	SortPrefixes(r.Routes)
 	for _, a := range addrs {
 		a = netip.AddrPortFrom(a.Addr().Unmap().WithZone(""), a.Port())
 		if len(r.Addrs) < MaxEndpointAddrs && usableAddrPort(a) {
@@ -106,7 +141,32 @@ func (r EndpointRecord) message() []byte {
 		b = appendAddrPort(b, a)
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(len(r.Relay)))
-	return append(b, r.Relay...)
+	b = append(b, r.Relay...)
+	return AppendOffer(b, r.Offer())
+}
+
+// AppendOffer appends the binary form of o to b: nothing for no offer
+// (records without offers sign as before), else a flags byte (1: exit
+// node), a count, and per route its family (4|6), address and length.
+func AppendOffer(b []byte, o Offer) []byte {
+	if o.IsZero() {
+		return b
+	}
+	var flags byte
+	if o.ExitNode {
+		flags = 1
+	}
+	b = append(b, flags, byte(len(o.Routes)))
+	for _, p := range o.Routes {
+		if p.Addr().Is4() {
+			b = append(b, 4)
+		} else {
+			b = append(b, 6)
+		}
+		b = append(b, p.Addr().AsSlice()...)
+		b = append(b, byte(p.Bits()))
+	}
+	return b
 }
 
 // Verify checks that r is within bounds, well formed and signed by
@@ -121,6 +181,9 @@ func (r EndpointRecord) Verify() error {
 		return fmt.Errorf("endpoint record relay URL longer than %d bytes", MaxRelayLen)
 	case !printableASCII(r.Relay):
 		return errors.New("endpoint record relay URL is not printable")
+	}
+	if err := checkOffer(r.Routes); err != nil {
+		return err
 	}
 	for _, a := range r.Addrs {
 		if !usableAddrPort(a) || a.Addr().Is4In6() {

@@ -18,6 +18,8 @@ import (
 	"net/netip"
 	"slices"
 	"sync/atomic"
+
+	"github.com/rayfish/rayfish/engine/key"
 )
 
 // Table maps addresses to peers of type P. The zero Table is empty.
@@ -70,7 +72,8 @@ func (t *Table[P]) Lookup(addr netip.Addr) (P, bool) {
 // owns its own addresses, addresses in the prefixes routed to it (when
 // no longer prefix routes them elsewhere; equal prefixes routed to
 // several peers are each peer's), and, if it is the default peer, any
-// address no one else owns. Our own addresses are no peer's.
+// address no one else owns outside the overlay ranges. Our own addresses
+// are no peer's.
 func (t *Table[P]) Owns(p P, addr netip.Addr) bool {
 	tb := t.t.Load()
 	if tb == nil {
@@ -94,7 +97,9 @@ func (t *Table[P]) Owns(p P, addr netip.Addr) bool {
 		}
 		return false
 	}
-	return tb.hasDef && tb.def == p
+	// Not an overlay address, though: those belong to their owners
+	// alone, and one no one holds here is no one's to use.
+	return tb.hasDef && tb.def == p && !key.CGNATPrefix.Contains(addr) && !key.ULAPrefix.Contains(addr)
 }
 
 // IsLocal reports whether addr is one of our own addresses.

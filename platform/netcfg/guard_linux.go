@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -24,13 +25,19 @@ import (
 const guardTable = "rayfish"
 
 func guardChain(tun string) *nftables.Chain {
+	// Raw priority: before conntrack, so nothing dropped is tracked.
+	return baseChain("guard-"+tun, nftables.ChainTypeFilter, nftables.ChainHookPrerouting, nftables.ChainPriorityRaw)
+}
+
+// baseChain returns a base chain in rayfish's table with an accept policy.
+func baseChain(name string, typ nftables.ChainType, hook *nftables.ChainHook, prio *nftables.ChainPriority) *nftables.Chain {
 	accept := nftables.ChainPolicyAccept
 	return &nftables.Chain{
-		Name:     "guard-" + tun,
+		Name:     name,
 		Table:    &nftables.Table{Family: nftables.TableFamilyINet, Name: guardTable},
-		Type:     nftables.ChainTypeFilter,
-		Hooknum:  nftables.ChainHookPrerouting,
-		Priority: nftables.ChainPriorityRaw, // before conntrack: nothing is tracked
+		Type:     typ,
+		Hooknum:  hook,
+		Priority: prio,
 		Policy:   &accept,
 	}
 }
@@ -48,23 +55,35 @@ func guardRules(tun string, addrs []netip.Prefix) [][]expr.Any {
 	var out [][]expr.Any
 	for _, p := range addrs {
 		a := p.Addr().Unmap()
-		proto, off := byte(unix.NFPROTO_IPV4), uint32(16) // IPv4 destination
-		if a.Is6() {
-			proto, off = unix.NFPROTO_IPV6, 24
-		}
-		out = append(out, []expr.Any{
-			&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
-			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+		family, load := addrExprs(a, false)
+		out = append(out, append(family,
 			&expr.Meta{Key: expr.MetaKeyIIFNAME, Register: 1},
 			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname(tun)},
 			&expr.Cmp{Op: expr.CmpOpNeq, Register: 1, Data: ifname("lo")},
-			&expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: uint32(a.BitLen() / 8)},
+			load,
 			&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: a.AsSlice()},
 			&expr.Counter{},
 			&expr.Verdict{Kind: expr.VerdictDrop},
-		})
+		))
 	}
 	return out
+}
+
+// addrExprs returns `meta nfproto ipvX` for a's family, and the
+// expression that loads the packet's source (src) or destination address
+// of that family into register 1.
+func addrExprs(a netip.Addr, src bool) (family []expr.Any, load *expr.Payload) {
+	proto, off := byte(unix.NFPROTO_IPV4), uint32(16) // IPv4 destination
+	if a.Is6() {
+		proto, off = unix.NFPROTO_IPV6, 24
+	}
+	if src {
+		off -= uint32(a.BitLen() / 8) // the source precedes it
+	}
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyNFPROTO, Register: 1},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: 1, Data: []byte{proto}},
+	}, &expr.Payload{DestRegister: 1, Base: expr.PayloadBaseNetworkHeader, Offset: off, Len: uint32(a.BitLen() / 8)}
 }
 
 // applyGuard makes guard-<tun> drop exactly addrs arriving elsewhere.
@@ -89,28 +108,53 @@ func applyGuard(tun string, addrs []netip.Prefix) error {
 // removeGuard deletes guard-<tun>, and rayfish's table if no other
 // daemon's chain is left in it. Nothing to remove is not an error.
 func removeGuard(tun string) error {
+	return removeChains(guardChain(tun))
+}
+
+// removeChains deletes those of chains (all in rayfish's table) that
+// exist, and the table once no chain is left in it, in one transaction.
+// Nothing to remove, or no nftables at all, is not an error.
+func removeChains(chains ...*nftables.Chain) error {
 	c, err := nftables.New()
 	if err != nil {
 		return nil // no nftables: nothing was installed
 	}
-	ch := guardChain(tun)
-	c.FlushChain(ch) // a chain is deleted only once it is empty
-	c.DelChain(ch)
-	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("netcfg: remove nftables chain %s: %w", ch.Name, err)
+	have, err := tableChains(c)
+	if err != nil || len(have) == 0 {
+		return nil // no table: nothing to remove
 	}
-	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
-	if err != nil {
+	left := len(have)
+	for _, ch := range chains {
+		if !slices.Contains(have, ch.Name) {
+			continue
+		}
+		c.FlushChain(ch) // a chain is deleted only once it is empty
+		c.DelChain(ch)
+		left--
+	}
+	if left == len(have) {
 		return nil
 	}
-	for _, o := range chains {
-		if o.Table.Name == guardTable {
-			return nil // another TUN's guard
-		}
+	if left == 0 {
+		c.DelTable(chains[0].Table)
 	}
-	c.DelTable(ch.Table)
 	if err := c.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("netcfg: remove nftables table %s: %w", guardTable, err)
+		return fmt.Errorf("netcfg: remove nftables chains from table %s: %w", guardTable, err)
 	}
 	return nil
+}
+
+// tableChains returns the names of the chains in rayfish's table.
+func tableChains(c *nftables.Conn) ([]string, error) {
+	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
+	if err != nil {
+		return nil, fmt.Errorf("netcfg: list nftables chains: %w", err)
+	}
+	var out []string
+	for _, o := range chains {
+		if o.Table.Name == guardTable {
+			out = append(out, o.Name)
+		}
+	}
+	return out, nil
 }

@@ -1,11 +1,29 @@
 // Package netcfg configures rayfish's TUN interface: its addresses, MTU, link
-// state and routes.
+// state and routes, the use of an exit node (Config.Exit) and serving as an
+// exit node or subnet router (Config.Forward).
 //
 // Apply is idempotent: it brings the interface to exactly the given Config,
 // removing addresses (and routes it added earlier) that are no longer wanted,
-// so the engine can call it again whenever its view of the network changes.
-// Teardown undoes it on a best-effort basis; closing the TUN removes most of
-// the state anyway.
+// so the engine can call it again whenever its view of the network changes
+// (including the host's LAN, which Exit.AllowLAN follows). Teardown undoes
+// it on a best-effort basis; closing the TUN removes most of the state
+// anyway. Cleanup, called at daemon start, removes what a crashed daemon
+// left outside the TUN (Linux: exit-node rules, forwarding, the guard).
+//
+// Exit node, per OS:
+//   - Linux: policy routing (exit_plan.go): table 82 holds default routes
+//     via the TUN; rules send everything there except sockets marked with
+//     FwMark (MarkSocket, Control), link-local destinations, the LAN (with
+//     AllowLAN) and Exclude. With strict reverse-path filtering
+//     (rp_filter=1) the kernel drops replies to marked sockets from
+//     addresses not in Exclude, so the daemon's peers and relays belong in
+//     Exclude as well.
+//   - Windows and macOS: a route plan (splitExitPlan): the default route's
+//     halves via the TUN, host routes via the original gateway for
+//     Exclude, the LAN captured in halves unless AllowLAN.
+//
+// Forwarding (masquerade, IP forwarding) is Linux only (forward_linux.go);
+// elsewhere Apply returns ErrNoForward after applying the rest.
 //
 // Per OS:
 //   - Linux talks netlink directly (vishvananda/netlink) and never shells out.
@@ -74,6 +92,13 @@ var ErrNoIPv6 = errors.New("IPv6 is not available on this system")
 // warning.
 var ErrNoGuard = errors.New("cannot drop overlay traffic arriving outside the TUN (nftables unavailable)")
 
+// ErrNoForward is returned (wrapped) by Apply when Config.Forward is set
+// but this system cannot route for the mesh: on Windows and macOS (serving
+// as an exit node or subnet router is supported on Linux only), or on a
+// Linux without nftables (no masquerade). Forwarding is then left off and
+// everything else in the Config is applied.
+var ErrNoForward = errors.New("serving as an exit node or subnet router is supported on Linux with nftables only")
+
 // validate checks cfg and returns a normalized copy: addresses unmapped,
 // routes masked and deduplicated.
 func (cfg Config) validate() (Config, error) {
@@ -83,7 +108,7 @@ func (cfg Config) validate() (Config, error) {
 	if cfg.MTU != 0 && (cfg.MTU < 576 || cfg.MTU > 65535) {
 		return Config{}, fmt.Errorf("netcfg: MTU %d out of range", cfg.MTU)
 	}
-	out := Config{Name: cfg.Name, MTU: cfg.MTU, LUID: cfg.LUID}
+	out := Config{Name: cfg.Name, MTU: cfg.MTU, LUID: cfg.LUID, Forward: cfg.Forward}
 	for _, p := range cfg.Addrs {
 		p, err := normalize(p)
 		if err != nil {
@@ -101,6 +126,21 @@ func (cfg Config) validate() (Config, error) {
 		r = r.Masked()
 		if !slices.Contains(out.Routes, r) {
 			out.Routes = append(out.Routes, r)
+		}
+	}
+	if cfg.Exit != nil {
+		out.Exit = &Exit{AllowLAN: cfg.Exit.AllowLAN}
+		for _, p := range cfg.Exit.Exclude {
+			p, err := normalize(p)
+			if err != nil {
+				return Config{}, fmt.Errorf("netcfg: exit exclusion: %w", err)
+			}
+			if p = p.Masked(); p.Bits() == 0 {
+				return Config{}, fmt.Errorf("netcfg: exit exclusion %v covers everything", p)
+			}
+			if !slices.Contains(out.Exit.Exclude, p) {
+				out.Exit.Exclude = append(out.Exit.Exclude, p)
+			}
 		}
 	}
 	return out, nil

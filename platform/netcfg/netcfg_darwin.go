@@ -9,15 +9,19 @@ import (
 	"sync"
 )
 
-// installed records, per interface, the routes Apply added in this process,
-// so that a later Apply or Teardown can remove them. Routes die with the
-// utun anyway; this only matters while the interface lives.
+// installed records, per interface, the routes Apply added in this
+// process, so that a later Apply or Teardown can remove them. Routes via
+// the utun die with it anyway; this matters while the interface lives, and
+// for the exit node's bypass routes on other interfaces.
 var installed struct {
 	sync.Mutex
-	routes map[string][]netip.Prefix
+	routes map[string]darwinRoutes
 }
 
-// Apply brings utun interface cfg.Name to cfg with ifconfig and route.
+// Apply brings utun interface cfg.Name to cfg with ifconfig and route, and
+// uses an exit node with the route plan of splitExitPlan. Serving as an
+// exit node or subnet router (cfg.Forward) is not supported: everything
+// else is applied and ErrNoForward returned.
 func Apply(cfg Config) error {
 	cfg, err := cfg.validate()
 	if err != nil {
@@ -27,31 +31,78 @@ func Apply(cfg Config) error {
 	if err != nil {
 		return err
 	}
+	var exit exitRoutes
+	if cfg.Exit != nil {
+		if exit, err = darwinExitPlan(cfg); err != nil {
+			return err
+		}
+	}
 	installed.Lock()
 	defer installed.Unlock()
-	if err := run(darwinApplyPlan(cfg, have, installed.routes[cfg.Name])); err != nil {
+	if err := run(darwinApplyPlan(cfg, have, installed.routes[cfg.Name], exit)); err != nil {
 		return err
 	}
 	if installed.routes == nil {
-		installed.routes = make(map[string][]netip.Prefix)
+		installed.routes = make(map[string]darwinRoutes)
 	}
-	installed.routes[cfg.Name] = cfg.allRoutes()
+	installed.routes[cfg.Name] = darwinWant(cfg, exit)
+	if cfg.Forward {
+		return fmt.Errorf("netcfg: %w", ErrNoForward)
+	}
 	return nil
 }
+
+// darwinExitPlan reads the default gateways and the connected networks and
+// plans cfg.Exit.
+func darwinExitPlan(cfg Config) (exitRoutes, error) {
+	var gws []gateway
+	for _, f := range []family{familyV4, familyV6} {
+		fam := "inet"
+		if f == familyV6 {
+			fam = "inet6"
+		}
+		out, err := exec.Command("netstat", "-rn", "-f", fam).Output()
+		if err != nil {
+			return exitRoutes{}, fmt.Errorf("netcfg: netstat -rn -f %s: %w", fam, err)
+		}
+		if gw, ok := parseNetstatDefault(out, f, cfg.Name); ok {
+			gws = append(gws, gw)
+		}
+	}
+	lans, err := lanNets(cfg.Name, func(ifi net.Interface) (netIface, error) { return netIface{Name: ifi.Name}, nil })
+	if err != nil {
+		return exitRoutes{}, err
+	}
+	return splitExitPlan(cfg.Exit, gws, lans), nil
+}
+
+// Cleanup has nothing to undo after a crash on macOS: the routes via the
+// utun went with it, forwarding is never turned on, and the exit-node
+// bypass routes (host routes to peers and relays via the default gateway)
+// are not recorded across processes; they lead where the default route
+// does and go at reboot.
+func Cleanup(name string) error { return nil }
 
 // Teardown removes the routes and addresses Apply added to interface name
 // and sets it down. A missing interface is not an error.
 func Teardown(name string) error {
+	installed.Lock()
+	defer installed.Unlock()
+	prev := installed.routes[name]
 	if _, err := net.InterfaceByName(name); err != nil {
-		return nil // already gone with its utun
+		// Gone with its utun; the bypass routes are not.
+		delete(installed.routes, name)
+		var cmds []command
+		for _, b := range prev.Bypass {
+			cmds = append(cmds, darwinDelBypass(b.Dst))
+		}
+		return run(cmds)
 	}
 	have, err := interfaceAddrs(name)
 	if err != nil {
 		return err
 	}
-	installed.Lock()
-	defer installed.Unlock()
-	err = run(darwinTeardownPlan(name, have, installed.routes[name]))
+	err = run(darwinTeardownPlan(name, have, prev))
 	delete(installed.routes, name)
 	return err
 }
@@ -67,20 +118,11 @@ func interfaceAddrs(name string) ([]netip.Prefix, error) {
 	}
 	var out []netip.Prefix
 	for _, a := range addrs {
-		n, ok := a.(*net.IPNet)
-		if !ok {
-			continue
+		if n, ok := a.(*net.IPNet); ok {
+			if p, ok := prefixOf(n); ok {
+				out = append(out, p)
+			}
 		}
-		ip, ok := netip.AddrFromSlice(n.IP)
-		if !ok {
-			continue
-		}
-		ones, _ := n.Mask.Size()
-		ip = ip.Unmap()
-		if ip.Is4() && len(n.Mask) == 16 {
-			ones -= 96
-		}
-		out = append(out, netip.PrefixFrom(ip.WithZone(""), ones))
 	}
 	return out, nil
 }

@@ -21,9 +21,14 @@ const routeProtocol netlink.RouteProtocol = 82
 
 // Apply brings interface cfg.Name to cfg: MTU, IPv6 enabled if needed, link
 // up, exactly cfg.Addrs (IPv6 ones without duplicate address detection),
-// exactly the extra routes of cfg.Routes, and the overlay guard for the
-// addresses (see guard_linux.go). The prefix route of each address is
-// installed by the kernel.
+// exactly the extra routes of cfg.Routes, the overlay guard for the
+// addresses (see guard_linux.go), the exit-node policy routing for
+// cfg.Exit (see exit_plan.go) and forwarding for cfg.Forward (see
+// forward_linux.go); the last two are removed when unset. The prefix route
+// of each address is installed by the kernel.
+//
+// Errors wrapping ErrNoIPv6, ErrNoGuard or ErrNoForward (possibly joined)
+// are warnings: everything else has been applied.
 func Apply(cfg Config) error {
 	cfg, err := cfg.validate()
 	if err != nil {
@@ -43,7 +48,7 @@ func Apply(cfg Config) error {
 	var v6Err error // why IPv6 could not be enabled, if it could not
 	_, addrs6 := splitFamily(addrs)
 	_, routes6 := splitFamily(routes)
-	if len(addrs6)+len(routes6) > 0 {
+	if len(addrs6)+len(routes6) > 0 || cfg.Exit != nil {
 		v6Err = enableIPv6(cfg.Name)
 		if errors.Is(v6Err, ErrNoIPv6) {
 			addrs, _ = splitFamily(addrs)
@@ -60,29 +65,50 @@ func Apply(cfg Config) error {
 	if err := syncRoutes(link, routes, v6Err); err != nil {
 		return err
 	}
+	var warns []error
 	if err := applyGuard(cfg.Name, addrs); err != nil {
+		warns = append(warns, err)
+	}
+	if err := syncExit(link, cfg.Exit, !errors.Is(v6Err, ErrNoIPv6)); err != nil {
 		return errors.Join(err, v6Err)
 	}
-	if errors.Is(v6Err, ErrNoIPv6) {
-		return fmt.Errorf("netcfg: %s: IPv6 addresses and routes skipped: %w", cfg.Name, v6Err)
+	if cfg.Forward {
+		var ranges []netip.Prefix
+		for _, a := range addrs {
+			if m := a.Masked(); !slices.Contains(ranges, m) {
+				ranges = append(ranges, m)
+			}
+		}
+		err = applyForward(cfg.Name, ranges)
+	} else {
+		err = removeForward(cfg.Name)
 	}
-	return nil
+	if err != nil && !errors.Is(err, ErrNoForward) {
+		return err
+	}
+	warns = append(warns, err)
+	if errors.Is(v6Err, ErrNoIPv6) {
+		warns = append(warns, fmt.Errorf("netcfg: %s: IPv6 addresses and routes skipped: %w", cfg.Name, v6Err))
+	}
+	return errors.Join(warns...)
 }
 
-// Teardown removes the addresses, routes and overlay guard Apply added to
-// interface name and sets it down. A missing interface is not an error.
+// Teardown removes the addresses, routes, overlay guard, exit-node policy
+// routing and forwarding Apply added for interface name and sets it down.
+// A missing interface is not an error.
 func Teardown(name string) error {
-	// The guard outlives the TUN (closing the device removes the rest).
-	guardErr := removeGuard(name)
+	// The guard, the exit rules and forwarding outlive the TUN (closing
+	// the device removes the rest).
+	cleanErr := Cleanup(name)
 	link, err := netlink.LinkByName(name)
 	if err != nil {
 		var nf netlink.LinkNotFoundError
 		if errors.As(err, &nf) {
-			return guardErr
+			return cleanErr
 		}
-		return errors.Join(guardErr, fmt.Errorf("netcfg: interface %q: %w", name, err))
+		return errors.Join(cleanErr, fmt.Errorf("netcfg: interface %q: %w", name, err))
 	}
-	errs := []error{guardErr}
+	errs := []error{cleanErr}
 	if err := syncRoutes(link, nil, nil); err != nil {
 		errs = append(errs, err)
 	}
@@ -93,6 +119,16 @@ func Teardown(name string) error {
 		errs = append(errs, fmt.Errorf("netcfg: set %s down: %w", name, err))
 	}
 	return errors.Join(errs...)
+}
+
+// Cleanup removes what a daemon that crashed may have left outside its
+// TUN (which the kernel removed with the device): the exit-node rules and
+// routes, forwarding (restoring the sysctls from the record kept in the
+// nftables table) and the overlay guard of interface name. The daemon
+// calls it at start, before Apply; doing so when nothing is left is
+// harmless.
+func Cleanup(name string) error {
+	return errors.Join(removeExit(), removeForward(name), removeGuard(name))
 }
 
 // enableIPv6 clears net.ipv6.conf.<name>.disable_ipv6. It returns ErrNoIPv6
@@ -177,16 +213,7 @@ func syncRoutes(link netlink.Link, want []netip.Prefix, hint error) error {
 		}
 	}
 	for _, p := range want {
-		r := &netlink.Route{
-			LinkIndex: index,
-			Dst:       ipNet(p),
-			Protocol:  routeProtocol,
-			Table:     unix.RT_TABLE_MAIN,
-		}
-		if p.Addr().Is4() {
-			r.Scope = netlink.SCOPE_LINK
-		}
-		if err := netlink.RouteReplace(r); err != nil {
+		if err := netlink.RouteReplace(ownRoute(index, unix.RT_TABLE_MAIN, p)); err != nil {
 			if p.Addr().Is6() {
 				err = errors.Join(err, hint)
 			}
@@ -194,6 +221,20 @@ func syncRoutes(link netlink.Link, want []netip.Prefix, hint error) error {
 		}
 	}
 	return nil
+}
+
+// ownRoute is a route to p via interface index in table, marked as ours.
+func ownRoute(index, table int, p netip.Prefix) *netlink.Route {
+	r := &netlink.Route{
+		LinkIndex: index,
+		Dst:       ipNet(p),
+		Protocol:  routeProtocol,
+		Table:     table,
+	}
+	if p.Addr().Is4() {
+		r.Scope = netlink.SCOPE_LINK
+	}
+	return r
 }
 
 // retryDump retries a netlink dump that was interrupted by a concurrent

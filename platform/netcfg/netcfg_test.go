@@ -3,6 +3,7 @@ package netcfg
 import (
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -12,6 +13,14 @@ func pfx(ss ...string) []netip.Prefix {
 		out = append(out, netip.MustParsePrefix(s))
 	}
 	return out
+}
+
+// checkLines reports got and want, one item a line, unless they are equal.
+func checkLines(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s:\n%s\nwant:\n%s", what, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 func TestValidate(t *testing.T) {

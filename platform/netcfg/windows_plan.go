@@ -42,24 +42,47 @@ type winIface interface {
 	SetAddresses(f family, addrs []netip.Prefix) error
 	// Flush removes all routes and addresses of the family.
 	Flush(f family) error
+	// SetBypass makes routes the exact set of exit-node bypass routes
+	// (on other interfaces) that this interface's configuration added.
+	SetBypass(routes []bypassRoute) error
 }
 
-// applyWindows brings w to cfg (validated). Routes are set before addresses,
-// as wireguard-windows does: setting routes flushes the on-link routes that
-// the system derives from the addresses, and setting the addresses afterwards
-// brings those back.
-func applyWindows(w winIface, cfg Config) error {
+// applyWindows brings w to cfg (validated) and the exit-node route plan
+// exit (see splitExitPlan). Routes are set before addresses, as
+// wireguard-windows does: setting routes flushes the on-link routes that
+// the system derives from the addresses, and setting the addresses
+// afterwards brings those back. Bypass routes are added before the TUN's
+// routes capture the default route and removed after they release it.
+// Forwarding is not supported: cfg.Forward gets ErrNoForward once the rest
+// is applied.
+func applyWindows(w winIface, cfg Config, exit exitRoutes) error {
 	a4, a6 := splitFamily(cfg.Addrs)
-	r4, r6 := splitFamily(cfg.extraRoutes())
+	r4, r6 := splitFamily(append(cfg.extraRoutes(), exit.Tun...))
+	if len(exit.Bypass) > 0 {
+		if err := w.SetBypass(exit.Bypass); err != nil {
+			return fmt.Errorf("netcfg: set exit-node bypass routes: %w", err)
+		}
+	}
 	if err := applyFamily(w, familyV4, cfg.MTU, a4, r4); err != nil {
 		return err
 	}
 	err := applyFamily(w, familyV6, cfg.MTU, a6, r6)
 	if errors.Is(err, errNoFamily) {
-		if len(a6)+len(r6) == 0 {
-			return nil
+		err = nil
+		if len(a6)+len(r6) > 0 {
+			err = fmt.Errorf("netcfg: %s: IPv6 addresses and routes skipped: %w", cfg.Name, ErrNoIPv6)
 		}
-		return fmt.Errorf("netcfg: %s: IPv6 addresses and routes skipped: %w", cfg.Name, ErrNoIPv6)
+	}
+	if err != nil && !errors.Is(err, ErrNoIPv6) {
+		return err
+	}
+	if len(exit.Bypass) == 0 {
+		if berr := w.SetBypass(nil); berr != nil {
+			return fmt.Errorf("netcfg: remove exit-node bypass routes: %w", berr)
+		}
+	}
+	if cfg.Forward {
+		err = errors.Join(err, fmt.Errorf("netcfg: %w", ErrNoForward))
 	}
 	return err
 }
@@ -84,13 +107,17 @@ func applyFamily(w winIface, f family, mtu int, addrs, routes []netip.Prefix) er
 	return nil
 }
 
-// teardownWindows removes every route and address of w.
+// teardownWindows removes every route and address of w, then the bypass
+// routes.
 func teardownWindows(w winIface) error {
 	var errs []error
 	for _, f := range []family{familyV4, familyV6} {
 		if err := w.Flush(f); err != nil && !errors.Is(err, errNoFamily) {
 			errs = append(errs, fmt.Errorf("netcfg: clear %v: %w", f, err))
 		}
+	}
+	if err := w.SetBypass(nil); err != nil {
+		errs = append(errs, fmt.Errorf("netcfg: remove exit-node bypass routes: %w", err))
 	}
 	return errors.Join(errs...)
 }

@@ -43,6 +43,10 @@ func (w *fakeWin) Flush(f family) error {
 	return w.do(fmt.Sprintf("flush %v", f), f)
 }
 
+func (w *fakeWin) SetBypass(routes []bypassRoute) error {
+	return w.do(fmt.Sprintf("bypass %v", routes), familyV4)
+}
+
 func TestApplyWindows(t *testing.T) {
 	full := Config{Name: "rayfish", MTU: 1280,
 		Addrs:  pfx("100.64.1.2/10", "fd72:6179:6669::5/48"),
@@ -50,6 +54,7 @@ func TestApplyWindows(t *testing.T) {
 	tests := []struct {
 		name    string
 		cfg     Config
+		exit    exitRoutes
 		fake    fakeWin
 		want    []string
 		wantErr error // nil: success; errAny: some error
@@ -64,7 +69,61 @@ func TestApplyWindows(t *testing.T) {
 				"interface IPv6 mtu 1280",
 				"routes IPv6 [2001:db8::/32]",
 				"addresses IPv6 [fd72:6179:6669::5/48]",
+				"bypass []",
 			},
+		},
+		{
+			name: "exit node: bypass first, split defaults on the TUN",
+			cfg:  full,
+			exit: exitRoutes{
+				Tun:    pfx("0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"),
+				Bypass: []bypassRoute{{Dst: netip.MustParsePrefix("203.0.113.7/32"), NextHop: netip.MustParseAddr("192.168.1.1"), Iface: netIface{LUID: 9}}},
+			},
+			want: []string{
+				"bypass [203.0.113.7/32 via 192.168.1.1 dev luid:9]",
+				"interface IPv4 mtu 1280",
+				"routes IPv4 [198.18.0.0/15 0.0.0.0/1 128.0.0.0/1]",
+				"addresses IPv4 [100.64.1.2/10]",
+				"interface IPv6 mtu 1280",
+				"routes IPv6 [2001:db8::/32 ::/1 8000::/1]",
+				"addresses IPv6 [fd72:6179:6669::5/48]",
+			},
+		},
+		{
+			name: "exit node without IPv6 on the host",
+			cfg:  Config{Name: "rayfish", Addrs: pfx("100.64.1.2/10")},
+			exit: exitRoutes{Tun: pfx("0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1")},
+			fake: fakeWin{noV6: true},
+			want: []string{
+				"interface IPv4 mtu 0",
+				"routes IPv4 [0.0.0.0/1 128.0.0.0/1]",
+				"addresses IPv4 [100.64.1.2/10]",
+				"interface IPv6 mtu 0",
+				"bypass []",
+			},
+			wantErr: ErrNoIPv6,
+		},
+		{
+			name: "forwarding is not supported, the rest is applied",
+			cfg:  Config{Name: "rayfish", Addrs: pfx("100.64.1.2/10"), Forward: true},
+			want: []string{
+				"interface IPv4 mtu 0",
+				"routes IPv4 []",
+				"addresses IPv4 [100.64.1.2/10]",
+				"flush IPv6",
+				"bypass []",
+			},
+			wantErr: ErrNoForward,
+		},
+		{
+			name: "bypass fails: the TUN is left alone",
+			cfg:  full,
+			exit: exitRoutes{Tun: pfx("0.0.0.0/1"), Bypass: []bypassRoute{{Dst: netip.MustParsePrefix("203.0.113.7/32")}}},
+			fake: fakeWin{fail: "bypass"},
+			want: []string{
+				"bypass [203.0.113.7/32 dev luid:0]",
+			},
+			wantErr: errAny,
 		},
 		{
 			name: "v4 only clears v6",
@@ -74,6 +133,7 @@ func TestApplyWindows(t *testing.T) {
 				"routes IPv4 []",
 				"addresses IPv4 [100.64.1.2/10]",
 				"flush IPv6",
+				"bypass []",
 			},
 		},
 		{
@@ -85,6 +145,7 @@ func TestApplyWindows(t *testing.T) {
 				"routes IPv4 []",
 				"addresses IPv4 [100.64.1.2/10]",
 				"flush IPv6",
+				"bypass []",
 			},
 		},
 		{
@@ -96,6 +157,7 @@ func TestApplyWindows(t *testing.T) {
 				"routes IPv4 [198.18.0.0/15]",
 				"addresses IPv4 [100.64.1.2/10]",
 				"interface IPv6 mtu 1280",
+				"bypass []",
 			},
 			wantErr: ErrNoIPv6,
 		},
@@ -117,11 +179,9 @@ func TestApplyWindows(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := tt.fake
-			err = applyWindows(&w, cfg)
+			err = applyWindows(&w, cfg, tt.exit)
 			checkErr(t, err, tt.wantErr)
-			if !reflect.DeepEqual(w.calls, tt.want) {
-				t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(w.calls, "\n"), strings.Join(tt.want, "\n"))
-			}
+			checkLines(t, "calls", w.calls, tt.want)
 		})
 	}
 }
@@ -153,7 +213,7 @@ func TestTeardownWindows(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			w := tt.fake
 			checkErr(t, teardownWindows(&w), tt.wantErr)
-			if want := []string{"flush IPv4", "flush IPv6"}; !reflect.DeepEqual(w.calls, want) {
+			if want := []string{"flush IPv4", "flush IPv6", "bypass []"}; !reflect.DeepEqual(w.calls, want) {
 				t.Errorf("calls = %q, want %q", w.calls, want)
 			}
 		})

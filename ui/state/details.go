@@ -124,6 +124,7 @@ func PeerRows(p apitype.Peer) []Row {
 		Row{Label: "Round trip", Value: FormatRTT(p.RTTMs)},
 		Row{Label: "Traffic", Value: "in " + FormatBytes(p.RxBytes) + " · out " + FormatBytes(p.TxBytes)},
 	)
+	rows = append(rows, routeRows(p)...)
 	for _, w := range p.Warnings {
 		rows = append(rows, Row{Label: "Warning", Value: w})
 	}

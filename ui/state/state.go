@@ -130,8 +130,9 @@ type Model struct {
 	joining  []apitype.Joining
 	removed  []apitype.RemovedNetwork // networks an admin removed this node from, or deleted
 	drops    map[string]uint64
-	fwInMin  uint64 // firewall_in drops in the last minute
-	tunErr   string // why the daemon has no tunnel device ("" = it has one)
+	fwInMin  uint64            // firewall_in drops in the last minute
+	tunErr   string            // why the daemon has no tunnel device ("" = it has one)
+	exitNode *apitype.ExitNode // the exit node in use (nil: none); routes.go
 
 	// the firewall state last fetched (not in the watch stream)
 	firewall     apitype.FirewallState
@@ -174,6 +175,7 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.joining = slices.Clone(st.Joining)
 		m.removed = slices.Clone(st.Removed)
 		m.tunErr = st.TUNError
+		m.exitNode = st.ExitNode
 	case apitype.EventState:
 		m.setState(ev.State)
 	case apitype.EventSelf:
@@ -199,6 +201,8 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.removed = slices.Clone(ev.Removed)
 	case apitype.EventTUN:
 		m.tunErr = ev.TUNError
+	case apitype.EventRouting:
+		m.exitNode = ev.ExitNode
 	case apitype.EventStopping:
 		m.markGone("the rayfish daemon stopped")
 	}

@@ -36,7 +36,10 @@ type Actions struct {
 	Show func(views.Tab)
 	// Copy puts text on the clipboard and tells the user what was copied.
 	Copy func(what, text string)
-	Quit func()
+	// UseExitNode sends all traffic through the peer with node id id
+	// ("": none).
+	UseExitNode func(id string)
+	Quit        func()
 }
 
 // Tray owns the tray menu and icon. UI goroutine only.
@@ -118,7 +121,7 @@ func (t *Tray) Menu(m *state.Model) *fyne.Menu {
 		items = append(items, item)
 	}
 	if m.DaemonReachable() {
-		items = append(items, t.peersItem(m), t.networksItem(m))
+		items = append(items, t.peersItem(m), t.networksItem(m), t.exitItem(m))
 		if n := len(m.Requests()); n > 0 {
 			label := "1 join request waiting…"
 			if n > 1 {
@@ -215,13 +218,51 @@ func (t *Tray) networksItem(m *state.Model) *fyne.MenuItem {
 	return item
 }
 
+// exitItem is "Exit node ▸": None, then the approved exit nodes with
+// their online state; the one in use is checked.
+func (t *Tray) exitItem(m *state.Model) *fyne.MenuItem {
+	use := func(id string) func() {
+		return func() {
+			if t.act.UseExitNode != nil {
+				t.act.UseExitNode(id)
+			}
+		}
+	}
+	none := fyne.NewMenuItem("None", use(""))
+	none.Checked = m.ExitNode() == nil
+	sub := []*fyne.MenuItem{none}
+	choices := m.ExitChoices()
+	if len(choices) > 0 {
+		sub = append(sub, fyne.NewMenuItemSeparator())
+	}
+	for _, c := range choices {
+		label := c.Hostname + " (offline)"
+		if c.Online {
+			label = c.Hostname + " (online)"
+		}
+		it := fyne.NewMenuItem(label, use(c.ID))
+		it.Checked = c.Selected
+		sub = append(sub, it)
+	}
+	label := "Exit node"
+	if x := m.ExitNode(); x != nil {
+		label = "Exit node: " + x.Hostname
+		if x.State != apitype.ExitStateOnline {
+			label += " (" + x.State + ", traffic blocked)"
+		}
+	}
+	item := fyne.NewMenuItem(label, nil)
+	item.ChildMenu = fyne.NewMenu("Exit node", sub...)
+	return item
+}
+
 // menuKey renders what the user sees of a menu, to detect changes.
 func menuKey(m *fyne.Menu) string {
 	var b strings.Builder
 	var walk func(*fyne.Menu, int)
 	walk = func(m *fyne.Menu, depth int) {
 		for _, it := range m.Items {
-			fmt.Fprintf(&b, "%d|%s|%v|%v|", depth, it.Label, it.Disabled, it.IsSeparator)
+			fmt.Fprintf(&b, "%d|%s|%v|%v|%v|", depth, it.Label, it.Disabled, it.IsSeparator, it.Checked)
 			if it.Icon != nil {
 				b.WriteString(it.Icon.Name())
 			}

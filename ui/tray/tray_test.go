@@ -106,6 +106,8 @@ Networks (2)
   ---
   Join a network…
   Create a network…
+Exit node
+  ✓ None
 ---
 Open rayfish
 Settings…
@@ -258,7 +260,7 @@ func TestTapConnectAndStart(t *testing.T) {
 }
 
 // Dump renders a menu as indented text: disabled items in brackets,
-// separators as "---".
+// checked ones after "✓ ", separators as "---".
 func Dump(m *fyne.Menu) string {
 	var b strings.Builder
 	var walk func(*fyne.Menu, string)
@@ -269,6 +271,8 @@ func Dump(m *fyne.Menu) string {
 				b.WriteString(indent + "---\n")
 			case it.Disabled:
 				b.WriteString(indent + "[" + it.Label + "]\n")
+			case it.Checked:
+				b.WriteString(indent + "✓ " + it.Label + "\n")
 			default:
 				b.WriteString(indent + it.Label + "\n")
 			}

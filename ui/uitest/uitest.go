@@ -417,3 +417,14 @@ func (f *FakeClient) Rekey(ctx context.Context, network string) (apitype.RekeyRe
 func (f *FakeClient) DeleteNetwork(ctx context.Context, network string) error {
 	return f.record("DeleteNetwork", network)
 }
+
+// UseExitNode implements ui.Client.
+func (f *FakeClient) UseExitNode(ctx context.Context, req apitype.ExitNodeRequest) (*apitype.ExitNode, error) {
+	if err := f.record("UseExitNode", req.Peer); err != nil {
+		return nil, err
+	}
+	if req.Peer == "" {
+		return nil, nil
+	}
+	return &apitype.ExitNode{ID: req.Peer, Hostname: req.Peer, State: apitype.ExitStateOnline}, nil
+}

@@ -129,6 +129,12 @@ type Peer struct {
 	Refused []netip.Addr `json:"refused,omitempty"`
 	// Warnings explain refused addresses and bare names, one line each.
 	Warnings []string `json:"warnings,omitempty"`
+	// Routes are the subnet routes the peer offers that an admin
+	// approved (used when accept is on); ExitNodeOffer: it offers to be
+	// an exit node, ExitNodeApproved: and an admin approved that.
+	Routes           []string `json:"routes,omitempty"`
+	ExitNodeOffer    bool     `json:"exit_node_offer,omitempty"`
+	ExitNodeApproved bool     `json:"exit_node_approved,omitempty"`
 }
 
 // JoinRequest is a node waiting for approval to join a closed network.
@@ -179,6 +185,12 @@ type Status struct {
 	// disk); "" while saves work. The daemon keeps running on the state
 	// in memory and retries.
 	SaveError string `json:"save_error,omitempty"`
+	// ExitNode is the exit node in use (nil: none).
+	ExitNode *ExitNode `json:"exit_node,omitempty"`
+	// Advertised is what this node offers; AcceptRoutes whether it uses
+	// members' approved subnet routes.
+	Advertised   Offer `json:"advertised"`
+	AcceptRoutes bool  `json:"accept_routes"`
 }
 
 // Watch event types.
@@ -194,6 +206,7 @@ const (
 	EventRemoved     = "removed"      // Removed is the new list
 	EventDrops       = "drops"        // Drops is the new table (and FirewallInLastMinute)
 	EventTUN         = "tun"          // TUNError is the new value ("" = the device exists)
+	EventRouting     = "routing"      // ExitNode (nil: none), Advertised, AcceptRoutes
 	EventStopping    = "stopping"     // the daemon is shutting down
 )
 
@@ -214,6 +227,10 @@ type WatchEvent struct {
 	// FirewallInLastMinute comes with EventDrops.
 	FirewallInLastMinute uint64 `json:"firewall_in_last_minute,omitempty"`
 	TUNError             string `json:"tun_error,omitempty"`
+	// ExitNode, Advertised and AcceptRoutes come with EventRouting.
+	ExitNode     *ExitNode `json:"exit_node,omitempty"`
+	Advertised   *Offer    `json:"advertised,omitempty"`
+	AcceptRoutes bool      `json:"accept_routes,omitempty"`
 }
 
 // CreateRequest asks for a new network.
