@@ -105,6 +105,14 @@ type Config struct {
 	// DNSUpstreams are the resolvers magic DNS forwards other names to
 	// (captured from the system before rayfish takes over DNS).
 	DNSUpstreams []netip.AddrPort
+	// NoDHT keeps the node off the Mainline DHT (`--no-dht`); DHTBootstrap
+	// replaces the public bootstrap nodes (`--dht-bootstrap`); DHTListen
+	// is the DHT's UDP address ("" = any port). See dht.go.
+	NoDHT        bool
+	DHTBootstrap []string
+	DHTListen    string
+	// DHTSlot overrides the rendezvous slot (tests); 0 = dhtSlot.
+	DHTSlot time.Duration
 }
 
 // Engine is one rayfish node.
@@ -184,6 +192,8 @@ type Engine struct {
 	joinWaits joinWaits
 	// lanSeen: nodes heard on the LAN, for joining open networks by id.
 	lanSeen lanRecords
+	// dht: DHT discovery and discovered_via; dht.go.
+	dht dhtState
 
 	// mu guards the fields below it.
 	mu        sync.Mutex
@@ -290,6 +300,7 @@ func (e *Engine) Start() error {
 	}
 	e.goRoutine(e.routineAccept)
 	e.goRoutine(e.routineMaintain)
+	e.goRoutine(e.routineDHT)
 	return nil
 }
 

@@ -18,10 +18,14 @@ type prefs struct {
 	Relays         []string `json:"relays,omitempty"`
 	Operator       string   `json:"operator,omitempty"`
 	MDNS           bool     `json:"mdns"`
+	DHT            bool     `json:"dht"`
+	// ServeRelay: serve a relay for our networks' members when this node
+	// is reachable (`ray config set serve-relay`).
+	ServeRelay bool `json:"serve_relay"`
 }
 
 func loadPrefs(path string) (prefs, error) {
-	p := prefs{Up: true, ConnectOnStart: true, MDNS: true}
+	p := prefs{Up: true, ConnectOnStart: true, MDNS: true, DHT: true, ServeRelay: true}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return p, nil
@@ -48,8 +52,9 @@ func (e *Engine) savePrefsLocked() {
 func (e *Engine) Prefs() apitype.Prefs {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	dht, serve := e.prefs.DHT, e.prefs.ServeRelay
 	return apitype.Prefs{ConnectOnStart: e.prefs.ConnectOnStart, Relays: append([]string{}, e.prefs.Relays...),
-		Operator: e.prefs.Operator, MDNS: e.prefs.MDNS}
+		Operator: e.prefs.Operator, MDNS: e.prefs.MDNS, DHT: &dht, ServeRelay: &serve}
 }
 
 // SetPrefs replaces the preferences after validating them.
@@ -71,11 +76,18 @@ func (e *Engine) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) {
 	}
 	e.mu.Lock()
 	e.prefs.ConnectOnStart, e.prefs.Relays, e.prefs.Operator, e.prefs.MDNS = p.ConnectOnStart, p.Relays, p.Operator, p.MDNS
+	if p.DHT != nil {
+		e.prefs.DHT = *p.DHT
+	}
+	if p.ServeRelay != nil {
+		e.prefs.ServeRelay = *p.ServeRelay
+	}
 	e.savePrefsLocked()
 	e.setMDNSLocked(p.MDNS)
 	e.updateRelaysLocked()
 	e.mu.Unlock()
 	e.flushSaved()
+	e.syncDHT()
 	e.watchers.notify()
 	return e.Prefs(), nil
 }

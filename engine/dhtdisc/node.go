@@ -57,6 +57,7 @@ type Node struct {
 	srv  *dht.Server
 	conn *countingConn
 	log  *slog.Logger
+	boot []string
 
 	mu          sync.Mutex // guards the fields below
 	seqs        map[bep44.Target]int64
@@ -66,6 +67,7 @@ type Node struct {
 
 	closeOnce sync.Once
 	done      chan struct{}
+	wg        sync.WaitGroup // bootstrapLoop and TableMaintainer
 }
 
 // Stats describe a Node for netcheck and metrics.
@@ -89,11 +91,11 @@ func New(cfg Config) (*Node, error) {
 	if lg == nil {
 		lg = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{conn: &countingConn{PacketConn: pc}, log: lg, seqs: map[bep44.Target]int64{}, done: make(chan struct{})}
+	n := &Node{conn: &countingConn{PacketConn: pc}, log: lg, seqs: map[bep44.Target]int64{}, done: make(chan struct{}),
+		boot: append([]string(nil), cfg.Bootstrap...)}
 	sc := dht.NewDefaultServerConfig()
 	sc.Conn = n.conn
-	boot := append([]string(nil), cfg.Bootstrap...)
-	sc.StartingNodes = func() ([]dht.Addr, error) { return dht.ResolveHostPorts(boot) }
+	sc.StartingNodes = func() ([]dht.Addr, error) { return resolve(n.boot) }
 	sc.Logger = quiet
 	sc.SendLimiter = rate.NewLimiter(25, 25)
 	sc.QueryResendDelay = func() time.Duration { return 2 * time.Second }
@@ -102,9 +104,31 @@ func New(cfg Config) (*Node, error) {
 		pc.Close()
 		return nil, fmt.Errorf("dht: %w", err)
 	}
-	go n.srv.TableMaintainer()
-	go n.bootstrapLoop()
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.bootstrapLoop()
+	}()
 	return n, nil
+}
+
+// resolve turns host:port into DHT addresses (the library's own resolver
+// starts a goroutine that never ends).
+func resolve(hostPorts []string) ([]dht.Addr, error) {
+	var out []dht.Addr
+	var lastErr error
+	for _, hp := range hostPorts {
+		ua, err := net.ResolveUDPAddr("udp", hp)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		out = append(out, dht.NewAddr(ua))
+	}
+	if len(out) == 0 && lastErr != nil {
+		return nil, fmt.Errorf("dht: bootstrap nodes: %w", lastErr)
+	}
+	return out, nil
 }
 
 // bootstrapLoop bootstraps at once, again soon while the table is small
@@ -113,7 +137,23 @@ func (n *Node) bootstrapLoop() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { <-n.done; cancel() }()
+	maintaining := false
 	for wait := time.Second; ; wait = min(wait*2, 5*time.Minute) {
+		if err := n.canTraverse(); err != nil {
+			n.log.Debug("dht bootstrap", "err", err)
+			wait = time.Second // a seed: wait for nodes to call
+			goto sleep
+		}
+		if !maintaining {
+			// The table maintainer bootstraps at once; start it only
+			// when it has somewhere to start from (see canTraverse).
+			maintaining = true
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				n.srv.TableMaintainer() // returns when srv closes
+			}()
+		}
 		if _, err := n.srv.BootstrapContext(ctx); err != nil {
 			n.log.Debug("dht bootstrap", "err", err)
 		}
@@ -122,12 +162,27 @@ func (n *Node) bootstrapLoop() {
 		} else {
 			wait = min(wait, time.Minute)
 		}
+	sleep:
 		select {
 		case <-n.done:
 			return
 		case <-time.After(wait):
 		}
 	}
+}
+
+// canTraverse reports whether a traversal has nodes to start from. The
+// library leaks a traversal's goroutine when it has none, so every
+// traversal is started only after this check.
+func (n *Node) canTraverse() error {
+	if n.srv.NumNodes() > 0 {
+		return nil
+	}
+	if len(n.boot) == 0 {
+		return errors.New("dht: no known nodes and no bootstrap nodes")
+	}
+	_, err := resolve(n.boot)
+	return err
 }
 
 // Addr is the node's UDP address.
@@ -154,6 +209,9 @@ func (n *Node) Publish(ctx context.Context, nw key.NetworkPublic, k key.NodePriv
 	bv := bencode.MustMarshal(v)
 	put := bep44.Put{V: v, K: &s.pub, Seq: seq}
 	copy(put.Sig[:], s.sign(signedPart(seq, bv)))
+	if err := n.canTraverse(); err != nil {
+		return fmt.Errorf("dht: publish: %w", err)
+	}
 	ctx = alog.ContextWithLogger(ctx, quiet)
 	stats, err := getput.Put(ctx, krpc.ID(target), n.srv, nil, func(int64) bep44.Put { return put })
 	if err != nil {
@@ -183,6 +241,9 @@ func (n *Node) Lookup(ctx context.Context, nw key.NetworkPublic, m key.NodePubli
 	pub, err := PublicKey(nw, m)
 	if err != nil {
 		return netmap.EndpointRecord{}, err
+	}
+	if err := n.canTraverse(); err != nil {
+		return netmap.EndpointRecord{}, fmt.Errorf("dht: lookup %s: %w", m.ShortString(), err)
 	}
 	ctx = alog.ContextWithLogger(ctx, quiet)
 	res, _, err := getput.Get(ctx, bep44.MakeMutableTarget(pub, nil), n.srv, nil, nil)
@@ -222,6 +283,7 @@ func (n *Node) Close() {
 	n.closeOnce.Do(func() {
 		close(n.done)
 		n.srv.Close()
+		n.wg.Wait()
 	})
 }
 

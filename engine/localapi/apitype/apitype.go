@@ -127,6 +127,9 @@ type Peer struct {
 	Refused []netip.Addr `json:"refused,omitempty"`
 	// Warnings explain refused addresses and bare names, one line each.
 	Warnings []string `json:"warnings,omitempty"`
+	// DiscoveredVia says where the peer's addresses came from: invite,
+	// roster, mdns, dht or relay.
+	DiscoveredVia string `json:"discovered_via,omitempty"`
 }
 
 // JoinRequest is a node waiting for approval to join a closed network.
@@ -298,6 +301,11 @@ type Prefs struct {
 	// Operator is a local user name allowed to change settings.
 	Operator string `json:"operator"`
 	MDNS     bool   `json:"mdns"`
+	// DHT: publish and find members on the Mainline DHT; ServeRelay: serve
+	// a relay for our networks' members when reachable. nil leaves the
+	// setting as it is.
+	DHT        *bool `json:"dht,omitempty"`
+	ServeRelay *bool `json:"serve_relay,omitempty"`
 }
 
 // Error is the body of every non-2xx response.
