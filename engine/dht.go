@@ -7,6 +7,7 @@ import (
 
 	"github.com/rayfish/rayfish/engine/dhtdisc"
 	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
 
@@ -297,26 +298,15 @@ func (e *Engine) dhtLookupsDue(node *dhtdisc.Node, now time.Time) {
 	}
 }
 
-// DHTStatus is the DHT part of netcheck.
-type DHTStatus struct {
-	On          bool      `json:"on"`
-	Nodes       int       `json:"nodes"`
-	LastPublish time.Time `json:"last_publish,omitzero"`
-	Lookups     int64     `json:"lookups"`
-	BytesIn     int64     `json:"bytes_in"`
-	BytesOut    int64     `json:"bytes_out"`
-	Error       string    `json:"error,omitempty"`
-}
-
-// DHT reports the DHT node's state.
-func (e *Engine) DHT() DHTStatus {
+// DHT reports the DHT node's state (netcheck's dht).
+func (e *Engine) DHT() apitype.NetcheckDHT {
 	e.dht.mu.Lock()
 	n, pubErr := e.dht.node, e.dht.pubErr
 	e.dht.mu.Unlock()
 	if n == nil {
-		return DHTStatus{}
+		return apitype.NetcheckDHT{}
 	}
 	st := n.Stats()
-	return DHTStatus{On: true, Nodes: st.Nodes, LastPublish: st.LastPublish, Lookups: st.Lookups,
+	return apitype.NetcheckDHT{On: true, Nodes: st.Nodes, LastPublish: st.LastPublish, Lookups: st.Lookups,
 		BytesIn: st.BytesIn, BytesOut: st.BytesOut, Error: pubErr}
 }

@@ -18,6 +18,7 @@ func (e *Engine) Netcheck(ctx context.Context) (apitype.Netcheck, error) {
 		return apitype.Netcheck{}, err
 	}
 	out := apitype.Netcheck{
+		DHT:       e.DHT(),
 		UDPPort:   int(r.UDPPort),
 		MappingV4: r.MappingV4.String(),
 		MappingV6: r.MappingV6.String(),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
@@ -111,4 +112,12 @@ func (e *Engine) SetUp(up bool) error {
 	e.mu.Unlock()
 	e.flushSaved()
 	return nil
+}
+
+// ServeRelayPref reads `ray config set serve-relay` from the state dir
+// (on unless turned off), for the daemon to decide before the engine
+// starts whether to serve a member relay.
+func ServeRelayPref(stateDir string) bool {
+	p, err := loadPrefs(filepath.Join(stateDir, "prefs.json"))
+	return err != nil || p.ServeRelay
 }

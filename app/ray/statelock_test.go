@@ -29,7 +29,7 @@ func TestDaemonRefusesLockedStateDir(t *testing.T) {
 	}
 	// Were the lock missing, the TUN name (too long for Linux) still keeps
 	// the test from creating a device in the host's namespace.
-	f, err := parseDaemonFlags([]string{"--state-dir", dir, "--no-dns", "--tun", "rfE-name-too-long-for-a-tun"}, filepath.Join(dir, "sock"))
+	f, err := parseDaemonFlags([]string{"--state-dir", dir, "--no-dns", "--no-dht", "--tun", "rfE-name-too-long-for-a-tun"}, filepath.Join(dir, "sock"))
 	if err != nil {
 		t.Fatal(err)
 	}

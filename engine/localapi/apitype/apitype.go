@@ -392,6 +392,18 @@ type Netcheck struct {
 	HomeRelay   string          `json:"home_relay,omitempty"`
 	STUN        []NetcheckSTUN  `json:"stun"`
 	Relays      []NetcheckRelay `json:"relays"`
+	DHT         NetcheckDHT     `json:"dht"`
+}
+
+// NetcheckDHT is the Mainline DHT node's state (engine/dhtdisc).
+type NetcheckDHT struct {
+	On          bool      `json:"on"`
+	Nodes       int       `json:"nodes"`
+	LastPublish time.Time `json:"last_publish,omitzero"`
+	Lookups     int64     `json:"lookups"`
+	BytesIn     int64     `json:"bytes_in"`
+	BytesOut    int64     `json:"bytes_out"`
+	Error       string    `json:"error,omitempty"`
 }
 
 // NetcheckSTUN is one STUN server's answer.
