@@ -18,7 +18,7 @@ const (
 	dhtSlot = 10 * time.Second
 	// dhtRepublish re-publishes well before BEP 44's two-hour expiry.
 	dhtRepublish = 90 * time.Minute
-	// dhtLookupMax bounds the per-member lookup backoff (from two slots,
+	// dhtLookupMax bounds the per-member lookup backoff (from one slot,
 	// doubling, in whole slots so both sides of a pair stay in step).
 	dhtLookupMax = 5 * time.Minute
 	// dhtMaxInflight bounds concurrent lookups.
@@ -269,7 +269,7 @@ func (e *Engine) dhtLookupsDue(node *dhtdisc.Node, now time.Time) {
 	}
 	for _, w := range due {
 		slot := e.slot()
-		b := min(max(2*slot, 2*e.dht.backoff[w.k]), dhtLookupMax).Truncate(slot)
+		b := min(max(slot, 2*e.dht.backoff[w.k]), dhtLookupMax).Truncate(slot)
 		e.dht.backoff[w.k] = b
 		e.dht.next[w.k] = now.Add(b - slot/2) // lands on a slot
 	}
