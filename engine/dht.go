@@ -139,10 +139,16 @@ func (e *Engine) routineDHT() {
 		select {
 		case <-e.ctx.Done():
 			return
-		case <-time.After(now.Truncate(slot).Add(slot).Sub(now)):
+		case <-time.After(nextSlot(now, slot).Sub(now)):
 		}
 		e.dhtSlotTick(time.Now())
 	}
+}
+
+// nextSlot is the next multiple of slot of the wall clock after now: the
+// same instant on every member whose clock is right.
+func nextSlot(now time.Time, slot time.Duration) time.Time {
+	return now.Truncate(slot).Add(slot)
 }
 
 // slot is the rendezvous slot.
