@@ -133,6 +133,14 @@ func (e *Engine) routineDHT() {
 		}
 	}()
 	e.syncDHT()
+	// Publish at once: members restarting together then find the new
+	// record with their first slot's lookups.
+	e.dht.mu.Lock()
+	node := e.dht.node
+	e.dht.mu.Unlock()
+	if node != nil {
+		e.dhtPublishDue(node, time.Now())
+	}
 	slot := e.slot()
 	for {
 		now := time.Now()
