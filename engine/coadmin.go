@@ -87,9 +87,18 @@ func (e *Engine) handleAdminKey(from *peer, k adminKey) {
 		e.log.Warn("network secret refused", "network", n.Name, "peer", from.key.ShortString(), "err", err)
 		return
 	}
+	e.log.Info("now an admin of the network", "network", n.Name, "from", from.key.ShortString(), "generation", n.Generation())
+	// Changes this node signed under a key a concurrent rekey replaced.
+	merged, err := n.MergeLost(time.Now())
+	if err != nil {
+		e.log.Warn("roster merge after rekey", "network", n.Name, "err", err)
+	}
 	e.saveLocked()
 	e.watchers.notify()
-	e.log.Info("now an admin of the network", "network", n.Name, "from", from.key.ShortString())
+	if merged {
+		e.recomputeLocked()
+		e.gossipRosterLocked(n.ID, key.NodePublic{})
+	}
 }
 
 // coAdminLocked follows a roster just installed in n (old was the one
@@ -97,12 +106,17 @@ func (e *Engine) handleAdminKey(from *peer, k adminKey) {
 // own changes the new roster superseded re-applies them (netmap.Merge).
 // It reports whether it signed a merged roster.
 func (e *Engine) coAdminLocked(n *netmap.Network, old *netmap.Roster) (merged bool) {
-	if !n.IsAdmin() {
+	if !n.Roster.AdminOf(e.self) {
+		if n.IsAdmin() || n.AwaitsKey() {
+			n.DropSecret()
+			e.log.Info("admin rights withdrawn; network secret dropped", "network", n.Name)
+		}
 		return false
 	}
-	if !n.Roster.AdminOf(e.self) {
-		n.DropSecret()
-		e.log.Info("admin rights withdrawn; network secret dropped", "network", n.Name)
+	if !n.IsAdmin() {
+		if n.AwaitsKey() {
+			e.log.Info("network rekeyed by another admin; waiting for its new secret", "network", n.Name)
+		}
 		return false
 	}
 	merged, err := n.Merge(old, time.Now())

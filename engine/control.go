@@ -25,9 +25,16 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 		}
 		e.importRecords(p, m.Endpoints)
 		var push []*netmap.SignedRoster
+		var proofs []*netmap.RemovalProof
 		e.mu.Lock()
 		for _, n := range e.state.Networks {
 			theirs, shared := m.Versions[n.ID]
+			if shared && !isMember(n, p.key) && n.IsAdmin() {
+				// Removed while away, still holding the network.
+				if proof, err := n.ProveRemoval(p.key); err == nil {
+					proofs = append(proofs, &proof)
+				}
+			}
 			if !shared || !isMember(n, p.key) {
 				continue
 			}
@@ -40,6 +47,10 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 		for _, s := range push {
 			e.sendCtrl(pc, &ctrlMsg{Type: msgRoster, Roster: s})
 		}
+		for _, proof := range proofs {
+			e.sendCtrl(pc, &ctrlMsg{Type: msgRemoved, Removal: proof})
+		}
+		e.sendKeysHello(p, pc, m.Versions)
 		e.handOverKeys(p, pc)
 	case msgRoster:
 		if m.Roster != nil {
@@ -59,6 +70,12 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 	case msgAdminKey:
 		if m.AdminKey != nil {
 			e.handleAdminKey(p, *m.AdminKey)
+		}
+	case msgKeys:
+		e.handleKeys(p, pc, m.Keys, m.NeedKey)
+	case msgRemoved:
+		if m.Removal != nil {
+			e.applyRemovalProof(p, *m.Removal)
 		}
 	case msgRename:
 		if m.Rename != nil {
@@ -95,7 +112,9 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 	changed, err := net.ApplyRoster(s)
 	if err != nil {
 		e.mu.Unlock()
-		if !errors.Is(err, netmap.ErrStaleRoster) {
+		if errors.Is(err, netmap.ErrReplacedKey) || errors.Is(err, netmap.ErrRekeyLost) {
+			e.answerStaleRoster(from, net.ID)
+		} else if !errors.Is(err, netmap.ErrStaleRoster) {
 			e.log.Warn("roster refused", "peer", from.key.ShortString(), "err", err)
 		}
 		return
@@ -124,8 +143,10 @@ func (e *Engine) applyRoster(from *peer, s netmap.SignedRoster) {
 		}
 	}
 	name, version := net.Name, net.Roster.Version // guarded by e.mu
+	ask := e.askKeyLocked(net)
 	e.mu.Unlock()
 	e.flushSaved()
+	ask()
 	e.log.Info("roster updated", "network", name, "version", version)
 	if !removedSelf {
 		e.gossipRoster(net.ID, gossipSkip)

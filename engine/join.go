@@ -165,6 +165,9 @@ func (e *Engine) admit(joiner key.NodePublic, src string, req joinReq) (joinResp
 	if n == nil || !n.IsAdmin() {
 		return joinResp{Error: errNotAdmin}, nil
 	}
+	if req.Removal {
+		return answerRemoval(n, joiner), nil
+	}
 	if resp, refused := refuseByID(n, joiner, req); refused {
 		return resp, nil
 	}

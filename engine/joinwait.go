@@ -88,6 +88,9 @@ type joinDenial struct {
 	Network key.NetworkPublic `json:"network"`
 	Node    key.NodePublic    `json:"node"`
 	Sig     []byte            `json:"sig"`
+	// Chain leads from the network id to the signing key (a rekeyed
+	// network).
+	Chain []netmap.Handover `json:"chain,omitempty"`
 }
 
 func denialMessage(network key.NetworkPublic, node key.NodePublic) []byte {
@@ -96,11 +99,14 @@ func denialMessage(network key.NetworkPublic, node key.NodePublic) []byte {
 
 // signDenial denies node's request to join n; n must be ours to admin.
 func signDenial(n *netmap.Network, node key.NodePublic) *joinDenial {
-	return &joinDenial{Network: n.ID, Node: node, Sig: n.Secret.Sign(denialMessage(n.ID, node))}
+	return &joinDenial{Network: n.ID, Node: node, Sig: n.Secret.Sign(denialMessage(n.ID, node)), Chain: n.Signed.Chain}
 }
 
 // valid reports whether d denies self's request to join network.
 func (d *joinDenial) valid(network key.NetworkPublic, self key.NodePublic) bool {
-	return d != nil && d.Network == network && d.Node == self &&
-		network.Verify(denialMessage(network, self), d.Sig)
+	if d == nil || d.Network != network || d.Node != self {
+		return false
+	}
+	signer, err := netmap.VerifyChain(network, d.Chain)
+	return err == nil && signer.Verify(denialMessage(network, self), d.Sig)
 }

@@ -18,13 +18,14 @@ func (e *Engine) Netcheck(ctx context.Context) (apitype.Netcheck, error) {
 		return apitype.Netcheck{}, err
 	}
 	out := apitype.Netcheck{
-		DHT:       e.DHT(),
-		UDPPort:   int(r.UDPPort),
-		MappingV4: r.MappingV4.String(),
-		MappingV6: r.MappingV6.String(),
-		HomeRelay: r.HomeRelay,
-		STUN:      []apitype.NetcheckSTUN{},
-		Relays:    []apitype.NetcheckRelay{},
+		UDPPort:     int(r.UDPPort),
+		MappingV4:   r.MappingV4.String(),
+		MappingV6:   r.MappingV6.String(),
+		HomeRelay:   r.HomeRelay,
+		STUN:        []apitype.NetcheckSTUN{},
+		Relays:      []apitype.NetcheckRelay{},
+		PortMapping: e.portMapStatus(),
+		DHT:         e.DHT(),
 	}
 	if r.ReflexiveV4.IsValid() {
 		out.ReflexiveV4 = r.ReflexiveV4.String()

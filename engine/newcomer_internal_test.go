@@ -43,6 +43,20 @@ func TestJoinDenial(t *testing.T) {
 		{"signed by another network's key", forged, n.ID, joiner},
 		{"no signature", &joinDenial{Network: n.ID, Node: joiner}, n.ID, joiner},
 	}
+	// After a rekey the denial carries the chain from the id the joiner
+	// knows; without it, the new key's signature means nothing.
+	if err := n.Rekey(admin, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	rekeyed := signDenial(n, joiner)
+	if !rekeyed.valid(n.ID, joiner) {
+		t.Error("a denial of a rekeyed network is not valid")
+	}
+	unchained := *rekeyed
+	unchained.Chain = nil
+	if unchained.valid(n.ID, joiner) {
+		t.Error("a denial by the new key without the chain accepted")
+	}
 	for _, tt := range tests {
 		if tt.d.valid(tt.net, tt.node) {
 			t.Errorf("%s: accepted", tt.name)

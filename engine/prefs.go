@@ -20,13 +20,14 @@ type prefs struct {
 	Operator       string   `json:"operator,omitempty"`
 	MDNS           bool     `json:"mdns"`
 	DHT            bool     `json:"dht"`
+	PortMap        bool     `json:"portmap"`
 	// ServeRelay: serve a relay for our networks' members when this node
 	// is reachable (`ray config set serve-relay`).
 	ServeRelay bool `json:"serve_relay"`
 }
 
 func loadPrefs(path string) (prefs, error) {
-	p := prefs{Up: true, ConnectOnStart: true, MDNS: true, DHT: true, ServeRelay: true}
+	p := prefs{Up: true, ConnectOnStart: true, MDNS: true, PortMap: true, DHT: true, ServeRelay: true}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return p, nil
@@ -53,9 +54,9 @@ func (e *Engine) savePrefsLocked() {
 func (e *Engine) Prefs() apitype.Prefs {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	dht, serve := e.prefs.DHT, e.prefs.ServeRelay
+	dht, serve, pm := e.prefs.DHT, e.prefs.ServeRelay, e.prefs.PortMap
 	return apitype.Prefs{ConnectOnStart: e.prefs.ConnectOnStart, Relays: append([]string{}, e.prefs.Relays...),
-		Operator: e.prefs.Operator, MDNS: e.prefs.MDNS, DHT: &dht, ServeRelay: &serve}
+		Operator: e.prefs.Operator, MDNS: e.prefs.MDNS, PortMap: &pm, DHT: &dht, ServeRelay: &serve}
 }
 
 // SetPrefs replaces the preferences after validating them.
@@ -85,6 +86,10 @@ func (e *Engine) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) {
 	}
 	e.savePrefsLocked()
 	e.setMDNSLocked(p.MDNS)
+	if p.PortMap != nil {
+		e.prefs.PortMap = *p.PortMap
+		e.setPortMapLocked(*p.PortMap)
+	}
 	e.updateRelaysLocked()
 	e.mu.Unlock()
 	e.flushSaved()

@@ -42,6 +42,8 @@ const (
 	msgState     = "state"     // the sender's data plane went down (Standby) or up
 	msgRename    = "rename"    // a member asks the admins for a new hostname
 	msgAdminKey  = "admin_key" // an admin hands the network secret to a new co-admin
+	msgKeys      = "keys"      // the current keys of rekeyed networks; secrets awaited
+	msgRemoved   = "removed"   // an admin's signed proof that the receiver was removed
 )
 
 // ctrlMsg is one message on a mesh connection's control stream.
@@ -65,6 +67,14 @@ type ctrlMsg struct {
 	// authenticated with the receiver's node key; the secret is never
 	// sent to anyone else.
 	AdminKey *adminKey `json:"admin_key,omitempty"`
+	// Keys: the key each rekeyed network's roster is signed by now.
+	Keys map[key.NetworkPublic]key.NetworkPublic `json:"keys,omitempty"`
+	// Keys: networks whose new secret the sender, an admin whose key
+	// another admin's rekey replaced, waits for.
+	NeedKey []key.NetworkPublic `json:"need_key,omitempty"`
+	// Removal (removed, and join answers): proof that an admin removed
+	// the receiver from a network while it was away.
+	Removal *netmap.RemovalProof `json:"removal,omitempty"`
 }
 
 // adminKey hands a network's secret to a co-admin.
@@ -88,6 +98,9 @@ type joinReq struct {
 	Record   *netmap.EndpointRecord `json:"record,omitempty"`
 	// ByID: the joiner presents only the network id (open networks).
 	ByID bool `json:"by_id,omitempty"`
+	// Removal: a member whose handshakes are refused asks an admin
+	// whether it was removed (the answer carries the signed proof).
+	Removal bool `json:"removal,omitempty"`
 }
 
 // joinResp answers a joinReq; a Pending answer is followed by a final one.
@@ -98,6 +111,8 @@ type joinResp struct {
 	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
 	// Denial, with Error: an admin denied the request (signed).
 	Denial *joinDenial `json:"denial,omitempty"`
+	// Removal answers a removal question (joinReq.Removal).
+	Removal *netmap.RemovalProof `json:"removal,omitempty"`
 }
 
 var errMsgTooBig = errors.New("control message too large")

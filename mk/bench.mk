@@ -8,12 +8,14 @@
 #                                    channel), rayfish direct and relayed
 #   BENCH_QUICK=1 make bench         one 5 s repeat of the same, without nebula
 #   make bench-go                    go test -bench over the data path packages
+#   make bench-impair                lossy link (50 ms, 0/1/3% loss, 1% reorder) vs raw and
+#                                    wireguard-go, path changes, a 90 s SIGSTOP (mk/impair.mk)
 
 ANCHORS ?= $(firstword $(wildcard ../shared/bench/anchors.sh /work/shared/bench/anchors.sh))
 
 .PHONY: bench bench-go bench-anchors bench-scale
 
-bench: bench-go bench-anchors
+bench: bench-go bench-anchors bench-impair
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./engine/packet/ ./engine/firewall/ ./engine/bulk/ ./engine/router/ ./engine/dataplane/
@@ -28,5 +30,5 @@ bench-anchors: ray deps-test
 
 # bench-scale: a 50-node mesh on this machine (N=11 gives the 10-peer RSS).
 bench-scale: ray
-	@command -v bc >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null; }
+	$(call apt_install,bc)
 	bash test/bench/scale.sh $(BIN)/ray $${N:-50}

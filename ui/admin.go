@@ -40,6 +40,13 @@ func (c *Controller) SetHostname(network, name string, done func(error)) {
 	call0(c, func(ctx context.Context) error { return c.cfg.Client.SetHostname(ctx, network, name) }, done)
 }
 
+// Rekey gives network a new key.
+func (c *Controller) Rekey(network string, done func(apitype.RekeyResponse, error)) {
+	call(c, c.cfg.CallTimeout, func(ctx context.Context) (apitype.RekeyResponse, error) {
+		return c.cfg.Client.Rekey(ctx, network)
+	}, done)
+}
+
 // DeleteNetwork dissolves network for every member.
 func (c *Controller) DeleteNetwork(network string, done func(error)) {
 	call0(c, func(ctx context.Context) error { return c.cfg.Client.DeleteNetwork(ctx, network) }, done)

@@ -52,6 +52,7 @@ type Client interface {
 	RevokeInvite(ctx context.Context, network, id string) error
 	SetHostname(ctx context.Context, network, name string) error
 	DeleteNetwork(ctx context.Context, network string) error
+	Rekey(ctx context.Context, network string) (apitype.RekeyResponse, error)
 }
 
 var _ Client = (*client.Client)(nil)

@@ -19,6 +19,7 @@ func init() {
 	commands["hostname"] = cmdHostname
 	commands["admin"] = cmdAdmin
 	commands["delete"] = cmdDelete
+	commands["rekey"] = cmdRekey
 }
 
 func cmdRemove(name string) func(context.Context, *cli, []string) error {
@@ -118,7 +119,25 @@ func cmdAdmin(ctx context.Context, c *cli, args []string) error {
 	if add {
 		fmt.Fprintf(c.out, "%s is now an admin of %q: its node got the network secret and may invite, accept and remove\n", r.Hostname, pos[1])
 	} else {
-		fmt.Fprintf(c.out, "%s is no longer an admin of %q; its node drops the network secret, but a node that does not follow the protocol still holds it (a network rekey is not implemented yet)\n", r.Hostname, pos[1])
+		fmt.Fprintf(c.out, "%s is no longer an admin of %q; its node drops the network secret, but a node that does not follow the protocol still holds it: run `ray rekey %s` so that its signatures are refused\n", r.Hostname, pos[1], pos[1])
+	}
+	return nil
+}
+
+// cmdRekey is `ray rekey NAME`.
+func cmdRekey(ctx context.Context, c *cli, args []string) error {
+	fs := flag.NewFlagSet("rekey", flag.ContinueOnError)
+	pos, err := parseArgs(fs, args, 1, "NAME")
+	if err != nil {
+		return err
+	}
+	r, err := c.client().Rekey(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "network %q has a new key (generation %d); members follow the signed hand-over, and rosters signed by the old key are refused\n", pos[0], r.Generation)
+	if len(r.Admins) > 0 {
+		fmt.Fprintf(c.out, "the new secret goes to the other admins (%s); one offline gets it when it connects\n", strings.Join(r.Admins, ", "))
 	}
 	return nil
 }

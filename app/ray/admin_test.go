@@ -139,8 +139,36 @@ func TestTranscriptAdmin(t *testing.T) {
 	waitUntil(t, 5*time.Second, "bravo holds the secret", func() bool { return b.e.Status().Networks[0].Admin })
 	c := startTestNode(t, "charlie")
 	c.must(t, "join", lastLine(b.must(t, "invite", "home")))
-	wantMatch(t, "admin remove", a.must(t, "admin", "remove", "home", "bravo"), `no longer an admin .* still holds it`)
+	wantMatch(t, "admin remove", a.must(t, "admin", "remove", "home", "bravo"), "no longer an admin .* still holds it: run `ray rekey home`")
 	waitUntil(t, 5*time.Second, "bravo drops the secret", func() bool { return !b.e.Status().Networks[0].Admin })
+}
+
+// TestTranscriptRekey: only an admin rekeys a network it holds; the
+// co-admin gets the new key, the member follows it.
+func TestTranscriptRekey(t *testing.T) {
+	a, b := pair(t)
+	if _, errw, exit := b.ray(t, "rekey", "home"); exit != 1 || errw != "ray: only an admin of \"home\" can rekey the network\n" {
+		t.Errorf("member rekeys: exit %d %q", exit, errw)
+	}
+	if _, errw, exit := a.ray(t, "rekey", "work"); exit != 1 || errw != "ray: no network named \"work\"\n" {
+		t.Errorf("unknown network: exit %d %q", exit, errw)
+	}
+	if _, errw, exit := a.ray(t, "rekey"); exit != 2 || !strings.Contains(errw, "usage") {
+		t.Errorf("no network: exit %d %q", exit, errw)
+	}
+	wantMatch(t, "rekey alone", a.must(t, "rekey", "home"), `^network "home" has a new key \(generation 1\); members follow`)
+	c := startTestNode(t, "charlie")
+	c.must(t, "join", lastLine(a.must(t, "invite", "home")))
+	a.must(t, "admin", "add", "home", "charlie")
+	waitUntil(t, 5*time.Second, "charlie holds the secret", func() bool { return c.e.Status().Networks[0].Admin })
+	out := a.must(t, "rekey", "home")
+	wantMatch(t, "rekey", out, `generation 2\)`)
+	wantMatch(t, "rekey", out, `(?m)^the new secret goes to the other admins \(charlie\)`)
+	waitUntil(t, 5*time.Second, "charlie admins with the new key, bravo follows", func() bool {
+		cs, bs := c.e.Status().Networks[0], b.e.Status().Networks[0]
+		return cs.Admin && cs.KeyGeneration == 2 && bs.KeyGeneration == 2 && !bs.Admin
+	})
+	wantMatch(t, "status --json", b.must(t, "status", "--json"), `"key_generation": 2`)
 }
 
 // TestTranscriptBoundInvite: a code bound to a hostname names its joiner

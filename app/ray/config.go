@@ -19,7 +19,8 @@ const configUsage = `usage: ray config show [--json]
        ray config set mdns on|off
        ray config set dht on|off
        ray config set serve-relay on|off
-       ray config set connect-on-start on|off`
+       ray config set connect-on-start on|off
+       ray config set portmap on|off`
 
 // cmdConfig reads and changes the daemon's preferences.
 func cmdConfig(ctx context.Context, c *cli, args []string) error {
@@ -72,6 +73,12 @@ func cmdConfig(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		p.ServeRelay = &on
+	case "portmap":
+		on, err := onOff(args, 2, "ray config set portmap on|off")
+		if err != nil {
+			return err
+		}
+		p.PortMap = &on
 	case "connect-on-start":
 		on, err := onOff(args, 2, "ray config set connect-on-start on|off")
 		if err != nil {
@@ -108,6 +115,9 @@ func printPrefs(w io.Writer, p apitype.Prefs) {
 	}
 	if p.ServeRelay != nil {
 		fmt.Fprintf(w, "serve-relay:       %s (when this node has a public address; from the next daemon start)\n", onOffWord(*p.ServeRelay))
+	}
+	if p.PortMap != nil {
+		fmt.Fprintf(w, "portmap:           %s\n", onOffWord(*p.PortMap))
 	}
 }
 

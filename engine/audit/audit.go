@@ -44,6 +44,7 @@ const (
 	NetworkJoined    = "network_joined"    // this node joined a network
 	NetworkLeft      = "network_left"      // this node left a network
 	NetworkCreated   = "network_created"   // this node created a network
+	NetworkRekeyed   = "network_rekeyed"   // this node gave a network a new key
 	InviteIssued     = "invite_issued"     // detail names the kind, never the code
 	LocalChange      = "local_change"      // a local user changed something through the local API
 	ChangeRefused    = "change_refused"    // a local user was refused a change

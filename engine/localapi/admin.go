@@ -74,6 +74,19 @@ func (s *Server) setAdmin(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (s *Server) rekey(w http.ResponseWriter, r *http.Request) error {
+	var req apitype.NetworkRequest
+	if err := decode(r, &req); err != nil {
+		return err
+	}
+	resp, err := s.b.Rekey(req.Network)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, resp)
+	return nil
+}
+
 func (s *Server) deleteNetwork(w http.ResponseWriter, r *http.Request) error {
 	var req apitype.NetworkRequest
 	if err := decode(r, &req); err != nil {

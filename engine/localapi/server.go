@@ -40,6 +40,7 @@ type Backend interface {
 	SetHostname(ctx context.Context, network, name string) error
 	SetAdmin(network, peer string, admin bool) (hostname string, err error)
 	DeleteNetwork(name string) error
+	Rekey(network string) (apitype.RekeyResponse, error)
 	InviteAs(name string, kind netmap.InviteKind, ttl time.Duration, hostname string) (string, netmap.Invite, error)
 	Join(ctx context.Context, code, hostname string, wait time.Duration) (*netmap.Network, error)
 	LeaveNetwork(name string, force bool) (backup string, err error)
@@ -76,12 +77,6 @@ type Option func(*Server)
 // user that asked for it.
 func WithAudit(l *audit.Log) Option { return func(s *Server) { s.audit = l } }
 
-// withMachine makes the server decide as on goos with probe telling who is
-// at the machine; for tests.
-func withMachine(goos string, probe func(context.Context) (seat.Machine, error)) Option {
-	return func(s *Server) { s.goos, s.probe = goos, probe }
-}
-
 // New returns a server over b.
 func New(b Backend, log *slog.Logger, opts ...Option) *Server {
 	if log == nil {
@@ -115,6 +110,7 @@ func New(b Backend, log *slog.Logger, opts ...Option) *Server {
 	mux.HandleFunc("POST "+apitype.PathHostname, s.change(s.hostname))
 	mux.HandleFunc("POST "+apitype.PathAdmin, s.change(s.setAdmin))
 	mux.HandleFunc("POST "+apitype.PathDelete, s.change(s.deleteNetwork))
+	mux.HandleFunc("POST "+apitype.PathRekey, s.change(s.rekey))
 	mux.HandleFunc("POST "+apitype.PathInvites, s.change(s.invites))
 	mux.HandleFunc("POST "+apitype.PathInviteRevoke, s.change(s.revokeInvite))
 	s.hs = &http.Server{

@@ -38,6 +38,9 @@ func (f *fake) SetUp(up bool) error                               { f.up = &up; 
 func (f *fake) SetHostname(context.Context, string, string) error { return errors.New("no") }
 func (f *fake) SetAdmin(string, string, bool) (string, error)     { return "", errors.New("no") }
 func (f *fake) DeleteNetwork(string) error                        { return errors.New("no") }
+func (f *fake) Rekey(string) (apitype.RekeyResponse, error) {
+	return apitype.RekeyResponse{}, errors.New("no")
+}
 func (f *fake) CreateNetworkAs(name string, open bool, hostname string) (*netmap.Network, error) {
 	return nil, errors.New("no")
 }
@@ -214,4 +217,10 @@ func TestParseDuration(t *testing.T) {
 			t.Errorf("%s accepted", in)
 		}
 	}
+}
+
+// withMachine makes the server decide as on goos with probe telling who is
+// at the machine; for tests.
+func withMachine(goos string, probe func(context.Context) (seat.Machine, error)) Option {
+	return func(s *Server) { s.goos, s.probe = goos, probe }
 }

@@ -65,6 +65,8 @@ func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
 	if b := p.best; b != nil {
 		interval := c.t.idleHeartbeat
 		switch {
+		case c.hot(p, now):
+			interval = c.t.hotHeartbeat
 		case busy:
 			interval = c.t.heartbeat
 		case active: // only keepalives: the path must stay trusted, not measured

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base32"
 	"encoding/json"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -62,6 +63,20 @@ func memberView(t testing.TB, n *Network) *Network {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// saveLoad saves s to a fresh file and loads it back, as a restart does.
+func saveLoad(t testing.TB, s *State) *State {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "state.json")
+	if err := s.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 // fixedNode and fixedNetwork return deterministic keys. Fuzz targets need

@@ -25,6 +25,10 @@ import (
 //     readmitted since), and revoked invites are united. A removal beats
 //     a concurrent admission of the same node. Removal records are kept
 //     on readmission and compared as records, never by clock.
+//  4. A roster under a newer network key replaces one under an older key,
+//     whatever the versions; of two concurrent rekeys the smaller new key
+//     wins, and the losing admin merges its changes as in 3 once it holds
+//     the winning key (rekey.go).
 
 // winsTie reports whether a, a roster of the same version as b, replaces
 // b.
@@ -124,10 +128,10 @@ func (r *Roster) AdminOf(node key.NodePublic) bool {
 }
 
 // AdoptSecret installs the network secret handed over by a co-admin:
-// it must be the key of n, and the roster must mark self as an admin.
+// it must be n's current key, and the roster must mark self as an admin.
 func (n *Network) AdoptSecret(secret key.NetworkPrivate, self key.NodePublic) error {
 	switch {
-	case secret.IsZero() || secret.Public() != n.ID:
+	case secret.IsZero() || secret.Public() != n.Key():
 		return errWrongSecret
 	case n.Roster == nil || !n.Roster.AdminOf(self):
 		return ErrNotAdmin
@@ -141,4 +145,5 @@ func (n *Network) AdoptSecret(secret key.NetworkPrivate, self key.NodePublic) er
 func (n *Network) DropSecret() {
 	n.Secret = key.NetworkPrivate{}
 	n.Invites, n.Requests = nil, nil
+	n.lost = nil
 }

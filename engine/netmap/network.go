@@ -1,6 +1,7 @@
 // Package netmap is rayfish's membership layer: networks, their signed
-// rosters, invite codes, admission of new members, join requests, and the
-// signed statements nodes make about themselves (leave notices, endpoint
+// rosters, invite codes, admission of new members, join requests, the
+// network key's hand-overs (rekey.go) and removal proofs, and the signed
+// statements nodes make about themselves (leave notices, endpoint
 // records), plus the state file that persists all of it.
 //
 // It does no networking and no locking: the engine owns a State, guards it
@@ -50,6 +51,10 @@ type Network struct {
 	Invites []InviteRecord `json:"invites,omitempty"`
 	// Requests lists join requests awaiting a decision (admin only).
 	Requests []JoinRequest `json:"requests,omitempty"`
+	// lost is the roster this node held as an admin when another admin's
+	// rekey replaced its key; it is merged once the new secret arrives
+	// (MergeLost). Not persisted: a restart forgets the merge.
+	lost *Roster
 }
 
 // Create makes a new network named name with a fresh network key; creator
@@ -104,16 +109,22 @@ func (n *Network) IsAdmin() bool { return !n.Secret.IsZero() }
 
 // ApplyRoster verifies s and installs it if it is newer than the current
 // roster. An equal version changes nothing (changed is false, err nil); an
-// older one is refused with ErrStaleRoster.
+// older one is refused with ErrStaleRoster. A roster under a newer
+// network key (a rekey this node follows, see rekey.go) replaces the
+// current one whatever its version; one under a replaced key is stale.
 func (n *Network) ApplyRoster(s SignedRoster) (changed bool, err error) {
-	r, err := s.Verify(n.ID)
+	step, err := n.followChain(s.Chain)
+	if err != nil {
+		return false, err
+	}
+	r, err := s.verifyFrom(n.ID, len(s.Chain)) // followChain verified the chain
 	if err != nil {
 		return false, err
 	}
 	if err := r.checkIndexes(); err != nil {
 		return false, err
 	}
-	if n.Roster != nil {
+	if n.Roster != nil && step == chainSame {
 		switch {
 		case r.Version < n.Roster.Version:
 			return false, fmt.Errorf("%w: got version %d, have %d", ErrStaleRoster, r.Version, n.Roster.Version)
@@ -121,7 +132,11 @@ func (n *Network) ApplyRoster(s SignedRoster) (changed bool, err error) {
 			return false, nil
 		}
 	}
+	old := n.Roster
 	n.Signed, n.Roster = s, r
+	if step != chainSame {
+		n.keyReplaced(old)
+	}
 	return true, nil
 }
 
@@ -139,7 +154,7 @@ func (n *Network) requireAdmin() error {
 func (n *Network) commit(r *Roster, now time.Time) error {
 	r.Version = n.Roster.Version + 1
 	r.Issued = now.UTC()
-	s, err := r.Sign(n.Secret)
+	s, err := r.SignChain(n.Secret, n.Signed.Chain)
 	if err != nil {
 		return fmt.Errorf("network %q: %w", n.Name, err)
 	}

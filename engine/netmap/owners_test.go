@@ -83,14 +83,7 @@ func TestOwnersNewcomerNeverWins(t *testing.T) {
 
 			// The decision survives a restart even though a cold start
 			// with the networks in another order would decide otherwise.
-			path := filepath.Join(t.TempDir(), "state.json")
-			if err := s.Save(path); err != nil {
-				t.Fatal(err)
-			}
-			loaded, err := Load(path)
-			if err != nil {
-				t.Fatal(err)
-			}
+			loaded := saveLoad(t, s)
 			loaded.Networks[0], loaded.Networks[1] = loaded.Networks[1], loaded.Networks[0]
 			loaded.ResolveOwners(self)
 			if got, _ := loaded.AddrOwner(shared); got != tc.owner {

@@ -71,10 +71,13 @@ type Roster struct {
 }
 
 // SignedRoster is a roster as it travels and is stored: Body is the JSON
-// of a Roster and Sig the network key's signature over it.
+// of a Roster and Sig the network key's signature over it. Chain is the
+// network's hand-over chain (rekey.go): Sig is made by the key it ends
+// with, the network id itself while it is empty.
 type SignedRoster struct {
-	Body []byte `json:"body"`
-	Sig  []byte `json:"sig"`
+	Body  []byte     `json:"body"`
+	Sig   []byte     `json:"sig"`
+	Chain []Handover `json:"chain,omitempty"`
 }
 
 // IsZero reports whether s holds nothing.
@@ -86,13 +89,18 @@ var (
 	ErrRosterTooLarge  = fmt.Errorf("roster too large (limit %d bytes)", MaxRosterBody)
 )
 
-// Sign checks r and signs it with k, which must be the key of r.Network.
-func (r *Roster) Sign(k key.NetworkPrivate) (SignedRoster, error) {
+// Sign checks r and signs it with k, which must be the key of r.Network
+// (a network never rekeyed).
+func (r *Roster) Sign(k key.NetworkPrivate) (SignedRoster, error) { return r.SignChain(k, nil) }
+
+// SignChain checks r and signs it with k, which must be the key chain
+// ends with.
+func (r *Roster) SignChain(k key.NetworkPrivate, chain []Handover) (SignedRoster, error) {
 	if k.IsZero() {
 		return SignedRoster{}, errors.New("sign roster: no network key")
 	}
-	if k.Public() != r.Network {
-		return SignedRoster{}, fmt.Errorf("sign roster: key is not the key of network %s", r.Network)
+	if k.Public() != chainKey(r.Network, chain) {
+		return SignedRoster{}, fmt.Errorf("sign roster: key is not the current key of network %s", r.Network)
 	}
 	if err := r.check(); err != nil {
 		return SignedRoster{}, fmt.Errorf("sign roster: %w", err)
@@ -107,7 +115,7 @@ func (r *Roster) Sign(k key.NetworkPrivate) (SignedRoster, error) {
 	if len(body) > MaxRosterBody {
 		return SignedRoster{}, fmt.Errorf("sign roster: %w", ErrRosterTooLarge)
 	}
-	return SignedRoster{Body: body, Sig: k.Sign(rosterMessage(body))}, nil
+	return SignedRoster{Body: body, Sig: k.Sign(rosterMessage(body)), Chain: chain}, nil
 }
 
 func rosterMessage(body []byte) []byte {
@@ -117,12 +125,23 @@ func rosterMessage(body []byte) []byte {
 }
 
 // Verify checks that s is a well-formed roster of network, signed by
-// network's key, and returns it parsed.
+// the key its hand-over chain leads to from network's id, and returns it
+// parsed.
 func (s SignedRoster) Verify(network key.NetworkPublic) (*Roster, error) {
+	return s.verifyFrom(network, 0)
+}
+
+// verifyFrom is Verify when the first trusted entries of s.Chain are
+// known to be valid.
+func (s SignedRoster) verifyFrom(network key.NetworkPublic, trusted int) (*Roster, error) {
 	if len(s.Body) > MaxRosterBody {
 		return nil, ErrRosterTooLarge
 	}
-	if !network.Verify(rosterMessage(s.Body), s.Sig) {
+	signer, err := verifyChain(network, s.Chain, min(trusted, len(s.Chain)))
+	if err != nil {
+		return nil, err
+	}
+	if !signer.Verify(rosterMessage(s.Body), s.Sig) {
 		return nil, ErrRosterSignature
 	}
 	return parseRoster(s.Body, network)

@@ -93,8 +93,8 @@ func parseState(data []byte) (*State, error) {
 			return nil, fmt.Errorf("network %q: %w", n.Name, err)
 		}
 		n.Roster = r
-		if n.IsAdmin() && n.Secret.Public() != n.ID {
-			return nil, fmt.Errorf("network %q: secret does not match the network id", n.Name)
+		if n.IsAdmin() && n.Secret.Public() != n.Key() {
+			return nil, fmt.Errorf("network %q: secret does not match the network's current key", n.Name)
 		}
 		if err := s.Add(n); err != nil {
 			return nil, fmt.Errorf("corrupt: %w", err)

@@ -212,15 +212,7 @@ func TestLoadDropsBadEndpoints(t *testing.T) {
 		s.Endpoints[n] = r
 		break
 	}
-	path := filepath.Join(t.TempDir(), "state.json")
-	if err := s.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	got, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got.Endpoints) != 1 {
+	if got := saveLoad(t, s); len(got.Endpoints) != 1 {
 		t.Errorf("%d endpoint records, want the 1 valid one", len(got.Endpoints))
 	}
 }

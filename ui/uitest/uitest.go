@@ -405,6 +405,14 @@ func (f *FakeClient) SetHostname(ctx context.Context, network, name string) erro
 	return f.record("SetHostname", network, name)
 }
 
+// Rekey implements ui.Client.
+func (f *FakeClient) Rekey(ctx context.Context, network string) (apitype.RekeyResponse, error) {
+	if err := f.record("Rekey", network); err != nil {
+		return apitype.RekeyResponse{}, err
+	}
+	return apitype.RekeyResponse{Generation: 1, Admins: []string{}}, nil
+}
+
 // DeleteNetwork implements ui.Client.
 func (f *FakeClient) DeleteNetwork(ctx context.Context, network string) error {
 	return f.record("DeleteNetwork", network)

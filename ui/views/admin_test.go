@@ -72,7 +72,7 @@ func TestPeerAdminMenuCallsAfterConfirmation(t *testing.T) {
 	}{
 		{0, "Remove", []any{"home", "k7nas0000000000"}, "Removed nas from home."},
 		{1, "SetAdmin", []any{"home", "k7nas0000000000", true}, "nas is now an admin of home."},
-		{2, "SetAdmin", []any{"home", "k7nas0000000000", false}, "nas is no longer an admin of home."},
+		{2, "SetAdmin", []any{"home", "k7nas0000000000", false}, "nas is no longer an admin of home; rekey home (Networks tab) so that the old key signs nothing more."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+tt.result, func(t *testing.T) {
@@ -116,7 +116,7 @@ func TestPeerAdminMenuShowsDaemonError(t *testing.T) {
 func TestNetworkRowAdminButtons(t *testing.T) {
 	h := networksHarness(t)
 	l := h.win.networks.list
-	for _, label := range []string{"Rename…", "Invites…", "Delete…"} {
+	for _, label := range []string{"Rename…", "Invites…", "Rekey…", "Delete…"} {
 		button(t, l.Objects[0], label) // home: admin
 	}
 	var work []string
@@ -177,15 +177,31 @@ func TestRenameCallsSetHostname(t *testing.T) {
 func TestDeleteNetworkAsksFirst(t *testing.T) {
 	h := networksHarness(t)
 	c := h.win.win.Canvas()
-	del := button(t, h.win.networks.list.Objects[0], "Delete…")
-	test.Tap(del)
-	h.fake.NoCall(t)
-	test.Tap(button(t, dialogContent(c), "No"))
-	h.fake.NoCall(t)
-	test.Tap(del)
-	test.Tap(button(t, dialogContent(c), "Yes"))
+	confirmYes(t, h, button(t, h.win.networks.list.Objects[0], "Delete…"), c)
 	wantCall(t, h, "DeleteNetwork", "home")
 	h.q.RunNext(t)
+}
+
+func TestRekeyAsksFirst(t *testing.T) {
+	h := networksHarness(t)
+	c := h.win.win.Canvas()
+	n := h.win.networks
+	rekey := button(t, n.list.Objects[0], "Rekey…")
+	confirmYes(t, h, rekey, c)
+	wantCall(t, h, "Rekey", "home")
+	h.q.RunUntil(t, func() bool { return n.rekeyResult != nil })
+	if !strings.Contains(n.rekeyResult.Text, "home has a new network key (generation 1)") {
+		t.Errorf("rekey result %q", n.rekeyResult.Text)
+	}
+	n.rekeyResult = nil
+	h.fake.SetErr("Rekey", errors.New(`only an admin of "home" can rekey the network`))
+	test.Tap(rekey)
+	test.Tap(button(t, dialogContent(c), "Yes"))
+	wantCall(t, h, "Rekey", "home")
+	h.q.RunUntil(t, func() bool { return n.rekeyResult != nil })
+	if !strings.Contains(n.rekeyResult.Text, "only an admin") {
+		t.Errorf("rekey error %q", n.rekeyResult.Text)
+	}
 }
 
 func TestInvitesListAndRevoke(t *testing.T) {
@@ -216,6 +232,18 @@ func TestInvitesListAndRevoke(t *testing.T) {
 	if txt := labelText(n.invites.Objects[0]); !strings.Contains(txt, "Revoked") {
 		t.Errorf("revoked row %q", txt)
 	}
+}
+
+// confirmYes taps b and answers its confirmation No (nothing must be
+// called), then taps it again and answers Yes.
+func confirmYes(t *testing.T, h *harness, b *widget.Button, c fyne.Canvas) {
+	t.Helper()
+	test.Tap(b)
+	h.fake.NoCall(t)
+	test.Tap(button(t, dialogContent(c), "No"))
+	h.fake.NoCall(t)
+	test.Tap(b)
+	test.Tap(button(t, dialogContent(c), "Yes"))
 }
 
 // labelText joins the text of every label under o, one per line.

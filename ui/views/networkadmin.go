@@ -45,13 +45,14 @@ func (t *networksTab) drawRemoved(rs []apitype.RemovedNetwork) {
 	}
 }
 
-// adminButtons are a network row's Rename… (any member), and Invites… and
-// Delete… (admins).
+// adminButtons are a network row's Rename… (any member), and Invites…,
+// Rekey… and Delete… (admins).
 func (t *networksTab) adminButtons(n apitype.Network) []fyne.CanvasObject {
 	out := []fyne.CanvasObject{widget.NewButtonWithIcon("Rename…", theme.DocumentCreateIcon(), func() { t.rename(n) })}
 	if n.Admin {
 		out = append(out,
 			widget.NewButtonWithIcon("Invites…", theme.ListIcon(), func() { t.showInvites(n.Name) }),
+			widget.NewButtonWithIcon("Rekey…", theme.ViewRefreshIcon(), func() { t.confirmRekey(n.Name) }),
 			widget.NewButtonWithIcon("Delete…", theme.DeleteIcon(), func() { t.confirmDelete(n.Name) }))
 	}
 	return out
@@ -87,6 +88,31 @@ func (t *networksTab) confirmDelete(name string) {
 				if err != nil {
 					dialog.ShowError(err, t.win)
 				}
+			})
+		}, t.win)
+}
+
+// confirmRekey asks before giving name a new network key, then says how
+// it went.
+func (t *networksTab) confirmRekey(name string) {
+	dialog.ShowConfirm("Rekey "+name+"?",
+		"This gives "+name+" a new network key. Members follow it on their own; the other admins\nget the new key, and a former admin that kept the old one can no longer sign anything.",
+		func(ok bool) {
+			if !ok {
+				return
+			}
+			t.ctl.Rekey(name, func(r apitype.RekeyResponse, err error) {
+				if err != nil {
+					t.rekeyResult = widget.NewLabel(err.Error())
+					dialog.ShowError(err, t.win)
+					return
+				}
+				msg := fmt.Sprintf("%s has a new network key (generation %d).", name, r.Generation)
+				if len(r.Admins) > 0 {
+					msg += "\nThe other admins get it: " + strings.Join(r.Admins, ", ") + "."
+				}
+				t.rekeyResult = widget.NewLabel(msg)
+				dialog.ShowCustom("Network rekeyed", "Close", t.rekeyResult, t.win)
 			})
 		}, t.win)
 }

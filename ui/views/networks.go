@@ -34,6 +34,7 @@ type networksTab struct {
 	removedCard *widget.Card
 	renameEntry *widget.Entry   // the last Rename dialog's entry
 	invites     *fyne.Container // the last invites dialog's rows
+	rekeyResult *widget.Label   // the last rekey's outcome
 
 	createName *widget.Entry
 	createOpen *widget.Check

@@ -51,8 +51,8 @@ func (t *peersTab) adminMenu(p apitype.Peer) *fyne.Menu {
 			}),
 			fyne.NewMenuItem("Remove admin of "+n+"…", func() {
 				t.confirmAdmin("Withdraw "+name+"'s admin rights in "+n+"?",
-					name+"'s node drops the network secret, but a node that does not follow the protocol still holds it.",
-					name+" is no longer an admin of "+n,
+					name+"'s node drops the network secret, but a node that does not follow the protocol still holds it:\nRekey… "+n+" in the Networks tab afterwards, so that its signatures are refused.",
+					name+" is no longer an admin of "+n+"; rekey "+n+" (Networks tab) so that the old key signs nothing more",
 					func(done func(apitype.RemoveResponse, error)) { t.ctl.SetAdmin(n, p.ID, false, done) })
 			}),
 		)

@@ -99,7 +99,7 @@ func FirewallState(rs firewall.Ruleset, sug firewall.Suggested, networks []*netm
 // Network converts n as status lists it.
 func Network(n *netmap.Network) apitype.Network {
 	return apitype.Network{Name: n.Name, ID: n.ID.String(), Admin: n.IsAdmin(), Open: n.Roster.Open,
-		Version: n.Roster.Version, Members: len(n.Roster.Members)}
+		Version: n.Roster.Version, Members: len(n.Roster.Members), KeyGeneration: n.Generation()}
 }
 
 // JoinRequests lists n's pending join requests at now (none unless we

@@ -10,7 +10,16 @@ const (
 	PathHostname     = "/v0/hostname"      // HostnameRequest: rename this node in a network
 	PathAdmin        = "/v0/admin"         // AdminRequest: share or withdraw admin rights
 	PathDelete       = "/v0/delete"        // NetworkRequest: dissolve a network for every member
+	PathRekey        = "/v0/rekey"         // NetworkRequest -> RekeyResponse: a new network key
 )
+
+// RekeyResponse reports a rekey: the key's generation (1 after the first
+// rekey) and the co-admins the new secret goes to (hostnames; those
+// offline get it when they connect).
+type RekeyResponse struct {
+	Generation int      `json:"generation"`
+	Admins     []string `json:"admins"`
+}
 
 // RemoveRequest asks an admin's node to remove Peer (a hostname, overlay
 // IP or node id) from Network.

@@ -94,6 +94,8 @@ type Network struct {
 	Hostname string `json:"hostname"`
 	// Members counts roster members, this node included.
 	Members int `json:"members"`
+	// KeyGeneration counts the network's rekeys (ray rekey).
+	KeyGeneration int `json:"key_generation,omitempty"`
 }
 
 // Peer is another node sharing at least one network with this one.
@@ -166,6 +168,10 @@ type Status struct {
 	Removed []RemovedNetwork `json:"removed,omitempty"`
 	// Drops counts dropped packets by reason.
 	Drops map[string]uint64 `json:"drops"`
+	// Reordered counts packets from peers that arrived after a newer one
+	// on the bulk channel (delivered: the path reordered them, or a
+	// sender's queues did); a duplicate is dropped as bulk_replay.
+	Reordered uint64 `json:"reordered"`
 	// FirewallInLastMinute counts inbound packets the firewall dropped in
 	// the last minute (the inbound default is deny).
 	FirewallInLastMinute uint64 `json:"firewall_in_last_minute"`
@@ -306,6 +312,9 @@ type Prefs struct {
 	// setting as it is.
 	DHT        *bool `json:"dht,omitempty"`
 	ServeRelay *bool `json:"serve_relay,omitempty"`
+	// PortMap maps our UDP port on the gateway (UPnP, NAT-PMP, PCP);
+	// nil in a change leaves it as it is.
+	PortMap *bool `json:"portmap,omitempty"`
 }
 
 // Error is the body of every non-2xx response.
@@ -393,6 +402,18 @@ type Netcheck struct {
 	STUN        []NetcheckSTUN  `json:"stun"`
 	Relays      []NetcheckRelay `json:"relays"`
 	DHT         NetcheckDHT     `json:"dht"`
+	// PortMapping is the gateway's mapping of our port.
+	PortMapping NetcheckPortMapping `json:"port_mapping"`
+}
+
+// NetcheckPortMapping is the port mapping on the default gateway:
+// Protocol is "" while there is none (Error says why).
+type NetcheckPortMapping struct {
+	Protocol string `json:"protocol"` // pcp | nat-pmp | upnp | ""
+	External string `json:"external,omitempty"`
+	LeaseS   int    `json:"lease_s"`
+	Gateway  string `json:"gateway,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // NetcheckDHT is the Mainline DHT node's state (engine/dhtdisc).

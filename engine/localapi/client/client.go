@@ -184,6 +184,12 @@ func (c *Client) DeleteNetwork(ctx context.Context, network string) error {
 	return c.do(ctx, http.MethodPost, apitype.PathDelete, apitype.NetworkRequest{Network: network}, nil)
 }
 
+// Rekey gives a network a new key (admin only).
+func (c *Client) Rekey(ctx context.Context, network string) (apitype.RekeyResponse, error) {
+	var r apitype.RekeyResponse
+	return r, c.do(ctx, http.MethodPost, apitype.PathRekey, apitype.NetworkRequest{Network: network}, &r)
+}
+
 // SetHostname renames this node in a network.
 func (c *Client) SetHostname(ctx context.Context, network, name string) error {
 	return c.do(ctx, http.MethodPost, apitype.PathHostname, apitype.HostnameRequest{Network: network, Hostname: name}, nil)
