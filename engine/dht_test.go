@@ -44,7 +44,7 @@ func TestDHTFindsRestartedMembers(t *testing.T) {
 	}
 	join(t, a, b, "home", netmap.InviteSingle)
 	for _, n := range []*node{a, b} {
-		waitFor(t, 30*time.Second, n.name+" publishes", func() bool {
+		enginetest.WaitFor(t, 30*time.Second, n.name+" publishes", func() bool {
 			st := n.e.DHT()
 			return st.On && !st.LastPublish.IsZero()
 		})
@@ -57,7 +57,7 @@ func TestDHTFindsRestartedMembers(t *testing.T) {
 	defer a.e.Close()
 	b = startNodeWith(t, "beta", root+"/b", withDHT)
 	defer b.e.Close()
-	waitFor(t, 60*time.Second, "alpha and beta online again", func() bool {
+	enginetest.WaitFor(t, 60*time.Second, "alpha and beta online again", func() bool {
 		pa, okA := a.peer("beta")
 		pb, okB := b.peer("alpha")
 		return okA && okB && pa.Online && pb.Online
