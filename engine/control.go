@@ -244,6 +244,12 @@ func (e *Engine) handleLeave(from *peer, ln netmap.LeaveNotice) {
 // network with; newer sequence numbers win. One record per node is
 // considered per message, and signatures are checked outside e.mu.
 func (e *Engine) importRecords(from *peer, recs []netmap.EndpointRecord) {
+	e.importRecordsVia(from, recs, viaRoster)
+}
+
+// importRecordsVia is importRecords noting where the records came from
+// (status's discovered_via).
+func (e *Engine) importRecordsVia(from *peer, recs []netmap.EndpointRecord, via string) {
 	recs = newestPerNode(recs)
 	e.mu.Lock()
 	recs = e.wantedRecordsLocked(recs)
@@ -261,6 +267,7 @@ func (e *Engine) importRecords(from *peer, recs []netmap.EndpointRecord) {
 			continue
 		}
 		e.state.Endpoints[r.Node] = r
+		e.dht.setVia(r.Node, via)
 		e.tellPeerLocked(r)
 		fresh = append(fresh, r)
 		if p := e.peers[r.Node]; p != nil && p.cur.Load() == nil {

@@ -120,6 +120,14 @@ type Config struct {
 	// SocketControl, when set, is applied to the UDP socket (the
 	// daemon marks it so that an exit node's routes do not capture it).
 	SocketControl func(network, address string, c syscall.RawConn) error
+	// NoDHT keeps the node off the Mainline DHT (`--no-dht`); DHTBootstrap
+	// replaces the public bootstrap nodes (`--dht-bootstrap`); DHTListen
+	// is the DHT's UDP address ("" = any port). See dht.go.
+	NoDHT        bool
+	DHTBootstrap []string
+	DHTListen    string
+	// DHTSlot overrides the rendezvous slot (tests); 0 = dhtSlot.
+	DHTSlot time.Duration
 }
 
 // Engine is one rayfish node.
@@ -200,6 +208,8 @@ type Engine struct {
 	joinWaits joinWaits
 	// lanSeen: nodes heard on the LAN, for joining open networks by id.
 	lanSeen lanRecords
+	// dht: DHT discovery and discovered_via; dht.go.
+	dht dhtState
 
 	// mu guards the fields below it.
 	mu        sync.Mutex
@@ -314,6 +324,7 @@ func (e *Engine) Start() error {
 	}
 	e.goRoutine(e.routineAccept)
 	e.goRoutine(e.routineMaintain)
+	e.goRoutine(e.routineDHT)
 	return nil
 }
 

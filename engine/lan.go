@@ -28,7 +28,7 @@ func (e *Engine) applyMDNS(svc *mdns.Service, on bool) *mdns.Service {
 			},
 			OnRecord: func(r netmap.EndpointRecord, _ netip.AddrPort) {
 				e.lanSeen.add(r, time.Now()) // where to look for open networks' admins
-				e.importRecords(nil, []netmap.EndpointRecord{r})
+				e.importRecordsVia(nil, []netmap.EndpointRecord{r}, viaMDNS)
 			},
 			Logger: e.log,
 		})

@@ -18,6 +18,7 @@ func LoopbackConfig(dir, name string, dev tun.Device, e **Engine) Config {
 		TUN:         dev,
 		Hostname:    name,
 		DisableMDNS: true,
+		NoDHT:       true, // tests never reach the public DHT
 		Endpoints: func() []netip.AddrPort {
 			return []netip.AddrPort{netip.AddrPortFrom(lo, uint16((*e).ListenPort()))}
 		},

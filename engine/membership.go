@@ -353,7 +353,7 @@ func (e *Engine) installJoined(inv netmap.Invite, s netmap.SignedRoster, recs []
 	members := len(n.Roster.Members) // guarded by e.mu
 	e.mu.Unlock()
 	e.flushSaved()
-	e.importRecords(nil, recs)
+	e.importRecordsVia(nil, recs, viaInvite)
 	e.log.Info("joined network", "network", n.Name, "members", members)
 	e.auditf(audit.NetworkJoined, inv.Inviter, "", n.Name, "")
 	return n, nil

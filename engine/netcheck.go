@@ -25,6 +25,7 @@ func (e *Engine) Netcheck(ctx context.Context) (apitype.Netcheck, error) {
 		STUN:        []apitype.NetcheckSTUN{},
 		Relays:      []apitype.NetcheckRelay{},
 		PortMapping: e.portMapStatus(),
+		DHT:         e.DHT(),
 	}
 	if r.ReflexiveV4.IsValid() {
 		out.ReflexiveV4 = r.ReflexiveV4.String()

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
@@ -19,6 +20,7 @@ type prefs struct {
 	Relays         []string `json:"relays,omitempty"`
 	Operator       string   `json:"operator,omitempty"`
 	MDNS           bool     `json:"mdns"`
+	DHT            bool     `json:"dht"`
 	PortMap        bool     `json:"portmap"`
 	// Exit nodes and subnet routes (routes.go): this node's offers, the
 	// use of members' approved routes, the exit node chosen (a node id)
@@ -28,10 +30,13 @@ type prefs struct {
 	AcceptRoutes    bool           `json:"accept_routes"`
 	ExitNode        string         `json:"exit_node,omitempty"`
 	ExitAllowLAN    bool           `json:"exit_allow_lan,omitempty"`
+	// ServeRelay: serve a relay for our networks' members when this node
+	// is reachable (`ray config set serve-relay`).
+	ServeRelay bool `json:"serve_relay"`
 }
 
 func loadPrefs(path string) (prefs, error) {
-	p := prefs{Up: true, ConnectOnStart: true, MDNS: true, PortMap: true, AcceptRoutes: true}
+	p := prefs{Up: true, ConnectOnStart: true, MDNS: true, PortMap: true, DHT: true, ServeRelay: true, AcceptRoutes: true}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return p, nil
@@ -58,9 +63,9 @@ func (e *Engine) savePrefsLocked() {
 func (e *Engine) Prefs() apitype.Prefs {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	pm := e.prefs.PortMap
+	dht, serve, pm := e.prefs.DHT, e.prefs.ServeRelay, e.prefs.PortMap
 	return apitype.Prefs{ConnectOnStart: e.prefs.ConnectOnStart, Relays: append([]string{}, e.prefs.Relays...),
-		Operator: e.prefs.Operator, MDNS: e.prefs.MDNS, PortMap: &pm}
+		Operator: e.prefs.Operator, MDNS: e.prefs.MDNS, PortMap: &pm, DHT: &dht, ServeRelay: &serve}
 }
 
 // SetPrefs replaces the preferences after validating them.
@@ -82,6 +87,12 @@ func (e *Engine) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) {
 	}
 	e.mu.Lock()
 	e.prefs.ConnectOnStart, e.prefs.Relays, e.prefs.Operator, e.prefs.MDNS = p.ConnectOnStart, p.Relays, p.Operator, p.MDNS
+	if p.DHT != nil {
+		e.prefs.DHT = *p.DHT
+	}
+	if p.ServeRelay != nil {
+		e.prefs.ServeRelay = *p.ServeRelay
+	}
 	e.savePrefsLocked()
 	e.setMDNSLocked(p.MDNS)
 	if p.PortMap != nil {
@@ -91,6 +102,7 @@ func (e *Engine) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) {
 	e.updateRelaysLocked()
 	e.mu.Unlock()
 	e.flushSaved()
+	e.syncDHT()
 	e.watchers.notify()
 	return e.Prefs(), nil
 }
@@ -114,4 +126,12 @@ func (e *Engine) SetUp(up bool) error {
 	e.mu.Unlock()
 	e.flushSaved()
 	return nil
+}
+
+// ServeRelayPref reads `ray config set serve-relay` from the state dir
+// (on unless turned off), for the daemon to decide before the engine
+// starts whether to serve a member relay.
+func ServeRelayPref(stateDir string) bool {
+	p, err := loadPrefs(filepath.Join(stateDir, "prefs.json"))
+	return err != nil || p.ServeRelay
 }

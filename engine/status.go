@@ -93,6 +93,7 @@ func (e *Engine) Status() *apitype.Status {
 			ap.LastSeen = now.Truncate(time.Second)
 		}
 		ap.State = apiconv.PeerState(ap.Online, e.standby.has(p.key))
+		ap.DiscoveredVia = e.dht.viaOf(p.key, ap.Path == apitype.PathRelay)
 		st.Peers = append(st.Peers, ap)
 	}
 	slices.SortFunc(st.Peers, func(a, b apitype.Peer) int {

@@ -32,7 +32,7 @@ for n in "${NODES[@]}"; do
   ip -n $P-$n link set $P$i name eth0
   ip -n $P-$n addr add 198.18.7.$i/24 dev eth0
   ip -n $P-$n link set eth0 up
-  ip netns exec $P-$n "$RAY" daemon --state-dir "$DIR/$n" --socket "$DIR/$n.sock" --hostname $n --no-dns >"$DIR/$n.log" 2>&1 &
+  ip netns exec $P-$n "$RAY" daemon --state-dir "$DIR/$n" --socket "$DIR/$n.sock" --hostname $n --no-dns --no-dht >"$DIR/$n.log" 2>&1 &
   i=$((i + 1))
 done
 ray() { local n=$1; shift; "$RAY" --socket "$DIR/$n.sock" "$@"; }

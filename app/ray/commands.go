@@ -384,7 +384,7 @@ func printStatus(w io.Writer, st *apitype.Status) {
 		}
 	}
 	if len(st.Peers) > 0 {
-		fmt.Fprintln(tw, "\nPEER\tID\tIPV4\tIPV6\tPATH\tRTT\tTX\tRX\tNETWORKS")
+		fmt.Fprintln(tw, "\nPEER\tID\tIPV4\tIPV6\tPATH\tRTT\tTX\tRX\tNETWORKS\tFOUND VIA")
 		for _, p := range st.Peers {
 			path := p.Path
 			switch {
@@ -406,8 +406,8 @@ func printStatus(w io.Writer, st *apitype.Status) {
 			if len(p.Refused) > 0 {
 				ipv4 += " (refused " + p.Refused[0].String() + ")"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Hostname, shortID(p.ID), ipv4, p.IPv6, path, rtt,
-				humanBytes(p.TxBytes), humanBytes(p.RxBytes), strings.Join(p.Networks, ","))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.Hostname, shortID(p.ID), ipv4, p.IPv6, path, rtt,
+				humanBytes(p.TxBytes), humanBytes(p.RxBytes), strings.Join(p.Networks, ","), dash(p.DiscoveredVia))
 		}
 	}
 	tw.Flush()

@@ -17,6 +17,8 @@ func init() {
 const configUsage = `usage: ray config show [--json]
        ray config set relay URL[,URL...]     (empty to clear)
        ray config set mdns on|off
+       ray config set dht on|off
+       ray config set serve-relay on|off
        ray config set connect-on-start on|off
        ray config set portmap on|off`
 
@@ -59,6 +61,18 @@ func cmdConfig(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		p.MDNS = on
+	case "dht":
+		on, err := onOff(args, 2, "ray config set dht on|off")
+		if err != nil {
+			return err
+		}
+		p.DHT = &on
+	case "serve-relay":
+		on, err := onOff(args, 2, "ray config set serve-relay on|off")
+		if err != nil {
+			return err
+		}
+		p.ServeRelay = &on
 	case "portmap":
 		on, err := onOff(args, 2, "ray config set portmap on|off")
 		if err != nil {
@@ -96,6 +110,12 @@ func printPrefs(w io.Writer, p apitype.Prefs) {
 	fmt.Fprintf(w, "mdns:              %s\n", onOffWord(p.MDNS))
 	fmt.Fprintf(w, "connect-on-start:  %s\n", onOffWord(p.ConnectOnStart))
 	fmt.Fprintf(w, "operator:          %s\n", operator)
+	if p.DHT != nil {
+		fmt.Fprintf(w, "dht:               %s\n", onOffWord(*p.DHT))
+	}
+	if p.ServeRelay != nil {
+		fmt.Fprintf(w, "serve-relay:       %s (when this node has a public address; from the next daemon start)\n", onOffWord(*p.ServeRelay))
+	}
 	if p.PortMap != nil {
 		fmt.Fprintf(w, "portmap:           %s\n", onOffWord(*p.PortMap))
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/engine/audit"
+	"github.com/rayfish/rayfish/engine/dhtdisc"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/localapi"
 	"github.com/rayfish/rayfish/engine/logring"
@@ -42,6 +43,8 @@ type daemonFlags struct {
 	relays     multiFlag
 	serveRelay string
 	relayURL   string
+	noDHT      bool
+	dhtBoot    multiFlag
 }
 
 // multiFlag collects a repeatable string flag.
@@ -68,6 +71,8 @@ func parseDaemonFlags(args []string, socket string) (daemonFlags, error) {
 	fs.Var(&f.relays, "relay", "relay URL (http:// or https://), repeatable; the first reachable is home")
 	fs.StringVar(&f.serveRelay, "serve-relay", "", "also serve a relay for members of our networks on this TCP address, e.g. :41383")
 	fs.StringVar(&f.relayURL, "serve-relay-url", "", "URL members use to reach --serve-relay (default http://FIRST-LOCAL-IP:PORT)")
+	fs.BoolVar(&f.noDHT, "no-dht", false, "stay off the Mainline DHT (no publishing, no lookups)")
+	fs.Var(&f.dhtBoot, "dht-bootstrap", "DHT bootstrap node HOST:PORT, repeatable; replaces the public bootstrap nodes")
 	if _, err := parseArgs(fs, args, 0, "--state-dir DIR --socket PATH [--listen-port N]"); err != nil {
 		return f, err
 	}
@@ -87,7 +92,21 @@ func parseDaemonFlags(args []string, socket string) (daemonFlags, error) {
 	if f.logDir == "" {
 		f.logDir = filepath.Join(f.stateDir, "logs")
 	}
+	for _, hp := range f.dhtBoot {
+		if _, _, err := net.SplitHostPort(hp); err != nil {
+			return f, exitCode{2, fmt.Sprintf("daemon: --dht-bootstrap %q: want HOST:PORT", hp)}
+		}
+	}
 	return f, nil
+}
+
+// dhtBootstrap is the DHT bootstrap nodes the daemon uses: none with
+// --no-dht, the --dht-bootstrap nodes if given, else the public ones.
+func (f daemonFlags) dhtBootstrap() []string {
+	if f.noDHT {
+		return nil
+	}
+	return dhtdisc.BootstrapList(f.dhtBoot)
 }
 
 // runDaemon runs the node in the foreground until ctx ends.
@@ -171,6 +190,9 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		log.Warn("audit log unavailable", "err", err)
 	}
 	var served *servedRelay
+	if f.serveRelay == "" && engine.ServeRelayPref(f.stateDir) {
+		f.serveRelay = autoServeRelay(log)
+	}
 	if f.serveRelay != "" {
 		if served, err = listenServedRelay(f.serveRelay, f.relayURL, log); err != nil {
 			dev.Close()
@@ -197,6 +219,8 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		// node is in use (Linux policy routing by socket mark).
 		SocketControl: netcfg.Control,
 		RelayOptions:  relay.ConnOptions{ClientOptions: relay.ClientOptions{DialContext: (&net.Dialer{Control: netcfg.Control}).DialContext}},
+		NoDHT:         f.noDHT,
+		DHTBootstrap:  f.dhtBootstrap(),
 		PortMap:       !f.noPortmap,
 	})
 	if err != nil {

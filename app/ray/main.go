@@ -73,6 +73,8 @@ func runCtx(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		err = runDaemon(ctx, rest, socket, stderr)
 	case "relay":
 		err = runRelay(ctx, rest, stderr)
+	case "dht":
+		err = runDHT(ctx, rest, stderr)
 	case "help":
 		fmt.Fprint(stdout, mainUsage(socket))
 		return 0

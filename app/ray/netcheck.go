@@ -4,11 +4,28 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
 
 func init() { commands["netcheck"] = cmdNetcheck }
+
+// dhtLine describes the DHT node in one line.
+func dhtLine(d apitype.NetcheckDHT) string {
+	if !d.On {
+		return "off (ray config set dht on; the daemon's --no-dht keeps it off)"
+	}
+	last := "never published"
+	if !d.LastPublish.IsZero() {
+		last = "published " + d.LastPublish.Format(time.RFC3339)
+	}
+	s := fmt.Sprintf("%d nodes, %s, %d lookups, %d B in, %d B out", d.Nodes, last, d.Lookups, d.BytesIn, d.BytesOut)
+	if d.Error != "" {
+		s += "; last publish failed: " + d.Error
+	}
+	return s
+}
 
 // cmdNetcheck reports UDP port, reflexive addresses, NAT mapping and
 // relay latency.
@@ -30,6 +47,7 @@ func cmdNetcheck(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.out, "IPv6 (public):   %s  NAT mapping: %s\n", dash(r.ReflexiveV6), r.MappingV6)
 	fmt.Fprintf(c.out, "home relay:      %s\n", dash(r.HomeRelay))
 	fmt.Fprintf(c.out, "port mapping:    %s\n", portMapLine(r.PortMapping))
+	fmt.Fprintf(c.out, "DHT:             %s\n", dhtLine(r.DHT))
 	if len(r.STUN) == 0 && len(r.Relays) == 0 {
 		fmt.Fprintln(c.out, "no relays configured: the public address, NAT type and relay latency are measured")
 		fmt.Fprintln(c.out, "against a relay (and its STUN port); add one with: ray config set relay URL")

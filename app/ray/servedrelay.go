@@ -93,3 +93,44 @@ func firstLocalIP() netip.Addr {
 	}
 	return v6
 }
+
+// defaultServeRelayPort is where a reachable member serves its relay when
+// --serve-relay is not given.
+const defaultServeRelayPort = "41383"
+
+// autoServeRelay is the address to serve a member relay on by default:
+// ":41383" when this host has a public address (members behind NAT can
+// reach it), "" otherwise. `ray config set serve-relay off` turns it off.
+func autoServeRelay(log *slog.Logger) string {
+	ip := firstLocalIP()
+	if !publicAddr(ip) {
+		return ""
+	}
+	log.Info("this node has a public address: serving a relay for members of its networks (ray config set serve-relay off)", "addr", ip)
+	return ":" + defaultServeRelayPort
+}
+
+// publicAddr reports whether ip is reachable from the internet as far as
+// its address tells: global unicast and none of the private, shared
+// (CGNAT 100.64.0.0/10), benchmarking (198.18.0.0/15) or documentation
+// ranges.
+func publicAddr(ip netip.Addr) bool {
+	if !ip.IsValid() || !ip.IsGlobalUnicast() || ip.IsPrivate() {
+		return false
+	}
+	for _, p := range nonPublic {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+var nonPublic = []netip.Prefix{
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("192.0.2.0/24"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
+	netip.MustParsePrefix("2001:db8::/32"),
+}

@@ -64,6 +64,7 @@ func TestNonMemberNamesNothing(t *testing.T) {
 			d := a.mc.Stats().Disco
 			return d.PongsSent >= 1 && a.mc.Stats().Drops.NotMember >= 2
 		})
+		a.mc.Probe(s.Public())                  // a rendezvous probe is no way around the gate either
 		time.Sleep(2 * testTiming().minPingGap) // pings would go out at once; give them time to arrive
 		st := a.mc.Stats()
 		t.Logf("stranger: %d pings sent, %d datagrams at the address it named, %d call-me-maybes refused",

@@ -47,7 +47,7 @@ NFT
   for side in a b; do
     ns=$nsa; [ $side = b ] && ns=$nsb
     ip netns exec "$ns" "$RAY" daemon --state-dir "$dir/$side" --socket "$dir/$side.sock" \
-      --listen-port $port --tun rfbench$i --hostname "bench$side" --no-dns "${extra[@]}" >"$dir/$side.log" 2>&1 &
+      --listen-port $port --tun rfbench$i --hostname "bench$side" --no-dns --no-dht "${extra[@]}" >"$dir/$side.log" 2>&1 &
   done
   for side in a b; do
     for _ in $(seq 100); do ray $side status >/dev/null 2>&1 && break; sleep 0.1; done

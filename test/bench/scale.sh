@@ -45,7 +45,7 @@ for i in $(seq 1 "$N"); do
 done
 t0=$(date +%s.%N)
 for i in $(seq 1 "$N"); do
-  ip netns exec $P-$i "$RAY" daemon --state-dir "$DIR/s$i" --socket "$DIR/$i.sock" --hostname n$i --no-dns ${RAY_DAEMON_ARGS:-} >"$DIR/$i.log" 2>&1 &
+  ip netns exec $P-$i "$RAY" daemon --state-dir "$DIR/s$i" --socket "$DIR/$i.sock" --hostname n$i --no-dns --no-dht ${RAY_DAEMON_ARGS:-} >"$DIR/$i.log" 2>&1 &
 done
 ray() { local i=$1; shift; "$RAY" --socket "$DIR/$i.sock" "$@"; }
 for i in $(seq 1 "$N"); do

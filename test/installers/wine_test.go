@@ -292,7 +292,7 @@ func TestWine(t *testing.T) {
 		// The placeholder wintun.dll cannot load: the daemon must say so,
 		// run on, retrying, and report it through the local API.
 		const sock = `\\.\pipe\rayfish-wine-test`
-		d := w.start(t, nil, rayExe, "daemon", "--state-dir", `C:\rayfish-wine-test`, "--socket", sock, "--no-dns")
+		d := w.start(t, nil, rayExe, "daemon", "--state-dir", `C:\rayfish-wine-test`, "--socket", sock, "--no-dns", "--no-dht")
 		var status wineResult
 		for deadline := time.Now().Add(30 * time.Second); d.running() && time.Now().Before(deadline); {
 			time.Sleep(2 * time.Second)

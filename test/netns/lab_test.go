@@ -37,6 +37,9 @@ type lab struct {
 	// namespace its own /etc/netns/NS/resolv.conf, since a namespace
 	// shares the host's /etc/resolv.conf otherwise.
 	dns bool
+	// dhtBoot are the lab's DHT nodes daemons bootstrap from; without
+	// them daemons start with --no-dht: tests never reach the public DHT.
+	dhtBoot []string
 }
 
 // node is one namespace with its daemon.
@@ -177,6 +180,12 @@ func (l *lab) start(name string, extra ...string) {
 	args := []string{"netns", "exec", n.ns, l.bin, "daemon", "--state-dir", n.stateDir, "--socket", n.socket, "--hostname", name}
 	if !l.dns {
 		args = append(args, "--no-dns")
+	}
+	if len(l.dhtBoot) == 0 {
+		args = append(args, "--no-dht")
+	}
+	for _, b := range l.dhtBoot {
+		args = append(args, "--dht-bootstrap", b)
 	}
 	n.cmd = exec.Command("ip", append(args, extra...)...)
 	n.cmd.Stdout, n.cmd.Stderr = logf, logf

@@ -300,6 +300,22 @@ func TestNATLab(t *testing.T) {
 	})
 }
 
+// addPublic adds node name on the internet bridge itself, at addr (in
+// 198.18.100.0/24), with no NAT in front of it.
+func (nl *natLab) addPublic(name, addr string) {
+	t := nl.t
+	t.Helper()
+	ns := nl.prefix + "-" + name
+	run(t, "ip", "netns", "add", ns)
+	run(t, "ip", "-n", ns, "link", "set", "lo", "up")
+	run(t, "ip", "link", "add", "up"+name, "netns", nl.prefix+"-inet", "type", "veth", "peer", "name", "eth0", "netns", ns)
+	run(t, "ip", "-n", nl.prefix+"-inet", "link", "set", "up"+name, "master", "br0", "up")
+	run(t, "ip", "-n", ns, "addr", "add", addr+"/24", "dev", "eth0")
+	run(t, "ip", "-n", ns, "link", "set", "eth0", "up")
+	nl.nodes[name] = &node{name: name, ns: ns, underlay: addr,
+		stateDir: filepath.Join(nl.dir, name), socket: filepath.Join(nl.dir, name+".sock"), logPath: filepath.Join(nl.dir, name+".log")}
+}
+
 // TestMemberRelay: a network whose only reachable member serves as relay
 // for the others (`ray daemon --serve-relay`); no third-party relay exists.
 // Two nodes behind hard NATs reach each other through it.
@@ -307,15 +323,7 @@ func TestMemberRelay(t *testing.T) {
 	nl := newNATLab(t, "rfr", map[string]string{"ha": "hard", "hb": "hard"})
 	summary := func(format string, args ...any) { t.Logf("SUMMARY: "+format, args...) }
 	// The public member lives on the internet bridge itself.
-	pub := nl.prefix + "-pub"
-	run(t, "ip", "netns", "add", pub)
-	run(t, "ip", "-n", pub, "link", "set", "lo", "up")
-	run(t, "ip", "link", "add", "up0", "netns", nl.prefix+"-inet", "type", "veth", "peer", "name", "eth0", "netns", pub)
-	run(t, "ip", "-n", nl.prefix+"-inet", "link", "set", "up0", "master", "br0", "up")
-	run(t, "ip", "-n", pub, "addr", "add", "198.18.100.50/24", "dev", "eth0")
-	run(t, "ip", "-n", pub, "link", "set", "eth0", "up")
-	nl.nodes["pub"] = &node{name: "pub", ns: pub, underlay: "198.18.100.50",
-		stateDir: filepath.Join(nl.dir, "pub"), socket: filepath.Join(nl.dir, "pub.sock"), logPath: filepath.Join(nl.dir, "pub.log")}
+	nl.addPublic("pub", "198.18.100.50")
 	served := "http://198.18.100.50:8443"
 	nl.start("pub", "--serve-relay", ":8443")
 	nl.start("ha")

@@ -154,7 +154,7 @@ done
 ray() { local n=$1; shift; timeout 20 "$RAY" --socket "$DIR/$n.sock" "$@"; }
 declare -A DAEMON_PID
 start_daemon() { # start_daemon NODE HOSTNAME
-  ip netns exec $P-$1 "$RAY" daemon --state-dir "$DIR/state-$1" --socket "$DIR/$1.sock" --hostname "$2" --no-dns \
+  ip netns exec $P-$1 "$RAY" daemon --state-dir "$DIR/state-$1" --socket "$DIR/$1.sock" --hostname "$2" --no-dns --no-dht \
     >"$DIR/daemon-$2.log" 2>&1 &
   PIDS+=($!)
   DAEMON_PID[$1]=$!
@@ -370,7 +370,7 @@ stop_pid "$APP_PID"
 
 # --- first start: a fresh daemon in no network -----------------------------
 log "a fresh daemon (in $P-a, TUN rfss-fresh) and rayfish on it"
-ip netns exec $P-a "$RAY" daemon --state-dir "$DIR/state-c" --socket "$DIR/c.sock" --hostname fresh --no-dns \
+ip netns exec $P-a "$RAY" daemon --state-dir "$DIR/state-c" --socket "$DIR/c.sock" --hostname fresh --no-dns --no-dht \
   --tun rfss-fresh --listen-port 41999 >"$DIR/daemon-fresh.log" 2>&1 &
 PIDS+=($!)
 wait_for 15 "daemon fresh" ray c status

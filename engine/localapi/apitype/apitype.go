@@ -135,6 +135,9 @@ type Peer struct {
 	Routes           []string `json:"routes,omitempty"`
 	ExitNodeOffer    bool     `json:"exit_node_offer,omitempty"`
 	ExitNodeApproved bool     `json:"exit_node_approved,omitempty"`
+	// DiscoveredVia says where the peer's addresses came from: invite,
+	// roster, mdns, dht or relay.
+	DiscoveredVia string `json:"discovered_via,omitempty"`
 }
 
 // JoinRequest is a node waiting for approval to join a closed network.
@@ -321,6 +324,11 @@ type Prefs struct {
 	// Operator is a local user name allowed to change settings.
 	Operator string `json:"operator"`
 	MDNS     bool   `json:"mdns"`
+	// DHT: publish and find members on the Mainline DHT; ServeRelay: serve
+	// a relay for our networks' members when reachable. nil leaves the
+	// setting as it is.
+	DHT        *bool `json:"dht,omitempty"`
+	ServeRelay *bool `json:"serve_relay,omitempty"`
 	// PortMap maps our UDP port on the gateway (UPnP, NAT-PMP, PCP);
 	// nil in a change leaves it as it is.
 	PortMap *bool `json:"portmap,omitempty"`
@@ -410,6 +418,7 @@ type Netcheck struct {
 	HomeRelay   string          `json:"home_relay,omitempty"`
 	STUN        []NetcheckSTUN  `json:"stun"`
 	Relays      []NetcheckRelay `json:"relays"`
+	DHT         NetcheckDHT     `json:"dht"`
 	// PortMapping is the gateway's mapping of our port.
 	PortMapping NetcheckPortMapping `json:"port_mapping"`
 }
@@ -422,6 +431,17 @@ type NetcheckPortMapping struct {
 	LeaseS   int    `json:"lease_s"`
 	Gateway  string `json:"gateway,omitempty"`
 	Error    string `json:"error,omitempty"`
+}
+
+// NetcheckDHT is the Mainline DHT node's state (engine/dhtdisc).
+type NetcheckDHT struct {
+	On          bool      `json:"on"`
+	Nodes       int       `json:"nodes"`
+	LastPublish time.Time `json:"last_publish,omitzero"`
+	Lookups     int64     `json:"lookups"`
+	BytesIn     int64     `json:"bytes_in"`
+	BytesOut    int64     `json:"bytes_out"`
+	Error       string    `json:"error,omitempty"`
 }
 
 // NetcheckSTUN is one STUN server's answer.

@@ -1,0 +1,96 @@
+package engine_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/rayfish/rayfish/engine"
+	"github.com/rayfish/rayfish/engine/dhtdisc"
+	"github.com/rayfish/rayfish/engine/enginetest"
+	"github.com/rayfish/rayfish/engine/netmap"
+)
+
+// TestDHTFindsRestartedMembers: two members on a private loopback DHT
+// both restart on new ports, so the addresses each saved for the other
+// are stale; they find each other again through their DHT items, and
+// status says so. The DHT is off (and never started) by --no-dht and
+// `config set dht off`.
+func TestDHTFindsRestartedMembers(t *testing.T) {
+	enginetest.CheckLeaks(t)
+	var lab []*dhtdisc.Node
+	for i := range 3 {
+		var boot []string
+		if i > 0 {
+			boot = []string{lab[0].Addr().String()}
+		}
+		n, err := dhtdisc.New(dhtdisc.Config{Listen: "127.0.0.1:0", Bootstrap: boot})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer n.Close()
+		lab = append(lab, n)
+	}
+	withDHT := func(c *engine.Config) {
+		c.NoDHT = false
+		c.DHTBootstrap = []string{lab[0].Addr().String(), lab[1].Addr().String()}
+		c.DHTListen = "127.0.0.1:0"
+		c.DHTSlot = time.Second
+	}
+	root := t.TempDir()
+	a := startNodeWith(t, "alpha", root+"/a", withDHT)
+	b := startNodeWith(t, "beta", root+"/b", withDHT)
+	if _, err := a.e.CreateNetwork("home", false); err != nil {
+		t.Fatal(err)
+	}
+	join(t, a, b, "home", netmap.InviteSingle)
+	for _, n := range []*node{a, b} {
+		enginetest.WaitFor(t, 30*time.Second, n.name+" publishes", func() bool {
+			st := n.e.DHT()
+			return st.On && !st.LastPublish.IsZero()
+		})
+	}
+	a.e.Close()
+	b.e.Close()
+
+	start := time.Now()
+	a = startNodeWith(t, "alpha", root+"/a", withDHT)
+	defer a.e.Close()
+	b = startNodeWith(t, "beta", root+"/b", withDHT)
+	defer b.e.Close()
+	enginetest.WaitFor(t, 60*time.Second, "alpha and beta online again", func() bool {
+		pa, okA := a.peer("beta")
+		pb, okB := b.peer("alpha")
+		return okA && okB && pa.Online && pb.Online
+	})
+	pa, _ := a.peer("beta")
+	pb, _ := b.peer("alpha")
+	t.Logf("online again after %v; alpha found beta via %s, beta found alpha via %s", time.Since(start).Round(time.Millisecond), pa.DiscoveredVia, pb.DiscoveredVia)
+	if pa.DiscoveredVia != "dht" && pb.DiscoveredVia != "dht" {
+		t.Fatalf("found via %q and %q, want dht", pa.DiscoveredVia, pb.DiscoveredVia)
+	}
+	if st := a.e.DHT(); st.Lookups == 0 && b.e.DHT().Lookups == 0 {
+		t.Fatal("no lookups counted")
+	}
+
+	// `ray config set dht off` stops the node.
+	p := a.e.Prefs()
+	off := false
+	p.DHT = &off
+	if _, err := a.e.SetPrefs(p); err != nil {
+		t.Fatal(err)
+	}
+	if st := a.e.DHT(); st.On {
+		t.Fatalf("dht still on after dht off: %+v", st)
+	}
+}
+
+// TestNoDHTByDefaultInTests: LoopbackConfig (every in-process test) never
+// starts a DHT node, so tests never reach the public bootstrap nodes.
+func TestNoDHTByDefaultInTests(t *testing.T) {
+	n := startNode(t, "alpha", t.TempDir())
+	defer n.e.Close()
+	time.Sleep(100 * time.Millisecond)
+	if st := n.e.DHT(); st.On {
+		t.Fatalf("DHT on in a loopback test engine: %+v", st)
+	}
+}
