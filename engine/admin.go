@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -303,6 +304,10 @@ func (e *Engine) prunedUnlock(n *netmap.Network, node key.NodePublic, msg string
 	e.gossipRoster(id, key.NodePublic{})
 }
 
+// deleteGrace bounds how long DeleteNetwork waits for connected members
+// to take the deletion and close their connections before it closes them.
+const deleteGrace = 2 * time.Second
+
 // DeleteNetwork dissolves network for every member (admin only): its last
 // roster, signed and empty, goes to every connected member, which forgets
 // the network and shows that it was deleted. A member offline now keeps
@@ -344,6 +349,16 @@ func (e *Engine) DeleteNetwork(name string) error {
 		case <-pc.ready:
 			e.writeCtrl(pc, msg)
 		default:
+		}
+	}
+	// Closing a QUIC connection discards what it has not sent yet: give
+	// the members a moment to receive the roster and hang up themselves.
+	ctx, cancel := context.WithTimeout(context.Background(), deleteGrace)
+	defer cancel()
+	for _, pc := range targets {
+		select {
+		case <-pc.qc.Context().Done():
+		case <-ctx.Done():
 		}
 	}
 	e.mu.Lock()

@@ -350,8 +350,8 @@ func TestMarkSocket(t *testing.T) {
 		if gerr != nil || mark != FwMark {
 			t.Errorf("SO_MARK = %#x, %v; want %#x", mark, gerr, FwMark)
 		}
-		if err := MarkSocket(^uintptr(0)); err == nil {
-			t.Error("MarkSocket on a bad descriptor succeeded")
+		if err := markSocket(^uintptr(0)); err == nil {
+			t.Error("markSocket on a bad descriptor succeeded")
 		}
 	})
 }

@@ -7,10 +7,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// MarkSocket sets SO_MARK=FwMark on socket fd, so that its traffic keeps
+// markSocket sets SO_MARK=FwMark on socket fd, so that its traffic keeps
 // the main routing table while an exit node is in use. It needs
 // CAP_NET_ADMIN.
-func MarkSocket(fd uintptr) error {
+func markSocket(fd uintptr) error {
 	if err := unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_MARK, FwMark); err != nil {
 		return fmt.Errorf("netcfg: mark socket: %w", err)
 	}
@@ -18,10 +18,10 @@ func MarkSocket(fd uintptr) error {
 }
 
 // Control is a net.ListenConfig / net.Dialer Control function that marks
-// the socket with MarkSocket.
+// the socket with markSocket.
 func Control(network, address string, c syscall.RawConn) error {
 	var err error
-	if cerr := c.Control(func(fd uintptr) { err = MarkSocket(fd) }); cerr != nil {
+	if cerr := c.Control(func(fd uintptr) { err = markSocket(fd) }); cerr != nil {
 		return fmt.Errorf("netcfg: mark socket: %w", cerr)
 	}
 	return err
