@@ -13,7 +13,7 @@
 // Exit node, per OS:
 //   - Linux: policy routing (exit_plan.go): table 82 holds default routes
 //     via the TUN; rules send everything there except sockets marked with
-//     FwMark (markSocket, Control), link-local destinations, the LAN (with
+//     FwMark (Control), link-local destinations, the LAN (with
 //     AllowLAN) and Exclude. With strict reverse-path filtering
 //     (rp_filter=1) the kernel drops replies to marked sockets from
 //     addresses not in Exclude, so the daemon's peers and relays belong in
