@@ -163,7 +163,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 	if err := dns.RecoverAfterCrash(f.stateDir, log); err != nil {
 		log.Warn("restore DNS after a crash", "err", err)
 	}
-	if err := cleanupNet(f.tunName); err != nil {
+	if err := netcfg.Cleanup(f.tunName); err != nil {
 		log.Warn("remove routes and forwarding left by an earlier run", "err", err)
 	}
 	var dnsMgr dns.Manager

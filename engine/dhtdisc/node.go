@@ -2,7 +2,6 @@ package dhtdisc
 
 import (
 	"context"
-	"crypto/sha1"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -258,15 +257,6 @@ func (n *Node) Lookup(ctx context.Context, nw key.NetworkPublic, m key.NodePubli
 		return netmap.EndpointRecord{}, fmt.Errorf("dht: lookup %s: %w", m.ShortString(), err)
 	}
 	return Open(nw, m, v)
-}
-
-// Target is the BEP 44 target of member m's item in network nw.
-func Target(nw key.NetworkPublic, m key.NodePublic) ([20]byte, error) {
-	pub, err := PublicKey(nw, m)
-	if err != nil {
-		return [20]byte{}, err
-	}
-	return sha1.Sum(pub[:]), nil
 }
 
 // Stats returns the node's counters.
