@@ -85,7 +85,7 @@ func TestRefusedJoinLeavesNothing(t *testing.T) {
 		if !bytes.Equal(before, after) {
 			t.Errorf("a refused join changed state.json (%d -> %d bytes)", len(before), len(after))
 		}
-		time.Sleep(time.Second) // pings would go out at once
+		time.Sleep(time.Second) // virtual time (onTestNet): pings would go out at once
 		if got := count(); got != 0 {
 			t.Errorf("the admin sent %d packets to an address a refused joiner named", got)
 		}

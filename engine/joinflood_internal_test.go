@@ -79,7 +79,7 @@ func TestJoinConnectionFlood(t *testing.T) {
 		}
 		close(work)
 		wg.Wait()
-		time.Sleep(200 * time.Millisecond) // the admin reads what arrived
+		time.Sleep(200 * time.Millisecond) // virtual time (onTestNet): the admin reads what arrived
 		open = slices.DeleteFunc(open, func(qc *quic.Conn) bool { return qc.Context().Err() != nil })
 		served = len(open)
 		grown := int64(heap()) - int64(base)

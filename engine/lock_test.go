@@ -137,7 +137,7 @@ func TestReconfigOutsideLock(t *testing.T) {
 			got := fn.log()
 			return len(got) >= 3 && slices.Equal(got[1:], want)
 		})
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // virtual time: a stray re-apply would be done by now
 		if got := fn.log(); !slices.Equal(got[1:], want) {
 			t.Errorf("after the burst the OS got %v, want %v", got[1:], want)
 		}
@@ -170,7 +170,7 @@ func TestSetUpThroughReconfig(t *testing.T) {
 		// A roster change while down does not touch the OS.
 		calls := len(fn.log())
 		n.e.SetTUNAddrsForTest(prefixes("100.64.9.9/10"))
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(100 * time.Millisecond) // virtual time: an apply would be done by now
 		if got := fn.log(); len(got) != calls {
 			t.Errorf("addresses applied while down: %v", got[calls:])
 		}

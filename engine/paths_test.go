@@ -124,7 +124,8 @@ func TestRefusedJoinContactsNothing(t *testing.T) {
 			t.Fatal("join with a wrong secret succeeded")
 		}
 		// Pings go out while the join is handled and a relay connection
-		// takes milliseconds: a second is ample for either to show.
+		// takes milliseconds: a second (of virtual time, onVirtualNet) is
+		// ample for either to show.
 		time.Sleep(time.Second)
 		refusedPackets, refusedRelay := decoy.received(), hostile.saw(adminKey)
 		t.Logf("refused join: %d datagrams to the stranger's decoy addresses; admin dialled its relay: %v", refusedPackets, refusedRelay)

@@ -89,7 +89,7 @@ func TestRecordFloodLockTime(t *testing.T) {
 			} else {
 				held++
 			}
-			time.Sleep(20 * time.Microsecond)
+			time.Sleep(20 * time.Microsecond) // the sampling period (a measurement, not a wait)
 		}
 	}()
 	msgs := 0

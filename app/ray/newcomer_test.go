@@ -50,13 +50,24 @@ func TestTranscriptCreateJoinHints(t *testing.T) {
 		pa, pb := a.e.Status().Peers, b.e.Status().Peers
 		return len(pa) == 1 && pa[0].Online && len(pb) == 1 && pb[0].Online
 	})
-	// alpha-1 sends UDP to a port alpha's firewall does not open (until
-	// three arrived: the first may race the bulk channel's set-up).
+	// alpha-1 sends UDP to a port alpha's firewall does not open until
+	// three arrived. The next packet goes once the last one was counted
+	// (or after five polls: the first may race the bulk channel's
+	// set-up), so none is still in flight when the count is read below.
 	sa, sb := a.e.Status().Self, b.e.Status().Self
+	seen, idle := ^uint64(0), 0
 	waitUntil(t, 10*time.Second, "three firewall_in drops in the last minute", func() bool {
-		b.tun.ToEngine <- enginetest.UDPPacket(sb.IPv4, sa.IPv4, 40000, 8080, 10)
-		time.Sleep(50 * time.Millisecond)
-		return a.e.Status().FirewallInLastMinute >= 3
+		c := a.e.Status().FirewallInLastMinute
+		if c >= 3 {
+			return true
+		}
+		if c != seen || idle >= 5 {
+			b.tun.ToEngine <- enginetest.UDPPacket(sb.IPv4, sa.IPv4, 40000, 8080, 10)
+			seen, idle = c, 0
+		} else {
+			idle++
+		}
+		return false
 	})
 	sj := statusOf(t, a)
 	n := sj.FirewallInLastMinute

@@ -12,6 +12,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -487,23 +488,30 @@ func TestWaitAnswering(t *testing.T) {
 	if err := waitAnswering(context.Background(), sock, 0); err == nil {
 		t.Fatal("waitAnswering on no daemon succeeded")
 	}
-	// A daemon that comes up after a while is waited for.
-	go func() {
-		time.Sleep(300 * time.Millisecond)
-		ln, err := net.Listen("unix", sock)
-		if err != nil {
+	// A daemon that is not ready yet (its first answer is an error) is
+	// asked again until it answers: the handler counts the tries, so
+	// nothing depends on how long anything takes.
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tries atomic.Int32
+	mux := http.NewServeMux()
+	mux.HandleFunc(apitype.PathVersion, func(w http.ResponseWriter, r *http.Request) {
+		if tries.Add(1) == 1 {
+			http.Error(w, `{"error":"starting"}`, http.StatusServiceUnavailable)
 			return
 		}
-		mux := http.NewServeMux()
-		mux.HandleFunc(apitype.PathVersion, func(w http.ResponseWriter, r *http.Request) {
-			w.Write([]byte(`{"version":"test","api_version":1}`))
-		})
-		srv := &http.Server{Handler: mux}
-		t.Cleanup(func() { srv.Close() })
-		srv.Serve(ln)
-	}()
+		w.Write([]byte(`{"version":"test","api_version":1}`))
+	})
+	srv := &http.Server{Handler: mux}
+	t.Cleanup(func() { srv.Close() })
+	go srv.Serve(ln)
 	if err := waitAnswering(context.Background(), sock, 10*time.Second); err != nil {
 		t.Fatalf("waitAnswering = %v", err)
+	}
+	if n := tries.Load(); n != 2 {
+		t.Errorf("waitAnswering asked %d times, want 2 (one refused, one answered)", n)
 	}
 }
 

@@ -69,13 +69,9 @@ func TestOversizeBulkThroughRelay(t *testing.T) {
 	mcB := startTestConn(t, kb, url, b.ReceiveBulk)
 	mcA := startTestConn(t, ka, url, nil)
 	mcA.SetPeer(kb.Public(), nil, url) // no direct endpoints: relay only
-	deadline := time.Now().Add(10 * time.Second)
-	for mcA.HomeRelay() == "" || mcB.HomeRelay() == "" {
-		if time.Now().After(deadline) {
-			t.Fatal("relay connections not up")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	enginetest.WaitFor(t, 10*time.Second, "relay connections up", func() bool {
+		return mcA.HomeRelay() != "" && mcB.HomeRelay() != ""
+	})
 	send := func(size int) {
 		t.Helper()
 		wire, err := s.Seal(nil, enginetest.UDPPacket(aAddr, bAddr, 1, 2, size-28))

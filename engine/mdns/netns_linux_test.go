@@ -17,6 +17,7 @@ import (
 	"github.com/vishvananda/netns"
 	"golang.org/x/net/ipv4"
 
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
 
@@ -230,13 +231,8 @@ func TestLAN(t *testing.T) {
 	}
 	na, nb := newLab(t)
 	a := na.start(t, 1)
-	deadline := time.Now().Add(5 * time.Second)
-	for a.announced.Load() < 2 { // the startup announcements went nowhere
-		if time.Now().After(deadline) {
-			t.Fatal("A did not announce")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	// The startup announcements go nowhere: B is not up yet.
+	enginetest.WaitFor(t, 5*time.Second, "A's two startup announcements", func() bool { return a.announced.Load() >= 2 })
 	b := nb.start(t, 2)
 
 	a.waitFor(t, "A hears B's announcement", b.rec, nb.addr)

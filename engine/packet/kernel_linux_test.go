@@ -266,6 +266,8 @@ func (k *kernelTUN) pmtu(server string, want int) error {
 	if sockErr != nil {
 		return sockErr
 	}
+	// The kernel learns the MTU from the ICMP error asynchronously and
+	// tells no one: polling its cached value is the only way to wait.
 	deadline := time.Now().Add(5 * time.Second)
 	for time.Now().Before(deadline) {
 		c.Write(make([]byte, 1400)) // EMSGSIZE once the MTU is learned

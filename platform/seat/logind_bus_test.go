@@ -3,8 +3,8 @@
 package seat
 
 import (
+	"bufio"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -30,19 +30,29 @@ func TestActiveLocalUsersOverDBus(t *testing.T) {
 	}
 	dir := t.TempDir()
 	addr := "unix:path=" + filepath.Join(dir, "bus")
-	cmd := exec.Command(daemon, "--session", "--nofork", "--nopidfile", "--address="+addr)
+	// dbus-daemon prints its address once it listens: reading that line
+	// is the wait for it to start.
+	cmd := exec.Command(daemon, "--session", "--nofork", "--nopidfile", "--print-address", "--address="+addr)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	for i := 0; ; i++ {
-		if _, err := os.Stat(filepath.Join(dir, "bus")); err == nil {
-			break
+	ready := make(chan error, 1)
+	go func() {
+		_, err := bufio.NewReader(out).ReadString('\n')
+		ready <- err
+	}()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("dbus-daemon did not start: %v", err)
 		}
-		if i == 100 {
-			t.Fatal("dbus-daemon did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
+	case <-time.After(10 * time.Second):
+		t.Fatal("dbus-daemon did not start")
 	}
 
 	server, err := dbus.Connect(addr)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -159,27 +160,33 @@ func TestProgramStartFailure(t *testing.T) {
 	}
 }
 
+// TestProgramFailureDuringStopIsNotFatal runs in a synctest bubble so
+// that it can wait for Stop to block rather than poll for it.
 func TestProgramFailureDuringStopIsNotFatal(t *testing.T) {
-	f := newFake()
-	f.startErr = errors.New("boom")
-	var called atomic.Bool
-	p := NewProgram(f.start, ProgramOptions{OnStartFailure: func(error) { called.Store(true) }})
-	if err := p.Start(nil); err != nil {
-		t.Fatal(err)
-	}
-	stopped := make(chan error, 1)
-	go func() { stopped <- p.Stop(nil) }()
-	// Let Stop mark the program as stopping before start fails.
-	for !p.isStopping() {
-		time.Sleep(time.Millisecond)
-	}
-	close(f.release)
-	if err := <-stopped; err != nil {
-		t.Fatal(err)
-	}
-	if called.Load() {
-		t.Error("OnStartFailure called although the service was being stopped")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.startErr = errors.New("boom")
+		var called atomic.Bool
+		p := NewProgram(f.start, ProgramOptions{OnStartFailure: func(error) { called.Store(true) }})
+		if err := p.Start(nil); err != nil {
+			t.Fatal(err)
+		}
+		stopped := make(chan error, 1)
+		go func() { stopped <- p.Stop(nil) }()
+		// Stop marks the program as stopping and waits for the start: once
+		// every goroutine of the bubble is blocked, it has done so.
+		synctest.Wait()
+		if !p.isStopping() {
+			t.Fatal("Stop did not mark the program as stopping")
+		}
+		close(f.release)
+		if err := <-stopped; err != nil {
+			t.Fatal(err)
+		}
+		if called.Load() {
+			t.Error("OnStartFailure called although the service was being stopped")
+		}
+	})
 }
 
 func (p *Program) isStopping() bool {
