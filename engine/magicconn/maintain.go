@@ -63,16 +63,18 @@ func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
 	busy := c.busy(p, now)
 	sinceFull := now - mono(p.lastFullPing.Load())
 	if b := p.best; b != nil {
-		interval := c.t.idleHeartbeat
+		var due bool
 		switch {
 		case busy:
-			interval = c.t.heartbeat
+			due = now-b.lastPing >= mono(c.t.heartbeat)
 		case active: // only keepalives: the path must stay trusted, not measured
-			interval = c.t.quietHeartbeat
+			due = c.quietPingDue(p, b, now)
+		default:
+			due = now-b.lastPing >= mono(c.t.idleHeartbeat)
 		}
 		if busy && sinceFull >= mono(c.t.upgrade) {
 			c.fullPingLocked(p, now, out)
-		} else if now-b.lastPing >= mono(interval) {
+		} else if due {
 			c.pingLocked(p, b, now, out)
 		}
 		return

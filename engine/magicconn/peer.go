@@ -70,6 +70,7 @@ type peer struct {
 	cands        map[netip.AddrPort]*candidate
 	best         *candidate // the direct path in use, nil if none
 	lostAt       mono       // when the last direct path went quiet
+	pathSince    mono       // when best last changed
 	probeSince   mono       // when we began looking for a direct path
 	lastCMM      mono       // last call-me-maybe sent
 	lastCMMRx    mono       // last call-me-maybe handled
@@ -274,7 +275,7 @@ func (c *Conn) trustWindow(p *peer, now mono) mono {
 	if c.busy(p, now) {
 		return mono(c.t.trust)
 	}
-	return mono(c.t.quietTrust)
+	return c.quietTrustWindow(p, now)
 }
 
 // noteData records data to or from p; small QUIC packets (keepalives,
@@ -319,6 +320,9 @@ func (c *Conn) chooseLocked(p *peer, now mono) bool {
 		cur = fastest
 	}
 	p.best = cur
+	if old != cur {
+		p.pathSince = now
+	}
 	switch {
 	case old == cur:
 		return false
