@@ -16,8 +16,11 @@ import "time"
 // repeated at the fast heartbeat.
 const pongWait = time.Second
 
-// calm returns how long p's direct path has been steady and quiet, or 0
-// when it is not calm at all.
+// calm returns how long p's direct path has been steady and without data
+// (since the path was chosen, or since data last stopped, as maintenance
+// saw it), or 0 when it is not calm at all. Data that just began does
+// not end the calm at once: the trust window keeps its quiet length until
+// the first heartbeats under data are answered (trustWindow).
 func (c *Conn) calm(p *peer, now mono) mono {
 	if c.t.quietMax <= c.t.quietHeartbeat || p.best == nil {
 		return 0
@@ -25,7 +28,7 @@ func (c *Conn) calm(p *peer, now mono) mono {
 	if now-mono(p.lastRecv.Load()) > mono(c.t.quietSilence) {
 		return 0
 	}
-	since := max(mono(p.lastData.Load()), p.pathSince, p.lostAt)
+	since := max(p.busyEnd, p.pathSince, p.lostAt)
 	if now <= since {
 		return 0
 	}

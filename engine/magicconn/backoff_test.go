@@ -131,8 +131,22 @@ func TestQuietBackoff(t *testing.T) {
 			if n := s.pingsIn(at, at+10*time.Second); n < 8 {
 				t.Errorf("%d pings in the first 10 s of data, want one a second", n)
 			}
-			if !s.trustedNow() {
-				t.Error("path untrusted under data")
+			if !s.trustedNow() || s.lostT != 0 {
+				t.Errorf("path untrusted under data (lost at %v, data from %v)", s.lostT, at)
+			}
+		})
+	})
+	t.Run("a path under data that dies is given up within trust", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newQuietSim(t)
+			s.run(5 * time.Minute)
+			s.busy = true
+			s.run(time.Minute)
+			s.down = true
+			at := time.Since(s.start)
+			s.run(10 * time.Second)
+			if s.lostT == 0 || s.lostT-at > s.c.t.trust+s.c.t.tick {
+				t.Errorf("path died at %v, given up at %v (want within %v)", at, s.lostT, s.c.t.trust)
 			}
 		})
 	})

@@ -43,6 +43,14 @@ func (c *Conn) maintain() {
 // the best path every heartbeat, every candidate every upgrade interval
 // while direct and every retry interval (with a call-me-maybe) while not.
 func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
+	busy := c.busy(p, now)
+	switch {
+	case busy && !p.wasBusy:
+		p.busySince = now
+	case !busy && p.wasBusy:
+		p.busyEnd = now
+	}
+	p.wasBusy = busy
 	routeChanged := false
 	for _, cd := range p.cands {
 		if !cd.told && cd != p.best && now-cd.heard() > mono(c.t.candidateTTL) {
@@ -60,7 +68,6 @@ func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
 		return
 	}
 	active := now-p.lastActive() < mono(c.t.active)
-	busy := c.busy(p, now)
 	sinceFull := now - mono(p.lastFullPing.Load())
 	if b := p.best; b != nil {
 		var due bool

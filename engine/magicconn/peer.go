@@ -71,6 +71,9 @@ type peer struct {
 	best         *candidate // the direct path in use, nil if none
 	lostAt       mono       // when the last direct path went quiet
 	pathSince    mono       // when best last changed
+	wasBusy      bool       // busy at the last maintenance
+	busySince    mono       // when it last became busy
+	busyEnd      mono       // when it last stopped being busy
 	probeSince   mono       // when we began looking for a direct path
 	lastCMM      mono       // last call-me-maybe sent
 	lastCMMRx    mono       // last call-me-maybe handled
@@ -273,6 +276,11 @@ func (c *Conn) busy(p *peer, now mono) bool {
 // messages is most of an idle node's CPU).
 func (c *Conn) trustWindow(p *peer, now mono) mono {
 	if c.busy(p, now) {
+		if !p.wasBusy || now-p.busySince < mono(c.t.trust) {
+			// Data just began: the quiet window holds until the first
+			// heartbeats under data are answered.
+			return max(mono(c.t.trust), c.quietTrustWindow(p, now))
+		}
 		return mono(c.t.trust)
 	}
 	return c.quietTrustWindow(p, now)
