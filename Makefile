@@ -10,7 +10,7 @@ SOCKET ?= /run/rayfish/rayfish.sock
 
 # Debian packages the daemon and the tests need (installed only when missing).
 RUN_PKGS := iproute2 ca-certificates
-TEST_PKGS := iproute2 iputils-ping iperf3 nftables dnsutils procps psmisc curl
+TEST_PKGS := iproute2 iputils-ping iperf3 nftables dnsutils procps psmisc miniupnpd miniupnpd-nftables ethtool wireguard-tools curl
 
 .DEFAULT_GOAL := all
 .PHONY: all build ray run test unit netns deps-run deps-test demo bench fuzz clean
@@ -47,8 +47,8 @@ unit:
 	$(GO) test -count=1 -run 'Allocs' ./engine/...
 
 # netns: real daemons and real TUN devices in network namespaces (root).
-netns: ray
-	RAY_BIN=$(CURDIR)/$(BIN)/ray $(GO) test -count=1 -timeout 20m -tags netns -v ./test/netns/ 2>&1 | tee build/netns.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+\.go:[0-9]+: (SUMMARY|##))' ; test $${PIPESTATUS[0]} -eq 0
+netns: ray impair wireguard-go
+	RAY_BIN=$(CURDIR)/$(BIN)/ray IMPAIR_BIN=$(CURDIR)/$(BIN)/impair WG_GO=$(CURDIR)/$(BIN)/wireguard-go $(GO) test -count=1 -timeout 20m -tags netns -v ./test/netns/ 2>&1 | tee build/netns.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+\.go:[0-9]+: (SUMMARY|##))' ; test $${PIPESTATUS[0]} -eq 0
 
 # test: everything, in order: the static checks (mk/check.mk), unit tests
 # (race), cross-OS vet, the GUI's headless tests, then the real-daemon netns

@@ -43,7 +43,7 @@ func (e *Engine) dialDue(now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	for _, p := range e.peers {
-		if p.cur.Load() != nil || p.dialing || now.Before(p.nextDial) {
+		if p.cur.Load() != nil || p.dialing || now.Before(p.nextDial) && !e.answeredSinceFailLocked(p, now) {
 			continue
 		}
 		rec, ok := e.state.Endpoints[p.key]
@@ -53,6 +53,30 @@ func (e *Engine) dialDue(now time.Time) {
 		p.dialing = true
 		e.goRoutine(func() { e.dialPeer(p) })
 	}
+}
+
+// answeredSinceFailLocked reports whether p, waiting out a dial backoff,
+// answered a disco ping since its last dial failed: a peer that comes
+// back (a laptop waking up, after the 15 s backoff grew) is dialled at
+// once rather than when the backoff ends. The failure was at least
+// p.backoff before p.nextDial; redials on this ground are a second apart
+// at least.
+func (e *Engine) answeredSinceFailLocked(p *peer, now time.Time) bool {
+	if e.mc == nil || p.backoff == 0 || !redialEarly(p.backoff, p.nextDial, now, time.Time{}) {
+		return false
+	}
+	return redialEarly(p.backoff, p.nextDial, now, e.mc.Path(p.key).LastPong)
+}
+
+// redialEarly reports whether a peer whose dial failed, now waiting for
+// nextDial after backoff, should be dialled now because it answered a
+// ping at lastPong (zero: only whether enough time passed to ask).
+func redialEarly(backoff time.Duration, nextDial, now, lastPong time.Time) bool {
+	failed := nextDial.Add(-backoff) // the failure was no later
+	if backoff == 0 || now.Sub(failed) < time.Second {
+		return false
+	}
+	return lastPong.IsZero() || lastPong.After(failed)
 }
 
 func (e *Engine) dialPeer(p *peer) {

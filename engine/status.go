@@ -23,6 +23,7 @@ func (e *Engine) Status() *apitype.Status {
 		Peers:     []apitype.Peer{},
 		Requests:  []apitype.JoinRequest{},
 		Drops:     e.dp.Drops(),
+		Reordered: e.dp.Reordered(),
 		TUNError:  e.tunError(),
 		SaveError: e.saveError(),
 

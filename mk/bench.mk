@@ -12,12 +12,14 @@
 #                                    of kill -9 and 10 of clean restart
 #   make soak                        5 nodes, mixed traffic and a restart every
 #                                    few minutes for SOAK_MINUTES (default 30)
+#   make bench-impair                lossy link (50 ms, 0/1/3% loss, 1% reorder) vs raw and
+#                                    wireguard-go, path changes, a 90 s SIGSTOP (mk/impair.mk)
 
 ANCHORS ?= $(firstword $(wildcard ../shared/bench/anchors.sh /work/shared/bench/anchors.sh))
 
 .PHONY: bench bench-go bench-anchors bench-scale bench-churn soak
 
-bench: bench-go bench-anchors bench-churn
+bench: bench-go bench-anchors bench-impair bench-churn
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./engine/packet/ ./engine/firewall/ ./engine/bulk/ ./engine/router/ ./engine/dataplane/

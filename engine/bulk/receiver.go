@@ -73,6 +73,16 @@ func (r *Receiver) Open(dst, wire []byte) ([]byte, error) {
 	return out, nil
 }
 
+// Reordered returns how many packets Open accepted after a packet with a
+// higher counter: out-of-order delivery (duplicates are refused with
+// ErrReplay instead).
+func (r *Receiver) Reordered() uint64 { return r.window.late.Load() }
+
+// CountReorderedIn makes r also count its out-of-order packets in n,
+// which outlives r (a data plane's total over every session and epoch).
+// Call it before the first Open.
+func (r *Receiver) CountReorderedIn(n *atomic.Uint64) { r.window.shared = n }
+
 // Forgeries returns how many packets for this session failed
 // authentication.
 func (r *Receiver) Forgeries() uint64 { return r.forgeries.Load() }

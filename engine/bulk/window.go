@@ -31,6 +31,11 @@ type window struct {
 	mu   sync.Mutex
 	last atomic.Uint64 // newest accepted counter (0 before the first)
 	ring [ringBlocks]atomic.Uint64
+	// late counts counters accepted after a newer one: packets that
+	// arrived out of order (the path's doing, or a sender's queues').
+	late atomic.Uint64
+	// shared, if set, counts the same as late for a whole data plane.
+	shared *atomic.Uint64
 }
 
 // check reports whether c could still be accepted: nil, ErrReplay or
@@ -78,5 +83,11 @@ func (w *window) commit(c uint64) error {
 		return ErrReplay
 	}
 	blk.Store(old | bit)
+	if c < last {
+		w.late.Add(1)
+		if w.shared != nil {
+			w.shared.Add(1)
+		}
+	}
 	return nil
 }

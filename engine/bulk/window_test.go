@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"math/rand/v2"
+	"sync/atomic"
 	"testing"
 )
 
@@ -47,6 +48,34 @@ func TestWindow(t *testing.T) {
 				if hint != s.want {
 					t.Fatalf("step %d: check(%d) = %v, commit says %v", i, s.c, hint, got)
 				}
+			}
+		})
+	}
+}
+
+// TestWindowCountsLate: late counts accepted packets that came after a
+// newer one, never replays, refusals or packets in order.
+func TestWindowCountsLate(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		cs   []uint64
+		late uint64
+	}{
+		{"in order", []uint64{0, 1, 2, 3, 10, 11}, 0},
+		{"gaps are not late", []uint64{1, 5, 9, 100}, 0},
+		{"reorder", []uint64{5, 3, 4, 0, 3, 6}, 3},     // 3, 4, 0 (the second 3 is a replay)
+		{"replays", []uint64{2, 1, 2, 1, 1, 3}, 1},     // the first 1; the rest are replays
+		{"too old", []uint64{WindowSize + 5, 0, 6}, 1}, // 0 refused, 6 late
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var w window
+			var shared atomic.Uint64
+			w.shared = &shared
+			for _, c := range tt.cs {
+				w.commit(c)
+			}
+			if got := w.late.Load(); got != tt.late || shared.Load() != tt.late {
+				t.Errorf("late = %d, shared %d, want %d", got, shared.Load(), tt.late)
 			}
 		})
 	}

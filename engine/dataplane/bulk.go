@@ -116,6 +116,7 @@ func (b *Bulk) addRecv(epoch uint32) error {
 	if err != nil {
 		return err
 	}
+	r.CountReorderedIn(&b.pl.reordered)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, ok := b.recvs[epoch]; ok || b.closed {

@@ -83,6 +83,9 @@ type Plane struct {
 	drops  dropCounters
 	pktIn  atomic.Uint64
 	pktOut atomic.Uint64
+	// reordered counts bulk packets accepted after a newer one, over
+	// every session (bulk.Receiver.CountReorderedIn).
+	reordered atomic.Uint64
 	// fwInRecent counts firewall_in drops of the last minute.
 	fwInRecent recentCounter
 
@@ -172,6 +175,10 @@ func (pl *Plane) second() int64 { return pl.Now() / int64(time.Second) }
 
 // Drops returns the dropped packets by reason (zero ones included).
 func (pl *Plane) Drops() map[string]uint64 { return pl.drops.snapshot() }
+
+// Reordered returns how many bulk packets arrived after a newer one and
+// were delivered all the same (a duplicate is dropped as bulk_replay).
+func (pl *Plane) Reordered() uint64 { return pl.reordered.Load() }
 
 // CountMalformed counts a packet dropped as malformed by the caller (a
 // control datagram it could not read).

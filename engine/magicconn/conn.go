@@ -67,6 +67,9 @@ type Config struct {
 // timing holds the protocol's timers; defaultTiming has the production
 // values.
 type timing struct {
+	hot            time.Duration // a peer with data this recent is hot: a dead path must be left fast
+	hotTrust       time.Duration // trust, for a hot peer
+	hotHeartbeat   time.Duration // ping the best path of a hot peer this often
 	trust          time.Duration // a pong keeps a direct path trusted this long
 	heartbeat      time.Duration // ping the best path of a peer with data this often
 	quietHeartbeat time.Duration // ... of one with only QUIC keepalives lately
@@ -92,6 +95,9 @@ type timing struct {
 
 func defaultTiming() timing {
 	return timing{
+		hot:            5 * time.Second,
+		hotTrust:       2 * time.Second,
+		hotHeartbeat:   500 * time.Millisecond,
 		trust:          3 * time.Second,
 		heartbeat:      time.Second,
 		quietHeartbeat: 4 * time.Second,
@@ -197,6 +203,7 @@ type Conn struct {
 	home        homeState
 	meetRelay   string           // from SetMeetRelay
 	local       []netip.AddrPort // from SetLocalEndpoints
+	mapped      netip.AddrPort   // from SetMappedEndpoint (port mapping)
 	stunAddrs   []netip.AddrPort // from the last successful STUN round
 	pongAddrs   []reflexive      // from pongs, at most maxPongReflexive
 	mappingV4   stun.Mapping

@@ -51,8 +51,8 @@
 // whenever something changes, and sends without taking a lock:
 //
 //   - to the best direct address, while its last pong is younger than
-//     the trust window (timing.trust while data flows, timing.quietTrust
-//     otherwise);
+//     the trust window (timing.hotTrust while data flows now,
+//     timing.trust for a while after, timing.quietTrust otherwise);
 //   - else through the peer's relay (its home relay from SetPeer, or the
 //     relay its packets last arrived through); relay sends never block;
 //   - else, with no relay at all, to every candidate address, each right
@@ -83,8 +83,10 @@
 // address as a pong reports it joins our endpoints only once two members
 // report it, one member backing at most one such address.
 //
-// Once direct, the best path is pinged every timing.heartbeat while data
-// flows, every timing.quietHeartbeat while only QUIC keepalives cross it
+// Once direct, the best path is pinged every timing.hotHeartbeat while
+// data flows now (so a dead path is left for the relay within 3 s, see
+// test/netns TestPathChanges), every timing.heartbeat for a while after,
+// every timing.quietHeartbeat while only QUIC keepalives cross it
 // and every timing.idleHeartbeat when the peer is idle; while data flows,
 // all candidates are pinged every timing.upgrade to find a better path.
 // A path is replaced only by one clearly better (clearlyBetter), so
@@ -136,5 +138,6 @@
 //
 // Package natlab simulates an internet with NATs of every kind, on which
 // the tests run real quic-go connections between Conns, with a real relay
-// on loopback TCP.
+// on natlab's in-memory streams: everything runs in testing/synctest
+// bubbles, so the protocol's timers pass on virtual time.
 package magicconn

@@ -72,6 +72,8 @@ func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
 	if b := p.best; b != nil {
 		var due bool
 		switch {
+		case c.hot(p, now):
+			due = now-b.lastPing >= mono(c.t.hotHeartbeat)
 		case busy:
 			due = now-b.lastPing >= mono(c.t.heartbeat)
 		case active: // only keepalives: the path must stay trusted, not measured

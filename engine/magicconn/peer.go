@@ -271,19 +271,30 @@ func (c *Conn) busy(p *peer, now mono) bool {
 }
 
 // trustWindow is how long a pong keeps p's direct path trusted: short
-// while data flows, so a dead path is noticed within seconds; longer for
+// while data flows, shortest while it flows now, so a dead path is
+// noticed within seconds; longer for
 // a quiet peer, which is pinged less often (signing and checking disco
 // messages is most of an idle node's CPU).
 func (c *Conn) trustWindow(p *peer, now mono) mono {
-	if c.busy(p, now) {
-		if !p.wasBusy || now-p.busySince < mono(c.t.trust) {
-			// Data just began: the quiet window holds until the first
-			// heartbeats under data are answered.
-			return max(mono(c.t.trust), c.quietTrustWindow(p, now))
-		}
+	if c.busy(p, now) && (!p.wasBusy || now-p.busySince < mono(c.t.trust)) {
+		// Data just began: the quiet window holds until the first
+		// heartbeats under data are answered.
+		return max(mono(c.t.trust), c.quietTrustWindow(p, now))
+	}
+	switch {
+	case c.hot(p, now):
+		return mono(c.t.hotTrust)
+	case c.busy(p, now):
 		return mono(c.t.trust)
 	}
 	return c.quietTrustWindow(p, now)
+}
+
+// hot reports whether data crossed p's path within the last few seconds
+// (a transfer, a call): its path is pinged most often, so a dead one is
+// left for the relay within 3 s.
+func (c *Conn) hot(p *peer, now mono) bool {
+	return c.t.hot > 0 && now-mono(p.lastData.Load()) < mono(c.t.hot)
 }
 
 // noteData records data to or from p; small QUIC packets (keepalives,

@@ -76,31 +76,14 @@ func run(t *testing.T, name string, args ...string) string {
 // newLab creates namespaces prefix-NAME for each name, on a bridge living
 // in its own namespace, with underlay 198.18.<subnet>.<i+1>/24.
 func newLab(t *testing.T, prefix string, subnet int, names ...string) *lab {
-	l := &lab{t: t, prefix: prefix, bin: rayBin(t), nodes: map[string]*node{}}
-	// Not t.TempDir: its parent is 0700, and the unprivileged API test
-	// must reach the sockets in here.
-	dir, err := os.MkdirTemp("", prefix+"-lab-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	os.Chmod(dir, 0o755)
-	l.dir = dir
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	cleanupNamespaces(prefix)
+	l := baseLab(t, prefix)
 	t.Cleanup(func() { l.close() })
 	sw := prefix + "-sw"
 	run(t, "ip", "netns", "add", sw)
 	run(t, "ip", "-n", sw, "link", "add", "br0", "type", "bridge")
 	run(t, "ip", "-n", sw, "link", "set", "br0", "up")
 	for i, name := range names {
-		n := &node{
-			name:     name,
-			ns:       prefix + "-" + name,
-			underlay: fmt.Sprintf("198.18.%d.%d", subnet, i+1),
-			stateDir: filepath.Join(l.dir, name),
-			socket:   filepath.Join(l.dir, name+".sock"),
-			logPath:  filepath.Join(l.dir, name+".log"),
-		}
+		n := l.newNode(name, fmt.Sprintf("198.18.%d.%d", subnet, i+1))
 		run(t, "ip", "netns", "add", n.ns)
 		veth := fmt.Sprintf("%s%d", prefix, i)
 		run(t, "ip", "link", "add", veth, "netns", n.ns, "type", "veth", "peer", "name", "p"+name, "netns", sw)
@@ -112,6 +95,36 @@ func newLab(t *testing.T, prefix string, subnet int, names ...string) *lab {
 		l.nodes[name] = n
 	}
 	return l
+}
+
+// baseLab returns an empty lab with its directory, after deleting any
+// namespace left over with prefix.
+func baseLab(t *testing.T, prefix string) *lab {
+	l := &lab{t: t, prefix: prefix, bin: rayBin(t), nodes: map[string]*node{}}
+	// Not t.TempDir: its parent is 0700, and the unprivileged API test
+	// must reach the sockets in here.
+	dir, err := os.MkdirTemp("", prefix+"-lab-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	l.dir = dir
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cleanupNamespaces(prefix)
+	return l
+}
+
+// newNode describes node name (namespace PREFIX-name, files in the lab
+// directory) with underlay address underlay; it creates nothing.
+func (l *lab) newNode(name, underlay string) *node {
+	return &node{
+		name:     name,
+		ns:       l.prefix + "-" + name,
+		underlay: underlay,
+		stateDir: filepath.Join(l.dir, name),
+		socket:   filepath.Join(l.dir, name+".sock"),
+		logPath:  filepath.Join(l.dir, name+".log"),
+	}
 }
 
 func cleanupNamespaces(prefix string) {

@@ -165,6 +165,10 @@ type Status struct {
 	Removed []RemovedNetwork `json:"removed,omitempty"`
 	// Drops counts dropped packets by reason.
 	Drops map[string]uint64 `json:"drops"`
+	// Reordered counts packets from peers that arrived after a newer one
+	// on the bulk channel (delivered: the path reordered them, or a
+	// sender's queues did); a duplicate is dropped as bulk_replay.
+	Reordered uint64 `json:"reordered"`
 	// FirewallInLastMinute counts inbound packets the firewall dropped in
 	// the last minute (the inbound default is deny).
 	FirewallInLastMinute uint64 `json:"firewall_in_last_minute"`
@@ -300,6 +304,9 @@ type Prefs struct {
 	// Operator is a local user name allowed to change settings.
 	Operator string `json:"operator"`
 	MDNS     bool   `json:"mdns"`
+	// PortMap maps our UDP port on the gateway (UPnP, NAT-PMP, PCP);
+	// nil in a change leaves it as it is.
+	PortMap *bool `json:"portmap,omitempty"`
 }
 
 // Error is the body of every non-2xx response.
@@ -386,6 +393,18 @@ type Netcheck struct {
 	HomeRelay   string          `json:"home_relay,omitempty"`
 	STUN        []NetcheckSTUN  `json:"stun"`
 	Relays      []NetcheckRelay `json:"relays"`
+	// PortMapping is the gateway's mapping of our port.
+	PortMapping NetcheckPortMapping `json:"port_mapping"`
+}
+
+// NetcheckPortMapping is the port mapping on the default gateway:
+// Protocol is "" while there is none (Error says why).
+type NetcheckPortMapping struct {
+	Protocol string `json:"protocol"` // pcp | nat-pmp | upnp | ""
+	External string `json:"external,omitempty"`
+	LeaseS   int    `json:"lease_s"`
+	Gateway  string `json:"gateway,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // NetcheckSTUN is one STUN server's answer.
