@@ -10,7 +10,7 @@ SOCKET ?= /run/rayfish/rayfish.sock
 
 # Debian packages the daemon and the tests need (installed only when missing).
 RUN_PKGS := iproute2 ca-certificates
-TEST_PKGS := iproute2 iputils-ping iperf3 nftables dnsutils procps psmisc miniupnpd miniupnpd-nftables ethtool wireguard-tools
+TEST_PKGS := iproute2 iputils-ping iperf3 nftables dnsutils procps psmisc miniupnpd miniupnpd-nftables ethtool wireguard-tools curl
 
 .DEFAULT_GOAL := all
 .PHONY: all build ray run test unit netns deps-run deps-test demo bench fuzz clean

@@ -8,14 +8,18 @@
 #                                    channel), rayfish direct and relayed
 #   BENCH_QUICK=1 make bench         one 5 s repeat of the same, without nebula
 #   make bench-go                    go test -bench over the data path packages
+#   make bench-churn                 TestChurn at full size: 10 nodes, 50 rounds
+#                                    of kill -9 and 10 of clean restart
+#   make soak                        5 nodes, mixed traffic and a restart every
+#                                    few minutes for SOAK_MINUTES (default 30)
 #   make bench-impair                lossy link (50 ms, 0/1/3% loss, 1% reorder) vs raw and
 #                                    wireguard-go, path changes, a 90 s SIGSTOP (mk/impair.mk)
 
 ANCHORS ?= $(firstword $(wildcard ../shared/bench/anchors.sh /work/shared/bench/anchors.sh))
 
-.PHONY: bench bench-go bench-anchors bench-scale
+.PHONY: bench bench-go bench-anchors bench-scale bench-churn soak
 
-bench: bench-go bench-anchors bench-impair
+bench: bench-go bench-anchors bench-impair bench-churn
 
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./engine/packet/ ./engine/firewall/ ./engine/bulk/ ./engine/router/ ./engine/dataplane/
@@ -32,3 +36,13 @@ bench-anchors: ray deps-test
 bench-scale: ray
 	$(call apt_install,bc)
 	bash test/bench/scale.sh $(BIN)/ray $${N:-50}
+
+# bench-churn: the long churn run (make netns runs a 5-node, 7-round one).
+bench-churn: ray deps-test
+	RAY_BIN=$(CURDIR)/$(BIN)/ray RAY_CHURN_NODES=$${RAY_CHURN_NODES:-10} RAY_CHURN_KILLS=$${RAY_CHURN_KILLS:-50} \
+	  RAY_CHURN_CLEAN=$${RAY_CHURN_CLEAN:-10} $(GO) test -count=1 -timeout 60m -tags netns -v -run '^TestChurn$$' ./test/netns/
+
+# soak: SOAK_MINUTES (default 30) of mixed traffic across 5 nodes with a
+# restart every few minutes; prints RSS, goroutines and fds first/last.
+soak: ray deps-test
+	bash test/bench/soak.sh $(BIN)/ray $${SOAK_MINUTES:-30}

@@ -73,6 +73,7 @@ type Plane struct {
 	// Send batches: a pool, and how many exist.
 	batches  chan *pbatch
 	nbatches atomic.Int32
+	nbufs    atomic.Int32 // pbufs allocated, at most poolSize
 
 	isUp   atomic.Bool
 	routes router.Table[*Peer]
@@ -109,10 +110,7 @@ func New(cfg Config) *Plane {
 		pl.log = slog.New(slog.DiscardHandler)
 	}
 	pl.ctx, pl.cancel = context.WithCancel(context.Background())
-	pl.free = make(chan *pbuf, poolSize)
-	for range poolSize {
-		pl.free <- new(pbuf)
-	}
+	pl.free = make(chan *pbuf, poolSize) // filled as buffers are first needed (getBuf)
 	pl.tunq = make(chan *pbuf, tunQueueLen)
 	pl.batches = make(chan *pbatch, maxBatches)
 	pl.pend = make([]pendingOut, 0, 16)
@@ -205,13 +203,21 @@ type pbuf struct {
 
 func (b *pbuf) packet() []byte { return b.b[headroom : headroom+b.n] }
 
+// getBuf returns a free buffer, or nil when poolSize are in use. Buffers
+// are allocated as the traffic first needs them, not up front: an idle
+// node keeps a few kilobytes instead of poolSize*pbufSize (8 MB), and the
+// garbage collector's goal, twice the live heap, shrinks with them.
 func (pl *Plane) getBuf() *pbuf {
 	select {
 	case b := <-pl.free:
 		return b
 	default:
-		return nil
 	}
+	if pl.nbufs.Add(1) <= poolSize {
+		return new(pbuf)
+	}
+	pl.nbufs.Add(-1)
+	return nil
 }
 
 func (pl *Plane) putBuf(b *pbuf) {

@@ -194,10 +194,7 @@ func (pl *Plane) routineTUNWrite() {
 	batch := max(dev.BatchSize(), 1)
 	held := make([]*pbuf, 0, batch)
 	views := make([][]byte, 0, batch)
-	big := make([][]byte, batch)
-	for i := range big {
-		big[i] = make([]byte, headroom+maxTUNRead)
-	}
+	big := make([][]byte, batch) // allocated as a batch first reaches each
 	for {
 		select {
 		case <-pl.ctx.Done():
@@ -215,6 +212,9 @@ func (pl *Plane) routineTUNWrite() {
 			}
 			views = views[:0]
 			for i, b := range held {
+				if big[i] == nil {
+					big[i] = make([]byte, headroom+maxTUNRead)
+				}
 				v := big[i][:headroom+b.n]
 				copy(v[headroom:], b.packet())
 				views = append(views, v)

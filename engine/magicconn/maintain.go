@@ -43,6 +43,14 @@ func (c *Conn) maintain() {
 // the best path every heartbeat, every candidate every upgrade interval
 // while direct and every retry interval (with a call-me-maybe) while not.
 func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
+	busy := c.busy(p, now)
+	switch {
+	case busy && !p.wasBusy:
+		p.busySince = now
+	case !busy && p.wasBusy:
+		p.busyEnd = now
+	}
+	p.wasBusy = busy
 	routeChanged := false
 	for _, cd := range p.cands {
 		if !cd.told && cd != p.best && now-cd.heard() > mono(c.t.candidateTTL) {
@@ -60,21 +68,22 @@ func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
 		return
 	}
 	active := now-p.lastActive() < mono(c.t.active)
-	busy := c.busy(p, now)
 	sinceFull := now - mono(p.lastFullPing.Load())
 	if b := p.best; b != nil {
-		interval := c.t.idleHeartbeat
+		var due bool
 		switch {
 		case c.hot(p, now):
-			interval = c.t.hotHeartbeat
+			due = now-b.lastPing >= mono(c.t.hotHeartbeat)
 		case busy:
-			interval = c.t.heartbeat
+			due = now-b.lastPing >= mono(c.t.heartbeat)
 		case active: // only keepalives: the path must stay trusted, not measured
-			interval = c.t.quietHeartbeat
+			due = c.quietPingDue(p, b, now)
+		default:
+			due = now-b.lastPing >= mono(c.t.idleHeartbeat)
 		}
 		if busy && sinceFull >= mono(c.t.upgrade) {
 			c.fullPingLocked(p, now, out)
-		} else if now-b.lastPing >= mono(interval) {
+		} else if due {
 			c.pingLocked(p, b, now, out)
 		}
 		return

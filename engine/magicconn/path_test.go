@@ -262,6 +262,9 @@ func TestQuietPeer(t *testing.T) {
 	// later it is only busy.
 	d := defaultTiming()
 	c.t = d
+	// Maintenance has seen data flow for a while (data that begins on a
+	// calm path keeps the quiet window for a moment: TestQuietBackoff).
+	p.wasBusy, p.busySince = true, later-mono(time.Minute)
 	noteData(p, dataMin, later)
 	if !c.hot(p, later) || c.trustWindow(p, later) != mono(d.hotTrust) {
 		t.Error("data just now did not make the peer hot")

@@ -70,6 +70,10 @@ type peer struct {
 	cands        map[netip.AddrPort]*candidate
 	best         *candidate // the direct path in use, nil if none
 	lostAt       mono       // when the last direct path went quiet
+	pathSince    mono       // when best last changed
+	wasBusy      bool       // busy at the last maintenance
+	busySince    mono       // when it last became busy
+	busyEnd      mono       // when it last stopped being busy
 	probeSince   mono       // when we began looking for a direct path
 	lastCMM      mono       // last call-me-maybe sent
 	lastCMMRx    mono       // last call-me-maybe handled
@@ -272,13 +276,18 @@ func (c *Conn) busy(p *peer, now mono) bool {
 // a quiet peer, which is pinged less often (signing and checking disco
 // messages is most of an idle node's CPU).
 func (c *Conn) trustWindow(p *peer, now mono) mono {
+	if c.busy(p, now) && (!p.wasBusy || now-p.busySince < mono(c.t.trust)) {
+		// Data just began: the quiet window holds until the first
+		// heartbeats under data are answered.
+		return max(mono(c.t.trust), c.quietTrustWindow(p, now))
+	}
 	switch {
 	case c.hot(p, now):
 		return mono(c.t.hotTrust)
 	case c.busy(p, now):
 		return mono(c.t.trust)
 	}
-	return mono(c.t.quietTrust)
+	return c.quietTrustWindow(p, now)
 }
 
 // hot reports whether data crossed p's path within the last few seconds
@@ -330,6 +339,9 @@ func (c *Conn) chooseLocked(p *peer, now mono) bool {
 		cur = fastest
 	}
 	p.best = cur
+	if old != cur {
+		p.pathSince = now
+	}
 	switch {
 	case old == cur:
 		return false

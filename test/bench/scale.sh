@@ -94,6 +94,18 @@ for a in $(seq 1 "$N"); do
 done
 pinged=$(echo "$(date +%s.%N) - $t0" | bc)
 echo "ping over the overlay, all $((N * (N - 1))) ordered pairs: $fails failures (done ${pinged}s after start)"
+if [ "$fails" -gt 0 ]; then
+  # Which pairs, what the sender thought of the path, and whether a
+  # second ping gets through.
+  cat "$DIR"/pingfail* | head -n 20 | while read -r a b; do
+    path=$(ray "$a" status --json | python3 -c 'import json,sys
+for p in json.load(sys.stdin)["peers"]:
+    if p["hostname"] == "n'"$b"'": print(p["state"], p["path"], p.get("endpoint", ""), p.get("carrier", ""))')
+    again=fails; ip netns exec $P-$a ping -c 1 -W 3 "${ip4[$b]}" >/dev/null 2>&1 && again=answers
+    echo "  n$a -> n$b: $path; a second ping $again"
+  done
+fi
+if [ -n "${SCALE_KEEP_LOGS:-}" ]; then mkdir -p "$SCALE_KEEP_LOGS" && cp "$DIR"/*.log "$SCALE_KEEP_LOGS"/; fi
 # Idle cost: CPU of all daemons over 10 s once the mesh is quiet (peers
 # count as busy for 45 s after the last data, the pings above).
 pids=$(for i in $(seq 1 "$N"); do ip netns pids $P-$i | head -n 1; done)
