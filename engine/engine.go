@@ -27,6 +27,7 @@ import (
 	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/dataplane"
 	"github.com/rayfish/rayfish/engine/firewall"
+	"github.com/rayfish/rayfish/engine/history"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicconn"
 	"github.com/rayfish/rayfish/engine/magicdns"
@@ -207,6 +208,8 @@ type Engine struct {
 	staleAnswers map[key.NodePublic]time.Time
 	tunAddrs     []netip.Prefix
 	mdns         *mdns.Service
+	// hist: each peer's round trip and throughput history (history.go).
+	hist map[key.NodePublic]*history.Ring
 }
 
 // New loads or creates the node's identity and state. It does not touch

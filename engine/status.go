@@ -92,6 +92,9 @@ func (e *Engine) Status() *apitype.Status {
 			ap.LastSeen = now.Truncate(time.Second)
 		}
 		ap.State = apiconv.PeerState(ap.Online, e.standby.has(p.key))
+		if r := e.hist[p.key]; r != nil {
+			ap.History = r.Export()
+		}
 		st.Peers = append(st.Peers, ap)
 	}
 	slices.SortFunc(st.Peers, func(a, b apitype.Peer) int {

@@ -129,6 +129,22 @@ type Peer struct {
 	Refused []netip.Addr `json:"refused,omitempty"`
 	// Warnings explain refused addresses and bare names, one line each.
 	Warnings []string `json:"warnings,omitempty"`
+	// History is the last five minutes of round trip and throughput, one
+	// sample every IntervalS seconds, oldest first (nil until the first
+	// sample).
+	History *PeerHistory `json:"history,omitempty"`
+}
+
+// PeerHistory is a peer's recent round trip and throughput, for
+// sparklines. The three slices have the same length (at most 60).
+type PeerHistory struct {
+	IntervalS int `json:"interval_s"`
+	// RTTMs is the smoothed round trip at each sample (0 while offline).
+	RTTMs []float64 `json:"rtt_ms"`
+	// RxBps and TxBps are bytes per second received and sent over each
+	// interval.
+	RxBps []uint64 `json:"rx_bps"`
+	TxBps []uint64 `json:"tx_bps"`
 }
 
 // JoinRequest is a node waiting for approval to join a closed network.
