@@ -369,6 +369,7 @@ type FirewallState struct {
 const (
 	FirewallAdd        = "add"
 	FirewallRemove     = "remove"
+	FirewallMove       = "move" // the rule at Index goes to position To
 	FirewallDefault    = "default"
 	FirewallReject     = "reject"
 	FirewallAccept     = "accept"      // accept a network's suggested rules
@@ -382,6 +383,7 @@ type FirewallChange struct {
 	Op        string         `json:"op"`
 	Rule      *FirewallRule  `json:"rule,omitempty"`
 	Index     int            `json:"index,omitempty"`
+	To        int            `json:"to,omitempty"` // move: the new 1-based position
 	Direction string         `json:"direction,omitempty"`
 	Action    string         `json:"action,omitempty"`
 	On        bool           `json:"on,omitempty"`
