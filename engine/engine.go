@@ -29,6 +29,7 @@ import (
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/history"
 	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/magicconn"
 	"github.com/rayfish/rayfish/engine/magicdns"
 	"github.com/rayfish/rayfish/engine/mdns"
@@ -94,6 +95,10 @@ type Config struct {
 	LogLines func() []string
 	// DNSInfo describes the OS DNS integration, for reports.
 	DNSInfo func() string
+	// DNSHealth says whether the OS resolver points at magic DNS, for
+	// status and netcheck (nil: not reported). It is called without
+	// engine locks and must be cheap (cache what it reads).
+	DNSHealth func() apitype.DNSHealth
 	// Relays are relay URLs to use (`ray daemon --relay`), before the
 	// ones set with `ray config set relay`.
 	Relays []string

@@ -14,6 +14,7 @@ import (
 // Status reports the node's state in the local API's terms. Secrets never
 // appear in it.
 func (e *Engine) Status() *apitype.Status {
+	dns := e.dnsHealth() // outside e.mu: it may read a file
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := &apitype.Status{
@@ -27,6 +28,7 @@ func (e *Engine) Status() *apitype.Status {
 		SaveError: e.saveError(),
 
 		FirewallInLastMinute: e.dp.FirewallInLastMinute(),
+		DNS:                  dns,
 	}
 	if j := e.joinWaits.list(); len(j) > 0 {
 		st.Joining = j

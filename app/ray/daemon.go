@@ -184,6 +184,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		Audit:        al,
 		LogLines:     ring.Lines,
 		DNSInfo:      nc.describeDNS,
+		DNSHealth:    nc.dnsHealth,
 		DNSUpstreams: upstreams,
 		DisableBulk:  f.noBulk,
 	})

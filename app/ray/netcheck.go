@@ -27,6 +27,9 @@ func cmdNetcheck(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.out, "IPv4 (public):   %s  NAT mapping: %s\n", dash(r.ReflexiveV4), r.MappingV4)
 	fmt.Fprintf(c.out, "IPv6 (public):   %s  NAT mapping: %s\n", dash(r.ReflexiveV6), r.MappingV6)
 	fmt.Fprintf(c.out, "home relay:      %s\n", dash(r.HomeRelay))
+	if r.DNS != nil {
+		fmt.Fprintf(c.out, "OS DNS:          %s: %s\n", r.DNS.State, r.DNS.Detail)
+	}
 	if len(r.STUN) == 0 && len(r.Relays) == 0 {
 		fmt.Fprintln(c.out, "no relays configured: the public address, NAT type and relay latency are measured")
 		fmt.Fprintln(c.out, "against a relay (and its STUN port); add one with: ray config set relay URL")

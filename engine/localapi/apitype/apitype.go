@@ -191,6 +191,27 @@ type Status struct {
 	// disk); "" while saves work. The daemon keeps running on the state
 	// in memory and retries.
 	SaveError string `json:"save_error,omitempty"`
+	// DNS says whether the OS resolver points at magic DNS (nil when the
+	// daemon does not know, e.g. in tests).
+	DNS *DNSHealth `json:"dns,omitempty"`
+}
+
+// DNS health states.
+const (
+	DNSOK         = "ok"          // the OS resolver sends .ray names to magic DNS
+	DNSNotApplied = "not-applied" // rayfish tried, but the OS does not point at it
+	DNSOff        = "off"         // OS DNS integration is off (--no-dns)
+	DNSDown       = "down"        // disconnected: the OS uses its own resolvers
+)
+
+// DNSHealth is whether the OS resolver points at rayfish's magic DNS.
+type DNSHealth struct {
+	// State is DNSOK, DNSNotApplied, DNSOff or DNSDown.
+	State string `json:"state"`
+	// Mode is the mechanism (platform/dns: resolved, resolv.conf, ...).
+	Mode string `json:"mode,omitempty"`
+	// Detail says in one line what was checked or what went wrong.
+	Detail string `json:"detail"`
 }
 
 // Watch event types.
@@ -206,6 +227,7 @@ const (
 	EventRemoved     = "removed"      // Removed is the new list
 	EventDrops       = "drops"        // Drops is the new table (and FirewallInLastMinute)
 	EventTUN         = "tun"          // TUNError is the new value ("" = the device exists)
+	EventDNS         = "dns"          // DNS is the new DNS health
 	EventStopping    = "stopping"     // the daemon is shutting down
 )
 
@@ -226,6 +248,8 @@ type WatchEvent struct {
 	// FirewallInLastMinute comes with EventDrops.
 	FirewallInLastMinute uint64 `json:"firewall_in_last_minute,omitempty"`
 	TUNError             string `json:"tun_error,omitempty"`
+	// DNS comes with EventDNS.
+	DNS *DNSHealth `json:"dns,omitempty"`
 }
 
 // CreateRequest asks for a new network.
@@ -404,6 +428,8 @@ type Netcheck struct {
 	HomeRelay   string          `json:"home_relay,omitempty"`
 	STUN        []NetcheckSTUN  `json:"stun"`
 	Relays      []NetcheckRelay `json:"relays"`
+	// DNS is whether the OS resolver points at magic DNS.
+	DNS *DNSHealth `json:"dns,omitempty"`
 }
 
 // NetcheckSTUN is one STUN server's answer.
