@@ -132,6 +132,7 @@ type Model struct {
 	drops    map[string]uint64
 	fwInMin  uint64 // firewall_in drops in the last minute
 	tunErr   string // why the daemon has no tunnel device ("" = it has one)
+	dns      *apitype.DNSHealth
 
 	// the firewall state last fetched (not in the watch stream)
 	firewall     apitype.FirewallState
@@ -174,6 +175,7 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.joining = slices.Clone(st.Joining)
 		m.removed = slices.Clone(st.Removed)
 		m.tunErr = st.TUNError
+		m.dns = st.DNS
 	case apitype.EventState:
 		m.setState(ev.State)
 	case apitype.EventSelf:
@@ -199,6 +201,8 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.removed = slices.Clone(ev.Removed)
 	case apitype.EventTUN:
 		m.tunErr = ev.TUNError
+	case apitype.EventDNS:
+		m.dns = ev.DNS
 	case apitype.EventStopping:
 		m.markGone("the rayfish daemon stopped")
 	}
