@@ -1,12 +1,18 @@
 package notify
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 )
+
+// callTimeout bounds each call to the notification server (it runs on
+// the UI goroutine; a missing server must not freeze the app).
+const callTimeout = 2 * time.Second
 
 const (
 	busName = "org.freedesktop.Notifications"
@@ -45,7 +51,9 @@ func New(dispatch func(func())) (*Notifier, error) {
 	}
 	obj := conn.Object(busName, objPath)
 	var caps []string
-	if err := obj.Call(iface+".GetCapabilities", 0).Store(&caps); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	if err := obj.CallWithContext(ctx, iface+".GetCapabilities", 0).Store(&caps); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("notify: ask the notification server: %w", err)
 	}
@@ -108,7 +116,9 @@ func (n *Notifier) Send(title, body string, actions []Action, onAction func(key 
 		flat = append(flat, a.Key, a.Label)
 	}
 	var id uint32
-	err := n.obj.Call(iface+".Notify", 0, "rayfish", uint32(0), "", title, body, flat,
+	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
+	defer cancel()
+	err := n.obj.CallWithContext(ctx, iface+".Notify", 0, "rayfish", uint32(0), "", title, body, flat,
 		map[string]dbus.Variant{}, int32(-1)).Store(&id)
 	if err != nil {
 		return fmt.Errorf("notify: %w", err)
