@@ -58,6 +58,11 @@ type Main struct {
 	tabs     *container.AppTabs
 	tabItems map[Tab]*container.TabItem
 
+	// shown: the window is on screen. While it is hidden Update only
+	// notes that the model changed (stale), and Show brings it up to date:
+	// a hidden window costs no CPU.
+	shown, stale bool
+
 	dot           *canvas.Circle
 	status        *widget.Label
 	connectBtn    *widget.Button
@@ -86,6 +91,7 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 	w.win.SetIcon(fyne.NewStaticResource("rayfish.png", assets.AppIcon()))
 	w.win.SetCloseIntercept(func() {
 		w.SaveLayout()
+		w.shown = false
 		w.win.Hide()
 	})
 
@@ -224,6 +230,12 @@ func (w *Main) Show(tab Tab) {
 	if tab == TabJoin {
 		tab, focus = TabNetworks, w.networks.joinCode
 	}
+	if !w.shown {
+		w.shown = true
+		if w.stale {
+			w.Update(w.ctl.Model())
+		}
+	}
 	if it, ok := w.tabItems[tab]; ok {
 		w.tabs.Select(it)
 	}
@@ -245,8 +257,14 @@ func (w *Main) Invite(network string) {
 // progress in the banner.
 func (w *Main) StartDaemon() { w.banner.startDaemon() }
 
-// Update refreshes every part of the window from m. UI goroutine only.
+// Update refreshes every part of the window from m; while the window is
+// hidden it only notes the change for Show. UI goroutine only.
 func (w *Main) Update(m *state.Model) {
+	if !w.shown {
+		w.stale = true
+		return
+	}
+	w.stale = false
 	topSize := w.top.MinSize()
 	w.dot.FillColor = stateColor(m.Conn())
 	w.dot.Refresh()
