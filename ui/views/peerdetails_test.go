@@ -139,3 +139,31 @@ func TestPeerDetailsSparklines(t *testing.T) {
 		t.Error("the same points redrew the sparkline")
 	}
 }
+
+// TestPeerRowRedrawsOnlyChanges: a row shown again with the same text
+// changes nothing; a new round trip changes only its label.
+func TestPeerRowRedrawsOnlyChanges(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	row := newPeerRow(h.win.peers)
+	test.TempWidgetRenderer(t, row)
+	p := h.ctl.Model().Peers()[0]
+	row.set(p)
+	name := row.name.Text
+	row.name.Text = "marker" // a redraw of the whole row would overwrite it
+	p.RxBytes++              // below the rounding of the traffic label
+	row.set(p)
+	if row.name.Text != "marker" {
+		t.Fatal("an unchanged row was drawn again")
+	}
+	p.RTTMs = 777
+	row.set(p)
+	if row.rtt.Text != "RTT 777 ms" || row.name.Text != "marker" {
+		t.Errorf("counter change: rtt %q, name %q (not redrawn: %q)", row.rtt.Text, row.name.Text, name)
+	}
+	p.Hostname = "renamed"
+	row.set(p)
+	if row.name.Text != "renamed" {
+		t.Errorf("rename not shown: %q", row.name.Text)
+	}
+}
