@@ -10,20 +10,22 @@ SOCKET ?= /run/rayfish/rayfish.sock
 
 # Debian packages the daemon and the tests need (installed only when missing).
 RUN_PKGS := iproute2 ca-certificates
-TEST_PKGS := iproute2 iputils-ping iperf3 nftables dnsutils procps psmisc
+TEST_PKGS := iproute2 iputils-ping iperf3 nftables dnsutils procps psmisc miniupnpd miniupnpd-nftables
 
 .DEFAULT_GOAL := all
-.PHONY: all build ray run test unit netns deps-run deps-test demo bench fuzz clean vet
+.PHONY: all build ray run test unit netns deps-run deps-test demo bench fuzz clean
 
 # Per-area targets (gui, installers, cross-platform checks...).
 include $(wildcard mk/*.mk)
 
 all: build
 
+# apt_install: $(call apt_install,PACKAGES[,EXTRA apt-get FLAGS]) installs the
+# Debian packages that are missing; every Makefile in mk/ uses it.
 define apt_install
 	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
-	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(2) $$missing >/dev/null; fi
 endef
 
 deps-run:
@@ -38,9 +40,6 @@ ray:
 
 build: ray
 
-vet:
-	$(GO) vet ./...
-
 # unit: every package's tests with the race detector (the cgo GUI is built by test-gui).
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
@@ -51,9 +50,10 @@ unit:
 netns: ray
 	RAY_BIN=$(CURDIR)/$(BIN)/ray $(GO) test -count=1 -timeout 20m -tags netns -v ./test/netns/ 2>&1 | tee build/netns.log | grep -E '^(=== RUN|--- |PASS|FAIL|ok|\s+\S+\.go:[0-9]+: (SUMMARY|##))' ; test $${PIPESTATUS[0]} -eq 0
 
-# test: everything, in order: unit tests (race), cross-OS vet, the GUI's
-# headless tests, then the real-daemon netns tests.
-test: deps-test vet unit cross-platform test-gui screenshots test-installers netns
+# test: everything, in order: the static checks (mk/check.mk), unit tests
+# (race), cross-OS vet, the GUI's headless tests, then the real-daemon netns
+# tests.
+test: check deps-test unit cross-platform test-gui screenshots test-installers netns
 	@echo "make test: all suites passed"
 
 # run: the daemon (in the background, log in build/daemon.log) and the tray

@@ -27,16 +27,6 @@ const removedReason = "removed "
 // (DeleteNetwork); the network id follows.
 const deletedReason = "deleted "
 
-// CreateNetwork creates a network with this node as its admin.
-func (e *Engine) CreateNetwork(name string, open bool) (*netmap.Network, error) {
-	return e.CreateNetworkAs(name, open, "")
-}
-
-// Invite issues an invite code for the named network.
-func (e *Engine) Invite(name string, kind netmap.InviteKind, ttl time.Duration) (string, netmap.Invite, error) {
-	return e.InviteAs(name, kind, ttl, "")
-}
-
 // adminNetworkLocked returns the named network if this node admins it.
 func (e *Engine) adminNetworkLocked(name, verb string) (*netmap.Network, error) {
 	n, err := e.networkLocked(name)

@@ -34,6 +34,7 @@ import (
 	"github.com/rayfish/rayfish/engine/magicdns"
 	"github.com/rayfish/rayfish/engine/mdns"
 	"github.com/rayfish/rayfish/engine/netmap"
+	"github.com/rayfish/rayfish/engine/portmap"
 	"github.com/rayfish/rayfish/engine/relay"
 )
 
@@ -73,6 +74,10 @@ type Config struct {
 	ListenPort int
 	// ListenAddr restricts the socket to one address (tests); empty = all.
 	ListenAddr netip.Addr
+	// ListenPacket, if set, opens the engine's UDP socket instead of the
+	// OS, on the port ListenPort asks for (0: any): tests run engines on
+	// a simulated network (magicconn/natlab) with it.
+	ListenPacket func(port uint16) (net.PacketConn, error)
 	// TUN is the tunnel device; the engine owns it from Start on.
 	TUN tun.Device
 	// Net applies addresses to the OS; nil skips it.
@@ -89,6 +94,12 @@ type Config struct {
 	// DisableMDNS turns LAN discovery off whatever the preference says
 	// (in-process tests must not send multicast on the host's links).
 	DisableMDNS bool
+	// PortMap lets the engine map its UDP port on the default gateway
+	// when the portmap preference is on (`ray daemon` sets it unless
+	// --no-portmap; off in in-process tests, which must never ask a real
+	// gateway). PortMapGateway overrides how the gateway is found.
+	PortMap        bool
+	PortMapGateway func() (gw, self netip.Addr, err error)
 	// Audit receives audit events (peer connects, membership); nil = off.
 	Audit *audit.Log
 	// LogLines returns the daemon's recent log lines, for reports.
@@ -143,8 +154,9 @@ type Engine struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 
-	udp      *net.UDPConn
+	udp      net.PacketConn
 	mc       *magicconn.Conn
+	portmap  atomic.Pointer[portmap.Mapper] // the running Mapper, if any
 	tr       *quic.Transport
 	ln       *quic.Listener
 	meshTLS  *tlsConfigs
@@ -296,6 +308,7 @@ func (e *Engine) Start() error {
 	e.mu.Lock()
 	e.recomputeLocked()
 	e.setMDNSLocked(e.prefs.MDNS)
+	e.setPortMapLocked(e.prefs.PortMap)
 	up := e.prefs.Up
 	e.mu.Unlock()
 	e.flushSaved()

@@ -5,13 +5,14 @@ import (
 	"context"
 	"net/netip"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/engine/enginetest"
-	"github.com/rayfish/rayfish/engine/enginetest/loopnode"
 	"github.com/rayfish/rayfish/engine/firewall"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
+	"github.com/rayfish/rayfish/engine/magicconn/natlab"
 	"github.com/rayfish/rayfish/engine/netmap"
 	"github.com/rayfish/rayfish/engine/packet"
 	"github.com/rayfish/rayfish/platform/tun"
@@ -54,6 +55,9 @@ func startNodeFull(t *testing.T, name, dir string, fake *enginetest.TUN, adjust 
 	n := &node{name: name, dir: dir, tun: fake}
 	var e *engine.Engine
 	cfg := engine.LoopbackConfig(dir, name, n.tun, &e)
+	if w, ok := virtualNets.Load(t); ok {
+		w.(*natWorld).onHost(w.(*natWorld).publicHost(dir))(&cfg) // by dir: a node restarted comes back on its host
+	}
 	if len(extra) > 0 {
 		own := cfg.Endpoints
 		cfg.Endpoints = func() []netip.AddrPort { return append(own(), extra...) }
@@ -91,11 +95,6 @@ func (n *node) peer(hostname string) (apitype.Peer, bool) {
 	return apitype.Peer{}, false
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	loopnode.WaitFor(t, d, what, cond)
-}
-
 // expectPacket waits for a packet on tun matching pred.
 func expectPacket(t *testing.T, tun *enginetest.TUN, what string, pred func([]byte) bool) []byte {
 	t.Helper()
@@ -129,9 +128,18 @@ func join(t *testing.T, admin, n *node, network string, kind netmap.InviteKind) 
 // the test ends are closed.
 func meshOfThree(t *testing.T, root string) []*node {
 	t.Helper()
-	a := startNode(t, "alpha", root+"/a")
-	b := startNode(t, "beta", root+"/b")
-	c := startNode(t, "gamma", root+"/c")
+	return meshOfThreeWith(t, root, startNode)
+}
+
+// starter starts one node: startNode, or one on a simulated network.
+type starter func(t *testing.T, name, dir string) *node
+
+// meshOfThreeWith is meshOfThree with nodes started by start.
+func meshOfThreeWith(t *testing.T, root string, start starter) []*node {
+	t.Helper()
+	a := start(t, "alpha", root+"/a")
+	b := start(t, "beta", root+"/b")
+	c := start(t, "gamma", root+"/c")
 	nodes := []*node{a, b, c}
 	t.Cleanup(func() {
 		for _, n := range nodes {
@@ -146,19 +154,47 @@ func meshOfThree(t *testing.T, root string) []*node {
 	return nodes
 }
 
-// TestThreeNodes runs three engines over loopback UDP with fake TUNs:
-// joins, a full mesh, packets both ways over IPv4 and IPv6, the spoofing
-// check, ICMP for oversized packets, down/up, leave, restart — and no
-// goroutine left behind.
+// TestThreeNodes runs three engines on a simulated network (natlab, on
+// virtual time) with fake TUNs: joins, a full mesh, packets both ways over
+// IPv4 and IPv6, the spoofing check, ICMP for oversized packets, down/up,
+// leave, restart — and no goroutine left behind.
 func TestThreeNodes(t *testing.T) {
-	enginetest.CheckLeaks(t)
+	onVirtualNet(t, func(t *testing.T) {
+		threeNodes(t, inBubble(t), startNode)
+	})
+}
+
+// TestThreeNodesBehindNATs runs the scenario of TestThreeNodes on virtual
+// time, each engine behind a port-restricted NAT of its own on a
+// simulated internet with a relay (natWorld): hole punching must give
+// direct paths. synctest.Test fails if a goroutine is left behind.
+func TestThreeNodesBehindNATs(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newNATWorld(t)
+		threeNodes(t, inBubble(t), w.behindNATs(t, natlab.PortRestrictedNAT))
+	})
+}
+
+// inBubble runs the steps of a scenario in t itself, logging their
+// names: a synctest bubble allows no t.Run.
+func inBubble(t *testing.T) func(string, func(*testing.T)) bool {
+	return func(name string, f func(*testing.T)) bool {
+		t.Log("step:", name)
+		f(t)
+		return !t.Failed()
+	}
+}
+
+// threeNodes is the scenario of TestThreeNodes: run runs each step,
+// start starts each node.
+func threeNodes(t *testing.T, run func(string, func(*testing.T)) bool, start starter) {
 	root := t.TempDir()
-	nodes := meshOfThree(t, root)
+	nodes := meshOfThreeWith(t, root, start)
 	a, b, c := nodes[0], nodes[1], nodes[2]
 	for _, x := range nodes {
 		for _, y := range nodes {
 			if x != y {
-				waitFor(t, 10*time.Second, x.name+" sees "+y.name, func() bool {
+				enginetest.WaitFor(t, 10*time.Second, x.name+" sees "+y.name, func() bool {
 					p, ok := x.peer(y.name)
 					return ok && p.Online
 				})
@@ -166,7 +202,7 @@ func TestThreeNodes(t *testing.T) {
 		}
 	}
 
-	t.Run("packets both ways, v4 and v6", func(t *testing.T) {
+	run("packets both ways, v4 and v6", func(t *testing.T) {
 		for _, pair := range [][2]*node{{a, b}, {b, c}, {c, a}, {b, a}} {
 			src, dst := pair[0].self(), pair[1].self()
 			for _, addrs := range [][2]netip.Addr{{src.IPv4, dst.IPv4}, {src.IPv6, dst.IPv6}} {
@@ -179,7 +215,7 @@ func TestThreeNodes(t *testing.T) {
 		}
 	})
 
-	t.Run("full-size packet fits one datagram", func(t *testing.T) {
+	run("full-size packet fits one datagram", func(t *testing.T) {
 		pkt := enginetest.UDPPacket(a.self().IPv6, b.self().IPv6, 1, 2, engine.TUNMTU-48)
 		if len(pkt) != engine.TUNMTU {
 			t.Fatalf("built %d bytes", len(pkt))
@@ -188,7 +224,7 @@ func TestThreeNodes(t *testing.T) {
 		expectPacket(t, b.tun, "full-MTU packet", func(p []byte) bool { return bytes.Equal(p, pkt) })
 	})
 
-	t.Run("oversized packet answered with ICMP", func(t *testing.T) {
+	run("oversized packet answered with ICMP", func(t *testing.T) {
 		for _, v6 := range []bool{false, true} {
 			src, dst := a.self().IPv4, b.self().IPv4
 			if v6 {
@@ -211,22 +247,22 @@ func TestThreeNodes(t *testing.T) {
 		}
 	})
 
-	t.Run("spoofed source dropped", func(t *testing.T) {
+	run("spoofed source dropped", func(t *testing.T) {
 		before := a.e.Status().Drops["spoofed_source"]
 		// beta sends a packet claiming gamma's address.
 		b.tun.ToEngine <- enginetest.UDPPacket(c.self().IPv4, a.self().IPv4, 1, 2, 100)
-		waitFor(t, 5*time.Second, "spoof counted", func() bool {
+		enginetest.WaitFor(t, 5*time.Second, "spoof counted", func() bool {
 			return a.e.Status().Drops["spoofed_source"] == before+1
 		})
 	})
 
-	t.Run("no route counted", func(t *testing.T) {
+	run("no route counted", func(t *testing.T) {
 		before := a.e.Status().Drops["no_peer"]
 		a.tun.ToEngine <- enginetest.UDPPacket(a.self().IPv4, netip.MustParseAddr("100.64.0.9"), 1, 2, 10)
-		waitFor(t, 5*time.Second, "no_peer counted", func() bool { return a.e.Status().Drops["no_peer"] == before+1 })
+		enginetest.WaitFor(t, 5*time.Second, "no_peer counted", func() bool { return a.e.Status().Drops["no_peer"] == before+1 })
 	})
 
-	t.Run("ping", func(t *testing.T) {
+	run("ping", func(t *testing.T) {
 		k, err := a.e.ResolvePeer("beta")
 		if err != nil {
 			t.Fatal(err)
@@ -242,33 +278,33 @@ func TestThreeNodes(t *testing.T) {
 		}
 	})
 
-	t.Run("down drops, keeps connections", func(t *testing.T) {
+	run("down drops, keeps connections", func(t *testing.T) {
 		if err := b.e.SetUp(false); err != nil {
 			t.Fatal(err)
 		}
 		before := b.e.Status().Drops["down"]
 		a.tun.ToEngine <- enginetest.UDPPacket(a.self().IPv4, b.self().IPv4, 1, 2, 10)
-		waitFor(t, 5*time.Second, "down drop", func() bool { return b.e.Status().Drops["down"] == before+1 })
+		enginetest.WaitFor(t, 5*time.Second, "down drop", func() bool { return b.e.Status().Drops["down"] == before+1 })
 		if p, _ := a.peer("beta"); !p.Online {
 			t.Error("connection lost on down")
 		}
 		b.e.SetUp(true)
 	})
 
-	t.Run("leave prunes", func(t *testing.T) {
+	run("leave prunes", func(t *testing.T) {
 		if err := c.e.Leave("home"); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "alpha prunes gamma", func() bool {
+		enginetest.WaitFor(t, 5*time.Second, "alpha prunes gamma", func() bool {
 			st := a.e.Status()
 			return len(st.Networks) == 1 && st.Networks[0].Members == 2
 		})
-		waitFor(t, 5*time.Second, "beta drops gamma", func() bool { _, ok := b.peer("gamma"); return !ok })
+		enginetest.WaitFor(t, 5*time.Second, "beta drops gamma", func() bool { _, ok := b.peer("gamma"); return !ok })
 		join(t, a, c, "home", netmap.InviteSingle)
 	})
 
-	t.Run("bulk channel carries packets", func(t *testing.T) {
-		waitFor(t, 5*time.Second, "bulk on every connection", func() bool {
+	run("bulk channel carries packets", func(t *testing.T) {
+		enginetest.WaitFor(t, 5*time.Second, "bulk on every connection", func() bool {
 			for _, n := range nodes {
 				for _, p := range n.e.Status().Peers {
 					if p.Carrier != "bulk" {
@@ -283,17 +319,17 @@ func TestThreeNodes(t *testing.T) {
 		}
 	})
 
-	t.Run("restart keeps identity and reconnects", func(t *testing.T) {
+	run("restart keeps identity and reconnects", func(t *testing.T) {
 		id := b.self().ID
 		b.e.Close()
 		// The closed connection's bulk keys go at once.
-		waitFor(t, 2*time.Second, "alpha drops beta's bulk keys", func() bool { return a.e.BulkSessions() == 3 })
-		b = startNode(t, "beta", root+"/b")
+		enginetest.WaitFor(t, 2*time.Second, "alpha drops beta's bulk keys", func() bool { return a.e.BulkSessions() == 3 })
+		b = start(t, "beta", root+"/b")
 		nodes[1] = b
 		if b.self().ID != id {
 			t.Fatal("identity changed across restart")
 		}
-		waitFor(t, 10*time.Second, "beta back", func() bool {
+		enginetest.WaitFor(t, 10*time.Second, "beta back", func() bool {
 			p, ok := a.peer("beta")
 			q, ok2 := c.peer("beta")
 			return ok && ok2 && p.Online && q.Online

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
 
@@ -91,9 +90,6 @@ func (e *Engine) UpdateFirewall(fn func(*firewall.Ruleset, *firewall.Suggested) 
 	return e.fwFile.flush()
 }
 
-// Firewall returns the firewall (for showing its state).
-func (e *Engine) Firewall() *firewall.Firewall { return e.fw }
-
 // updateFilterLocked refreshes what the firewall and magic DNS know from
 // the rosters: the DNS name table, the networks each peer shares with us,
 // and admins' suggested rules.
@@ -156,13 +152,3 @@ func (e *Engine) updateFilterLocked() {
 		}
 	}
 }
-
-// SetDNSUpstreams replaces the resolvers non-.ray names are forwarded to.
-func (e *Engine) SetDNSUpstreams(ups []netip.AddrPort) {
-	if e.fwd != nil {
-		e.fwd.SetUpstreams(ups)
-	}
-}
-
-// DNSStats returns magic DNS counters.
-func (e *Engine) DNSStats() map[string]uint64 { return e.dns.Stats() }

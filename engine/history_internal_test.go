@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/history"
 	"github.com/rayfish/rayfish/engine/key"
 )
@@ -17,7 +18,7 @@ func TestStatusCarriesHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	joinHome(t, a, b)
-	waitUntil(t, 10*time.Second, "bravo online on alpha", func() bool {
+	enginetest.WaitFor(t, 10*time.Second, "bravo online on alpha", func() bool {
 		ps := a.Status().Peers
 		return len(ps) == 1 && ps[0].Online
 	})

@@ -18,13 +18,14 @@ func (e *Engine) Netcheck(ctx context.Context) (apitype.Netcheck, error) {
 		return apitype.Netcheck{}, err
 	}
 	out := apitype.Netcheck{
-		UDPPort:   int(r.UDPPort),
-		MappingV4: r.MappingV4.String(),
-		MappingV6: r.MappingV6.String(),
-		HomeRelay: r.HomeRelay,
-		STUN:      []apitype.NetcheckSTUN{},
-		Relays:    []apitype.NetcheckRelay{},
-		DNS:       e.dnsHealth(),
+		UDPPort:     int(r.UDPPort),
+		MappingV4:   r.MappingV4.String(),
+		MappingV6:   r.MappingV6.String(),
+		HomeRelay:   r.HomeRelay,
+		STUN:        []apitype.NetcheckSTUN{},
+		Relays:      []apitype.NetcheckRelay{},
+		PortMapping: e.portMapStatus(),
+		DNS:         e.dnsHealth(),
 	}
 	if r.ReflexiveV4.IsValid() {
 		out.ReflexiveV4 = r.ReflexiveV4.String()

@@ -33,86 +33,87 @@ func startNodeWithKey(t *testing.T, name, dir string, k key.NodePrivate) *node {
 // keeps going to our member, the intruder cannot send with it, its IPv6
 // works, and status says what was refused.
 func TestCrossNetworkAddressClash(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	root := t.TempDir()
-	vk, mk := enginetest.CollidingKeys(t)
-	self := startNode(t, "self", root+"/self")
-	victim := startNodeWithKey(t, "nas", root+"/victim", vk)
-	intruder := startNodeWithKey(t, "nas", root+"/intruder", mk)
-	for _, n := range []*node{self, victim, intruder} {
-		t.Cleanup(func() { n.e.Close() })
-	}
-	if _, err := self.e.CreateNetwork("home", false); err != nil {
-		t.Fatal(err)
-	}
-	join(t, self, victim, "home", netmap.InviteSingle)
-	if _, err := intruder.e.CreateNetwork("other", true); err != nil {
-		t.Fatal(err)
-	}
-	join(t, intruder, self, "other", netmap.InviteSingle)
+	onVirtualNet(t, func(t *testing.T) {
+		root := t.TempDir()
+		vk, mk := enginetest.CollidingKeys(t)
+		self := startNode(t, "self", root+"/self")
+		victim := startNodeWithKey(t, "nas", root+"/victim", vk)
+		intruder := startNodeWithKey(t, "nas", root+"/intruder", mk)
+		for _, n := range []*node{self, victim, intruder} {
+			t.Cleanup(func() { n.e.Close() })
+		}
+		if _, err := self.e.CreateNetwork("home", false); err != nil {
+			t.Fatal(err)
+		}
+		join(t, self, victim, "home", netmap.InviteSingle)
+		if _, err := intruder.e.CreateNetwork("other", true); err != nil {
+			t.Fatal(err)
+		}
+		join(t, intruder, self, "other", netmap.InviteSingle)
 
-	shared := victim.self().IPv4
-	if intruder.self().IPv4 != shared {
-		t.Fatalf("no clash: %v vs %v", shared, intruder.self().IPv4)
-	}
-	online := func(hostnameID string) bool {
+		shared := victim.self().IPv4
+		if intruder.self().IPv4 != shared {
+			t.Fatalf("no clash: %v vs %v", shared, intruder.self().IPv4)
+		}
+		online := func(hostnameID string) bool {
+			for _, p := range self.e.Status().Peers {
+				if p.ID == hostnameID && p.Online {
+					return true
+				}
+			}
+			return false
+		}
+		enginetest.WaitFor(t, 10*time.Second, "both peers online", func() bool {
+			return online(victim.self().ID) && online(intruder.self().ID)
+		})
+
 		for _, p := range self.e.Status().Peers {
-			if p.ID == hostnameID && p.Online {
-				return true
+			switch p.ID {
+			case victim.self().ID:
+				if p.IPv4 != shared || len(p.Refused) != 0 || len(p.Warnings) != 0 {
+					t.Errorf("the holder: ipv4 %v refused %v warnings %q", p.IPv4, p.Refused, p.Warnings)
+				}
+			case intruder.self().ID:
+				if p.IPv4.IsValid() || len(p.Refused) != 1 || p.Refused[0] != shared || len(p.Warnings) != 2 {
+					t.Errorf("the newcomer: ipv4 %v refused %v warnings %q", p.IPv4, p.Refused, p.Warnings)
+				}
 			}
 		}
-		return false
-	}
-	waitFor(t, 10*time.Second, "both peers online", func() bool {
-		return online(victim.self().ID) && online(intruder.self().ID)
+
+		// The bare name is the holder's, as in magic DNS.
+		if k, err := self.e.ResolvePeer("nas"); err != nil || k.String() != victim.self().ID {
+			t.Errorf("ResolvePeer(nas) = %v, %v; want the holder", k, err)
+		}
+
+		// To the shared IPv4: the holder gets it.
+		pkt := enginetest.UDPPacket(self.self().IPv4, shared, 1000, 2000, 100)
+		self.tun.ToEngine <- pkt
+		expectPacket(t, victim.tun, "delivery to the holder", func(p []byte) bool { return bytes.Equal(p, pkt) })
+
+		// From the intruder with the shared IPv4: dropped as spoofed.
+		// The intruder's side of the connection may still be settling when
+		// self sees it online, so the packet is sent again on every poll.
+		before := self.e.Status().Drops["spoofed_source"]
+		enginetest.WaitFor(t, 5*time.Second, "spoofed source dropped", func() bool {
+			intruder.tun.ToEngine <- enginetest.UDPPacket(shared, self.self().IPv4, 1000, 2000, 100)
+			return self.e.Status().Drops["spoofed_source"] > before
+		})
+		// Its IPv6 works both ways.
+		pkt6 := enginetest.UDPPacket(intruder.self().IPv6, self.self().IPv6, 1000, 2000, 100)
+		intruder.tun.ToEngine <- pkt6
+		expectPacket(t, self.tun, "IPv6 from the newcomer", func(p []byte) bool { return bytes.Equal(p, pkt6) })
+		back := enginetest.UDPPacket(self.self().IPv6, intruder.self().IPv6, 2000, 1000, 100)
+		self.tun.ToEngine <- back
+		expectPacket(t, intruder.tun, "IPv6 to the newcomer", func(p []byte) bool { return bytes.Equal(p, back) })
+
+		// The decision survives a restart of this node.
+		self.e.Close()
+		self = startNode(t, "self", root+"/self")
+		t.Cleanup(func() { self.e.Close() })
+		for _, p := range self.e.Status().Peers {
+			if p.ID == intruder.self().ID && len(p.Refused) != 1 {
+				t.Errorf("after restart the newcomer's refused addresses are %v", p.Refused)
+			}
+		}
 	})
-
-	for _, p := range self.e.Status().Peers {
-		switch p.ID {
-		case victim.self().ID:
-			if p.IPv4 != shared || len(p.Refused) != 0 || len(p.Warnings) != 0 {
-				t.Errorf("the holder: ipv4 %v refused %v warnings %q", p.IPv4, p.Refused, p.Warnings)
-			}
-		case intruder.self().ID:
-			if p.IPv4.IsValid() || len(p.Refused) != 1 || p.Refused[0] != shared || len(p.Warnings) != 2 {
-				t.Errorf("the newcomer: ipv4 %v refused %v warnings %q", p.IPv4, p.Refused, p.Warnings)
-			}
-		}
-	}
-
-	// The bare name is the holder's, as in magic DNS.
-	if k, err := self.e.ResolvePeer("nas"); err != nil || k.String() != victim.self().ID {
-		t.Errorf("ResolvePeer(nas) = %v, %v; want the holder", k, err)
-	}
-
-	// To the shared IPv4: the holder gets it.
-	pkt := enginetest.UDPPacket(self.self().IPv4, shared, 1000, 2000, 100)
-	self.tun.ToEngine <- pkt
-	expectPacket(t, victim.tun, "delivery to the holder", func(p []byte) bool { return bytes.Equal(p, pkt) })
-
-	// From the intruder with the shared IPv4: dropped as spoofed.
-	// The intruder's side of the connection may still be settling when
-	// self sees it online, so the packet is sent again on every poll.
-	before := self.e.Status().Drops["spoofed_source"]
-	waitFor(t, 5*time.Second, "spoofed source dropped", func() bool {
-		intruder.tun.ToEngine <- enginetest.UDPPacket(shared, self.self().IPv4, 1000, 2000, 100)
-		return self.e.Status().Drops["spoofed_source"] > before
-	})
-	// Its IPv6 works both ways.
-	pkt6 := enginetest.UDPPacket(intruder.self().IPv6, self.self().IPv6, 1000, 2000, 100)
-	intruder.tun.ToEngine <- pkt6
-	expectPacket(t, self.tun, "IPv6 from the newcomer", func(p []byte) bool { return bytes.Equal(p, pkt6) })
-	back := enginetest.UDPPacket(self.self().IPv6, intruder.self().IPv6, 2000, 1000, 100)
-	self.tun.ToEngine <- back
-	expectPacket(t, intruder.tun, "IPv6 to the newcomer", func(p []byte) bool { return bytes.Equal(p, back) })
-
-	// The decision survives a restart of this node.
-	self.e.Close()
-	self = startNode(t, "self", root+"/self")
-	t.Cleanup(func() { self.e.Close() })
-	for _, p := range self.e.Status().Peers {
-		if p.ID == intruder.self().ID && len(p.Refused) != 1 {
-			t.Errorf("after restart the newcomer's refused addresses are %v", p.Refused)
-		}
-	}
 }

@@ -3,7 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
-	"net"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -28,12 +28,9 @@ type decoys struct {
 func newDecoys(t *testing.T, n int) *decoys {
 	t.Helper()
 	d := &decoys{}
-	for range n {
-		pc, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		d.addrs = append(d.addrs, pc.LocalAddr().(*net.UDPAddr).AddrPort())
+	for i := range n {
+		pc, addr := listenUDP(t, fmt.Sprint("decoy", i))
+		d.addrs = append(d.addrs, addr)
 		d.counts = append(d.counts, enginetest.CountDatagrams(t, pc))
 	}
 	return d
@@ -58,10 +55,7 @@ type keyRelay struct {
 func newKeyRelay(t *testing.T) *keyRelay {
 	t.Helper()
 	r := &keyRelay{}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := listenTCP(t, "keyrelay")
 	srv := relay.NewServer(relay.ServerConfig{Allow: func(k key.NodePublic) bool {
 		r.mu.Lock()
 		defer r.mu.Unlock()
@@ -94,56 +88,58 @@ func (r *keyRelay) saw(k key.NodePublic) bool {
 // The admin must neither dial that relay nor send anything to those
 // addresses; once the stranger is admitted, it may.
 func TestRefusedJoinContactsNothing(t *testing.T) {
-	root := t.TempDir()
-	decoy := newDecoys(t, 4)
-	hostile := newKeyRelay(t)
-	admin := startNode(t, "admin", root+"/a")
-	defer admin.e.Close()
-	stranger := startNodeWith(t, "stranger", root+"/s", func(c *engine.Config) {
-		c.Relays = []string{hostile.url}
-	}, decoy.addrs...)
-	defer stranger.e.Close()
+	onVirtualNet(t, func(t *testing.T) {
+		root := t.TempDir()
+		decoy := newDecoys(t, 4)
+		hostile := newKeyRelay(t)
+		admin := startNode(t, "admin", root+"/a")
+		defer admin.e.Close()
+		stranger := startNodeWith(t, "stranger", root+"/s", func(c *engine.Config) {
+			c.Relays = []string{hostile.url}
+		}, decoy.addrs...)
+		defer stranger.e.Close()
 
-	if _, err := admin.e.CreateNetwork("home", false); err != nil {
-		t.Fatal(err)
-	}
-	code, _, err := admin.e.Invite("home", netmap.InviteReusable, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := netmap.ParseInvite(code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrong := inv
-	wrong.Secret[0] ^= 0xff
-	waitFor(t, 10*time.Second, "the stranger's record to name its relay and the decoys", func() bool {
-		r := stranger.e.RecordForTest()
-		return r.Relay == hostile.url && len(r.Addrs) > len(decoy.addrs) &&
-			!slices.ContainsFunc(decoy.addrs, func(a netip.AddrPort) bool { return !slices.Contains(r.Addrs, a) })
+		if _, err := admin.e.CreateNetwork("home", false); err != nil {
+			t.Fatal(err)
+		}
+		code, _, err := admin.e.Invite("home", netmap.InviteReusable, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := netmap.ParseInvite(code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wrong := inv
+		wrong.Secret[0] ^= 0xff
+		enginetest.WaitFor(t, 10*time.Second, "the stranger's record to name its relay and the decoys", func() bool {
+			r := stranger.e.RecordForTest()
+			return r.Relay == hostile.url && len(r.Addrs) > len(decoy.addrs) &&
+				!slices.ContainsFunc(decoy.addrs, func(a netip.AddrPort) bool { return !slices.Contains(r.Addrs, a) })
+		})
+		adminKey := admin.e.RecordForTest().Node
+
+		ctx := context.Background()
+		if _, err := stranger.e.Join(ctx, wrong.Encode(), "", 10*time.Second); err == nil {
+			t.Fatal("join with a wrong secret succeeded")
+		}
+		// Pings go out while the join is handled and a relay connection
+		// takes milliseconds: a second is ample for either to show.
+		time.Sleep(time.Second)
+		refusedPackets, refusedRelay := decoy.received(), hostile.saw(adminKey)
+		t.Logf("refused join: %d datagrams to the stranger's decoy addresses; admin dialled its relay: %v", refusedPackets, refusedRelay)
+		if refusedPackets != 0 {
+			t.Errorf("refused join: the admin sent %d datagrams to addresses the stranger named", refusedPackets)
+		}
+		if refusedRelay {
+			t.Error("refused join: the admin connected to the stranger's relay")
+		}
+
+		// Control: once admitted, the stranger's addresses are pinged, so
+		// the counts above could have shown contact.
+		if _, err := stranger.e.Join(ctx, code, "", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		enginetest.WaitFor(t, 10*time.Second, "the admin to ping the member's addresses", func() bool { return decoy.received() > 0 })
 	})
-	adminKey := admin.e.RecordForTest().Node
-
-	ctx := context.Background()
-	if _, err := stranger.e.Join(ctx, wrong.Encode(), "", 10*time.Second); err == nil {
-		t.Fatal("join with a wrong secret succeeded")
-	}
-	// Pings go out while the join is handled and a relay connection
-	// takes milliseconds: a second is ample for either to show.
-	time.Sleep(time.Second)
-	refusedPackets, refusedRelay := decoy.received(), hostile.saw(adminKey)
-	t.Logf("refused join: %d datagrams to the stranger's decoy addresses; admin dialled its relay: %v", refusedPackets, refusedRelay)
-	if refusedPackets != 0 {
-		t.Errorf("refused join: the admin sent %d datagrams to addresses the stranger named", refusedPackets)
-	}
-	if refusedRelay {
-		t.Error("refused join: the admin connected to the stranger's relay")
-	}
-
-	// Control: once admitted, the stranger's addresses are pinged, so
-	// the counts above could have shown contact.
-	if _, err := stranger.e.Join(ctx, code, "", 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 10*time.Second, "the admin to ping the member's addresses", func() bool { return decoy.received() > 0 })
 }

@@ -354,6 +354,3 @@ func (e *Engine) routineRecv(p *peer, pc *peerConn) {
 		e.handlePingDatagram(p, pc, d)
 	}
 }
-
-// BulkSessions counts registered bulk receiving sessions (tests).
-func (e *Engine) BulkSessions() int { return e.dp.BulkSessions() }

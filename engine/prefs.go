@@ -18,10 +18,11 @@ type prefs struct {
 	Relays         []string `json:"relays,omitempty"`
 	Operator       string   `json:"operator,omitempty"`
 	MDNS           bool     `json:"mdns"`
+	PortMap        bool     `json:"portmap"`
 }
 
 func loadPrefs(path string) (prefs, error) {
-	p := prefs{Up: true, ConnectOnStart: true, MDNS: true}
+	p := prefs{Up: true, ConnectOnStart: true, MDNS: true, PortMap: true}
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return p, nil
@@ -48,8 +49,9 @@ func (e *Engine) savePrefsLocked() {
 func (e *Engine) Prefs() apitype.Prefs {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	pm := e.prefs.PortMap
 	return apitype.Prefs{ConnectOnStart: e.prefs.ConnectOnStart, Relays: append([]string{}, e.prefs.Relays...),
-		Operator: e.prefs.Operator, MDNS: e.prefs.MDNS}
+		Operator: e.prefs.Operator, MDNS: e.prefs.MDNS, PortMap: &pm}
 }
 
 // SetPrefs replaces the preferences after validating them.
@@ -73,6 +75,10 @@ func (e *Engine) SetPrefs(p apitype.Prefs) (apitype.Prefs, error) {
 	e.prefs.ConnectOnStart, e.prefs.Relays, e.prefs.Operator, e.prefs.MDNS = p.ConnectOnStart, p.Relays, p.Operator, p.MDNS
 	e.savePrefsLocked()
 	e.setMDNSLocked(p.MDNS)
+	if p.PortMap != nil {
+		e.prefs.PortMap = *p.PortMap
+		e.setPortMapLocked(*p.PortMap)
+	}
 	e.updateRelaysLocked()
 	e.mu.Unlock()
 	e.flushSaved()

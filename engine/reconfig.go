@@ -20,6 +20,7 @@ type reconfig struct {
 	// Desired state.
 	addrs []netip.Prefix // the TUN's addresses
 	mdns  bool           // LAN discovery on
+	pm    bool           // port mapping on
 	up    bool           // requested data plane state, valid if upReq
 	upReq bool           // a SetUp is waiting to be applied
 	// Requests and results: gen counts requests, done is the last one
@@ -94,7 +95,8 @@ func (e *Engine) setUp(up bool) error {
 func (e *Engine) routineReconfig() {
 	r := &e.reconf
 	var svc *mdns.Service
-	var wasMDNS bool
+	var wasMDNS, wasPM bool
+	defer e.applyPortMap(false)
 	defer func() {
 		if svc != nil {
 			e.mu.Lock()
@@ -110,7 +112,7 @@ func (e *Engine) routineReconfig() {
 		case <-r.wake:
 		}
 		r.mu.Lock()
-		gen, addrs, wantMDNS := r.gen, r.addrs, r.mdns
+		gen, addrs, wantMDNS, wantPM := r.gen, r.addrs, r.mdns, r.pm
 		up, upReq := r.up, r.upReq
 		r.upReq = false
 		r.mu.Unlock()
@@ -129,6 +131,10 @@ func (e *Engine) routineReconfig() {
 		if wantMDNS != wasMDNS {
 			wasMDNS = wantMDNS
 			svc = e.applyMDNS(svc, wantMDNS)
+		}
+		if wantPM != wasPM {
+			wasPM = wantPM
+			e.applyPortMap(wantPM)
 		}
 
 		r.mu.Lock()

@@ -16,7 +16,9 @@ import (
 func startEngineIn(t *testing.T, dir, name string) *Engine {
 	t.Helper()
 	var e *Engine
-	e, err := New(LoopbackConfig(dir, name, enginetest.NewTUN(), &e))
+	cfg := LoopbackConfig(dir, name, enginetest.NewTUN(), &e)
+	onTestNetHost(t, name, &cfg)
+	e, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,16 +27,6 @@ func startEngineIn(t *testing.T, dir, name string) *Engine {
 	}
 	t.Cleanup(func() { e.Close() })
 	return e
-}
-
-// waitUntil polls cond until it holds or d passes.
-func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(d); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for: %s", d, what)
-		}
-	}
 }
 
 // joinHome has n join network home of admin with a fresh code.
@@ -81,7 +73,7 @@ func TestRekeyWithdrawnAdmin(t *testing.T) {
 	for _, e := range []*Engine{b, c, d} {
 		joinHome(t, a, e)
 	}
-	waitUntil(t, 10*time.Second, "alpha online with all", func() bool {
+	enginetest.WaitFor(t, 10*time.Second, "alpha online with all", func() bool {
 		return online(a, b.self) && online(a, c.self) && online(d, c.self) && online(d, a.self)
 	})
 	if _, err := d.Rekey("home"); err == nil || err.Error() != `only an admin of "home" can rekey the network` {
@@ -95,7 +87,7 @@ func TestRekeyWithdrawnAdmin(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, 5*time.Second, "beta and gamma hold the secret", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, "beta and gamma hold the secret", func() bool {
 		nb, _ := home(b)
 		nc, _ := home(c)
 		return nb.IsAdmin() && nc.IsAdmin()
@@ -117,7 +109,7 @@ func TestRekeyWithdrawnAdmin(t *testing.T) {
 	if newKey == na.ID {
 		t.Fatal("the key did not change")
 	}
-	waitUntil(t, 5*time.Second, "every node follows the new key; beta holds it", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, "every node follows the new key; beta holds it", func() bool {
 		for _, e := range []*Engine{b, c, d} {
 			if n, _ := home(e); n.Key() != newKey {
 				return false
@@ -163,7 +155,7 @@ func TestRekeyWithdrawnAdmin(t *testing.T) {
 	if _, err := b.RemovePeer("home", "gamma"); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 5*time.Second, "delta takes beta's roster", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, "delta takes beta's roster", func() bool {
 		n, _ := home(d)
 		_, ok := n.Roster.Member(c.self)
 		return !ok && n.Key() == newKey
@@ -184,7 +176,7 @@ func TestRekeyOfflineMemberCatchesUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	joinHome(t, a, b)
-	waitUntil(t, 10*time.Second, "connected", func() bool { return online(a, b.self) })
+	enginetest.WaitFor(t, 10*time.Second, "connected", func() bool { return online(a, b.self) })
 	b.Close()
 	for range 2 {
 		if _, err := a.Rekey("home"); err != nil {
@@ -193,7 +185,7 @@ func TestRekeyOfflineMemberCatchesUp(t *testing.T) {
 	}
 	na, _ := home(a)
 	b = startEngineIn(t, dir, "beta")
-	waitUntil(t, 10*time.Second, "beta follows two hand-overs", func() bool {
+	enginetest.WaitFor(t, 10*time.Second, "beta follows two hand-overs", func() bool {
 		n, _ := home(b)
 		return n.Key() == na.Key() && n.Roster.Version == na.Roster.Version
 	})
@@ -218,7 +210,7 @@ func TestRemovedWhileOffline(t *testing.T) {
 	}
 	joinHome(t, a, b)
 	joinHome(t, a, c)
-	waitUntil(t, 10*time.Second, "connected", func() bool { return online(a, c.self) && online(b, c.self) })
+	enginetest.WaitFor(t, 10*time.Second, "connected", func() bool { return online(a, c.self) && online(b, c.self) })
 	c.Close()
 	if _, err := a.RemovePeer("home", "gamma"); err != nil {
 		t.Fatal(err)
@@ -237,7 +229,7 @@ func TestRemovedWhileOffline(t *testing.T) {
 	}
 
 	c = startEngineIn(t, dir, "gamma")
-	waitUntil(t, 15*time.Second, "gamma learns it was removed", func() bool {
+	enginetest.WaitFor(t, 15*time.Second, "gamma learns it was removed", func() bool {
 		st := c.Status()
 		return len(st.Networks) == 0 && len(st.Removed) == 1 && st.Removed[0].Name == "home" && !st.Removed[0].Deleted
 	})
@@ -255,11 +247,11 @@ func TestConcurrentRekey(t *testing.T) {
 	}
 	joinHome(t, a, b)
 	joinHome(t, a, m)
-	waitUntil(t, 10*time.Second, "connected", func() bool { return online(a, b.self) && online(b, m.self) && online(b, a.self) })
+	enginetest.WaitFor(t, 10*time.Second, "connected", func() bool { return online(a, b.self) && online(b, m.self) && online(b, a.self) })
 	if _, err := a.SetAdmin("home", "beta", true); err != nil {
 		t.Fatal(err)
 	}
-	waitUntil(t, 5*time.Second, "beta holds the secret", func() bool { n, _ := home(b); return n.IsAdmin() })
+	enginetest.WaitFor(t, 5*time.Second, "beta holds the secret", func() bool { n, _ := home(b); return n.IsAdmin() })
 	errs := make(chan error, 2)
 	for _, e := range []*Engine{a, b} {
 		go func() { _, err := e.Rekey("home"); errs <- err }()
@@ -269,7 +261,7 @@ func TestConcurrentRekey(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitUntil(t, 10*time.Second, "one key and one roster everywhere; both admins hold the key", func() bool {
+	enginetest.WaitFor(t, 10*time.Second, "one key and one roster everywhere; both admins hold the key", func() bool {
 		na, _ := home(a)
 		nb, _ := home(b)
 		nm, _ := home(m)

@@ -31,20 +31,11 @@ func (e *Engine) listen() error {
 	case -1:
 		port = 0
 	}
-	ip := net.IP(nil)
-	if e.cfg.ListenAddr.IsValid() {
-		ip = e.cfg.ListenAddr.AsSlice()
-	}
-	udp, err := net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: port})
-	if err != nil && port != 0 {
-		e.log.Warn("UDP port taken, using a random port", "port", port, "err", err)
-		udp, err = net.ListenUDP("udp", &net.UDPAddr{IP: ip})
-	}
+	udp, err := e.listenUDP(port)
 	if err != nil {
 		return fmt.Errorf("engine: listen UDP: %w", err)
 	}
 	e.udp = udp
-	growBuffers(udp)
 	base, err := e.nodeKey.TLSConfig([]string{alpnMesh}, nil)
 	if err != nil {
 		udp.Close()
@@ -98,7 +89,10 @@ func (e *Engine) ListenPort() int {
 	if e.udp == nil {
 		return 0
 	}
-	return e.udp.LocalAddr().(*net.UDPAddr).Port
+	if a, ok := e.udp.LocalAddr().(*net.UDPAddr); ok {
+		return a.Port
+	}
+	return 0
 }
 
 // verifyIncoming admits mesh connections only from members of a network

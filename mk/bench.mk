@@ -28,5 +28,5 @@ bench-anchors: ray deps-test
 
 # bench-scale: a 50-node mesh on this machine (N=11 gives the 10-peer RSS).
 bench-scale: ray
-	@command -v bc >/dev/null || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bc >/dev/null; }
+	$(call apt_install,bc)
 	bash test/bench/scale.sh $(BIN)/ray $${N:-50}

@@ -44,17 +44,11 @@ WINE_PKGS := wine wine64 $(MINGW_PKGS) xvfb xdotool imagemagick x11-utils libgl1
 
 .PHONY: cross msi dmg deb installers test-installers installer-deps installer-test-deps installer-gen rayfish-exe
 
-define installer_apt
-	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
-	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
-endef
-
 installer-deps:
-	$(call installer_apt,$(INSTALLER_PKGS))
+	$(call apt_install,$(INSTALLER_PKGS))
 
 installer-test-deps:
-	$(call installer_apt,$(INSTALLER_PKGS) $(INSTALLER_TEST_PKGS))
+	$(call apt_install,$(INSTALLER_PKGS) $(INSTALLER_TEST_PKGS))
 
 installer-gen:
 	@mkdir -p $(INSTALLER_TOOLS)
@@ -71,7 +65,7 @@ cross:
 
 # rayfish-exe: the Windows tray app, cross-compiled with mingw-w64 (cgo).
 rayfish-exe:
-	$(call installer_apt,$(MINGW_PKGS))
+	$(call apt_install,$(MINGW_PKGS))
 	@mkdir -p $(INSTALLER_OUT)/windows
 	rm -f $(INSTALLER_OUT)/windows/rayfish.exe
 	CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc GOOS=windows GOARCH=amd64 $(GO) build -tags gui -trimpath \

@@ -12,9 +12,7 @@ SCREENSHOT_PKGS := xvfb xdotool imagemagick dbus jq iproute2 iputils-ping libgl1
 .PHONY: screenshots screenshots-deps
 
 screenshots-deps:
-	@missing=""; for p in $(SCREENSHOT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
-	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+	$(call apt_install,$(SCREENSHOT_PKGS),--no-install-recommends)
 
 screenshots: screenshots-deps ray gui
 	@mkdir -p $(BIN) build/screenshots

@@ -14,9 +14,7 @@ GUI_TAGS := gui
 
 # gui-deps: the C headers Fyne's GLFW driver needs, installed only if missing.
 gui-deps:
-	@missing=""; for p in $(GUI_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then echo "installing:$$missing"; \
-	  (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; fi
+	$(call apt_install,$(GUI_PKGS))
 
 gui: gui-deps
 	@mkdir -p $(BIN)

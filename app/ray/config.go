@@ -17,7 +17,8 @@ func init() {
 const configUsage = `usage: ray config show [--json]
        ray config set relay URL[,URL...]     (empty to clear)
        ray config set mdns on|off
-       ray config set connect-on-start on|off`
+       ray config set connect-on-start on|off
+       ray config set portmap on|off`
 
 // cmdConfig reads and changes the daemon's preferences.
 func cmdConfig(ctx context.Context, c *cli, args []string) error {
@@ -58,6 +59,12 @@ func cmdConfig(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		p.MDNS = on
+	case "portmap":
+		on, err := onOff(args, 2, "ray config set portmap on|off")
+		if err != nil {
+			return err
+		}
+		p.PortMap = &on
 	case "connect-on-start":
 		on, err := onOff(args, 2, "ray config set connect-on-start on|off")
 		if err != nil {
@@ -89,6 +96,9 @@ func printPrefs(w io.Writer, p apitype.Prefs) {
 	fmt.Fprintf(w, "mdns:              %s\n", onOffWord(p.MDNS))
 	fmt.Fprintf(w, "connect-on-start:  %s\n", onOffWord(p.ConnectOnStart))
 	fmt.Fprintf(w, "operator:          %s\n", operator)
+	if p.PortMap != nil {
+		fmt.Fprintf(w, "portmap:           %s\n", onOffWord(*p.PortMap))
+	}
 }
 
 func onOffWord(on bool) string {

@@ -35,6 +35,7 @@ type daemonFlags struct {
 	pprof      string
 	noDNS      bool
 	noBulk     bool
+	noPortmap  bool
 	verbose    bool
 	relays     multiFlag
 	serveRelay string
@@ -60,6 +61,7 @@ func parseDaemonFlags(args []string, socket string) (daemonFlags, error) {
 	fs.StringVar(&f.pprof, "pprof", "", "serve Go profiles on this loopback address (debugging)")
 	fs.BoolVar(&f.noDNS, "no-dns", false, "do not point the OS resolver at magic DNS")
 	fs.BoolVar(&f.noBulk, "no-bulk", false, "carry packets only in QUIC datagrams, not on the bulk channel (diagnostics, benchmarks)")
+	fs.BoolVar(&f.noPortmap, "no-portmap", false, "never map our UDP port on the gateway (UPnP, NAT-PMP, PCP), whatever `ray config set portmap` says")
 	fs.BoolVar(&f.verbose, "verbose", false, "debug logging")
 	fs.Var(&f.relays, "relay", "relay URL (http:// or https://), repeatable; the first reachable is home")
 	fs.StringVar(&f.serveRelay, "serve-relay", "", "also serve a relay for members of our networks on this TCP address, e.g. :41383")
@@ -187,6 +189,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		DNSHealth:    nc.dnsHealth,
 		DNSUpstreams: upstreams,
 		DisableBulk:  f.noBulk,
+		PortMap:      !f.noPortmap,
 	})
 	if err != nil {
 		dev.Close()

@@ -25,6 +25,7 @@ var cliTable = []cliDoc{
 		"daemon --state-dir DIR --socket PATH [--listen-port N]",
 		"[--relay URL]... [--serve-relay ADDR] [--metrics 127.0.0.1:PORT] [--no-dns] [--no-bulk]",
 		"[--serve-relay-url URL] [--hostname NAME] [--tun NAME] [--log-dir DIR] [--pprof ADDR] [--verbose]",
+		"[--no-portmap]",
 	}, what: "run the node (root)"},
 	{cmds: []string{"create"}, syn: []string{"create NAME [--open|--closed] [--hostname H]"},
 		what: "create a network; you are its admin"},
@@ -54,7 +55,7 @@ var cliTable = []cliDoc{
 		what: "PEER: hostname, overlay IP or id prefix"},
 	{cmds: []string{"status"}, syn: []string{"status [--json]"}, what: "this node, its networks and peers"},
 	{cmds: []string{"netcheck"}, syn: []string{"netcheck [--json]"},
-		what: "UDP port, public addresses, NAT type, relays"},
+		what: "UDP port, public addresses, NAT type, port mapping, relays"},
 	{cmds: []string{"firewall"}, syn: []string{
 		"firewall show [--json] | add in|out allow|deny [-p PROTO] [-P PORTS]",
 		"[--peer P] [--network N] | remove INDEX | move INDEX up|down|top|bottom|POSITION",
@@ -64,7 +65,7 @@ var cliTable = []cliDoc{
 	}, what: "the per-host firewall (suggest: admin)"},
 	{cmds: []string{"config"}, syn: []string{
 		"config show [--json] | config set relay URL[,URL] | config set mdns on|off",
-		"| config set connect-on-start on|off",
+		"| config set connect-on-start on|off | config set portmap on|off",
 	}, what: "preferences"},
 	{cmds: []string{"mdns"}, syn: []string{"mdns on|off"}, what: "LAN discovery (as config set mdns)"},
 	{cmds: []string{"set-operator"}, syn: []string{"set-operator USER"},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -106,4 +107,9 @@ func TestEveryCommandHelp(t *testing.T) {
 			}
 		}
 	}
+}
+
+// run executes one command line with no input and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	return runIO(args, strings.NewReader(""), stdout, stderr)
 }

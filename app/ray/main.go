@@ -23,11 +23,6 @@ func main() {
 	os.Exit(runIO(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-// run executes one command line with no input and returns the exit code.
-func run(args []string, stdout, stderr io.Writer) int {
-	return runIO(args, strings.NewReader(""), stdout, stderr)
-}
-
 // runIO executes one command line and returns the exit code.
 func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -44,11 +44,11 @@ func TestRunUsage(t *testing.T) {
 }
 
 func TestParseDaemonFlags(t *testing.T) {
-	f, err := parseDaemonFlags([]string{"--state-dir", "/tmp/x", "--no-bulk", "--no-dns", "--relay", "http://a:1", "--relay", "http://b:2"}, "/tmp/s.sock")
+	f, err := parseDaemonFlags([]string{"--state-dir", "/tmp/x", "--no-bulk", "--no-dns", "--no-portmap", "--relay", "http://a:1", "--relay", "http://b:2"}, "/tmp/s.sock")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.noBulk || !f.noDNS || f.stateDir != "/tmp/x" || f.socket != "/tmp/s.sock" || len(f.relays) != 2 {
+	if !f.noBulk || !f.noDNS || !f.noPortmap || f.stateDir != "/tmp/x" || f.socket != "/tmp/s.sock" || len(f.relays) != 2 {
 		t.Errorf("parsed %+v", f)
 	}
 	if _, err := parseDaemonFlags([]string{"--listen-port", "70000"}, "/tmp/s.sock"); err == nil || !strings.Contains(err.Error(), "out of range") {

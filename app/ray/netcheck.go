@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
 
 func init() { commands["netcheck"] = cmdNetcheck }
@@ -27,6 +29,7 @@ func cmdNetcheck(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.out, "IPv4 (public):   %s  NAT mapping: %s\n", dash(r.ReflexiveV4), r.MappingV4)
 	fmt.Fprintf(c.out, "IPv6 (public):   %s  NAT mapping: %s\n", dash(r.ReflexiveV6), r.MappingV6)
 	fmt.Fprintf(c.out, "home relay:      %s\n", dash(r.HomeRelay))
+	fmt.Fprintf(c.out, "port mapping:    %s\n", portMapLine(r.PortMapping))
 	if r.DNS != nil {
 		fmt.Fprintf(c.out, "OS DNS:          %s: %s\n", r.DNS.State, r.DNS.Detail)
 	}
@@ -50,4 +53,12 @@ func cmdNetcheck(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	return nil
+}
+
+// portMapLine says what the gateway maps for us, or why nothing.
+func portMapLine(pm apitype.NetcheckPortMapping) string {
+	if pm.Protocol == "" {
+		return "none (" + pm.Error + ")"
+	}
+	return fmt.Sprintf("%s %s via %s, lease %d s", pm.Protocol, pm.External, pm.Gateway, pm.LeaseS)
 }

@@ -82,7 +82,7 @@ func lastLine(s string) string {
 // waitUntil polls cond until it holds or d passes.
 func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	loopnode.WaitFor(t, d, what, cond)
+	enginetest.WaitFor(t, d, what, cond)
 }
 
 // wantMatch fails unless s matches the regular expression re.

@@ -4,8 +4,6 @@ package main
 
 import (
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -13,8 +11,8 @@ import (
 // TestDeps keeps the tray app a pure client: of the engine it may import
 // only the local API's wire types and client (and no platform code).
 func TestDeps(t *testing.T) {
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	out, err := exec.Command(goBin, "list", "-deps", "-tags", "gui", ".").Output()
+	// go test puts the go command that runs it first in PATH.
+	out, err := exec.Command("go", "list", "-deps", "-tags", "gui", ".").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}

@@ -7,8 +7,7 @@
 // that connection's TLS exporter (RFC 8446, section 7.5), and nothing about
 // identity changes. What the bulk channel removes is quic-go's per-datagram
 // cost: a packet here is one header write and one AEAD call, with no
-// allocation, and batches can be sealed and opened on several cores where
-// cores are idle (see Pipeline).
+// allocation.
 //
 // # Wire format
 //
@@ -33,14 +32,14 @@
 //
 // # Keys and sessions
 //
-// DeriveKeys exports 80 bytes with the label "rayfish bulk v1" and a
+// DeriveKeysEpoch exports 80 bytes with the label "rayfish bulk v1" and a
 // context naming the cipher and an epoch: a 32-byte key and an 8-byte
 // session id for each direction. The session id in a packet is the one its
 // receiver knows the session by, so the socket layer finds the Receiver
 // with one map lookup (ParseSession) instead of a lookup by address, and a
 // packet reflected back to its sender names a session the sender does not
 // receive on. Epochs give fresh keys from the same TLS session without a
-// new handshake (DeriveKeysEpoch); see Sender.NeedsRekey.
+// new handshake; see Sender.NeedsRekey.
 //
 // # Ciphers
 //
@@ -49,8 +48,7 @@
 // already agreed on, which Go's crypto/tls picks as AES-GCM only when both
 // ends have AES-GCM hardware (client preference order and server check),
 // and ChaCha20-Poly1305 otherwise. That is the CPU feature detection we
-// want (Preferred reports this machine's side of it, using the same tests
-// as crypto/tls), and both ends see the same result. wireguard-go uses
+// want, and both ends see the same result. wireguard-go uses
 // ChaCha20-Poly1305 only; with AES-NI and carry-less multiplication
 // AES-GCM is faster (see the benchmarks in this package's tests).
 //
@@ -66,7 +64,7 @@
 // 1.3 aims for in RFC 8446, section 5.5, and is about two minutes of
 // 1400-byte packets at 1.5 Gbit/s), so a caller that moves to the next
 // epoch in time never sees the error. NeedsRekey also turns true once the
-// Sender is RekeyAfterTime (2 minutes) old, if it sealed RekeyMinPackets.
+// Sender is RekeyAfterTime old, if it sealed RekeyMinPackets.
 // A Receiver refuses to open once it has seen as many forgeries as the
 // cipher's integrity limit (RFC 9001, section 6.6: 2^36 for
 // ChaCha20-Poly1305, 2^52 for AES-GCM). That stops only its own epoch:
@@ -147,8 +145,6 @@ func (c Cipher) String() string {
 	}
 	return fmt.Sprintf("Cipher(%d)", uint8(c))
 }
-
-func (c Cipher) valid() bool { return c == ChaCha20Poly1305 || c == AES256GCM }
 
 // limits returns the packet counts at which a sender should rekey and must
 // stop, and the number of forgeries a receiver may see.

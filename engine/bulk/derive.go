@@ -5,30 +5,23 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"runtime"
-
-	"golang.org/x/sys/cpu"
 )
 
 // exportLabel is the TLS exporter label for bulk keys (RFC 8446, section
 // 7.5). Changing the wire format or the derivation means a new label.
 const exportLabel = "rayfish bulk v1"
 
-// exportLen is what DeriveKeys exports: a key and a session id per
+// exportLen is what DeriveKeysEpoch exports: a key and a session id per
 // direction, client to server first.
 const exportLen = 2*keyLen + 2*sessionLen
 
-// DeriveKeys returns the bulk keys of epoch 0 for one end of a TLS 1.3
-// session: send seals what this end sends, recv opens what it receives.
-// The client's send keys are the server's recv keys and vice versa. With
-// quic-go, pass conn.ConnectionState().TLS once the handshake is complete.
-func DeriveKeys(cs tls.ConnectionState, isClient bool) (send, recv Keys, err error) {
-	return DeriveKeysEpoch(cs, isClient, 0)
-}
-
-// DeriveKeysEpoch is DeriveKeys for a later epoch. Every epoch of a TLS
-// session has independent keys and session ids, so both ends can move to
-// epoch n+1 without a handshake: a sender switches when NeedsRekey says so,
+// DeriveKeysEpoch returns the bulk keys of one epoch for one end of a TLS
+// 1.3 session: send seals what this end sends, recv opens what it
+// receives. The client's send keys are the server's recv keys and vice
+// versa. With quic-go, pass conn.ConnectionState().TLS once the handshake
+// is complete; a session starts at epoch 0. Every epoch of a TLS session
+// has independent keys and session ids, so both ends can move to epoch
+// n+1 without a handshake: a sender switches when NeedsRekey says so,
 // and a receiver that keeps Receivers for epochs n and n+1 (found by
 // session id) switches when the first packet of n+1 authenticates.
 func DeriveKeysEpoch(cs tls.ConnectionState, isClient bool, epoch uint32) (send, recv Keys, err error) {
@@ -77,26 +70,4 @@ func cipherForSuite(suite uint16) (Cipher, error) {
 		return AES256GCM, nil
 	}
 	return 0, fmt.Errorf("unexpected cipher suite %s", tls.CipherSuiteName(suite))
-}
-
-// Preferred returns the cipher this machine is fast at: AES256GCM when the
-// CPU has AES and carry-less multiplication instructions (the same test
-// crypto/tls makes to order its TLS 1.3 suites), else ChaCha20Poly1305.
-// DeriveKeys picks AES256GCM only when both ends prefer it.
-func Preferred() Cipher {
-	var hw bool
-	switch runtime.GOARCH {
-	case "amd64":
-		hw = cpu.X86.HasAES && cpu.X86.HasPCLMULQDQ && cpu.X86.HasSSE41 && cpu.X86.HasSSSE3
-	case "arm64":
-		hw = cpu.ARM64.HasAES && cpu.ARM64.HasPMULL
-	case "s390x":
-		hw = cpu.S390X.HasAES && cpu.S390X.HasAESCTR && cpu.S390X.HasGHASH
-	case "ppc64", "ppc64le":
-		hw = true
-	}
-	if hw {
-		return AES256GCM
-	}
-	return ChaCha20Poly1305
 }

@@ -250,3 +250,23 @@ func TestStampsIncrease(t *testing.T) {
 		last = s
 	}
 }
+
+// TestStampsAcrossClocks: a clock far behind the last stamp (the wall
+// clock stepped back, or a synctest bubble's virtual clock) gets stamps
+// of its own time, not ones its peers would refuse as too far ahead.
+func TestStampsAcrossClocks(t *testing.T) {
+	ahead := time.Now().Add(time.Hour)
+	first := stampAt(ahead)
+	if second := stampAt(ahead); second <= first {
+		t.Fatalf("stamp %d after %d from the same clock", second, first)
+	}
+	now := time.Now()
+	s := stampAt(now)
+	if s != Stamp(now.UnixNano()) {
+		t.Errorf("stamp %d an hour behind the last, want the time now %d", s, now.UnixNano())
+	}
+	var w Window
+	if !w.Accept(s, now) {
+		t.Error("stamp of a clock behind the last one refused")
+	}
+}

@@ -30,11 +30,21 @@ const (
 var lastStamp atomic.Uint64
 
 // nextStamp returns the time now as a Stamp, later than every stamp
-// handed out before.
+// handed out before by a clock that agrees with now within MaxClockSkew.
+// A clock further behind (the wall clock stepped back, or the virtual
+// clock of a testing/synctest bubble) starts again from now: stamps
+// following the old clock would be refused as too far ahead anyway.
 func nextStamp() Stamp {
+	return stampAt(time.Now())
+}
+
+func stampAt(now time.Time) Stamp {
 	for {
 		last := lastStamp.Load()
-		s := max(uint64(time.Now().UnixNano()), last+1)
+		s := uint64(max(now.UnixNano(), 0))
+		if last >= s && last-s < uint64(MaxClockSkew) {
+			s = last + 1
+		}
 		if lastStamp.CompareAndSwap(last, s) {
 			return Stamp(s)
 		}

@@ -9,6 +9,9 @@ import (
 // CheckLeaks fails the test if, once its cleanups have run, more
 // goroutines are left than when it started. Call it first in a test, so
 // that its cleanup runs last. Tests using it must not be parallel.
+// Inside a testing/synctest bubble, do not call it: its wait would pass
+// on virtual time while goroutines outside the bubble end on real time,
+// and synctest.Test itself fails when a goroutine of the bubble is left.
 func CheckLeaks(t testing.TB) {
 	t.Helper()
 	before := runtime.NumGoroutine()

@@ -20,8 +20,9 @@
 // flow (a policy change is applied to existing flows on their next packet).
 // So replies to outbound connections pass the inbound default, and replies
 // to allowed inbound connections pass even if the outbound default is deny.
-// TCP flows idle out after 5 minutes, others after 30 seconds; a TCP flow
-// ends shortly after a RST or after FINs in both directions. The number of
+// Flows idle out after DefaultTCPTimeout, DefaultUDPTimeout,
+// DefaultICMPTimeout or DefaultOtherTimeout, by protocol; a TCP flow ends
+// DefaultLinger after a RST or after FINs in both directions. The number of
 // flows is capped per peer and in total.
 //
 // A flow belongs to its peer. A packet with a tracked flow's addresses and
@@ -101,15 +102,15 @@ const (
 
 // Config sizes the connection tracker. Zero fields take the defaults.
 type Config struct {
-	// MaxFlows caps tracked flows in total (default 65536).
+	// MaxFlows caps tracked flows in total (default DefaultMaxFlows).
 	MaxFlows int
-	// MaxFlowsPerPeer caps tracked flows per peer (default 4096).
+	// MaxFlowsPerPeer caps tracked flows per peer (default
+	// DefaultMaxFlowsPerPeer).
 	MaxFlowsPerPeer int
-	// Idle timeouts: TCP 300 s, UDP 30 s, ICMP 30 s, other protocols
-	// 30 s by default.
+	// Idle timeouts by protocol (defaults: DefaultTCPTimeout and so on).
 	TCPTimeout, UDPTimeout, ICMPTimeout, OtherTimeout time.Duration
 	// Linger is how long a TCP flow lives on after a RST or after FINs
-	// in both directions (default 5 s), so the last ACKs pass.
+	// in both directions (default DefaultLinger), so the last ACKs pass.
 	Linger time.Duration
 }
 

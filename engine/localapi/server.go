@@ -77,12 +77,6 @@ type Option func(*Server)
 // user that asked for it.
 func WithAudit(l *audit.Log) Option { return func(s *Server) { s.audit = l } }
 
-// withMachine makes the server decide as on goos with probe telling who is
-// at the machine; for tests.
-func withMachine(goos string, probe func(context.Context) (seat.Machine, error)) Option {
-	return func(s *Server) { s.goos, s.probe = goos, probe }
-}
-
 // New returns a server over b.
 func New(b Backend, log *slog.Logger, opts ...Option) *Server {
 	if log == nil {

@@ -218,3 +218,9 @@ func TestParseDuration(t *testing.T) {
 		}
 	}
 }
+
+// withMachine makes the server decide as on goos with probe telling who is
+// at the machine; for tests.
+func withMachine(goos string, probe func(context.Context) (seat.Machine, error)) Option {
+	return func(s *Server) { s.goos, s.probe = goos, probe }
+}

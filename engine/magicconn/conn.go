@@ -193,6 +193,7 @@ type Conn struct {
 	home        homeState
 	meetRelay   string           // from SetMeetRelay
 	local       []netip.AddrPort // from SetLocalEndpoints
+	mapped      netip.AddrPort   // from SetMappedEndpoint (port mapping)
 	stunAddrs   []netip.AddrPort // from the last successful STUN round
 	pongAddrs   []reflexive      // from pongs, at most maxPongReflexive
 	mappingV4   stun.Mapping

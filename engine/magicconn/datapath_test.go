@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -34,6 +35,7 @@ func TestAllocs(t *testing.T) {
 		t.Skip("allocation counts need a build without -race (make unit runs them without it)")
 	}
 	w := newWorld(t)
+	w.net.SetLatency(0) // delayed delivery allocates a timer
 	for _, tt := range []struct {
 		name string
 		pl   placement
@@ -75,6 +77,7 @@ func TestAllocs(t *testing.T) {
 // ReadFrom on the other, over a direct path in the simulated network.
 func BenchmarkWriteRead(b *testing.B) {
 	w := newWorld(b)
+	w.net.SetLatency(0)
 	x := w.newNode("x", public, nodeOpts{noQUIC: true, noRelay: true, timing: quietTiming()})
 	y := w.newNode("y", public, nodeOpts{noQUIC: true, noRelay: true, timing: quietTiming()})
 	introduce(x, y)
@@ -94,16 +97,18 @@ func BenchmarkWriteRead(b *testing.B) {
 // TestNoLeaks: closing Conns with QUIC connections, relays and STUN stops
 // every goroutine.
 func TestNoLeaks(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	w := newWorld(t)
-	a := w.newNode("a", portRestricted, nodeOpts{})
-	b := w.newNode("b", symmetric, nodeOpts{})
-	meet(t, a, b)
-	ca, cb := connect(t, a, b)
-	exchange(t, ca, cb)
-	_, url2 := startRelay(t)
-	a.mc.SetPeer(key.NewNode().Public(), nil, url2) // an on-demand relay connection
-	a.mc.WriteTo(quicPacket(100), a.mc.PeerAddr(key.NewNode().Public()))
+	synctest.Test(t, func(t *testing.T) {
+		enginetest.CheckLeaks(t)
+		w := newWorld(t)
+		a := w.newNode("a", portRestricted, nodeOpts{})
+		b := w.newNode("b", symmetric, nodeOpts{})
+		meet(t, a, b)
+		ca, cb := connect(t, a, b)
+		exchange(t, ca, cb)
+		_, url2 := w.startRelay()
+		a.mc.SetPeer(key.NewNode().Public(), nil, url2) // an on-demand relay connection
+		a.mc.WriteTo(quicPacket(100), a.mc.PeerAddr(key.NewNode().Public()))
+	})
 }
 
 // FuzzReceive feeds arbitrary datagrams to the socket demultiplexer and
@@ -117,7 +122,7 @@ func FuzzReceive(f *testing.F) {
 			}
 		}})
 	c, self, peer := n.mc, n.key, key.NewNode()
-	dead := deadURL(f)
+	dead := deadURL
 	c.SetPeer(peer.Public(), []netip.AddrPort{netip.MustParseAddrPort("198.18.0.9:41641")}, dead)
 	c.mu.Lock()
 	rc := c.relayLocked(dead)

@@ -51,7 +51,8 @@
 // whenever something changes, and sends without taking a lock:
 //
 //   - to the best direct address, while its last pong is younger than
-//     the trust window (5 s);
+//     the trust window (timing.trust while data flows, timing.quietTrust
+//     otherwise);
 //   - else through the peer's relay (its home relay from SetPeer, or the
 //     relay its packets last arrived through); relay sends never block;
 //   - else, with no relay at all, to every candidate address, each right
@@ -68,8 +69,9 @@
 // its call-me-maybes) is pinged with a disco Ping; the Pong confirms the
 // path, gives its round-trip time, and tells us our own address as the
 // peer saw it, which joins our endpoints. While a peer has no direct
-// path and carries traffic, all its candidates are pinged every 5 s and a
-// CallMeMaybe listing our endpoints goes through the relay, so the peer
+// path and carries traffic, all its candidates are pinged every
+// timing.retry and a CallMeMaybe listing our endpoints goes through the
+// relay, so the peer
 // pings us at the same moment: both NATs then see outgoing packets to
 // the other side and let the answers in. A ping from a new address is
 // answered with a pong and, from a member, with a ping of our own.
@@ -81,13 +83,14 @@
 // address as a pong reports it joins our endpoints only once two members
 // report it, one member backing at most one such address.
 //
-// Once direct, the best path is pinged every 2 s while the peer is
-// active (every 30 s when idle) and all candidates every 30 s, to find a
-// better one. A path is replaced only by one clearly better (20% and
-// 0.1 ms lower round-trip time), so jitter does not make it flap. When
-// the best path's pongs stop, its trust runs out after 5 s and packets
-// go through the relay until a path answers again; the reason shows in
-// Path.
+// Once direct, the best path is pinged every timing.heartbeat while data
+// flows, every timing.quietHeartbeat while only QUIC keepalives cross it
+// and every timing.idleHeartbeat when the peer is idle; while data flows,
+// all candidates are pinged every timing.upgrade to find a better path.
+// A path is replaced only by one clearly better (clearlyBetter), so
+// jitter does not make it flap. When the best path's pongs stop, its
+// trust window runs out and packets go through the relay until a path
+// answers again; the reason shows in Path.
 //
 // This works through endpoint-independent NATs and through NATs whose
 // filtering alone depends on the remote end (port-restricted cones), and
@@ -98,8 +101,9 @@
 // # Relays
 //
 // The home relay is the first of Config.Relays that connects; when it
-// stays down, the next is tried. Peers whose home relay is another get an
-// on-demand connection to theirs, closed after two idle minutes. The
+// stays down for timing.homeFailover, the next is tried. Peers whose home
+// relay is another get an on-demand connection to theirs, closed after
+// timing.relayIdle without use. The
 // relay package reconnects with backoff on its own. Members that name no
 // home relay are reached through the meet relay (SetMeetRelay), also on
 // demand: a relay some member serves, which is never our home relay nor
@@ -108,8 +112,8 @@
 // # Our endpoints
 //
 // Endpoints lists our local addresses (SetLocalEndpoints), our reflexive
-// addresses from STUN (Config.STUNServers, queried every 30 s and on
-// NetworkChanged) and from pongs, and our home relay. When they change,
+// addresses from STUN (Config.STUNServers, queried every
+// timing.stunInterval and on NetworkChanged) and from pongs, and our home relay. When they change,
 // OnEndpointsChanged runs (off the data path) so the engine re-signs and
 // gossips its endpoint record. Netcheck reports the port, the reflexive
 // addresses, the NAT's mapping behaviour (from two STUN servers at
@@ -118,13 +122,20 @@
 // # Maximum packet size
 //
 // quic-go runs over this Conn without path MTU discovery (it is not a
-// *net.UDPConn), at its InitialPacketSize: the engine sets 1400, which
-// fits a 1500-byte link with IPv6 and UDP headers and a relay frame
-// alike.
+// *net.UDPConn), at its InitialPacketSize, which the engine sets to fit a
+// 1500-byte link with IPv6 and UDP headers and a relay frame alike; the
+// receive buffers (bufSize) hold any packet of that size.
+//
+// # Timing
+//
+// The protocol's timers are the fields of timing; defaultTiming has their
+// values, and tests shrink them. This comment names them rather than
+// repeating their values.
 //
 // # Testing
 //
 // Package natlab simulates an internet with NATs of every kind, on which
 // the tests run real quic-go connections between Conns, with a real relay
-// on loopback TCP.
+// on natlab's in-memory streams: everything runs in testing/synctest
+// bubbles, so the protocol's timers pass on virtual time.
 package magicconn

@@ -38,8 +38,8 @@ func (c *Conn) SetLocalEndpoints(addrs []netip.AddrPort) {
 	c.endpointsChangedLocked()
 }
 
-// Endpoints returns our candidate addresses (local ones, then reflexive
-// ones from STUN and from pongs; at most 16) and our home relay, for our
+// Endpoints returns our candidate addresses (local ones, the gateway's
+// port mapping, then reflexive ones from STUN and from pongs; at most 16) and our home relay, for our
 // endpoint record.
 func (c *Conn) Endpoints() (direct []netip.AddrPort, homeRelay string) {
 	c.mu.RLock()
@@ -56,6 +56,9 @@ func (c *Conn) endpointsLocked() []netip.AddrPort {
 	}
 	for _, a := range c.local {
 		add(a)
+	}
+	if c.mapped.IsValid() {
+		add(c.mapped)
 	}
 	for _, a := range c.stunAddrs {
 		add(a)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/netip"
 	"os"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/magicconn/natlab"
 	"github.com/rayfish/rayfish/engine/relay"
@@ -55,21 +55,27 @@ func testLogger(name string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", name)
 }
 
-// world is a simulated internet with two STUN servers and a relay (on
-// loopback TCP).
+// linkLatency is the one-way delay of the world's links, so that round
+// trips on virtual time are not zero (allocation tests set it to 0).
+const linkLatency = 5 * time.Millisecond
+
+// world is a simulated internet with two STUN servers and a relay, all
+// in memory (natlab), so that tests can run in testing/synctest bubbles.
 type world struct {
-	t        testing.TB
-	net      *natlab.Network
-	relayURL string
-	relay    *relay.Server
-	stun     []netip.AddrPort
-	nextIP   byte
+	t         testing.TB
+	net       *natlab.Network
+	relayURL  string
+	relay     *relay.Server
+	stun      []netip.AddrPort
+	nextIP    byte
+	nextRelay byte
 }
 
 func newWorld(t testing.TB) *world {
 	t.Helper()
 	w := &world{t: t, net: natlab.NewNetwork()}
 	w.net.SetMaxPayload(1452) // a 1500-byte IPv6 link
+	w.net.SetLatency(linkLatency)
 	for i, ip := range []string{"198.18.0.1", "198.18.0.2"} {
 		pc, err := w.net.NewHost(fmt.Sprintf("stun%d", i), netip.MustParseAddr(ip)).Listen(3478)
 		if err != nil {
@@ -86,14 +92,17 @@ func newWorld(t testing.TB) *world {
 		})
 		w.stun = append(w.stun, netip.AddrPortFrom(netip.MustParseAddr(ip), 3478))
 	}
-	w.relay, w.relayURL = startRelay(t)
+	w.relay, w.relayURL = w.startRelay()
 	return w
 }
 
-// startRelay runs a relay on a fresh loopback port until the test ends.
-func startRelay(t testing.TB) (*relay.Server, string) {
+// startRelay runs a relay on a new host of the world until the test ends.
+func (w *world) startRelay() (*relay.Server, string) {
+	t := w.t
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	w.nextRelay++
+	ip := netip.AddrFrom4([4]byte{198, 18, 0, 10 + w.nextRelay})
+	ln, err := w.net.NewHost(fmt.Sprintf("relay%d", w.nextRelay), ip).ListenStream(80)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +115,11 @@ func startRelay(t testing.TB) (*relay.Server, string) {
 			t.Errorf("relay Serve: %v", err)
 		}
 	})
-	return s, "http://" + ln.Addr().String()
+	return s, "http://" + netip.AddrPortFrom(ip, 80).String()
 }
+
+// deadURL is a relay that never answers: no host has its address.
+const deadURL = "http://198.18.0.9:80"
 
 // placement says where a node sits.
 type placement struct {
@@ -196,9 +208,10 @@ func (w *world) newNode(name string, pl placement, o nodeOpts) *node {
 		STUNServers: w.stun,
 		Logger:      testLogger(name),
 		RelayOptions: relay.ConnOptions{
-			MinBackoff:  10 * time.Millisecond,
-			MaxBackoff:  200 * time.Millisecond,
-			DialTimeout: 2 * time.Second,
+			ClientOptions: relay.ClientOptions{DialContext: n.host.DialContext},
+			MinBackoff:    10 * time.Millisecond,
+			MaxBackoff:    200 * time.Millisecond,
+			DialTimeout:   2 * time.Second,
 		},
 		OnEndpointsChanged: n.gossip,
 		OnBulk:             o.onBulk,
@@ -301,7 +314,7 @@ func introduce(a, b *node) {
 // its reflexive address.
 func (n *node) waitHome(t testing.TB) {
 	t.Helper()
-	waitFor(t, 5*time.Second, n.name+" home relay and STUN", func() bool {
+	enginetest.WaitFor(t, 5*time.Second, n.name+" home relay and STUN", func() bool {
 		return n.mc.HomeRelay() != "" && n.hasReflexive()
 	})
 }
@@ -312,32 +325,20 @@ func (n *node) hasReflexive() bool {
 	return len(n.mc.stunAddrs) > 0
 }
 
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // waitPath waits until a's path to b is of the given kind.
 func waitPath(t testing.TB, d time.Duration, a, b *node, kind string) PathInfo {
 	t.Helper()
 	var last PathInfo
-	deadline := time.Now().Add(d)
-	for {
+	defer func() {
+		if t.Failed() {
+			t.Logf("%s -> %s: last path %+v", a.name, b.name, last)
+		}
+	}()
+	enginetest.WaitFor(t, d, a.name+" -> "+b.name+" path "+kind, func() bool {
 		last = a.mc.Path(b.pub)
-		if last.Kind == kind {
-			return last
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s -> %s: path %+v after %v, want %s", a.name, b.name, last, d, kind)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return last.Kind == kind
+	})
+	return last
 }
 
 // waitPaths waits until a's path to b and b's path to a are both of kind.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/disco"
@@ -31,70 +32,72 @@ func listenCount(t *testing.T, w *world, name string, ip netip.Addr) (netip.Addr
 // (over UDP or a relay) are never contacted. Once SetPeer vouches for it,
 // they are.
 func TestNonMemberNamesNothing(t *testing.T) {
-	w := newWorld(t)
-	a := w.newNode("a", public, nodeOpts{noQUIC: true})
-	a.waitHome(t)
-	decoyAddr, decoyRx := listenCount(t, w, "decoy", natlabAddr("198.18.3.1"))
-	strangerPC, err := w.net.NewHost("stranger", natlabAddr("198.18.3.2")).Listen(7000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { strangerPC.Close() })
-	s := key.NewNode()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	sr, err := relay.Dial(ctx, w.relayURL, s, relay.ClientOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sr.Close() })
-	aAddr := netip.AddrPortFrom(a.host.IPs()[0], a.pc.Port())
-	cmm := func() []byte {
-		return disco.Encode(s, a.pub, &disco.CallMeMaybe{Endpoints: []netip.AddrPort{decoyAddr}})
-	}
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		a := w.newNode("a", public, nodeOpts{noQUIC: true})
+		a.waitHome(t)
+		decoyAddr, decoyRx := listenCount(t, w, "decoy", natlabAddr("198.18.3.1"))
+		strangerPC, err := w.net.NewHost("stranger", natlabAddr("198.18.3.2")).Listen(7000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { strangerPC.Close() })
+		s := key.NewNode()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		sr, err := relay.Dial(ctx, w.relayURL, s, relay.ClientOptions{DialContext: w.net.NewHost("stranger-tcp", natlabAddr("198.18.3.3")).DialContext})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { sr.Close() })
+		aAddr := netip.AddrPortFrom(a.host.IPs()[0], a.pc.Port())
+		cmm := func() []byte {
+			return disco.Encode(s, a.pub, &disco.CallMeMaybe{Endpoints: []netip.AddrPort{decoyAddr}})
+		}
 
-	strangerPC.WriteToUDPAddrPort(disco.Encode(s, a.pub, &disco.Ping{TxID: disco.NewTxID()}), aAddr)
-	strangerPC.WriteToUDPAddrPort(cmm(), aAddr)
-	if err := sr.Send(a.pub, cmm()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 5*time.Second, "the stranger's messages to be handled", func() bool {
-		d := a.mc.Stats().Disco
-		return d.PongsSent >= 1 && a.mc.Stats().Drops.NotMember >= 2
+		strangerPC.WriteToUDPAddrPort(disco.Encode(s, a.pub, &disco.Ping{TxID: disco.NewTxID()}), aAddr)
+		strangerPC.WriteToUDPAddrPort(cmm(), aAddr)
+		if err := sr.Send(a.pub, cmm()); err != nil {
+			t.Fatal(err)
+		}
+		enginetest.WaitFor(t, 5*time.Second, "the stranger's messages to be handled", func() bool {
+			d := a.mc.Stats().Disco
+			return d.PongsSent >= 1 && a.mc.Stats().Drops.NotMember >= 2
+		})
+		time.Sleep(2 * testTiming().minPingGap) // pings would go out at once; give them time to arrive
+		st := a.mc.Stats()
+		t.Logf("stranger: %d pings sent, %d datagrams at the address it named, %d call-me-maybes refused",
+			st.Disco.PingsSent, decoyRx.Load(), st.Drops.NotMember)
+		if st.Disco.PingsSent != 0 || decoyRx.Load() != 0 {
+			t.Errorf("a non-member made us send %d pings, %d datagrams to the address it named", st.Disco.PingsSent, decoyRx.Load())
+		}
+		if st.Drops.NotMember != 2 {
+			t.Errorf("NotMember drops %d, want 2", st.Drops.NotMember)
+		}
+
+		// QUIC for it goes only where it last spoke from, not to every
+		// address it pinged from.
+		other, err := w.net.NewHost("stranger2", natlabAddr("198.18.3.3")).Listen(7000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { other.Close() })
+		other.WriteToUDPAddrPort(disco.Encode(s, a.pub, &disco.Ping{TxID: disco.NewTxID()}), aAddr)
+		enginetest.WaitFor(t, 5*time.Second, "the second ping", func() bool { return a.mc.Stats().Disco.PongsSent >= 2 })
+		a.mc.mu.RLock()
+		spray := a.mc.peers[s.Public()].route.Load().spray
+		a.mc.mu.RUnlock()
+		if len(spray) != 1 || spray[0].addr != other.LocalAddrPort() {
+			t.Errorf("a non-member's packets go to %v, want only %v", spray, other.LocalAddrPort())
+		}
+
+		// Vouched for, the same key's call-me-maybe is followed.
+		a.mc.SetPeer(s.Public(), nil, "")
+		if err := sr.Send(a.pub, cmm()); err != nil {
+			t.Fatal(err)
+		}
+		enginetest.WaitFor(t, 5*time.Second, "a member's named address to be pinged", func() bool { return decoyRx.Load() > 0 })
 	})
-	time.Sleep(2 * testTiming().minPingGap) // pings would go out at once; give them time to arrive
-	st := a.mc.Stats()
-	t.Logf("stranger: %d pings sent, %d datagrams at the address it named, %d call-me-maybes refused",
-		st.Disco.PingsSent, decoyRx.Load(), st.Drops.NotMember)
-	if st.Disco.PingsSent != 0 || decoyRx.Load() != 0 {
-		t.Errorf("a non-member made us send %d pings, %d datagrams to the address it named", st.Disco.PingsSent, decoyRx.Load())
-	}
-	if st.Drops.NotMember != 2 {
-		t.Errorf("NotMember drops %d, want 2", st.Drops.NotMember)
-	}
-
-	// QUIC for it goes only where it last spoke from, not to every
-	// address it pinged from.
-	other, err := w.net.NewHost("stranger2", natlabAddr("198.18.3.3")).Listen(7000)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
-	other.WriteToUDPAddrPort(disco.Encode(s, a.pub, &disco.Ping{TxID: disco.NewTxID()}), aAddr)
-	waitFor(t, 5*time.Second, "the second ping", func() bool { return a.mc.Stats().Disco.PongsSent >= 2 })
-	a.mc.mu.RLock()
-	spray := a.mc.peers[s.Public()].route.Load().spray
-	a.mc.mu.RUnlock()
-	if len(spray) != 1 || spray[0].addr != other.LocalAddrPort() {
-		t.Errorf("a non-member's packets go to %v, want only %v", spray, other.LocalAddrPort())
-	}
-
-	// Vouched for, the same key's call-me-maybe is followed.
-	a.mc.SetPeer(s.Public(), nil, "")
-	if err := sr.Send(a.pub, cmm()); err != nil {
-		t.Fatal(err)
-	}
-	waitFor(t, 5*time.Second, "a member's named address to be pinged", func() bool { return decoyRx.Load() > 0 })
 }
 
 // TestPongReflexiveSources is issue 12 M5: an address of ours from pongs
@@ -157,37 +160,38 @@ func TestPongReflexiveSources(t *testing.T) {
 // NATs, neither with a relay of its own, meet through the meet relay,
 // which neither takes as home relay or advertises.
 func TestMeetRelay(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
-	a := w.newNode("a", symmetric, nodeOpts{noRelay: true})
-	b := w.newNode("b", symmetric, nodeOpts{noRelay: true})
-	for _, n := range []*node{a, b} {
-		n.mc.SetMeetRelay(w.relayURL)
-	}
-	introduce(a, b)
-	introduce(b, a)
-	ca, cb := connect(t, a, b)
-	exchange(t, ca, cb)
-	for _, n := range []*node{a, b} {
-		other := b.pub
-		if n == b {
-			other = a.pub
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		a := w.newNode("a", symmetric, nodeOpts{noRelay: true})
+		b := w.newNode("b", symmetric, nodeOpts{noRelay: true})
+		for _, n := range []*node{a, b} {
+			n.mc.SetMeetRelay(w.relayURL)
 		}
-		if p := n.mc.Path(other); p.Kind != PathRelay || p.Remote != w.relayURL {
-			t.Errorf("%s's path %+v, want the meet relay", n.name, p)
+		introduce(a, b)
+		introduce(b, a)
+		ca, cb := connect(t, a, b)
+		exchange(t, ca, cb)
+		for _, n := range []*node{a, b} {
+			other := b.pub
+			if n == b {
+				other = a.pub
+			}
+			if p := n.mc.Path(other); p.Kind != PathRelay || p.Remote != w.relayURL {
+				t.Errorf("%s's path %+v, want the meet relay", n.name, p)
+			}
+			if _, home := n.mc.Endpoints(); home != "" || n.mc.HomeRelay() != "" {
+				t.Errorf("%s took the meet relay as home relay %q", n.name, home)
+			}
 		}
-		if _, home := n.mc.Endpoints(); home != "" || n.mc.HomeRelay() != "" {
-			t.Errorf("%s took the meet relay as home relay %q", n.name, home)
-		}
-	}
 
-	// A stranger is never routed through it.
-	s := key.NewNode().Public()
-	a.mc.mu.Lock()
-	p := a.mc.peerLocked(s, false, a.mc.now())
-	a.mc.updateRouteLocked(p)
-	a.mc.mu.Unlock()
-	if r := p.route.Load(); r.relayURL != "" {
-		t.Errorf("a non-member's route uses relay %q", r.relayURL)
-	}
+		// A stranger is never routed through it.
+		s := key.NewNode().Public()
+		a.mc.mu.Lock()
+		p := a.mc.peerLocked(s, false, a.mc.now())
+		a.mc.updateRouteLocked(p)
+		a.mc.mu.Unlock()
+		if r := p.route.Load(); r.relayURL != "" {
+			t.Errorf("a non-member's route uses relay %q", r.relayURL)
+		}
+	})
 }

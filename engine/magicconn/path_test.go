@@ -3,8 +3,10 @@ package magicconn
 import (
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/magicconn/natlab"
 )
 
@@ -31,48 +33,49 @@ func TestPairings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			w := newWorld(t)
-			a := w.newNode("a", tt.a, nodeOpts{})
-			b := w.newNode("b", tt.b, nodeOpts{})
-			meet(t, a, b)
-			ca, cb := connect(t, a, b)
-			exchange(t, ca, cb)
-
-			if tt.want == PathDirect {
-				pa := waitPath(t, 5*time.Second, a, b, PathDirect)
-				waitPath(t, 5*time.Second, b, a, PathDirect)
-				if pa.RTT <= 0 || pa.LastPong.IsZero() || pa.Reason != "" {
-					t.Errorf("direct path info %+v", pa)
-				}
-				before := a.mc.Stats()
+			synctest.Test(t, func(t *testing.T) {
+				w := newWorld(t)
+				a := w.newNode("a", tt.a, nodeOpts{})
+				b := w.newNode("b", tt.b, nodeOpts{})
+				meet(t, a, b)
+				ca, cb := connect(t, a, b)
 				exchange(t, ca, cb)
-				after := a.mc.Stats()
-				if after.DirectTx.Packets <= before.DirectTx.Packets || after.DirectRx.Packets <= before.DirectRx.Packets {
-					t.Errorf("no direct traffic: before %+v after %+v", before, after)
-				}
-				return
-			}
-			// Give hole punching several rounds; the path must stay on
-			// the relay and say why.
-			deadline := time.Now().Add(4 * testTiming().retry)
-			for time.Now().Before(deadline) {
-				for _, pair := range [][2]*node{{a, b}, {b, a}} {
-					if p := pair[0].mc.Path(pair[1].pub); p.Kind != PathRelay || p.Reason == "" {
-						t.Fatalf("%s -> %s: path %+v, want relay with a reason", pair[0].name, pair[1].name, p)
+
+				if tt.want == PathDirect {
+					pa := waitPath(t, 5*time.Second, a, b, PathDirect)
+					waitPath(t, 5*time.Second, b, a, PathDirect)
+					if pa.RTT <= 0 || pa.LastPong.IsZero() || pa.Reason != "" {
+						t.Errorf("direct path info %+v", pa)
 					}
+					before := a.mc.Stats()
+					exchange(t, ca, cb)
+					after := a.mc.Stats()
+					if after.DirectTx.Packets <= before.DirectTx.Packets || after.DirectRx.Packets <= before.DirectRx.Packets {
+						t.Errorf("no direct traffic: before %+v after %+v", before, after)
+					}
+					return
 				}
-				time.Sleep(50 * time.Millisecond)
-			}
-			pa := a.mc.Path(b.pub)
-			if !strings.Contains(pa.Reason, tt.wantReason) || pa.Remote != w.relayURL {
-				t.Errorf("a's path %+v, want reason %q through %s", pa, tt.wantReason, w.relayURL)
-			}
-			st := a.mc.Stats()
-			if st.RelayTx.Packets == 0 || st.RelayRx.Packets == 0 {
-				t.Errorf("no relay traffic: %+v", st)
-			}
-			alive(t, ca, cb)
+				// Give hole punching several rounds; the path must stay on
+				// the relay and say why.
+				deadline := time.Now().Add(4 * testTiming().retry)
+				for time.Now().Before(deadline) {
+					for _, pair := range [][2]*node{{a, b}, {b, a}} {
+						if p := pair[0].mc.Path(pair[1].pub); p.Kind != PathRelay || p.Reason == "" {
+							t.Fatalf("%s -> %s: path %+v, want relay with a reason", pair[0].name, pair[1].name, p)
+						}
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+				pa := a.mc.Path(b.pub)
+				if !strings.Contains(pa.Reason, tt.wantReason) || pa.Remote != w.relayURL {
+					t.Errorf("a's path %+v, want reason %q through %s", pa, tt.wantReason, w.relayURL)
+				}
+				st := a.mc.Stats()
+				if st.RelayTx.Packets == 0 || st.RelayRx.Packets == 0 {
+					t.Errorf("no relay traffic: %+v", st)
+				}
+				alive(t, ca, cb)
+			})
 		})
 	}
 }
@@ -81,111 +84,116 @@ func TestPairings(t *testing.T) {
 // behind NATs go direct within a few seconds, starting cold: they learn
 // each other's relay and reflexive addresses as they go.
 func TestDefaultTiming(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
-	tm := defaultTiming()
-	a := w.newNode("a", easy, nodeOpts{timing: &tm})
-	b := w.newNode("b", portRestricted, nodeOpts{timing: &tm})
-	introduce(a, b)
-	introduce(b, a)
-	start := time.Now()
-	ca, cb := connect(t, a, b)
-	waitPaths(t, a, b, PathDirect)
-	t.Logf("direct after %v", time.Since(start))
-	exchange(t, ca, cb)
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		tm := defaultTiming()
+		a := w.newNode("a", easy, nodeOpts{timing: &tm})
+		b := w.newNode("b", portRestricted, nodeOpts{timing: &tm})
+		introduce(a, b)
+		introduce(b, a)
+		start := time.Now()
+		ca, cb := connect(t, a, b)
+		waitPaths(t, a, b, PathDirect)
+		t.Logf("direct after %v", time.Since(start))
+		exchange(t, ca, cb)
+	})
 }
 
 // TestSameLAN: two nodes behind the same symmetric NAT talk over the LAN.
 func TestSameLAN(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
-	a := w.newNode("a", symmetric, nodeOpts{})
-	b := w.newNode("b", placement{shared: a}, nodeOpts{})
-	meet(t, a, b)
-	ca, cb := connect(t, a, b)
-	p := waitPath(t, 5*time.Second, a, b, PathDirect)
-	if want := b.pc.LocalAddrPort().String(); p.Remote != want {
-		t.Errorf("path %+v, want the LAN address %s", p, want)
-	}
-	exchange(t, ca, cb)
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		a := w.newNode("a", symmetric, nodeOpts{})
+		b := w.newNode("b", placement{shared: a}, nodeOpts{})
+		meet(t, a, b)
+		ca, cb := connect(t, a, b)
+		p := waitPath(t, 5*time.Second, a, b, PathDirect)
+		if want := b.pc.LocalAddrPort().String(); p.Remote != want {
+			t.Errorf("path %+v, want the LAN address %s", p, want)
+		}
+		exchange(t, ca, cb)
+	})
 }
 
 // TestCutAndRestore cuts a direct path: traffic moves to the relay without
 // breaking the QUIC connection, and back when the path returns.
 func TestCutAndRestore(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
-	a := w.newNode("a", easy, nodeOpts{})
-	b := w.newNode("b", portRestricted, nodeOpts{})
-	meet(t, a, b)
-	ca, cb := connect(t, a, b)
-	waitPaths(t, a, b, PathDirect)
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		a := w.newNode("a", easy, nodeOpts{})
+		b := w.newNode("b", portRestricted, nodeOpts{})
+		meet(t, a, b)
+		ca, cb := connect(t, a, b)
+		waitPaths(t, a, b, PathDirect)
 
-	unblock := w.net.Block(a.nat.Public(), b.nat.Public())
-	cut := time.Now()
-	p := waitPath(t, 5*time.Second, a, b, PathRelay)
-	waitPath(t, 5*time.Second, b, a, PathRelay)
-	t.Logf("on relay %v after the cut: %s", time.Since(cut), p.Reason)
-	if !strings.HasPrefix(p.Reason, "direct path lost") {
-		t.Errorf("reason %q", p.Reason)
-	}
-	exchange(t, ca, cb)
-	alive(t, ca, cb)
+		unblock := w.net.Block(a.nat.Public(), b.nat.Public())
+		cut := time.Now()
+		p := waitPath(t, 5*time.Second, a, b, PathRelay)
+		waitPath(t, 5*time.Second, b, a, PathRelay)
+		t.Logf("on relay %v after the cut: %s", time.Since(cut), p.Reason)
+		if !strings.HasPrefix(p.Reason, "direct path lost") {
+			t.Errorf("reason %q", p.Reason)
+		}
+		exchange(t, ca, cb)
+		alive(t, ca, cb)
 
-	unblock()
-	waitPaths(t, a, b, PathDirect)
-	exchange(t, ca, cb)
-	alive(t, ca, cb)
+		unblock()
+		waitPaths(t, a, b, PathDirect)
+		exchange(t, ca, cb)
+		alive(t, ca, cb)
+	})
 }
 
 // TestRebind: b's NAT forgets its mappings (a reboot, a new mobile
 // network), so b appears at a new port; the connection survives and the
 // path is direct again, at the new address.
 func TestRebind(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
-	a := w.newNode("a", easy, nodeOpts{})
-	b := w.newNode("b", portRestricted, nodeOpts{})
-	meet(t, a, b)
-	ca, cb := connect(t, a, b)
-	old := waitPath(t, 5*time.Second, a, b, PathDirect)
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		a := w.newNode("a", easy, nodeOpts{})
+		b := w.newNode("b", portRestricted, nodeOpts{})
+		meet(t, a, b)
+		ca, cb := connect(t, a, b)
+		old := waitPath(t, 5*time.Second, a, b, PathDirect)
 
-	b.nat.Reset()
-	b.mc.NetworkChanged()
-	waitFor(t, 8*time.Second, "a direct path to b's new address", func() bool {
-		p := a.mc.Path(b.pub)
-		return p.Kind == PathDirect && p.Remote != old.Remote
+		b.nat.Reset()
+		b.mc.NetworkChanged()
+		enginetest.WaitFor(t, 8*time.Second, "a direct path to b's new address", func() bool {
+			p := a.mc.Path(b.pub)
+			return p.Kind == PathDirect && p.Remote != old.Remote
+		})
+		waitPath(t, 5*time.Second, b, a, PathDirect)
+		exchange(t, ca, cb)
+		alive(t, ca, cb)
 	})
-	waitPath(t, 5*time.Second, b, a, PathDirect)
-	exchange(t, ca, cb)
-	alive(t, ca, cb)
 }
 
 // TestMove: b moves to another network (new IP behind another NAT); the
 // connection survives, through the relay, then direct again.
 func TestMove(t *testing.T) {
-	t.Parallel()
-	w := newWorld(t)
-	a := w.newNode("a", easy, nodeOpts{})
-	b := w.newNode("b", easy, nodeOpts{})
-	meet(t, a, b)
-	ca, cb := connect(t, a, b)
-	old := waitPath(t, 5*time.Second, a, b, PathDirect)
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		a := w.newNode("a", easy, nodeOpts{})
+		b := w.newNode("b", easy, nodeOpts{})
+		meet(t, a, b)
+		ca, cb := connect(t, a, b)
+		old := waitPath(t, 5*time.Second, a, b, PathDirect)
 
-	nat2 := w.net.NewNAT("b-nat2", natlabAddr("198.18.1.200"), natlab.PortRestrictedNAT)
-	b.host.Move(nat2, natlabAddr("10.200.0.2"))
-	b.setLocal()
-	b.mc.NetworkChanged()
-	waitFor(t, 10*time.Second, "a direct path to b's new network", func() bool {
-		p := a.mc.Path(b.pub)
-		return p.Kind == PathDirect && p.Remote != old.Remote
+		nat2 := w.net.NewNAT("b-nat2", natlabAddr("198.18.1.200"), natlab.PortRestrictedNAT)
+		b.host.Move(nat2, natlabAddr("10.200.0.2"))
+		b.setLocal()
+		b.mc.NetworkChanged()
+		enginetest.WaitFor(t, 10*time.Second, "a direct path to b's new network", func() bool {
+			p := a.mc.Path(b.pub)
+			return p.Kind == PathDirect && p.Remote != old.Remote
+		})
+		if p := a.mc.Path(b.pub); !strings.HasPrefix(p.Remote, "198.18.1.200:") {
+			t.Errorf("path %+v, want b's new NAT", p)
+		}
+		waitPath(t, 5*time.Second, b, a, PathDirect)
+		exchange(t, ca, cb)
+		alive(t, ca, cb)
 	})
-	if p := a.mc.Path(b.pub); !strings.HasPrefix(p.Remote, "198.18.1.200:") {
-		t.Errorf("path %+v, want b's new NAT", p)
-	}
-	waitPath(t, 5*time.Second, b, a, PathDirect)
-	exchange(t, ca, cb)
-	alive(t, ca, cb)
 }
 
 func TestStatsMap(t *testing.T) {

@@ -41,11 +41,12 @@ type ForwarderConfig struct {
 	// Dial opens upstream connections (network "udp"); nil means a
 	// net.Dialer.
 	Dial DialFunc
-	// Timeout bounds the wait for each upstream (default 2 s). A query
-	// is tried on up to three upstreams in turn.
+	// Timeout bounds the wait for each upstream (default
+	// DefaultForwardTimeout). A query is tried on up to three upstreams
+	// in turn.
 	Timeout time.Duration
-	// MaxInFlight bounds concurrent forwarded queries (default 64);
-	// queries beyond it are dropped and counted.
+	// MaxInFlight bounds concurrent forwarded queries (default
+	// DefaultMaxInFlight); queries beyond it are dropped and counted.
 	MaxInFlight int
 }
 

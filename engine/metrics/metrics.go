@@ -74,12 +74,6 @@ type Source interface {
 	MetricsSnapshot() Snapshot
 }
 
-// SourceFunc adapts a function to Source.
-type SourceFunc func() Snapshot
-
-// MetricsSnapshot calls f.
-func (f SourceFunc) MetricsSnapshot() Snapshot { return f() }
-
 // paths are the values of the path label, in output order.
 var paths = []string{apitype.PathDirect, apitype.PathRelay, apitype.PathNone}
 
@@ -290,16 +284,6 @@ func Listen(addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	return ln, nil
-}
-
-// Serve listens on addr (loopback only, see CheckAddr) and serves h until
-// ctx is done; then it shuts the server down and returns nil.
-func Serve(ctx context.Context, addr string, h http.Handler) error {
-	ln, err := Listen(addr)
-	if err != nil {
-		return err
-	}
-	return ServeListener(ctx, ln, h)
 }
 
 // ServeListener serves h on ln until ctx is done, then shuts down

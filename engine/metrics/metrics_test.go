@@ -183,8 +183,11 @@ func TestCheckAddr(t *testing.T) {
 	if !errors.Is(err, ErrNotLoopback) || !strings.Contains(err.Error(), "metrics listen only on 127.0.0.1 or ::1") {
 		t.Errorf("CheckAddr(0.0.0.0:9100) = %v, want the loopback-only error", err)
 	}
-	if err := Serve(t.Context(), "0.0.0.0:9100", http.NotFoundHandler()); !errors.Is(err, ErrNotLoopback) {
-		t.Errorf("Serve(0.0.0.0:9100) = %v, want ErrNotLoopback", err)
+	if ln, err := Listen("0.0.0.0:9100"); !errors.Is(err, ErrNotLoopback) {
+		if ln != nil {
+			ln.Close()
+		}
+		t.Errorf("Listen(0.0.0.0:9100) = %v, want ErrNotLoopback", err)
 	}
 }
 
@@ -246,3 +249,9 @@ func BenchmarkScrape(b *testing.B) {
 		}
 	}
 }
+
+// SourceFunc adapts a function to Source.
+type SourceFunc func() Snapshot
+
+// MetricsSnapshot calls f.
+func (f SourceFunc) MetricsSnapshot() Snapshot { return f() }

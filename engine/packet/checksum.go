@@ -7,15 +7,8 @@ import (
 
 // Internet checksums (RFC 1071). A partial sum is a uint32 holding a
 // one's-complement sum of 16-bit big-endian words, folded to at most
-// 0xffff; chain partial sums through the initial arguments and finish with
-// Checksum.
-
-// Sum adds the 16-bit big-endian words of b to the partial sum initial and
-// returns the new partial sum. An odd-length b is padded with one zero
-// byte, so in a chain only the last slice may have odd length.
-func Sum(b []byte, initial uint32) uint32 {
-	return uint32(fold(sum(b, uint64(initial))))
-}
+// 0xffff, such as a pseudo-header's sum (PseudoHeaderSum), which seeds
+// Checksum through its initial argument.
 
 // Checksum returns the Internet checksum of b seeded with the partial sum
 // initial (0, or a pseudo-header sum): the value to store in a checksum
@@ -55,15 +48,6 @@ func pseudoSum(b []byte, proto uint8, length int) uint32 {
 		acc = sum(b[8:40], acc)
 	}
 	return uint32(fold(acc))
-}
-
-// UpdateIPv4Checksum recomputes the header checksum of the IPv4 header at
-// the start of b in place. It panics if b is shorter than the header
-// length its first byte announces; Parse checks that.
-func UpdateIPv4Checksum(b []byte) {
-	hl := int(b[0]&0x0f) * 4
-	b[10], b[11] = 0, 0
-	binary.BigEndian.PutUint16(b[10:12], Checksum(b[:hl], 0))
 }
 
 // sum adds b to acc as 32-bit big-endian words, which folds to the same

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/enginetest"
@@ -23,7 +24,7 @@ func dialAll(t *testing.T, url string, n int) (ok int, lastErr error) {
 	t.Helper()
 	for range n {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		c, err := Dial(ctx, url, key.NewNode(), ClientOptions{})
+		c, err := Dial(ctx, url, key.NewNode(), clientOpts(url, ClientOptions{}))
 		cancel()
 		if err != nil {
 			lastErr = err
@@ -38,24 +39,24 @@ func dialAll(t *testing.T, url string, n int) (ok int, lastErr error) {
 // TestDefaultConnCapPerIP is issue 12 L2: with a zero config, one source
 // address gets DefaultMaxConnsPerIP relay connections, no more.
 func TestDefaultConnCapPerIP(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	s, url := testServer(t, ServerConfig{})
-	const tries = DefaultMaxConnsPerIP + 8
-	ok, err := dialAll(t, url, tries)
-	t.Logf("%d of %d connections from one address accepted; last error: %v", ok, tries, err)
-	if ok != DefaultMaxConnsPerIP {
-		t.Errorf("%d connections accepted, want %d", ok, DefaultMaxConnsPerIP)
-	}
-	if err == nil {
-		t.Error("no connection refused")
-	}
-	if got := s.Stats().ConnsRefused; got != tries-DefaultMaxConnsPerIP {
-		t.Errorf("ConnsRefused %d, want %d", got, tries-DefaultMaxConnsPerIP)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s, url := testServer(t, ServerConfig{})
+		const tries = DefaultMaxConnsPerIP + 8
+		ok, err := dialAll(t, url, tries)
+		t.Logf("%d of %d connections from one address accepted; last error: %v", ok, tries, err)
+		if ok != DefaultMaxConnsPerIP {
+			t.Errorf("%d connections accepted, want %d", ok, DefaultMaxConnsPerIP)
+		}
+		if err == nil {
+			t.Error("no connection refused")
+		}
+		if got := s.Stats().ConnsRefused; got != tries-DefaultMaxConnsPerIP {
+			t.Errorf("ConnsRefused %d, want %d", got, tries-DefaultMaxConnsPerIP)
+		}
+	})
 }
 
 func TestConnCaps(t *testing.T) {
-	enginetest.CheckLeaks(t)
 	for _, tc := range []struct {
 		name          string
 		total, perIP  int
@@ -67,61 +68,65 @@ func TestConnCaps(t *testing.T) {
 		{"no caps", -1, -1, 40, 40},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, url := testServer(t, ServerConfig{MaxConns: tc.total, MaxConnsPerIP: tc.perIP})
-			if ok, _ := dialAll(t, url, tc.tries); ok != tc.wantOK {
-				t.Errorf("%d of %d accepted, want %d", ok, tc.tries, tc.wantOK)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				_, url := testServer(t, ServerConfig{MaxConns: tc.total, MaxConnsPerIP: tc.perIP})
+				if ok, _ := dialAll(t, url, tc.tries); ok != tc.wantOK {
+					t.Errorf("%d of %d accepted, want %d", ok, tc.tries, tc.wantOK)
+				}
+			})
 		})
 	}
 }
 
 // TestConnCapSlotReleased checks that a closed connection frees its slot.
 func TestConnCapSlotReleased(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	s, url := testServer(t, ServerConfig{MaxConnsPerIP: 1})
-	a := dialTest(t, url, key.NewNode(), ClientOptions{})
-	if ok, _ := dialAll(t, url, 1); ok != 0 {
-		t.Fatal("second connection accepted over a cap of 1")
-	}
-	a.Close()
-	waitFor(t, "the slot to free", func() bool { return s.Stats().Clients == 0 })
-	waitFor(t, "a new connection", func() bool {
-		ok, _ := dialAll(t, url, 1)
-		return ok == 1
+	synctest.Test(t, func(t *testing.T) {
+		s, url := testServer(t, ServerConfig{MaxConnsPerIP: 1})
+		a := dialTest(t, url, key.NewNode(), ClientOptions{})
+		if ok, _ := dialAll(t, url, 1); ok != 0 {
+			t.Fatal("second connection accepted over a cap of 1")
+		}
+		a.Close()
+		enginetest.WaitFor(t, 5*time.Second, "the slot to free", func() bool { return s.Stats().Clients == 0 })
+		enginetest.WaitFor(t, 5*time.Second, "a new connection", func() bool {
+			ok, _ := dialAll(t, url, 1)
+			return ok == 1
+		})
 	})
 }
 
 // TestIdleConnsCapped: under Serve, TCP connections that never send a
 // request count against the caps too.
 func TestIdleConnsCapped(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	s, url := testServer(t, ServerConfig{MaxConnsPerIP: 3})
-	addr := strings.TrimPrefix(url, "http://")
-	var conns []net.Conn
-	for range 4 {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		s, url := testServer(t, ServerConfig{MaxConnsPerIP: 3})
+		addr := strings.TrimPrefix(url, "http://")
+		var conns []net.Conn
+		for range 4 {
+			c, err := dialer(url)(t.Context(), "tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			conns = append(conns, c)
 		}
-		defer c.Close()
-		conns = append(conns, c)
-	}
-	// The fourth is closed at once; the first three stay open.
-	conns[3].SetReadDeadline(time.Now().Add(5 * time.Second))
-	if _, err := conns[3].Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
-		t.Errorf("fourth idle connection: read %v, want it closed", err)
-	}
-	conns[0].SetReadDeadline(time.Now().Add(100 * time.Millisecond))
-	if _, err := conns[0].Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Errorf("first idle connection: read %v, want it open", err)
-	}
-	if got := s.Stats().ConnsRefused; got != 1 {
-		t.Errorf("ConnsRefused %d, want 1", got)
-	}
-	conns[0].Close()
-	waitFor(t, "the slot to free", func() bool {
-		ok, _ := dialAll(t, url, 1)
-		return ok == 1
+		// The fourth is closed at once; the first three stay open.
+		conns[3].SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := conns[3].Read(make([]byte, 1)); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+			t.Errorf("fourth idle connection: read %v, want it closed", err)
+		}
+		conns[0].SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		if _, err := conns[0].Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("first idle connection: read %v, want it open", err)
+		}
+		if got := s.Stats().ConnsRefused; got != 1 {
+			t.Errorf("ConnsRefused %d, want 1", got)
+		}
+		conns[0].Close()
+		enginetest.WaitFor(t, 5*time.Second, "the slot to free", func() bool {
+			ok, _ := dialAll(t, url, 1)
+			return ok == 1
+		})
 	})
 }
 
@@ -207,26 +212,27 @@ func TestRateDefaults(t *testing.T) {
 // sends far more than DefaultRateBytesPerSec in a moment gets packets
 // dropped.
 func TestDefaultRateLimit(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	s, url := testServer(t, ServerConfig{})
-	c := dialTest(t, url, key.NewNode(), ClientOptions{})
-	nobody := key.NewNode().Public()
-	pkt := make([]byte, 60<<10)
-	var sent int
-	deadline := time.Now().Add(10 * time.Second)
-	for s.Stats().DropRateLimited == 0 && sent < 8*DefaultRateBytesPerSec && time.Now().Before(deadline) {
-		if err := c.Send(nobody, pkt); errors.Is(err, ErrSendQueueFull) {
-			time.Sleep(time.Millisecond)
-			continue
-		} else if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		s, url := testServer(t, ServerConfig{})
+		c := dialTest(t, url, key.NewNode(), ClientOptions{})
+		nobody := key.NewNode().Public()
+		pkt := make([]byte, 60<<10)
+		var sent int
+		deadline := time.Now().Add(10 * time.Second)
+		for s.Stats().DropRateLimited == 0 && sent < 8*DefaultRateBytesPerSec && time.Now().Before(deadline) {
+			if err := c.Send(nobody, pkt); errors.Is(err, ErrSendQueueFull) {
+				time.Sleep(time.Millisecond)
+				continue
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			sent += len(pkt)
 		}
-		sent += len(pkt)
-	}
-	syncClient(t, c)
-	st := s.Stats()
-	t.Logf("sent %d MiB at once: %d packets dropped by the rate limit", sent>>20, st.DropRateLimited)
-	if st.DropRateLimited == 0 {
-		t.Error("no packet dropped by the default rate limit")
-	}
+		syncClient(t, c)
+		st := s.Stats()
+		t.Logf("sent %d MiB at once: %d packets dropped by the rate limit", sent>>20, st.DropRateLimited)
+		if st.DropRateLimited == 0 {
+			t.Error("no packet dropped by the default rate limit")
+		}
+	})
 }

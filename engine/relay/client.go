@@ -28,10 +28,10 @@ type ClientOptions struct {
 	// DialContext opens the TCP connection; nil means a net.Dialer.
 	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
 	// SendQueue is how many packets Send may queue before it reports
-	// ErrSendQueueFull. Default 256.
+	// ErrSendQueueFull. Default DefaultQueueSize.
 	SendQueue int
 	// WriteTimeout closes the connection when the relay does not take
-	// written data for this long. Default 10 s.
+	// written data for this long. Default DefaultWriteTimeout.
 	WriteTimeout time.Duration
 
 	// OnPacket is called for each packet received through the relay,

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/enginetest"
@@ -47,118 +48,111 @@ func newTestConn(t *testing.T, url string, k key.NodePrivate, opts ConnOptions) 
 	t.Helper()
 	log := newStateLog()
 	opts.OnState = log.onState
+	opts.ClientOptions = clientOpts(url, opts.ClientOptions)
 	c := NewConn(url, k, opts)
 	t.Cleanup(func() { c.Close() })
 	return c, log
 }
 
 func TestConnExchange(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	_, url := testServer(t, ServerConfig{})
-	a, b := key.NewNode(), key.NewNode()
-	ib := newInbox()
-	ca, la := newTestConn(t, url, a, ConnOptions{})
-	_, lb := newTestConn(t, url, b, ConnOptions{ClientOptions: ib.options()})
-	la.wait(t, StateConnected, 5*time.Second)
-	lb.wait(t, StateConnected, 5*time.Second)
-	if err := ca.Send(b.Public(), []byte("managed")); err != nil {
-		t.Fatal(err)
-	}
-	ib.expectPacket(t, a.Public(), "managed")
-	waitFor(t, "a latency measurement", func() bool { return ca.Latency() > 0 })
-	if ca.State() != StateConnected || ca.URL() != url {
-		t.Errorf("State %v URL %q", ca.State(), ca.URL())
-	}
+	synctest.Test(t, func(t *testing.T) {
+		_, url := testServer(t, ServerConfig{})
+		a, b := key.NewNode(), key.NewNode()
+		ib := newInbox()
+		ca, la := newTestConn(t, url, a, ConnOptions{ClientOptions: slowOpts(url, ClientOptions{})})
+		_, lb := newTestConn(t, url, b, ConnOptions{ClientOptions: ib.options()})
+		la.wait(t, StateConnected, 5*time.Second)
+		lb.wait(t, StateConnected, 5*time.Second)
+		if err := ca.Send(b.Public(), []byte("managed")); err != nil {
+			t.Fatal(err)
+		}
+		ib.expectPacket(t, a.Public(), "managed")
+		enginetest.WaitFor(t, 5*time.Second, "a latency measurement", func() bool { return ca.Latency() > 0 })
+		if ca.State() != StateConnected || ca.URL() != url {
+			t.Errorf("State %v URL %q", ca.State(), ca.URL())
+		}
 
-	ca.Close()
-	if r := la.wait(t, StateClosed, time.Second); r.err != nil {
-		t.Errorf("closed with %v", r.err)
-	}
-	if err := ca.Send(b.Public(), []byte("x")); !errors.Is(err, ErrNotConnected) {
-		t.Errorf("Send after Close: %v, want ErrNotConnected", err)
-	}
-	ca.Close() // idempotent
+		ca.Close()
+		if r := la.wait(t, StateClosed, time.Second); r.err != nil {
+			t.Errorf("closed with %v", r.err)
+		}
+		if err := ca.Send(b.Public(), []byte("x")); !errors.Is(err, ErrNotConnected) {
+			t.Errorf("Send after Close: %v, want ErrNotConnected", err)
+		}
+		ca.Close() // idempotent
+	})
 }
 
 func TestConnReconnectsAfterRestart(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	url := "http://" + addr
-	s1 := NewServer(ServerConfig{})
-	served := make(chan error, 1)
-	go func() { served <- s1.Serve(ln) }()
+	synctest.Test(t, func(t *testing.T) {
+		l, url := newLab(t)
+		s1 := NewServer(ServerConfig{})
+		served := make(chan error, 1)
+		ln := l.listen(t)
+		go func() { served <- s1.Serve(ln) }()
 
-	a, b := key.NewNode(), key.NewNode()
-	ib := newInbox()
-	ca, la := newTestConn(t, url, a, ConnOptions{})
-	_, lb := newTestConn(t, url, b, ConnOptions{ClientOptions: ib.options()})
-	la.wait(t, StateConnected, 5*time.Second)
-	lb.wait(t, StateConnected, 5*time.Second)
+		a, b := key.NewNode(), key.NewNode()
+		ib := newInbox()
+		ca, la := newTestConn(t, url, a, ConnOptions{})
+		_, lb := newTestConn(t, url, b, ConnOptions{ClientOptions: ib.options()})
+		la.wait(t, StateConnected, 5*time.Second)
+		lb.wait(t, StateConnected, 5*time.Second)
 
-	s1.Close()
-	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
-		t.Fatalf("Serve returned %v", err)
-	}
-	if r := la.wait(t, StateConnecting, 5*time.Second); r.err == nil {
-		t.Error("lost connection reported without a reason")
-	}
-	if err := ca.Send(b.Public(), []byte("x")); !errors.Is(err, ErrNotConnected) {
-		t.Errorf("Send while down: %v, want ErrNotConnected", err)
-	}
-	// Stay down long enough for the backoff to grow to its cap.
-	time.Sleep(1500 * time.Millisecond)
+		s1.Close()
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			t.Fatalf("Serve returned %v", err)
+		}
+		if r := la.wait(t, StateConnecting, 5*time.Second); r.err == nil {
+			t.Error("lost connection reported without a reason")
+		}
+		if err := ca.Send(b.Public(), []byte("x")); !errors.Is(err, ErrNotConnected) {
+			t.Errorf("Send while down: %v, want ErrNotConnected", err)
+		}
+		// Stay down long enough for the backoff to grow to its cap.
+		time.Sleep(1500 * time.Millisecond)
 
-	var ln2 net.Listener
-	waitFor(t, "the port to be free again", func() bool {
-		ln2, err = net.Listen("tcp", addr)
-		return err == nil
+		restarted := time.Now()
+		serveOn(t, l.listen(t), ServerConfig{})
+		la.wait(t, StateConnected, 5*time.Second)
+		lb.wait(t, StateConnected, 5*time.Second)
+		if d := time.Since(restarted); d > 5*time.Second {
+			t.Errorf("reconnected %v after the restart, want within 5 s", d)
+		}
+		if err := ca.Send(b.Public(), []byte("after restart")); err != nil {
+			t.Fatal(err)
+		}
+		ib.expectPacket(t, a.Public(), "after restart")
 	})
-	restarted := time.Now()
-	serveOn(t, ln2, ServerConfig{})
-	la.wait(t, StateConnected, 5*time.Second)
-	lb.wait(t, StateConnected, 5*time.Second)
-	if d := time.Since(restarted); d > 5*time.Second {
-		t.Errorf("reconnected %v after the restart, want within 5 s", d)
-	}
-	if err := ca.Send(b.Public(), []byte("after restart")); err != nil {
-		t.Fatal(err)
-	}
-	ib.expectPacket(t, a.Public(), "after restart")
 }
 
 func TestConnRefused(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	s, url := testServer(t, ServerConfig{Allow: func(key.NodePublic) bool { return false }})
-	c, log := newTestConn(t, url, key.NewNode(), ConnOptions{RefusedBackoff: time.Hour})
-	r := log.wait(t, StateConnecting, 5*time.Second)
-	var se *ServerError
-	if !errors.As(r.err, &se) {
-		t.Fatalf("refusal reported as %v, want a ServerError", r.err)
-	}
-	// The refused node waits RefusedBackoff instead of hammering.
-	time.Sleep(300 * time.Millisecond)
-	if n := s.Stats().AuthFailures; n != 1 {
-		t.Errorf("%d attempts, want 1", n)
-	}
-	start := time.Now()
-	c.Close() // interrupts the wait
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Close took %v", d)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		s, url := testServer(t, ServerConfig{Allow: func(key.NodePublic) bool { return false }})
+		c, log := newTestConn(t, url, key.NewNode(), ConnOptions{RefusedBackoff: time.Hour})
+		r := log.wait(t, StateConnecting, 5*time.Second)
+		var se *ServerError
+		if !errors.As(r.err, &se) {
+			t.Fatalf("refusal reported as %v, want a ServerError", r.err)
+		}
+		// The refused node waits RefusedBackoff instead of hammering.
+		time.Sleep(time.Minute) // virtual time
+		if n := s.Stats().AuthFailures; n != 1 {
+			t.Errorf("%d attempts, want 1", n)
+		}
+		start := time.Now()
+		c.Close() // interrupts the wait
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("Close took %v", d)
+		}
+	})
 }
 
 // silentRelay completes handshakes and then ignores everything, like a
 // relay whose process hangs.
 func silentRelay(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, url := newLab(t)
+	ln := l.listen(t)
 	done := make(chan struct{})
 	var conns []net.Conn
 	go func() {
@@ -175,11 +169,11 @@ func silentRelay(t *testing.T) string {
 			}
 			c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: rayfish-relay\r\nConnection: Upgrade\r\n\r\n"))
 			challenge := newChallenge()
-			WriteFrame(c, FrameServerChallenge, challenge)
+			writeTestFrame(c, FrameServerChallenge, challenge)
 			if _, _, err := ReadFrame(br, make([]byte, 1024)); err != nil {
 				continue
 			}
-			WriteFrame(c, FrameServerInfo, ServerInfo{MaxFrame: DefaultMaxFrame}.appendTo(nil))
+			writeTestFrame(c, FrameServerInfo, ServerInfo{MaxFrame: DefaultMaxFrame}.appendTo(nil))
 		}
 	}()
 	t.Cleanup(func() {
@@ -189,21 +183,22 @@ func silentRelay(t *testing.T) string {
 			c.Close()
 		}
 	})
-	return "http://" + ln.Addr().String()
+	return url
 }
 
 func TestConnDetectsDeadRelay(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	url := silentRelay(t)
-	_, log := newTestConn(t, url, key.NewNode(), ConnOptions{
-		PingInterval: 50 * time.Millisecond,
-		PingTimeout:  100 * time.Millisecond,
+	synctest.Test(t, func(t *testing.T) {
+		url := silentRelay(t)
+		_, log := newTestConn(t, url, key.NewNode(), ConnOptions{
+			PingInterval: 50 * time.Millisecond,
+			PingTimeout:  100 * time.Millisecond,
+		})
+		log.wait(t, StateConnected, 5*time.Second)
+		r := log.wait(t, StateConnecting, 5*time.Second)
+		if !errors.Is(r.err, context.DeadlineExceeded) {
+			t.Errorf("dead relay reported as %v, want a ping timeout", r.err)
+		}
+		// It keeps trying: the silent relay accepts again.
+		log.wait(t, StateConnected, 5*time.Second)
 	})
-	log.wait(t, StateConnected, 5*time.Second)
-	r := log.wait(t, StateConnecting, 5*time.Second)
-	if !errors.Is(r.err, context.DeadlineExceeded) {
-		t.Errorf("dead relay reported as %v, want a ping timeout", r.err)
-	}
-	// It keeps trying: the silent relay accepts again.
-	log.wait(t, StateConnected, 5*time.Second)
 }

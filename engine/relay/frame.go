@@ -101,20 +101,6 @@ const minMaxFrame = 1 << 10
 // not fit the caller's buffer. The stream is then out of sync: close it.
 var ErrFrameTooLarge = errors.New("relay: frame too large")
 
-// WriteFrame writes one frame. With a *bufio.Writer it does not allocate;
-// with any other writer it makes one allocation so the frame goes out in a
-// single Write. It does not flush.
-func WriteFrame(w io.Writer, typ FrameType, payload []byte) error {
-	if bw, ok := w.(*bufio.Writer); ok {
-		return writeFrame(bw, typ, payload, nil)
-	}
-	b := make([]byte, frameHeaderLen, frameHeaderLen+len(payload))
-	b[0] = byte(typ)
-	binary.BigEndian.PutUint32(b[1:], uint32(len(payload)))
-	_, err := w.Write(append(b, payload...))
-	return err
-}
-
 // writeFrame writes a frame whose payload is a followed by b.
 func writeFrame(bw *bufio.Writer, typ FrameType, a, b []byte) error {
 	n := uint32(len(a) + len(b))

@@ -30,11 +30,11 @@ func TestFrameRoundTrip(t *testing.T) {
 				var out bytes.Buffer
 				if buffered {
 					bw := bufio.NewWriter(&out)
-					if err := WriteFrame(bw, tt.typ, tt.payload); err != nil {
+					if err := writeTestFrame(bw, tt.typ, tt.payload); err != nil {
 						t.Fatal(err)
 					}
 					bw.Flush()
-				} else if err := WriteFrame(&out, tt.typ, tt.payload); err != nil {
+				} else if err := writeTestFrame(&out, tt.typ, tt.payload); err != nil {
 					t.Fatal(err)
 				}
 				if out.Len() != frameHeaderLen+len(tt.payload) {
@@ -95,11 +95,11 @@ func TestFrameAllocs(t *testing.T) {
 	var stream bytes.Buffer
 	payload := make([]byte, 1400)
 	bw := bufio.NewWriterSize(io.Discard, 16<<10)
-	if a := testing.AllocsPerRun(100, func() { WriteFrame(bw, FrameSendPacket, payload) }); a != 0 {
-		t.Errorf("WriteFrame to bufio.Writer: %v allocs, want 0", a)
+	if a := testing.AllocsPerRun(100, func() { writeTestFrame(bw, FrameSendPacket, payload) }); a != 0 {
+		t.Errorf("writeTestFrame to bufio.Writer: %v allocs, want 0", a)
 	}
 	for range 200 {
-		WriteFrame(&stream, FrameSendPacket, payload)
+		writeTestFrame(&stream, FrameSendPacket, payload)
 	}
 	br := bufio.NewReader(&stream)
 	buf := make([]byte, DefaultMaxFrame)
@@ -200,14 +200,14 @@ func TestVerifyClientAuth(t *testing.T) {
 
 func FuzzReadFrame(f *testing.F) {
 	var seed bytes.Buffer
-	WriteFrame(&seed, FrameSendPacket, append(make([]byte, keyLen), "hello"...))
-	WriteFrame(&seed, FramePing, []byte("12345678"))
-	WriteFrame(&seed, FrameServerInfo, ServerInfo{MaxFrame: DefaultMaxFrame}.appendTo(nil))
+	writeTestFrame(&seed, FrameSendPacket, append(make([]byte, keyLen), "hello"...))
+	writeTestFrame(&seed, FramePing, []byte("12345678"))
+	writeTestFrame(&seed, FrameServerInfo, ServerInfo{MaxFrame: DefaultMaxFrame}.appendTo(nil))
 	f.Add(seed.Bytes())
 	f.Add([]byte{byte(FramePeerGone), 0, 0, 0, 32})
 	f.Add([]byte{byte(FrameError), 0xff, 0xff, 0xff, 0xff})
 	seed.Reset()
-	WriteFrame(&seed, FrameServerInfo, ServerInfo{MaxFrame: 2 << 30}.appendTo(nil))
+	writeTestFrame(&seed, FrameServerInfo, ServerInfo{MaxFrame: 2 << 30}.appendTo(nil))
 	f.Add(seed.Bytes())
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -228,7 +228,7 @@ func FuzzReadFrame(f *testing.F) {
 			}
 			// The frame re-encodes to exactly the bytes it came from.
 			var out bytes.Buffer
-			WriteFrame(&out, typ, p)
+			writeTestFrame(&out, typ, p)
 			if !bytes.Equal(out.Bytes(), in[consumed:consumed+out.Len()]) {
 				t.Fatalf("re-encoded frame differs from input")
 			}

@@ -3,29 +3,114 @@ package relay
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/magicconn/natlab"
 )
 
-// testServer runs a relay on a fresh 127.0.0.1 port until the test ends
-// and returns it with its URL.
-func testServer(t *testing.T, cfg ServerConfig) (*Server, string) {
+// relayLab is the in-memory network (natlab) a test relay runs on: the
+// relay's host and one client host, so that tests need no sockets and
+// run inside testing/synctest bubbles, on virtual time.
+type relayLab struct {
+	srv, client *natlab.Host
+}
+
+// labs maps the URL of a test relay to its relayLab.
+var labs sync.Map
+
+// lastLab numbers labs, so that every relay URL is unique.
+var lastLab atomic.Uint32
+
+// newLab returns a new in-memory network and the URL of port 80 of its
+// relay host; nothing listens there yet.
+func newLab(t *testing.T) (*relayLab, string) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	n := natlab.NewNetwork()
+	i := lastLab.Add(1)
+	ip := netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
+	l := &relayLab{
+		srv:    n.NewHost("relay", ip),
+		client: n.NewHost("client", netip.MustParseAddr("198.19.0.1")),
+	}
+	url := "http://" + netip.AddrPortFrom(ip, 80).String()
+	labs.Store(url, l)
+	t.Cleanup(func() { labs.Delete(url) })
+	return l, url
+}
+
+// listen opens port 80 on the lab's relay host.
+func (l *relayLab) listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := l.srv.ListenStream(80)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := serveOn(t, ln, cfg)
-	return s, "http://" + ln.Addr().String()
+	return ln
+}
+
+// dialer returns the function that dials url's relay from its lab's
+// client host, or nil (a real dial) for a relay on real sockets.
+func dialer(url string) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	for u, l := range labs.Range {
+		if strings.HasPrefix(url, u.(string)) {
+			return l.(*relayLab).client.DialContext
+		}
+	}
+	return nil
+}
+
+// linkDelay is what every write of a slow client waits, so that round
+// trips measured on virtual time are not zero.
+const linkDelay = time.Millisecond
+
+// slowOpts returns o dialing through url's lab with connections whose
+// writes take linkDelay.
+func slowOpts(url string, o ClientOptions) ClientOptions {
+	dial := dialer(url)
+	o.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return slowConn{c}, nil
+	}
+	return o
+}
+
+// slowConn is a net.Conn whose writes take linkDelay.
+type slowConn struct{ net.Conn }
+
+func (c slowConn) Write(b []byte) (int, error) {
+	time.Sleep(linkDelay)
+	return c.Conn.Write(b)
+}
+
+// clientOpts returns o dialing through url's lab.
+func clientOpts(url string, o ClientOptions) ClientOptions {
+	if o.DialContext == nil {
+		o.DialContext = dialer(url)
+	}
+	return o
+}
+
+// testServer runs a relay in a new lab until the test ends and returns it
+// with its URL.
+func testServer(t *testing.T, cfg ServerConfig) (*Server, string) {
+	t.Helper()
+	l, url := newLab(t)
+	return serveOn(t, l.listen(t), cfg), url
 }
 
 // serveOn serves a new relay on ln; the test's cleanup closes it and checks
@@ -95,7 +180,7 @@ func dialTest(t *testing.T, url string, k key.NodePrivate, opts ClientOptions) *
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, url, k, opts)
+	c, err := Dial(ctx, url, k, clientOpts(url, opts))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,18 +199,6 @@ func syncClient(t *testing.T, c *Client) {
 	}
 }
 
-// waitFor polls cond until it holds or 5 s pass.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // rawConn speaks the relay protocol by hand, to misbehave.
 type rawConn struct {
 	conn      net.Conn
@@ -137,7 +210,9 @@ type rawConn struct {
 func rawUpgrade(t *testing.T, url string) *rawConn {
 	t.Helper()
 	addr := strings.TrimPrefix(url, "http://")
-	conn, err := net.Dial("tcp", addr)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := dialer(url)(ctx, "tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +236,7 @@ func rawUpgrade(t *testing.T, url string) *rawConn {
 
 func (r *rawConn) write(t *testing.T, typ FrameType, payload []byte) {
 	t.Helper()
-	if err := WriteFrame(r.conn, typ, payload); err != nil {
+	if err := writeTestFrame(r.conn, typ, payload); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -219,4 +294,18 @@ func (c *counter) get(src key.NodePublic) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n[src]
+}
+
+// writeTestFrame writes one frame. With a *bufio.Writer it does not allocate;
+// with any other writer it makes one allocation so the frame goes out in a
+// single Write. It does not flush.
+func writeTestFrame(w io.Writer, typ FrameType, payload []byte) error {
+	if bw, ok := w.(*bufio.Writer); ok {
+		return writeFrame(bw, typ, payload, nil)
+	}
+	b := make([]byte, frameHeaderLen, frameHeaderLen+len(payload))
+	b[0] = byte(typ)
+	binary.BigEndian.PutUint32(b[1:], uint32(len(payload)))
+	_, err := w.Write(append(b, payload...))
+	return err
 }

@@ -3,14 +3,13 @@ package relay
 import (
 	"bufio"
 	"context"
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
-	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
 )
 
@@ -19,10 +18,8 @@ import (
 // info. It returns the URL to dial.
 func hostileServer(t *testing.T, info ServerInfo) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
+	l, url := newLab(t)
+	ln := l.listen(t)
 	done := make(chan struct{})
 	t.Cleanup(func() {
 		ln.Close()
@@ -51,33 +48,34 @@ func hostileServer(t *testing.T, info ServerInfo) string {
 		bw.Flush()
 		br.ReadByte() // until the client hangs up
 	}()
-	return "http://" + ln.Addr().String()
+	return url
 }
 
 // TestHugeMaxFrameRefused is issue 12 H2: a relay announcing a 2 GiB
 // frame limit must not make the client allocate it.
 func TestHugeMaxFrameRefused(t *testing.T) {
-	enginetest.CheckLeaks(t)
-	url := hostileServer(t, ServerInfo{MaxFrame: 2 << 30})
+	synctest.Test(t, func(t *testing.T) {
+		url := hostileServer(t, ServerInfo{MaxFrame: 2 << 30})
 
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, err := Dial(ctx, url, key.NewNode(), ClientOptions{})
-	if err == nil {
-		c.Close() // waits for the reader, which allocates its buffer first
-	}
-	runtime.ReadMemStats(&after)
-	grew := after.TotalAlloc - before.TotalAlloc
-	t.Logf("Dial: err %v; heap allocated during Dial: %d KiB", err, grew>>10)
-	if grew > 10<<20 {
-		t.Errorf("heap grew by %d MiB, want < 10 MiB", grew>>20)
-	}
-	if err == nil || !strings.Contains(err.Error(), "max frame") {
-		t.Errorf("Dial error %v, want a refusal of the max frame", err)
-	}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, err := Dial(ctx, url, key.NewNode(), clientOpts(url, ClientOptions{}))
+		if err == nil {
+			c.Close() // waits for the reader, which allocates its buffer first
+		}
+		runtime.ReadMemStats(&after)
+		grew := after.TotalAlloc - before.TotalAlloc
+		t.Logf("Dial: err %v; heap allocated during Dial: %d KiB", err, grew>>10)
+		if grew > 10<<20 {
+			t.Errorf("heap grew by %d MiB, want < 10 MiB", grew>>20)
+		}
+		if err == nil || !strings.Contains(err.Error(), "max frame") {
+			t.Errorf("Dial error %v, want a refusal of the max frame", err)
+		}
+	})
 }
 
 func TestParseServerInfoMaxFrameLimit(t *testing.T) {

@@ -112,15 +112,6 @@ func Redact(s string) string {
 	return s
 }
 
-// RedactLines redacts each line.
-func RedactLines(lines []string) []string {
-	out := make([]string, len(lines))
-	for i, l := range lines {
-		out[i] = Redact(l)
-	}
-	return out
-}
-
 // secretKey reports whether a JSON object key names a secret, whatever
 // its case or separators ("private_key", "inviteCode", "Secret").
 func secretKey(k string) bool {

@@ -41,14 +41,6 @@ func loadAppMeta(path string) (*appMeta, error) {
 	return &m, m.check(path)
 }
 
-func parseAppMeta(text string) (*appMeta, error) {
-	var m appMeta
-	if _, err := toml.Decode(text, &m); err != nil {
-		return nil, err
-	}
-	return &m, m.check("FyneApp.toml")
-}
-
 func (m *appMeta) check(src string) error {
 	d := m.Details
 	if !versionRE.MatchString(d.Version) {

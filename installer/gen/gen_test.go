@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/BurntSushi/toml"
 )
 
 const fyneApp = `Website = "https://github.com/rayfish/rayfish"
@@ -262,4 +264,13 @@ func TestRun(t *testing.T) {
 			t.Errorf("gen %v succeeded", args)
 		}
 	}
+}
+
+// parseAppMeta is loadAppMeta for FyneApp.toml text.
+func parseAppMeta(text string) (*appMeta, error) {
+	var m appMeta
+	if _, err := toml.Decode(text, &m); err != nil {
+		return nil, err
+	}
+	return &m, m.check("FyneApp.toml")
 }

@@ -118,12 +118,6 @@ func New(stateDir string, log *slog.Logger) Manager {
 	return newOS(stateDir, orDiscard(log))
 }
 
-// NewResolvConf returns a manager that replaces the resolv.conf(5) file at
-// path, whatever the OS (tests use a temporary file).
-func NewResolvConf(path, stateDir string, log *slog.Logger) Manager {
-	return newResolvConf(path, stateDir, orDiscard(log))
-}
-
 // RecoverAfterCrash restores whatever a previous run left configured, if
 // its backup is still in stateDir (the daemon crashed or was killed). Call
 // it at daemon start, before New(...).Apply. Without a backup it does
@@ -136,12 +130,6 @@ func RecoverAfterCrash(stateDir string, log *slog.Logger) error {
 	}
 	log.Warn("dns: restoring the configuration a previous run left behind", "mode", st.Mode)
 	return restoreState(stateDir, st, log)
-}
-
-// Upstreams returns the system's DNS servers as New(stateDir).Upstreams
-// does.
-func Upstreams(stateDir string, skip ...netip.Addr) ([]netip.AddrPort, error) {
-	return New(stateDir, nil).Upstreams(skip...)
 }
 
 // restoreState undoes st and deletes the backup.

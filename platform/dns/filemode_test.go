@@ -126,7 +126,7 @@ func newEnv(t *testing.T) resolvConfEnv {
 }
 
 func (e resolvConfEnv) manager(t *testing.T) Manager {
-	return NewResolvConf(e.path, e.stateDir, testLog(t))
+	return newResolvConf(e.path, e.stateDir, testLog(t))
 }
 
 var applyCfg = Config{Interface: "ray0", Nameservers: magic, Domains: []string{"ray"}}
@@ -344,7 +344,7 @@ func TestApplyBackupFailureTouchesNothing(t *testing.T) {
 	e := newEnv(t)
 	parentFile := filepath.Join(filepath.Dir(e.stateDir), "blocker")
 	writeFile(t, parentFile, "x", 0o644)
-	m := NewResolvConf(filepath.Join(parentFile, "resolv.conf"), e.stateDir, testLog(t))
+	m := newResolvConf(filepath.Join(parentFile, "resolv.conf"), e.stateDir, testLog(t))
 	if err := m.Apply(applyCfg); err == nil {
 		t.Fatal("Apply succeeded writing under a regular file")
 	}

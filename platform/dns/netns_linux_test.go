@@ -32,7 +32,7 @@ func TestNetnsHelper(t *testing.T) {
 		if m.Mode() != ModeResolvConf {
 			t.Fatalf("mode %q inside a network namespace, want %q", m.Mode(), ModeResolvConf)
 		}
-		ups, err := Upstreams(stateDir, magic...)
+		ups, err := m.Upstreams(magic...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -103,7 +103,7 @@ func TestResolvConfOtherDaemonsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := NewResolvConf(e.path, first, testLog(t)).Apply(applyCfg); err != nil {
+	if err := newResolvConf(e.path, first, testLog(t)).Apply(applyCfg); err != nil {
 		t.Fatal(err)
 	}
 	managed := readFile(t, e.path)

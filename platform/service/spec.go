@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 
 	kservice "github.com/kardianos/service"
@@ -59,16 +58,6 @@ type Spec struct {
 	StateDir   string // the daemon's --state-dir
 	Socket     string // the daemon's --socket (unix socket or named pipe)
 	LogDir     string // where the daemon's output goes when the OS does not keep it (macOS, Windows)
-}
-
-// DefaultSpec is the Spec for this OS with the platform's default state
-// directory, socket and log directory (package paths).
-func DefaultSpec(exe string) Spec {
-	return SpecFor(runtime.GOOS, exe, paths.Defaults{
-		State:  paths.StateDir(),
-		Socket: paths.SocketPath(),
-		Log:    paths.LogDir(),
-	})
 }
 
 // SpecFor is the Spec for goos with the given locations.

@@ -78,19 +78,26 @@ func newNATLab(t *testing.T, prefix string, homes map[string]string) *natLab {
 		if kind == "hard" {
 			masq = "masquerade random,fully-random"
 		}
+		// A "portmap" router lets in what its port mapper forwards
+		// (test/gateway programs the DNAT).
+		dnat := ""
+		if kind == "portmap" {
+			dnat = "ct status dnat accept"
+		}
 		nft := fmt.Sprintf(`table ip nat {
   chain post { type nat hook postrouting priority srcnat; oifname "w%s" %s; }
 }
 table inet filter {
   chain forwarding { type filter hook forward priority filter; policy accept;
     iifname "w%s" ct state established,related accept
+    iifname "w%s" %s
     iifname "w%s" drop
   }
   chain input { type filter hook input priority filter; policy accept;
     iifname "w%s" ct state established,related accept
     iifname "w%s" drop
   }
-}`, name, masq, name, name, name, name)
+}`, name, masq, name, name, dnat, name, name, name)
 		cmd := exec.Command("ip", "netns", "exec", rtr, "nft", "-f", "-")
 		cmd.Stdin = strings.NewReader(nft)
 		if out, err := cmd.CombinedOutput(); err != nil {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -51,11 +52,11 @@ func Capture(ctx context.Context, opts Options) ([]string, error) {
 	}
 	a := test.NewApp()
 	defer a.Quit()
+	variant := theme.VariantLight
 	if opts.Dark {
-		a.Settings().SetTheme(theme.DarkTheme())
-	} else {
-		a.Settings().SetTheme(theme.LightTheme())
+		variant = theme.VariantDark
 	}
+	a.Settings().SetTheme(variantTheme{theme.DefaultTheme(), variant})
 
 	queue := make(chan func(), 1024)
 	ctl := ui.New(ui.Config{
@@ -134,4 +135,15 @@ func writePNG(name string, w fyne.Window) error {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return nil
+}
+
+// variantTheme is the default theme in one variant, whatever the
+// system prefers, so that a screenshot shows what it was asked to.
+type variantTheme struct {
+	fyne.Theme
+	variant fyne.ThemeVariant
+}
+
+func (t variantTheme) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.variant)
 }

@@ -94,9 +94,6 @@ func (in *Instance) serve(c net.Conn) {
 	}
 }
 
-// Path returns the socket path.
-func (in *Instance) Path() string { return in.path }
-
 // Close stops listening and removes the socket. It is idempotent.
 func (in *Instance) Close() error {
 	var err error

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
@@ -185,6 +186,7 @@ func NetcheckRows(r apitype.Netcheck) []Row {
 		Row{Label: "Public IPv6", Value: dashIfEmpty(r.ReflexiveV6), Copy: r.ReflexiveV6},
 		Row{Label: "NAT (IPv6)", Value: NATText(r.MappingV6)},
 		Row{Label: "Home relay", Value: dashIfEmpty(r.HomeRelay)},
+		portMapRow(r.PortMapping),
 	)
 	if len(r.STUN) == 0 && len(r.Relays) == 0 {
 		rows = append(rows, Row{Label: "Relays", Value: "none configured: add one in Settings to measure the public address, NAT type and relay latency. Peers on the same network still connect directly."})
@@ -305,4 +307,17 @@ func (m *Model) RelayedPeers() int {
 		}
 	}
 	return n
+}
+
+// portMapRow says what the router forwards to us (UPnP, NAT-PMP, PCP).
+func portMapRow(pm apitype.NetcheckPortMapping) Row {
+	if pm.Protocol == "" {
+		v := "none"
+		if pm.Error != "" {
+			v += ": " + pm.Error
+		}
+		return Row{Label: "Port mapping", Value: v}
+	}
+	return Row{Label: "Port mapping", Value: fmt.Sprintf("%s by %s, lease %s", pm.External, strings.ToUpper(pm.Protocol), time.Duration(pm.LeaseS)*time.Second),
+		Copy: pm.External}
 }

@@ -121,9 +121,10 @@ func rowMap(rows []Row) map[string]Row {
 func TestNetcheckRows(t *testing.T) {
 	full := apitype.Netcheck{
 		UDPPort: 41641, ReflexiveV4: "198.18.0.5:41641", MappingV4: "endpoint-independent", MappingV6: "unknown",
-		HomeRelay: "https://relay.example:443",
-		STUN:      []apitype.NetcheckSTUN{{Server: "198.18.0.1:3478", Reflexive: "198.18.0.5:41641", RTTMs: 2.5}, {Server: "198.18.0.2:3478", Error: "timeout"}},
-		Relays:    []apitype.NetcheckRelay{{URL: "https://relay.example:443", LatencyMs: 12}, {URL: "https://r2.example", Error: "refused"}},
+		HomeRelay:   "https://relay.example:443",
+		PortMapping: apitype.NetcheckPortMapping{Protocol: "nat-pmp", External: "198.18.0.9:41641", LeaseS: 7200},
+		STUN:        []apitype.NetcheckSTUN{{Server: "198.18.0.1:3478", Reflexive: "198.18.0.5:41641", RTTMs: 2.5}, {Server: "198.18.0.2:3478", Error: "timeout"}},
+		Relays:      []apitype.NetcheckRelay{{URL: "https://relay.example:443", LatencyMs: 12}, {URL: "https://r2.example", Error: "refused"}},
 	}
 	rows := rowMap(NetcheckRows(full))
 	want := map[string]string{
@@ -133,6 +134,7 @@ func TestNetcheckRows(t *testing.T) {
 		"NAT (IPv4)":                      "easy (endpoint-independent): direct connections work",
 		"NAT (IPv6)":                      "unknown",
 		"Home relay":                      "https://relay.example:443",
+		"Port mapping":                    "198.18.0.9:41641 by NAT-PMP, lease 2h0m0s",
 		"STUN 198.18.0.1:3478":            "saw us as 198.18.0.5:41641 in 2.5 ms",
 		"STUN 198.18.0.2:3478":            "failed: timeout",
 		"Relay https://relay.example:443": "12 ms",
@@ -156,6 +158,10 @@ func TestNetcheckRows(t *testing.T) {
 	}
 	if !strings.HasPrefix(empty["UDP port"].Value, "not bound") {
 		t.Errorf("no port: %q", empty["UDP port"].Value)
+	}
+	off := rowMap(NetcheckRows(apitype.Netcheck{PortMapping: apitype.NetcheckPortMapping{Error: "off (ray config set portmap off)"}}))
+	if off["Port mapping"].Value != "none: off (ray config set portmap off)" {
+		t.Errorf("port mapping off: %q", off["Port mapping"].Value)
 	}
 	if !strings.HasPrefix(empty["NAT (IPv4)"].Value, "hard") {
 		t.Errorf("hard NAT: %q", empty["NAT (IPv4)"].Value)

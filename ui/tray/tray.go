@@ -246,27 +246,3 @@ func menuKey(m *fyne.Menu) string {
 	walk(m, 0)
 	return b.String()
 }
-
-// Dump renders a menu as indented text (for tests and debugging):
-// disabled items in brackets, separators as "---".
-func Dump(m *fyne.Menu) string {
-	var b strings.Builder
-	var walk func(*fyne.Menu, string)
-	walk = func(m *fyne.Menu, indent string) {
-		for _, it := range m.Items {
-			switch {
-			case it.IsSeparator:
-				b.WriteString(indent + "---\n")
-			case it.Disabled:
-				b.WriteString(indent + "[" + it.Label + "]\n")
-			default:
-				b.WriteString(indent + it.Label + "\n")
-			}
-			if it.ChildMenu != nil {
-				walk(it.ChildMenu, indent+"  ")
-			}
-		}
-	}
-	walk(m, "")
-	return b.String()
-}

@@ -44,6 +44,7 @@ type settingsTab struct {
 
 	connectOnStart *widget.Check
 	mdns           *widget.Check
+	portmap        *widget.Check
 	relays         *widget.Entry
 	operator       *widget.Entry
 	save           *widget.Button
@@ -66,6 +67,7 @@ func newSettingsTab(a fyne.App, ctl *ui.Controller, opts Options) *settingsTab {
 	t := &settingsTab{app: a, ctl: ctl, opts: opts, model: ctl.Model()}
 	t.connectOnStart = widget.NewCheck("Connect when the daemon starts", nil)
 	t.mdns = widget.NewCheck("Find peers on the local network (mDNS)", nil)
+	t.portmap = widget.NewCheck("Ask the router to forward our port (UPnP, NAT-PMP, PCP)", nil)
 	t.relays = widget.NewMultiLineEntry()
 	t.relays.SetPlaceHolder("One relay URL per line")
 	t.relays.SetMinRowsVisible(3)
@@ -78,6 +80,7 @@ func newSettingsTab(a fyne.App, ctl *ui.Controller, opts Options) *settingsTab {
 	daemonForm := widget.NewForm(
 		widget.NewFormItem("", t.connectOnStart),
 		widget.NewFormItem("", t.mdns),
+		widget.NewFormItem("", t.portmap),
 		widget.NewFormItem("Relays", t.relays),
 		widget.NewFormItem("Operator", t.operator),
 	)
@@ -165,7 +168,7 @@ func (t *settingsTab) setStartAtLogin(on bool) {
 }
 
 func (t *settingsTab) setDaemonEnabled(on bool) {
-	for _, w := range []fyne.Disableable{t.connectOnStart, t.mdns, t.relays, t.operator, t.save} {
+	for _, w := range []fyne.Disableable{t.connectOnStart, t.mdns, t.portmap, t.relays, t.operator, t.save} {
 		setEnabled(w, on)
 	}
 }
@@ -205,6 +208,7 @@ func (t *settingsTab) show(p apitype.Prefs) {
 	t.loaded = p
 	t.connectOnStart.SetChecked(p.ConnectOnStart)
 	t.mdns.SetChecked(p.MDNS)
+	t.portmap.SetChecked(p.PortMap == nil || *p.PortMap)
 	t.relays.SetText(strings.Join(p.Relays, "\n"))
 	t.operator.SetText(p.Operator)
 }
@@ -213,6 +217,7 @@ func (t *settingsTab) show(p apitype.Prefs) {
 func (t *settingsTab) dirty() bool {
 	f := t.form()
 	return f.ConnectOnStart != t.loaded.ConnectOnStart || f.MDNS != t.loaded.MDNS ||
+		*f.PortMap != (t.loaded.PortMap == nil || *t.loaded.PortMap) ||
 		f.Operator != t.loaded.Operator || !slices.Equal(f.Relays, t.loaded.Relays)
 }
 
@@ -223,9 +228,11 @@ func (t *settingsTab) form() apitype.Prefs {
 			relays = append(relays, l)
 		}
 	}
+	portmap := t.portmap.Checked
 	return apitype.Prefs{
 		ConnectOnStart: t.connectOnStart.Checked,
 		MDNS:           t.mdns.Checked,
+		PortMap:        &portmap,
 		Relays:         relays,
 		Operator:       strings.TrimSpace(t.operator.Text),
 	}

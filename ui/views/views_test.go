@@ -429,7 +429,8 @@ func TestSettings(t *testing.T) {
 	h.fake.NoCall(t)
 	test.Tap(s.save)
 	call := h.fake.WaitCall(t, "SetPrefs")
-	want := apitype.Prefs{ConnectOnStart: true, Relays: []string{"https://relay.example", "https://relay2.example"}, Operator: "alice"}
+	portmapOn := true // an older daemon's answer without the field means on
+	want := apitype.Prefs{ConnectOnStart: true, Relays: []string{"https://relay.example", "https://relay2.example"}, Operator: "alice", PortMap: &portmapOn}
 	if got := call.Args[0].(apitype.Prefs); !reflect.DeepEqual(got, want) {
 		t.Errorf("SetPrefs %+v, want %+v", got, want)
 	}

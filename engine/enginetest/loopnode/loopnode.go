@@ -4,7 +4,6 @@ package loopnode
 
 import (
 	"testing"
-	"time"
 
 	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/engine/enginetest"
@@ -23,16 +22,4 @@ func Start(t testing.TB, dir, hostname string, tun *enginetest.TUN) *engine.Engi
 		t.Fatal(err)
 	}
 	return e
-}
-
-// WaitFor polls cond every 20 ms until it holds, failing t after d.
-func WaitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

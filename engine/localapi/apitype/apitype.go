@@ -340,6 +340,9 @@ type Prefs struct {
 	// Operator is a local user name allowed to change settings.
 	Operator string `json:"operator"`
 	MDNS     bool   `json:"mdns"`
+	// PortMap maps our UDP port on the gateway (UPnP, NAT-PMP, PCP);
+	// nil in a change leaves it as it is.
+	PortMap *bool `json:"portmap,omitempty"`
 }
 
 // Error is the body of every non-2xx response.
@@ -428,8 +431,20 @@ type Netcheck struct {
 	HomeRelay   string          `json:"home_relay,omitempty"`
 	STUN        []NetcheckSTUN  `json:"stun"`
 	Relays      []NetcheckRelay `json:"relays"`
+	// PortMapping is the gateway's mapping of our port.
+	PortMapping NetcheckPortMapping `json:"port_mapping"`
 	// DNS is whether the OS resolver points at magic DNS.
 	DNS *DNSHealth `json:"dns,omitempty"`
+}
+
+// NetcheckPortMapping is the port mapping on the default gateway:
+// Protocol is "" while there is none (Error says why).
+type NetcheckPortMapping struct {
+	Protocol string `json:"protocol"` // pcp | nat-pmp | upnp | ""
+	External string `json:"external,omitempty"`
+	LeaseS   int    `json:"lease_s"`
+	Gateway  string `json:"gateway,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // NetcheckSTUN is one STUN server's answer.

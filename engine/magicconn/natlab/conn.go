@@ -15,6 +15,7 @@ type datagram struct {
 	bp  *[]byte
 	n   int
 	src netip.AddrPort
+	at  time.Time // when it arrives, while on the wire
 }
 
 // Conn is a UDP socket on a simulated host. It implements net.PacketConn;
@@ -27,6 +28,12 @@ type Conn struct {
 	done      chan struct{}
 	closeOnce sync.Once
 	rd        *deadline.Deadline
+
+	// Datagrams on the wire toward the socket, in order of arrival, and
+	// the timer that moves them to rx (see Network.SetLatency).
+	wireMu    sync.Mutex
+	wire      []datagram
+	wireTimer *time.Timer
 }
 
 var _ net.PacketConn = (*Conn)(nil)
@@ -38,6 +45,35 @@ func newConn(h *Host, port uint16) *Conn {
 		rx:   make(chan datagram, rxQueueLen),
 		done: make(chan struct{}),
 		rd:   deadline.New(),
+	}
+}
+
+// arriveAt queues d on the socket at time at.
+func (c *Conn) arriveAt(d datagram, at time.Time) {
+	c.wireMu.Lock()
+	defer c.wireMu.Unlock()
+	d.at = at
+	c.wire = append(c.wire, d)
+	for i := len(c.wire) - 1; i > 0 && c.wire[i].at.Before(c.wire[i-1].at); i-- {
+		c.wire[i], c.wire[i-1] = c.wire[i-1], c.wire[i]
+	}
+	if len(c.wire) == 1 {
+		c.wireTimer = time.AfterFunc(time.Until(at), c.arrive)
+	}
+}
+
+// arrive queues the datagrams due and waits for the next.
+func (c *Conn) arrive() {
+	c.wireMu.Lock()
+	defer c.wireMu.Unlock()
+	now := time.Now()
+	i := 0
+	for ; i < len(c.wire) && !c.wire[i].at.After(now); i++ {
+		c.host.net.enqueue(c, c.wire[i])
+	}
+	c.wire = append(c.wire[:0], c.wire[i:]...)
+	if len(c.wire) > 0 {
+		c.wireTimer = time.AfterFunc(c.wire[0].at.Sub(now), c.arrive)
 	}
 }
 
@@ -126,6 +162,12 @@ func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		close(c.done)
 		c.host.removeConn(c)
+		c.wireMu.Lock()
+		if c.wireTimer != nil {
+			c.wireTimer.Stop()
+		}
+		c.wire = nil
+		c.wireMu.Unlock()
 	})
 	return nil
 }

@@ -70,11 +70,12 @@ type NAT struct {
 	cfg    NATConfig
 
 	// Guarded by net.mu.
-	lan      map[netip.Addr]*Host
-	byKey    map[natKey]*mapping
-	byPort   map[uint16]*mapping
-	nextPort uint16
-	resets   int
+	lan            map[netip.Addr]*Host
+	byKey          map[natKey]*mapping
+	byPort         map[uint16]*mapping
+	nextPort       uint16
+	nextStreamPort uint16
+	resets         int
 }
 
 type natKey struct {

@@ -19,11 +19,16 @@
 // cover the usual cases. Reset forgets every mapping and moves to new ports, as a
 // rebooted NAT or a mobile network change would.
 //
+// Host.ListenStream and Host.DialContext carry TCP-like streams (see
+// stream.go), so that servers such as a relay run in memory too. Every
+// wait is on a channel, so tests can run the whole network inside a
+// testing/synctest bubble, on virtual time.
+//
 // Rules (AddRule, Block) drop packets on the wire, to cut a path and
-// restore it. Delivery is immediate: a packet is routed in the sender's
-// goroutine and queued on the receiving socket, and dropped when that
-// queue is full, as a kernel would. Everything takes one lock; the
-// simulation is for correctness, not speed.
+// restore it. A packet is routed in the sender's goroutine and queued on
+// the receiving socket at once, or after the network's latency
+// (SetLatency), and dropped when that queue is full, as a kernel would.
+// Everything takes one lock; the simulation is for correctness, not speed.
 package natlab
 
 import (
@@ -72,15 +77,16 @@ type counters struct {
 
 // Network is a simulated internet. Its methods are safe for concurrent use.
 type Network struct {
-	maxPayload int
-	pool       sync.Pool // *[]byte of bufSize
-	ctr        counters
+	pool sync.Pool // *[]byte of bufSize
+	ctr  counters
 
-	mu       sync.Mutex
-	ifaces   map[netip.Addr]*Host // routable addresses
-	nats     map[netip.Addr]*NAT  // NAT public addresses
-	rules    map[int]func(src, dst netip.AddrPort) bool
-	nextRule int
+	mu         sync.Mutex // before Conn.wireMu
+	maxPayload int
+	latency    time.Duration
+	ifaces     map[netip.Addr]*Host // routable addresses
+	nats       map[netip.Addr]*NAT  // NAT public addresses
+	rules      map[int]func(src, dst netip.AddrPort) bool
+	nextRule   int
 }
 
 // NewNetwork returns an empty network that carries UDP payloads of up to
@@ -104,6 +110,23 @@ func (n *Network) SetMaxPayload(size int) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.maxPayload = min(size, bufSize)
+}
+
+// SetLatency makes every datagram take d from its socket to the one it
+// is for (0, the default: delivered at once), and every stream Write take
+// d. Links with no delay have round trips of zero on a synctest bubble's
+// clock, which protocols that measure round trips do not expect.
+func (n *Network) SetLatency(d time.Duration) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.latency = max(d, 0)
+}
+
+// Latency returns the delay set by SetLatency.
+func (n *Network) Latency() time.Duration {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.latency
 }
 
 // Stats returns the network's counters.
@@ -172,7 +195,7 @@ func (n *Network) routeLocked(from *Host, src, dst netip.AddrPort, b []byte, now
 	if nat := from.nat; nat != nil && src.Addr().Is4() {
 		if h := nat.lan[dst.Addr()]; h != nil {
 			if !n.dropLocked(src, dst) {
-				n.deliverLocked(h, src, dst, b)
+				n.deliverLocked(h, src, dst, b, now)
 			}
 			return
 		}
@@ -182,7 +205,7 @@ func (n *Network) routeLocked(from *Host, src, dst netip.AddrPort, b []byte, now
 		return
 	}
 	if h := n.ifaces[dst.Addr()]; h != nil {
-		n.deliverLocked(h, src, dst, b)
+		n.deliverLocked(h, src, dst, b, now)
 		return
 	}
 	nat := n.nats[dst.Addr()]
@@ -200,23 +223,33 @@ func (n *Network) routeLocked(from *Host, src, dst netip.AddrPort, b []byte, now
 		n.ctr.noRoute.Add(1)
 		return
 	}
-	n.deliverLocked(h, src, inside, b)
+	n.deliverLocked(h, src, inside, b, now)
 }
 
-// deliverLocked queues a copy of b on h's socket at dst's port.
-func (n *Network) deliverLocked(h *Host, src, dst netip.AddrPort, b []byte) {
+// deliverLocked queues a copy of b on h's socket at dst's port, at once
+// or once the network's latency has passed.
+func (n *Network) deliverLocked(h *Host, src, dst netip.AddrPort, b []byte, now time.Time) {
 	c := h.conns[dst.Port()]
 	if c == nil {
 		n.ctr.noRoute.Add(1)
 		return
 	}
 	bp := n.pool.Get().(*[]byte)
-	m := copy(*bp, b)
+	d := datagram{bp: bp, n: copy(*bp, b), src: src}
+	if n.latency > 0 {
+		c.arriveAt(d, now.Add(n.latency))
+		return
+	}
+	n.enqueue(c, d)
+}
+
+// enqueue puts d on c's queue, or drops it when the queue is full.
+func (n *Network) enqueue(c *Conn, d datagram) {
 	select {
-	case c.rx <- datagram{bp: bp, n: m, src: src}:
+	case c.rx <- d:
 		n.ctr.delivered.Add(1)
 	default:
-		n.pool.Put(bp)
+		n.pool.Put(d.bp)
 		n.ctr.queue.Add(1)
 	}
 }
@@ -228,10 +261,12 @@ type Host struct {
 	name string
 
 	// Guarded by net.mu.
-	ips      []netip.Addr
-	nat      *NAT // nil when on the internet
-	conns    map[uint16]*Conn
-	nextPort uint16
+	ips            []netip.Addr
+	nat            *NAT // nil when on the internet
+	conns          map[uint16]*Conn
+	streams        map[uint16]*Listener
+	nextPort       uint16
+	nextStreamPort uint16
 }
 
 // Name returns the host's name.

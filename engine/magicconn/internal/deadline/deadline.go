@@ -11,8 +11,9 @@ import (
 
 // Deadline is a settable deadline. The zero value is not usable; call New.
 type Deadline struct {
-	mu     sync.Mutex // guards timer and cancel
+	mu     sync.Mutex // guards the fields below
 	timer  *time.Timer
+	when   time.Time     // the deadline the timer is armed for
 	cancel chan struct{} // closed when the deadline has passed
 }
 
@@ -22,14 +23,15 @@ func New() *Deadline {
 }
 
 // Set sets the deadline to t; the zero time clears it. A time in the past
-// makes Wait's channel closed at once.
+// makes Wait's channel closed at once. Moving a deadline that has not
+// passed allocates nothing: one timer is reused.
 func (d *Deadline) Set(t time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.timer != nil && !d.timer.Stop() {
-		<-d.cancel // wait for the timer callback to finish and close cancel
+	if d.timer != nil {
+		d.timer.Stop() // a callback already running finds when moved, below
 	}
-	d.timer = nil
+	d.when = time.Time{}
 
 	closed := isClosed(d.cancel)
 	if t.IsZero() {
@@ -42,13 +44,34 @@ func (d *Deadline) Set(t time.Time) {
 		if closed {
 			d.cancel = make(chan struct{})
 		}
-		cancel := d.cancel
-		d.timer = time.AfterFunc(dur, func() { close(cancel) })
+		d.when = t
+		if d.timer == nil {
+			d.timer = time.AfterFunc(dur, d.expire)
+		} else {
+			d.timer.Reset(dur)
+		}
 		return
 	}
 	if !closed {
 		close(d.cancel)
 	}
+}
+
+// expire closes cancel if the deadline has passed. A callback that
+// started before Set cleared the deadline does nothing; one that finds
+// the deadline still ahead (moved by Set, or a wall clock stepped back)
+// waits for it again.
+func (d *Deadline) expire() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.when.IsZero() || isClosed(d.cancel) {
+		return
+	}
+	if left := time.Until(d.when); left > 0 {
+		d.timer.Reset(left)
+		return
+	}
+	close(d.cancel)
 }
 
 // Wait returns a channel that is closed when the deadline passes.
