@@ -57,10 +57,10 @@ func newDiagnosticsTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *diagnos
 	bundle := wrapLabel()
 	bundle.SetText("A .tar.gz for whoever helps you: versions, system, sanitized status, logs, metrics, firewall, DNS and audit log. Keys and invite secrets are left out.")
 	t.content = container.NewVScroll(container.NewVBox(
+		widget.NewCard("DNS", "Is the system's resolver pointing at rayfish (for names like nas.ray)?", t.dns),
 		widget.NewCard("Network check", "UDP, public addresses, NAT type and relay latency",
 			container.NewVBox(container.NewHBox(t.checkBtn), t.checkMsg, t.check.content)),
 		widget.NewCard("This device", "", t.self.content),
-		widget.NewCard("DNS", "Is the system's resolver pointing at rayfish (for names like nas.ray)?", t.dns),
 		widget.NewCard("Dropped packets", "Since the daemon started, by reason", container.NewVBox(t.noDrp, t.drops.content)),
 		widget.NewCard("Support bundle", "", container.NewVBox(bundle, container.NewHBox(t.saveBtn), t.saveMsg)),
 	))

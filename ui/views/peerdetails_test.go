@@ -138,6 +138,11 @@ func TestPeerDetailsSparklines(t *testing.T) {
 	if s.lines[0].set(s.lines[0].points) {
 		t.Error("the same points redrew the sparkline")
 	}
+	one := newSparkView(mapBlue)
+	one.set([]float32{0.5})
+	if n := len(test.TempWidgetRenderer(t, one).Objects()); n != 2 { // baseline and a tick
+		t.Errorf("a one-sample sparkline drew %d objects", n)
+	}
 }
 
 // TestPeerRowRedrawsOnlyChanges: a row shown again with the same text

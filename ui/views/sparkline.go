@@ -86,6 +86,10 @@ func (r *sparkRenderer) draw(size fyne.Size) []fyne.CanvasObject {
 	for i := 1; i < len(pts); i++ {
 		objs = append(objs, mapLine(at(i-1), at(i), r.v.colour, 1.5))
 	}
+	if len(pts) == 1 { // the first sample: a tick, not nothing
+		p := at(0)
+		objs = append(objs, mapLine(p, fyne.NewPos(p.X+step, p.Y), r.v.colour, 1.5))
+	}
 	return objs
 }
 
