@@ -68,9 +68,3 @@ func (p *pending) take(id uint32) func(string) {
 	}
 	return cb
 }
-
-func (p *pending) len() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.cbs)
-}

@@ -26,3 +26,9 @@ func TestPendingBounded(t *testing.T) {
 		t.Errorf("got %v, %d left", got, p.len())
 	}
 }
+
+func (p *pending) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.cbs)
+}

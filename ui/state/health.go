@@ -71,11 +71,6 @@ func (m *Model) warnings(relay bool) []string {
 	return w
 }
 
-// TrayCount is the tray's short peer count: "3 of 5 peers online".
-func (m *Model) TrayCount() string {
-	return fmt.Sprintf("%d of %s online", m.OnlinePeers(), plural(len(m.peers), "peer"))
-}
-
 func orUnknown(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "unknown"

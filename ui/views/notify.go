@@ -30,11 +30,7 @@ type Notifier struct {
 
 // Notify sends the desktop notifications the user wants: join requests
 // and the daemon stopping always (unless notifications are off), peers
-// coming and going only when asked for in Settings. Plain notifications
-// only.
-func Notify(a fyne.App, ns []state.Notice) { (&Notifier{App: a}).Notify(ns) }
-
-// Notify sends ns as the user's settings allow.
+// coming and going only when asked for in Settings.
 func (n *Notifier) Notify(ns []state.Notice) {
 	prefs := n.App.Preferences()
 	if !prefs.BoolWithFallback(PrefNotify, true) {

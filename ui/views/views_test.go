@@ -473,16 +473,16 @@ func TestNotify(t *testing.T) {
 	req := state.Notice{Kind: state.NoticeJoinRequest, Title: "Join request", Body: "tablet asks to join home"}
 	online := state.Notice{Kind: state.NoticePeerOnline, Title: "Peer online", Body: "nas is online"}
 	test.AssertNotificationSent(t, fyne.NewNotification("Join request", "tablet asks to join home. Open rayfish to approve or deny."), func() {
-		Notify(a, []state.Notice{req})
+		(&Notifier{App: a}).Notify([]state.Notice{req})
 	})
 	// Peer notifications are off by default.
-	test.AssertNotificationSent(t, nil, func() { Notify(a, []state.Notice{online}) })
+	test.AssertNotificationSent(t, nil, func() { (&Notifier{App: a}).Notify([]state.Notice{online}) })
 	a.Preferences().SetBool(PrefNotifyPeers, true)
 	test.AssertNotificationSent(t, fyne.NewNotification("Peer online", "nas is online"), func() {
-		Notify(a, []state.Notice{online})
+		(&Notifier{App: a}).Notify([]state.Notice{online})
 	})
 	a.Preferences().SetBool(PrefNotify, false)
-	test.AssertNotificationSent(t, nil, func() { Notify(a, []state.Notice{req}) })
+	test.AssertNotificationSent(t, nil, func() { (&Notifier{App: a}).Notify([]state.Notice{req}) })
 }
 
 // fakeActions records notifications with buttons.
