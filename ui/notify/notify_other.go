@@ -4,7 +4,7 @@ package notify
 
 // Notifier is unavailable off Linux: Fyne's notifications on macOS and
 // Windows carry no action buttons.
-type Notifier struct{ pending pending }
+type Notifier struct{}
 
 // New returns ErrUnsupported off Linux.
 func New(dispatch func(func())) (*Notifier, error) { return nil, ErrUnsupported }

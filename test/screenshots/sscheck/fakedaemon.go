@@ -162,8 +162,10 @@ func (b *fakeBackend) Subscribe() (<-chan struct{}, func()) {
 	}
 }
 
-func (b *fakeBackend) Prefs() apitype.Prefs { return apitype.Prefs{ConnectOnStart: true, Relays: []string{}} }
-func (b *fakeBackend) Operator() string     { return "" }
+func (b *fakeBackend) Prefs() apitype.Prefs {
+	return apitype.Prefs{ConnectOnStart: true, Relays: []string{}}
+}
+func (b *fakeBackend) Operator() string { return "" }
 func (b *fakeBackend) FirewallState() apitype.FirewallState {
 	return apitype.FirewallState{DefaultIn: "deny", DefaultOut: "allow", Rules: []apitype.FirewallRule{}, Suggested: []apitype.SuggestedRules{}}
 }
