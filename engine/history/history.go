@@ -12,7 +12,7 @@ import (
 
 // Len samples of Interval each: the last five minutes.
 const (
-	Len      = 60
+	Len      = apitype.HistorySamples
 	Interval = 5 * time.Second
 )
 

@@ -12,7 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/rayfish/rayfish/engine/history"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/ui/state"
 )
 
@@ -79,7 +79,7 @@ func (r *sparkRenderer) draw(size fyne.Size) []fyne.CanvasObject {
 		theme.Color(theme.ColorNameSeparator), 1)
 	objs := []fyne.CanvasObject{base}
 	pts := r.v.points
-	step := size.Width / float32(history.Len-1)
+	step := size.Width / float32(apitype.HistorySamples-1)
 	at := func(i int) fyne.Position {
 		return fyne.NewPos(float32(i)*step, (size.Height-2)*(1-pts[i])+1)
 	}

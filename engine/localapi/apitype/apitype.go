@@ -135,8 +135,12 @@ type Peer struct {
 	History *PeerHistory `json:"history,omitempty"`
 }
 
+// HistorySamples bounds a PeerHistory: 5 minutes of one sample every 5 s.
+const HistorySamples = 60
+
 // PeerHistory is a peer's recent round trip and throughput, for
-// sparklines. The three slices have the same length (at most 60).
+// sparklines. The three slices have the same length (at most
+// HistorySamples).
 type PeerHistory struct {
 	IntervalS int `json:"interval_s"`
 	// RTTMs is the smoothed round trip at each sample (0 while offline).
