@@ -28,7 +28,9 @@ import (
 	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/dataplane"
 	"github.com/rayfish/rayfish/engine/firewall"
+	"github.com/rayfish/rayfish/engine/history"
 	"github.com/rayfish/rayfish/engine/key"
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/magicconn"
 	"github.com/rayfish/rayfish/engine/magicdns"
 	"github.com/rayfish/rayfish/engine/mdns"
@@ -105,6 +107,10 @@ type Config struct {
 	LogLines func() []string
 	// DNSInfo describes the OS DNS integration, for reports.
 	DNSInfo func() string
+	// DNSHealth says whether the OS resolver points at magic DNS, for
+	// status and netcheck (nil: not reported). It is called without
+	// engine locks and must be cheap (cache what it reads).
+	DNSHealth func() apitype.DNSHealth
 	// Relays are relay URLs to use (`ray daemon --relay`), before the
 	// ones set with `ray config set relay`.
 	Relays []string
@@ -234,6 +240,8 @@ type Engine struct {
 	tunAddrs     []netip.Prefix
 	selfV4       []netip.Addr // our overlay IPv4 addresses (recomputeLocked)
 	mdns         *mdns.Service
+	// hist: each peer's round trip and throughput history (history.go).
+	hist map[key.NodePublic]*history.Ring
 }
 
 // New loads or creates the node's identity and state. It does not touch

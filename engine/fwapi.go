@@ -88,6 +88,16 @@ func (e *Engine) ChangeFirewall(ch apitype.FirewallChange) error {
 			_, err := rs.Remove(ch.Index - 1)
 			return err
 		})
+	case apitype.FirewallMove:
+		return e.UpdateFirewall(func(rs *firewall.Ruleset, _ *firewall.Suggested) error {
+			if ch.Index < 1 || ch.Index > len(rs.Rules) {
+				return fmt.Errorf("no rule #%d (there are %d; see ray firewall show)", ch.Index, len(rs.Rules))
+			}
+			if ch.To < 1 || ch.To > len(rs.Rules) {
+				return fmt.Errorf("cannot move rule #%d to #%d: positions go from 1 to %d", ch.Index, ch.To, len(rs.Rules))
+			}
+			return rs.Move(ch.Index-1, ch.To-1)
+		})
 	case apitype.FirewallDefault:
 		dir := ch.Direction
 		if dir == "" {

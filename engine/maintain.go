@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/rayfish/rayfish/engine/history"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
@@ -18,6 +19,7 @@ func (e *Engine) routineMaintain() {
 	defer tick.Stop()
 	lastRefresh := time.Now()
 	lastStats := time.Now()
+	lastSample := time.Now()
 	for {
 		select {
 		case <-e.ctx.Done():
@@ -33,6 +35,10 @@ func (e *Engine) routineMaintain() {
 				lastStats = now
 				e.watchers.notify()
 				e.fw.Expire(e.dp.Now())
+			}
+			if now.Sub(lastSample) >= history.Interval {
+				lastSample = now
+				e.sampleHistory(now)
 			}
 		}
 	}

@@ -26,6 +26,7 @@ func (e *Engine) Netcheck(ctx context.Context) (apitype.Netcheck, error) {
 		Relays:      []apitype.NetcheckRelay{},
 		PortMapping: e.portMapStatus(),
 		DHT:         e.DHT(),
+		DNS:         e.dnsHealth(),
 	}
 	if r.ReflexiveV4.IsValid() {
 		out.ReflexiveV4 = r.ReflexiveV4.String()
@@ -48,3 +49,13 @@ func (e *Engine) Netcheck(ctx context.Context) (apitype.Netcheck, error) {
 
 // ms converts a duration to float milliseconds for the API.
 func ms(d interface{ Microseconds() int64 }) float64 { return float64(d.Microseconds()) / 1000 }
+
+// dnsHealth asks the daemon whether the OS resolver points at magic DNS;
+// nil when it cannot tell.
+func (e *Engine) dnsHealth() *apitype.DNSHealth {
+	if e.cfg.DNSHealth == nil {
+		return nil
+	}
+	h := e.cfg.DNSHealth()
+	return &h
+}

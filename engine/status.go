@@ -14,6 +14,7 @@ import (
 // Status reports the node's state in the local API's terms. Secrets never
 // appear in it.
 func (e *Engine) Status() *apitype.Status {
+	dns := e.dnsHealth() // outside e.mu: it may read a file
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := &apitype.Status{
@@ -28,6 +29,7 @@ func (e *Engine) Status() *apitype.Status {
 		SaveError: e.saveError(),
 
 		FirewallInLastMinute: e.dp.FirewallInLastMinute(),
+		DNS:                  dns,
 	}
 	if j := e.joinWaits.list(); len(j) > 0 {
 		st.Joining = j
@@ -94,6 +96,9 @@ func (e *Engine) Status() *apitype.Status {
 		}
 		ap.State = apiconv.PeerState(ap.Online, e.standby.has(p.key))
 		ap.DiscoveredVia = e.dht.viaOf(p.key, ap.Path == apitype.PathRelay)
+		if r := e.hist[p.key]; r != nil {
+			ap.History = r.Export()
+		}
 		st.Peers = append(st.Peers, ap)
 	}
 	slices.SortFunc(st.Peers, func(a, b apitype.Peer) int {

@@ -7,7 +7,7 @@
 #
 #   make screenshots   everything (installs missing Debian packages first)
 
-SCREENSHOT_PKGS := xvfb xdotool imagemagick dbus jq iproute2 iputils-ping libgl1-mesa-dri
+SCREENSHOT_PKGS := xvfb xdotool imagemagick dbus jq iproute2 iputils-ping libgl1-mesa-dri nftables
 
 .PHONY: screenshots screenshots-deps
 

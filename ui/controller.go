@@ -101,6 +101,13 @@ type Controller struct {
 
 	busy atomic.Int64 // intents whose result is not yet dispatched
 
+	// evMu guards evs: watch events read but not yet applied. The watch
+	// goroutine queues them and hands Dispatch one drain at a time, so a
+	// burst (every peer's counters each second) costs one redraw.
+	evMu       sync.Mutex
+	evs        []func()
+	evsPending bool // a drain is dispatched and has not run yet
+
 	mu      sync.Mutex // guards started, closed, and wg.Add
 	started bool
 	closed  bool
@@ -267,17 +274,40 @@ func (c *Controller) watchOnce() (gotSnapshot bool, err error) {
 				c.cfg.Logf("rayfish: connected to the daemon on %s (version %s)", c.cfg.Socket, v.Version)
 			}
 			gotSnapshot = true
-			c.cfg.Dispatch(func() {
+			c.queueApply(func() {
 				c.model.Apply(ev)
 				c.model.SetDaemonVersion(v)
-				c.changed()
 			})
 			return nil
 		}
-		c.cfg.Dispatch(func() { c.model.Apply(ev); c.changed() })
+		c.queueApply(func() { c.model.Apply(ev) })
 		return nil
 	})
 	return gotSnapshot, err
+}
+
+// queueApply queues apply (one watch event into the model) for the UI
+// goroutine, in stream order; one drain runs all those queued until it
+// runs, then tells the listeners once.
+func (c *Controller) queueApply(apply func()) {
+	c.evMu.Lock()
+	c.evs = append(c.evs, apply)
+	schedule := !c.evsPending
+	c.evsPending = true
+	c.evMu.Unlock()
+	if !schedule {
+		return
+	}
+	c.cfg.Dispatch(func() {
+		c.evMu.Lock()
+		evs := c.evs
+		c.evs, c.evsPending = nil, false
+		c.evMu.Unlock()
+		for _, apply := range evs {
+			apply()
+		}
+		c.changed()
+	})
 }
 
 // call runs fn with a timeout on a controller goroutine and hands its

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"reflect"
@@ -314,5 +315,42 @@ func TestSocketPath(t *testing.T) {
 	}
 	if got := SocketPath("/tmp/flag.sock"); got != "/tmp/flag.sock" {
 		t.Errorf("flag = %q", got)
+	}
+}
+
+// TestWatchBurstOneRedraw: a burst of events (every peer's counters each
+// second) that arrives before the UI goroutine runs is applied in order by
+// one drain, which tells the listeners once.
+func TestWatchBurstOneRedraw(t *testing.T) {
+	f := uitest.NewFakeClient()
+	f.SetVersion(apitype.Version{Version: "1.0.0", APIVersion: apitype.APIVersion})
+	c, q := newTestController(t, f, nil)
+	connect(t, c, f, q, apitype.StateUp)
+	changes := 0
+	c.OnChange(func(*state.Model) { changes++ })
+	const n = 50
+	for i := range n {
+		f.Send(apitype.WatchEvent{Type: apitype.EventPeer, Peer: &apitype.Peer{ID: fmt.Sprintf("p%02d", i), RxBytes: 1}})
+	}
+	f.Send(apitype.WatchEvent{Type: apitype.EventPeer, Peer: &apitype.Peer{ID: "p00", RxBytes: 2}}) // a later change of p00
+	deadline := time.Now().Add(uitest.Timeout)
+	for {
+		c.evMu.Lock()
+		queued := len(c.evs)
+		c.evMu.Unlock()
+		if queued == n+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events queued, want %d", queued, n+1)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	q.RunNext(t)
+	if changes != 1 || len(c.Model().Peers()) != n {
+		t.Fatalf("%d listener calls, %d peers; want 1 and %d", changes, len(c.Model().Peers()), n)
+	}
+	if p, _ := c.Model().Peer("p00"); p.RxBytes != 2 {
+		t.Errorf("events applied out of order: p00 has %d bytes", p.RxBytes)
 	}
 }

@@ -213,6 +213,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 		Audit:        al,
 		LogLines:     ring.Lines,
 		DNSInfo:      nc.describeDNS,
+		DNSHealth:    nc.dnsHealth,
 		DNSUpstreams: upstreams,
 		DisableBulk:  f.noBulk,
 		// The daemon's own sockets keep the underlay while an exit

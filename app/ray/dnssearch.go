@@ -64,7 +64,9 @@ func (t *tunConfig) applyDNS(ifName string) {
 	t.state.mu.Lock()
 	defer t.state.mu.Unlock()
 	t.state.up = true
-	if err := t.dns.Apply(t.dnsConfig(ifName)); err != nil {
+	err := t.dns.Apply(t.dnsConfig(ifName))
+	t.health.noteApply(true, err)
+	if err != nil {
 		t.log.Warn("could not configure OS DNS for .ray names", "err", err)
 	}
 }
@@ -76,6 +78,7 @@ func (t *tunConfig) restoreDNS() {
 	t.state.mu.Lock()
 	defer t.state.mu.Unlock()
 	t.state.up = false
+	t.health.noteApply(false, nil)
 	if err := t.dns.Restore(); err != nil {
 		t.log.Warn("restore DNS", "err", err)
 	}
@@ -97,7 +100,9 @@ func (t *tunConfig) setNetworks(networks []string) {
 	if !t.state.up {
 		return
 	}
-	if err := t.dns.Apply(t.dnsConfig(ifName)); err != nil {
+	err := t.dns.Apply(t.dnsConfig(ifName))
+	t.health.noteApply(true, err)
+	if err != nil {
 		t.log.Warn("could not update the OS DNS search domains", "err", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
+	"github.com/rayfish/rayfish/engine/localapi/client"
 )
 
 func init() { commands["firewall"] = cmdFirewall }
@@ -16,6 +17,7 @@ func init() { commands["firewall"] = cmdFirewall }
 const firewallUsage = `usage: ray firewall show [--json]
        ray firewall add in|out allow|deny [-p PROTO] [-P PORTS] [--peer P] [--network N]
        ray firewall remove INDEX
+       ray firewall move INDEX up|down|top|bottom|POSITION
        ray firewall default [in|out] allow|deny
        ray firewall reject on|off
        ray firewall pending|accept|deny NETWORK
@@ -69,6 +71,12 @@ func cmdFirewall(ctx context.Context, c *cli, args []string) error {
 			return exitCode{2, fmt.Sprintf("firewall remove: %q is not a rule number (see ray firewall show)", pos[0])}
 		}
 		return change(apitype.FirewallChange{Op: apitype.FirewallRemove, Index: idx})
+	case "move":
+		ch, err := moveArgs(ctx, cl, rest)
+		if err != nil {
+			return err
+		}
+		return change(ch)
 	case "default":
 		ch := apitype.FirewallChange{Op: apitype.FirewallDefault}
 		switch len(rest) {
@@ -251,4 +259,38 @@ func shortID(s string) string {
 		return s[:8]
 	}
 	return s
+}
+
+// moveArgs parses `ray firewall move INDEX up|down|top|bottom|POSITION`.
+func moveArgs(ctx context.Context, cl *client.Client, args []string) (apitype.FirewallChange, error) {
+	const usage = "usage: ray firewall move INDEX up|down|top|bottom|POSITION"
+	if len(args) != 2 {
+		return apitype.FirewallChange{}, exitCode{2, usage}
+	}
+	ch := apitype.FirewallChange{Op: apitype.FirewallMove}
+	if _, err := fmt.Sscanf(args[0], "%d", &ch.Index); err != nil || ch.Index < 1 || fmt.Sprint(ch.Index) != args[0] {
+		return ch, exitCode{2, fmt.Sprintf("firewall move: %q is not a rule number (see ray firewall show)", args[0])}
+	}
+	switch args[1] {
+	case "up":
+		if ch.Index == 1 {
+			return ch, exitCode{2, "firewall move: rule #1 is already first"}
+		}
+		ch.To = ch.Index - 1
+	case "down":
+		ch.To = ch.Index + 1
+	case "top":
+		ch.To = 1
+	case "bottom":
+		st, err := cl.Firewall(ctx)
+		if err != nil {
+			return ch, err
+		}
+		ch.To = len(st.Rules)
+	default:
+		if _, err := fmt.Sscanf(args[1], "%d", &ch.To); err != nil || ch.To < 1 || fmt.Sprint(ch.To) != args[1] {
+			return ch, exitCode{2, fmt.Sprintf("firewall move: %q is not up, down, top, bottom or a position (1, 2, …)", args[1])}
+		}
+	}
+	return ch, nil
 }

@@ -65,7 +65,8 @@ var cliTable = []cliDoc{
 		what: "UDP port, public addresses, NAT type, port mapping, relays, DHT"},
 	{cmds: []string{"firewall"}, syn: []string{
 		"firewall show [--json] | add in|out allow|deny [-p PROTO] [-P PORTS]",
-		"[--peer P] [--network N] | remove INDEX | default [in|out] allow|deny",
+		"[--peer P] [--network N] | remove INDEX | move INDEX up|down|top|bottom|POSITION",
+		"| default [in|out] allow|deny",
 		"| reject on|off | pending|accept|deny NETWORK | auto-accept NETWORK on|off",
 		"| suggest NETWORK in|out allow|deny [-p PROTO] [-P PORTS] | suggest NETWORK --clear",
 	}, what: "the per-host firewall (suggest: admin)"},

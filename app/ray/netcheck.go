@@ -48,6 +48,9 @@ func cmdNetcheck(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.out, "home relay:      %s\n", dash(r.HomeRelay))
 	fmt.Fprintf(c.out, "port mapping:    %s\n", portMapLine(r.PortMapping))
 	fmt.Fprintf(c.out, "DHT:             %s\n", dhtLine(r.DHT))
+	if r.DNS != nil {
+		fmt.Fprintf(c.out, "OS DNS:          %s: %s\n", r.DNS.State, r.DNS.Detail)
+	}
 	if len(r.STUN) == 0 && len(r.Relays) == 0 {
 		fmt.Fprintln(c.out, "no relays configured: the public address, NAT type and relay latency are measured")
 		fmt.Fprintln(c.out, "against a relay (and its STUN port); add one with: ray config set relay URL")

@@ -23,6 +23,8 @@ type tunConfig struct {
 	log *slog.Logger
 	// state is what the DNS configuration depends on (dnssearch.go).
 	state dnsState
+	// health caches whether the OS resolver points at us (dnshealth.go).
+	health dnsHealthCache
 
 	// mu serializes the OS configuration and guards the fields below.
 	mu      sync.Mutex

@@ -28,6 +28,7 @@ import (
 	"github.com/rayfish/rayfish/engine/localapi/client"
 	"github.com/rayfish/rayfish/ui"
 	"github.com/rayfish/rayfish/ui/autostart"
+	"github.com/rayfish/rayfish/ui/notify"
 	"github.com/rayfish/rayfish/ui/single"
 	"github.com/rayfish/rayfish/ui/state"
 	"github.com/rayfish/rayfish/ui/tray"
@@ -169,13 +170,23 @@ func run(socket string, opts options) error {
 		win.Window().SetCloseIntercept(quit)
 	}
 
+	// Join requests get an Approve button where notifications have
+	// buttons (Linux with a notification server that shows them).
+	notifier := &views.Notifier{App: a, Ctl: ctl}
+	if an, err := notify.New(fyne.Do); err == nil {
+		defer an.Close()
+		notifier.Actions = an
+	} else if !errors.Is(err, notify.ErrUnsupported) {
+		logger.Printf("rayfish: notifications without buttons: %v", err)
+	}
+
 	invitePending := opts.invite != ""
 	ctl.OnChange(func(m *state.Model) {
 		if tr != nil {
 			tr.Update(m)
 		}
 		win.Update(m)
-		views.Notify(a, m.TakeNotices())
+		notifier.Notify(m.TakeNotices())
 		if invitePending && slices.ContainsFunc(m.Networks(), func(n apitype.Network) bool { return n.Name == opts.invite }) {
 			invitePending = false
 			win.Invite(opts.invite)

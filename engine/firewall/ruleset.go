@@ -3,6 +3,7 @@ package firewall
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 )
@@ -69,6 +70,23 @@ func (rs *Ruleset) Remove(i int) (Rule, error) {
 	rules = append(rules, rs.Rules[:i]...)
 	rs.Rules = append(rules, rs.Rules[i+1:]...)
 	return r, nil
+}
+
+// Move puts the rule at index from at index to (both 0-based), shifting
+// the rules between; earlier rules take precedence.
+func (rs *Ruleset) Move(from, to int) error {
+	n := len(rs.Rules)
+	if from < 0 || from >= n {
+		return fmt.Errorf("firewall: no rule #%d (have %d)", from+1, n)
+	}
+	if to < 0 || to >= n {
+		return fmt.Errorf("firewall: cannot move rule #%d to #%d (have %d)", from+1, to+1, n)
+	}
+	rules := slices.Clone(rs.Rules)
+	r := rules[from]
+	rules = slices.Delete(rules, from, from+1)
+	rs.Rules = slices.Insert(rules, to, r)
+	return nil
 }
 
 // SetDefault sets the default action of one direction.

@@ -1,6 +1,7 @@
 package firewall
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -151,5 +152,48 @@ func TestRulesetString(t *testing.T) {
 	}
 	if s := (Ruleset{DefaultIn: Deny, DefaultOut: Allow}).String(); !strings.Contains(s, "no rules") {
 		t.Errorf("empty ruleset String = %q", s)
+	}
+}
+
+func TestRulesetMove(t *testing.T) {
+	port := func(p uint16) Rule {
+		return Rule{Direction: In, Action: Allow, Proto: ProtoTCP, Ports: []PortRange{{p, p}}}
+	}
+	ports := func(rs Ruleset) []uint16 {
+		var out []uint16
+		for _, r := range rs.Rules {
+			out = append(out, r.Ports[0].First)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		from, to int
+		want     []uint16
+		err      string
+	}{
+		{0, 2, []uint16{2, 3, 1}, ""},
+		{2, 0, []uint16{3, 1, 2}, ""},
+		{1, 0, []uint16{2, 1, 3}, ""},
+		{1, 1, []uint16{1, 2, 3}, ""},
+		{3, 0, nil, "no rule #4 (have 3)"},
+		{-1, 0, nil, "no rule #0"},
+		{0, 3, nil, "cannot move rule #1 to #4 (have 3)"},
+		{0, -1, nil, "cannot move rule #1 to #0"},
+	} {
+		rs := Ruleset{Rules: []Rule{port(1), port(2), port(3)}}
+		before := rs.Clone()
+		err := rs.Move(tc.from, tc.to)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("Move(%d, %d) = %v, want %q", tc.from, tc.to, err, tc.err)
+			}
+			if !slices.Equal(ports(rs), ports(before)) {
+				t.Errorf("failed Move(%d, %d) changed the rules: %v", tc.from, tc.to, ports(rs))
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(ports(rs), tc.want) {
+			t.Errorf("Move(%d, %d) = %v, %v; want %v", tc.from, tc.to, ports(rs), err, tc.want)
+		}
 	}
 }

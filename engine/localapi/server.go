@@ -581,5 +581,8 @@ func Diff(prev, cur *apitype.Status) []apitype.WatchEvent {
 	if prev.TUNError != cur.TUNError {
 		evs = append(evs, apitype.WatchEvent{Type: apitype.EventTUN, TUNError: cur.TUNError})
 	}
+	if !reflect.DeepEqual(prev.DNS, cur.DNS) {
+		evs = append(evs, apitype.WatchEvent{Type: apitype.EventDNS, DNS: cur.DNS})
+	}
 	return evs
 }

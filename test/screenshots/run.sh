@@ -9,13 +9,17 @@
 #   build/screenshots/main-disconnected.png  the same after `ray down`
 #   build/screenshots/join-joined.png      Networks tab after joining nas's network "lab"
 #   build/screenshots/peer-details.png     nas's details after a click on its row
-#   build/screenshots/map.png              Map tab: laptop and nas over a direct path
+#   build/screenshots/map.png              Map tab: nas over a direct path, tv (a third
+#                                          namespace whose UDP to laptop nftables drops)
+#                                          through a relay
 #   build/screenshots/firewall.png         Firewall tab with a rule added by `ray firewall add`
 #   build/screenshots/diagnostics.png      Diagnostics tab with a network check
 #   build/screenshots/first-start.png      Peers tab of a third, fresh daemon in no network
 # and the tray item checked over D-Bus (a stand-in StatusNotifierWatcher,
 # sscheck watcher, since nothing draws tray icons here): title, status,
 # tooltip, icon and menu while connected, after Disconnect, after Connect.
+# Last, the app's CPU while idle with 50 busy peers (a stand-in daemon,
+# sscheck fakedaemon): window open on Peers and on Map, and hidden.
 #
 # The desktop side runs as the unprivileged user alice (APP_USER), a member
 # of the group rayfish as the .deb makes the installing user: her own
@@ -70,7 +74,7 @@ stop_pid() { # stop_pid PID: TERM, then KILL after 3 s
 
 delete_netns() {
   local ns
-  for ns in $P-a $P-b; do
+  for ns in $P-a $P-b $P-c; do
     ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
   done
@@ -343,12 +347,49 @@ shoot "$OUT/firewall.png"
 stop_pid "$APP_PID"
 wait_for 10 "the firewall window to close" no_window
 
+# --- a third node reached only through a relay ------------------------------
+# tv in $P-c, linked to laptop's namespace only; a relay listens on laptop's
+# side of that link. tv joins while UDP passes, then nftables in $P-a drops
+# all UDP on the link: the path between laptop and tv falls back to the relay
+# (TCP), nas stays direct.
+log "namespace $P-c (tv, 198.18.21.2), relay on 198.18.21.1:8443"
+ip netns add $P-c
+ip link add $P-vx netns $P-a type veth peer name $P-vc netns $P-c
+ip -n $P-a addr add 198.18.21.1/24 dev $P-vx
+ip -n $P-c addr add 198.18.21.2/24 dev $P-vc
+ip -n $P-a link set $P-vx up
+ip -n $P-c link set lo up
+ip -n $P-c link set $P-vc up
+RELAY=http://198.18.21.1:8443
+ip netns exec $P-a "$RAY" relay --listen 198.18.21.1:8443 --stun-port 0 >"$DIR/relay.log" 2>&1 &
+PIDS+=($!)
+ray a config set relay "$RELAY" >/dev/null
+ip netns exec $P-c "$RAY" daemon --state-dir "$DIR/state-tv" --socket "$DIR/tv.sock" --hostname tv --no-dns \
+  --relay "$RELAY" >"$DIR/daemon-tv.log" 2>&1 &
+PIDS+=($!)
+wait_for 15 "daemon tv" ray tv status
+ray tv join "$(ray a invite $NET | tail -n 1)" >/dev/null
+peer_online() { ray "$1" status --json | jq -e --arg h "$2" '.peers[]? | select(.hostname == $h and .online)'; }
+wait_for 30 "tv online on laptop" peer_online a tv
+ip netns exec $P-a nft -f - <<NFT
+table inet $P-cut {
+  chain in { type filter hook input priority filter; policy accept; iifname "$P-vx" meta l4proto udp drop; }
+  chain out { type filter hook output priority filter; policy accept; oifname "$P-vx" meta l4proto udp drop; }
+}
+NFT
+peer_relayed() { ray "$1" status --json | jq -e --arg h "$2" '.peers[]? | select(.hostname == $h and .online and .path == "relay")'; }
+wait_for 60 "tv online through the relay on laptop" peer_relayed a tv
+wait_for 10 "nas still direct on laptop" peer_direct a nas
+pass "daemons: laptop reaches nas directly and tv only through the relay"
+timeout 15 "$RAY" --socket "$DIR/a.sock" ping tv -c 3 -i 100ms >>"$DIR/ping.log" 2>&1 ||
+  die "ray ping tv (relayed) failed: $(tail -n 1 "$DIR/ping.log")"
+
 log "rayfish --tab map"
 start_app map --tab map
 wait_for 20 "the rayfish window" find_window
 as_user timeout 5 xdotool windowsize "$WIN" 820 640 || die "cannot resize the window"
 sleep 1.5
-shoot "$OUT/map.png" --green 60 # the peer's dot and the direct line
+shoot "$OUT/map.png" --green 60 --orange 60 # nas's dot and direct line; the relay box and dashes
 cpu_idle "window open on the map"
 stop_pid "$APP_PID"
 wait_for 10 "the map window to close" no_window
@@ -364,7 +405,7 @@ wait_for 10 "the diagnostics window to close" no_window
 
 log "rayfish --hidden (window closed)"
 start_app hidden --hidden
-tray --quiet --timeout 20s --tooltip-has "1 of 1 peers online"
+tray --quiet --timeout 20s --tooltip-has "2 of 2 peers online" --tooltip-has "1 peer only through a relay"
 cpu_idle "window hidden"
 stop_pid "$APP_PID"
 
@@ -380,6 +421,25 @@ as_user timeout 5 xdotool windowsize "$WIN" 820 640 || die "cannot resize the wi
 sleep 1.5
 shoot "$OUT/first-start.png"
 
+stop_pid "$APP_PID"
+
+# --- CPU with 50 busy peers ---------------------------------------------------
+log "sscheck fakedaemon: 50 peers whose counters change every second"
+"$SSCHECK" fakedaemon --socket "$DIR/fake.sock" --peers 50 >"$DIR/fakedaemon.log" 2>&1 &
+PIDS+=($!)
+wait_for 10 "the stand-in daemon" ray fake status
+for tab in peers map; do
+  APP_SOCK="$DIR/fake.sock" start_app "cpu-$tab" --tab $tab
+  wait_for 20 "the rayfish window" find_window
+  as_user timeout 5 xdotool windowsize "$WIN" 820 760 || die "cannot resize the window"
+  sleep 2
+  cpu_idle "50 peers, window open on $tab"
+  stop_pid "$APP_PID"
+  wait_for 10 "the window to close" no_window
+done
+APP_SOCK="$DIR/fake.sock" start_app cpu-hidden --hidden
+tray --quiet --timeout 20s --tooltip-has "40 of 50 peers online"
+cpu_idle "50 peers, window hidden"
 stop_pid "$APP_PID"
 
 # --- the audit log names the user --------------------------------------------

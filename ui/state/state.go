@@ -133,6 +133,7 @@ type Model struct {
 	fwInMin  uint64            // firewall_in drops in the last minute
 	tunErr   string            // why the daemon has no tunnel device ("" = it has one)
 	exitNode *apitype.ExitNode // the exit node in use (nil: none); routes.go
+	dns      *apitype.DNSHealth
 
 	// the firewall state last fetched (not in the watch stream)
 	firewall     apitype.FirewallState
@@ -176,6 +177,7 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.removed = slices.Clone(st.Removed)
 		m.tunErr = st.TUNError
 		m.exitNode = st.ExitNode
+		m.dns = st.DNS
 	case apitype.EventState:
 		m.setState(ev.State)
 	case apitype.EventSelf:
@@ -203,6 +205,8 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		m.tunErr = ev.TUNError
 	case apitype.EventRouting:
 		m.exitNode = ev.ExitNode
+	case apitype.EventDNS:
+		m.dns = ev.DNS
 	case apitype.EventStopping:
 		m.markGone("the rayfish daemon stopped")
 	}

@@ -54,8 +54,8 @@ func (m *Model) TrayTooltip() string {
 	if n := m.PeersWithWarnings(); n > 0 {
 		fmt.Fprintf(&b, "\n%d peer(s) with refused addresses or names: see Peers", n)
 	}
-	if m.VersionMismatch() {
-		b.WriteString("\napp and daemon versions differ")
+	for _, w := range m.warnings(false) { // the relay line above says it
+		b.WriteString("\n⚠ " + w)
 	}
 	return b.String()
 }

@@ -101,6 +101,9 @@ func (t *Tray) Menu(m *state.Model) *fyne.Menu {
 	status := fyne.NewMenuItemWithIcon(m.StatusText(), Icon(m.IconState(), assets.Color), nil)
 	status.Disabled = true
 	items := []*fyne.MenuItem{status}
+	for _, w := range m.Warnings() {
+		items = append(items, fyne.NewMenuItem("⚠ "+w, func() { t.act.Show(warningTab(w)) }))
+	}
 
 	if m.Conn() == state.DaemonUnavailable {
 		items = append(items, fyne.NewMenuItem("Start daemon", t.act.StartDaemon))
@@ -146,6 +149,15 @@ func (t *Tray) Menu(m *state.Model) *fyne.Menu {
 		quit,
 	)
 	return fyne.NewMenu("rayfish", items...)
+}
+
+// warningTab is the tab that explains a warning: About for an update,
+// Diagnostics for the rest.
+func warningTab(w string) views.Tab {
+	if strings.HasPrefix(w, "update needed") {
+		return views.TabAbout
+	}
+	return views.TabDiag
 }
 
 func (t *Tray) peersItem(m *state.Model) *fyne.MenuItem {

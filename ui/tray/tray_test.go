@@ -259,6 +259,44 @@ func TestTapConnectAndStart(t *testing.T) {
 	}
 }
 
+// TestTrayWarnings: the menu shows the online count and each warning
+// (relay only, DNS not applied, update needed) as an item that opens the
+// tab explaining it; the tooltip carries them too.
+func TestTrayWarnings(t *testing.T) {
+	m := model(apitype.StateUp)
+	h, r := &fakeHost{}, &recorder{}
+	tr := New(h.host(), r.actions(), assets.Color)
+	tr.Update(m)
+	if d := Dump(h.menus[len(h.menus)-1]); strings.Contains(d, "⚠") || !strings.Contains(d, "Peers (2 of 3 online)") {
+		t.Fatalf("healthy menu:\n%s", d)
+	}
+	m.Apply(apitype.WatchEvent{Type: apitype.EventPeerRemoved, PeerID: "c"}) // only nas, relayed, is online
+	m.Apply(apitype.WatchEvent{Type: apitype.EventDNS, DNS: &apitype.DNSHealth{State: apitype.DNSNotApplied}})
+	m.SetDaemonVersion(apitype.Version{Version: "1.1.0", APIVersion: apitype.APIVersion})
+	tr.Update(m)
+	menu := h.menus[len(h.menus)-1]
+	d := Dump(menu)
+	for _, want := range []string{
+		"⚠ relay only: 1 peer reached only through a relay (slower); see Diagnostics",
+		"⚠ DNS not applied: .ray names do not resolve; see Diagnostics",
+		"⚠ update needed: app and daemon versions differ (daemon 1.1.0, app 1.0.0)",
+		"Peers (1 of 2 online)",
+	} {
+		if !strings.Contains(d, want) {
+			t.Errorf("menu lacks %q:\n%s", want, d)
+		}
+	}
+	item(t, menu, "⚠ DNS not applied: .ray names do not resolve; see Diagnostics").Action()
+	item(t, menu, "⚠ update needed: app and daemon versions differ (daemon 1.1.0, app 1.0.0)").Action()
+	if got := strings.Join(r.got, ","); got != "show diagnostics,show about" {
+		t.Errorf("warning items did %q", got)
+	}
+	tip := h.tooltips[len(h.tooltips)-1]
+	if !strings.Contains(tip, "1 of 2 peers online") || !strings.Contains(tip, "⚠ DNS not applied") || !strings.Contains(tip, "⚠ update needed") {
+		t.Errorf("tooltip %q", tip)
+	}
+}
+
 // Dump renders a menu as indented text: disabled items in brackets,
 // checked ones after "✓ ", separators as "---".
 func Dump(m *fyne.Menu) string {

@@ -83,3 +83,9 @@ func (b *banner) update(m *state.Model) {
 		b.content.Hide()
 	}
 }
+
+// key is what update shows from m: update need not run while it is the
+// same.
+func (b *banner) key(m *state.Model) string {
+	return m.Conn().String() + "\x00" + m.LastError() + "\x00" + m.TUNError()
+}

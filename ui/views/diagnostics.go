@@ -28,6 +28,7 @@ type diagnosticsTab struct {
 	win fyne.Window
 
 	self  *rowsView
+	dns   *widget.Label
 	drops *rowsView
 	noDrp *widget.Label
 
@@ -45,6 +46,7 @@ type diagnosticsTab struct {
 func newDiagnosticsTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *diagnosticsTab {
 	t := &diagnosticsTab{app: a, ctl: ctl, win: win}
 	t.self = newRowsView(a)
+	t.dns = wrapLabel()
 	t.drops = newRowsView(a)
 	t.noDrp = widget.NewLabel("No packets dropped.")
 	t.check = newRowsView(a)
@@ -55,6 +57,7 @@ func newDiagnosticsTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *diagnos
 	bundle := wrapLabel()
 	bundle.SetText("A .tar.gz for whoever helps you: versions, system, sanitized status, logs, metrics, firewall, DNS and audit log. Keys and invite secrets are left out.")
 	t.content = container.NewVScroll(container.NewVBox(
+		widget.NewCard("DNS", "Is the system's resolver pointing at rayfish (for names like nas.ray)?", t.dns),
 		widget.NewCard("Network check", "UDP, public addresses, NAT type and relay latency",
 			container.NewVBox(container.NewHBox(t.checkBtn), t.checkMsg, t.check.content)),
 		widget.NewCard("This device", "", t.self.content),
@@ -72,6 +75,7 @@ func (t *diagnosticsTab) update(m *state.Model) {
 		t.checked = false
 	}
 	t.self.set(m.SelfRows())
+	t.showDNS(m)
 	drops := m.DropRows()
 	if len(drops) == 0 {
 		t.noDrp.Show()
@@ -79,6 +83,24 @@ func (t *diagnosticsTab) update(m *state.Model) {
 		t.noDrp.Hide()
 	}
 	t.drops.set(drops)
+}
+
+// showDNS shows the DNS health the stream carries, coloured by state.
+func (t *diagnosticsTab) showDNS(m *state.Model) {
+	row, ok := m.DNSRow()
+	imp := widget.MediumImportance
+	switch h, _ := m.DNS(); {
+	case !ok:
+		row.Value = "Unknown: the daemon does not report it (an older daemon?), or it is not running."
+	case h.State == apitype.DNSOK:
+		imp = widget.SuccessImportance
+	case h.State == apitype.DNSNotApplied:
+		imp = widget.DangerImportance
+	}
+	if t.dns.Text != row.Value || t.dns.Importance != imp {
+		t.dns.Importance = imp
+		t.dns.SetText(row.Value)
+	}
 }
 
 // shown runs the first netcheck when the tab is opened.

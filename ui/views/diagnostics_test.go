@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/ui/state"
@@ -133,4 +134,27 @@ func TestDiagnosticsCheckWhenDaemonAppears(t *testing.T) {
 	h.fake.Send(apitype.WatchEvent{Type: apitype.EventState, State: apitype.StateDown})
 	h.q.RunNext(t)
 	h.fake.NoCall(t) // one check, not one per event
+}
+
+// TestDiagnosticsDNS: the DNS card follows the stream's DNS health, with a
+// clear state and colour.
+func TestDiagnosticsDNS(t *testing.T) {
+	h := newHarness(t, Options{})
+	st := status(apitype.StateUp)
+	st.DNS = &apitype.DNSHealth{State: apitype.DNSOK, Mode: "resolv.conf", Detail: "/etc/resolv.conf names 100.100.100.53 first"}
+	h.start(st)
+	d := h.win.diag
+	if !strings.HasPrefix(d.dns.Text, "OK: ") || !strings.Contains(d.dns.Text, "100.100.100.53 first") || d.dns.Importance != widget.SuccessImportance {
+		t.Errorf("ok: %q (%v)", d.dns.Text, d.dns.Importance)
+	}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventDNS, DNS: &apitype.DNSHealth{State: apitype.DNSNotApplied, Detail: "another program rewrote it"}})
+	h.q.RunNext(t)
+	if !strings.HasPrefix(d.dns.Text, "NOT APPLIED: ") || !strings.Contains(d.dns.Text, "rewrote") || d.dns.Importance != widget.DangerImportance {
+		t.Errorf("not applied: %q (%v)", d.dns.Text, d.dns.Importance)
+	}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventDNS, DNS: &apitype.DNSHealth{State: apitype.DNSDown, Detail: "disconnected"}})
+	h.q.RunNext(t)
+	if !strings.HasPrefix(d.dns.Text, "Not in use") || d.dns.Importance != widget.MediumImportance {
+		t.Errorf("down: %q (%v)", d.dns.Text, d.dns.Importance)
+	}
 }

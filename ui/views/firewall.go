@@ -201,7 +201,11 @@ func (t *firewallTab) show(st apitype.FirewallState) {
 		remove := widget.NewButtonWithIcon("Remove", theme.DeleteIcon(), func() {
 			t.change(apitype.FirewallChange{Op: apitype.FirewallRemove, Index: idx}, "Removed: "+state.RuleText(r)+".")
 		})
-		t.rules.Add(container.NewHBox(widget.NewLabel(text), layout.NewSpacer(), remove))
+		up := t.moveButton(theme.MoveUpIcon(), r, idx, idx-1)
+		down := t.moveButton(theme.MoveDownIcon(), r, idx, idx+1)
+		setEnabled(up, idx > 1)
+		setEnabled(down, idx < len(st.Rules))
+		t.rules.Add(container.NewHBox(widget.NewLabel(text), layout.NewSpacer(), up, down, remove))
 	}
 
 	t.suggested.RemoveAll()
@@ -218,6 +222,17 @@ func (t *firewallTab) show(st apitype.FirewallState) {
 	}
 	t.rules.Refresh()
 	t.suggested.Refresh()
+}
+
+// moveButton (an arrow) moves rule r from position idx to position to
+// (1-based; the first rule that matches decides).
+func (t *firewallTab) moveButton(icon fyne.Resource, r apitype.FirewallRule, idx, to int) *widget.Button {
+	b := widget.NewButtonWithIcon("", icon, func() {
+		t.change(apitype.FirewallChange{Op: apitype.FirewallMove, Index: idx, To: to},
+			fmt.Sprintf("Moved to #%d: %s.", to, state.RuleText(r)))
+	})
+	b.Importance = widget.LowImportance
+	return b
 }
 
 // suggestion shows one network's suggested rules with Accept and Deny.

@@ -47,15 +47,15 @@ func TestFirewallTab(t *testing.T) {
 	}
 	h.fake.NoCall(t) // showing the state changes nothing
 	row := buttons(f.rules.Objects[1])
-	if len(row) != 1 {
-		t.Fatalf("rule row has %d buttons", len(row))
+	if len(row) != 3 {
+		t.Fatalf("rule row has %d buttons (up, down, remove)", len(row))
 	}
 	if !f.sugCard.Visible() || len(f.suggested.Objects) != 1 {
 		t.Fatalf("suggestions: card visible %v, %d shown", f.sugCard.Visible(), len(f.suggested.Objects))
 	}
 
 	// Remove rule 2.
-	test.Tap(row[0])
+	test.Tap(row[2])
 	call := h.fake.WaitCall(t, "FirewallChange")
 	if ch := call.Args[0].(apitype.FirewallChange); ch.Op != apitype.FirewallRemove || ch.Index != 2 {
 		t.Errorf("remove sent %+v", ch)
@@ -130,5 +130,47 @@ func TestFirewallAddRuleError(t *testing.T) {
 	h.q.RunUntil(t, func() bool { return strings.HasPrefix(f.msg.Text, "Added") })
 	if f.msg.Text != "Added: in allow udp port 53 from nas." {
 		t.Errorf("add message %q", f.msg.Text)
+	}
+}
+
+// TestFirewallReorder: the arrows move a rule up or down one place (the
+// first rule cannot go up, the last not down); the daemon's refusal is
+// shown and the rules stay as the daemon has them.
+func TestFirewallReorder(t *testing.T) {
+	h, f := openFirewall(t)
+	first, second := buttons(f.rules.Objects[0]), buttons(f.rules.Objects[1])
+	if !first[0].Disabled() || first[1].Disabled() || second[0].Disabled() || !second[1].Disabled() {
+		t.Fatalf("arrows enabled: first up %v down %v, second up %v down %v",
+			!first[0].Disabled(), !first[1].Disabled(), !second[0].Disabled(), !second[1].Disabled())
+	}
+	moved := fwState()
+	moved.Rules[0], moved.Rules[1] = moved.Rules[1], moved.Rules[0]
+	moved.Rules[0].Index, moved.Rules[1].Index = 1, 2
+	h.fake.SetFirewall(moved)
+	test.Tap(second[0])
+	call := h.fake.WaitCall(t, "FirewallChange")
+	if ch := call.Args[0].(apitype.FirewallChange); ch.Op != apitype.FirewallMove || ch.Index != 2 || ch.To != 1 {
+		t.Errorf("up sent %+v", ch)
+	}
+	h.q.RunUntil(t, func() bool { return f.msg.Text != "" })
+	if f.msg.Text != "Moved to #1: in allow tcp port 22 from nas." {
+		t.Errorf("move message %q", f.msg.Text)
+	}
+	if got := labelText(f.rules.Objects[0]); !strings.HasPrefix(got, "1.  in allow tcp port 22") {
+		t.Errorf("first rule after the move: %q", got)
+	}
+
+	h.fake.SetErr("FirewallChange", &client.APIError{Status: 400, Message: "no rule #1 (there are 0; see ray firewall show)"})
+	test.Tap(buttons(f.rules.Objects[0])[1])
+	call = h.fake.WaitCall(t, "FirewallChange")
+	if ch := call.Args[0].(apitype.FirewallChange); ch.Op != apitype.FirewallMove || ch.Index != 1 || ch.To != 2 {
+		t.Errorf("down sent %+v", ch)
+	}
+	h.q.RunUntil(t, func() bool { return f.msg.Importance == widget.DangerImportance })
+	if f.msg.Text != "no rule #1 (there are 0; see ray firewall show)" {
+		t.Errorf("error %q", f.msg.Text)
+	}
+	if len(f.rules.Objects) != 2 {
+		t.Errorf("after a refused move: %d rules shown", len(f.rules.Objects))
 	}
 }

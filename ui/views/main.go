@@ -58,6 +58,14 @@ type Main struct {
 	tabs     *container.AppTabs
 	tabItems map[Tab]*container.TabItem
 
+	header      header // what the header shows (updateHeader)
+	headerDrawn bool
+
+	// shown: the window is on screen. While it is hidden Update only
+	// notes that the model changed (stale), and Show brings it up to date:
+	// a hidden window costs no CPU.
+	shown, stale bool
+
 	dot           *canvas.Circle
 	status        *widget.Label
 	connectBtn    *widget.Button
@@ -86,6 +94,7 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 	w.win.SetIcon(fyne.NewStaticResource("rayfish.png", assets.AppIcon()))
 	w.win.SetCloseIntercept(func() {
 		w.SaveLayout()
+		w.shown = false
 		w.win.Hide()
 	})
 
@@ -224,6 +233,12 @@ func (w *Main) Show(tab Tab) {
 	if tab == TabJoin {
 		tab, focus = TabNetworks, w.networks.joinCode
 	}
+	if !w.shown {
+		w.shown = true
+		if w.stale {
+			w.Update(w.ctl.Model())
+		}
+	}
 	if it, ok := w.tabItems[tab]; ok {
 		w.tabs.Select(it)
 	}
@@ -245,30 +260,15 @@ func (w *Main) Invite(network string) {
 // progress in the banner.
 func (w *Main) StartDaemon() { w.banner.startDaemon() }
 
-// Update refreshes every part of the window from m. UI goroutine only.
+// Update refreshes every part of the window from m; while the window is
+// hidden it only notes the change for Show. UI goroutine only.
 func (w *Main) Update(m *state.Model) {
-	topSize := w.top.MinSize()
-	w.dot.FillColor = stateColor(m.Conn())
-	w.dot.Refresh()
-	w.status.SetText(m.StatusText())
-	setEnabled(w.connectBtn, m.CanConnect())
-	setEnabled(w.disconnectBtn, m.CanDisconnect())
-	if label := m.SelfLabel(); label != "" {
-		w.self.SetText(label)
-		w.self.Show()
-		w.copySelf.Show()
-	} else {
-		w.self.Hide()
-		w.copySelf.Hide()
+	if !w.shown {
+		w.stale = true
+		return
 	}
-	w.banner.update(m)
-	// Texts and visibility changed: lay the header out again, and the
-	// whole window when the header's height changed.
-	if w.top.MinSize() != topSize {
-		w.root.Refresh()
-	} else {
-		w.top.Refresh()
-	}
+	w.stale = false
+	w.updateHeader(m)
 	w.peers.update(m)
 	w.networks.update(m)
 	w.mapv.set(m.Map())
@@ -283,6 +283,46 @@ func (w *Main) Update(m *state.Model) {
 	}
 	w.settings.update(m)
 	w.about.update(m)
+}
+
+// updateHeader shows the state, the buttons, this device and the banner;
+// it lays the header out again only when something in it changed.
+func (w *Main) updateHeader(m *state.Model) {
+	h := header{conn: m.Conn(), status: m.StatusText(), canUp: m.CanConnect(), canDown: m.CanDisconnect(), self: m.SelfLabel(), banner: w.banner.key(m)}
+	if w.headerDrawn && h == w.header {
+		return
+	}
+	w.header, w.headerDrawn = h, true
+	topSize := w.top.MinSize()
+	w.dot.FillColor = stateColor(h.conn)
+	w.dot.Refresh()
+	w.status.SetText(h.status)
+	setEnabled(w.connectBtn, h.canUp)
+	setEnabled(w.disconnectBtn, h.canDown)
+	if h.self != "" {
+		w.self.SetText(h.self)
+		w.self.Show()
+		w.copySelf.Show()
+	} else {
+		w.self.Hide()
+		w.copySelf.Hide()
+	}
+	w.banner.update(m)
+	// Texts and visibility changed: lay the header out again, and the
+	// whole window when the header's height changed.
+	if w.top.MinSize() != topSize {
+		w.root.Refresh()
+	} else {
+		w.top.Refresh()
+	}
+}
+
+// header is what the window's header shows.
+type header struct {
+	conn           state.Conn
+	status, self   string
+	canUp, canDown bool
+	banner         string
 }
 
 func stateColor(c state.Conn) color.Color {
@@ -312,4 +352,11 @@ func setEnabled(w fyne.Disableable, on bool) {
 func Copy(a fyne.App, what, text string) {
 	a.Clipboard().SetContent(text)
 	a.SendNotification(fyne.NewNotification("Copied", what+" "+text+" is on the clipboard."))
+}
+
+// setText sets a label's text only when it differs (SetText redraws).
+func setText(l *widget.Label, s string) {
+	if l.Text != s {
+		l.SetText(s)
+	}
 }

@@ -29,6 +29,7 @@ type peerDetails struct {
 	peer    apitype.Peer
 	title   *widget.Label
 	rows    *rowsView
+	sparks  *sparksView
 	gone    *widget.Label
 	rules   *widget.Label
 	pingBtn *widget.Button
@@ -46,6 +47,7 @@ func newPeerDetails(a fyne.App, ctl *ui.Controller, win fyne.Window) *peerDetail
 	d := &peerDetails{app: a, ctl: ctl, win: win, openURL: a.OpenURL}
 	d.title = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	d.rows = newRowsView(a)
+	d.sparks = newSparksView()
 	d.gone = wrapLabel()
 	d.gone.Importance = widget.WarningImportance
 	d.gone.Hide()
@@ -59,6 +61,9 @@ func newPeerDetails(a fyne.App, ctl *ui.Controller, win fyne.Window) *peerDetail
 	d.openMsg = wrapLabel()
 	content := container.NewVScroll(container.NewVBox(
 		d.title, d.gone, d.rows.content,
+		widget.NewSeparator(),
+		widget.NewLabelWithStyle("Last 5 minutes", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
+		d.sparks.content,
 		widget.NewSeparator(),
 		widget.NewLabelWithStyle("Firewall rules for this peer", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		d.rules,
@@ -121,6 +126,7 @@ func (d *peerDetails) show(p apitype.Peer, present bool) {
 		d.gone.Show()
 	}
 	d.rows.set(state.PeerRows(p))
+	d.sparks.set(state.PeerSparks(p))
 	setEnabled(d.pingBtn, present && p.Online)
 	setEnabled(d.openBtn, present)
 }

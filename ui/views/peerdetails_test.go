@@ -93,3 +93,82 @@ func TestPeerDetails(t *testing.T) {
 		t.Errorf("closed dialog changed to %q", d.title.Text)
 	}
 }
+
+// TestPeerDetailsSparklines: the details draw the history the stream
+// carries and follow each new sample; without history they say when it
+// comes.
+func TestPeerDetailsSparklines(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	d := h.win.peers.details
+	h.win.peers.list.Select(0) // nas
+	h.fake.WaitCall(t, "Firewall")
+	if !d.sparks.empty.Visible() || d.sparks.content.Objects[1].Visible() {
+		t.Fatal("sparklines shown before any history")
+	}
+	nas := h.ctl.Model().Peers()[0]
+	nas.History = &apitype.PeerHistory{IntervalS: 5, RTTMs: []float64{10, 20, 40}, RxBps: []uint64{0, 2048, 1024}, TxBps: []uint64{0, 0, 0}}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventPeer, Peer: &nas})
+	s := d.sparks
+	h.q.RunUntil(t, func() bool { return !s.empty.Visible() })
+	if !s.content.Objects[1].Visible() {
+		t.Fatal("history not shown")
+	}
+	if got := s.lines[0].points; len(got) != 3 || got[0] != 0.25 || got[2] != 1 {
+		t.Errorf("rtt points %v", got)
+	}
+	if s.captions[0].Text != "now 40 ms · peak 40 ms (last 15 s)" || s.captions[1].Text != "now 1.0 KiB/s · peak 2.0 KiB/s (last 15 s)" {
+		t.Errorf("captions %q, %q", s.captions[0].Text, s.captions[1].Text)
+	}
+	r := test.TempWidgetRenderer(t, s.lines[0])
+	if n := len(r.Objects()); n != 3 { // baseline and two segments
+		t.Errorf("rtt sparkline drew %d objects", n)
+	}
+
+	// A new sample arrives with the next event.
+	nas.History = &apitype.PeerHistory{IntervalS: 5, RTTMs: []float64{10, 20, 40, 80}, RxBps: []uint64{0, 2048, 1024, 0}, TxBps: []uint64{0, 0, 0, 512}}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventPeer, Peer: &nas})
+	h.q.RunUntil(t, func() bool { return len(s.lines[0].points) == 4 })
+	if got := s.lines[0].points; len(got) != 4 || got[3] != 1 || got[2] != 0.5 {
+		t.Errorf("rtt points after a sample %v", got)
+	}
+	if s.captions[2].Text != "now 512 B/s · peak 512 B/s (last 20 s)" {
+		t.Errorf("out caption %q", s.captions[2].Text)
+	}
+	if s.lines[0].set(s.lines[0].points) {
+		t.Error("the same points redrew the sparkline")
+	}
+	one := newSparkView(mapBlue)
+	one.set([]float32{0.5})
+	if n := len(test.TempWidgetRenderer(t, one).Objects()); n != 2 { // baseline and a tick
+		t.Errorf("a one-sample sparkline drew %d objects", n)
+	}
+}
+
+// TestPeerRowRedrawsOnlyChanges: a row shown again with the same text
+// changes nothing; a new round trip changes only its label.
+func TestPeerRowRedrawsOnlyChanges(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	row := newPeerRow(h.win.peers)
+	test.TempWidgetRenderer(t, row)
+	p := h.ctl.Model().Peers()[0]
+	row.set(p)
+	name := row.name.Text
+	row.name.Text = "marker" // a redraw of the whole row would overwrite it
+	p.RxBytes++              // below the rounding of the traffic label
+	row.set(p)
+	if row.name.Text != "marker" {
+		t.Fatal("an unchanged row was drawn again")
+	}
+	p.RTTMs = 777
+	row.set(p)
+	if row.rtt.Text != "RTT 777 ms" || row.name.Text != "marker" {
+		t.Errorf("counter change: rtt %q, name %q (not redrawn: %q)", row.rtt.Text, row.name.Text, name)
+	}
+	p.Hostname = "renamed"
+	row.set(p)
+	if row.name.Text != "renamed" {
+		t.Errorf("rename not shown: %q", row.name.Text)
+	}
+}

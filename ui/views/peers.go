@@ -25,16 +25,17 @@ type peersTab struct {
 	ctl *ui.Controller
 	win fyne.Window
 
-	search  *widget.Entry
-	online  *widget.Check
-	count   *widget.Label
-	list    *widget.List
-	result  *widget.Label
-	hint    *widget.Label // own join requests, removals, firewall drops
-	steps   *firstSteps
-	details *peerDetails
-	top     *fyne.Container
-	content fyne.CanvasObject
+	search    *widget.Entry
+	online    *widget.Check
+	count     *widget.Label
+	countSize fyne.Size // the count's size when the top row was last laid out
+	list      *widget.List
+	result    *widget.Label
+	hint      *widget.Label // own join requests, removals, firewall drops
+	steps     *firstSteps
+	details   *peerDetails
+	top       *fyne.Container
+	content   fyne.CanvasObject
 
 	model   *state.Model
 	visible []apitype.Peer
@@ -103,13 +104,16 @@ func (t *peersTab) refilter() {
 	all := t.model.Peers()
 	switch {
 	case !t.model.DaemonReachable():
-		t.count.SetText("")
+		setText(t.count, "")
 	case len(t.visible) == len(all):
-		t.count.SetText(fmt.Sprintf("%s, %d online", plural(len(all), "peer"), t.model.OnlinePeers()))
+		setText(t.count, fmt.Sprintf("%s, %d online", plural(len(all), "peer"), t.model.OnlinePeers()))
 	default:
-		t.count.SetText(fmt.Sprintf("%d of %s", len(t.visible), plural(len(all), "peer")))
+		setText(t.count, fmt.Sprintf("%d of %s", len(t.visible), plural(len(all), "peer")))
 	}
-	t.top.Refresh()
+	if t.count.MinSize() != t.countSize {
+		t.countSize = t.count.MinSize()
+		t.top.Refresh()
+	}
 	t.list.Refresh()
 }
 
@@ -170,6 +174,15 @@ type peerRow struct {
 	copyID   *widget.Button
 	networks *widget.Label
 	reason   *widget.Label
+
+	shown peerRowText // what the row shows; set skips a peer that looks the same
+	drawn bool
+}
+
+// peerRowText is everything a peer row shows.
+type peerRowText struct {
+	online, admin                                            bool
+	name, badge, rtt, traffic, addrs, id, networks, reasonTx string
 }
 
 func newPeerRow(t *peersTab) *peerRow {
@@ -198,21 +211,26 @@ func (r *peerRow) CreateRenderer() fyne.WidgetRenderer {
 	return widget.NewSimpleRenderer(container.NewVBox(line1, line2, r.reason))
 }
 
+// set shows p; a peer that looks as the row already shows it (only
+// counters behind the rounding changed) costs no redraw.
 func (r *peerRow) set(p apitype.Peer) {
 	r.p = p
+	v := rowText(p, len(adminNetworks(r.tab.model, p)) > 0)
+	if r.drawn && v == r.shown {
+		return
+	}
+	if r.drawn && r.countersOnly(v) {
+		return
+	}
+	r.shown, r.drawn = v, true
 	if p.Online {
 		r.dot.FillColor = color.NRGBA{0x2e, 0xa0, 0x43, 0xff}
 	} else {
 		r.dot.FillColor = color.NRGBA{0x8b, 0x94, 0x9e, 0xff}
 	}
 	r.dot.Refresh()
-	name := p.Hostname
-	if name == "" {
-		name = state.ShortID(p.ID)
-	}
-	r.name.SetText(name)
-	badge, reason := state.PeerBadge(p)
-	switch badge {
+	r.name.SetText(v.name)
+	switch v.badge {
 	case "direct":
 		r.badge.Importance = widget.SuccessImportance
 	case "relay":
@@ -220,15 +238,49 @@ func (r *peerRow) set(p apitype.Peer) {
 	default:
 		r.badge.Importance = widget.LowImportance
 	}
-	r.badge.SetText(badge)
-	r.rtt.SetText("RTT " + state.FormatRTT(p.RTTMs))
-	r.traffic.SetText("in " + state.FormatBytes(p.RxBytes) + " · out " + state.FormatBytes(p.TxBytes))
-	setEnabled(r.pingBtn, p.Online)
-	if len(adminNetworks(r.tab.model, p)) > 0 {
+	r.badge.SetText(v.badge)
+	r.rtt.SetText(v.rtt)
+	r.traffic.SetText(v.traffic)
+	setEnabled(r.pingBtn, v.online)
+	if v.admin {
 		r.more.Show()
 	} else {
 		r.more.Hide()
 	}
+	r.addrs.SetText(v.addrs)
+	r.id.SetText(v.id)
+	r.networks.SetText(v.networks)
+	r.reason.SetText(v.reasonTx)
+	r.Refresh() // lay the lines out again for the new text widths
+}
+
+// countersOnly shows v when it differs from what the row shows only in
+// its round trip and traffic, and their labels keep their widths: the
+// two labels redraw, the row is not laid out again. It reports whether it
+// did.
+func (r *peerRow) countersOnly(v peerRowText) bool {
+	old := r.shown
+	old.rtt, old.traffic = v.rtt, v.traffic
+	if old != v {
+		return false
+	}
+	rw, tw := r.rtt.MinSize(), r.traffic.MinSize()
+	setText(r.rtt, v.rtt)
+	setText(r.traffic, v.traffic)
+	r.shown = v
+	if r.rtt.MinSize() != rw || r.traffic.MinSize() != tw {
+		r.Refresh()
+	}
+	return true
+}
+
+// rowText is what a row shows of p.
+func rowText(p apitype.Peer, admin bool) peerRowText {
+	name := p.Hostname
+	if name == "" {
+		name = state.ShortID(p.ID)
+	}
+	badge, reason := state.PeerBadge(p)
 	var addrs []string
 	if p.IPv4.IsValid() {
 		addrs = append(addrs, p.IPv4.String())
@@ -236,9 +288,6 @@ func (r *peerRow) set(p apitype.Peer) {
 	if p.IPv6.IsValid() {
 		addrs = append(addrs, p.IPv6.String())
 	}
-	r.addrs.SetText(strings.Join(addrs, "  "))
-	r.id.SetText("id " + state.ShortID(p.ID))
-	r.networks.SetText(strings.Join(p.Networks, ", "))
 	var notes []string
 	if reason != "" {
 		notes = append(notes, badge+": "+reason)
@@ -246,8 +295,16 @@ func (r *peerRow) set(p apitype.Peer) {
 	if w := state.PeerWarning(p); w != "" {
 		notes = append(notes, w)
 	}
-	r.reason.SetText(strings.Join(notes, " · "))
-	r.Refresh() // lay the lines out again for the new text widths
+	return peerRowText{
+		online: p.Online, admin: admin,
+		name: name, badge: badge,
+		rtt:      "RTT " + state.FormatRTT(p.RTTMs),
+		traffic:  "in " + state.FormatBytes(p.RxBytes) + " · out " + state.FormatBytes(p.TxBytes),
+		addrs:    strings.Join(addrs, "  "),
+		id:       "id " + state.ShortID(p.ID),
+		networks: strings.Join(p.Networks, ", "),
+		reasonTx: strings.Join(notes, " · "),
+	}
 }
 
 // plural formats a count with its noun: "1 peer", "2 peers".

@@ -20,6 +20,7 @@ import (
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/localapi/client"
 	"github.com/rayfish/rayfish/ui"
+	"github.com/rayfish/rayfish/ui/notify"
 	"github.com/rayfish/rayfish/ui/state"
 	"github.com/rayfish/rayfish/ui/uitest"
 )
@@ -472,16 +473,66 @@ func TestNotify(t *testing.T) {
 	req := state.Notice{Kind: state.NoticeJoinRequest, Title: "Join request", Body: "tablet asks to join home"}
 	online := state.Notice{Kind: state.NoticePeerOnline, Title: "Peer online", Body: "nas is online"}
 	test.AssertNotificationSent(t, fyne.NewNotification("Join request", "tablet asks to join home. Open rayfish to approve or deny."), func() {
-		Notify(a, []state.Notice{req})
+		(&Notifier{App: a}).Notify([]state.Notice{req})
 	})
 	// Peer notifications are off by default.
-	test.AssertNotificationSent(t, nil, func() { Notify(a, []state.Notice{online}) })
+	test.AssertNotificationSent(t, nil, func() { (&Notifier{App: a}).Notify([]state.Notice{online}) })
 	a.Preferences().SetBool(PrefNotifyPeers, true)
 	test.AssertNotificationSent(t, fyne.NewNotification("Peer online", "nas is online"), func() {
-		Notify(a, []state.Notice{online})
+		(&Notifier{App: a}).Notify([]state.Notice{online})
 	})
 	a.Preferences().SetBool(PrefNotify, false)
-	test.AssertNotificationSent(t, nil, func() { Notify(a, []state.Notice{req}) })
+	test.AssertNotificationSent(t, nil, func() { (&Notifier{App: a}).Notify([]state.Notice{req}) })
+}
+
+// fakeActions records notifications with buttons.
+type fakeActions struct {
+	sent     []string
+	actions  [][]notify.Action
+	onAction []func(string)
+	err      error
+}
+
+func (f *fakeActions) Send(title, body string, actions []notify.Action, onAction func(string)) error {
+	if f.err != nil {
+		return f.err
+	}
+	f.sent = append(f.sent, title+": "+body)
+	f.actions = append(f.actions, actions)
+	f.onAction = append(f.onAction, onAction)
+	return nil
+}
+
+// TestNotifyApprove: where notifications have buttons, a join request
+// carries "Approve", which accepts that request through the daemon;
+// where they have none (or sending fails), the plain notification says
+// to open the window.
+func TestNotifyApprove(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	fa := &fakeActions{}
+	n := &Notifier{App: h.app, Ctl: h.ctl, Actions: fa}
+	req := state.Notice{Kind: state.NoticeJoinRequest, Title: "Join request", Body: "tablet asks to join home", Network: "home", ID: "k7tablet"}
+	test.AssertNotificationSent(t, nil, func() { n.Notify([]state.Notice{req}) })
+	if len(fa.sent) != 1 || fa.sent[0] != "Join request: tablet asks to join home. Approve here, or deny it in rayfish." ||
+		len(fa.actions[0]) != 1 || fa.actions[0][0] != (notify.Action{Key: "approve", Label: "Approve"}) {
+		t.Fatalf("sent %q with %v", fa.sent, fa.actions)
+	}
+	fa.onAction[0]("default") // a click on the body is no approval
+	h.fake.NoCall(t)
+	fa.onAction[0]("approve")
+	call := h.fake.WaitCall(t, "Accept")
+	if call.Args[0] != "home" || call.Args[1] != "k7tablet" {
+		t.Errorf("accepted %v", call.Args)
+	}
+	test.AssertNotificationSent(t, fyne.NewNotification("Join request", "Approved the join request: tablet asks to join home."), func() {
+		h.q.RunNext(t)
+	})
+
+	fa.err = errors.New("no notification server")
+	test.AssertNotificationSent(t, fyne.NewNotification("Join request", "tablet asks to join home. Open rayfish to approve or deny."), func() {
+		n.Notify([]state.Notice{req})
+	})
 }
 
 // TestPeersHints: the peers view says when the inbound firewall drops
@@ -509,8 +560,7 @@ func TestPeersHints(t *testing.T) {
 	}
 	h.fake.Send(apitype.WatchEvent{Type: apitype.EventDrops, Drops: map[string]uint64{"firewall_in": 2}})
 	h.fake.Send(apitype.WatchEvent{Type: apitype.EventJoining})
-	h.q.RunNext(t)
-	h.q.RunNext(t)
+	h.q.RunUntil(t, func() bool { return !p.hint.Visible() }) // one drain or two
 	if p.hint.Visible() {
 		t.Errorf("hint still shown: %q", p.hint.Text)
 	}

@@ -138,6 +138,26 @@ type Peer struct {
 	// DiscoveredVia says where the peer's addresses came from: invite,
 	// roster, mdns, dht or relay.
 	DiscoveredVia string `json:"discovered_via,omitempty"`
+	// History is the last five minutes of round trip and throughput, one
+	// sample every IntervalS seconds, oldest first (nil until the first
+	// sample).
+	History *PeerHistory `json:"history,omitempty"`
+}
+
+// HistorySamples bounds a PeerHistory: 5 minutes of one sample every 5 s.
+const HistorySamples = 60
+
+// PeerHistory is a peer's recent round trip and throughput, for
+// sparklines. The three slices have the same length (at most
+// HistorySamples).
+type PeerHistory struct {
+	IntervalS int `json:"interval_s"`
+	// RTTMs is the smoothed round trip at each sample (0 while offline).
+	RTTMs []float64 `json:"rtt_ms"`
+	// RxBps and TxBps are bytes per second received and sent over each
+	// interval.
+	RxBps []uint64 `json:"rx_bps"`
+	TxBps []uint64 `json:"tx_bps"`
 }
 
 // JoinRequest is a node waiting for approval to join a closed network.
@@ -194,6 +214,27 @@ type Status struct {
 	// members' approved subnet routes.
 	Advertised   Offer `json:"advertised"`
 	AcceptRoutes bool  `json:"accept_routes"`
+	// DNS says whether the OS resolver points at magic DNS (nil when the
+	// daemon does not know, e.g. in tests).
+	DNS *DNSHealth `json:"dns,omitempty"`
+}
+
+// DNS health states.
+const (
+	DNSOK         = "ok"          // the OS resolver sends .ray names to magic DNS
+	DNSNotApplied = "not-applied" // rayfish tried, but the OS does not point at it
+	DNSOff        = "off"         // OS DNS integration is off (--no-dns)
+	DNSDown       = "down"        // disconnected: the OS uses its own resolvers
+)
+
+// DNSHealth is whether the OS resolver points at rayfish's magic DNS.
+type DNSHealth struct {
+	// State is DNSOK, DNSNotApplied, DNSOff or DNSDown.
+	State string `json:"state"`
+	// Mode is the mechanism (platform/dns: resolved, resolv.conf, ...).
+	Mode string `json:"mode,omitempty"`
+	// Detail says in one line what was checked or what went wrong.
+	Detail string `json:"detail"`
 }
 
 // Watch event types.
@@ -210,6 +251,7 @@ const (
 	EventDrops       = "drops"        // Drops is the new table (and FirewallInLastMinute)
 	EventTUN         = "tun"          // TUNError is the new value ("" = the device exists)
 	EventRouting     = "routing"      // ExitNode (nil: none), Advertised, AcceptRoutes
+	EventDNS         = "dns"          // DNS is the new DNS health
 	EventStopping    = "stopping"     // the daemon is shutting down
 )
 
@@ -234,6 +276,8 @@ type WatchEvent struct {
 	ExitNode     *ExitNode `json:"exit_node,omitempty"`
 	Advertised   *Offer    `json:"advertised,omitempty"`
 	AcceptRoutes bool      `json:"accept_routes,omitempty"`
+	// DNS comes with EventDNS.
+	DNS *DNSHealth `json:"dns,omitempty"`
 }
 
 // CreateRequest asks for a new network.
@@ -385,6 +429,7 @@ type FirewallState struct {
 const (
 	FirewallAdd        = "add"
 	FirewallRemove     = "remove"
+	FirewallMove       = "move" // the rule at Index goes to position To
 	FirewallDefault    = "default"
 	FirewallReject     = "reject"
 	FirewallAccept     = "accept"      // accept a network's suggested rules
@@ -398,6 +443,7 @@ type FirewallChange struct {
 	Op        string         `json:"op"`
 	Rule      *FirewallRule  `json:"rule,omitempty"`
 	Index     int            `json:"index,omitempty"`
+	To        int            `json:"to,omitempty"` // move: the new 1-based position
 	Direction string         `json:"direction,omitempty"`
 	Action    string         `json:"action,omitempty"`
 	On        bool           `json:"on,omitempty"`
@@ -421,6 +467,8 @@ type Netcheck struct {
 	DHT         NetcheckDHT     `json:"dht"`
 	// PortMapping is the gateway's mapping of our port.
 	PortMapping NetcheckPortMapping `json:"port_mapping"`
+	// DNS is whether the OS resolver points at magic DNS.
+	DNS *DNSHealth `json:"dns,omitempty"`
 }
 
 // NetcheckPortMapping is the port mapping on the default gateway:

@@ -1,5 +1,5 @@
 // Command sscheck is the helper of `make screenshots` (see run.sh next to
-// it). It has four subcommands:
+// it). It has five subcommands:
 //
 //	sscheck watcher --ready FILE
 //	    own org.kde.StatusNotifierWatcher on the session bus, record the
@@ -12,9 +12,12 @@
 //	sscheck click --label L [--timeout D]
 //	    click the tray menu item labelled L over com.canonical.dbusmenu
 //	    (AboutToShow, then Event "clicked"), as a panel does.
-//	sscheck png --file F [--qr] [--green N]
+//	sscheck png --file F [--qr] [--green N] [--orange N]
 //	    sanity checks on a screenshot: a QR code is in it, or at least N
-//	    pixels of the "online" green.
+//	    pixels of the "online" green (or of the map's relay orange).
+//	sscheck fakedaemon --socket S [--peers N]
+//	    serve the local API for a made-up node with N busy peers (counters
+//	    change every second): the app's load for the CPU measurement.
 package main
 
 import (
@@ -36,6 +39,8 @@ func main() {
 		err = runClick(os.Args[2:])
 	case "png":
 		err = runPNG(os.Args[2:])
+	case "fakedaemon":
+		err = runFakeDaemon(os.Args[2:])
 	default:
 		usage()
 	}
@@ -46,6 +51,6 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: sscheck watcher|tray|click|png [flags]")
+	fmt.Fprintln(os.Stderr, "usage: sscheck watcher|tray|click|png|fakedaemon [flags]")
 	os.Exit(2)
 }

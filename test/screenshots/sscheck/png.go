@@ -14,12 +14,16 @@ import (
 // main window (ui/views).
 var onlineGreen = color.NRGBA{0x2e, 0xa0, 0x43, 0xff}
 
+// relayOrange is the map's relay box and relayed lines (ui/views).
+var relayOrange = color.NRGBA{0xd2, 0x7a, 0x12, 0xff}
+
 func runPNG(args []string) error {
 	fs := flag.NewFlagSet("png", flag.ContinueOnError)
 	file := fs.String("file", "", "PNG to check")
 	qr := fs.Bool("qr", false, "require a whole QR code")
 	green := fs.Int("green", 0, "require at least this many pixels of the online-dot green")
 	maxGreen := fs.Int("max-green", -1, "require at most this many pixels of the online-dot green")
+	orange := fs.Int("orange", 0, "require at least this many pixels of the map's relay orange")
 	minW := fs.Int("min-width", 400, "require at least this width and height/2")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -54,6 +58,10 @@ func runPNG(args []string) error {
 	if *green > 0 {
 		n := countColor(img, onlineGreen)
 		check(n >= *green, "%d pixels of online green (want >= %d)", n, *green)
+	}
+	if *orange > 0 {
+		n := countColor(img, relayOrange)
+		check(n >= *orange, "%d pixels of relay orange (want >= %d)", n, *orange)
 	}
 	if *maxGreen >= 0 {
 		n := countColor(img, onlineGreen)
