@@ -89,7 +89,7 @@ func Capture(ctx context.Context, opts Options) ([]string, error) {
 	for _, tab := range Tabs {
 		win.Show(tab)
 		if err := settle(ctx, ctl, queue); err != nil {
-			return files, err
+			return files, fmt.Errorf("tab %s: %w", tab, err)
 		}
 		name := filepath.Join(opts.Dir, string(tab)+".png")
 		if err := writePNG(name, win.Window()); err != nil {

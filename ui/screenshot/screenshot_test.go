@@ -43,7 +43,9 @@ func TestCapture(t *testing.T) {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), uitest.Timeout)
+	// Rendering six tabs under -race beside the other GUI packages takes
+	// longer than one UI wait.
+	ctx, cancel := context.WithTimeout(context.Background(), 6*uitest.Timeout)
 	defer cancel()
 	files, err := Capture(ctx, Options{Client: f, Socket: "/run/rayfish/rayfish.sock", AppVersion: "0.1.0", Dir: dir, Size: fyne.NewSize(800, 560)})
 	if err != nil {
