@@ -117,6 +117,9 @@ func PeerRows(p apitype.Peer) []Row {
 		path += " (" + p.Carrier + ")"
 	}
 	rows = append(rows, Row{Label: "Path", Value: path})
+	if p.DiscoveredVia != "" {
+		rows = append(rows, Row{Label: "Found via", Value: FoundViaText(p.DiscoveredVia)})
+	}
 	if reason != "" {
 		rows = append(rows, Row{Label: "Why", Value: reason})
 	}
@@ -188,6 +191,7 @@ func NetcheckRows(r apitype.Netcheck) []Row {
 		Row{Label: "NAT (IPv6)", Value: NATText(r.MappingV6)},
 		Row{Label: "Home relay", Value: dashIfEmpty(r.HomeRelay)},
 		portMapRow(r.PortMapping),
+		DHTRow(r.DHT),
 	)
 	if len(r.STUN) == 0 && len(r.Relays) == 0 {
 		rows = append(rows, Row{Label: "Relays", Value: "none configured: add one in Settings to measure the public address, NAT type and relay latency. Peers on the same network still connect directly."})
@@ -321,4 +325,40 @@ func portMapRow(pm apitype.NetcheckPortMapping) Row {
 	}
 	return Row{Label: "Port mapping", Value: fmt.Sprintf("%s by %s, lease %s", pm.External, strings.ToUpper(pm.Protocol), time.Duration(pm.LeaseS)*time.Second),
 		Copy: pm.External}
+}
+
+// FoundViaText says in words where a peer's addresses came from
+// (apitype.Peer.DiscoveredVia); an unknown source is shown as it is.
+func FoundViaText(via string) string {
+	switch via {
+	case "invite":
+		return "the invite it joined with"
+	case "roster":
+		return "the network's member list"
+	case "mdns":
+		return "the local network (mDNS)"
+	case "dht":
+		return "the public DHT"
+	case "relay":
+		return "a relay"
+	}
+	return via
+}
+
+// DHTRow says whether this node uses the Mainline DHT to find members,
+// how many DHT nodes it knows and when it last published.
+func DHTRow(d apitype.NetcheckDHT) Row {
+	r := Row{Label: "DHT"}
+	switch {
+	case !d.On:
+		r.Value = "off"
+	case d.LastPublish.IsZero():
+		r.Value = fmt.Sprintf("on, %d nodes, not published yet", d.Nodes)
+	default:
+		r.Value = fmt.Sprintf("on, %d nodes, last published %s", d.Nodes, d.LastPublish.Local().Format("15:04:05"))
+	}
+	if d.Error != "" {
+		r.Value += ": " + d.Error
+	}
+	return r
 }

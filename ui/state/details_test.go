@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
@@ -166,6 +167,39 @@ func TestNetcheckRows(t *testing.T) {
 	if !strings.HasPrefix(empty["NAT (IPv4)"].Value, "hard") {
 		t.Errorf("hard NAT: %q", empty["NAT (IPv4)"].Value)
 	}
+	if empty["DHT"].Value != "off" {
+		t.Errorf("DHT off: %q", empty["DHT"].Value)
+	}
+}
+
+func TestDHTRow(t *testing.T) {
+	pub := time.Date(2026, 12, 4, 21, 5, 9, 0, time.Local)
+	tests := []struct {
+		d    apitype.NetcheckDHT
+		want string
+	}{
+		{apitype.NetcheckDHT{}, "off"},
+		{apitype.NetcheckDHT{Error: "off (ray config set dht off)"}, "off: off (ray config set dht off)"},
+		{apitype.NetcheckDHT{On: true, Nodes: 12}, "on, 12 nodes, not published yet"},
+		{apitype.NetcheckDHT{On: true, Nodes: 140, LastPublish: pub}, "on, 140 nodes, last published 21:05:09"},
+		{apitype.NetcheckDHT{On: true, Nodes: 0, Error: "no bootstrap node answered"}, "on, 0 nodes, not published yet: no bootstrap node answered"},
+	}
+	for _, tt := range tests {
+		if got := DHTRow(tt.d); got.Label != "DHT" || got.Value != tt.want {
+			t.Errorf("DHTRow(%+v) = %+v, want %q", tt.d, got, tt.want)
+		}
+	}
+}
+
+func TestFoundViaText(t *testing.T) {
+	for via, want := range map[string]string{
+		"invite": "the invite it joined with", "roster": "the network's member list",
+		"mdns": "the local network (mDNS)", "dht": "the public DHT", "relay": "a relay", "carrier-pigeon": "carrier-pigeon",
+	} {
+		if got := FoundViaText(via); got != want {
+			t.Errorf("FoundViaText(%q) = %q, want %q", via, got, want)
+		}
+	}
 }
 
 func TestPeerRows(t *testing.T) {
@@ -176,6 +210,7 @@ func TestPeerRows(t *testing.T) {
 	relayed.RxBytes, relayed.TxBytes = 3<<20, 1<<10
 	relayed.Carrier = "bulk"
 	relayed.Warnings = []string{"refused 100.64.0.9"}
+	relayed.DiscoveredVia = "dht"
 	direct := peer("4", "phone", true, apitype.PathDirect)
 	direct.Endpoint = "198.18.0.4:41641"
 	offline := peer("5", "", false, apitype.PathNone)
@@ -189,8 +224,9 @@ func TestPeerRows(t *testing.T) {
 			"Name": "nas", "IPv4": "100.64.0.3", "Networks": "home",
 			"Path": "relayed through https://relay.example (bulk)", "Why": "both sides are behind hard NATs",
 			"Round trip": "48 ms", "Traffic": "in 3.0 MiB · out 1.0 KiB", "Warning": "refused 100.64.0.9",
+			"Found via": "the public DHT",
 		}, nil},
-		{direct, map[string]string{"Path": "direct to 198.18.0.4:41641", "Round trip": "–"}, []string{"Why", "Warning"}},
+		{direct, map[string]string{"Path": "direct to 198.18.0.4:41641", "Round trip": "–"}, []string{"Why", "Warning", "Found via"}},
 		{offline, map[string]string{"Name": "5", "Path": "offline", "Why": "never seen online"}, nil},
 	}
 	for _, tt := range tests {
