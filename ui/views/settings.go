@@ -45,6 +45,7 @@ type settingsTab struct {
 	connectOnStart *widget.Check
 	mdns           *widget.Check
 	portmap        *widget.Check
+	dht            *widget.Check
 	relays         *widget.Entry
 	operator       *widget.Entry
 	save           *widget.Button
@@ -68,6 +69,7 @@ func newSettingsTab(a fyne.App, ctl *ui.Controller, opts Options) *settingsTab {
 	t.connectOnStart = widget.NewCheck("Connect when the daemon starts", nil)
 	t.mdns = widget.NewCheck("Find peers on the local network (mDNS)", nil)
 	t.portmap = widget.NewCheck("Ask the router to forward our port (UPnP, NAT-PMP, PCP)", nil)
+	t.dht = widget.NewCheck("Find peers anywhere through the public DHT (Mainline)", nil)
 	t.relays = widget.NewMultiLineEntry()
 	t.relays.SetPlaceHolder("One relay URL per line")
 	t.relays.SetMinRowsVisible(3)
@@ -81,6 +83,7 @@ func newSettingsTab(a fyne.App, ctl *ui.Controller, opts Options) *settingsTab {
 		widget.NewFormItem("", t.connectOnStart),
 		widget.NewFormItem("", t.mdns),
 		widget.NewFormItem("", t.portmap),
+		widget.NewFormItem("", t.dht),
 		widget.NewFormItem("Relays", t.relays),
 		widget.NewFormItem("Operator", t.operator),
 	)
@@ -168,7 +171,7 @@ func (t *settingsTab) setStartAtLogin(on bool) {
 }
 
 func (t *settingsTab) setDaemonEnabled(on bool) {
-	for _, w := range []fyne.Disableable{t.connectOnStart, t.mdns, t.portmap, t.relays, t.operator, t.save} {
+	for _, w := range []fyne.Disableable{t.connectOnStart, t.mdns, t.portmap, t.dht, t.relays, t.operator, t.save} {
 		setEnabled(w, on)
 	}
 }
@@ -208,7 +211,8 @@ func (t *settingsTab) show(p apitype.Prefs) {
 	t.loaded = p
 	t.connectOnStart.SetChecked(p.ConnectOnStart)
 	t.mdns.SetChecked(p.MDNS)
-	t.portmap.SetChecked(p.PortMap == nil || *p.PortMap)
+	t.portmap.SetChecked(onUnlessOff(p.PortMap))
+	t.dht.SetChecked(onUnlessOff(p.DHT))
 	t.relays.SetText(strings.Join(p.Relays, "\n"))
 	t.operator.SetText(p.Operator)
 }
@@ -217,7 +221,7 @@ func (t *settingsTab) show(p apitype.Prefs) {
 func (t *settingsTab) dirty() bool {
 	f := t.form()
 	return f.ConnectOnStart != t.loaded.ConnectOnStart || f.MDNS != t.loaded.MDNS ||
-		*f.PortMap != (t.loaded.PortMap == nil || *t.loaded.PortMap) ||
+		*f.PortMap != onUnlessOff(t.loaded.PortMap) || *f.DHT != onUnlessOff(t.loaded.DHT) ||
 		f.Operator != t.loaded.Operator || !slices.Equal(f.Relays, t.loaded.Relays)
 }
 
@@ -228,15 +232,20 @@ func (t *settingsTab) form() apitype.Prefs {
 			relays = append(relays, l)
 		}
 	}
-	portmap := t.portmap.Checked
+	portmap, dht := t.portmap.Checked, t.dht.Checked
 	return apitype.Prefs{
 		ConnectOnStart: t.connectOnStart.Checked,
 		MDNS:           t.mdns.Checked,
 		PortMap:        &portmap,
+		DHT:            &dht,
 		Relays:         relays,
 		Operator:       strings.TrimSpace(t.operator.Text),
 	}
 }
+
+// onUnlessOff reads a switch that is on by default: an older daemon's
+// answer without the field means on.
+func onUnlessOff(b *bool) bool { return b == nil || *b }
 
 // saveDaemon sends the form to the daemon. A relay change needs a
 // reconnect: say so, and do it when the VPN is on.

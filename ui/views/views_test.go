@@ -429,8 +429,8 @@ func TestSettings(t *testing.T) {
 	h.fake.NoCall(t)
 	test.Tap(s.save)
 	call := h.fake.WaitCall(t, "SetPrefs")
-	portmapOn := true // an older daemon's answer without the field means on
-	want := apitype.Prefs{ConnectOnStart: true, Relays: []string{"https://relay.example", "https://relay2.example"}, Operator: "alice", PortMap: &portmapOn}
+	on := true // an older daemon's answer without the fields means on
+	want := apitype.Prefs{ConnectOnStart: true, Relays: []string{"https://relay.example", "https://relay2.example"}, Operator: "alice", PortMap: &on, DHT: &on}
 	if got := call.Args[0].(apitype.Prefs); !reflect.DeepEqual(got, want) {
 		t.Errorf("SetPrefs %+v, want %+v", got, want)
 	}
@@ -445,6 +445,27 @@ func TestSettings(t *testing.T) {
 	if s.msg.Text != "Saved and reconnected." {
 		t.Errorf("msg %q", s.msg.Text)
 	}
+
+	// The DHT switch shows the daemon's setting and sends a change.
+	off := false
+	h.fake.SetPrefsAnswer(apitype.Prefs{Relays: want.Relays, Operator: "alice", PortMap: &on, DHT: &off})
+	s.requested = false
+	s.reload()
+	h.fake.WaitCall(t, "Prefs")
+	h.q.RunNext(t)
+	if s.dht.Checked || !s.portmap.Checked || s.dirty() {
+		t.Fatalf("daemon's DHT off not shown: dht=%v portmap=%v dirty=%v", s.dht.Checked, s.portmap.Checked, s.dirty())
+	}
+	s.dht.SetChecked(true)
+	if !s.dirty() {
+		t.Error("turning the DHT on does not make the form dirty")
+	}
+	test.Tap(s.save)
+	call = h.fake.WaitCall(t, "SetPrefs")
+	if got := call.Args[0].(apitype.Prefs); got.DHT == nil || !*got.DHT || got.PortMap == nil || !*got.PortMap {
+		t.Errorf("SetPrefs DHT %v PortMap %v, want both on", got.DHT, got.PortMap)
+	}
+	h.q.RunNext(t)
 
 	// Start at login goes through the autostart manager.
 	s.startAtLogin.SetChecked(true)
