@@ -46,6 +46,8 @@ type settingsTab struct {
 	mdns           *widget.Check
 	portmap        *widget.Check
 	dht            *widget.Check
+	dhtState       *widget.Label
+	dhtCheck       *widget.Button
 	relays         *widget.Entry
 	operator       *widget.Entry
 	save           *widget.Button
@@ -70,6 +72,9 @@ func newSettingsTab(a fyne.App, ctl *ui.Controller, opts Options) *settingsTab {
 	t.mdns = widget.NewCheck("Find peers on the local network (mDNS)", nil)
 	t.portmap = widget.NewCheck("Ask the router to forward our port (UPnP, NAT-PMP, PCP)", nil)
 	t.dht = widget.NewCheck("Find peers anywhere through the public DHT (Mainline)", nil)
+	t.dhtState = widget.NewLabel("DHT state: not checked yet")
+	t.dhtState.Wrapping = fyne.TextWrapWord
+	t.dhtCheck = widget.NewButtonWithIcon("Check", theme.ViewRefreshIcon(), t.checkDHT)
 	t.relays = widget.NewMultiLineEntry()
 	t.relays.SetPlaceHolder("One relay URL per line")
 	t.relays.SetMinRowsVisible(3)
@@ -84,6 +89,7 @@ func newSettingsTab(a fyne.App, ctl *ui.Controller, opts Options) *settingsTab {
 		widget.NewFormItem("", t.mdns),
 		widget.NewFormItem("", t.portmap),
 		widget.NewFormItem("", t.dht),
+		widget.NewFormItem("", container.NewBorder(nil, nil, nil, t.dhtCheck, t.dhtState)),
 		widget.NewFormItem("Relays", t.relays),
 		widget.NewFormItem("Operator", t.operator),
 	)
@@ -171,7 +177,7 @@ func (t *settingsTab) setStartAtLogin(on bool) {
 }
 
 func (t *settingsTab) setDaemonEnabled(on bool) {
-	for _, w := range []fyne.Disableable{t.connectOnStart, t.mdns, t.portmap, t.dht, t.relays, t.operator, t.save} {
+	for _, w := range []fyne.Disableable{t.connectOnStart, t.mdns, t.portmap, t.dht, t.dhtCheck, t.relays, t.operator, t.save} {
 		setEnabled(w, on)
 	}
 }
@@ -241,6 +247,20 @@ func (t *settingsTab) form() apitype.Prefs {
 		Relays:         relays,
 		Operator:       strings.TrimSpace(t.operator.Text),
 	}
+}
+
+// checkDHT asks the daemon (a netcheck) how its DHT node is doing.
+func (t *settingsTab) checkDHT() {
+	t.dhtCheck.Disable()
+	t.dhtState.SetText("DHT state: checking… (a few seconds)")
+	t.ctl.Netcheck(func(r apitype.Netcheck, err error) {
+		t.dhtCheck.Enable()
+		if err != nil {
+			t.dhtState.SetText("DHT state: check failed: " + err.Error())
+			return
+		}
+		t.dhtState.SetText("DHT state: " + state.DHTRow(r.DHT).Value)
+	})
 }
 
 // onUnlessOff reads a switch that is on by default: an older daemon's

@@ -467,6 +467,15 @@ func TestSettings(t *testing.T) {
 	}
 	h.q.RunNext(t)
 
+	// Check asks the daemon for its DHT node's state.
+	h.fake.SetNetcheck(apitype.Netcheck{DHT: apitype.NetcheckDHT{On: true, Nodes: 42, Error: "publish: no node answered"}})
+	test.Tap(s.dhtCheck)
+	h.fake.WaitCall(t, "Netcheck")
+	h.q.RunNext(t)
+	if want := "DHT state: on, 42 nodes, not published yet: publish: no node answered"; s.dhtState.Text != want {
+		t.Errorf("DHT state %q, want %q", s.dhtState.Text, want)
+	}
+
 	// Start at login goes through the autostart manager.
 	s.startAtLogin.SetChecked(true)
 	if !auto.on {
