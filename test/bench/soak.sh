@@ -119,7 +119,7 @@ while [ $SECONDS -lt $end ]; do
     wait "$pid" 2>/dev/null || true # the daemons are this shell's children
     t0=$SECONDS
     start "$v"
-    if allpairs; then echo "  $((SECONDS - t0))s: n$v restarted, all pairs ping"; else echo "  n$v restarted: pairs missing"; exit 1; fi
+    if allpairs; then echo "  $((SECONDS - t0))s: n$v restarted, all pairs ping; n1 now: $(sample 1) (RSS_MB goroutines fds)"; else echo "  n$v restarted: pairs missing"; exit 1; fi
     ip netns exec $P-$v ping -q -i 0.2 "${ip4[$(((v % N) + 1))]}" >/dev/null 2>&1 &
     restarts=$((restarts + 1))
     next_restart=$((SECONDS + restart_every))
