@@ -133,7 +133,8 @@ func (d *peerDetails) show(p apitype.Peer, present bool) {
 
 // openInBrowser opens http://PEER:PORT/ for the port typed in.
 func (d *peerDetails) openInBrowser() {
-	s, err := state.PeerURL(d.peer, d.port.Text)
+	h, _ := d.ctl.Model().DNS()
+	s, err := state.PeerURL(d.peer, d.port.Text, h.State == apitype.DNSOK)
 	if err != nil {
 		d.openMsg.SetText(err.Error())
 		return
