@@ -65,7 +65,9 @@ func TestFirewallErrorsAreTheDaemons(t *testing.T) {
 	win.Show(TabFirewall)
 	ctl.Start()
 	f := win.firewall
-	q.RunUntil(t, func() bool { return ctl.Model().DaemonReachable() && f.fetched && !ctl.Busy() && f.defIn.Selected != "" })
+	q.RunUntil(t, func() bool {
+		return ctl.Model().DaemonReachable() && f.fetched && !ctl.Busy() && f.defIn.Selected != ""
+	})
 	seeded := len(f.rules.Objects)
 
 	tests := []struct {
