@@ -62,3 +62,39 @@ func TestDialogKeys(t *testing.T) {
 	}
 	h.q.Drain()
 }
+
+// TestFirstStepsByKeyboard: Tab reaches the join field and button and the
+// create field and button; Space on the focused Join button joins.
+func TestFirstStepsByKeyboard(t *testing.T) {
+	h := newHarness(t, Options{})
+	st := status(apitype.StateUp)
+	st.Networks, st.Peers = nil, nil
+	h.start(st)
+	s := h.win.peers.steps
+	c := h.win.win.Canvas()
+	reached := map[fyne.Focusable]bool{}
+	for range 60 {
+		c.FocusNext()
+		if f := c.Focused(); f != nil {
+			reached[f] = true
+		}
+	}
+	for name, w := range map[string]fyne.Focusable{"join code": s.joinCode, "Join": s.joinBtn, "network name": s.createName, "Create": s.createBtn} {
+		if !reached[w] {
+			t.Errorf("Tab never reaches %s", name)
+		}
+	}
+	c.Focus(s.joinCode)
+	test.Type(s.joinCode, "rf1-code")
+	for i := 0; c.Focused() != fyne.Focusable(s.joinBtn); i++ {
+		if i == 60 {
+			t.Fatal("Tab from the join code never reaches Join")
+		}
+		c.FocusNext()
+	}
+	c.Focused().TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	if req := h.fake.WaitCall(t, "Join").Args[0].(apitype.JoinRequestBody); req.Code != "rf1-code" {
+		t.Errorf("join request %+v", req)
+	}
+	h.q.RunUntil(t, func() bool { return !s.joinBtn.Disabled() })
+}
