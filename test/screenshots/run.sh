@@ -13,6 +13,7 @@
 #                                          namespace whose UDP to laptop nftables drops)
 #                                          through a relay
 #   build/screenshots/firewall.png         Firewall tab with a rule added by `ray firewall add`
+#                                          and nas's suggested rule pending (Accept, Deny)
 #   build/screenshots/diagnostics.png      Diagnostics tab with a network check
 #   build/screenshots/first-start.png      Peers tab of a third, fresh daemon in no network
 # and the tray item checked over D-Bus (a stand-in StatusNotifierWatcher,
@@ -336,8 +337,11 @@ stop_pid "$APP_PID"
 wait_for 10 "the peers window to close" no_window
 
 # --- firewall and diagnostics tabs ----------------------------------------
-log "laptop: ray firewall add in allow -p tcp -P 8080"
+log "laptop: ray firewall add in allow -p tcp -P 8080; nas (admin of lab) suggests in allow tcp 443"
 ray a firewall add in allow -p tcp -P 8080 >/dev/null
+ray b firewall suggest lab in allow -p tcp -P 443 >/dev/null
+suggestion_pending() { ray a firewall show --json | jq -e '.suggested[]? | select(.network == "lab" and .state == "pending")'; }
+wait_for 20 "nas's suggestion pending on laptop" suggestion_pending
 log "rayfish --tab firewall"
 start_app firewall --tab firewall
 wait_for 20 "the rayfish window" find_window

@@ -129,8 +129,8 @@ func PeerRows(p apitype.Peer) []Row {
 	if reason != "" {
 		rows = append(rows, Row{Label: "Why", Value: reason})
 	}
-	for _, c := range p.Candidates {
-		rows = append(rows, Row{Label: "Candidate", Value: c, Copy: c})
+	if len(p.Candidates) > 0 {
+		rows = append(rows, Row{Label: "Candidates", Value: strings.Join(p.Candidates, ", ")})
 	}
 	rows = append(rows,
 		Row{Label: "Round trip", Value: FormatRTT(p.RTTMs)},

@@ -88,12 +88,13 @@ func newFirewallTab(ctl *ui.Controller) *firewallTab {
 		container.NewGridWithColumns(2, t.ports, t.peer),
 		container.NewHBox(t.addBtn),
 	)
+	// Suggestions wait for an answer: they come first, when there are any.
 	t.content = container.NewVScroll(container.NewVBox(
 		t.msg,
+		t.sugCard,
 		widget.NewCard("Defaults", "What happens to packets no rule matches", defaults),
 		widget.NewCard("Rules", "The first rule that matches decides", t.rules),
 		widget.NewCard("Add a rule", "", addForm),
-		t.sugCard,
 	))
 	t.show(apitype.FirewallState{})
 	return t

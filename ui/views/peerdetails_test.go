@@ -55,7 +55,7 @@ func TestPeerDetails(t *testing.T) {
 	if d.title.Text != "nas — direct" || rowValue(d.rows, "Path") != "direct to 198.18.0.3:41641" || rowValue(d.rows, "Why") != "" {
 		t.Errorf("after the path change: %q, rows %v", d.title.Text, d.rows.shown)
 	}
-	if rowValue(d.rows, "Runs") != "Linux (arm64) · rayfish 1.2.0" || rowValue(d.rows, "DNS name") != "nas.ray" || rowValue(d.rows, "Candidate") != "198.18.0.3:41641" {
+	if rowValue(d.rows, "Runs") != "Linux (arm64) · rayfish 1.2.0" || rowValue(d.rows, "DNS name") != "nas.ray" || rowValue(d.rows, "Candidates") != "198.18.0.3:41641" {
 		t.Errorf("platform, name and candidates from the stream: rows %v", d.rows.shown)
 	}
 
