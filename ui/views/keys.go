@@ -4,6 +4,7 @@ package views
 
 import (
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -73,4 +74,35 @@ func onlyButtons(o fyne.CanvasObject) []*widget.Button {
 		}
 	}
 	return row
+}
+
+// tabEntry is a widget.Entry that hands Alt shortcuts (Alt+1… select the
+// tabs) to the window; a plain Entry keeps every shortcut while it has
+// the focus, so the tab keys would not work while typing in one.
+type tabEntry struct {
+	widget.Entry
+}
+
+func newEntry() *tabEntry {
+	e := &tabEntry{}
+	e.Wrapping = fyne.TextWrap(fyne.TextTruncateClip) // as widget.NewEntry
+	e.ExtendBaseWidget(e)
+	return e
+}
+
+func newMultiLineEntry() *tabEntry {
+	e := newEntry()
+	e.MultiLine = true
+	return e
+}
+
+// TypedShortcut passes Alt shortcuts to the window's canvas.
+func (e *tabEntry) TypedShortcut(s fyne.Shortcut) {
+	if cs, ok := s.(*desktop.CustomShortcut); ok && cs.Modifier == fyne.KeyModifierAlt {
+		if c, ok := fyne.CurrentApp().Driver().CanvasForObject(e).(fyne.Shortcutable); ok {
+			c.TypedShortcut(s)
+			return
+		}
+	}
+	e.Entry.TypedShortcut(s)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
@@ -97,4 +98,27 @@ func TestFirstStepsByKeyboard(t *testing.T) {
 		t.Errorf("join request %+v", req)
 	}
 	h.q.RunUntil(t, func() bool { return !s.joinBtn.Disabled() })
+}
+
+// TestTabShortcutsWhileTyping: Alt+1… select tabs even while a text
+// field has the focus; other shortcuts (paste) stay the field's.
+func TestTabShortcutsWhileTyping(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	c := h.win.win.Canvas()
+	search := h.win.peers.search
+	c.Focus(search)
+	test.Type(search, "na")
+	c.Focused().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.Key2, Modifier: fyne.KeyModifierAlt})
+	if h.win.tabs.Selected() != h.win.tabItems[TabMap] {
+		t.Errorf("Alt+2 in the search field selects %q, want Map", h.win.tabs.Selected().Text)
+	}
+	h.win.Show(TabPeers)
+	h.app.Clipboard().SetContent("s")
+	c.Focus(search)
+	c.Focused().(fyne.Shortcutable).TypedShortcut(&fyne.ShortcutPaste{Clipboard: h.app.Clipboard()})
+	if search.Text != "nas" {
+		t.Errorf("paste into the search field gave %q", search.Text)
+	}
+	h.q.Drain()
 }

@@ -34,7 +34,7 @@ type peerDetails struct {
 	rules   *widget.Label
 	pingBtn *widget.Button
 	pingMsg *widget.Label
-	port    *widget.Entry
+	port    *tabEntry
 	openBtn *widget.Button
 	openMsg *widget.Label
 	dlg     *dialog.CustomDialog
@@ -54,7 +54,7 @@ func newPeerDetails(a fyne.App, ctl *ui.Controller, win fyne.Window) *peerDetail
 	d.rules = wrapLabel()
 	d.pingMsg = wrapLabel()
 	d.pingBtn = widget.NewButtonWithIcon("Ping", theme.MediaPlayIcon(), func() { runPing(ctl, d.peer, d.pingMsg) })
-	d.port = widget.NewEntry()
+	d.port = newEntry()
 	d.port.SetPlaceHolder("Port, e.g. 8080")
 	d.port.OnSubmitted = func(string) { d.openInBrowser() }
 	d.openBtn = widget.NewButtonWithIcon("Open in browser…", theme.ComputerIcon(), d.openInBrowser)

@@ -25,7 +25,7 @@ type peersTab struct {
 	ctl *ui.Controller
 	win fyne.Window
 
-	search    *widget.Entry
+	search    *tabEntry
 	online    *widget.Check
 	count     *widget.Label
 	countSize fyne.Size // the count's size when the top row was last laid out
@@ -45,7 +45,7 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 	t := &peersTab{app: a, ctl: ctl, win: win, model: ctl.Model()}
 	t.details = newPeerDetails(a, ctl, win)
 	t.steps = newFirstSteps(ctl, onInvite)
-	t.search = widget.NewEntry()
+	t.search = newEntry()
 	t.search.SetPlaceHolder("Search by name or address")
 	t.search.OnChanged = func(string) { t.refilter() }
 	t.online = widget.NewCheck("Online only", func(bool) { t.refilter() })
