@@ -325,10 +325,18 @@ stop_pid "$APP_PID"
 wait_for 10 "the window to close" no_window
 
 # --- peer details: a click on nas's row -------------------------------------
+# Traffic of varying size for 20 s, so that the sparklines (a sample every
+# 5 s) have a few points that differ.
+log "traffic to nas for the sparklines"
+for size in 56 1200 400 1000; do
+  ip netns exec $P-a ping -q -c 25 -i 0.2 -W 2 -s $size "$nas4" >>"$DIR/ping.log" 2>&1 || true
+done
+nas_history() { ray a status --json | jq -e '.peers[]? | select(.hostname == "nas") | (.history.rtt_ms | length) >= 3'; }
+wait_for 20 "three history samples of nas on laptop" nas_history
 log "peer details: click on nas"
 start_app details --tab peers
 wait_for 20 "the rayfish window" find_window
-as_user timeout 5 xdotool windowsize "$WIN" 820 780 || die "cannot resize the window"
+as_user timeout 5 xdotool windowsize "$WIN" 820 1000 || die "cannot resize the window"
 sleep 0.5
 as_user timeout 5 xdotool mousemove --window "$WIN" 300 200 click 1 || die "cannot click the peer row"
 sleep 1
@@ -345,7 +353,7 @@ wait_for 20 "nas's suggestion pending on laptop" suggestion_pending
 log "rayfish --tab firewall"
 start_app firewall --tab firewall
 wait_for 20 "the rayfish window" find_window
-as_user timeout 5 xdotool windowsize "$WIN" 820 760 || die "cannot resize the window"
+as_user timeout 5 xdotool windowsize "$WIN" 820 1000 || die "cannot resize the window"
 sleep 1.5
 shoot "$OUT/firewall.png"
 stop_pid "$APP_PID"
@@ -401,7 +409,7 @@ wait_for 10 "the map window to close" no_window
 log "rayfish --tab diagnostics"
 start_app diagnostics --tab diagnostics
 wait_for 20 "the rayfish window" find_window
-as_user timeout 5 xdotool windowsize "$WIN" 820 760 || die "cannot resize the window"
+as_user timeout 5 xdotool windowsize "$WIN" 820 1000 || die "cannot resize the window"
 sleep 3 # the network check runs when the tab opens
 shoot "$OUT/diagnostics.png"
 stop_pid "$APP_PID"

@@ -91,7 +91,7 @@ func (d *peerDetails) open(p apitype.Peer) {
 	})
 	// As tall as the window allows, up to everything shown at once.
 	c := d.win.Canvas().Size()
-	d.dlg.Resize(fyne.NewSize(min(640, c.Width-40), min(720, c.Height-40)))
+	d.dlg.Resize(fyne.NewSize(min(640, c.Width-40), min(920, c.Height-40)))
 	d.dlg.Show()
 }
 

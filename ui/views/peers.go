@@ -39,6 +39,7 @@ type peersTab struct {
 
 	model   *state.Model
 	visible []apitype.Peer
+	filters *fyne.Container // search, online only and the count
 }
 
 func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(network string)) *peersTab {
@@ -71,8 +72,8 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 		}
 		t.list.UnselectAll()
 	}
-	t.top = container.NewVBox(t.steps.content,
-		container.NewBorder(nil, nil, nil, container.NewHBox(t.online, t.count), t.search))
+	t.filters = container.NewBorder(nil, nil, nil, container.NewHBox(t.online, t.count), t.search)
+	t.top = container.NewVBox(t.steps.content, t.filters)
 	t.content = container.NewBorder(t.top, container.NewVBox(t.hint, t.result), nil, nil, t.list)
 	return t
 }
@@ -94,6 +95,8 @@ func (t *peersTab) update(m *state.Model) {
 	}
 	t.details.update(m)
 	if t.steps.update(m) {
+		// In no network there is nothing to search: only the first steps.
+		t.filters.Hidden = t.steps.step == state.OnboardJoinOrCreate
 		t.content.Refresh()
 	}
 	t.refilter()
