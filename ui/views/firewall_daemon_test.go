@@ -15,10 +15,8 @@ import (
 
 	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/enginetest/loopnode"
-	"github.com/rayfish/rayfish/engine/localapi"
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/localapi/client"
-	"github.com/rayfish/rayfish/platform/ipc"
 	"github.com/rayfish/rayfish/ui"
 	"github.com/rayfish/rayfish/ui/uitest"
 )
@@ -29,23 +27,8 @@ func realDaemon(t *testing.T) string {
 	t.Helper()
 	enginetest.CheckLeaks(t)
 	dir := t.TempDir()
-	e := loopnode.Start(t, filepath.Join(dir, "state"), "laptop", enginetest.NewTUN())
 	socket := filepath.Join(dir, "ray.sock")
-	ln, err := ipc.Listen(socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := localapi.New(e, nil)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-		e.Close()
-	})
+	loopnode.ServeAPI(t, loopnode.Start(t, filepath.Join(dir, "state"), "laptop", enginetest.NewTUN()), socket)
 	return socket
 }
 
