@@ -3,13 +3,18 @@
 package views
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
+	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -32,25 +37,32 @@ func realDaemon(t *testing.T) string {
 	return socket
 }
 
-// TestFirewallErrorsAreTheDaemons: the Firewall tab validates nothing of
-// its own; what it sends goes through the daemon's validator, the one `ray
-// firewall add` goes through, and the tab shows the very text the CLI
-// prints (after "ray: ") — against a real daemon, not a fake.
-func TestFirewallErrorsAreTheDaemons(t *testing.T) {
+// realWindow is the window on a real in-process daemon, open on tab,
+// with its controller's UI callbacks queued on q.
+func realWindow(t *testing.T, tab Tab) (*Main, *ui.Controller, *client.Client, *uitest.Queue) {
+	t.Helper()
 	socket := realDaemon(t)
 	cl := client.New(socket)
 	q := uitest.NewQueue()
 	ctl := ui.New(ui.Config{Client: cl, Socket: socket, AppVersion: "1.0.0", Dispatch: q.Dispatch,
 		StartDaemon: func(context.Context) error { return nil }, MinBackoff: time.Hour})
-	defer ctl.Close()
+	t.Cleanup(func() { ctl.Close() })
 	win := NewMain(test.NewTempApp(t), ctl, Options{})
 	ctl.OnChange(win.Update)
-	win.Show(TabFirewall)
+	win.Show(tab)
 	ctl.Start()
+	q.RunUntil(t, func() bool { return ctl.Model().DaemonReachable() && !ctl.Busy() })
+	return win, ctl, cl, q
+}
+
+// TestFirewallErrorsAreTheDaemons: the Firewall tab validates nothing of
+// its own; what it sends goes through the daemon's validator, the one `ray
+// firewall add` goes through, and the tab shows the very text the CLI
+// prints (after "ray: ") — against a real daemon, not a fake.
+func TestFirewallErrorsAreTheDaemons(t *testing.T) {
+	win, ctl, cl, q := realWindow(t, TabFirewall)
 	f := win.firewall
-	q.RunUntil(t, func() bool {
-		return ctl.Model().DaemonReachable() && f.fetched && !ctl.Busy() && f.defIn.Selected != ""
-	})
+	q.RunUntil(t, func() bool { return f.fetched && !ctl.Busy() && f.defIn.Selected != "" })
 	seeded := len(f.rules.Objects)
 
 	tests := []struct {
@@ -100,5 +112,64 @@ func TestFirewallErrorsAreTheDaemons(t *testing.T) {
 	}
 	if len(f.rules.Objects) != len(st.Rules) {
 		t.Errorf("the tab lists %d rules, the daemon has %d", len(f.rules.Objects), len(st.Rules))
+	}
+}
+
+// TestSupportBundleFromDaemon: "Save support bundle…" opens a save
+// dialog, and what it saves is the daemon's `ray report` bundle: a gzipped
+// tar with status, versions and logs.
+func TestSupportBundleFromDaemon(t *testing.T) {
+	win, ctl, _, q := realWindow(t, TabDiag)
+	d := win.diag
+	q.RunUntil(t, func() bool { return strings.HasPrefix(d.checkMsg.Text, "Checked at") && !ctl.Busy() })
+	if v := rowValue(d.check, "UDP port"); v == "" || strings.HasPrefix(v, "not bound") {
+		t.Errorf("netcheck of a running daemon: UDP port %q", v)
+	}
+
+	c := win.win.Canvas()
+	test.Tap(d.saveBtn)
+	if len(c.Overlays().List()) != 1 {
+		t.Fatal("Save support bundle… opened no dialog")
+	}
+	c.Overlays().Top().Hide()
+
+	path := filepath.Join(t.TempDir(), "report.tar.gz")
+	w, err := storage.Writer(storage.NewFileURI(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.save(w) // what the dialog does with the file picked
+	q.RunUntil(t, func() bool { return strings.HasPrefix(d.saveMsg.Text, "Saved ") && !ctl.Busy() })
+	names := tarNames(t, path)
+	for _, want := range []string{"status.json", "version.txt", "logs.txt"} {
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.HasSuffix(n, "/"+want) }) {
+			t.Errorf("bundle lacks %s: %v", want, names)
+		}
+	}
+}
+
+// tarNames lists the entries of the gzipped tar at path.
+func tarNames(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("bundle is not gzip: %v", err)
+	}
+	tr := tar.NewReader(zr)
+	var names []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return names
+		}
+		if err != nil {
+			t.Fatalf("bundle is not a tar: %v", err)
+		}
+		names = append(names, h.Name)
 	}
 }
