@@ -35,11 +35,11 @@ type peersTab struct {
 	steps     *firstSteps
 	details   *peerDetails
 	top       *fyne.Container
+	filters   *fyne.Container // search, online only and the count
 	content   fyne.CanvasObject
 
 	model   *state.Model
 	visible []apitype.Peer
-	filters *fyne.Container // search, online only and the count
 }
 
 func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(network string)) *peersTab {
