@@ -27,6 +27,9 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 		var push []*netmap.SignedRoster
 		var proofs []*netmap.RemovalProof
 		e.mu.Lock()
+		sw := peerSoftware{os: softwareToken(m.OS), version: softwareToken(m.Version)}
+		swChanged := sw != p.software
+		p.software = sw
 		for _, n := range e.state.Networks {
 			theirs, shared := m.Versions[n.ID]
 			if shared && !isMember(n, p.key) && n.IsAdmin() {
@@ -44,6 +47,9 @@ func (e *Engine) handleCtrl(p *peer, pc *peerConn, m *ctrlMsg) {
 			}
 		}
 		e.mu.Unlock()
+		if swChanged {
+			e.watchers.notify()
+		}
 		for _, s := range push {
 			e.sendCtrl(pc, &ctrlMsg{Type: msgRoster, Roster: s})
 		}

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/rayfish/rayfish/app/buildinfo"
 	"github.com/rayfish/rayfish/engine/audit"
 	"github.com/rayfish/rayfish/engine/bulk"
 	"github.com/rayfish/rayfish/engine/dataplane"
@@ -45,6 +47,8 @@ type peer struct {
 	backoff  time.Duration
 	lastSeen time.Time
 	stopped  bool
+	// software is what the peer's last hello said it runs.
+	software peerSoftware
 	// Why the peer went: its control writer closes the connections with
 	// these once stopped (outside e.mu).
 	closeCode   quic.ApplicationErrorCode
@@ -287,7 +291,8 @@ func (e *Engine) readControl(p *peer, pc *peerConn) {
 
 func (e *Engine) sendHello(pc *peerConn) {
 	e.mu.Lock()
-	m := &ctrlMsg{Type: msgHello, Versions: map[key.NetworkPublic]uint64{}, Standby: !e.dp.Up()}
+	m := &ctrlMsg{Type: msgHello, Versions: map[key.NetworkPublic]uint64{}, Standby: !e.dp.Up(),
+		OS: runtime.GOOS + "/" + runtime.GOARCH, Version: buildinfo.Version}
 	if pc.bulk != nil && !e.cfg.DisableBulk {
 		m.Bulk = bulkVersion
 	}

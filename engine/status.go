@@ -96,6 +96,9 @@ func (e *Engine) Status() *apitype.Status {
 		}
 		ap.State = apiconv.PeerState(ap.Online, e.standby.has(p.key))
 		ap.DiscoveredVia = e.dht.viaOf(p.key, ap.Path == apitype.PathRelay)
+		ap.OS, ap.Version = p.software.os, p.software.version
+		ap.Candidates = candidates(e.state.Endpoints[p.key])
+		ap.DNSName = dnsName(e.dns, ap.IPv4, ap.IPv6)
 		if r := e.hist[p.key]; r != nil {
 			ap.History = r.Export()
 		}

@@ -60,6 +60,11 @@ type ctrlMsg struct {
 	Endpoints []netmap.EndpointRecord `json:"endpoints,omitempty"`
 	// Hello, State: the sender is in standby (ray down).
 	Standby bool `json:"standby,omitempty"`
+	// Hello: the sender's platform ("linux/amd64") and rayfish version,
+	// for people to read in peer details; nothing decides on them. Values
+	// that are not short plain tokens are ignored (softwareToken).
+	OS      string `json:"os,omitempty"`
+	Version string `json:"version,omitempty"`
 	// Rename: the hostname the sender asks for in a network.
 	Rename *renameReq `json:"rename,omitempty"`
 	// AdminKey: the network secret for the receiver, which the roster

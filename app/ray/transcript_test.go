@@ -11,8 +11,6 @@ import (
 	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/enginetest/loopnode"
-	"github.com/rayfish/rayfish/engine/localapi"
-	"github.com/rayfish/rayfish/platform/ipc"
 )
 
 // testNode is an in-process daemon: an engine on loopback with a fake TUN
@@ -28,23 +26,8 @@ func startTestNode(t *testing.T, name string) *testNode {
 	t.Helper()
 	dir := t.TempDir()
 	n := &testNode{name: name, socket: filepath.Join(dir, "ray.sock"), tun: enginetest.NewTUN()}
-	e := loopnode.Start(t, filepath.Join(dir, "state"), name, n.tun)
-	n.e = e
-	ln, err := ipc.Listen(n.socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := localapi.New(e, nil)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		srv.Serve(ln)
-	}()
-	t.Cleanup(func() {
-		srv.Close()
-		<-done
-		e.Close()
-	})
+	n.e = loopnode.Start(t, filepath.Join(dir, "state"), name, n.tun)
+	loopnode.ServeAPI(t, n.e, n.socket)
 	return n
 }
 

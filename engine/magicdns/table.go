@@ -130,6 +130,16 @@ func (t *Table) reverse(ip netip.Addr) (string, bool) {
 	return name, ok
 }
 
+// NameOf returns the name an overlay address maps back to (as a reverse
+// lookup answers), without the final dot; "" when it maps to none.
+func (t *Table) NameOf(ip netip.Addr) string {
+	name, ok := t.reverse(ip)
+	if !ok {
+		return ""
+	}
+	return strings.TrimSuffix(name, ".")
+}
+
 // Label reduces s to a DNS label: lowercase letters, digits and inner
 // hyphens, at most 63 bytes. Spaces, underscores and dots become hyphens;
 // other characters are dropped. It returns "" if nothing is left.

@@ -13,6 +13,7 @@
 #                                          namespace whose UDP to laptop nftables drops)
 #                                          through a relay
 #   build/screenshots/firewall.png         Firewall tab with a rule added by `ray firewall add`
+#                                          and nas's suggested rule pending (Accept, Deny)
 #   build/screenshots/diagnostics.png      Diagnostics tab with a network check
 #   build/screenshots/first-start.png      Peers tab of a third, fresh daemon in no network
 # and the tray item checked over D-Bus (a stand-in StatusNotifierWatcher,
@@ -324,10 +325,18 @@ stop_pid "$APP_PID"
 wait_for 10 "the window to close" no_window
 
 # --- peer details: a click on nas's row -------------------------------------
+# Traffic of varying size for 20 s, so that the sparklines (a sample every
+# 5 s) have a few points that differ.
+log "traffic to nas for the sparklines"
+for size in 56 1200 400 1000; do
+  ip netns exec $P-a ping -q -c 25 -i 0.2 -W 2 -s $size "$nas4" >>"$DIR/ping.log" 2>&1 || true
+done
+nas_history() { ray a status --json | jq -e '.peers[]? | select(.hostname == "nas") | (.history.rtt_ms | length) >= 3'; }
+wait_for 20 "three history samples of nas on laptop" nas_history
 log "peer details: click on nas"
 start_app details --tab peers
 wait_for 20 "the rayfish window" find_window
-as_user timeout 5 xdotool windowsize "$WIN" 820 780 || die "cannot resize the window"
+as_user timeout 5 xdotool windowsize "$WIN" 820 1000 || die "cannot resize the window"
 sleep 0.5
 as_user timeout 5 xdotool mousemove --window "$WIN" 300 200 click 1 || die "cannot click the peer row"
 sleep 1
@@ -336,12 +345,15 @@ stop_pid "$APP_PID"
 wait_for 10 "the peers window to close" no_window
 
 # --- firewall and diagnostics tabs ----------------------------------------
-log "laptop: ray firewall add in allow -p tcp -P 8080"
+log "laptop: ray firewall add in allow -p tcp -P 8080; nas (admin of lab) suggests in allow tcp 443"
 ray a firewall add in allow -p tcp -P 8080 >/dev/null
+ray b firewall suggest lab in allow -p tcp -P 443 >/dev/null
+suggestion_pending() { ray a firewall show --json | jq -e '.suggested[]? | select(.network == "lab" and .state == "pending")'; }
+wait_for 20 "nas's suggestion pending on laptop" suggestion_pending
 log "rayfish --tab firewall"
 start_app firewall --tab firewall
 wait_for 20 "the rayfish window" find_window
-as_user timeout 5 xdotool windowsize "$WIN" 820 760 || die "cannot resize the window"
+as_user timeout 5 xdotool windowsize "$WIN" 820 1000 || die "cannot resize the window"
 sleep 1.5
 shoot "$OUT/firewall.png"
 stop_pid "$APP_PID"
@@ -397,7 +409,7 @@ wait_for 10 "the map window to close" no_window
 log "rayfish --tab diagnostics"
 start_app diagnostics --tab diagnostics
 wait_for 20 "the rayfish window" find_window
-as_user timeout 5 xdotool windowsize "$WIN" 820 760 || die "cannot resize the window"
+as_user timeout 5 xdotool windowsize "$WIN" 820 1000 || die "cannot resize the window"
 sleep 3 # the network check runs when the tab opens
 shoot "$OUT/diagnostics.png"
 stop_pid "$APP_PID"

@@ -95,6 +95,9 @@ func (m *Model) Firewall() (apitype.FirewallState, bool) { return m.firewall, m.
 // path and why it is relayed, round-trip time and traffic.
 func PeerRows(p apitype.Peer) []Row {
 	rows := []Row{{Label: "Name", Value: peerName(p), Copy: p.Hostname}}
+	if p.DNSName != "" {
+		rows = append(rows, Row{Label: "DNS name", Value: p.DNSName, Copy: p.DNSName})
+	}
 	if p.IPv4.IsValid() {
 		rows = append(rows, Row{Label: "IPv4", Value: p.IPv4.String(), Copy: p.IPv4.String()})
 	}
@@ -105,6 +108,9 @@ func PeerRows(p apitype.Peer) []Row {
 		Row{Label: "Node id", Value: p.ID, Copy: p.ID},
 		Row{Label: "Networks", Value: dashIfEmpty(strings.Join(p.Networks, ", "))},
 	)
+	if sw := SoftwareText(p.OS, p.Version); sw != "" {
+		rows = append(rows, Row{Label: "Runs", Value: sw})
+	}
 	badge, reason := PeerBadge(p)
 	path := badge
 	switch {
@@ -122,6 +128,9 @@ func PeerRows(p apitype.Peer) []Row {
 	}
 	if reason != "" {
 		rows = append(rows, Row{Label: "Why", Value: reason})
+	}
+	if len(p.Candidates) > 0 {
+		rows = append(rows, Row{Label: "Candidates", Value: strings.Join(p.Candidates, ", ")})
 	}
 	rows = append(rows,
 		Row{Label: "Round trip", Value: FormatRTT(p.RTTMs)},
@@ -282,12 +291,20 @@ func (m *Model) SelfRows() []Row {
 }
 
 // PeerURL is the address "Open in browser…" opens for port on p: http
-// (https for 443) to its IPv4 address, or IPv6 when it has none.
-func PeerURL(p apitype.Peer, port string) (string, error) {
+// (https for 443) to its magic DNS name when byName (the system resolver
+// points at rayfish), else to its IPv4 address, or IPv6 when it has none.
+func PeerURL(p apitype.Peer, port string, byName bool) (string, error) {
 	port = strings.TrimSpace(port)
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
 		return "", fmt.Errorf("%q is not a port (1-65535)", port)
+	}
+	scheme := "http"
+	if n == 443 {
+		scheme = "https"
+	}
+	if byName && p.DNSName != "" && validDNSName(p.DNSName) {
+		return scheme + "://" + p.DNSName + ":" + strconv.Itoa(n) + "/", nil
 	}
 	addr := p.IPv4
 	if !addr.IsValid() {
@@ -295,10 +312,6 @@ func PeerURL(p apitype.Peer, port string) (string, error) {
 	}
 	if !addr.IsValid() {
 		return "", fmt.Errorf("%s has no address yet", peerName(p))
-	}
-	scheme := "http"
-	if n == 443 {
-		scheme = "https"
 	}
 	return scheme + "://" + netip.AddrPortFrom(addr, uint16(n)).String() + "/", nil
 }
@@ -361,4 +374,50 @@ func DHTRow(d apitype.NetcheckDHT) Row {
 		r.Value += ": " + d.Error
 	}
 	return r
+}
+
+// validDNSName reports whether s is a plain host name (labels of
+// lowercase letters, digits and inner hyphens), as magic DNS names are.
+func validDNSName(s string) bool {
+	if len(s) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(l); i++ {
+			if c := l[i]; !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// osNames are the platforms' names as people know them.
+var osNames = map[string]string{
+	"linux": "Linux", "darwin": "macOS", "windows": "Windows", "freebsd": "FreeBSD",
+	"openbsd": "OpenBSD", "netbsd": "NetBSD", "android": "Android", "ios": "iOS",
+}
+
+// SoftwareText says what a peer runs: "Linux (arm64) · rayfish 1.2.0";
+// "" when its hello said nothing (an older peer, or one never connected).
+func SoftwareText(platform, version string) string {
+	var parts []string
+	if platform != "" {
+		goos, arch, _ := strings.Cut(platform, "/")
+		name := osNames[goos]
+		if name == "" {
+			name = goos
+		}
+		if arch != "" {
+			name += " (" + arch + ")"
+		}
+		parts = append(parts, name)
+	}
+	if version != "" {
+		parts = append(parts, "rayfish "+version)
+	}
+	return strings.Join(parts, " · ")
 }

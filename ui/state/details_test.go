@@ -211,8 +211,12 @@ func TestPeerRows(t *testing.T) {
 	relayed.Carrier = "bulk"
 	relayed.Warnings = []string{"refused 100.64.0.9"}
 	relayed.DiscoveredVia = "dht"
+	relayed.DNSName = "nas.ray"
+	relayed.OS, relayed.Version = "linux/arm64", "1.2.0"
+	relayed.Candidates = []string{"198.18.0.3:41641", "https://relay.example"}
 	direct := peer("4", "phone", true, apitype.PathDirect)
 	direct.Endpoint = "198.18.0.4:41641"
+	direct.OS = "darwin/arm64"
 	offline := peer("5", "", false, apitype.PathNone)
 
 	tests := []struct {
@@ -224,10 +228,12 @@ func TestPeerRows(t *testing.T) {
 			"Name": "nas", "IPv4": "100.64.0.3", "Networks": "home",
 			"Path": "relayed through https://relay.example (bulk)", "Why": "both sides are behind hard NATs",
 			"Round trip": "48 ms", "Traffic": "in 3.0 MiB · out 1.0 KiB", "Warning": "refused 100.64.0.9",
-			"Found via": "the public DHT",
+			"Found via": "the public DHT", "DNS name": "nas.ray", "Runs": "Linux (arm64) · rayfish 1.2.0",
+			"Candidates": "198.18.0.3:41641, https://relay.example",
 		}, nil},
-		{direct, map[string]string{"Path": "direct to 198.18.0.4:41641", "Round trip": "–"}, []string{"Why", "Warning", "Found via"}},
-		{offline, map[string]string{"Name": "5", "Path": "offline", "Why": "never seen online"}, nil},
+		{direct, map[string]string{"Path": "direct to 198.18.0.4:41641", "Round trip": "–", "Runs": "macOS (arm64)"},
+			[]string{"Why", "Warning", "Found via", "DNS name", "Candidates"}},
+		{offline, map[string]string{"Name": "5", "Path": "offline", "Why": "never seen online"}, []string{"Runs", "DNS name", "Candidates"}},
 	}
 	for _, tt := range tests {
 		rows := rowMap(PeerRows(tt.p))
@@ -243,6 +249,25 @@ func TestPeerRows(t *testing.T) {
 		}
 		if rows["IPv6"].Copy != tt.p.IPv6.String() || rows["Node id"].Copy != tt.p.ID {
 			t.Errorf("%s: copy texts %q %q", tt.p.ID, rows["IPv6"].Copy, rows["Node id"].Copy)
+		}
+	}
+	if c := rowMap(PeerRows(relayed))["DNS name"].Copy; c != "nas.ray" {
+		t.Errorf("DNS name copy %q", c)
+	}
+}
+
+func TestSoftwareText(t *testing.T) {
+	tests := []struct{ os, version, want string }{
+		{"linux/amd64", "1.2.0", "Linux (amd64) · rayfish 1.2.0"},
+		{"windows/arm64", "", "Windows (arm64)"},
+		{"darwin", "", "macOS"},
+		{"plan9/386", "0.1.0-dev", "plan9 (386) · rayfish 0.1.0-dev"},
+		{"", "1.2.0", "rayfish 1.2.0"},
+		{"", "", ""},
+	}
+	for _, tt := range tests {
+		if got := SoftwareText(tt.os, tt.version); got != tt.want {
+			t.Errorf("SoftwareText(%q, %q) = %q, want %q", tt.os, tt.version, got, tt.want)
 		}
 	}
 }
@@ -296,24 +321,36 @@ func TestPeerURL(t *testing.T) {
 	v6.IPv4 = netip.Addr{}
 	none := v6
 	none.IPv6 = netip.Addr{}
+	named := v4
+	named.DNSName = "nas.home.ray"
+	odd := v4
+	odd.DNSName = "nas.ray/@evil.example"
 	tests := []struct {
 		p       apitype.Peer
 		port    string
+		byName  bool
 		want    string
 		wantErr string
 	}{
-		{v4, "8080", "http://100.64.0.3:8080/", ""},
-		{v4, " 443 ", "https://100.64.0.3:443/", ""},
-		{v6, "80", "http://[fd72:6179:6669::3]:80/", ""},
-		{v4, "0", "", `"0" is not a port (1-65535)`},
-		{v4, "65536", "", `"65536" is not a port (1-65535)`},
-		{v4, "http", "", `"http" is not a port (1-65535)`},
-		{none, "80", "", "nas has no address yet"},
+		{v4, "8080", false, "http://100.64.0.3:8080/", ""},
+		{v4, " 443 ", false, "https://100.64.0.3:443/", ""},
+		{v6, "80", false, "http://[fd72:6179:6669::3]:80/", ""},
+		{v4, "0", false, "", `"0" is not a port (1-65535)`},
+		{v4, "65536", false, "", `"65536" is not a port (1-65535)`},
+		{v4, "http", false, "", `"http" is not a port (1-65535)`},
+		{v4, "-1", true, "", `"-1" is not a port (1-65535)`},
+		{none, "80", false, "", "nas has no address yet"},
+		// By magic DNS name while the system resolver points at rayfish.
+		{named, "8080", true, "http://nas.home.ray:8080/", ""},
+		{named, "443", true, "https://nas.home.ray:443/", ""},
+		{named, "8080", false, "http://100.64.0.3:8080/", ""},
+		{v4, "8080", true, "http://100.64.0.3:8080/", ""},
+		{odd, "80", true, "http://100.64.0.3:80/", ""},
 	}
 	for _, tt := range tests {
-		got, err := PeerURL(tt.p, tt.port)
+		got, err := PeerURL(tt.p, tt.port, tt.byName)
 		if got != tt.want || (err == nil) != (tt.wantErr == "") || (err != nil && err.Error() != tt.wantErr) {
-			t.Errorf("PeerURL(%v, %q) = %q, %v; want %q, %q", tt.p.IPv4, tt.port, got, err, tt.want, tt.wantErr)
+			t.Errorf("PeerURL(%v %q, %q, %v) = %q, %v; want %q, %q", tt.p.IPv4, tt.p.DNSName, tt.port, tt.byName, got, err, tt.want, tt.wantErr)
 		}
 	}
 }

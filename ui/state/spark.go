@@ -20,17 +20,26 @@ type Spark struct {
 // peer's history (the last five minutes), or nil before the first sample.
 func PeerSparks(p apitype.Peer) []Spark {
 	h := p.History
-	if h == nil || len(h.RTTMs) == 0 {
+	if h == nil {
 		return nil
 	}
-	span := fmt.Sprintf("last %s", spanText(len(h.RTTMs)*h.IntervalS))
+	// At most the ring's length, the same for the three lines, newest
+	// kept: a daemon sending more or uneven slices draws no more.
+	n := min(len(h.RTTMs), len(h.RxBps), len(h.TxBps), apitype.HistorySamples)
+	if n == 0 {
+		return nil
+	}
+	span := fmt.Sprintf("last %s", spanText(n*h.IntervalS))
 	rate := func(v uint64) string { return FormatBytes(v) + "/s" }
 	return []Spark{
-		spark("Round trip", h.RTTMs, func(v float64) string { return FormatRTT(v) }, span),
-		spark("In", toFloats(h.RxBps), func(v float64) string { return rate(uint64(v)) }, span),
-		spark("Out", toFloats(h.TxBps), func(v float64) string { return rate(uint64(v)) }, span),
+		spark("Round trip", last(h.RTTMs, n), func(v float64) string { return FormatRTT(v) }, span),
+		spark("In", toFloats(last(h.RxBps, n)), func(v float64) string { return rate(uint64(v)) }, span),
+		spark("Out", toFloats(last(h.TxBps, n)), func(v float64) string { return rate(uint64(v)) }, span),
 	}
 }
+
+// last returns the last n elements of v (n <= len(v)).
+func last[T any](v []T, n int) []T { return v[len(v)-n:] }
 
 func spark(label string, vals []float64, format func(float64) string, span string) Spark {
 	peak := 0.0

@@ -39,6 +39,44 @@ func TestPeerSparks(t *testing.T) {
 	}
 }
 
+// TestPeerSparksBounded: however many samples the daemon sends, and
+// however uneven the three lines, the sparklines keep the newest of at
+// most HistorySamples, the same number each.
+func TestPeerSparksBounded(t *testing.T) {
+	const long = 10 * apitype.HistorySamples
+	h := &apitype.PeerHistory{IntervalS: 5, RTTMs: make([]float64, long), RxBps: make([]uint64, long+3), TxBps: make([]uint64, long)}
+	for i := range long {
+		h.RTTMs[i] = float64(i)
+	}
+	h.RxBps[long+2] = 7
+	sp := PeerSparks(apitype.Peer{History: h})
+	if len(sp) != 3 {
+		t.Fatalf("%d sparks", len(sp))
+	}
+	for _, s := range sp {
+		if len(s.Points) != apitype.HistorySamples {
+			t.Errorf("%s: %d points, want %d", s.Label, len(s.Points), apitype.HistorySamples)
+		}
+	}
+	if sp[0].Points[apitype.HistorySamples-1] != 1 || !strings.Contains(sp[0].Caption, "now 599 ms") || sp[1].Points[apitype.HistorySamples-1] != 1 {
+		t.Errorf("not the newest samples: rtt %q, in ends %v", sp[0].Caption, sp[1].Points[apitype.HistorySamples-1])
+	}
+	// Uneven or empty lines draw nothing rather than crash the app.
+	for _, bad := range []*apitype.PeerHistory{
+		{IntervalS: 5, RTTMs: []float64{1, 2}},
+		{IntervalS: 5, RTTMs: []float64{1}, RxBps: []uint64{1}},
+		{IntervalS: 5},
+	} {
+		if sp := PeerSparks(apitype.Peer{History: bad}); sp != nil {
+			t.Errorf("history %+v drew %+v", bad, sp)
+		}
+	}
+	short := &apitype.PeerHistory{IntervalS: 5, RTTMs: []float64{1, 2, 3}, RxBps: []uint64{1, 2}, TxBps: []uint64{1, 2, 3}}
+	if sp := PeerSparks(apitype.Peer{History: short}); len(sp) != 3 || len(sp[0].Points) != 2 || len(sp[2].Points) != 2 {
+		t.Errorf("uneven history drew %+v", sp)
+	}
+}
+
 // TestWarnings: relay-only, DNS not applied and a version mismatch each
 // give a tray warning; the tooltip carries the DNS and version ones.
 func TestWarnings(t *testing.T) {

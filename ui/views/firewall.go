@@ -34,7 +34,7 @@ type firewallTab struct {
 	sugCard       *widget.Card
 
 	dir, action, proto *widget.Select
-	ports, peer        *widget.Entry
+	ports, peer        *tabEntry
 	network            *widget.Select
 	addBtn             *widget.Button
 
@@ -65,9 +65,9 @@ func newFirewallTab(ctl *ui.Controller) *firewallTab {
 	t.action.SetSelected("allow")
 	t.proto = widget.NewSelect([]string{"any", "tcp", "udp", "icmp"}, nil)
 	t.proto.SetSelected("tcp")
-	t.ports = widget.NewEntry()
+	t.ports = newEntry()
 	t.ports.SetPlaceHolder("Ports: 80, 8000-8100 or 22,80,443")
-	t.peer = widget.NewEntry()
+	t.peer = newEntry()
 	t.peer.SetPlaceHolder("Peer (name, address or id); empty: any")
 	t.network = widget.NewSelect([]string{anyNetwork}, nil)
 	t.network.SetSelected(anyNetwork)
@@ -88,12 +88,13 @@ func newFirewallTab(ctl *ui.Controller) *firewallTab {
 		container.NewGridWithColumns(2, t.ports, t.peer),
 		container.NewHBox(t.addBtn),
 	)
+	// Suggestions wait for an answer: they come first, when there are any.
 	t.content = container.NewVScroll(container.NewVBox(
 		t.msg,
+		t.sugCard,
 		widget.NewCard("Defaults", "What happens to packets no rule matches", defaults),
 		widget.NewCard("Rules", "The first rule that matches decides", t.rules),
 		widget.NewCard("Add a rule", "", addForm),
-		t.sugCard,
 	))
 	t.show(apitype.FirewallState{})
 	return t

@@ -18,10 +18,10 @@ import (
 type firstSteps struct {
 	ctl *ui.Controller
 
-	joinCode   *widget.Entry
+	joinCode   *tabEntry
 	joinBtn    *widget.Button
 	joinMsg    *widget.Label
-	createName *widget.Entry
+	createName *tabEntry
 	createBtn  *widget.Button
 	createMsg  *widget.Label
 	start      *fyne.Container // join or create
@@ -39,13 +39,13 @@ type firstSteps struct {
 // network.
 func newFirstSteps(ctl *ui.Controller, onInvite func(network string)) *firstSteps {
 	s := &firstSteps{ctl: ctl, step: -1}
-	s.joinCode = widget.NewEntry()
+	s.joinCode = newEntry()
 	s.joinCode.SetPlaceHolder("Paste an invite code")
 	s.joinCode.OnSubmitted = func(string) { s.join() }
 	s.joinBtn = widget.NewButtonWithIcon("Join", theme.LoginIcon(), s.join)
 	s.joinBtn.Importance = widget.HighImportance
 	s.joinMsg = wrapLabel()
-	s.createName = widget.NewEntry()
+	s.createName = newEntry()
 	s.createName.SetPlaceHolder("Name of the new network, e.g. home")
 	s.createName.OnSubmitted = func(string) { s.create() }
 	s.createBtn = widget.NewButtonWithIcon("Create", theme.ContentAddIcon(), s.create)

@@ -23,6 +23,9 @@ func TestFirstStepsJoinOrCreate(t *testing.T) {
 	if !s.content.Visible() || len(s.content.Objects) != 1 || s.content.Objects[0] != s.start {
 		t.Fatalf("no network: first steps visible=%v objects=%d", s.content.Visible(), len(s.content.Objects))
 	}
+	if h.win.peers.filters.Visible() {
+		t.Error("no network: the search row shows over an empty list")
+	}
 
 	h.fake.SetJoin(apitype.JoinResponse{Network: apitype.Network{Name: "lab", Hostname: "laptop"}})
 	test.Type(s.joinCode, " rf1-code ")
@@ -57,6 +60,9 @@ func TestFirstStepsJoinOrCreate(t *testing.T) {
 	}
 	if !strings.Contains(s.inviteText.Text, "No other device of home is online yet") || s.inviteBtn.Disabled() {
 		t.Errorf("invite step %q (button disabled %v)", s.inviteText.Text, s.inviteBtn.Disabled())
+	}
+	if !h.win.peers.filters.Visible() {
+		t.Error("in a network: no search row")
 	}
 	test.Tap(s.inviteBtn)
 	call = h.fake.WaitCall(t, "Invite")

@@ -169,6 +169,7 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 	w.root = container.NewBorder(w.top, nil, nil, nil, w.tabs)
 	w.win.SetContent(w.root)
 	w.addShortcuts()
+	w.win.Canvas().SetOnTypedKey(w.typedKey)
 	w.restoreLayout()
 	w.Update(ctl.Model())
 	return w

@@ -60,7 +60,7 @@ func (t *networksTab) adminButtons(n apitype.Network) []fyne.CanvasObject {
 
 // rename asks for this device's new name in n.
 func (t *networksTab) rename(n apitype.Network) {
-	t.renameEntry = widget.NewEntry()
+	t.renameEntry = newEntry()
 	t.renameEntry.SetText(n.Hostname)
 	entry := t.renameEntry
 	body := container.NewVBox(widget.NewLabel("This device's name in "+n.Name+" (unique in the network):"), entry)

@@ -32,16 +32,16 @@ type networksTab struct {
 
 	removed     *fyne.Container // "You were removed from NETWORK" notices
 	removedCard *widget.Card
-	renameEntry *widget.Entry   // the last Rename dialog's entry
+	renameEntry *tabEntry       // the last Rename dialog's entry
 	invites     *fyne.Container // the last invites dialog's rows
 	rekeyResult *widget.Label   // the last rekey's outcome
 
-	createName *widget.Entry
+	createName *tabEntry
 	createOpen *widget.Check
 	createBtn  *widget.Button
 	createMsg  *widget.Label
 
-	joinCode *widget.Entry
+	joinCode *tabEntry
 	joinBtn  *widget.Button
 	joinMsg  *widget.Label
 
@@ -64,7 +64,7 @@ func newNetworksTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *networksTa
 	t.removedCard = widget.NewCard("Removed", "", t.removed)
 	t.removedCard.Hide()
 
-	t.createName = widget.NewEntry()
+	t.createName = newEntry()
 	t.createName.SetPlaceHolder("Network name")
 	t.createOpen = widget.NewCheck("Open (anyone with the network id may join)", nil)
 	t.createBtn = widget.NewButtonWithIcon("Create", theme.ContentAddIcon(), t.create)
@@ -73,7 +73,7 @@ func newNetworksTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *networksTa
 	createCard := widget.NewCard("Create a network", "", container.NewVBox(
 		container.NewBorder(nil, nil, nil, t.createBtn, t.createName), t.createOpen, t.createMsg))
 
-	t.joinCode = widget.NewEntry()
+	t.joinCode = newEntry()
 	t.joinCode.SetPlaceHolder("Paste an invite code")
 	t.joinCode.OnSubmitted = func(string) { t.join() }
 	t.joinBtn = widget.NewButtonWithIcon("Join", theme.LoginIcon(), t.join)
@@ -223,7 +223,7 @@ func (t *networksTab) create() {
 
 // createNetwork creates the network named in entry, reporting progress
 // and the result in msg; next is the sentence saying what to do next.
-func createNetwork(ctl *ui.Controller, entry *widget.Entry, open bool, btn *widget.Button, msg *widget.Label, next string) {
+func createNetwork(ctl *ui.Controller, entry *tabEntry, open bool, btn *widget.Button, msg *widget.Label, next string) {
 	name := strings.TrimSpace(entry.Text)
 	if name == "" {
 		msg.SetText("Give the network a name.")
@@ -246,7 +246,7 @@ func (t *networksTab) join() { joinNetwork(t.ctl, t.joinCode, t.joinBtn, t.joinM
 
 // joinNetwork joins with the code in entry, reporting progress and the
 // result in msg.
-func joinNetwork(ctl *ui.Controller, entry *widget.Entry, btn *widget.Button, msg *widget.Label) {
+func joinNetwork(ctl *ui.Controller, entry *tabEntry, btn *widget.Button, msg *widget.Label) {
 	code := strings.TrimSpace(entry.Text)
 	if code == "" {
 		msg.SetText("Paste the invite code you were given.")

@@ -34,7 +34,7 @@ type peerDetails struct {
 	rules   *widget.Label
 	pingBtn *widget.Button
 	pingMsg *widget.Label
-	port    *widget.Entry
+	port    *tabEntry
 	openBtn *widget.Button
 	openMsg *widget.Label
 	dlg     *dialog.CustomDialog
@@ -54,7 +54,7 @@ func newPeerDetails(a fyne.App, ctl *ui.Controller, win fyne.Window) *peerDetail
 	d.rules = wrapLabel()
 	d.pingMsg = wrapLabel()
 	d.pingBtn = widget.NewButtonWithIcon("Ping", theme.MediaPlayIcon(), func() { runPing(ctl, d.peer, d.pingMsg) })
-	d.port = widget.NewEntry()
+	d.port = newEntry()
 	d.port.SetPlaceHolder("Port, e.g. 8080")
 	d.port.OnSubmitted = func(string) { d.openInBrowser() }
 	d.openBtn = widget.NewButtonWithIcon("Open in browser…", theme.ComputerIcon(), d.openInBrowser)
@@ -91,7 +91,7 @@ func (d *peerDetails) open(p apitype.Peer) {
 	})
 	// As tall as the window allows, up to everything shown at once.
 	c := d.win.Canvas().Size()
-	d.dlg.Resize(fyne.NewSize(min(640, c.Width-40), min(720, c.Height-40)))
+	d.dlg.Resize(fyne.NewSize(min(640, c.Width-40), min(920, c.Height-40)))
 	d.dlg.Show()
 }
 
@@ -133,7 +133,8 @@ func (d *peerDetails) show(p apitype.Peer, present bool) {
 
 // openInBrowser opens http://PEER:PORT/ for the port typed in.
 func (d *peerDetails) openInBrowser() {
-	s, err := state.PeerURL(d.peer, d.port.Text)
+	h, _ := d.ctl.Model().DNS()
+	s, err := state.PeerURL(d.peer, d.port.Text, h.State == apitype.DNSOK)
 	if err != nil {
 		d.openMsg.SetText(err.Error())
 		return

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -47,10 +48,15 @@ func TestPeerDetails(t *testing.T) {
 	// The stream moves the peer to a direct path.
 	nas := h.ctl.Model().Peers()[0]
 	nas.Path, nas.Endpoint, nas.RelayReason, nas.RTTMs = apitype.PathDirect, "198.18.0.3:41641", "", 4
+	nas.OS, nas.Version, nas.DNSName = "linux/arm64", "1.2.0", "nas.ray"
+	nas.Candidates = []string{"198.18.0.3:41641"}
 	h.fake.Send(apitype.WatchEvent{Type: apitype.EventPeer, Peer: &nas})
 	h.q.RunNext(t)
 	if d.title.Text != "nas — direct" || rowValue(d.rows, "Path") != "direct to 198.18.0.3:41641" || rowValue(d.rows, "Why") != "" {
 		t.Errorf("after the path change: %q, rows %v", d.title.Text, d.rows.shown)
+	}
+	if rowValue(d.rows, "Runs") != "Linux (arm64) · rayfish 1.2.0" || rowValue(d.rows, "DNS name") != "nas.ray" || rowValue(d.rows, "Candidates") != "198.18.0.3:41641" {
+		t.Errorf("platform, name and candidates from the stream: rows %v", d.rows.shown)
 	}
 
 	h.fake.SetPingReplies([]apitype.PingReply{{Seq: 1, RTTMs: 4, Path: "direct"}})
@@ -72,6 +78,13 @@ func TestPeerDetails(t *testing.T) {
 	test.Tap(d.openBtn)
 	if len(opened) != 1 || opened[0] != "http://100.64.0.3:8080/" || !strings.HasPrefix(d.openMsg.Text, "Opened") {
 		t.Errorf("opened %v, message %q", opened, d.openMsg.Text)
+	}
+	// Once the system resolver points at rayfish, by name (Enter opens).
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventDNS, DNS: &apitype.DNSHealth{State: apitype.DNSOK}})
+	h.q.RunNext(t)
+	d.port.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if len(opened) != 2 || opened[1] != "http://nas.ray:8080/" {
+		t.Errorf("opened %v with DNS applied", opened)
 	}
 
 	// The peer leaves: the dialog says so and Ping is off.

@@ -25,7 +25,7 @@ type peersTab struct {
 	ctl *ui.Controller
 	win fyne.Window
 
-	search    *widget.Entry
+	search    *tabEntry
 	online    *widget.Check
 	count     *widget.Label
 	countSize fyne.Size // the count's size when the top row was last laid out
@@ -35,6 +35,7 @@ type peersTab struct {
 	steps     *firstSteps
 	details   *peerDetails
 	top       *fyne.Container
+	filters   *fyne.Container // search, online only and the count
 	content   fyne.CanvasObject
 
 	model   *state.Model
@@ -45,7 +46,7 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 	t := &peersTab{app: a, ctl: ctl, win: win, model: ctl.Model()}
 	t.details = newPeerDetails(a, ctl, win)
 	t.steps = newFirstSteps(ctl, onInvite)
-	t.search = widget.NewEntry()
+	t.search = newEntry()
 	t.search.SetPlaceHolder("Search by name or address")
 	t.search.OnChanged = func(string) { t.refilter() }
 	t.online = widget.NewCheck("Online only", func(bool) { t.refilter() })
@@ -71,8 +72,8 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 		}
 		t.list.UnselectAll()
 	}
-	t.top = container.NewVBox(t.steps.content,
-		container.NewBorder(nil, nil, nil, container.NewHBox(t.online, t.count), t.search))
+	t.filters = container.NewBorder(nil, nil, nil, container.NewHBox(t.online, t.count), t.search)
+	t.top = container.NewVBox(t.steps.content, t.filters)
 	t.content = container.NewBorder(t.top, container.NewVBox(t.hint, t.result), nil, nil, t.list)
 	return t
 }
@@ -94,6 +95,8 @@ func (t *peersTab) update(m *state.Model) {
 	}
 	t.details.update(m)
 	if t.steps.update(m) {
+		// In no network there is nothing to search: only the first steps.
+		t.filters.Hidden = t.steps.step == state.OnboardJoinOrCreate
 		t.content.Refresh()
 	}
 	t.refilter()

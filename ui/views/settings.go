@@ -48,8 +48,8 @@ type settingsTab struct {
 	dht            *widget.Check
 	dhtState       *widget.Label
 	dhtCheck       *widget.Button
-	relays         *widget.Entry
-	operator       *widget.Entry
+	relays         *tabEntry
+	operator       *tabEntry
 	save           *widget.Button
 	msg            *widget.Label
 
@@ -75,10 +75,10 @@ func newSettingsTab(a fyne.App, ctl *ui.Controller, opts Options) *settingsTab {
 	t.dhtState = widget.NewLabel("DHT state: not checked yet")
 	t.dhtState.Wrapping = fyne.TextWrapWord
 	t.dhtCheck = widget.NewButtonWithIcon("Check", theme.ViewRefreshIcon(), t.checkDHT)
-	t.relays = widget.NewMultiLineEntry()
+	t.relays = newMultiLineEntry()
 	t.relays.SetPlaceHolder("One relay URL per line")
 	t.relays.SetMinRowsVisible(3)
-	t.operator = widget.NewEntry()
+	t.operator = newEntry()
 	t.operator.SetPlaceHolder("Local user allowed to change settings")
 	t.save = widget.NewButtonWithIcon("Save", theme.DocumentSaveIcon(), t.saveDaemon)
 	t.save.Importance = widget.HighImportance

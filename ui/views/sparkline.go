@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -105,13 +106,16 @@ type sparksView struct {
 func newSparksView() *sparksView {
 	s := &sparksView{empty: wrapLabel()}
 	s.empty.SetText("Round trip and traffic appear here after a few seconds (one sample every 5 s, for 5 minutes).")
-	grid := container.NewVBox()
+	// Labels in one column, so the three lines share one time axis.
+	grid := container.New(layout.NewFormLayout())
 	for i, c := range []color.Color{mapBlue, mapGreen, mapOrange} {
 		s.lines[i] = newSparkView(c)
-		s.labels[i] = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+		s.labels[i] = widget.NewLabelWithStyle("", fyne.TextAlignTrailing, fyne.TextStyle{Bold: true})
 		s.captions[i] = widget.NewLabel("")
 		s.captions[i].SizeName = theme.SizeNameCaptionText
-		grid.Add(container.NewBorder(nil, nil, s.labels[i], nil, s.lines[i]))
+		grid.Add(s.labels[i])
+		grid.Add(s.lines[i])
+		grid.Add(layout.NewSpacer())
 		grid.Add(s.captions[i])
 	}
 	s.content = container.NewVBox(s.empty, grid)

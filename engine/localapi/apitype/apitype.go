@@ -138,6 +138,17 @@ type Peer struct {
 	// DiscoveredVia says where the peer's addresses came from: invite,
 	// roster, mdns, dht or relay.
 	DiscoveredVia string `json:"discovered_via,omitempty"`
+	// Candidates are the endpoints the peer's signed endpoint record
+	// advertises ("ip:port", then its home relay's URL).
+	Candidates []string `json:"candidates,omitempty"`
+	// DNSName is the magic DNS name that resolves to the peer ("nas.ray",
+	// or "nas.home.ray" when another node holds the bare name), without
+	// the final dot; "" when it has none.
+	DNSName string `json:"dns_name,omitempty"`
+	// OS ("linux/amd64") and Version (rayfish's) are what the peer's
+	// last hello said it runs; "" when unknown.
+	OS      string `json:"os,omitempty"`
+	Version string `json:"version,omitempty"`
 	// History is the last five minutes of round trip and throughput, one
 	// sample every IntervalS seconds, oldest first (nil until the first
 	// sample).
