@@ -24,8 +24,8 @@ import (
 
 // Config configures a Conn.
 type Config struct {
-	// Key is this node's key: it signs disco messages and authenticates
-	// to relays.
+	// Key is this node's key: disco messages are sealed with keys
+	// derived from it (package disco), and it authenticates to relays.
 	Key key.NodePrivate
 	// PacketConn is the UDP socket. The Conn owns it from New on and
 	// closes it in Close. A *net.UDPConn in production; a simulated
