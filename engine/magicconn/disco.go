@@ -27,6 +27,7 @@ type discoOut struct {
 	ua     *net.UDPAddr   // addr, if at hand
 	rc     *relayConn     // relay to send through, or nil
 	msg    disco.Message
+	pair   *disco.Pair // to seal with, if at hand (a non-member's is not kept)
 }
 
 type outbox []discoOut
@@ -39,7 +40,10 @@ func (c *Conn) flush(out outbox) {
 	bp := c.getBuf()
 	defer c.putBuf(bp)
 	for _, o := range out {
-		pair, err := c.dk.Pair(o.to, o.member)
+		pair, err := o.pair, error(nil)
+		if pair == nil {
+			pair, err = c.dk.Pair(o.to, o.member)
+		}
 		if err != nil {
 			c.ctr.dropBadDisco.Add(1) // a key with no pair: nothing to send it
 			continue
@@ -133,28 +137,29 @@ func (c *Conn) peerRelayLocked(p *peer) *relayConn {
 var discoBufs = sync.Pool{New: func() any { return new(disco.Buf) }}
 
 // openDisco opens the disco message b from sender with the pair's keys
-// (kept for members), decoding into buf. A key we do not know at all
-// costs a key derivation, so it passes the rate limit first.
-func (c *Conn) openDisco(b []byte, sender key.NodePublic, buf *disco.Buf, now mono) (disco.Header, disco.Message, bool) {
+// (kept for members), decoding into buf, and returns the pair too. A key
+// we do not know at all costs a key derivation, so it passes the rate
+// limit first.
+func (c *Conn) openDisco(b []byte, sender key.NodePublic, buf *disco.Buf, now mono) (disco.Header, *disco.Pair, disco.Message, bool) {
 	c.mu.RLock()
 	p := c.peers[sender]
 	have, member := p != nil, p != nil && p.member
 	c.mu.RUnlock()
 	if !have && !c.allowUnknown(now) {
 		c.ctr.dropRateLimited.Add(1)
-		return disco.Header{}, nil, false
+		return disco.Header{}, nil, nil, false
 	}
 	pair, err := c.dk.Pair(sender, member)
 	if err != nil {
 		c.ctr.dropBadDisco.Add(1)
-		return disco.Header{}, nil, false
+		return disco.Header{}, nil, nil, false
 	}
 	h, msg, err := pair.Open(b, buf)
 	if err != nil {
 		c.ctr.dropBadDisco.Add(1)
-		return disco.Header{}, nil, false
+		return disco.Header{}, nil, nil, false
 	}
-	return h, msg, true
+	return h, pair, msg, true
 }
 
 // handleDiscoUDP handles a disco message that arrived on the socket from src.
@@ -167,13 +172,13 @@ func (c *Conn) handleDiscoUDP(b []byte, src netip.AddrPort) {
 	}
 	buf := discoBufs.Get().(*disco.Buf)
 	defer discoBufs.Put(buf)
-	h, msg, ok := c.openDisco(b, sender, buf, now)
+	h, pair, msg, ok := c.openDisco(b, sender, buf, now)
 	if !ok {
 		return
 	}
 	switch m := msg.(type) {
 	case *disco.Ping:
-		c.onPing(h, m, src, nil, now)
+		c.onPing(h, pair, m, src, nil, now)
 	case *disco.Pong:
 		c.onPong(h, m, src, now)
 	case *disco.CallMeMaybe:
@@ -190,13 +195,13 @@ func (c *Conn) handleDiscoRelay(rc *relayConn, src key.NodePublic, b []byte) {
 	}
 	buf := discoBufs.Get().(*disco.Buf)
 	defer discoBufs.Put(buf)
-	h, msg, ok := c.openDisco(b, src, buf, now)
+	h, pair, msg, ok := c.openDisco(b, src, buf, now)
 	if !ok {
 		return
 	}
 	switch m := msg.(type) {
 	case *disco.Ping:
-		c.onPing(h, m, netip.AddrPort{}, rc, now)
+		c.onPing(h, pair, m, netip.AddrPort{}, rc, now)
 	case *disco.CallMeMaybe:
 		c.onCallMeMaybe(h, m, rc, now)
 	}
@@ -216,8 +221,9 @@ func (c *Conn) freshLocked(p *peer, h disco.Header) bool {
 // onPing answers a ping from h.From that arrived from src on the socket
 // (or through rc). A ping from an address teaches us that address for
 // the key, even for a key we were not told about: that is how a joiner
-// reaches the node that invited it. A replayed ping is ignored.
-func (c *Conn) onPing(h disco.Header, m *disco.Ping, src netip.AddrPort, rc *relayConn, now mono) {
+// reaches the node that invited it. A replayed ping is ignored. The pong
+// is sealed with pair, the one that opened the ping.
+func (c *Conn) onPing(h disco.Header, pair *disco.Pair, m *disco.Ping, src netip.AddrPort, rc *relayConn, now mono) {
 	from := h.From
 	var out outbox
 	c.mu.Lock()
@@ -229,9 +235,9 @@ func (c *Conn) onPing(h disco.Header, m *disco.Ping, src netip.AddrPort, rc *rel
 	c.ctr.pingsRecv.Add(1)
 	if rc != nil {
 		c.learnRelayLocked(p, rc)
-		out = append(out, discoOut{to: from, member: p.member, rc: rc, msg: &disco.Pong{TxID: m.TxID}})
+		out = append(out, discoOut{to: from, pair: pair, rc: rc, msg: &disco.Pong{TxID: m.TxID}})
 	} else {
-		out = append(out, discoOut{to: from, member: p.member, addr: src, msg: &disco.Pong{TxID: m.TxID, Src: src}})
+		out = append(out, discoOut{to: from, pair: pair, addr: src, msg: &disco.Pong{TxID: m.TxID, Src: src}})
 		isNew := p.cands[src] == nil
 		if cd := c.candLocked(p, src, false, now); cd != nil {
 			cd.lastHeard = now
