@@ -179,15 +179,19 @@ func TestCorruptStateRealDaemon(t *testing.T) {
 		}
 		free := fillDisk(t, n.stateDir)
 
+		// The backup of the last good version is written first; the
+		// temporary file is named nowhere.
+		wantSave := fmt.Sprintf("back up %s: atomicfile: write %s: no space left on device", path("state.json"), path("state.json.bak"))
 		out, err := asAlice("create", "full")
 		if err != nil || !strings.Contains(out, `network "full"`) {
 			t.Fatalf("ray create full as alice on a full disk: %v\n%s", err, out)
 		}
+		warning := "ray: warning: rayfish cannot save its state, changes are kept in memory until it can (retrying): " + wantSave
+		if lastLine(out) != warning {
+			t.Errorf("ray create full as alice on a full disk ends with\n%s\nwant\n%s", lastLine(out), warning)
+		}
 		time.Sleep(1500 * time.Millisecond) // three retries of the maintenance routine
 		st := l.status("n")
-		// The backup of the last good version is written first; the
-		// temporary file is named nowhere.
-		wantSave := fmt.Sprintf("back up %s: atomicfile: write %s: no space left on device", path("state.json"), path("state.json.bak"))
 		if st.SaveError != wantSave {
 			t.Errorf("status save_error = %q, want %q", st.SaveError, wantSave)
 		}
@@ -207,8 +211,8 @@ func TestCorruptStateRealDaemon(t *testing.T) {
 		if n.cmd.ProcessState != nil {
 			t.Fatalf("daemon exited on a full disk: %v", n.cmd.ProcessState)
 		}
-		summary("full disk: `ray create full` as alice answered %q; status: %s; state.json kept its %d good bytes; daemon up",
-			strings.SplitN(out, "\n", 2)[0], want, len(lastGood))
+		summary("full disk: `ray create full` as alice answered %q, then %q; status: %s; state.json kept its %d good bytes; daemon up",
+			strings.SplitN(out, "\n", 2)[0], lastLine(out), want, len(lastGood))
 
 		free()
 		waitUntil(t, 5*time.Second, "save error cleared", func() bool { return l.status("n").SaveError == "" })
