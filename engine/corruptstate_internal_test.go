@@ -83,7 +83,7 @@ func TestNewDamagedFiles(t *testing.T) {
 		{name: "key truncated", damage: truncate("node.key"), wantErr: "is damaged", file: "node.key"},
 		{name: "key empty", damage: overwrite("node.key", ""), wantErr: "is damaged (0 bytes", file: "node.key"},
 		{name: "key garbage", damage: overwrite("node.key", "nodekey:!!!!\n"), wantErr: "is damaged", file: "node.key"},
-		{name: "key too long", damage: overwrite("node.key", strings.Repeat("k", 4096)), wantErr: "is damaged (1025 bytes", file: "node.key"},
+		{name: "key too long", damage: overwrite("node.key", strings.Repeat("k", 4096)), wantErr: "is damaged (4096 bytes", file: "node.key"},
 		{name: "key is a directory", damage: both(remove("node.key"), mkdir("node.key")), wantErr: "not a regular file", file: "node.key"},
 		{name: "key missing, state has networks", damage: remove("node.key"), wantErr: "is missing but", file: "node.key"},
 		{name: "key group readable", damage: chmod("node.key", 0o640), wantNets: "home,work", wantLog: "changed its mode to 0600"},

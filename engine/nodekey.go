@@ -44,7 +44,8 @@ func loadOrCreateNodeKey(path, statePath string, stateNetworks int, log *slog.Lo
 		return k, fmt.Errorf("engine: node key %s: %w (fix its permissions; %s)", path, err, never)
 	}
 	if err := k.UnmarshalText(b); err != nil {
-		return k, fmt.Errorf("engine: node key %s is damaged (%d bytes, %v): restore it from a backup, or delete it to start as a new node; %s", path, len(b), err, never)
+		// fi.Size, not len(b): b stops one byte past the bound.
+		return k, fmt.Errorf("engine: node key %s is damaged (%d bytes, %v): restore it from a backup, or delete it to start as a new node; %s", path, fi.Size(), err, never)
 	}
 	if perm := fi.Mode().Perm(); runtime.GOOS != "windows" && perm&0o077 != 0 {
 		if err := os.Chmod(path, 0o600); err != nil {

@@ -26,9 +26,32 @@ type cli struct {
 	in     io.Reader
 	out    io.Writer
 	errw   io.Writer
+	// cl is the command's client, made by the first call of client; the
+	// commands call it from their own goroutine only.
+	cl *client.Client
 }
 
-func (c *cli) client() *client.Client { return client.New(c.socket) }
+func (c *cli) client() *client.Client {
+	if c.cl == nil {
+		c.cl = client.New(c.socket)
+	}
+	return c.cl
+}
+
+// warnUnsaved tells the user, after a command that may have changed the
+// daemon, that the daemon cannot save its state (a full disk): the change
+// is in effect but would be lost with a restart, and otherwise only
+// `ray status` would say so.
+func (c *cli) warnUnsaved(ctx context.Context) {
+	if c.cl == nil || !c.cl.Posted() {
+		return
+	}
+	st, err := c.cl.Status(ctx)
+	if err != nil || st.SaveError == "" {
+		return
+	}
+	fmt.Fprintf(c.errw, "ray: warning: rayfish cannot save its state, changes are kept in memory until it can (retrying): %s\n", st.SaveError)
+}
 
 var commands = map[string]func(context.Context, *cli, []string) error{
 	"create":   cmdCreate,

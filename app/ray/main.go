@@ -85,6 +85,9 @@ func runCtx(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			return 2
 		}
 		err = f(ctx, c, rest)
+		if err == nil {
+			c.warnUnsaved(ctx)
+		}
 	}
 	if err == nil {
 		return 0

@@ -3,6 +3,7 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -46,16 +47,16 @@ func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 		}
 	}()
 	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("atomicfile: write %s: %w", tmp, err)
+		return stepError("write", path, err)
 	}
 	if err := f.Chmod(perm); err != nil {
-		return fmt.Errorf("atomicfile: chmod %s: %w", tmp, err)
+		return stepError("chmod", path, err)
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("atomicfile: sync %s: %w", tmp, err)
+		return stepError("sync", path, err)
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("atomicfile: close %s: %w", tmp, err)
+		return stepError("close", path, err)
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("atomicfile: rename into place: %w", err)
@@ -67,4 +68,16 @@ func WriteFile(path string, data []byte, perm os.FileMode) (err error) {
 		return fmt.Errorf("atomicfile: sync directory of %s: %w", path, err)
 	}
 	return nil
+}
+
+// stepError reports that step op on the temporary file for path failed.
+// The temporary file is gone by then, so the error names path, the file
+// the caller asked for, and drops the temporary name an *fs.PathError
+// repeats: "atomicfile: write /x/state.json: no space left on device".
+func stepError(op, path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return fmt.Errorf("atomicfile: %s %s: %w", op, path, err)
 }

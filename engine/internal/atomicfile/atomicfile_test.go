@@ -162,6 +162,9 @@ func TestWriteFileFullDisk(t *testing.T) {
 			if !errors.Is(err, syscall.ENOSPC) {
 				t.Fatalf("WriteFile on a full disk = %v, want ENOSPC", err)
 			}
+			if want := "atomicfile: " + fail + " " + path + ": no space left on device"; err.Error() != want {
+				t.Errorf("error %q, want %q (the file asked for, not the temporary one)", err, want)
+			}
 			got, rerr := os.ReadFile(path)
 			if rerr != nil || !bytes.Equal(got, old) {
 				t.Errorf("after the failed write the file holds %q (%v), want the old %q", got, rerr, old)

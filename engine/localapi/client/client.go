@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
@@ -25,6 +26,8 @@ var ErrNoDaemon = errors.New("rayfish daemon is not running")
 type Client struct {
 	socket string
 	hc     *http.Client
+	// posted is set once a POST succeeded (Posted).
+	posted atomic.Bool
 }
 
 // New returns a client for the daemon listening on socket (a unix socket
@@ -39,6 +42,10 @@ func New(socket string) *Client {
 	}}
 	return c
 }
+
+// Posted reports whether a POST through c succeeded: the caller may have
+// changed the daemon's state (some reads are POSTs too).
+func (c *Client) Posted() bool { return c.posted.Load() }
 
 // Socket returns the address the client dials.
 func (c *Client) Socket() string { return c.socket }
@@ -113,6 +120,9 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 			}
 		}
 		return nil, &APIError{Status: resp.StatusCode, Message: e.Error}
+	}
+	if method == http.MethodPost {
+		c.posted.Store(true)
 	}
 	return resp, nil
 }
