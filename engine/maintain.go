@@ -131,8 +131,8 @@ func (e *Engine) refreshEndpoints() bool {
 	if e.mc != nil {
 		addrs, home = e.mc.Endpoints() // local plus reflexive addresses
 	}
-	if e.cfg.ServeRelay != "" && home == "" {
-		home = e.cfg.ServeRelay
+	if served := e.servedRelayURL(); served != "" && home == "" {
+		home = served
 	}
 	if len(addrs) > netmap.MaxEndpointAddrs {
 		addrs = addrs[:netmap.MaxEndpointAddrs]
