@@ -180,10 +180,10 @@ type Engine struct {
 	mappedRelay  atomic.Pointer[mappedRelay]
 	pmMu         sync.Mutex
 	pmUDP, pmTCP portmap.Status
-	tr       *quic.Transport
-	ln       *quic.Listener
-	meshTLS  *tlsConfigs
-	quicConf *quic.Config
+	tr           *quic.Transport
+	ln           *quic.Listener
+	meshTLS      *tlsConfigs
+	quicConf     *quic.Config
 
 	// dp is the data plane; it owns the TUN from Start on.
 	dp     *dataplane.Plane
