@@ -197,7 +197,10 @@ func (e *Engine) dhtSlotTick(now time.Time) {
 		e.mu.Unlock()
 		for _, k := range probe {
 			if mc != nil {
-				mc.Probe(k) // both sides, this very slot
+				// Both sides, this very slot: the line lets a lab check
+				// that two members probed in the same one.
+				e.log.Info("dht rendezvous: probing a member found on the DHT", "peer", k.ShortString(), "slot", now.Truncate(e.slot()).UTC().Format(time.TimeOnly))
+				mc.Probe(k)
 			}
 		}
 	}
