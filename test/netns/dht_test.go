@@ -265,7 +265,9 @@ func TestDHTRendezvous(t *testing.T) {
 	summary("a's mappings re-created on the router: udp %q, tcp (member relay) %q", nl.forwardsOf("a", "udp"), nl.forwardsOf("a", "tcp"))
 	bc, cb := nl.probeSlots("b", "c", logSize["b"]), nl.probeSlots("c", "b", logSize["c"])
 	same := slices.DeleteFunc(slices.Clone(bc), func(s string) bool { return !slices.Contains(cb, s) })
-	summary("rendezvous after the restart: b probed c in slots %v, c probed b in %v; the same slots: %v (symmetric NAT: b-c stays relayed)", bc, cb, same)
+	summary("rendezvous after the restart at %s: b probed c in slots %v, c probed b in %v; the same slots: %v (symmetric NAT: b-c stays relayed); b probed a in %v, c probed a in %v, a probed b in %v, c in %v",
+		restart.UTC().Format(time.TimeOnly), bc, cb, same, nl.probeSlots("b", "a", logSize["b"]), nl.probeSlots("c", "a", logSize["c"]),
+		nl.probeSlots("a", "b", logSize["a"]), nl.probeSlots("a", "c", logSize["a"]))
 	if len(bc) > 0 && len(cb) > 0 && len(same) == 0 {
 		t.Errorf("b and c probed each other in different slots: %v and %v", bc, cb)
 	}
