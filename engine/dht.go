@@ -24,6 +24,9 @@ const (
 	// dhtMaxInflight bounds concurrent lookups.
 	dhtMaxInflight = 4
 	dhtTimeout     = 30 * time.Second
+	// dhtPublishGap bounds how often a changing record is published
+	// between slots.
+	dhtPublishGap = time.Second
 )
 
 // Discovery sources for status's discovered_via.
@@ -49,8 +52,27 @@ type dhtState struct {
 	pubSeq   uint64 // the record seq last published
 	pubAt    time.Time
 	pubBusy  bool
+	pubStart time.Time // when the last publish started
 	pubErr   string
-	running  bool // routineDHT runs; syncDHT starts nothing otherwise
+	running  bool          // routineDHT runs; syncDHT starts nothing otherwise
+	kick     chan struct{} // our record changed: publish it now (routineDHT)
+}
+
+// dhtKick asks routineDHT to publish our changed record now rather than
+// at the next slot: members that restarted with us look us up in that
+// slot, and must find the record with our new addresses (a port mapping
+// comes a moment after the first publish). It never blocks; e.mu may be
+// held.
+func (e *Engine) dhtKick() {
+	e.dht.mu.Lock()
+	k := e.dht.kick
+	e.dht.mu.Unlock()
+	if k != nil {
+		select {
+		case k <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (d *dhtState) setVia(k key.NodePublic, via string) {
@@ -120,13 +142,14 @@ func (e *Engine) syncDHT() {
 // routineDHT publishes our record and looks up members without a path,
 // at every rendezvous slot, until the engine closes.
 func (e *Engine) routineDHT() {
+	kick := make(chan struct{}, 1)
 	e.dht.mu.Lock()
-	e.dht.running = true
+	e.dht.running, e.dht.kick = true, kick
 	e.dht.mu.Unlock()
 	defer func() {
 		e.dht.mu.Lock()
 		n := e.dht.node
-		e.dht.node, e.dht.running = nil, false
+		e.dht.node, e.dht.running, e.dht.kick = nil, false, nil
 		e.dht.mu.Unlock()
 		if n != nil {
 			n.Close()
@@ -148,8 +171,25 @@ func (e *Engine) routineDHT() {
 		case <-e.ctx.Done():
 			return
 		case <-time.After(nextSlot(now, slot).Sub(now)):
+			e.dhtSlotTick(time.Now())
+		case <-kick:
+			e.dhtPublishChanged(time.Now())
 		}
-		e.dhtSlotTick(time.Now())
+	}
+}
+
+// dhtPublishChanged publishes our changed record, at most once per
+// dhtPublishGap: sooner, it asks again when the gap has passed.
+func (e *Engine) dhtPublishChanged(now time.Time) {
+	e.dht.mu.Lock()
+	node, wait := e.dht.node, e.dht.pubStart.Add(dhtPublishGap).Sub(now)
+	e.dht.mu.Unlock()
+	switch {
+	case node == nil:
+	case wait > 0:
+		time.AfterFunc(wait, e.dhtKick)
+	default:
+		e.dhtPublishDue(node, now)
 	}
 }
 
@@ -221,7 +261,7 @@ func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) {
 	e.dht.mu.Lock()
 	due := len(nets) > 0 && !e.dht.pubBusy && (rec.Seq != e.dht.pubSeq || now.Sub(e.dht.pubAt) >= dhtRepublish)
 	if due {
-		e.dht.pubBusy = true
+		e.dht.pubBusy, e.dht.pubStart = true, now
 	}
 	e.dht.mu.Unlock()
 	if !due {
@@ -241,7 +281,6 @@ func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) {
 			ok++
 		}
 		e.dht.mu.Lock()
-		defer e.dht.mu.Unlock()
 		e.dht.pubBusy = false
 		if lastErr != nil {
 			e.dht.pubErr = lastErr.Error()
@@ -249,6 +288,13 @@ func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) {
 		}
 		if ok == len(nets) {
 			e.dht.pubSeq, e.dht.pubAt, e.dht.pubErr = rec.Seq, time.Now(), ""
+		}
+		e.dht.mu.Unlock()
+		e.mu.Lock()
+		changed := e.myRecord.Seq != rec.Seq
+		e.mu.Unlock()
+		if changed && ok == len(nets) {
+			e.dhtKick() // it changed while we published
 		}
 	})
 }

@@ -142,6 +142,7 @@ func (e *Engine) refreshEndpoints() bool {
 		return false
 	}
 	e.myRecord = netmap.SignRecord(e.nodeKey, addrs, home, offer, e.nextRecordSeq())
+	e.dhtKick()            // publish it now, not at the next slot
 	e.updateRoutesLocked() // our own offers decide what we serve
 	e.watchers.notify()
 	return true
