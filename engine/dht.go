@@ -24,9 +24,13 @@ const (
 	// dhtMaxInflight bounds concurrent lookups.
 	dhtMaxInflight = 4
 	dhtTimeout     = 30 * time.Second
-	// dhtPublishGap bounds how often a changing record is published
-	// between slots.
+	// A changed record is published between slots dhtPublishGap after
+	// the last publish at the soonest; the gap doubles with every such
+	// publish up to a slot (a record that keeps changing costs no more
+	// than one publish a slot, as before), and is short again after
+	// dhtKickQuiet without one.
 	dhtPublishGap = time.Second
+	dhtKickQuiet  = time.Minute
 )
 
 // Discovery sources for status's discovered_via.
@@ -56,6 +60,8 @@ type dhtState struct {
 	pubErr   string
 	running  bool          // routineDHT runs; syncDHT starts nothing otherwise
 	kick     chan struct{} // our record changed: publish it now (routineDHT)
+	kickAt   time.Time     // the last publish between slots
+	kickGap  time.Duration // the gap before the next one
 }
 
 // dhtKick asks routineDHT to publish our changed record now rather than
@@ -178,18 +184,23 @@ func (e *Engine) routineDHT() {
 	}
 }
 
-// dhtPublishChanged publishes our changed record, at most once per
-// dhtPublishGap: sooner, it asks again when the gap has passed.
+// dhtPublishChanged publishes our changed record between slots, once the
+// gap since the last publish has passed (sooner, it asks again then).
 func (e *Engine) dhtPublishChanged(now time.Time) {
 	e.dht.mu.Lock()
-	node, wait := e.dht.node, e.dht.pubStart.Add(dhtPublishGap).Sub(now)
+	if now.Sub(e.dht.kickAt) >= dhtKickQuiet {
+		e.dht.kickGap = dhtPublishGap
+	}
+	node, wait := e.dht.node, e.dht.pubStart.Add(e.dht.kickGap).Sub(now)
 	e.dht.mu.Unlock()
 	switch {
 	case node == nil:
 	case wait > 0:
 		time.AfterFunc(wait, e.dhtKick)
-	default:
-		e.dhtPublishDue(node, now)
+	case e.dhtPublishDue(node, now):
+		e.dht.mu.Lock()
+		e.dht.kickAt, e.dht.kickGap = now, min(2*e.dht.kickGap, e.slot())
+		e.dht.mu.Unlock()
 	}
 }
 
@@ -249,8 +260,8 @@ func (e *Engine) dhtSlotTick(now time.Time) {
 }
 
 // dhtPublishDue publishes our record in every network when it changed or
-// the last publish is getting old.
-func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) {
+// the last publish is getting old, and reports whether it started to.
+func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) bool {
 	e.mu.Lock()
 	rec := e.myRecord
 	var nets []key.NetworkPublic
@@ -265,7 +276,7 @@ func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) {
 	}
 	e.dht.mu.Unlock()
 	if !due {
-		return
+		return false
 	}
 	e.goRoutine(func() {
 		var lastErr error
@@ -297,6 +308,7 @@ func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) {
 			e.dhtKick() // it changed while we published
 		}
 	})
+	return true
 }
 
 // dhtLookupsDue looks up members that have no connection, each at most

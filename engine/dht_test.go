@@ -104,7 +104,8 @@ func TestNoDHTByDefaultInTests(t *testing.T) {
 // rendezvous slots (here: a port mapping granted, then gone, then back)
 // is published at once, not at the next slot, so that members looking us
 // up in that slot find our new address. The slot is an hour: only the
-// changes can have published it.
+// changes can have published it (the gap between such publishes doubles
+// from a second, hence up to 30 s here).
 func TestDHTPublishesChangesAtOnce(t *testing.T) {
 	enginetest.CheckLeaks(t)
 	var lab []*dhtdisc.Node
@@ -155,7 +156,7 @@ func TestDHTPublishesChangesAtOnce(t *testing.T) {
 		}
 	}
 	setPortMap(false)
-	enginetest.WaitFor(t, 10*time.Second, "the record without the mapping on the DHT", published(false))
+	enginetest.WaitFor(t, 30*time.Second, "the record without the mapping on the DHT", published(false))
 	setPortMap(true)
-	enginetest.WaitFor(t, 10*time.Second, "the record with the mapping on the DHT", published(true))
+	enginetest.WaitFor(t, 30*time.Second, "the record with the mapping on the DHT", published(true))
 }
