@@ -15,6 +15,26 @@ import (
 	"github.com/rayfish/rayfish/test/gateway/responder"
 )
 
+// dhtLab runs n DHT nodes on loopback, each bootstrapping from the
+// first; they stop when the test ends.
+func dhtLab(t *testing.T, n int) []*dhtdisc.Node {
+	t.Helper()
+	var lab []*dhtdisc.Node
+	for i := range n {
+		var boot []string
+		if i > 0 {
+			boot = []string{lab[0].Addr().String()}
+		}
+		d, err := dhtdisc.New(dhtdisc.Config{Listen: "127.0.0.1:0", Bootstrap: boot})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		lab = append(lab, d)
+	}
+	return lab
+}
+
 // TestDHTFindsRestartedMembers: two members on a private loopback DHT
 // both restart on new ports, so the addresses each saved for the other
 // are stale; they find each other again through their DHT items, and
@@ -22,19 +42,7 @@ import (
 // `config set dht off`.
 func TestDHTFindsRestartedMembers(t *testing.T) {
 	enginetest.CheckLeaks(t)
-	var lab []*dhtdisc.Node
-	for i := range 3 {
-		var boot []string
-		if i > 0 {
-			boot = []string{lab[0].Addr().String()}
-		}
-		n, err := dhtdisc.New(dhtdisc.Config{Listen: "127.0.0.1:0", Bootstrap: boot})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Close()
-		lab = append(lab, n)
-	}
+	lab := dhtLab(t, 3)
 	withDHT := func(c *engine.Config) {
 		c.NoDHT = false
 		c.DHTBootstrap = []string{lab[0].Addr().String(), lab[1].Addr().String()}
@@ -108,19 +116,7 @@ func TestNoDHTByDefaultInTests(t *testing.T) {
 // from a second, hence up to 30 s here).
 func TestDHTPublishesChangesAtOnce(t *testing.T) {
 	enginetest.CheckLeaks(t)
-	var lab []*dhtdisc.Node
-	for i := range 2 {
-		var boot []string
-		if i > 0 {
-			boot = []string{lab[0].Addr().String()}
-		}
-		n, err := dhtdisc.New(dhtdisc.Config{Listen: "127.0.0.1:0", Bootstrap: boot})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Close()
-		lab = append(lab, n)
-	}
+	lab := dhtLab(t, 2)
 	_, gw, _ := responder.Loopback(t, responder.Config{PCP: true})
 	a := startNodeWith(t, "alpha", t.TempDir(), func(c *engine.Config) {
 		c.NoDHT = false
