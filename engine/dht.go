@@ -24,6 +24,13 @@ const (
 	// dhtMaxInflight bounds concurrent lookups.
 	dhtMaxInflight = 4
 	dhtTimeout     = 30 * time.Second
+	// A changed record is published between slots dhtPublishGap after
+	// the last publish at the soonest; the gap doubles with every such
+	// publish up to a slot (a record that keeps changing costs no more
+	// than one publish a slot, as before), and is short again after
+	// dhtKickQuiet without one.
+	dhtPublishGap = time.Second
+	dhtKickQuiet  = time.Minute
 )
 
 // Discovery sources for status's discovered_via.
@@ -49,8 +56,29 @@ type dhtState struct {
 	pubSeq   uint64 // the record seq last published
 	pubAt    time.Time
 	pubBusy  bool
+	pubStart time.Time // when the last publish started
 	pubErr   string
-	running  bool // routineDHT runs; syncDHT starts nothing otherwise
+	running  bool          // routineDHT runs; syncDHT starts nothing otherwise
+	kick     chan struct{} // our record changed: publish it now (routineDHT)
+	kickAt   time.Time     // the last publish between slots
+	kickGap  time.Duration // the gap before the next one
+}
+
+// dhtKick asks routineDHT to publish our changed record now rather than
+// at the next slot: members that restarted with us look us up in that
+// slot, and must find the record with our new addresses (a port mapping
+// comes a moment after the first publish). It never blocks; e.mu may be
+// held.
+func (e *Engine) dhtKick() {
+	e.dht.mu.Lock()
+	k := e.dht.kick
+	e.dht.mu.Unlock()
+	if k != nil {
+		select {
+		case k <- struct{}{}:
+		default:
+		}
+	}
 }
 
 func (d *dhtState) setVia(k key.NodePublic, via string) {
@@ -120,13 +148,14 @@ func (e *Engine) syncDHT() {
 // routineDHT publishes our record and looks up members without a path,
 // at every rendezvous slot, until the engine closes.
 func (e *Engine) routineDHT() {
+	kick := make(chan struct{}, 1)
 	e.dht.mu.Lock()
-	e.dht.running = true
+	e.dht.running, e.dht.kick = true, kick
 	e.dht.mu.Unlock()
 	defer func() {
 		e.dht.mu.Lock()
 		n := e.dht.node
-		e.dht.node, e.dht.running = nil, false
+		e.dht.node, e.dht.running, e.dht.kick = nil, false, nil
 		e.dht.mu.Unlock()
 		if n != nil {
 			n.Close()
@@ -148,8 +177,30 @@ func (e *Engine) routineDHT() {
 		case <-e.ctx.Done():
 			return
 		case <-time.After(nextSlot(now, slot).Sub(now)):
+			e.dhtSlotTick(time.Now())
+		case <-kick:
+			e.dhtPublishChanged(time.Now())
 		}
-		e.dhtSlotTick(time.Now())
+	}
+}
+
+// dhtPublishChanged publishes our changed record between slots, once the
+// gap since the last publish has passed (sooner, it asks again then).
+func (e *Engine) dhtPublishChanged(now time.Time) {
+	e.dht.mu.Lock()
+	if now.Sub(e.dht.kickAt) >= dhtKickQuiet {
+		e.dht.kickGap = dhtPublishGap
+	}
+	node, wait := e.dht.node, e.dht.pubStart.Add(e.dht.kickGap).Sub(now)
+	e.dht.mu.Unlock()
+	switch {
+	case node == nil:
+	case wait > 0:
+		time.AfterFunc(wait, e.dhtKick)
+	case e.dhtPublishDue(node, now):
+		e.dht.mu.Lock()
+		e.dht.kickAt, e.dht.kickGap = now, min(2*e.dht.kickGap, e.slot())
+		e.dht.mu.Unlock()
 	}
 }
 
@@ -197,7 +248,10 @@ func (e *Engine) dhtSlotTick(now time.Time) {
 		e.mu.Unlock()
 		for _, k := range probe {
 			if mc != nil {
-				mc.Probe(k) // both sides, this very slot
+				// Both sides, this very slot: the line lets a lab check
+				// that two members probed in the same one.
+				e.log.Info("dht rendezvous: probing a member found on the DHT", "peer", k.ShortString(), "slot", now.Truncate(e.slot()).UTC().Format(time.TimeOnly))
+				mc.Probe(k)
 			}
 		}
 	}
@@ -206,8 +260,8 @@ func (e *Engine) dhtSlotTick(now time.Time) {
 }
 
 // dhtPublishDue publishes our record in every network when it changed or
-// the last publish is getting old.
-func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) {
+// the last publish is getting old, and reports whether it started to.
+func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) bool {
 	e.mu.Lock()
 	rec := e.myRecord
 	var nets []key.NetworkPublic
@@ -218,11 +272,11 @@ func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) {
 	e.dht.mu.Lock()
 	due := len(nets) > 0 && !e.dht.pubBusy && (rec.Seq != e.dht.pubSeq || now.Sub(e.dht.pubAt) >= dhtRepublish)
 	if due {
-		e.dht.pubBusy = true
+		e.dht.pubBusy, e.dht.pubStart = true, now
 	}
 	e.dht.mu.Unlock()
 	if !due {
-		return
+		return false
 	}
 	e.goRoutine(func() {
 		var lastErr error
@@ -238,7 +292,6 @@ func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) {
 			ok++
 		}
 		e.dht.mu.Lock()
-		defer e.dht.mu.Unlock()
 		e.dht.pubBusy = false
 		if lastErr != nil {
 			e.dht.pubErr = lastErr.Error()
@@ -247,7 +300,15 @@ func (e *Engine) dhtPublishDue(node *dhtdisc.Node, now time.Time) {
 		if ok == len(nets) {
 			e.dht.pubSeq, e.dht.pubAt, e.dht.pubErr = rec.Seq, time.Now(), ""
 		}
+		e.dht.mu.Unlock()
+		e.mu.Lock()
+		changed := e.myRecord.Seq != rec.Seq
+		e.mu.Unlock()
+		if changed && ok == len(nets) {
+			e.dhtKick() // it changed while we published
+		}
 	})
+	return true
 }
 
 // dhtLookupsDue looks up members that have no connection, each at most

@@ -1,14 +1,39 @@
 package engine_test
 
 import (
+	"context"
+	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/engine/dhtdisc"
 	"github.com/rayfish/rayfish/engine/enginetest"
+	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
+	"github.com/rayfish/rayfish/test/gateway/responder"
 )
+
+// dhtLab runs n DHT nodes on loopback, each bootstrapping from the
+// first; they stop when the test ends.
+func dhtLab(t *testing.T, n int) []*dhtdisc.Node {
+	t.Helper()
+	var lab []*dhtdisc.Node
+	for i := range n {
+		var boot []string
+		if i > 0 {
+			boot = []string{lab[0].Addr().String()}
+		}
+		d, err := dhtdisc.New(dhtdisc.Config{Listen: "127.0.0.1:0", Bootstrap: boot})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		lab = append(lab, d)
+	}
+	return lab
+}
 
 // TestDHTFindsRestartedMembers: two members on a private loopback DHT
 // both restart on new ports, so the addresses each saved for the other
@@ -17,19 +42,7 @@ import (
 // `config set dht off`.
 func TestDHTFindsRestartedMembers(t *testing.T) {
 	enginetest.CheckLeaks(t)
-	var lab []*dhtdisc.Node
-	for i := range 3 {
-		var boot []string
-		if i > 0 {
-			boot = []string{lab[0].Addr().String()}
-		}
-		n, err := dhtdisc.New(dhtdisc.Config{Listen: "127.0.0.1:0", Bootstrap: boot})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer n.Close()
-		lab = append(lab, n)
-	}
+	lab := dhtLab(t, 3)
 	withDHT := func(c *engine.Config) {
 		c.NoDHT = false
 		c.DHTBootstrap = []string{lab[0].Addr().String(), lab[1].Addr().String()}
@@ -93,4 +106,53 @@ func TestNoDHTByDefaultInTests(t *testing.T) {
 	if st := n.e.DHT(); st.On {
 		t.Fatalf("DHT on in a loopback test engine: %+v", st)
 	}
+}
+
+// TestDHTPublishesChangesAtOnce: a record that changes between
+// rendezvous slots (here: a port mapping granted, then gone, then back)
+// is published at once, not at the next slot, so that members looking us
+// up in that slot find our new address. The slot is an hour: only the
+// changes can have published it (the gap between such publishes doubles
+// from a second, hence up to 30 s here).
+func TestDHTPublishesChangesAtOnce(t *testing.T) {
+	enginetest.CheckLeaks(t)
+	lab := dhtLab(t, 2)
+	_, gw, _ := responder.Loopback(t, responder.Config{PCP: true})
+	a := startNodeWith(t, "alpha", t.TempDir(), func(c *engine.Config) {
+		c.NoDHT = false
+		c.DHTBootstrap = []string{lab[0].Addr().String()}
+		c.DHTListen = "127.0.0.1:0"
+		c.DHTSlot = time.Hour
+		c.PortMap = true
+		c.PortMapGateway = func() (netip.Addr, netip.Addr, error) { return gw, netip.MustParseAddr("127.0.0.1"), nil }
+	})
+	defer a.e.Close()
+	if _, err := a.e.CreateNetwork("home", false); err != nil {
+		t.Fatal(err)
+	}
+	nw, err := key.ParseNetworkPublic(a.e.Status().Networks[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := a.e.RecordForTest().Node
+	mapped := netip.AddrPortFrom(netip.MustParseAddr("198.18.7.7"), uint16(a.e.ListenPort()))
+	published := func(want bool) func() bool {
+		return func() bool {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			r, err := lab[1].Lookup(ctx, nw, self)
+			return err == nil && slices.Contains(r.Addrs, mapped) == want
+		}
+	}
+	setPortMap := func(on bool) {
+		p := a.e.Prefs()
+		p.PortMap = &on
+		if _, err := a.e.SetPrefs(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setPortMap(false)
+	enginetest.WaitFor(t, 30*time.Second, "the record without the mapping on the DHT", published(false))
+	setPortMap(true)
+	enginetest.WaitFor(t, 30*time.Second, "the record with the mapping on the DHT", published(true))
 }

@@ -120,6 +120,11 @@ type Config struct {
 	// its networks (`ray daemon --serve-relay`), advertised in our
 	// endpoint record; empty if it serves none.
 	ServeRelay string
+	// MappedRelayPort is the TCP port of the relay the daemon serves for
+	// members when the gateway maps our ports (not a public address): the
+	// engine maps it too and advertises the mapped URL (memberrelay.go).
+	// 0: none.
+	MappedRelayPort uint16
 	// DNSUpstreams are the resolvers magic DNS forwards other names to
 	// (captured from the system before rayfish takes over DNS).
 	DNSUpstreams []netip.AddrPort
@@ -169,10 +174,16 @@ type Engine struct {
 	udp      net.PacketConn
 	mc       *magicconn.Conn
 	portmap  atomic.Pointer[portmap.Mapper] // the running Mapper, if any
-	tr       *quic.Transport
-	ln       *quic.Listener
-	meshTLS  *tlsConfigs
-	quicConf *quic.Config
+	relayMap atomic.Pointer[portmap.Mapper] // the member relay's TCP Mapper, if any
+	// mappedRelay is the member relay our port mappings make reachable
+	// (nil: none); pmMu (a leaf lock) guards the statuses it comes from.
+	mappedRelay  atomic.Pointer[mappedRelay]
+	pmMu         sync.Mutex
+	pmUDP, pmTCP portmap.Status
+	tr           *quic.Transport
+	ln           *quic.Listener
+	meshTLS      *tlsConfigs
+	quicConf     *quic.Config
 
 	// dp is the data plane; it owns the TUN from Start on.
 	dp     *dataplane.Plane

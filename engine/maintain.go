@@ -131,8 +131,8 @@ func (e *Engine) refreshEndpoints() bool {
 	if e.mc != nil {
 		addrs, home = e.mc.Endpoints() // local plus reflexive addresses
 	}
-	if e.cfg.ServeRelay != "" && home == "" {
-		home = e.cfg.ServeRelay
+	if served := e.servedRelayURL(); served != "" && home == "" {
+		home = served
 	}
 	if len(addrs) > netmap.MaxEndpointAddrs {
 		addrs = addrs[:netmap.MaxEndpointAddrs]
@@ -142,6 +142,7 @@ func (e *Engine) refreshEndpoints() bool {
 		return false
 	}
 	e.myRecord = netmap.SignRecord(e.nodeKey, addrs, home, offer, e.nextRecordSeq())
+	e.dhtKick()            // publish it now, not at the next slot
 	e.updateRoutesLocked() // our own offers decide what we serve
 	e.watchers.notify()
 	return true

@@ -35,9 +35,7 @@ func (e *Engine) relayList() []string {
 	for _, u := range e.prefs.Relays {
 		add(u)
 	}
-	if e.cfg.ServeRelay != "" {
-		add(e.cfg.ServeRelay)
-	}
+	add(e.servedRelayURL())
 	return out
 }
 
@@ -61,6 +59,9 @@ func (e *Engine) relayOptions() relay.ConnOptions {
 	o := e.cfg.RelayOptions
 	if o.RefusedBackoff == 0 {
 		o.RefusedBackoff = 3 * time.Second
+	}
+	if e.cfg.MappedRelayPort != 0 {
+		o.DialContext = e.relayDialer(o.DialContext)
 	}
 	return o
 }

@@ -36,8 +36,12 @@ func (e *Engine) applyPortMap(on bool) {
 			Logger:   e.log.With("part", "portmap"),
 		})
 		e.portmap.Store(m)
+		e.relayMap.Store(e.newRelayMapper(seed[:]))
 	case !on && old != nil:
 		e.portmap.Store(nil)
+		if r := e.relayMap.Swap(nil); r != nil {
+			r.Close()
+		}
 		old.Close()
 		e.mc.SetMappedEndpoint(netip.AddrPort{})
 	}
@@ -47,6 +51,7 @@ func (e *Engine) applyPortMap(on bool) {
 // our new endpoints when they changed.
 func (e *Engine) portMapChanged(st portmap.Status) {
 	e.mc.SetMappedEndpoint(st.External)
+	e.mappingChanged(false, st)
 	e.watchers.notify()
 }
 

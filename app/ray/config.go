@@ -114,7 +114,7 @@ func printPrefs(w io.Writer, p apitype.Prefs) {
 		fmt.Fprintf(w, "dht:               %s\n", onOffWord(*p.DHT))
 	}
 	if p.ServeRelay != nil {
-		fmt.Fprintf(w, "serve-relay:       %s (when this node has a public address; from the next daemon start)\n", onOffWord(*p.ServeRelay))
+		fmt.Fprintf(w, "serve-relay:       %s (when this node is reachable: a public address or a port mapping; from the next daemon start)\n", onOffWord(*p.ServeRelay))
 	}
 	if p.PortMap != nil {
 		fmt.Fprintf(w, "portmap:           %s\n", onOffWord(*p.PortMap))

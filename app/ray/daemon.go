@@ -189,33 +189,31 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 	if err != nil {
 		log.Warn("audit log unavailable", "err", err)
 	}
-	var served *servedRelay
-	if f.serveRelay == "" && engine.ServeRelayPref(f.stateDir) {
-		f.serveRelay = autoServeRelay(log)
-	}
-	if f.serveRelay != "" {
-		if served, err = listenServedRelay(f.serveRelay, f.relayURL, log); err != nil {
-			dev.Close()
-			ln.Close()
-			al.Close()
-			return nil, err
-		}
+	served, mappedRelayPort, err := startServedRelay(&f, log)
+	if err != nil {
+		dev.Close()
+		ln.Close()
+		al.Close()
+		return nil, err
 	}
 	eng, err := engine.New(engine.Config{
-		Relays:       f.relays,
-		ServeRelay:   served.URL(),
-		StateDir:     f.stateDir,
-		ListenPort:   f.listenPort,
-		TUN:          dev,
-		Net:          nc,
-		Hostname:     f.hostname,
-		Logger:       log,
-		Audit:        al,
-		LogLines:     ring.Lines,
-		DNSInfo:      nc.describeDNS,
-		DNSHealth:    nc.dnsHealth,
-		DNSUpstreams: upstreams,
-		DisableBulk:  f.noBulk,
+		Relays:     f.relays,
+		ServeRelay: served.URL(),
+		// Reachable only through a port mapping: the engine maps the
+		// relay's port and advertises it once the gateway granted both.
+		MappedRelayPort: mappedRelayPort,
+		StateDir:        f.stateDir,
+		ListenPort:      f.listenPort,
+		TUN:             dev,
+		Net:             nc,
+		Hostname:        f.hostname,
+		Logger:          log,
+		Audit:           al,
+		LogLines:        ring.Lines,
+		DNSInfo:         nc.describeDNS,
+		DNSHealth:       nc.dnsHealth,
+		DNSUpstreams:    upstreams,
+		DisableBulk:     f.noBulk,
 		// The daemon's own sockets keep the underlay while an exit
 		// node is in use (Linux policy routing by socket mark).
 		SocketControl: netcfg.Control,

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 
+	"github.com/rayfish/rayfish/engine"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/relay"
 )
@@ -54,7 +55,9 @@ func (s *servedRelay) Start(allow func(key.NodePublic) bool) {
 	}
 	s.srv = relay.NewServer(relay.ServerConfig{Allow: allow, Logger: s.log})
 	go s.srv.Serve(s.ln)
-	s.log.Info("serving relay for members", "url", s.url)
+	if s.url != "" {
+		s.log.Info("serving relay for members", "url", s.url)
+	}
 }
 
 // Close stops the relay.
@@ -98,16 +101,34 @@ func firstLocalIP() netip.Addr {
 // --serve-relay is not given.
 const defaultServeRelayPort = "41383"
 
-// autoServeRelay is the address to serve a member relay on by default:
-// ":41383" when this host has a public address (members behind NAT can
-// reach it), "" otherwise. `ray config set serve-relay off` turns it off.
-func autoServeRelay(log *slog.Logger) string {
-	ip := firstLocalIP()
-	if !publicAddr(ip) {
-		return ""
+// startServedRelay opens the member relay the daemon serves, if any
+// (engine.ServeMemberRelay decides): the one --serve-relay asks for; by
+// default, unless `ray config set serve-relay off`, one on :41383 when
+// this host has a public address; else, with port mapping on, one on
+// :41383 whose URL the engine learns from the gateway (mappedPort) — it
+// is advertised only once the gateway maps it. A busy port in that last
+// case only costs the member relay.
+func startServedRelay(f *daemonFlags, log *slog.Logger) (s *servedRelay, mappedPort uint16, err error) {
+	if f.serveRelay != "" {
+		s, err = listenServedRelay(f.serveRelay, f.relayURL, log)
+		return s, 0, err
 	}
-	log.Info("this node has a public address: serving a relay for members of its networks (ray config set serve-relay off)", "addr", ip)
-	return ":" + defaultServeRelayPort
+	pref := engine.ServeRelayPref(f.stateDir)
+	ip := firstLocalIP()
+	switch {
+	case engine.ServeMemberRelay(false, pref, publicAddr(ip), false):
+		log.Info("this node has a public address: serving a relay for members of its networks (ray config set serve-relay off)", "addr", ip)
+		s, err = listenServedRelay(":"+defaultServeRelayPort, "", log)
+		return s, 0, err
+	case pref && !f.noPortmap:
+		ln, err := net.Listen("tcp", ":"+defaultServeRelayPort)
+		if err != nil {
+			log.Warn("no member relay behind a port mapping", "err", err)
+			return nil, 0, nil
+		}
+		return &servedRelay{ln: ln, log: log}, uint16(ln.Addr().(*net.TCPAddr).Port), nil
+	}
+	return nil, 0, nil
 }
 
 // publicAddr reports whether ip is reachable from the internet as far as

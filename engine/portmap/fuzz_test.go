@@ -10,7 +10,7 @@ import (
 )
 
 func FuzzParsePCPMapResponse(f *testing.F) {
-	req := pcpMapRequest(netip.MustParseAddr("192.168.1.2"), [12]byte{1}, 41641, netip.AddrPort{}, 7200)
+	req := pcpMapRequest(netip.MustParseAddr("192.168.1.2"), [12]byte{1}, protoUDP, 41641, netip.AddrPort{}, 7200)
 	ok := append([]byte(nil), req...)
 	ok[1] |= pcpResponseBit
 	f.Add(ok)

@@ -17,6 +17,14 @@ import (
 type natpmpClient struct {
 	gw      netip.Addr
 	timeout time.Duration // per call; the library is not context-aware
+	tcp     bool          // map a TCP port, not UDP
+}
+
+func (c *natpmpClient) proto() string {
+	if c.tcp {
+		return "tcp"
+	}
+	return "udp"
 }
 
 func (c *natpmpClient) protocol() Protocol { return NATPMP }
@@ -40,7 +48,7 @@ func (c *natpmpClient) mapPort(ctx context.Context, internal uint16, prev netip.
 	if prev.IsValid() {
 		want = prev.Port()
 	}
-	r, err := cl.AddPortMapping("udp", int(internal), int(want), int(lease/time.Second))
+	r, err := cl.AddPortMapping(c.proto(), int(internal), int(want), int(lease/time.Second))
 	if err != nil {
 		return Mapping{}, fmt.Errorf("NAT-PMP: map: %w", err)
 	}
@@ -58,7 +66,7 @@ func (c *natpmpClient) mapPort(ctx context.Context, internal uint16, prev netip.
 }
 
 func (c *natpmpClient) unmapPort(ctx context.Context, internal uint16, _ Mapping) error {
-	if _, err := c.client(ctx).AddPortMapping("udp", int(internal), 0, 0); err != nil {
+	if _, err := c.client(ctx).AddPortMapping(c.proto(), int(internal), 0, 0); err != nil {
 		return fmt.Errorf("NAT-PMP: delete: %w", err)
 	}
 	return nil

@@ -24,6 +24,7 @@ const (
 	pcpMaxMsgLen   = 1100                     // RFC 6887 §7: no PCP message is longer
 	pcpResponseBit = 0x80
 	protoUDP       = 17
+	protoTCP       = 6
 )
 
 // PCP result codes (RFC 6887 §7.4).
@@ -58,10 +59,11 @@ func (e pcpError) Error() string {
 	return fmt.Sprintf("PCP: gateway refused: result %d", uint8(e))
 }
 
-// pcpMapRequest builds a MAP request: client is our address as the
-// gateway sees it, lifetime in seconds (0 deletes), and the suggested
-// external address (invalid = any).
-func pcpMapRequest(client netip.Addr, nonce [12]byte, internal uint16, suggest netip.AddrPort, lifetime uint32) []byte {
+// pcpMapRequest builds a MAP request for transport proto (protoUDP or
+// protoTCP): client is our address as the gateway sees it, lifetime in
+// seconds (0 deletes), and the suggested external address (invalid =
+// any).
+func pcpMapRequest(client netip.Addr, nonce [12]byte, proto byte, internal uint16, suggest netip.AddrPort, lifetime uint32) []byte {
 	b := make([]byte, pcpMapMsgLen)
 	b[0] = pcpVersion
 	b[1] = pcpOpMap
@@ -70,7 +72,7 @@ func pcpMapRequest(client netip.Addr, nonce [12]byte, internal uint16, suggest n
 	copy(b[8:24], ip16[:])
 	p := b[pcpHeaderLen:]
 	copy(p[0:12], nonce[:])
-	p[12] = protoUDP
+	p[12] = proto
 	binary.BigEndian.PutUint16(p[16:18], internal)
 	if suggest.IsValid() {
 		binary.BigEndian.PutUint16(p[18:20], suggest.Port())
@@ -89,6 +91,7 @@ type pcpMapResponse struct {
 	Lifetime uint32 // seconds
 	Epoch    uint32
 	Nonce    [12]byte
+	Proto    byte // protoUDP or protoTCP
 	Internal uint16
 	External netip.AddrPort
 }
@@ -120,8 +123,9 @@ func parsePCPMapResponse(b []byte) (pcpMapResponse, error) {
 	r.Epoch = binary.BigEndian.Uint32(b[8:12])
 	p := b[pcpHeaderLen:]
 	copy(r.Nonce[:], p[0:12])
-	if p[12] != protoUDP {
-		return r, fmt.Errorf("PCP: response for protocol %d, not UDP", p[12])
+	r.Proto = p[12]
+	if r.Proto != protoUDP && r.Proto != protoTCP {
+		return r, fmt.Errorf("PCP: response for protocol %d, not UDP or TCP", p[12])
 	}
 	r.Internal = binary.BigEndian.Uint16(p[16:18])
 	ip := netip.AddrFrom16([16]byte(p[20:36])).Unmap()
@@ -134,18 +138,26 @@ type pcpClient struct {
 	gw    netip.AddrPort // the gateway's PCP server
 	self  netip.Addr     // our address towards the gateway
 	nonce [12]byte
+	tcp   bool          // map a TCP port, not UDP
 	wait  time.Duration // first retransmission; doubles
+}
+
+func (c *pcpClient) proto() byte {
+	if c.tcp {
+		return protoTCP
+	}
+	return protoUDP
 }
 
 func (c *pcpClient) protocol() Protocol { return PCP }
 
 func (c *pcpClient) mapPort(ctx context.Context, internal uint16, prev netip.AddrPort, lease time.Duration) (Mapping, error) {
-	req := pcpMapRequest(c.self, c.nonce, internal, prev, uint32(lease/time.Second))
+	req := pcpMapRequest(c.self, c.nonce, c.proto(), internal, prev, uint32(lease/time.Second))
 	r, err := c.call(ctx, req)
 	if err != nil {
 		return Mapping{}, err
 	}
-	if r.Internal != internal || r.Nonce != c.nonce {
+	if r.Internal != internal || r.Nonce != c.nonce || r.Proto != c.proto() {
 		return Mapping{}, errors.New("PCP: response is for another mapping")
 	}
 	if r.Lifetime == 0 || !r.External.Addr().IsValid() || r.External.Port() == 0 || r.External.Addr().IsUnspecified() {
@@ -155,7 +167,7 @@ func (c *pcpClient) mapPort(ctx context.Context, internal uint16, prev netip.Add
 }
 
 func (c *pcpClient) unmapPort(ctx context.Context, internal uint16, _ Mapping) error {
-	_, err := c.call(ctx, pcpMapRequest(c.self, c.nonce, internal, netip.AddrPort{}, 0))
+	_, err := c.call(ctx, pcpMapRequest(c.self, c.nonce, c.proto(), internal, netip.AddrPort{}, 0))
 	return err
 }
 

@@ -86,6 +86,8 @@ type client interface {
 type Config struct {
 	// Port is our UDP port, the mapping's internal port.
 	Port uint16
+	// TCP maps TCP port Port instead of UDP (the relay a member serves).
+	TCP bool
 	// Seed makes the PCP mapping nonce: a secret that stays the same
 	// across restarts (derived from the node key), so a node that
 	// restarts after a crash refreshes its own old mapping instead of
@@ -136,7 +138,11 @@ func New(cfg Config) *Mapper {
 	if m.log == nil {
 		m.log = slog.New(slog.DiscardHandler)
 	}
-	h := sha256.Sum256(append([]byte("rayfish portmap pcp nonce\x00"), cfg.Seed...))
+	label := "rayfish portmap pcp nonce\x00"
+	if cfg.TCP {
+		label = "rayfish portmap pcp tcp nonce\x00"
+	}
+	h := sha256.Sum256(append([]byte(label), cfg.Seed...))
 	copy(m.nonce[:], h[:])
 	ctx, cancel := context.WithCancel(context.Background())
 	m.cancel = cancel
@@ -310,12 +316,16 @@ func (m *Mapper) mapAny(ctx context.Context, gw, self netip.Addr) (client, Mappi
 	var errs []string
 	for _, p := range m.cfg.Protocols {
 		cl := m.cfg.newClient(p, gw, self)
-		if cl == nil {
+		switch c := cl.(type) {
+		case nil:
 			errs = append(errs, fmt.Sprintf("unknown protocol %q", p))
 			continue
-		}
-		if pc, ok := cl.(*pcpClient); ok {
-			pc.nonce = m.nonce
+		case *pcpClient:
+			c.nonce, c.tcp = m.nonce, m.cfg.TCP
+		case *natpmpClient:
+			c.tcp = m.cfg.TCP
+		case *upnpClient:
+			c.tcp = m.cfg.TCP
 		}
 		nm, err := m.call(ctx, cl, netip.AddrPort{})
 		if err == nil {

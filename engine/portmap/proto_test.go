@@ -24,14 +24,14 @@ type memForward struct {
 	added, removed []uint16
 }
 
-func (f *memForward) Add(ext uint16, _ netip.AddrPort) error {
+func (f *memForward) Add(_ string, ext uint16, _ netip.AddrPort) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.added = append(f.added, ext)
 	return nil
 }
 
-func (f *memForward) Remove(ext uint16) error {
+func (f *memForward) Remove(_ string, ext uint16) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.removed = append(f.removed, ext)
@@ -50,49 +50,67 @@ func fakeGateway(t *testing.T, cfg responder.Config) (*responder.Server, netip.A
 }
 
 func protoClient(p Protocol, gw netip.Addr, loc *url.URL) client {
+	return transportClient(p, gw, loc, false)
+}
+
+// transportClient is p's client for a UDP (tcp false) or TCP mapping.
+func transportClient(p Protocol, gw netip.Addr, loc *url.URL, tcp bool) client {
 	self := netip.MustParseAddr("127.0.0.1")
 	switch p {
 	case PCP:
-		return &pcpClient{gw: netip.AddrPortFrom(gw, pcpPort), self: self, nonce: [12]byte{1, 2, 3}, wait: 50 * time.Millisecond}
+		return &pcpClient{gw: netip.AddrPortFrom(gw, pcpPort), self: self, nonce: [12]byte{1, 2, 3}, tcp: tcp, wait: 50 * time.Millisecond}
 	case NATPMP:
-		return &natpmpClient{gw: gw, timeout: time.Second}
+		return &natpmpClient{gw: gw, timeout: time.Second, tcp: tcp}
 	}
-	return &upnpClient{gw: gw, self: self, location: loc}
+	return &upnpClient{gw: gw, self: self, location: loc, tcp: tcp}
 }
 
 // TestProtocolsAgainstTestGateway maps, refreshes and deletes with each
-// protocol; each gives the same external address and port.
+// protocol, a UDP port and the same TCP port side by side (the member
+// relay's); each protocol gives the same external address and port.
 func TestProtocolsAgainstTestGateway(t *testing.T) {
 	for _, p := range DefaultProtocols {
 		t.Run(string(p), func(t *testing.T) {
 			fw := &memForward{}
 			s, gw, loc := fakeGateway(t, responder.Config{NATPMP: p == NATPMP, PCP: p == PCP, UPnP: p == UPnP, Forward: fw})
-			cl := protoClient(p, gw, loc)
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			m, err := cl.mapPort(ctx, 41641, netip.AddrPort{}, time.Hour)
-			if err != nil {
-				t.Fatal(err)
+			var ms []Mapping
+			for _, tcp := range []bool{false, true} {
+				cl := transportClient(p, gw, loc, tcp)
+				m, err := cl.mapPort(ctx, 41641, netip.AddrPort{}, time.Hour)
+				if err != nil {
+					t.Fatalf("tcp %v: %v", tcp, err)
+				}
+				want := netip.MustParseAddrPort("198.18.7.7:41641")
+				if m.Protocol != p || m.External != want || m.Lease < 59*time.Minute || m.Lease > time.Hour+time.Second {
+					t.Fatalf("tcp %v: mapping %+v, want %s %v for about 1 h", tcp, m, p, want)
+				}
+				again, err := cl.mapPort(ctx, 41641, m.External, time.Hour)
+				if err != nil || again.External != m.External {
+					t.Fatalf("tcp %v: refresh: %+v, %v", tcp, again, err)
+				}
+				ms = append(ms, m)
 			}
-			want := netip.MustParseAddrPort("198.18.7.7:41641")
-			if m.Protocol != p || m.External != want || m.Lease < 59*time.Minute || m.Lease > time.Hour+time.Second {
-				t.Fatalf("mapping %+v, want %s %v for about 1 h", m, p, want)
+			got := s.Mappings()
+			if len(got) != 2 || got[0].Proto != "tcp" || got[1].Proto != "udp" {
+				t.Fatalf("gateway holds %+v, want a TCP and a UDP mapping of 41641", got)
 			}
-			again, err := cl.mapPort(ctx, 41641, m.External, time.Hour)
-			if err != nil || again.External != m.External {
-				t.Fatalf("refresh: %+v, %v", again, err)
+			for _, g := range got {
+				if g.Ext != 41641 || g.Internal.Port() != 41641 {
+					t.Fatalf("gateway holds %+v, want mappings of 41641", got)
+				}
 			}
-			if got := s.Mappings(); len(got) != 1 || got[0].Ext != 41641 || got[0].Internal.Port() != 41641 {
-				t.Fatalf("gateway holds %+v, want one mapping of 41641", got)
+			for i, tcp := range []bool{false, true} {
+				if err := transportClient(p, gw, loc, tcp).unmapPort(ctx, 41641, ms[i]); err != nil {
+					t.Fatal(err)
+				}
+				if got := s.Mappings(); len(got) != 1-i {
+					t.Fatalf("after deleting tcp %v the gateway holds %+v", tcp, got)
+				}
 			}
-			if err := cl.unmapPort(ctx, 41641, m); err != nil {
-				t.Fatal(err)
-			}
-			if got := s.Mappings(); len(got) != 0 {
-				t.Fatalf("after delete the gateway holds %+v", got)
-			}
-			if a, r := fw.counts(); a != 1 || r != 1 {
-				t.Errorf("forwards added %d removed %d, want one each", a, r)
+			if a, r := fw.counts(); a != 2 || r != 2 {
+				t.Errorf("forwards added %d removed %d, want two each", a, r)
 			}
 		})
 	}

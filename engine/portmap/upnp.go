@@ -50,6 +50,14 @@ type upnpClient struct {
 	// gateway).
 	location *url.URL
 	svc      igdService
+	tcp      bool // map a TCP port, not UDP
+}
+
+func (c *upnpClient) proto() string {
+	if c.tcp {
+		return "TCP"
+	}
+	return "UDP"
 }
 
 func (c *upnpClient) protocol() Protocol { return UPnP }
@@ -219,7 +227,7 @@ func (c *upnpClient) mapPort(ctx context.Context, internal uint16, prev netip.Ad
 	}
 	secs := uint32(lease / time.Second)
 	add := func(port uint16, secs uint32) error {
-		return c.svc.AddPortMappingCtx(ctx, "", port, "UDP", internal, c.self.String(), true, upnpDesc, secs)
+		return c.svc.AddPortMappingCtx(ctx, "", port, c.proto(), internal, c.self.String(), true, upnpDesc, secs)
 	}
 	err := add(ext, secs)
 	if upnpCode(err) == 725 { // OnlyPermanentLeasesSupported
@@ -236,7 +244,7 @@ func (c *upnpClient) mapPort(ctx context.Context, internal uint16, prev netip.Ad
 	}
 	ip, err := c.externalIP(ctx)
 	if err != nil {
-		c.svc.DeletePortMappingCtx(ctx, "", ext, "UDP")
+		c.svc.DeletePortMappingCtx(ctx, "", ext, c.proto())
 		return Mapping{}, err
 	}
 	m := Mapping{Protocol: UPnP, External: netip.AddrPortFrom(ip, ext), Lease: time.Duration(secs) * time.Second}
@@ -263,7 +271,7 @@ func (c *upnpClient) unmapPort(ctx context.Context, _ uint16, m Mapping) error {
 	if err := c.connect(ctx); err != nil {
 		return err
 	}
-	if err := c.svc.DeletePortMappingCtx(ctx, "", m.External.Port(), "UDP"); err != nil {
+	if err := c.svc.DeletePortMappingCtx(ctx, "", m.External.Port(), c.proto()); err != nil {
 		return upnpErr("DeletePortMapping", err)
 	}
 	return nil

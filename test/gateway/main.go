@@ -102,7 +102,8 @@ func main() {
 	}
 }
 
-// nft forwards mapped UDP ports with a DNAT map in table ip rfgw.
+// nft forwards mapped ports with DNAT maps in table ip rfgw: "ports"
+// for UDP, "tcpports" for TCP.
 type nft struct{}
 
 func newNFT(wan netip.Addr) (*nft, error) {
@@ -110,9 +111,21 @@ func newNFT(wan netip.Addr) (*nft, error) {
 	n.run("delete table ip rfgw") // a table left by a killed run
 	err := n.run(fmt.Sprintf(`table ip rfgw {
   map ports { type inet_service : ipv4_addr . inet_service; }
-  chain prerouting { type nat hook prerouting priority dstnat; ip daddr %s dnat ip to udp dport map @ports; }
-}`, wan))
+  map tcpports { type inet_service : ipv4_addr . inet_service; }
+  chain prerouting { type nat hook prerouting priority dstnat;
+    ip daddr %s dnat ip to udp dport map @ports
+    ip daddr %s dnat ip to tcp dport map @tcpports
+  }
+}`, wan, wan))
 	return n, err
+}
+
+// mapName is the DNAT map of transport proto.
+func mapName(proto string) string {
+	if proto == "tcp" {
+		return "tcpports"
+	}
+	return "ports"
 }
 
 func (n *nft) run(script string) error {
@@ -124,12 +137,12 @@ func (n *nft) run(script string) error {
 	return nil
 }
 
-func (n *nft) Add(ext uint16, to netip.AddrPort) error {
-	return n.run(fmt.Sprintf("add element ip rfgw ports { %d : %s . %d }", ext, to.Addr(), to.Port()))
+func (n *nft) Add(proto string, ext uint16, to netip.AddrPort) error {
+	return n.run(fmt.Sprintf("add element ip rfgw %s { %d : %s . %d }", mapName(proto), ext, to.Addr(), to.Port()))
 }
 
-func (n *nft) Remove(ext uint16) error {
-	return n.run(fmt.Sprintf("delete element ip rfgw ports { %d }", ext))
+func (n *nft) Remove(proto string, ext uint16) error {
+	return n.run(fmt.Sprintf("delete element ip rfgw %s { %d }", mapName(proto), ext))
 }
 
 func (n *nft) close() { n.run("delete table ip rfgw") }

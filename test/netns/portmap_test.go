@@ -55,9 +55,19 @@ func stopCmd(c *exec.Cmd) {
 
 var elemRE = regexp.MustCompile(`(\d+) : ([\d.]+) \. (\d+)`)
 
-// forwards lists the DNAT map on home's router: "ext -> ip:port".
+// forwards lists the UDP DNAT map on home's router: "ext -> ip:port".
 func (nl *natLab) forwards(home string) []string {
-	out, err := nsCmd(nl.prefix+"-r"+home, "nft", "list", "map", "ip", "rfgw", "ports")
+	return nl.forwardsOf(home, "udp")
+}
+
+// forwardsOf lists the DNAT map of transport proto ("udp", "tcp") on
+// home's router.
+func (nl *natLab) forwardsOf(home, proto string) []string {
+	m := "ports"
+	if proto == "tcp" {
+		m = "tcpports"
+	}
+	out, err := nsCmd(nl.prefix+"-r"+home, "nft", "list", "map", "ip", "rfgw", m)
 	if err != nil {
 		nl.t.Fatalf("list forwards: %v\n%s", err, out)
 	}
@@ -151,29 +161,39 @@ func TestPortMapLab(t *testing.T) {
 				t.Errorf("a does not advertise %s: %v", pm.External, st.Self.Endpoints)
 			}
 
+			// The member relay's TCP port is mapped too (a is reachable).
+			waitUntil(t, 15*time.Second, "the member relay's TCP mapping", func() bool { return len(nl.forwardsOf("a", "tcp")) == 1 })
+			tcpFw := nl.forwardsOf("a", "tcp")
+
 			nl.stop("a")
-			if fw := nl.forwards("a"); len(fw) != 0 {
+			if fw := append(nl.forwards("a"), nl.forwardsOf("a", "tcp")...); len(fw) != 0 {
 				t.Fatalf("router still forwards %q after a clean stop", fw)
 			}
 
 			nl.start("a", "--relay", relayURL)
-			waitUntil(t, 15*time.Second, "mapped again", func() bool { return len(nl.forwards("a")) == 1 })
+			waitUntil(t, 15*time.Second, "mapped again", func() bool {
+				return len(nl.forwards("a")) == 1 && len(nl.forwardsOf("a", "tcp")) == 1
+			})
 			nl.kill("a")
-			if fw := nl.forwards("a"); len(fw) != 1 {
-				t.Fatalf("after kill -9 the router forwards %q, want the stale mapping", fw)
+			if fw := append(nl.forwards("a"), nl.forwardsOf("a", "tcp")...); len(fw) != 2 {
+				t.Fatalf("after kill -9 the router forwards %q, want the stale UDP and TCP mappings", fw)
 			}
 			nl.start("a", "--relay", relayURL)
 			waitUntil(t, 15*time.Second, "a maps after the crash", func() bool { return nl.portMapping("a").Protocol == proto })
+			time.Sleep(time.Second) // a duplicate, if any, would come now
 			fw := nl.forwards("a")
 			if len(fw) != 1 || fw[0] != port+" -> "+nl.nodes["a"].underlay+":"+port {
 				t.Fatalf("after a crash and restart the router forwards %q, want the one mapping replaced", fw)
+			}
+			if got := nl.forwardsOf("a", "tcp"); !slices.Equal(got, tcpFw) {
+				t.Fatalf("after a crash and restart the router forwards TCP %q, want %q replaced", got, tcpFw)
 			}
 			waitUntil(t, 20*time.Second, "c->a direct after the restart", func() bool {
 				p, _ := nl.pathOf("c", "a")
 				return p == "direct" && nl.pings("c", "a")
 			})
-			summary("%s: mapped %s (lease %d s) %v after the daemon started, c->a direct %v after; clean stop removed the forward; kill -9 + restart left %d forward",
-				proto, pm.External, pm.LeaseS, toMap.Round(time.Millisecond), direct.Round(time.Millisecond), len(fw))
+			summary("%s: mapped %s (lease %d s) %v after the daemon started, c->a direct %v after; member relay TCP %q; clean stop removed the forwards; kill -9 + restart left %d UDP and %d TCP forward",
+				proto, pm.External, pm.LeaseS, toMap.Round(time.Millisecond), direct.Round(time.Millisecond), tcpFw, len(fw), len(tcpFw))
 		})
 	}
 	for _, proto := range []string{"pcp", "nat-pmp"} {
@@ -194,7 +214,7 @@ func TestPortMapLab(t *testing.T) {
 			before, _ := os.ReadFile(logPath)
 			time.Sleep(30 * time.Second) // two and a half leases
 			after, _ := os.ReadFile(logPath)
-			refreshes := strings.Count(string(after[len(before):]), proto+": refresh")
+			refreshes := strings.Count(string(after[len(before):]), proto+": refresh udp") // the relay's TCP mapping is refreshed too
 			expired := strings.Count(string(after[len(before):]), "expired")
 			if fw := nl.forwards("a"); len(fw) != 1 || refreshes < 4 || expired != 0 {
 				t.Fatalf("after 30 s: forwards %q, %d refreshes, %d expiries; want the mapping kept by a refresh every ~6 s", fw, refreshes, expired)

@@ -80,9 +80,9 @@ func (s *Server) natpmp(b []byte, src netip.AddrPort) []byte {
 		r[1] = 0x80 | op
 		binary.BigEndian.PutUint32(r[4:8], s.epoch())
 		copy(r[8:10], b[4:6])
-		if op == 2 { // TCP: we only forward UDP
-			binary.BigEndian.PutUint16(r[2:4], 5)
-			return r
+		proto := "udp"
+		if op == 2 {
+			proto = "tcp"
 		}
 		in := netip.AddrPortFrom(src.Addr(), binary.BigEndian.Uint16(b[4:6]))
 		want := binary.BigEndian.Uint16(b[6:8])
@@ -92,10 +92,10 @@ func (s *Server) natpmp(b []byte, src netip.AddrPort) []byte {
 			return r
 		}
 		if life == 0 {
-			s.release("nat-pmp", in, [12]byte{}, false)
+			s.release("nat-pmp", proto, in, [12]byte{}, false)
 			return r
 		}
-		m, err := s.grant("nat-pmp", in, want, time.Duration(life)*time.Second, [12]byte{}, false)
+		m, err := s.grant("nat-pmp", proto, in, want, time.Duration(life)*time.Second, [12]byte{}, false)
 		if err != nil {
 			binary.BigEndian.PutUint16(r[2:4], 3)
 			return r
@@ -149,7 +149,13 @@ func (s *Server) pcp(b []byte, src netip.AddrPort) []byte {
 	if client != src.Addr() {
 		return resp(pcpAddressMismatch, 0, payload)
 	}
-	if payload[12] != 17 {
+	var proto string
+	switch payload[12] {
+	case 17:
+		proto = "udp"
+	case 6:
+		proto = "tcp"
+	default:
 		return resp(pcpUnsuppProtocol, 0, payload)
 	}
 	nonce := [12]byte(payload[0:12])
@@ -160,12 +166,12 @@ func (s *Server) pcp(b []byte, src netip.AddrPort) []byte {
 		return resp(pcpMalformed, 0, payload)
 	}
 	if life == 0 {
-		if err := s.release("pcp", in, nonce, true); err != nil {
+		if err := s.release("pcp", proto, in, nonce, true); err != nil {
 			return resp(pcpNotAuthorized, 0, payload)
 		}
 		return resp(pcpSuccess, 0, payload)
 	}
-	m, err := s.grant("pcp", in, want, time.Duration(life)*time.Second, nonce, true)
+	m, err := s.grant("pcp", proto, in, want, time.Duration(life)*time.Second, nonce, true)
 	switch {
 	case errors.Is(err, errNotAuthorized):
 		return resp(pcpNotAuthorized, 0, payload)

@@ -11,15 +11,16 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 )
 
-// Forwarder applies mappings: traffic to the external port goes to the
-// internal address.
+// Forwarder applies mappings: traffic to the external port (of transport
+// proto, "udp" or "tcp") goes to the internal address.
 type Forwarder interface {
-	Add(ext uint16, to netip.AddrPort) error
-	Remove(ext uint16) error
+	Add(proto string, ext uint16, to netip.AddrPort) error
+	Remove(proto string, ext uint16) error
 }
 
 // Config configures a Server.
@@ -38,6 +39,7 @@ type Config struct {
 
 // Mapping is one granted mapping.
 type Mapping struct {
+	Proto    string // "udp" or "tcp"
 	Ext      uint16
 	Internal netip.AddrPort
 	Via      string    // protocol that made it
@@ -51,7 +53,13 @@ type Server struct {
 	start time.Time
 
 	mu   sync.Mutex
-	maps map[uint16]*Mapping // by external port
+	maps map[portKey]*Mapping // by transport and external port
+}
+
+// portKey is a transport ("udp", "tcp") and an external port.
+type portKey struct {
+	proto string
+	ext   uint16
 }
 
 // New makes a Server.
@@ -62,7 +70,7 @@ func New(cfg Config) *Server {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	return &Server{cfg: cfg, start: time.Now(), maps: map[uint16]*Mapping{}}
+	return &Server{cfg: cfg, start: time.Now(), maps: map[portKey]*Mapping{}}
 }
 
 // Mappings returns the current mappings by external port.
@@ -73,7 +81,12 @@ func (s *Server) Mappings() []Mapping {
 	for _, m := range s.maps {
 		out = append(out, *m)
 	}
-	slices.SortFunc(out, func(a, b Mapping) int { return int(a.Ext) - int(b.Ext) })
+	slices.SortFunc(out, func(a, b Mapping) int {
+		if a.Proto != b.Proto {
+			return strings.Compare(a.Proto, b.Proto)
+		}
+		return int(a.Ext) - int(b.Ext)
+	})
 	return out
 }
 
@@ -82,24 +95,24 @@ func (s *Server) epoch() uint32 { return uint32(time.Since(s.start) / time.Secon
 // Expire removes lapsed mappings; call it periodically.
 func (s *Server) Expire(now time.Time) {
 	s.mu.Lock()
-	var gone []uint16
-	for ext, m := range s.maps {
+	var gone []portKey
+	for k, m := range s.maps {
 		if !m.Expires.IsZero() && now.After(m.Expires) {
-			delete(s.maps, ext)
-			gone = append(gone, ext)
+			delete(s.maps, k)
+			gone = append(gone, k)
 		}
 	}
 	s.mu.Unlock()
-	for _, ext := range gone {
-		s.cfg.Logf("mapping %d expired", ext)
-		s.unforward(ext)
+	for _, k := range gone {
+		s.cfg.Logf("mapping %s %d expired", k.proto, k.ext)
+		s.unforward(k)
 	}
 }
 
-// byInternal finds the mapping of internal. Caller holds s.mu.
-func (s *Server) byInternalLocked(in netip.AddrPort) *Mapping {
+// byInternalLocked finds the proto mapping of in. Caller holds s.mu.
+func (s *Server) byInternalLocked(proto string, in netip.AddrPort) *Mapping {
 	for _, m := range s.maps {
-		if m.Internal == in {
+		if m.Proto == proto && m.Internal == in {
 			return m
 		}
 	}
@@ -109,12 +122,13 @@ func (s *Server) byInternalLocked(in netip.AddrPort) *Mapping {
 // errConflict: the external port belongs to another internal address.
 var errConflict = fmt.Errorf("external port in use")
 
-// grant creates or refreshes the mapping of in (NAT-PMP and PCP: one per
-// internal address and port), preferring external port want.
-func (s *Server) grant(via string, in netip.AddrPort, want uint16, lease time.Duration, nonce [12]byte, checkNonce bool) (Mapping, error) {
+// grant creates or refreshes the proto mapping of in (NAT-PMP and PCP:
+// one per transport, internal address and port), preferring external
+// port want.
+func (s *Server) grant(via, proto string, in netip.AddrPort, want uint16, lease time.Duration, nonce [12]byte, checkNonce bool) (Mapping, error) {
 	lease = min(lease, s.cfg.MaxLease)
 	s.mu.Lock()
-	m := s.byInternalLocked(in)
+	m := s.byInternalLocked(proto, in)
 	if m != nil && checkNonce && m.Via == "pcp" && m.nonce != nonce {
 		s.mu.Unlock()
 		return Mapping{}, errNotAuthorized
@@ -125,36 +139,36 @@ func (s *Server) grant(via string, in netip.AddrPort, want uint16, lease time.Du
 		if ext == 0 {
 			ext = in.Port()
 		}
-		for s.maps[ext] != nil || ext < 1024 {
+		for s.maps[portKey{proto, ext}] != nil || ext < 1024 {
 			ext++
 			if ext == 0 {
 				ext = 1024
 			}
 		}
-		m = &Mapping{Ext: ext, Internal: in}
-		s.maps[ext] = m
+		m = &Mapping{Proto: proto, Ext: ext, Internal: in}
+		s.maps[portKey{proto, ext}] = m
 	}
 	m.Via, m.nonce, m.Expires = via, nonce, time.Now().Add(lease)
 	out := *m
 	s.mu.Unlock()
 	if isNew {
-		s.cfg.Logf("%s: map %d -> %v for %v", via, out.Ext, in, lease)
-		if err := s.forward(out.Ext, in); err != nil {
-			s.remove(out.Ext)
+		s.cfg.Logf("%s: map %s %d -> %v for %v", via, proto, out.Ext, in, lease)
+		if err := s.forward(portKey{proto, out.Ext}, in); err != nil {
+			s.remove(portKey{proto, out.Ext})
 			return Mapping{}, err
 		}
 	} else {
-		s.cfg.Logf("%s: refresh %d -> %v for %v", via, out.Ext, in, lease)
+		s.cfg.Logf("%s: refresh %s %d -> %v for %v", via, proto, out.Ext, in, lease)
 	}
 	return out, nil
 }
 
 var errNotAuthorized = fmt.Errorf("mapping belongs to another nonce")
 
-// release deletes the mapping of in, if any.
-func (s *Server) release(via string, in netip.AddrPort, nonce [12]byte, checkNonce bool) error {
+// release deletes the proto mapping of in, if any.
+func (s *Server) release(via, proto string, in netip.AddrPort, nonce [12]byte, checkNonce bool) error {
 	s.mu.Lock()
-	m := s.byInternalLocked(in)
+	m := s.byInternalLocked(proto, in)
 	if m == nil {
 		s.mu.Unlock()
 		return nil
@@ -163,52 +177,52 @@ func (s *Server) release(via string, in netip.AddrPort, nonce [12]byte, checkNon
 		s.mu.Unlock()
 		return errNotAuthorized
 	}
-	ext := m.Ext
-	delete(s.maps, ext)
+	k := portKey{proto, m.Ext}
+	delete(s.maps, k)
 	s.mu.Unlock()
-	s.cfg.Logf("%s: delete %d -> %v", via, ext, in)
-	s.unforward(ext)
+	s.cfg.Logf("%s: delete %s %d -> %v", via, proto, k.ext, in)
+	s.unforward(k)
 	return nil
 }
 
-// remove deletes the mapping on ext.
-func (s *Server) remove(ext uint16) bool {
+// remove deletes the mapping on k.
+func (s *Server) remove(k portKey) bool {
 	s.mu.Lock()
-	_, ok := s.maps[ext]
-	delete(s.maps, ext)
+	_, ok := s.maps[k]
+	delete(s.maps, k)
 	s.mu.Unlock()
 	if ok {
-		s.unforward(ext)
+		s.unforward(k)
 	}
 	return ok
 }
 
-func (s *Server) forward(ext uint16, to netip.AddrPort) error {
+func (s *Server) forward(k portKey, to netip.AddrPort) error {
 	if s.cfg.Forward == nil {
 		return nil
 	}
-	return s.cfg.Forward.Add(ext, to)
+	return s.cfg.Forward.Add(k.proto, k.ext, to)
 }
 
-func (s *Server) unforward(ext uint16) {
+func (s *Server) unforward(k portKey) {
 	if s.cfg.Forward == nil {
 		return
 	}
-	if err := s.cfg.Forward.Remove(ext); err != nil {
-		s.cfg.Logf("remove forward %d: %v", ext, err)
+	if err := s.cfg.Forward.Remove(k.proto, k.ext); err != nil {
+		s.cfg.Logf("remove forward %s %d: %v", k.proto, k.ext, err)
 	}
 }
 
 // Close removes every mapping's forward.
 func (s *Server) Close() {
 	s.mu.Lock()
-	exts := make([]uint16, 0, len(s.maps))
-	for ext := range s.maps {
-		exts = append(exts, ext)
+	keys := make([]portKey, 0, len(s.maps))
+	for k := range s.maps {
+		keys = append(keys, k)
 	}
-	s.maps = map[uint16]*Mapping{}
+	s.maps = map[portKey]*Mapping{}
 	s.mu.Unlock()
-	for _, ext := range exts {
-		s.unforward(ext)
+	for _, k := range keys {
+		s.unforward(k)
 	}
 }

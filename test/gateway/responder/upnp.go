@@ -92,68 +92,82 @@ func (s *Server) soap(w http.ResponseWriter, r *http.Request) {
 			soapFault(w, 402, "Invalid Args")
 			return
 		}
-		if !strings.EqualFold(args["NewProtocol"], "UDP") {
-			soapFault(w, 501, "Action Failed")
+		proto, ok := upnpProto(args["NewProtocol"])
+		if !ok {
+			soapFault(w, 402, "Invalid Args")
 			return
 		}
 		if client != from.Addr().Unmap() {
 			soapFault(w, 606, "Action not authorized")
 			return
 		}
-		if err := s.upnpAdd(uint16(ext), netip.AddrPortFrom(client, uint16(inPort)), time.Duration(lease)*time.Second); err != nil {
+		if err := s.upnpAdd(portKey{proto, uint16(ext)}, netip.AddrPortFrom(client, uint16(inPort)), time.Duration(lease)*time.Second); err != nil {
 			soapFault(w, 718, "ConflictInMappingEntry")
 			return
 		}
 		soapOK(w, action, "")
 	case "DeletePortMapping":
 		ext, err := strconv.ParseUint(args["NewExternalPort"], 10, 16)
-		if err != nil {
+		proto, ok := upnpProto(args["NewProtocol"])
+		if err != nil || !ok {
 			soapFault(w, 402, "Invalid Args")
 			return
 		}
+		k := portKey{proto, uint16(ext)}
 		s.mu.Lock()
-		m := s.maps[uint16(ext)]
+		m := s.maps[k]
 		mine := m != nil && m.Internal.Addr() == from.Addr().Unmap()
 		s.mu.Unlock()
-		if !mine || !s.remove(uint16(ext)) {
+		if !mine || !s.remove(k) {
 			soapFault(w, 714, "NoSuchEntryInArray")
 			return
 		}
-		s.cfg.Logf("upnp: delete %d", ext)
+		s.cfg.Logf("upnp: delete %s %d", proto, ext)
 		soapOK(w, action, "")
 	default:
 		soapFault(w, 401, "Invalid Action")
 	}
 }
 
-// upnpAdd maps ext to in: a new entry, or an update of the same internal
+// upnpProto is the transport a NewProtocol argument names.
+func upnpProto(arg string) (string, bool) {
+	switch {
+	case strings.EqualFold(arg, "UDP"):
+		return "udp", true
+	case strings.EqualFold(arg, "TCP"):
+		return "tcp", true
+	}
+	return "", false
+}
+
+// upnpAdd maps k to in: a new entry, or an update of the same internal
 // client's entry (UPnP overwrites its own mapping); another client's
 // port is a conflict.
-func (s *Server) upnpAdd(ext uint16, in netip.AddrPort, lease time.Duration) error {
+func (s *Server) upnpAdd(k portKey, in netip.AddrPort, lease time.Duration) error {
 	s.mu.Lock()
-	m := s.maps[ext]
+	m := s.maps[k]
 	if m != nil && m.Internal.Addr() != in.Addr() {
 		s.mu.Unlock()
 		return errConflict
 	}
 	fresh := m == nil || m.Internal != in
 	old := m
-	m = &Mapping{Ext: ext, Internal: in, Via: "upnp"}
+	m = &Mapping{Proto: k.proto, Ext: k.ext, Internal: in, Via: "upnp"}
 	if lease > 0 { // as asked: UPnP has no way to grant less
 		m.Expires = time.Now().Add(lease)
 	}
-	s.maps[ext] = m
+	s.maps[k] = m
 	s.mu.Unlock()
 	if !fresh {
-		s.cfg.Logf("upnp: refresh %d -> %v for %v", ext, in, lease)
+		s.cfg.Logf("upnp: refresh %s %d -> %v for %v", k.proto, k.ext, in, lease)
 		return nil
 	}
 	if old != nil {
-		s.unforward(ext)
+		s.unforward(k)
 	}
-	s.cfg.Logf("upnp: map %d -> %v for %v", ext, in, lease)
-	if err := s.forward(ext, in); err != nil {
-		s.remove(ext)
+	s.cfg.Logf("upnp: map %s %d -> %v for %v", k.proto, k.ext, in, lease)
+	if err := s.forward(k, in); err != nil {
+		s.remove(k)
 		return err
 	}
 	return nil
