@@ -18,9 +18,9 @@ const pongWait = time.Second
 
 // calm returns how long p's direct path has been steady and without data
 // (since the path was chosen, or since data last stopped, as maintenance
-// saw it), or 0 when it is not calm at all. Data that just began does
-// not end the calm at once: the trust window keeps its quiet length until
-// the first heartbeats under data are answered (trustWindow).
+// saw it), or 0 when it is not calm at all. Data that just began on a
+// calm path leaves it trusted for a hot trust window, time for the first
+// heartbeats under data to be answered (trustUntil).
 func (c *Conn) calm(p *peer, now mono) mono {
 	if c.t.quietMax <= c.t.quietHeartbeat || p.best == nil {
 		return 0

@@ -153,6 +153,18 @@ func TestQuietBackoff(t *testing.T) {
 			}
 		})
 	})
+	t.Run("a calm path that dies as data begins is given up within the hot window", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newQuietSim(t)
+			s.run(5 * time.Minute)
+			s.busy, s.down = true, true
+			at := time.Since(s.start)
+			s.run(10 * time.Second)
+			if s.lostT == 0 || s.lostT-at > s.c.t.hotTrust+s.c.t.tick {
+				t.Errorf("data began on a dead path at %v, given up at %v (want within %v)", at, s.lostT, s.c.t.hotTrust+s.c.t.tick)
+			}
+		})
+	})
 	t.Run("a lost pong is retried at the fast heartbeat", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s := newQuietSim(t)

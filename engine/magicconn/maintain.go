@@ -44,6 +44,7 @@ func (c *Conn) maintain() {
 // while direct and every retry interval (with a call-me-maybe) while not.
 func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
 	busy := c.busy(p, now)
+	routeChanged := busy != p.wasBusy // the trust window changed (trustUntil)
 	switch {
 	case busy && !p.wasBusy:
 		p.busySince = now
@@ -51,7 +52,6 @@ func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
 		p.busyEnd = now
 	}
 	p.wasBusy = busy
-	routeChanged := false
 	for _, cd := range p.cands {
 		if !cd.told && cd != p.best && now-cd.heard() > mono(c.t.candidateTTL) {
 			c.removeCandLocked(p, cd)
@@ -115,5 +115,5 @@ func (c *Conn) routeTrustShortLocked(p *peer, now mono) bool {
 		return false
 	}
 	r := p.route.Load()
-	return r.direct == b.addr && r.trustUntil <= now+mono(c.t.tick) && b.lastPong+c.trustWindow(p, now) > r.trustUntil
+	return r.direct == b.addr && r.trustUntil <= now+mono(c.t.tick) && c.trustUntil(p, b, now) > r.trustUntil
 }

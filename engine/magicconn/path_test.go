@@ -263,7 +263,7 @@ func TestQuietPeer(t *testing.T) {
 	d := defaultTiming()
 	c.t = d
 	// Maintenance has seen data flow for a while (data that begins on a
-	// calm path keeps the quiet window for a moment: TestQuietBackoff).
+	// calm path is trusted a moment longer: TestTrustUntil).
 	p.wasBusy, p.busySince = true, later-mono(time.Minute)
 	noteData(p, dataMin, later)
 	if !c.hot(p, later) || c.trustWindow(p, later) != mono(d.hotTrust) {

@@ -54,11 +54,12 @@ type peer struct {
 	vaddr *net.UDPAddr // handed to quic-go; never modified
 
 	// The data path reads these without the lock.
-	route        atomic.Pointer[route]
-	lastSend     atomic.Int64 // mono of the last QUIC packet sent
-	lastRecv     atomic.Int64 // mono of the last QUIC packet received
-	lastData     atomic.Int64 // mono of the last data: a bulk packet, or a QUIC packet of dataMin bytes or more
-	lastFullPing atomic.Int64 // mono of the last round of pings to every candidate
+	route         atomic.Pointer[route]
+	lastSend      atomic.Int64 // mono of the last QUIC packet sent
+	lastRecv      atomic.Int64 // mono of the last QUIC packet received
+	lastData      atomic.Int64 // mono of the last data: a bulk packet, or a QUIC packet of dataMin bytes or more
+	lastRelayData atomic.Int64 // mono of the last data received through a relay
+	lastFullPing  atomic.Int64 // mono of the last round of pings to every candidate
 
 	// Guarded by Conn.mu.
 	known        bool   // told by SetPeer or PeerAddr; else kept in the unknown LRU
@@ -258,10 +259,51 @@ func (c *Conn) claimAddrLocked(a netip.AddrPort, p *peer, strong bool, now mono)
 	c.byAddr[a] = p
 }
 
-// trusted reports whether cd, a candidate of p, had a pong within p's
-// trust window.
+// trusted reports whether cd, a candidate of p, is trusted now: it had a
+// pong within p's trust window, or data began lately on a path that was
+// trusted then (trustUntil).
 func (c *Conn) trusted(p *peer, cd *candidate, now mono) bool {
-	return cd != nil && cd.lastPong != 0 && now-cd.lastPong < c.trustWindow(p, now)
+	return now < c.trustUntil(p, cd, now)
+}
+
+// trustUntil returns when cd, a candidate of p, stops being trusted, as
+// things stand at now: a trust window after its last pong, and no
+// earlier than a trust window after data began on it if it was trusted
+// then. Data that begins on a calm path finds its last pong old (a
+// backed-off heartbeat pings every 20 s); the shorter window of a busy
+// path would drop it at once, so the path gets as long as a hot path
+// does after a pong for the first heartbeats under data to be answered.
+// The first answer ends that grace, so a path that dies while carrying
+// data is left within the hot window like any other; one that died
+// just before the data began is left a window after it began.
+func (c *Conn) trustUntil(p *peer, cd *candidate, now mono) mono {
+	if cd == nil || cd.lastPong == 0 {
+		return 0
+	}
+	w := c.trustWindow(p, now)
+	until := cd.lastPong + w
+	if start, ok := c.dataBegan(p, w, now); ok && start < cd.lastPong+c.quietTrustWindow(p, start) {
+		until = max(until, start+w)
+	}
+	return until
+}
+
+// dataBegan returns when data began to cross p's path, if p is busy and
+// the data may be crossing it: a peer that sent us data through its relay
+// within the trust window w of that moment does not trust our direct
+// path, so its data is no reason to keep trusting the path either.
+func (c *Conn) dataBegan(p *peer, w, now mono) (mono, bool) {
+	if !c.busy(p, now) {
+		return 0, false
+	}
+	start := now // maintenance has not seen the data yet: it began within a tick
+	if p.wasBusy {
+		start = p.busySince
+	}
+	if r := mono(p.lastRelayData.Load()); r != 0 && r > start-w {
+		return 0, false
+	}
+	return start, true
 }
 
 // busy reports whether data (not only QUIC keepalives) crossed p's path
@@ -276,11 +318,6 @@ func (c *Conn) busy(p *peer, now mono) bool {
 // a quiet peer, which is pinged less often (signing and checking disco
 // messages is most of an idle node's CPU).
 func (c *Conn) trustWindow(p *peer, now mono) mono {
-	if c.busy(p, now) && (!p.wasBusy || now-p.busySince < mono(c.t.trust)) {
-		// Data just began: the quiet window holds until the first
-		// heartbeats under data are answered.
-		return max(mono(c.t.trust), c.quietTrustWindow(p, now))
-	}
 	switch {
 	case c.hot(p, now):
 		return mono(c.t.hotTrust)
@@ -371,7 +408,7 @@ func (c *Conn) updateRouteLocked(p *peer) {
 	if b := p.best; b != nil {
 		r.direct = b.addr
 		r.directUA = b.ua
-		r.trustUntil = b.lastPong + c.trustWindow(p, c.now())
+		r.trustUntil = c.trustUntil(p, b, c.now())
 	} else if !p.member {
 		// A non-member is answered only where it last spoke from.
 		var last *candidate

@@ -125,6 +125,9 @@ func (c *Conn) onRelayPacket(rc *relayConn, src key.NodePublic, pkt []byte) {
 	}
 	p.lastRecv.Store(int64(now))
 	noteData(p, len(pkt), now)
+	if len(pkt) >= dataMin && mono(p.lastRelayData.Load()) != now {
+		p.lastRelayData.Store(int64(now))
+	}
 	c.ctr.relayRx.add(len(pkt))
 	bp := c.getBuf()
 	n := copy(*bp, pkt)
