@@ -1,7 +1,7 @@
 // Package disco encodes and decodes rayfish's path-discovery messages: the
-// small signed probes (Ping, Pong, CallMeMaybe) that peers exchange on the
-// UDP socket they also use for QUIC, and through the relay, to find and keep
-// direct paths.
+// small authenticated probes (Ping, Pong, CallMeMaybe) that peers exchange
+// on the UDP socket they also use for QUIC, and through the relay, to find
+// and keep direct paths.
 //
 // # Telling probes from QUIC and STUN
 //
@@ -23,15 +23,52 @@
 //
 // # Wire format
 //
-//	Magic (6) | sender node key (32) | ed25519 signature (64) | stamp (8) | type (1) | body
+//	Magic (6) | sender node key (32) | nonce (24) | stamp (8) | type (1) | sealed body | tag (16)
 //
-// The signature covers a domain-separation string, the receiver's node key,
-// the sender's node key, the stamp, the type and the body. Binding the
-// receiver's key means a captured message cannot be reflected to another
-// node: it only verifies for the node it was sent to. Ping and Pong carry a
-// random transaction id that the pinger matches, so a replayed Pong answers
-// no outstanding Ping. Bodies have fixed layouts and must have exactly the
-// expected length.
+// The body is sealed with XChaCha20-Poly1305 under the key of the ordered
+// pair (sender, receiver); the header before it (magic, sender, nonce,
+// stamp, type) is the additional data, so nothing in the message can be
+// changed without the tag failing. Bodies have fixed layouts and must have
+// exactly the expected length, checked before any cryptography. Ping and
+// Pong carry a random transaction id that the pinger matches, so a
+// replayed Pong answers no outstanding Ping. Sealing also hides the
+// addresses in Pongs and CallMeMaybes from relays and the LAN.
+//
+// # Keys: one Diffie-Hellman per pair, not a signature per message
+//
+// Until v2 every message was signed with the sender's ed25519 node key,
+// and verifying a signature (tens of microseconds) was half of an idle
+// node's CPU with 50 peers. Now two nodes derive their pair keys once
+// from their node keys (Keys.Pair): each converts its ed25519 key to X25519
+// (key.NodePrivate.X25519, key.NodePublic.X25519), the X25519
+// Diffie-Hellman of the two gives a secret only these two nodes can
+// compute, and HKDF-SHA256 of it with both public keys, in order, gives
+// one key per direction. A Keys caches the pairs of members, so a
+// message costs one AEAD open (about a microsecond) instead of a
+// signature check.
+//
+// What the signature gave, the pair key gives too: only the holder of
+// the sender's (or the receiver's) private key can seal a message that
+// opens, and the receiver knows the sender's key the moment it reads the
+// header, so first contact (a joiner pinging the node that invited it,
+// any key not yet vouched for) needs no signature either: the receiver
+// derives the pair for that key on the spot, at about the cost of the old
+// verification and only behind the caller's rate limit. The sender's and
+// receiver's keys are in the key derivation, in order, so a message
+// opens only for the receiver it was sealed for and only as coming from
+// its sender: it cannot be reflected back to its sender or sent on to a
+// third node. Low-order keys give no secret (crypto/ecdh refuses the
+// all-zero result) and are refused. What the pair key does not give is
+// proof to a third party, which disco never needs; and a node whose
+// private key leaked can be sent forged disco by the thief, who can
+// impersonate that node entirely anyway. Using one key for ed25519 and
+// X25519 is the libsodium construction, shown safe for signatures
+// alongside Diffie-Hellman (Thormarker, 2021).
+//
+// The nonce is a random 16-byte prefix drawn once per process and a
+// 64-bit counter, so it never repeats for a pair key, which lives as long
+// as the node keys: not within one process (the counter), not across
+// restarts (the prefix), whatever the clock does.
 //
 // # Freshness
 //
@@ -41,19 +78,17 @@
 // clock, and one it accepted before (or too far behind the newest it
 // accepted), so a captured ping or call-me-maybe replayed from another
 // address, or later, is ignored.
-//
-// Verifying a signature costs tens of microseconds, so a receiver facing a
-// flood can first look at Sender and drop messages from keys it does not
-// know before calling Decode.
 package disco
 
 import (
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
+
+	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/rayfish/rayfish/engine/key"
 )
@@ -62,22 +97,23 @@ import (
 // QUIC and STUN never produce it.
 const Magic = "\x00rfd\x1f\x80"
 
-// sigDomain separates disco signatures from every other use of node keys.
-const sigDomain = "rayfish disco v2\x00"
-
 const (
-	keyLen    = len(key.NodePublic{})
-	stampLen  = 8
-	stampOff  = len(Magic) + keyLen + ed25519.SignatureSize
-	headerLen = stampOff + stampLen + 1
-	addrLen   = 18 // 16-byte IPv6 (IPv4 mapped) address and 2-byte port
+	keyLen     = len(key.NodePublic{})
+	nonceOff   = len(Magic) + keyLen
+	nonceLen   = chacha20poly1305.NonceSizeX
+	stampOff   = nonceOff + nonceLen
+	stampLen   = 8
+	headerLen  = stampOff + stampLen + 1
+	tagLen     = chacha20poly1305.Overhead
+	addrLen    = 18 // 16-byte IPv6 (IPv4 mapped) address and 2-byte port
+	maxBodyLen = MaxEndpoints * addrLen
 )
 
 // MaxEndpoints is the most endpoints one CallMeMaybe carries.
 const MaxEndpoints = 16
 
 // MaxMessageLen is the length of the longest disco message.
-const MaxMessageLen = headerLen + MaxEndpoints*addrLen
+const MaxMessageLen = headerLen + maxBodyLen + tagLen
 
 // Message types on the wire.
 const (
@@ -99,11 +135,10 @@ func NewTxID() TxID {
 // Message is a disco message: *Ping, *Pong or *CallMeMaybe.
 type Message interface {
 	msgType() byte
-	appendBody(b []byte) []byte
 }
 
 // Ping asks the receiver to answer with a Pong on the path it arrived on.
-// The pinger's key is the message's sender key, returned by Decode.
+// The pinger's key is the message's sender key, returned by Open.
 type Ping struct {
 	TxID TxID
 }
@@ -129,19 +164,22 @@ func (*Ping) msgType() byte        { return typePing }
 func (*Pong) msgType() byte        { return typePong }
 func (*CallMeMaybe) msgType() byte { return typeCallMeMaybe }
 
-func (m *Ping) appendBody(b []byte) []byte { return append(b, m.TxID[:]...) }
-
-func (m *Pong) appendBody(b []byte) []byte {
-	b = append(b, m.TxID[:]...)
-	return appendAddr(b, m.Src)
-}
-
-func (m *CallMeMaybe) appendBody(b []byte) []byte {
-	for i, ep := range m.Endpoints {
-		if i == MaxEndpoints {
-			break
+// appendBody appends msg's body to b. A type switch rather than a method
+// keeps b on the caller's stack.
+func appendBody(b []byte, msg Message) []byte {
+	switch m := msg.(type) {
+	case *Ping:
+		return append(b, m.TxID[:]...)
+	case *Pong:
+		b = append(b, m.TxID[:]...)
+		return appendAddr(b, m.Src)
+	case *CallMeMaybe:
+		for i, ep := range m.Endpoints {
+			if i == MaxEndpoints {
+				break
+			}
+			b = appendAddr(b, ep)
 		}
-		b = appendAddr(b, ep)
 	}
 	return b
 }
@@ -161,85 +199,8 @@ func parseAddr(b []byte) netip.AddrPort {
 	return netip.AddrPortFrom(ip, port)
 }
 
-// Looks reports whether b starts with Magic, that is whether a packet on
-// the shared UDP socket is meant for disco rather than QUIC or STUN.
-func Looks(b []byte) bool {
-	return len(b) >= len(Magic) && string(b[:len(Magic)]) == Magic
-}
-
-// Sender returns the sender key claimed by the disco message b without
-// verifying anything, so a receiver can drop messages from unknown keys
-// before paying for signature verification.
-func Sender(b []byte) (key.NodePublic, bool) {
-	var from key.NodePublic
-	if len(b) < headerLen || !Looks(b) {
-		return from, false
-	}
-	copy(from[:], b[len(Magic):])
-	return from, true
-}
-
-// signedBytes returns what a message's signature covers; stampType is
-// the stamp and the type byte.
-func signedBytes(to, from key.NodePublic, stampType, body []byte) []byte {
-	s := make([]byte, 0, len(sigDomain)+2*keyLen+len(stampType)+len(body))
-	s = append(s, sigDomain...)
-	s = append(s, to[:]...)
-	s = append(s, from[:]...)
-	s = append(s, stampType...)
-	return append(s, body...)
-}
-
-// Encode returns msg from k to the node to, stamped now and signed by k.
-func Encode(k key.NodePrivate, to key.NodePublic, msg Message) []byte {
-	return encodeAt(k, to, msg, nextStamp())
-}
-
-func encodeAt(k key.NodePrivate, to key.NodePublic, msg Message, stamp Stamp) []byte {
-	from := k.Public()
-	body := msg.appendBody(make([]byte, 0, MaxMessageLen-headerLen))
-	st := binary.BigEndian.AppendUint64(make([]byte, 0, stampLen+1), uint64(stamp))
-	st = append(st, msg.msgType())
-	sig := k.Sign(signedBytes(to, from, st, body))
-
-	b := make([]byte, 0, headerLen+len(body))
-	b = append(b, Magic...)
-	b = append(b, from[:]...)
-	b = append(b, sig...)
-	b = append(b, st...)
-	return append(b, body...)
-}
-
-// Errors returned by Decode.
-var (
-	ErrNotDisco     = errors.New("disco: not a disco message")
-	ErrBadSignature = errors.New("disco: bad signature or wrong receiver")
-	ErrUnknownType  = errors.New("disco: unknown message type")
-	ErrBadLength    = errors.New("disco: bad message length")
-)
-
-// Header is what Decode learns besides the message: who sent it, and
-// when by its clock. Check Stamp with the sender's Window.
-type Header struct {
-	From  key.NodePublic
-	Stamp Stamp
-}
-
-// Decode verifies and parses the disco message b received by the node to.
-// It returns the sender's key and stamp, and the message. A message
-// signed for another receiver, tampered with or truncated is rejected;
-// freshness is the caller's to check (Window).
-func Decode(b []byte, to key.NodePublic) (Header, Message, error) {
-	from, ok := Sender(b)
-	if !ok {
-		return Header{}, nil, ErrNotDisco
-	}
-	h := Header{From: from, Stamp: Stamp(binary.BigEndian.Uint64(b[stampOff:]))}
-	sig := b[len(Magic)+keyLen : stampOff]
-	typ := b[headerLen-1]
-	body := b[headerLen:]
-
-	// Check the layout before the (expensive) signature.
+// bodyLen checks that n is a valid body length for type typ.
+func bodyLen(typ byte, n int) error {
 	var want int
 	switch typ {
 	case typePing:
@@ -247,33 +208,79 @@ func Decode(b []byte, to key.NodePublic) (Header, Message, error) {
 	case typePong:
 		want = len(TxID{}) + addrLen
 	case typeCallMeMaybe:
-		if len(body)%addrLen != 0 || len(body) > MaxEndpoints*addrLen {
-			return Header{}, nil, fmt.Errorf("%w: call-me-maybe body of %d bytes", ErrBadLength, len(body))
+		if n%addrLen != 0 || n > maxBodyLen {
+			return fmt.Errorf("%w: call-me-maybe body of %d bytes", ErrBadLength, n)
 		}
-		want = len(body)
+		want = n
 	default:
-		return Header{}, nil, fmt.Errorf("%w: %#x", ErrUnknownType, typ)
+		return fmt.Errorf("%w: %#x", ErrUnknownType, typ)
 	}
-	if len(body) != want {
-		return Header{}, nil, fmt.Errorf("%w: type %#x body of %d bytes, want %d", ErrBadLength, typ, len(body), want)
+	if n != want {
+		return fmt.Errorf("%w: type %#x body of %d bytes, want %d", ErrBadLength, typ, n, want)
 	}
-	if !from.Verify(signedBytes(to, from, b[stampOff:headerLen], body), sig) {
-		return Header{}, nil, ErrBadSignature
-	}
+	return nil
+}
 
-	switch typ {
-	case typePing:
-		return h, &Ping{TxID: TxID(body)}, nil
-	case typePong:
-		return h, &Pong{TxID: TxID(body[:12]), Src: parseAddr(body[12:])}, nil
-	default:
-		m := &CallMeMaybe{}
-		if len(body) > 0 {
-			m.Endpoints = make([]netip.AddrPort, 0, len(body)/addrLen)
-		}
-		for ; len(body) > 0; body = body[addrLen:] {
-			m.Endpoints = append(m.Endpoints, parseAddr(body))
-		}
-		return h, m, nil
+// Nonces: a per-process random prefix and a counter (see the package
+// documentation).
+var (
+	noncePrefix = func() (p [nonceLen - 8]byte) {
+		rand.Read(p[:]) // crypto/rand.Read never fails
+		return p
+	}()
+	nonceCount atomic.Uint64
+)
+
+func appendNonce(b []byte) []byte {
+	b = append(b, noncePrefix[:]...)
+	return binary.BigEndian.AppendUint64(b, nonceCount.Add(1))
+}
+
+// Looks reports whether b starts with Magic, that is whether a packet on
+// the shared UDP socket is meant for disco rather than QUIC or STUN.
+func Looks(b []byte) bool {
+	return len(b) >= len(Magic) && string(b[:len(Magic)]) == Magic
+}
+
+// Sender returns the sender key claimed by the disco message b without
+// checking anything else, so a receiver can pick the pair to open it with,
+// and drop messages from unknown keys before deriving a pair for them.
+func Sender(b []byte) (key.NodePublic, bool) {
+	var from key.NodePublic
+	if len(b) < headerLen+tagLen || !Looks(b) {
+		return from, false
 	}
+	copy(from[:], b[len(Magic):])
+	return from, true
+}
+
+// Errors returned by Open.
+var (
+	ErrNotDisco     = errors.New("disco: not a disco message")
+	ErrBadSignature = errors.New("disco: not authentic, or for another receiver")
+	ErrWrongPair    = errors.New("disco: sender is not the pair's peer")
+	ErrUnknownType  = errors.New("disco: unknown message type")
+	ErrBadLength    = errors.New("disco: bad message length")
+)
+
+// Header is what Open learns besides the message: who sent it, and
+// when by its clock. Check Stamp with the sender's Window.
+type Header struct {
+	From  key.NodePublic
+	Stamp Stamp
+}
+
+// Encode returns msg from k to the node to, stamped now. It derives the
+// pair's keys for this one message; senders of many messages keep a Pair
+// (or a Keys). It returns nil if there is no pair of k and to (see Keys.Pair).
+func Encode(k key.NodePrivate, to key.NodePublic, msg Message) []byte {
+	ks, err := NewKeys(k)
+	if err != nil {
+		return nil
+	}
+	p, err := ks.Pair(to, false)
+	if err != nil {
+		return nil
+	}
+	return p.Append(nil, msg)
 }

@@ -1,5 +1,6 @@
 // Package key holds rayfish's typed keys: node and network ed25519 key
-// pairs, their text forms, and the overlay addresses derived from a node key.
+// pairs, their text forms, a node key's X25519 form (for disco's pair
+// keys), and the overlay addresses derived from a node key.
 //
 // A node is its key: its id is the text form of its public key, and its
 // overlay IPv4 (in 100.64.0.0/10) and IPv6 (in rayfish's ULA /48) are derived

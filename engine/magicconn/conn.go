@@ -24,8 +24,8 @@ import (
 
 // Config configures a Conn.
 type Config struct {
-	// Key is this node's key: it signs disco messages and authenticates
-	// to relays.
+	// Key is this node's key: disco messages are sealed with keys
+	// derived from it (package disco), and it authenticates to relays.
 	Key key.NodePrivate
 	// PacketConn is the UDP socket. The Conn owns it from New on and
 	// closes it in Close. A *net.UDPConn in production; a simulated
@@ -159,6 +159,7 @@ type Conn struct {
 	t         timing
 	key       key.NodePrivate
 	pub       key.NodePublic
+	dk        *disco.Keys // members' disco pairs; its lock comes after mu
 	pc        net.PacketConn
 	pcR       addrPortReader // pc's allocation-free read, or nil
 	pcW       addrPortWriter // pc's allocation-free write, or nil
@@ -262,6 +263,10 @@ func New(cfg Config) (*Conn, error) {
 	if cfg.timing != nil {
 		t = *cfg.timing
 	}
+	dk, err := disco.NewKeys(cfg.Key)
+	if err != nil {
+		return nil, fmt.Errorf("magicconn: %w", err)
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -271,6 +276,7 @@ func New(cfg Config) (*Conn, error) {
 		t:           t,
 		key:         cfg.Key,
 		pub:         cfg.Key.Public(),
+		dk:          dk,
 		pc:          cfg.PacketConn,
 		log:         log,
 		epoch:       time.Now().Add(-time.Hour), // keep mono times of real events far from zero

@@ -3,6 +3,7 @@ package magicconn
 import (
 	"net"
 	"net/netip"
+	"sync"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/disco"
@@ -16,24 +17,38 @@ type pendingPing struct {
 	sent mono
 }
 
-// discoOut is a disco message to send once the lock is released: signing
-// costs tens of microseconds, too long to hold the lock the data path
-// takes.
+// discoOut is a disco message to send once the lock is released: sealing
+// may first derive the pair's keys (tens of microseconds), too long to
+// hold the lock the data path takes.
 type discoOut struct {
-	to   key.NodePublic
-	addr netip.AddrPort // UDP destination, when rc is nil
-	ua   *net.UDPAddr   // addr, if at hand
-	rc   *relayConn     // relay to send through, or nil
-	msg  disco.Message
+	to     key.NodePublic
+	member bool           // to is a member: keep its disco pair
+	addr   netip.AddrPort // UDP destination, when rc is nil
+	ua     *net.UDPAddr   // addr, if at hand
+	rc     *relayConn     // relay to send through, or nil
+	msg    disco.Message
+	pair   *disco.Pair // to seal with, if at hand (a non-member's is not kept)
 }
 
 type outbox []discoOut
 
-// flush signs and sends the messages in out.
+// flush seals and sends the messages in out.
 func (c *Conn) flush(out outbox) {
+	if len(out) == 0 {
+		return
+	}
+	bp := c.getBuf()
+	defer c.putBuf(bp)
 	for _, o := range out {
-		b := disco.Encode(c.key, o.to, o.msg)
-		var err error
+		pair, err := o.pair, error(nil)
+		if pair == nil {
+			pair, err = c.dk.Pair(o.to, o.member)
+		}
+		if err != nil {
+			c.ctr.dropBadDisco.Add(1) // a key with no pair: nothing to send it
+			continue
+		}
+		b := pair.Append((*bp)[:0], o.msg)
 		if o.rc != nil {
 			err = o.rc.send(o.to, b, c.now())
 		} else {
@@ -62,7 +77,7 @@ func (c *Conn) pingLocked(p *peer, cd *candidate, now mono, out *outbox) {
 	tx := disco.NewTxID()
 	c.pings[tx] = &pendingPing{peer: p.key, addr: cd.addr, sent: now}
 	cd.lastPing = now
-	*out = append(*out, discoOut{to: p.key, addr: cd.addr, ua: cd.ua, msg: &disco.Ping{TxID: tx}})
+	*out = append(*out, discoOut{to: p.key, member: true, addr: cd.addr, ua: cd.ua, msg: &disco.Ping{TxID: tx}})
 }
 
 // pingBackLocked queues a ping to cd in answer to the peer's ping or
@@ -98,7 +113,7 @@ func (c *Conn) callMeMaybeLocked(p *peer, now mono, out *outbox) {
 		return
 	}
 	p.lastCMM = now
-	*out = append(*out, discoOut{to: p.key, rc: rc, msg: &disco.CallMeMaybe{Endpoints: c.endpointsLocked()}})
+	*out = append(*out, discoOut{to: p.key, member: true, rc: rc, msg: &disco.CallMeMaybe{Endpoints: c.endpointsLocked()}})
 	c.fullPingLocked(p, now, out) // at the same time as the peer
 }
 
@@ -117,6 +132,36 @@ func (c *Conn) peerRelayLocked(p *peer) *relayConn {
 	return rc
 }
 
+// discoBufs holds the disco.Bufs that received messages are decoded
+// into, so that receiving allocates nothing.
+var discoBufs = sync.Pool{New: func() any { return new(disco.Buf) }}
+
+// openDisco opens the disco message b from sender with the pair's keys
+// (kept for members), decoding into buf, and returns the pair too. A key
+// we do not know at all costs a key derivation, so it passes the rate
+// limit first.
+func (c *Conn) openDisco(b []byte, sender key.NodePublic, buf *disco.Buf, now mono) (disco.Header, *disco.Pair, disco.Message, bool) {
+	c.mu.RLock()
+	p := c.peers[sender]
+	have, member := p != nil, p != nil && p.member
+	c.mu.RUnlock()
+	if !have && !c.allowUnknown(now) {
+		c.ctr.dropRateLimited.Add(1)
+		return disco.Header{}, nil, nil, false
+	}
+	pair, err := c.dk.Pair(sender, member)
+	if err != nil {
+		c.ctr.dropBadDisco.Add(1)
+		return disco.Header{}, nil, nil, false
+	}
+	h, msg, err := pair.Open(b, buf)
+	if err != nil {
+		c.ctr.dropBadDisco.Add(1)
+		return disco.Header{}, nil, nil, false
+	}
+	return h, pair, msg, true
+}
+
 // handleDiscoUDP handles a disco message that arrived on the socket from src.
 func (c *Conn) handleDiscoUDP(b []byte, src netip.AddrPort) {
 	now := c.now()
@@ -125,22 +170,15 @@ func (c *Conn) handleDiscoUDP(b []byte, src netip.AddrPort) {
 		c.ctr.dropBadDisco.Add(1)
 		return
 	}
-	c.mu.RLock()
-	p := c.peers[sender]
-	have := p != nil
-	c.mu.RUnlock()
-	if !have && !c.allowUnknown(now) {
-		c.ctr.dropRateLimited.Add(1)
-		return
-	}
-	h, msg, err := disco.Decode(b, c.pub)
-	if err != nil {
-		c.ctr.dropBadDisco.Add(1)
+	buf := discoBufs.Get().(*disco.Buf)
+	defer discoBufs.Put(buf)
+	h, pair, msg, ok := c.openDisco(b, sender, buf, now)
+	if !ok {
 		return
 	}
 	switch m := msg.(type) {
 	case *disco.Ping:
-		c.onPing(h, m, src, nil, now)
+		c.onPing(h, pair, m, src, nil, now)
 	case *disco.Pong:
 		c.onPong(h, m, src, now)
 	case *disco.CallMeMaybe:
@@ -151,21 +189,19 @@ func (c *Conn) handleDiscoUDP(b []byte, src netip.AddrPort) {
 // handleDiscoRelay handles a disco message relayed from src through rc.
 func (c *Conn) handleDiscoRelay(rc *relayConn, src key.NodePublic, b []byte) {
 	now := c.now()
-	c.mu.RLock()
-	known := c.peers[src] != nil
-	c.mu.RUnlock()
-	if !known && !c.allowUnknown(now) {
-		c.ctr.dropRateLimited.Add(1)
+	if sender, ok := disco.Sender(b); !ok || sender != src {
+		c.ctr.dropBadDisco.Add(1)
 		return
 	}
-	h, msg, err := disco.Decode(b, c.pub)
-	if err != nil || h.From != src {
-		c.ctr.dropBadDisco.Add(1)
+	buf := discoBufs.Get().(*disco.Buf)
+	defer discoBufs.Put(buf)
+	h, pair, msg, ok := c.openDisco(b, src, buf, now)
+	if !ok {
 		return
 	}
 	switch m := msg.(type) {
 	case *disco.Ping:
-		c.onPing(h, m, netip.AddrPort{}, rc, now)
+		c.onPing(h, pair, m, netip.AddrPort{}, rc, now)
 	case *disco.CallMeMaybe:
 		c.onCallMeMaybe(h, m, rc, now)
 	}
@@ -185,8 +221,9 @@ func (c *Conn) freshLocked(p *peer, h disco.Header) bool {
 // onPing answers a ping from h.From that arrived from src on the socket
 // (or through rc). A ping from an address teaches us that address for
 // the key, even for a key we were not told about: that is how a joiner
-// reaches the node that invited it. A replayed ping is ignored.
-func (c *Conn) onPing(h disco.Header, m *disco.Ping, src netip.AddrPort, rc *relayConn, now mono) {
+// reaches the node that invited it. A replayed ping is ignored. The pong
+// is sealed with pair, the one that opened the ping.
+func (c *Conn) onPing(h disco.Header, pair *disco.Pair, m *disco.Ping, src netip.AddrPort, rc *relayConn, now mono) {
 	from := h.From
 	var out outbox
 	c.mu.Lock()
@@ -198,9 +235,9 @@ func (c *Conn) onPing(h disco.Header, m *disco.Ping, src netip.AddrPort, rc *rel
 	c.ctr.pingsRecv.Add(1)
 	if rc != nil {
 		c.learnRelayLocked(p, rc)
-		out = append(out, discoOut{to: from, rc: rc, msg: &disco.Pong{TxID: m.TxID}})
+		out = append(out, discoOut{to: from, pair: pair, rc: rc, msg: &disco.Pong{TxID: m.TxID}})
 	} else {
-		out = append(out, discoOut{to: from, addr: src, msg: &disco.Pong{TxID: m.TxID, Src: src}})
+		out = append(out, discoOut{to: from, pair: pair, addr: src, msg: &disco.Pong{TxID: m.TxID, Src: src}})
 		isNew := p.cands[src] == nil
 		if cd := c.candLocked(p, src, false, now); cd != nil {
 			cd.lastHeard = now
@@ -319,4 +356,10 @@ func (c *Conn) expirePingsLocked(now mono) {
 			delete(c.pings, tx)
 		}
 	}
+}
+
+// isMemberLocked reports whether k is a member (see SetPeer).
+func (c *Conn) isMemberLocked(k key.NodePublic) bool {
+	p := c.peers[k]
+	return p != nil && p.member
 }

@@ -25,7 +25,8 @@
 // One goroutine reads the UDP socket and sorts datagrams by their first
 // bytes (see package disco for why these never collide):
 //
-//   - disco messages (disco.Looks) are verified, checked against the
+//   - disco messages (disco.Looks) are opened with the sender's disco
+//     pair (authenticated; see package disco), checked against the
 //     sender's replay window (disco.Window: a replayed or stale message
 //     is dropped) and handled: ping, pong, call-me-maybe;
 //   - STUN responses (stun.IsMessage) go to the STUN query waiting for
@@ -33,9 +34,14 @@
 //   - everything else is QUIC. It reaches quic-go, with the sender's
 //     virtual address, only if it comes from an address that a verified
 //     disco message from that key came from (a ping, or a pong to our
-//     ping). Anything else is dropped and counted: without a signed
-//     message first, a stranger cannot get a packet in under a peer's
+//     ping). Anything else is dropped and counted: without an authentic
+//     disco message first, a stranger cannot get a packet in under a peer's
 //     name.
+//
+// A member's disco pair is derived once (disco.Keys, outside every lock;
+// its own lock comes after mu) and dropped at the next maintenance tick
+// after the member is removed; a key not vouched for pays one key
+// derivation per message, behind the unknown-key rate limit.
 //
 // Relayed packets carry the sender's key, authenticated by the relay, so
 // they map to the virtual address directly. Keys we were not told about

@@ -32,6 +32,7 @@ func (c *Conn) maintain() {
 	}
 	idle := c.idleRelaysLocked(now)
 	c.expireReflexiveLocked(now)
+	c.dk.Retain(c.isMemberLocked) // removed members' disco pairs go
 	c.mu.Unlock()
 	c.flush(out)
 	for _, rc := range idle {
