@@ -73,7 +73,7 @@ code=$(ray 1 invite scale --reusable | tail -n 1)
 # All N-1 join at once: the inviting node's QUIC server refuses
 # handshakes past its accept queue (CONNECTION_REFUSED), so a refused
 # join is tried again, and counted.
-join() {
+join_net() {
   for _ in 1 2 3; do
     ray "$1" join "$code" >/dev/null 2>"$DIR/join$1.err" && return
     echo "$1" >>"$DIR/joinretry"
@@ -81,7 +81,7 @@ join() {
   done
   cat "$DIR/join$1.err" >&2
 }
-for i in $(seq 2 "$N"); do join $i & done
+for i in $(seq 2 "$N"); do join_net $i & done
 joined=0
 for _ in $(seq 300); do
   joined=$(ray 1 status --json | grep -c '"hostname": "n' || true)
