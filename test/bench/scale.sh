@@ -154,4 +154,15 @@ rss=$(for i in $(seq 1 "$N"); do
   awk '/VmRSS/ {print $2}' /proc/$pid/status
 done | sort -n)
 echo "daemon RSS (MB) min/median/max: $(echo "$rss" | head -n 1 | awk '{printf "%.1f", $1/1024}') / $(echo "$rss" | sed -n "$(( (N + 1) / 2 ))p" | awk '{printf "%.1f", $1/1024}') / $(echo "$rss" | tail -n 1 | awk '{printf "%.1f", $1/1024}') with $((N - 1)) peers each"
+# SCALE_IDLE_AGAIN=S: the idle CPU once more, S s after the pings: a
+# quiet path's heartbeat backs off with how long it has been calm, so the
+# figure 50 s after the pings is not yet the steady one.
+if [ -n "${SCALE_IDLE_AGAIN:-}" ]; then
+  sleep $((SCALE_IDLE_AGAIN - ${SCALE_IDLE_WAIT:-50} - 10))
+  counters "$DIR/i2"
+  c0=$(ticks); sleep 10; c1=$(ticks)
+  counters "$DIR/i3"
+  echo "idle CPU over 10 s, $SCALE_IDLE_AGAIN s after the pings: $(echo "($c1 - $c0) * 100 / $hz / 10" | bc -l | xargs printf '%.1f')% of one core for all $N daemons"
+  echo "idle traffic in those 10 s, all daemons:$(grown "$DIR/i2" "$DIR/i3")"
+fi
 [ -n "$full" ] && [ "$fails" -eq 0 ]
