@@ -115,6 +115,7 @@ func runDaemon(ctx context.Context, args []string, socket string, logw io.Writer
 	if err != nil {
 		return err
 	}
+	tuneGC()
 	level := slog.LevelInfo
 	if f.verbose {
 		level = slog.LevelDebug

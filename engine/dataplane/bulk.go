@@ -200,8 +200,8 @@ func (b *Bulk) Send(pkts [][]byte, r *Report) {
 		b.cfg.Fallback.Send(pkts, r)
 		return
 	}
-	if b.train == nil {
-		b.train = make([]byte, 0, gsoTrainMax+pbufSize+bulk.Overhead)
+	if need := trainCap(len(pkts)); cap(b.train) < need {
+		b.train = make([]byte, 0, need)
 	}
 	w, vaddr := b.cfg.Writer, b.cfg.Addr
 	train := b.train[:0]
@@ -235,6 +235,17 @@ func (b *Bulk) Send(pkts [][]byte, r *Report) {
 	if len(train) > 0 {
 		w.WriteSegments(train, seg, vaddr)
 	}
+}
+
+// trainCap is the scratch a batch of n packets needs: one packet's worth
+// for a lone packet (the pings and keepalive-sized traffic most peers of
+// a big mesh see), a full GSO train otherwise. A full train for every peer
+// that ever got a packet was 62 KB each, 3 MB of heap with 49 peers.
+func trainCap(n int) int {
+	if n == 1 {
+		return pbufSize + bulk.Overhead
+	}
+	return gsoTrainMax + pbufSize + bulk.Overhead
 }
 
 // ReceiveBulk takes a bulk packet from magicconn's reader: find the

@@ -11,6 +11,7 @@ import (
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/rayfish/rayfish/engine/bulk"
 	"github.com/rayfish/rayfish/engine/enginetest"
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/router"
@@ -276,3 +277,47 @@ func TestDeliverDNS(t *testing.T) {
 		t.Errorf("oversize reply: %d queued, drops %v", len(pl.tunq), pl.Drops())
 	}
 }
+
+// TestBulkTrainScratch: a peer sent lone packets keeps a one-packet
+// scratch train (most peers of a large mesh: a ping now and then); its
+// first batch grows it to a full GSO train once, the largest packet
+// still fits either, and sending allocates nothing after that.
+func TestBulkTrainScratch(t *testing.T) {
+	aAddr, bAddr := netip.MustParseAddr("100.64.1.2"), netip.MustParseAddr("100.64.1.3")
+	a, pb := testPlane(t, aAddr, bAddr)
+	deriveA, _ := fakeDerive()
+	w := &segWriter{}
+	ch, err := a.NewBulk(pb, BulkConfig{Writer: w, Derive: deriveA, Fallback: &recordCarrier{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ch.Close)
+	if err := ch.StartSend(0); err != nil {
+		t.Fatal(err)
+	}
+	largest := enginetest.UDPPacket(aAddr, bAddr, 1, 2, MaxPacket-28)
+	ch.Send([][]byte{largest}, &pb.report)
+	if c := cap(ch.train); c > pbufSize+bulk.Overhead {
+		t.Errorf("a lone packet took a %d-byte train", c)
+	}
+	batch := [][]byte{largest, largest, largest}
+	ch.Send(batch, &pb.report)
+	if c := cap(ch.train); c < gsoTrainMax {
+		t.Errorf("a batch has a %d-byte train, want a full one", c)
+	}
+	if len(w.trains) != 2 || len(w.trains[0]) != w.segs[0] || len(w.trains[1]) != 3*w.segs[1] {
+		t.Errorf("trains of %v bytes in segments %v, want the lone packet, then the three", lens(w.trains), w.segs)
+	}
+	ch.cfg.Writer = nopWriter{} // segWriter's copies allocate
+	if n := testing.AllocsPerRun(100, func() {
+		ch.Send(batch[:1], &pb.report)
+		ch.Send(batch, &pb.report)
+	}); n != 0 {
+		t.Errorf("sending allocates %v per round once the train is grown", n)
+	}
+}
+
+// nopWriter sends trains nowhere.
+type nopWriter struct{}
+
+func (nopWriter) WriteSegments([]byte, int, net.Addr) error { return nil }

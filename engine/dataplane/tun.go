@@ -19,12 +19,24 @@ func (pl *Plane) routineTUNRead() {
 	batch := max(dev.BatchSize(), 1)
 	bufs := make([][]byte, batch)
 	sizes := make([]int, batch)
-	for i := range bufs {
-		bufs[i] = make([]byte, headroom+maxTUNRead)
+	// A packet read whole lands in bufs[0], which takes any size (one
+	// larger than the MTU is answered "too big"); the others only get
+	// the segments of a GSO super-packet, cut to the TUN's MTU, so a
+	// pooled buffer's size does: 128 full-size buffers were 8 MB of a
+	// daemon's heap and inflated every GC cycle by as much.
+	bufs[0] = make([]byte, headroom+maxTUNRead)
+	for i := 1; i < batch; i++ {
+		bufs[i] = make([]byte, pbufSize)
 	}
 	for {
 		n, err := dev.Read(bufs, sizes, headroom)
 		for i := range n {
+			if sizes[i] > len(bufs[i])-headroom {
+				// A segment cut to a larger MTU than ours (someone
+				// raised it under us): truncated, so not forwarded.
+				pl.drops.add(dropMalformed)
+				continue
+			}
 			pl.outbound(bufs[i][headroom : headroom+sizes[i]])
 		}
 		pl.flushOut()

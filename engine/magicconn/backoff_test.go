@@ -13,7 +13,7 @@ import (
 
 // quietSim drives one peer's maintenance on virtual time with the
 // production timers: a peer that answers pings after 1 ms and sends QUIC
-// keepalives every 5 s, unless the path is down, and sends data while
+// keepalives every keepaliveEvery, unless the path is down, and sends data while
 // busy is set.
 type quietSim struct {
 	t     *testing.T
@@ -29,6 +29,9 @@ type quietSim struct {
 	// lastKeepalive is when the peer's last QUIC keepalive arrived.
 	lastKeepalive time.Time
 }
+
+// keepaliveEvery is the engine's QUIC keepalive period (engine/transport.go).
+const keepaliveEvery = 15 * time.Second
 
 func newQuietSim(t *testing.T) *quietSim {
 	c := &Conn{t: defaultTiming(), log: slog.New(slog.DiscardHandler), epoch: time.Now().Add(-time.Hour), pings: map[disco.TxID]*pendingPing{}}
@@ -54,7 +57,7 @@ func (s *quietSim) run(d time.Duration) {
 	for time.Now().Before(end) {
 		time.Sleep(s.c.t.tick)
 		now := s.c.now()
-		if !s.down && time.Since(s.lastKeepalive) >= 5*time.Second {
+		if !s.down && time.Since(s.lastKeepalive) >= keepaliveEvery {
 			s.p.lastRecv.Store(int64(now))
 			s.p.lastSend.Store(int64(now))
 			s.lastKeepalive = time.Now()

@@ -76,7 +76,7 @@ type timing struct {
 	idleHeartbeat  time.Duration // ... and of an idle peer
 	quietTrust     time.Duration // trust, for a peer without data lately
 	quietMax       time.Duration // the quiet heartbeat backs off up to this on a calm path (backoff.go); 0: no backoff
-	quietSilence   time.Duration // no QUIC packet from a peer this long ends its calm (the engine's keepalives come every 5 s)
+	quietSilence   time.Duration // no QUIC packet from a peer this long ends its calm (the engine's keepalives come every 15 s; 5 s more for a busy machine)
 	retry          time.Duration // ping every candidate (and call-me-maybe) this often while on relay
 	upgrade        time.Duration // ping every candidate this often while direct, to find a better path
 	active         time.Duration // a peer with QUIC traffic this recent is active
@@ -104,7 +104,7 @@ func defaultTiming() timing {
 		idleHeartbeat:  30 * time.Second,
 		quietTrust:     9 * time.Second,
 		quietMax:       20 * time.Second,
-		quietSilence:   8 * time.Second,
+		quietSilence:   20 * time.Second,
 		retry:          5 * time.Second,
 		upgrade:        30 * time.Second,
 		active:         45 * time.Second,

@@ -62,7 +62,7 @@ func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
 	if c.chooseLocked(p, now) {
 		routeChanged = true
 	}
-	if routeChanged {
+	if routeChanged || c.routeTrustShortLocked(p, now) {
 		c.updateRouteLocked(p)
 	}
 	if len(p.cands) == 0 {
@@ -100,4 +100,21 @@ func (c *Conn) maintainPeerLocked(p *peer, now mono, out *outbox) {
 	}
 	// Sent as soon as the relay is connected, then every retry interval.
 	c.callMeMaybeLocked(p, now, out)
+}
+
+// routeTrustShortLocked reports whether p's route stops trusting the
+// direct path (within a tick) while maintenance still trusts it. The
+// route's deadline is set at a pong with the trust window of that
+// moment; the window can grow after it (data ended: the busy window gives
+// way to the quiet one), and a route left as it was would then send
+// nothing but relayed packets (without a relay: none at all) until the
+// next pong. Checked every tick, it is renewed only when it is about to
+// run out, so a calm peer costs no new route every tick.
+func (c *Conn) routeTrustShortLocked(p *peer, now mono) bool {
+	b := p.best
+	if b == nil {
+		return false
+	}
+	r := p.route.Load()
+	return r.direct == b.addr && r.trustUntil <= now+mono(c.t.tick) && c.trustUntil(p, b, now) > r.trustUntil
 }

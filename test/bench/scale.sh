@@ -4,6 +4,8 @@
 # network, the others join with one reusable code, then it measures how
 # long until every node sees every other online, pings every ordered pair,
 # and reports idle CPU and daemon memory (RSS). Everything is torn down on exit.
+# Drops (by reason, from every daemon's loopback metrics) while pinging
+# and the packets of the idle window are summed over the daemons.
 #
 # Neighbours are static: the kernel's ARP table is shared by all network
 # namespaces and holds at most net.ipv4.neigh.default.gc_thresh3 (1024)
@@ -11,6 +13,7 @@
 # sends fail with ENOBUFS and nodes look unreachable. Permanent entries
 # do not count against that limit, and the host's settings stay untouched.
 set -euo pipefail
+export LC_ALL=C # sort and join agree
 RAY=$(readlink -f "${1:?usage: scale.sh RAY_BIN [N]}")
 N=${2:-50}
 P=rfsc
@@ -45,15 +48,40 @@ for i in $(seq 1 "$N"); do
 done
 t0=$(date +%s.%N)
 for i in $(seq 1 "$N"); do
-  ip netns exec $P-$i "$RAY" daemon --state-dir "$DIR/s$i" --socket "$DIR/$i.sock" --hostname n$i --no-dns --no-dht ${RAY_DAEMON_ARGS:-} >"$DIR/$i.log" 2>&1 &
+  ip netns exec $P-$i "$RAY" daemon --state-dir "$DIR/s$i" --socket "$DIR/$i.sock" --hostname n$i --no-dns --no-dht --metrics 127.0.0.1:9464 ${RAY_DAEMON_ARGS:-} >"$DIR/$i.log" 2>&1 &
 done
 ray() { local i=$1; shift; "$RAY" --socket "$DIR/$i.sock" "$@"; }
+# counters FILE: every daemon's drop and transport counters (its metrics,
+# on loopback in its own namespace), summed over the daemons.
+counters() {
+  for i in $(seq 1 "$N"); do
+    ip netns exec $P-$i bash -c 'exec 3<>/dev/tcp/127.0.0.1/9464 &&
+      printf "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n" >&3 && cat <&3' 2>/dev/null || true
+  done | awk '/^rayfish_(drops|transport)_total\{/ {s[$1] += $2} END {for (k in s) printf "%s %.0f\n", k, s[k]}' | sort >"$1"
+}
+# grown A B [REGEX]: the counters (matching REGEX) that grew from A to
+# B, as " name +n".
+grown() {
+  join <(grep -E "${3:-.}" "$1") <(grep -E "${3:-.}" "$2") |
+    awk '$3 > $2 {sub(/^rayfish_[a-z]+_total\{[a-z]+="/, "", $1); sub(/"\}$/, "", $1); printf " %s +%d", $1, $3 - $2}'
+}
 for i in $(seq 1 "$N"); do
   for _ in $(seq 200); do ray $i status >/dev/null 2>&1 && break; sleep 0.1; done
 done
 ray 1 create scale >/dev/null
 code=$(ray 1 invite scale --reusable | tail -n 1)
-for i in $(seq 2 "$N"); do ray $i join "$code" >/dev/null & done
+# All N-1 join at once: the inviting node's QUIC server refuses
+# handshakes past its accept queue (CONNECTION_REFUSED), so a refused
+# join is tried again, and counted.
+join_net() {
+  for _ in 1 2 3; do
+    ray "$1" join "$code" >/dev/null 2>"$DIR/join$1.err" && return
+    echo "$1" >>"$DIR/joinretry"
+    sleep 1
+  done
+  cat "$DIR/join$1.err" >&2
+}
+for i in $(seq 2 "$N"); do join_net $i & done
 joined=0
 for _ in $(seq 300); do
   joined=$(ray 1 status --json | grep -c '"hostname": "n' || true)
@@ -71,6 +99,7 @@ while [ $SECONDS -lt $deadline ]; do
   sleep 1
 done
 echo "nodes: $N"
+if [ -s "$DIR/joinretry" ]; then echo "joins tried again: $(wc -l <"$DIR/joinretry") (refused while all joined at once)"; fi
 if [ -n "$full" ]; then
   echo "full mesh: every node sees all $((N - 1)) peers online ${full}s after the daemons were started"
 else
@@ -81,6 +110,7 @@ declare -A ip4
 for i in $(seq 1 "$N"); do
   ip4[$i]=$(ray $i status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["self"]["ipv4"])')
 done
+counters "$DIR/c0"
 fails=0
 for a in $(seq 1 "$N"); do
   pids=()
@@ -93,11 +123,13 @@ for a in $(seq 1 "$N"); do
   if [ -s "$DIR/pingfail$a" ]; then fails=$((fails + $(wc -l <"$DIR/pingfail$a"))); fi
 done
 pinged=$(echo "$(date +%s.%N) - $t0" | bc)
+counters "$DIR/c1"
 echo "ping over the overlay, all $((N * (N - 1))) ordered pairs: $fails failures (done ${pinged}s after start)"
+echo "drops while pinging, all daemons:$(grown "$DIR/c0" "$DIR/c1" 'drops_total|"drop_')"
 if [ "$fails" -gt 0 ]; then
   # Which pairs, what the sender thought of the path, and whether a
   # second ping gets through.
-  cat "$DIR"/pingfail* | head -n 20 | while read -r a b; do
+  cat "$DIR"/pingfail* | awk 'NR <= 20' | while read -r a b; do
     path=$(ray "$a" status --json | python3 -c 'import json,sys
 for p in json.load(sys.stdin)["peers"]:
     if p["hostname"] == "n'"$b"'": print(p["state"], p["path"], p.get("endpoint", ""), p.get("carrier", ""))')
@@ -111,12 +143,26 @@ if [ -n "${SCALE_KEEP_LOGS:-}" ]; then mkdir -p "$SCALE_KEEP_LOGS" && cp "$DIR"/
 pids=$(for i in $(seq 1 "$N"); do ip netns pids $P-$i | head -n 1; done)
 ticks() { for p in $pids; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{s += $1} END {print s}'; }
 sleep "${SCALE_IDLE_WAIT:-50}"
+counters "$DIR/i0"
 c0=$(ticks); sleep 10; c1=$(ticks)
+counters "$DIR/i1"
 hz=$(getconf CLK_TCK)
 echo "idle CPU over 10 s, ${SCALE_IDLE_WAIT:-50} s after the pings: $(echo "($c1 - $c0) * 100 / $hz / 10" | bc -l | xargs printf '%.1f')% of one core for all $N daemons"
+echo "idle traffic in those 10 s, all daemons:$(grown "$DIR/i0" "$DIR/i1")"
 rss=$(for i in $(seq 1 "$N"); do
   pid=$(ip netns pids $P-$i | head -n 1)
   awk '/VmRSS/ {print $2}' /proc/$pid/status
 done | sort -n)
 echo "daemon RSS (MB) min/median/max: $(echo "$rss" | head -n 1 | awk '{printf "%.1f", $1/1024}') / $(echo "$rss" | sed -n "$(( (N + 1) / 2 ))p" | awk '{printf "%.1f", $1/1024}') / $(echo "$rss" | tail -n 1 | awk '{printf "%.1f", $1/1024}') with $((N - 1)) peers each"
+# SCALE_IDLE_AGAIN=S: the idle CPU once more, S s after the pings: a
+# quiet path's heartbeat backs off with how long it has been calm, so the
+# figure 50 s after the pings is not yet the steady one.
+if [ -n "${SCALE_IDLE_AGAIN:-}" ]; then
+  sleep $((SCALE_IDLE_AGAIN - ${SCALE_IDLE_WAIT:-50} - 10))
+  counters "$DIR/i2"
+  c0=$(ticks); sleep 10; c1=$(ticks)
+  counters "$DIR/i3"
+  echo "idle CPU over 10 s, $SCALE_IDLE_AGAIN s after the pings: $(echo "($c1 - $c0) * 100 / $hz / 10" | bc -l | xargs printf '%.1f')% of one core for all $N daemons"
+  echo "idle traffic in those 10 s, all daemons:$(grown "$DIR/i2" "$DIR/i3")"
+fi
 [ -n "$full" ] && [ "$fails" -eq 0 ]

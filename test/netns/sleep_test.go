@@ -22,15 +22,16 @@ func (l *lab) logLines(name string, from int) ([]string, int) {
 }
 
 // sleepSeconds is how long TestSleep stops a daemon: SLEEP_SECONDS, by
-// default 40 s: longer than a quiet direct path's trust (9 s) and the
-// QUIC idle timeout (20 s), so the peers close their connections and
-// their redials back off to the 15 s cap before the sleeper wakes up.
+// default 50 s: longer than a quiet direct path's trust (9 s) and the
+// QUIC idle timeout (30 s, engine/transport.go), so the peers close
+// their connections and their redials back off to the 15 s cap before
+// the sleeper wakes up.
 // make bench-impair uses 90 s, a laptop lid.
 func sleepSeconds() int {
 	if s, err := strconv.Atoi(os.Getenv("SLEEP_SECONDS")); err == nil && s > 0 {
 		return s
 	}
-	return 40
+	return 50
 }
 
 // TestSleep stops a daemon with SIGSTOP, as a closed laptop lid would,
@@ -134,7 +135,7 @@ func TestSleep(t *testing.T) {
 	}
 	// The peers closed the sleeper's connections at their idle timeout:
 	// it must have dialled new ones (new TLS sessions, new bulk keys).
-	if lines, _ := l.logLines("b", marks["b"]); d > 20*time.Second && strings.Count(strings.Join(lines, "\n"), `msg="peer connected"`) < len(names)-1 {
+	if lines, _ := l.logLines("b", marks["b"]); d > 30*time.Second && strings.Count(strings.Join(lines, "\n"), `msg="peer connected"`) < len(names)-1 {
 		t.Errorf("b did not reconnect to every peer after the sleep:\n%s", strings.Join(lines, "\n"))
 	}
 	var storm []string
