@@ -55,19 +55,9 @@ func TestControlFloodLimit(t *testing.T) {
 // its fake TUN, with inbound UDP to ports up to 2000 allowed.
 func startTestEngineTUN(t *testing.T, name string) (*Engine, *enginetest.TUN) {
 	t.Helper()
-	var e *Engine
 	fake := enginetest.NewTUN()
-	cfg := LoopbackConfig(t.TempDir(), name, fake, &e)
-	onTestNetHost(t, name, &cfg)
-	e, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.Close() })
-	err = e.UpdateFirewall(func(rs *firewall.Ruleset, _ *firewall.Suggested) error {
+	e := startEngineTUN(t, t.TempDir(), name, fake)
+	err := e.UpdateFirewall(func(rs *firewall.Ruleset, _ *firewall.Suggested) error {
 		return rs.Add(firewall.Rule{Direction: firewall.In, Action: firewall.Allow, Proto: firewall.ProtoUDP,
 			Ports: []firewall.PortRange{{First: 1, Last: 2000}}})
 	})
