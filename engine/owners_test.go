@@ -55,16 +55,19 @@ func TestCrossNetworkAddressClash(t *testing.T) {
 		if intruder.self().IPv4 != shared {
 			t.Fatalf("no clash: %v vs %v", shared, intruder.self().IPv4)
 		}
-		online := func(hostnameID string) bool {
-			for _, p := range self.e.Status().Peers {
-				if p.ID == hostnameID && p.Online {
+		online := func(n *node, id string) bool {
+			for _, p := range n.e.Status().Peers {
+				if p.ID == id && p.Online {
 					return true
 				}
 			}
 			return false
 		}
-		enginetest.WaitFor(t, 10*time.Second, "both peers online", func() bool {
-			return online(victim.self().ID) && online(intruder.self().ID)
+		// Each side sends on its own connection as soon as it has one.
+		enginetest.WaitFor(t, 10*time.Second, "both peers online, both ways", func() bool {
+			id := self.self().ID
+			return online(self, victim.self().ID) && online(self, intruder.self().ID) &&
+				online(victim, id) && online(intruder, id)
 		})
 
 		for _, p := range self.e.Status().Peers {
@@ -91,11 +94,9 @@ func TestCrossNetworkAddressClash(t *testing.T) {
 		expectPacket(t, victim.tun, "delivery to the holder", func(p []byte) bool { return bytes.Equal(p, pkt) })
 
 		// From the intruder with the shared IPv4: dropped as spoofed.
-		// The intruder's side of the connection may still be settling when
-		// self sees it online, so the packet is sent again on every poll.
 		before := self.e.Status().Drops["spoofed_source"]
+		intruder.tun.ToEngine <- enginetest.UDPPacket(shared, self.self().IPv4, 1000, 2000, 100)
 		enginetest.WaitFor(t, 5*time.Second, "spoofed source dropped", func() bool {
-			intruder.tun.ToEngine <- enginetest.UDPPacket(shared, self.self().IPv4, 1000, 2000, 100)
 			return self.e.Status().Drops["spoofed_source"] > before
 		})
 		// Its IPv6 works both ways.

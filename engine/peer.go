@@ -32,6 +32,9 @@ type peer struct {
 	// cur is the current connection (read without e.mu).
 	cur  atomic.Pointer[peerConn]
 	done chan struct{} // closed by stop
+	// draining is set while a refused duplicate connection is read
+	// (drainDuplicate): one at a time.
+	draining atomic.Bool
 	// The control writer's queue (routineCtrl) and its drops.
 	ctrlq     chan ctrlItem
 	ctrlDrops atomic.Uint64
@@ -146,9 +149,10 @@ func closeConns(conns []*peerConn, code quic.ApplicationErrorCode, msg string) {
 // a peer only dials when it has no live connection, so a new connection
 // next to one older than freshWindow means the old one is dead on the far
 // side (a restart); two fresh ones mean both dialed at once, and the one
-// dialed by the lower key stays.
+// dialed by the lower key stays. The peer may have sent packets on the
+// connection we refuse before it learned ours won (it reports the peer
+// online as soon as its dial completes): those are read (drainDuplicate).
 func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.NodePublic) {
-	const freshWindow = 5 * time.Second
 	e.mu.Lock()
 	p, ok := e.peers[peerKey]
 	if !ok {
@@ -162,7 +166,13 @@ func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.Nod
 		keepOld := time.Since(old.opened) < freshWindow && preferred(e.self, peerKey, old.initiator, initiator)
 		if keepOld {
 			e.mu.Unlock()
-			qc.CloseWithError(codeDuplicate, "duplicate connection")
+			// Our own dial that lost was never used; a peer's is read
+			// for what it sent, one at a time per peer.
+			if initiator != e.self && p.draining.CompareAndSwap(false, true) {
+				e.goRoutine(func() { e.drainDuplicate(p, qc) })
+			} else {
+				qc.CloseWithError(codeDuplicate, "duplicate connection")
+			}
 			return
 		}
 		defer old.qc.CloseWithError(codeDuplicate, "replaced by a newer connection") // after the unlock
@@ -181,6 +191,40 @@ func (e *Engine) attach(peerKey key.NodePublic, qc *quic.Conn, initiator key.Nod
 	e.watchers.notify()
 	e.goRoutine(func() { e.routineConn(p, pc) })
 }
+
+// drainDuplicate reads a connection the peer dialed while we dialed it
+// (attach kept ours): the IP packets it sent before learning that ours
+// won go to the data plane, until the peer closes it (as soon as our
+// connection reaches it), the peer is stopped, or freshWindow passes.
+// Then it closes the connection. No control stream runs on it.
+func (e *Engine) drainDuplicate(p *peer, qc *quic.Conn) {
+	defer p.draining.Store(false)
+	defer qc.CloseWithError(codeDuplicate, "duplicate connection")
+	ctx, cancel := context.WithTimeout(e.ctx, freshWindow)
+	defer cancel()
+	for {
+		d, err := qc.ReceiveDatagram(ctx) // what arrived before a close comes first
+		if err != nil {
+			return
+		}
+		select {
+		case <-p.done:
+			return
+		default:
+		}
+		if isIPPacket(d) {
+			e.dp.Receive(p.dp, d)
+		}
+	}
+}
+
+// isIPPacket reports whether a datagram is an IP packet (IPv4 or IPv6)
+// rather than a ping.
+func isIPPacket(d []byte) bool { return len(d) > 0 && (d[0]>>4 == 4 || d[0]>>4 == 6) }
+
+// freshWindow is how old a connection can be when a second one to the
+// same peer means both sides dialed at once rather than a restart.
+const freshWindow = 5 * time.Second
 
 // preferred reports whether a connection initiated by a should be kept
 // over one initiated by b, between nodes x and y: the lower key's dial wins.
@@ -352,7 +396,7 @@ func (e *Engine) routineRecv(p *peer, pc *peerConn) {
 		if err != nil {
 			return
 		}
-		if len(d) > 0 && (d[0]>>4 == 4 || d[0]>>4 == 6) {
+		if isIPPacket(d) {
 			e.dp.Receive(p.dp, d)
 			continue
 		}

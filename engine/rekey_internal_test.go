@@ -15,8 +15,14 @@ import (
 // that a test can stop and start it again.
 func startEngineIn(t *testing.T, dir, name string) *Engine {
 	t.Helper()
+	return startEngineTUN(t, dir, name, enginetest.NewTUN())
+}
+
+// startEngineTUN is startEngineIn with the fake TUN given.
+func startEngineTUN(t *testing.T, dir, name string, fake *enginetest.TUN) *Engine {
+	t.Helper()
 	var e *Engine
-	cfg := LoopbackConfig(dir, name, enginetest.NewTUN(), &e)
+	cfg := LoopbackConfig(dir, name, fake, &e)
 	onTestNetHost(t, name, &cfg)
 	e, err := New(cfg)
 	if err != nil {
