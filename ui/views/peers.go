@@ -5,7 +5,9 @@ package views
 import (
 	"fmt"
 	"image/color"
+	"slices"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -39,10 +41,25 @@ type peersTab struct {
 
 	model   *state.Model
 	visible []apitype.Peer
+	// rows are the row widgets the list has bound, by the index each was
+	// last bound to. A stream update redraws the rows whose peer changed
+	// through them; a list refresh (rebinding every row, building a
+	// template row to measure) is kept for rows that come, go or move.
+	rows map[*peerRow]widget.ListItemID
+	// counters redraws the rows whose only change is their round trip
+	// and traffic, at most every countersEvery; the latest numbers land
+	// at most countersEvery late, never stay stale.
+	counters *ui.Throttle
 }
 
+// countersEvery is how often a peer row's round trip and traffic redraw
+// while nothing else in it changes (the daemon's counters move every
+// second; the history sparklines sample every 5 s).
+const countersEvery = 2500 * time.Millisecond
+
 func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(network string)) *peersTab {
-	t := &peersTab{app: a, ctl: ctl, win: win, model: ctl.Model()}
+	t := &peersTab{app: a, ctl: ctl, win: win, model: ctl.Model(), rows: map[*peerRow]widget.ListItemID{}}
+	t.counters = ui.NewThrottle(countersEvery, fyne.Do, func() { t.redraw(true) })
 	t.details = newPeerDetails(a, ctl, win)
 	t.steps = newFirstSteps(ctl, onInvite)
 	t.search = widget.NewEntry()
@@ -60,8 +77,10 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 		func() int { return len(t.visible) },
 		func() fyne.CanvasObject { return newPeerRow(t) },
 		func(id widget.ListItemID, o fyne.CanvasObject) {
+			r := o.(*peerRow)
+			t.rows[r] = id
 			if id < len(t.visible) {
-				o.(*peerRow).set(t.visible[id])
+				r.set(t.visible[id])
 			}
 		},
 	)
@@ -77,8 +96,11 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 	return t
 }
 
-func (t *peersTab) update(m *state.Model) {
+// update shows m: the details dialog, hints and first steps always, the
+// list only while it is on screen (list; refilter catches up).
+func (t *peersTab) update(m *state.Model, list bool) {
 	t.model = m
+	t.details.update(m) // the dialog may be open over any tab
 	lines := m.JoinWaits()
 	for _, r := range m.Removed() {
 		lines = append(lines, state.RemovedText(r)+"; dismiss it on the Networks tab")
@@ -86,21 +108,24 @@ func (t *peersTab) update(m *state.Model) {
 	if h := m.FirewallHint(); h != "" {
 		lines = append(lines, h)
 	}
-	t.hint.SetText(strings.Join(lines, "\n"))
+	setText(t.hint, strings.Join(lines, "\n"))
 	if len(lines) == 0 {
 		t.hint.Hide()
 	} else {
 		t.hint.Show()
 	}
-	t.details.update(m)
 	if t.steps.update(m) {
 		t.content.Refresh()
 	}
-	t.refilter()
+	if list {
+		t.refilter()
+	}
 }
 
 func (t *peersTab) refilter() {
-	t.visible = t.model.FilterPeers(t.search.Text, t.online.Checked)
+	visible := t.model.FilterPeers(t.search.Text, t.online.Checked)
+	same := slices.EqualFunc(visible, t.visible, func(a, b apitype.Peer) bool { return a.ID == b.ID })
+	t.visible = visible
 	all := t.model.Peers()
 	switch {
 	case !t.model.DaemonReachable():
@@ -114,7 +139,26 @@ func (t *peersTab) refilter() {
 		t.countSize = t.count.MinSize()
 		t.top.Refresh()
 	}
-	t.list.Refresh()
+	if !same {
+		t.list.Refresh()
+		return
+	}
+	t.redraw(false)
+}
+
+// redraw shows each bound row's peer as it is now. Unless counters is
+// set, a row whose only change is its round trip and traffic is left for
+// the counters throttle.
+func (t *peersTab) redraw(counters bool) {
+	held := false
+	for r, id := range t.rows {
+		if id < len(t.visible) && !r.update(t.visible[id], counters) {
+			held = true
+		}
+	}
+	if held {
+		t.counters.Kick()
+	}
 }
 
 // ping pings p and shows the replies below the list.
@@ -213,15 +257,29 @@ func (r *peerRow) CreateRenderer() fyne.WidgetRenderer {
 
 // set shows p; a peer that looks as the row already shows it (only
 // counters behind the rounding changed) costs no redraw.
-func (r *peerRow) set(p apitype.Peer) {
+func (r *peerRow) set(p apitype.Peer) { r.update(p, true) }
+
+// update shows p, but when only its round trip and traffic differ from
+// what the row shows and counters is false, it leaves the row as it is
+// and reports false.
+func (r *peerRow) update(p apitype.Peer, counters bool) bool {
 	r.p = p
 	v := rowText(p, len(adminNetworks(r.tab.model, p)) > 0)
 	if r.drawn && v == r.shown {
-		return
+		return true
 	}
-	if r.drawn && r.countersOnly(v) {
-		return
+	if r.drawn && sameButCounters(r.shown, v) {
+		if counters {
+			r.countersOnly(v)
+		}
+		return counters
 	}
+	r.draw(p, v)
+	return true
+}
+
+// draw shows v, the text of p, laying the row out again.
+func (r *peerRow) draw(p apitype.Peer, v peerRowText) {
 	r.shown, r.drawn = v, true
 	if p.Online {
 		r.dot.FillColor = color.NRGBA{0x2e, 0xa0, 0x43, 0xff}
@@ -254,16 +312,17 @@ func (r *peerRow) set(p apitype.Peer) {
 	r.Refresh() // lay the lines out again for the new text widths
 }
 
-// countersOnly shows v when it differs from what the row shows only in
-// its round trip and traffic, and their labels keep their widths: the
-// two labels redraw, the row is not laid out again. It reports whether it
-// did.
-func (r *peerRow) countersOnly(v peerRowText) bool {
-	old := r.shown
-	old.rtt, old.traffic = v.rtt, v.traffic
-	if old != v {
-		return false
-	}
+// sameButCounters reports whether a and b differ at most in the round
+// trip and traffic.
+func sameButCounters(a, b peerRowText) bool {
+	a.rtt, a.traffic = b.rtt, b.traffic
+	return a == b
+}
+
+// countersOnly shows v, which differs from what the row shows only in its
+// round trip and traffic: the two labels redraw, and the row is laid out
+// again only when their widths changed.
+func (r *peerRow) countersOnly(v peerRowText) {
 	rw, tw := r.rtt.MinSize(), r.traffic.MinSize()
 	setText(r.rtt, v.rtt)
 	setText(r.traffic, v.traffic)
@@ -271,7 +330,6 @@ func (r *peerRow) countersOnly(v peerRowText) bool {
 	if r.rtt.MinSize() != rw || r.traffic.MinSize() != tw {
 		r.Refresh()
 	}
-	return true
 }
 
 // rowText is what a row shows of p.
