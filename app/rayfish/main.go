@@ -147,8 +147,10 @@ func run(socket string, opts options) error {
 	trayOK, err := ui.TrayAvailable()
 	if err != nil {
 		logger.Printf("rayfish: tray check: %v", err)
-		trayOK = true // assume the common case; the window is one click away
 	}
+	// Without a session bus there is no tray, and starting Fyne's anyway
+	// would panic on quit: the window is the app then.
+	trayOK = ui.TrayUsable(trayOK, err)
 	desk, isDesktop := a.(desktop.App)
 	trayOK = trayOK && isDesktop
 
