@@ -72,6 +72,9 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
 export HOME=$DIR/home XDG_RUNTIME_DIR=$DIR/run XDG_CONFIG_HOME=$DIR/home/.config
 mkdir -p "$HOME" "$XDG_RUNTIME_DIR"
 chmod 700 "$XDG_RUNTIME_DIR"
+# Not a first start, which shows the window even with --hidden.
+mkdir -p "$XDG_CONFIG_HOME/fyne/dev.rayfish.app"
+echo '{"first_run_done":true}' >"$XDG_CONFIG_HOME/fyne/dev.rayfish.app/preferences.json"
 dbus-daemon --session --nofork --nopidfile --address="unix:path=$DIR/run/bus" >"$DIR/dbus.log" 2>&1 &
 PIDS+=($!)
 export DBUS_SESSION_BUS_ADDRESS=unix:path=$DIR/run/bus
@@ -97,6 +100,11 @@ for view in $VIEWS; do
   "$SSCHECK" tray --quiet --timeout 20s --tooltip-has "$online of $PEERS peers online" >/dev/null ||
     { echo "appcpu: the app never showed $online of $PEERS peers online"; cat "$DIR/rayfish-$view.log"; exit 1; }
   sleep 3 # the window draws; the diagnostics tab's network check fails on the stand-in
+  if command -v xdotool >/dev/null; then
+    shown=$(xdotool search --onlyvisible --name '^rayfish$' 2>/dev/null | head -n 1 || true)
+    if [ "$view" = hidden ] && [ -n "$shown" ]; then echo "appcpu: the window shows with --hidden"; exit 1; fi
+    if [ "$view" != hidden ] && [ -z "$shown" ]; then echo "appcpu: no window on $view"; exit 1; fi
+  fi
   t0=$(ticks $app)
   sleep "$SECS"
   t1=$(ticks $app)

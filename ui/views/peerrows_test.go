@@ -15,8 +15,8 @@ import (
 // rowOf returns the list row bound to the peer named host.
 func rowOf(t *testing.T, p *peersTab, host string) *peerRow {
 	t.Helper()
-	for r, id := range p.rows {
-		if id < len(p.visible) && p.visible[id].Hostname == host && r.p.Hostname == host {
+	for id, r := range p.rows {
+		if r.bound == id && id < len(p.visible) && p.visible[id].Hostname == host && r.p.Hostname == host {
 			return r
 		}
 	}

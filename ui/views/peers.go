@@ -5,6 +5,7 @@ package views
 import (
 	"fmt"
 	"image/color"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -41,11 +42,12 @@ type peersTab struct {
 
 	model   *state.Model
 	visible []apitype.Peer
-	// rows are the row widgets the list has bound, by the index each was
-	// last bound to. A stream update redraws the rows whose peer changed
-	// through them; a list refresh (rebinding every row, building a
-	// template row to measure) is kept for rows that come, go or move.
-	rows map[*peerRow]widget.ListItemID
+	// rows are the row widgets the list bound last, by index; a row since
+	// bound to another index is dropped here (its bound field says where
+	// it is). A stream update redraws the rows whose peer changed through
+	// them; a list refresh (rebinding every row, building a template row
+	// to measure) is kept for rows that come, go or move.
+	rows map[widget.ListItemID]*peerRow
 	// counters redraws the rows whose only change is their round trip
 	// and traffic, at most every countersEvery; the latest numbers land
 	// at most countersEvery late, never stay stale.
@@ -60,7 +62,7 @@ type peersTab struct {
 const countersEvery = 5 * time.Second
 
 func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(network string)) *peersTab {
-	t := &peersTab{app: a, ctl: ctl, win: win, model: ctl.Model(), rows: map[*peerRow]widget.ListItemID{}}
+	t := &peersTab{app: a, ctl: ctl, win: win, model: ctl.Model(), rows: map[widget.ListItemID]*peerRow{}}
 	t.counters = ui.NewThrottle(countersEvery, fyne.Do, func() { t.redraw(true) })
 	t.details = newPeerDetails(a, ctl, win)
 	t.steps = newFirstSteps(ctl, onInvite)
@@ -80,7 +82,7 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 		func() fyne.CanvasObject { return newPeerRow(t) },
 		func(id widget.ListItemID, o fyne.CanvasObject) {
 			r := o.(*peerRow)
-			t.rows[r] = id
+			r.bound, t.rows[id] = id, r
 			if id < len(t.visible) {
 				r.set(t.visible[id])
 			}
@@ -142,6 +144,7 @@ func (t *peersTab) refilter() {
 		t.top.Refresh()
 	}
 	if !same {
+		maps.DeleteFunc(t.rows, func(id widget.ListItemID, _ *peerRow) bool { return id >= len(visible) })
 		t.list.Refresh()
 		return
 	}
@@ -153,8 +156,11 @@ func (t *peersTab) refilter() {
 // the counters throttle.
 func (t *peersTab) redraw(counters bool) {
 	held := false
-	for r, id := range t.rows {
-		if id < len(t.visible) && !r.update(t.visible[id], counters) {
+	for id, r := range t.rows {
+		switch {
+		case r.bound != id:
+			delete(t.rows, id)
+		case id < len(t.visible) && !r.update(t.visible[id], counters):
 			held = true
 		}
 	}
@@ -205,8 +211,9 @@ func runPing(ctl *ui.Controller, p apitype.Peer, out *widget.Label) {
 // relayed or offline, and addresses or names refused to it, on the third.
 type peerRow struct {
 	widget.BaseWidget
-	tab *peersTab
-	p   apitype.Peer
+	tab   *peersTab
+	p     apitype.Peer
+	bound widget.ListItemID // the index the list bound the row to last
 
 	dot      *canvas.Circle
 	name     *widget.Label
