@@ -9,7 +9,8 @@
 # (user + system, /proc/PID/stat) over SECS seconds in % of one core.
 #
 # Environment: RAYFISH, SSCHECK (binaries), SECS (default 60), PEERS
-# (default 50), VIEWS (default "peers map diagnostics hidden"),
+# (default 50), EVERY (how often the counters change, default 1s; 0 for
+# a quiet daemon), VIEWS (default "peers map diagnostics hidden"),
 # PROFILE_DIR (when set, the app writes a CPU profile per view there via
 # RAYFISH_CPUPROFILE). Needs no root and no network namespace: nothing
 # here sends a packet.
@@ -20,6 +21,7 @@ RAYFISH=${RAYFISH:-$ROOT/build/bin/rayfish}
 SSCHECK=${SSCHECK:-$ROOT/build/bin/sscheck}
 SECS=${SECS:-60}
 PEERS=${PEERS:-50}
+EVERY=${EVERY:-1s}
 VIEWS=${VIEWS:-peers map diagnostics hidden}
 
 if [ -z "${APPCPU_INNER:-}" ]; then
@@ -82,7 +84,7 @@ wait_for 10 "the session bus" test -S "$DIR/run/bus"
 "$SSCHECK" watcher --ready "$DIR/watcher.ready" >"$DIR/watcher.log" 2>&1 &
 PIDS+=($!)
 wait_for 10 "the StatusNotifierWatcher" test -s "$DIR/watcher.ready"
-"$SSCHECK" fakedaemon --socket "$DIR/fake.sock" --peers "$PEERS" >"$DIR/fakedaemon.log" 2>&1 &
+"$SSCHECK" fakedaemon --socket "$DIR/fake.sock" --peers "$PEERS" --every "$EVERY" >"$DIR/fakedaemon.log" 2>&1 &
 PIDS+=($!)
 wait_for 10 "the stand-in daemon" test -S "$DIR/fake.sock"
 
@@ -110,6 +112,6 @@ for view in $VIEWS; do
   t1=$(ticks $app)
   kill -0 "$app" || { echo "appcpu: the app exited"; cat "$DIR/rayfish-$view.log"; exit 1; }
   stop_pid "$app"
-  awk -v v="$view" -v d=$((t1 - t0)) -v hz="$hz" -v s="$SECS" -v n="$PEERS" \
-    'BEGIN { printf "app CPU, %d busy peers, %-12s %5.2f%% of a core over %d s\n", n, v":", 100 * d / hz / s, s }'
+  awk -v v="$view" -v d=$((t1 - t0)) -v hz="$hz" -v s="$SECS" -v n="$PEERS" -v e="$EVERY" \
+    'BEGIN { printf "app CPU, %d peers (counters every %s), %-12s %5.2f%% of a core over %d s\n", n, e, v":", 100 * d / hz / s, s }'
 done
