@@ -82,6 +82,11 @@ type Config struct {
 	CallTimeout time.Duration
 	// JoinTimeout bounds a join, which may wait for an admin (default 3m).
 	JoinTimeout time.Duration
+	// Coalesce is how long the stream's events gather before one drain
+	// applies them all and the views redraw once: the daemon sends a
+	// burst (every busy peer's counters) each second. 0 applies each
+	// burst as soon as the UI goroutine takes it (it may split).
+	Coalesce time.Duration
 	// Logf logs; nil discards.
 	Logf func(format string, args ...any)
 }
@@ -106,7 +111,8 @@ type Controller struct {
 	// burst (every peer's counters each second) costs one redraw.
 	evMu       sync.Mutex
 	evs        []func()
-	evsPending bool // a drain is dispatched and has not run yet
+	evsPending bool        // a drain is dispatched (or its timer armed) and has not run yet
+	evTimer    *time.Timer // the Coalesce wait; stopped by Close
 
 	mu      sync.Mutex // guards started, closed, and wg.Add
 	started bool
@@ -189,6 +195,11 @@ func (c *Controller) Close() error {
 	c.mu.Unlock()
 	c.cancel()
 	c.wg.Wait()
+	c.evMu.Lock()
+	if c.evTimer != nil {
+		c.evTimer.Stop()
+	}
+	c.evMu.Unlock()
 	return nil
 }
 
@@ -288,26 +299,43 @@ func (c *Controller) watchOnce() (gotSnapshot bool, err error) {
 
 // queueApply queues apply (one watch event into the model) for the UI
 // goroutine, in stream order; one drain runs all those queued until it
-// runs, then tells the listeners once.
+// runs, then tells the listeners once. With Coalesce, the first event of
+// a burst arms a timer and the drain is dispatched when it fires, so a
+// burst decoded over a few milliseconds is one redraw.
 func (c *Controller) queueApply(apply func()) {
 	c.evMu.Lock()
 	c.evs = append(c.evs, apply)
 	schedule := !c.evsPending
 	c.evsPending = true
-	c.evMu.Unlock()
-	if !schedule {
-		return
-	}
-	c.cfg.Dispatch(func() {
-		c.evMu.Lock()
-		evs := c.evs
-		c.evs, c.evsPending = nil, false
-		c.evMu.Unlock()
-		for _, apply := range evs {
-			apply()
+	if schedule && c.cfg.Coalesce > 0 {
+		if c.evTimer == nil {
+			c.evTimer = time.AfterFunc(c.cfg.Coalesce, func() {
+				if c.ctx.Err() == nil {
+					c.cfg.Dispatch(c.drain)
+				}
+			})
+		} else {
+			c.evTimer.Reset(c.cfg.Coalesce)
 		}
-		c.changed()
-	})
+		schedule = false
+	}
+	c.evMu.Unlock()
+	if schedule {
+		c.cfg.Dispatch(c.drain)
+	}
+}
+
+// drain applies the queued events and tells the listeners once. UI
+// goroutine only.
+func (c *Controller) drain() {
+	c.evMu.Lock()
+	evs := c.evs
+	c.evs, c.evsPending = nil, false
+	c.evMu.Unlock()
+	for _, apply := range evs {
+		apply()
+	}
+	c.changed()
 }
 
 // call runs fn with a timeout on a controller goroutine and hands its

@@ -13,18 +13,19 @@ const TrayHint = "Your desktop does not show tray icons, so rayfish lives in thi
 
 // TrayAvailable reports whether the desktop shows StatusNotifierItem tray
 // icons: something must own org.kde.StatusNotifierWatcher on the session
-// bus (stock GNOME has no such watcher).
+// bus (stock GNOME has no such watcher). When the session bus cannot be
+// reached, the error wraps ErrNoSessionBus.
 func TrayAvailable() (bool, error) {
 	conn, err := dbus.SessionBusPrivate()
 	if err != nil {
-		return false, fmt.Errorf("connect to the session bus: %w", err)
+		return false, fmt.Errorf("%w: connect: %w", ErrNoSessionBus, err)
 	}
 	defer conn.Close()
 	if err := conn.Auth(nil); err != nil {
-		return false, fmt.Errorf("session bus auth: %w", err)
+		return false, fmt.Errorf("%w: auth: %w", ErrNoSessionBus, err)
 	}
 	if err := conn.Hello(); err != nil {
-		return false, fmt.Errorf("session bus hello: %w", err)
+		return false, fmt.Errorf("%w: hello: %w", ErrNoSessionBus, err)
 	}
 	var has bool
 	err = conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, "org.kde.StatusNotifierWatcher").Store(&has)

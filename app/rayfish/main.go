@@ -15,7 +15,9 @@ import (
 	"log"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -57,10 +59,34 @@ func main() {
 		return
 	}
 	opts := options{hidden: *hidden || *atLogin, tab: views.Tab(*tab), invite: *invite}
+	if f := os.Getenv(cpuProfileEnv); f != "" {
+		stop, err := startCPUProfile(f)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rayfish:", err)
+			os.Exit(1)
+		}
+		defer stop()
+	}
 	if err := run(ui.SocketPath(*socket), opts); err != nil {
 		fmt.Fprintln(os.Stderr, "rayfish:", err)
 		os.Exit(1)
 	}
+}
+
+// cpuProfileEnv names a file for a CPU profile of the whole run, written
+// when the app quits (test/screenshots/appcpu.sh).
+const cpuProfileEnv = "RAYFISH_CPUPROFILE"
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func appVersion() string {
@@ -112,15 +138,19 @@ func run(socket string, opts options) error {
 		Socket:     socket,
 		AppVersion: appVersion(),
 		Dispatch:   fyne.Do,
-		Logf:       logger.Printf,
+		// A second's burst of counter events is one redraw.
+		Coalesce: 100 * time.Millisecond,
+		Logf:     logger.Printf,
 	})
 	defer ctl.Close()
 
 	trayOK, err := ui.TrayAvailable()
 	if err != nil {
 		logger.Printf("rayfish: tray check: %v", err)
-		trayOK = true // assume the common case; the window is one click away
 	}
+	// Without a session bus there is no tray, and starting Fyne's anyway
+	// would panic on quit: the window is the app then.
+	trayOK = ui.TrayUsable(trayOK, err)
 	desk, isDesktop := a.(desktop.App)
 	trayOK = trayOK && isDesktop
 

@@ -235,6 +235,9 @@ func (m *Model) upsertPeer(p apitype.Peer) {
 		case !p.Online && old.Online:
 			m.notify(Notice{Kind: NoticePeerOffline, Title: "Peer offline", Body: peerName(p) + " went offline", ID: p.ID})
 		}
+		if p.Online == old.Online && p.Hostname == old.Hostname {
+			return // the order is unchanged: most events are counters
+		}
 	}
 	sortPeers(m.peers)
 }

@@ -65,6 +65,10 @@ type Main struct {
 	// notes that the model changed (stale), and Show brings it up to date:
 	// a hidden window costs no CPU.
 	shown, stale bool
+	// staleTabs are tabs whose content missed model changes while another
+	// tab was selected: only the selected tab follows the stream, and a
+	// tab catches up when it is selected.
+	staleTabs map[Tab]bool
 
 	dot           *canvas.Circle
 	status        *widget.Label
@@ -144,10 +148,15 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 	for _, tab := range tabOrder {
 		w.tabs.Append(w.tabItems[tab])
 	}
+	w.staleTabs = map[Tab]bool{}
 	w.tabs.OnSelected = func(it *container.TabItem) {
 		for name, ti := range w.tabItems {
 			if ti == it {
 				a.Preferences().SetString(PrefWindowTab, string(name))
+				if w.shown && w.staleTabs[name] {
+					w.updateTab(name, ctl.Model())
+					it.Content.Refresh()
+				}
 			}
 		}
 		switch it {
@@ -270,20 +279,54 @@ func (w *Main) Update(m *state.Model) {
 	}
 	w.stale = false
 	w.updateHeader(m)
-	w.peers.update(m)
+	sel := w.selectedTab()
+	// Cheap updates (they compare before they draw) run whatever the tab;
+	// the peer list, the map, the firewall and About only while shown.
+	w.peers.update(m, sel == TabPeers)
 	w.networks.update(m)
-	w.mapv.set(m.Map())
 	w.diag.update(m)
-	w.firewall.update(m)
+	w.settings.update(m)
+	for tab := range w.tabItems {
+		if tab != sel {
+			w.staleTabs[tab] = true
+		}
+	}
+	w.updateTab(sel, m)
 	// The daemon (re)appeared while one of these tabs is open.
-	switch sel := w.tabs.Selected(); {
-	case sel == w.tabItems[TabFirewall] && m.DaemonReachable() && !w.firewall.fetched:
-		w.firewall.reload()
-	case sel == w.tabItems[TabDiag]:
+	switch sel {
+	case TabFirewall:
+		if m.DaemonReachable() && !w.firewall.fetched {
+			w.firewall.reload()
+		}
+	case TabDiag:
 		w.diag.shown()
 	}
-	w.settings.update(m)
-	w.about.update(m)
+}
+
+// selectedTab names the selected tab.
+func (w *Main) selectedTab() Tab {
+	sel := w.tabs.Selected()
+	for name, it := range w.tabItems {
+		if it == sel {
+			return name
+		}
+	}
+	return ""
+}
+
+// updateTab brings tab up to date with m. UI goroutine only.
+func (w *Main) updateTab(tab Tab, m *state.Model) {
+	delete(w.staleTabs, tab)
+	switch tab {
+	case TabPeers:
+		w.peers.refilter()
+	case TabMap:
+		w.mapv.set(m.Map())
+	case TabFirewall:
+		w.firewall.update(m)
+	case TabAbout:
+		w.about.update(m)
+	}
 }
 
 // updateHeader shows the state, the buttons, this device and the banner;

@@ -5,7 +5,10 @@ package views
 import (
 	"fmt"
 	"image/color"
+	"maps"
+	"slices"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -40,10 +43,28 @@ type peersTab struct {
 
 	model   *state.Model
 	visible []apitype.Peer
+	// rows are the row widgets the list bound last, by index; a row since
+	// bound to another index is dropped here (its bound field says where
+	// it is). A stream update redraws the rows whose peer changed through
+	// them; a list refresh (rebinding every row, building a template row
+	// to measure) is kept for rows that come, go or move.
+	rows map[widget.ListItemID]*peerRow
+	// counters redraws the rows whose only change is their round trip
+	// and traffic, at most every countersEvery; the latest numbers land
+	// at most countersEvery late, never stay stale.
+	counters *ui.Throttle
 }
 
+// countersEvery is how often a peer row's round trip and traffic redraw
+// while nothing else in it changes: the daemon's counters move every
+// second, but each redraw repaints the whole window (about 25 ms of CPU
+// with Xvfb's software GL), so the list follows them at the pace of the
+// history sparklines' samples. Peer details show them live.
+const countersEvery = 5 * time.Second
+
 func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(network string)) *peersTab {
-	t := &peersTab{app: a, ctl: ctl, win: win, model: ctl.Model()}
+	t := &peersTab{app: a, ctl: ctl, win: win, model: ctl.Model(), rows: map[widget.ListItemID]*peerRow{}}
+	t.counters = ui.NewThrottle(countersEvery, fyne.Do, func() { t.redraw(true) })
 	t.details = newPeerDetails(a, ctl, win)
 	t.steps = newFirstSteps(ctl, onInvite)
 	t.search = newEntry()
@@ -61,8 +82,10 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 		func() int { return len(t.visible) },
 		func() fyne.CanvasObject { return newPeerRow(t) },
 		func(id widget.ListItemID, o fyne.CanvasObject) {
+			r := o.(*peerRow)
+			r.bound, t.rows[id] = id, r
 			if id < len(t.visible) {
-				o.(*peerRow).set(t.visible[id])
+				r.set(t.visible[id])
 			}
 		},
 	)
@@ -78,8 +101,11 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 	return t
 }
 
-func (t *peersTab) update(m *state.Model) {
+// update shows m: the details dialog, hints and first steps always, the
+// list only while it is on screen (list; refilter catches up).
+func (t *peersTab) update(m *state.Model, list bool) {
 	t.model = m
+	t.details.update(m) // the dialog may be open over any tab
 	lines := m.JoinWaits()
 	for _, r := range m.Removed() {
 		lines = append(lines, state.RemovedText(r)+"; dismiss it on the Networks tab")
@@ -87,23 +113,26 @@ func (t *peersTab) update(m *state.Model) {
 	if h := m.FirewallHint(); h != "" {
 		lines = append(lines, h)
 	}
-	t.hint.SetText(strings.Join(lines, "\n"))
+	setText(t.hint, strings.Join(lines, "\n"))
 	if len(lines) == 0 {
 		t.hint.Hide()
 	} else {
 		t.hint.Show()
 	}
-	t.details.update(m)
 	if t.steps.update(m) {
 		// In no network there is nothing to search: only the first steps.
 		t.filters.Hidden = t.steps.step == state.OnboardJoinOrCreate
 		t.content.Refresh()
 	}
-	t.refilter()
+	if list {
+		t.refilter()
+	}
 }
 
 func (t *peersTab) refilter() {
-	t.visible = t.model.FilterPeers(t.search.Text, t.online.Checked)
+	visible := t.model.FilterPeers(t.search.Text, t.online.Checked)
+	same := slices.EqualFunc(visible, t.visible, func(a, b apitype.Peer) bool { return a.ID == b.ID })
+	t.visible = visible
 	all := t.model.Peers()
 	switch {
 	case !t.model.DaemonReachable():
@@ -117,7 +146,30 @@ func (t *peersTab) refilter() {
 		t.countSize = t.count.MinSize()
 		t.top.Refresh()
 	}
-	t.list.Refresh()
+	if !same {
+		maps.DeleteFunc(t.rows, func(id widget.ListItemID, _ *peerRow) bool { return id >= len(visible) })
+		t.list.Refresh()
+		return
+	}
+	t.redraw(false)
+}
+
+// redraw shows each bound row's peer as it is now. Unless counters is
+// set, a row whose only change is its round trip and traffic is left for
+// the counters throttle.
+func (t *peersTab) redraw(counters bool) {
+	held := false
+	for id, r := range t.rows {
+		switch {
+		case r.bound != id:
+			delete(t.rows, id)
+		case id < len(t.visible) && !r.update(t.visible[id], counters):
+			held = true
+		}
+	}
+	if held {
+		t.counters.Kick()
+	}
 }
 
 // ping pings p and shows the replies below the list.
@@ -162,14 +214,16 @@ func runPing(ctl *ui.Controller, p apitype.Peer, out *widget.Label) {
 // relayed or offline, and addresses or names refused to it, on the third.
 type peerRow struct {
 	widget.BaseWidget
-	tab *peersTab
-	p   apitype.Peer
+	tab   *peersTab
+	p     apitype.Peer
+	bound widget.ListItemID // the index the list bound the row to last
 
 	dot      *canvas.Circle
 	name     *widget.Label
 	badge    *widget.Label
-	rtt      *widget.Label
-	traffic  *widget.Label
+	rtt      *canvas.Text // the counters: plain text in slots that only
+	traffic  *canvas.Text // grow, so new numbers redraw two texts, not the row
+	counters *fyne.Container
 	pingBtn  *widget.Button
 	more     *widget.Button // the admin menu, for networks this device administers
 	addrs    *widget.Label
@@ -193,8 +247,10 @@ func newPeerRow(t *peersTab) *peerRow {
 	r.dot = canvas.NewCircle(color.Transparent)
 	r.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	r.badge = widget.NewLabel("")
-	r.rtt = widget.NewLabel("")
-	r.traffic = widget.NewLabel("")
+	r.rtt = canvas.NewText("", theme.Color(theme.ColorNameForeground))
+	r.traffic = canvas.NewText("", theme.Color(theme.ColorNameForeground))
+	r.rtt.Alignment, r.traffic.Alignment = fyne.TextAlignTrailing, fyne.TextAlignTrailing
+	r.counters = container.NewHBox(container.New(&counterSlot{}, r.rtt), container.New(&counterSlot{}, r.traffic))
 	r.pingBtn = widget.NewButton("Ping", func() { t.ping(r.p) })
 	r.more = widget.NewButtonWithIcon("", theme.MoreHorizontalIcon(), r.showAdminMenu)
 	r.more.Hide()
@@ -209,22 +265,36 @@ func newPeerRow(t *peersTab) *peerRow {
 
 func (r *peerRow) CreateRenderer() fyne.WidgetRenderer {
 	dot := container.NewCenter(container.NewGridWrap(fyne.NewSize(10, 10), r.dot))
-	line1 := container.NewHBox(dot, r.name, r.badge, layout.NewSpacer(), r.rtt, r.traffic, r.pingBtn, r.more)
+	line1 := container.NewHBox(dot, r.name, r.badge, layout.NewSpacer(), r.counters, r.pingBtn, r.more)
 	line2 := container.NewHBox(r.addrs, r.id, r.copyID, layout.NewSpacer(), r.networks)
 	return widget.NewSimpleRenderer(container.NewVBox(line1, line2, r.reason))
 }
 
 // set shows p; a peer that looks as the row already shows it (only
 // counters behind the rounding changed) costs no redraw.
-func (r *peerRow) set(p apitype.Peer) {
+func (r *peerRow) set(p apitype.Peer) { r.update(p, true) }
+
+// update shows p, but when only its round trip and traffic differ from
+// what the row shows and counters is false, it leaves the row as it is
+// and reports false.
+func (r *peerRow) update(p apitype.Peer, counters bool) bool {
 	r.p = p
 	v := rowText(p, len(adminNetworks(r.tab.model, p)) > 0)
 	if r.drawn && v == r.shown {
-		return
+		return true
 	}
-	if r.drawn && r.countersOnly(v) {
-		return
+	if r.drawn && sameButCounters(r.shown, v) {
+		if counters {
+			r.countersOnly(v)
+		}
+		return counters
 	}
+	r.draw(p, v)
+	return true
+}
+
+// draw shows v, the text of p, laying the row out again.
+func (r *peerRow) draw(p apitype.Peer, v peerRowText) {
 	r.shown, r.drawn = v, true
 	if p.Online {
 		r.dot.FillColor = color.NRGBA{0x2e, 0xa0, 0x43, 0xff}
@@ -242,8 +312,7 @@ func (r *peerRow) set(p apitype.Peer) {
 		r.badge.Importance = widget.LowImportance
 	}
 	r.badge.SetText(v.badge)
-	r.rtt.SetText(v.rtt)
-	r.traffic.SetText(v.traffic)
+	r.setCounters(v)
 	setEnabled(r.pingBtn, v.online)
 	if v.admin {
 		r.more.Show()
@@ -257,24 +326,55 @@ func (r *peerRow) set(p apitype.Peer) {
 	r.Refresh() // lay the lines out again for the new text widths
 }
 
-// countersOnly shows v when it differs from what the row shows only in
-// its round trip and traffic, and their labels keep their widths: the
-// two labels redraw, the row is not laid out again. It reports whether it
-// did.
-func (r *peerRow) countersOnly(v peerRowText) bool {
-	old := r.shown
-	old.rtt, old.traffic = v.rtt, v.traffic
-	if old != v {
-		return false
-	}
-	rw, tw := r.rtt.MinSize(), r.traffic.MinSize()
-	setText(r.rtt, v.rtt)
-	setText(r.traffic, v.traffic)
+// sameButCounters reports whether a and b differ at most in the round
+// trip and traffic.
+func sameButCounters(a, b peerRowText) bool {
+	a.rtt, a.traffic = b.rtt, b.traffic
+	return a == b
+}
+
+// countersOnly shows v, which differs from what the row shows only in its
+// round trip and traffic: the two texts redraw, and the row is laid out
+// again only when their slots had to grow.
+func (r *peerRow) countersOnly(v peerRowText) {
+	before := r.counters.MinSize()
+	r.setCounters(v)
 	r.shown = v
-	if r.rtt.MinSize() != rw || r.traffic.MinSize() != tw {
+	if r.counters.MinSize() != before {
 		r.Refresh()
 	}
-	return true
+}
+
+// setCounters shows v's round trip and traffic.
+func (r *peerRow) setCounters(v peerRowText) {
+	fg := theme.Color(theme.ColorNameForeground)
+	for _, c := range []struct {
+		t *canvas.Text
+		s string
+	}{{r.rtt, v.rtt}, {r.traffic, v.traffic}} {
+		if c.t.Text != c.s || c.t.Color != fg {
+			c.t.Text, c.t.Color = c.s, fg
+			c.t.Refresh()
+		}
+	}
+}
+
+// counterSlot lays one text out as a label would (inner padding around
+// it) in a width that only grows: a number that gets narrower keeps its
+// slot, so the row around it is not laid out again.
+type counterSlot struct{ width float32 }
+
+func (s *counterSlot) MinSize(objs []fyne.CanvasObject) fyne.Size {
+	pad := theme.InnerPadding()
+	m := objs[0].MinSize()
+	s.width = max(s.width, m.Width+2*pad)
+	return fyne.NewSize(s.width, m.Height+2*pad)
+}
+
+func (s *counterSlot) Layout(objs []fyne.CanvasObject, size fyne.Size) {
+	pad := theme.InnerPadding()
+	objs[0].Move(fyne.NewPos(pad, pad))
+	objs[0].Resize(fyne.NewSize(size.Width-2*pad, size.Height-2*pad))
 }
 
 // rowText is what a row shows of p.

@@ -26,6 +26,7 @@ func runFakeDaemon(args []string) error {
 	fs := flag.NewFlagSet("fakedaemon", flag.ContinueOnError)
 	socket := fs.String("socket", "", "local API socket to serve")
 	peers := fs.Int("peers", 50, "number of peers")
+	every := fs.Duration("every", time.Second, "how often the counters change (0: never, a quiet daemon)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -40,7 +41,9 @@ func runFakeDaemon(args []string) error {
 	srv := localapi.New(b, nil)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	go b.run(ctx)
+	if *every > 0 {
+		go b.run(ctx, *every)
+	}
 	go func() { <-ctx.Done(); srv.Close() }()
 	fmt.Printf("fakedaemon: %d peers on %s\n", *peers, *socket)
 	if err := srv.Serve(ln); err != nil && ctx.Err() == nil {
@@ -88,17 +91,23 @@ func newFakeBackend(n int) *fakeBackend {
 		}
 		if !p.Online {
 			p.State, p.Path, p.Endpoint, p.Carrier = apitype.PeerOffline, apitype.PathNone, "", ""
+		} else {
+			// A daemon up for 5 minutes has full history rings: the
+			// stream's peer events are as large from the start.
+			for range 60 {
+				p.History = addSample(p.History, 5+20*rand.Float64(), uint64(rand.IntN(100000)), uint64(rand.IntN(25000)))
+			}
 		}
 		b.st.Peers = append(b.st.Peers, p)
 	}
 	return b
 }
 
-// run changes every online peer's counters and round trip each second,
-// and adds a history sample every 5 s, then wakes the watchers: what the
-// real daemon's maintenance tick does.
-func (b *fakeBackend) run(ctx context.Context) {
-	tick := time.NewTicker(time.Second)
+// run changes every online peer's counters and round trip each tick (a
+// second by default), and adds a history sample every 5 ticks, then wakes
+// the watchers: what the real daemon's maintenance tick does.
+func (b *fakeBackend) run(ctx context.Context, every time.Duration) {
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for n := 1; ; n++ {
 		select {

@@ -15,9 +15,10 @@
 //	sscheck png --file F [--qr] [--green N] [--orange N]
 //	    sanity checks on a screenshot: a QR code is in it, or at least N
 //	    pixels of the "online" green (or of the map's relay orange).
-//	sscheck fakedaemon --socket S [--peers N]
+//	sscheck fakedaemon --socket S [--peers N] [--every D]
 //	    serve the local API for a made-up node with N busy peers (counters
-//	    change every second): the app's load for the CPU measurement.
+//	    change every D, default 1s; 0: never): the app's load for the CPU
+//	    measurement.
 package main
 
 import (
