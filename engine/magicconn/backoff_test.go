@@ -28,6 +28,10 @@ type quietSim struct {
 	lostT time.Duration // when the path was lost, if it was
 	// lastKeepalive is when the peer's last QUIC keepalive arrived.
 	lastKeepalive time.Time
+	// rest skips the peer while it rests, as maintain does, and
+	// visits counts the ticks it was not skipped.
+	rest   bool
+	visits int
 }
 
 // keepaliveEvery is the engine's QUIC keepalive period (engine/transport.go).
@@ -66,6 +70,10 @@ func (s *quietSim) run(d time.Duration) {
 			s.p.lastSend.Store(int64(now))
 			noteData(s.p, dataMin, now)
 		}
+		if s.rest && s.c.restingLocked(s.p, now) {
+			continue
+		}
+		s.visits++
 		var out outbox
 		s.c.maintainPeerLocked(s.p, now, &out)
 		for _, o := range out {
@@ -82,6 +90,9 @@ func (s *quietSim) run(d time.Duration) {
 		}
 		if s.p.best == nil && s.lostT == 0 {
 			s.lostT = time.Since(s.start)
+		}
+		if s.rest {
+			s.c.restLocked(s.p, now)
 		}
 	}
 }

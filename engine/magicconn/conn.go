@@ -193,7 +193,10 @@ type Conn struct {
 	// closed is set by Close; no relay connection is created after.
 	closed bool
 	peers  map[key.NodePublic]*peer
-	byVIP  map[netip.Addr]*peer
+	// peerList holds peers' values, for maintenance to visit every tick
+	// without ranging a map.
+	peerList []*peer
+	byVIP    map[netip.Addr]*peer
 	// byAddr maps an underlay address to the peer a verified disco
 	// message came from there; only those addresses deliver QUIC.
 	byAddr      map[netip.AddrPort]*peer

@@ -1,6 +1,7 @@
 package magicconn
 
 import (
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -31,4 +32,51 @@ func TestRouteKeepsTrust(t *testing.T) {
 			t.Errorf("path lost at %v", s.lostT)
 		}
 	})
+}
+
+// TestRestingPeers: maintenance that skips resting peers does exactly
+// what visiting every peer every tick does (the same pings at the same
+// ticks, the path lost at the same moment), through calm, data, a lost
+// pong, a dead path and a peer going idle, and visits a calm peer on
+// few ticks.
+func TestRestingPeers(t *testing.T) {
+	type step func(s *quietSim)
+	calm := func(d time.Duration) step { return func(s *quietSim) { s.run(d) } }
+	set := func(f func(s *quietSim)) step { return f }
+	for _, tt := range []struct {
+		name  string
+		steps []step
+	}{
+		{"calm", []step{calm(10 * time.Minute)}},
+		{"data, then calm", []step{calm(5 * time.Minute), set(func(s *quietSim) { s.busy = true }), calm(time.Minute),
+			set(func(s *quietSim) { s.busy = false }), calm(4 * time.Minute)}},
+		{"lost pongs", []step{calm(5 * time.Minute), set(func(s *quietSim) { s.drop = 3 }), calm(2 * time.Minute)}},
+		{"dead calm path", []step{calm(5 * time.Minute), set(func(s *quietSim) { s.down = true }), calm(3 * time.Minute)}},
+		{"dies as data begins", []step{calm(5 * time.Minute), set(func(s *quietSim) { s.down, s.busy = true, true }), calm(time.Minute)}},
+		{"idle, then back", []step{calm(2 * time.Minute), set(func(s *quietSim) { s.down = true }), calm(2 * time.Minute),
+			set(func(s *quietSim) { s.down = false }), calm(2 * time.Minute)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var runs [2]*quietSim
+			for i := range runs {
+				synctest.Test(t, func(t *testing.T) {
+					s := newQuietSim(t)
+					s.rest = i == 1
+					for _, f := range tt.steps {
+						f(s)
+					}
+					runs[i] = s
+				})
+			}
+			every, rest := runs[0], runs[1]
+			if !slices.Equal(every.pings, rest.pings) || every.lostT != rest.lostT {
+				t.Errorf("resting changed maintenance:\nevery tick: pings %v, lost at %v\nresting:    pings %v, lost at %v",
+					every.pings, every.lostT, rest.pings, rest.lostT)
+			}
+			t.Logf("%d pings; visited on %d of %d ticks", len(rest.pings), rest.visits, every.visits)
+			if tt.name == "calm" && rest.visits*10 > every.visits {
+				t.Errorf("a calm peer visited on %d of %d ticks, want under a tenth", rest.visits, every.visits)
+			}
+		})
+	}
 }
