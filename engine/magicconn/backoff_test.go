@@ -150,6 +150,30 @@ func TestQuietBackoff(t *testing.T) {
 			}
 		})
 	})
+	t.Run("after data the backoff counts calm from the last data", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newQuietSim(t)
+			s.run(5 * time.Minute)
+			s.busy = true
+			s.run(time.Minute)
+			s.busy = false
+			end := time.Since(s.start)
+			s.run(2 * time.Minute)
+			// The peer is busy for c.t.active (45 s) after the data; a
+			// path pinged every second all that time is calm, and the
+			// heartbeat is already backed off when it is quiet again
+			// (counting from the end of the busy window: 7 pings).
+			from, to := end+50*time.Second, end+110*time.Second
+			n := s.pingsIn(from, to)
+			t.Logf("%d pings from 50 s to 110 s after the data stopped", n)
+			if n > 4 {
+				t.Errorf("%d pings from 50 s to 110 s after the data stopped, want ≤ 4", n)
+			}
+			if !s.trustedNow() || s.lostT != 0 {
+				t.Errorf("path lost at %v", s.lostT)
+			}
+		})
+	})
 	t.Run("a path under data that dies is given up within trust", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			s := newQuietSim(t)
