@@ -68,7 +68,7 @@ func (s *quietSim) run(d time.Duration) {
 		}
 		if s.busy {
 			s.p.lastSend.Store(int64(now))
-			noteData(s.p, dataMin, now)
+			s.c.noteData(s.p, dataMin, now)
 		}
 		if s.rest && s.c.restingLocked(s.p, now) {
 			continue

@@ -627,7 +627,7 @@ func (c *Conn) receiveUDP(bp *[]byte, n int, src netip.AddrPort) {
 		}
 		now := c.now()
 		p.lastRecv.Store(int64(now))
-		noteData(p, n, now)
+		c.noteData(p, n, now)
 		c.ctr.directRx.add(n)
 		c.deliver(bp, n, p)
 	}
@@ -648,7 +648,7 @@ func (c *Conn) receiveBulk(b []byte, p *peer) {
 	if p != nil {
 		now := c.now()
 		p.lastRecv.Store(int64(now))
-		noteData(p, len(b), now)
+		c.noteData(p, len(b), now)
 	}
 	c.ctr.directRx.add(len(b))
 	c.cfg.OnBulk(b)

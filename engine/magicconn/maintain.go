@@ -8,7 +8,7 @@ import (
 // for direct paths, the home relay, idle relay connections.
 func (c *Conn) routineMaintain() {
 	defer c.wg.Done()
-	t := time.NewTicker(c.t.tick)
+	t := time.NewTimer(c.t.tick)
 	defer t.Stop()
 	for {
 		all := false
@@ -19,24 +19,32 @@ func (c *Conn) routineMaintain() {
 		case <-c.wake:
 			all = true // the data path wants a path now, or the network changed
 		}
-		c.maintain(all)
+		t.Reset(c.maintain(all))
 	}
 }
 
 // maintain runs one tick: it visits every peer that is not resting
-// (restingLocked), or every peer if all is set.
-func (c *Conn) maintain(all bool) {
+// (restingLocked), or every peer if all is set. It returns how long to
+// wait for the next tick: the tick, or while every peer rests and the
+// home relay is settled, until the first one is due, up to a quarter
+// of the quiet heartbeat. Data that begins then kicks the loop
+// (Conn.noteData), as do the data path and RemovePeer.
+func (c *Conn) maintain(all bool) time.Duration {
 	now := c.now()
 	var out outbox
 	c.mu.Lock()
 	c.expirePingsLocked(now)
 	c.homeLocked(now)
+	wake := now + mono(c.t.quietHeartbeat/4)
+	if !c.homeSettledLocked() {
+		wake = 0
+	}
 	for _, p := range c.peerList {
-		if !all && c.restingLocked(p, now) {
-			continue
+		if all || !c.restingLocked(p, now) {
+			c.maintainPeerLocked(p, now, &out)
+			c.restLocked(p, now)
 		}
-		c.maintainPeerLocked(p, now, &out)
-		c.restLocked(p, now)
+		wake = min(wake, p.restUntil)
 	}
 	idle := c.idleRelaysLocked(now)
 	c.expireReflexiveLocked(now)
@@ -46,6 +54,7 @@ func (c *Conn) maintain(all bool) {
 	for _, rc := range idle {
 		rc.conn.Close()
 	}
+	return max(c.t.tick, time.Duration(wake-now))
 }
 
 // maintainPeerLocked expires p's stale candidates and trust, and pings:

@@ -343,10 +343,20 @@ func (c *Conn) hot(p *peer, now mono) bool {
 }
 
 // noteData records data to or from p; small QUIC packets (keepalives,
-// acknowledgements) do not count.
-func noteData(p *peer, n int, now mono) {
-	if n >= dataMin && mono(p.lastData.Load()) != now {
-		p.lastData.Store(int64(now))
+// acknowledgements) do not count. Data to a peer that was not busy
+// kicks maintenance, whose tick may be long while every peer rests: the
+// heartbeat under data starts at once.
+func (c *Conn) noteData(p *peer, n int, now mono) {
+	if n < dataMin {
+		return
+	}
+	last := mono(p.lastData.Load())
+	if last == now {
+		return
+	}
+	p.lastData.Store(int64(now))
+	if now-last >= mono(c.t.active) {
+		c.kick()
 	}
 }
 
@@ -475,7 +485,7 @@ func (c *Conn) relayURLsLocked(p *peer) (primary, fallback string) {
 func (c *Conn) send(p *peer, b []byte) {
 	now := c.now()
 	p.lastSend.Store(int64(now))
-	noteData(p, len(b), now)
+	c.noteData(p, len(b), now)
 	r := p.route.Load()
 	if r.direct.IsValid() && now < r.trustUntil {
 		if c.writeUDP(b, r.direct, r.directUA) == nil {
@@ -635,6 +645,7 @@ func (c *Conn) RemovePeer(k key.NodePublic) {
 	defer c.mu.Unlock()
 	if p := c.peers[k]; p != nil {
 		c.removePeerLocked(p)
+		c.kick() // maintenance forgets its disco pairs
 	}
 }
 
