@@ -80,3 +80,60 @@ func TestRestingPeers(t *testing.T) {
 		})
 	}
 }
+
+// TestCalmTick: with the production timers, maintenance of a calm peer
+// waits longer than a tick, and data that begins is seen at once, not
+// at the next wake-up (the heartbeat under data, and failover, start
+// from it).
+func TestCalmTick(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		tm := defaultTiming()
+		a := w.newNode("a", easy, nodeOpts{timing: &tm})
+		b := w.newNode("b", portRestricted, nodeOpts{timing: &tm})
+		meet(t, a, b)
+		ca, _ := connect(t, a, b)
+		waitPaths(t, a, b, PathDirect)
+		time.Sleep(2 * time.Minute) // QUIC keepalives only: calm
+		// The wait is a tick only just before a ping or the end of a
+		// trust window.
+		long := 0
+		for range 100 {
+			time.Sleep(100 * time.Millisecond)
+			synctest.Wait()
+			d := a.mc.maintain(false)
+			if d > tm.quietHeartbeat/4 {
+				t.Fatalf("calm peer: maintenance waits %v, want at most %v", d, tm.quietHeartbeat/4)
+			}
+			if d > tm.tick {
+				long++
+			}
+		}
+		if long < 80 {
+			t.Errorf("calm peer: maintenance waited longer than the tick on %d of 100 ticks, want most", long)
+		}
+		busy := func() bool {
+			a.mc.mu.RLock()
+			defer a.mc.mu.RUnlock()
+			return a.mc.peers[b.pub].wasBusy
+		}
+		if busy() {
+			t.Fatal("busy before any data")
+		}
+		s, err := ca.OpenStream()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Write(make([]byte, 1000)); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait() // no time passes
+		if !busy() {
+			t.Error("data began, maintenance has not seen it")
+		}
+		if d := a.mc.maintain(false); d != tm.tick {
+			t.Errorf("busy peer: maintenance waits %v, want the tick (%v)", d, tm.tick)
+		}
+		s.Close()
+	})
+}
