@@ -55,6 +55,16 @@ func newQuietSim(t *testing.T) *quietSim {
 	return s
 }
 
+// newDataSim returns a quietSim whose path was calm for 5 minutes, then
+// carried data for a minute; the data still flows.
+func newDataSim(t *testing.T) *quietSim {
+	s := newQuietSim(t)
+	s.run(5 * time.Minute)
+	s.busy = true
+	s.run(time.Minute)
+	return s
+}
+
 // run advances virtual time by d, one maintenance tick at a time.
 func (s *quietSim) run(d time.Duration) {
 	end := time.Now().Add(d)
@@ -152,10 +162,7 @@ func TestQuietBackoff(t *testing.T) {
 	})
 	t.Run("after data the backoff counts calm from the last data", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			s := newQuietSim(t)
-			s.run(5 * time.Minute)
-			s.busy = true
-			s.run(time.Minute)
+			s := newDataSim(t)
 			s.busy = false
 			end := time.Since(s.start)
 			s.run(2 * time.Minute)
@@ -176,10 +183,7 @@ func TestQuietBackoff(t *testing.T) {
 	})
 	t.Run("a path under data that dies is given up within trust", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			s := newQuietSim(t)
-			s.run(5 * time.Minute)
-			s.busy = true
-			s.run(time.Minute)
+			s := newDataSim(t)
 			s.down = true
 			at := time.Since(s.start)
 			s.run(10 * time.Second)

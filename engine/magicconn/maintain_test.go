@@ -16,10 +16,7 @@ import (
 // the first pings of make bench-scale that failed.
 func TestRouteKeepsTrust(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newQuietSim(t)
-		s.run(5 * time.Minute)
-		s.busy = true
-		s.run(time.Minute)
+		s := newDataSim(t)
 		s.busy = false
 		for range int(3 * time.Minute / s.c.t.tick) {
 			s.run(s.c.t.tick)
