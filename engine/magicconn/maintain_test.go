@@ -134,3 +134,28 @@ func TestCalmTick(t *testing.T) {
 		s.Close()
 	})
 }
+
+// TestCalmPings: two real Conns with the production timers, a QUIC
+// connection that carried data and then only keepalives: from a minute
+// after the data, each pings the other every quietMax (20 s), not more.
+func TestCalmPings(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		w := newWorld(t)
+		tm := defaultTiming()
+		a := w.newNode("a", easy, nodeOpts{timing: &tm})
+		b := w.newNode("b", portRestricted, nodeOpts{timing: &tm})
+		meet(t, a, b)
+		ca, cb := connect(t, a, b)
+		waitPaths(t, a, b, PathDirect)
+		exchange(t, ca, cb)
+		time.Sleep(time.Minute)
+		before := a.mc.Stats().Disco.PingsSent
+		time.Sleep(4 * time.Minute)
+		n := a.mc.Stats().Disco.PingsSent - before
+		t.Logf("%d pings from 1 to 5 minutes after the data", n)
+		if want := uint64(4*time.Minute/tm.quietMax) + 1; n > want {
+			t.Errorf("%d pings from 1 to 5 minutes after the data, want at most %d (one every %v)", n, want, tm.quietMax)
+		}
+		alive(t, ca, cb)
+	})
+}
