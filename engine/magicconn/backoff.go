@@ -17,8 +17,8 @@ import "time"
 const pongWait = time.Second
 
 // calm returns how long p's direct path has been steady and without data
-// (since the path was chosen, or since data last stopped, as maintenance
-// saw it), or 0 when it is not calm at all. Data that just began on a
+// (since the path was chosen, or since the last data once the peer is no
+// longer busy), or 0 when it is not calm at all. Data that just began on a
 // calm path leaves it trusted for a hot trust window, time for the first
 // heartbeats under data to be answered (trustUntil).
 func (c *Conn) calm(p *peer, now mono) mono {

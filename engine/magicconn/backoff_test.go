@@ -28,6 +28,10 @@ type quietSim struct {
 	lostT time.Duration // when the path was lost, if it was
 	// lastKeepalive is when the peer's last QUIC keepalive arrived.
 	lastKeepalive time.Time
+	// rest skips the peer while it rests, as maintain does, and
+	// visits counts the ticks it was not skipped.
+	rest   bool
+	visits int
 }
 
 // keepaliveEvery is the engine's QUIC keepalive period (engine/transport.go).
@@ -51,6 +55,16 @@ func newQuietSim(t *testing.T) *quietSim {
 	return s
 }
 
+// newDataSim returns a quietSim whose path was calm for 5 minutes, then
+// carried data for a minute; the data still flows.
+func newDataSim(t *testing.T) *quietSim {
+	s := newQuietSim(t)
+	s.run(5 * time.Minute)
+	s.busy = true
+	s.run(time.Minute)
+	return s
+}
+
 // run advances virtual time by d, one maintenance tick at a time.
 func (s *quietSim) run(d time.Duration) {
 	end := time.Now().Add(d)
@@ -64,8 +78,12 @@ func (s *quietSim) run(d time.Duration) {
 		}
 		if s.busy {
 			s.p.lastSend.Store(int64(now))
-			noteData(s.p, dataMin, now)
+			s.c.noteData(s.p, dataMin, now)
 		}
+		if s.rest && s.c.restingLocked(s.p, now) {
+			continue
+		}
+		s.visits++
 		var out outbox
 		s.c.maintainPeerLocked(s.p, now, &out)
 		for _, o := range out {
@@ -82,6 +100,9 @@ func (s *quietSim) run(d time.Duration) {
 		}
 		if s.p.best == nil && s.lostT == 0 {
 			s.lostT = time.Since(s.start)
+		}
+		if s.rest {
+			s.c.restLocked(s.p, now)
 		}
 	}
 }
@@ -139,12 +160,30 @@ func TestQuietBackoff(t *testing.T) {
 			}
 		})
 	})
+	t.Run("after data the backoff counts calm from the last data", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			s := newDataSim(t)
+			s.busy = false
+			end := time.Since(s.start)
+			s.run(2 * time.Minute)
+			// The peer is busy for c.t.active (45 s) after the data; a
+			// path pinged every second all that time is calm, and the
+			// heartbeat is already backed off when it is quiet again
+			// (counting from the end of the busy window: 7 pings).
+			from, to := end+50*time.Second, end+110*time.Second
+			n := s.pingsIn(from, to)
+			t.Logf("%d pings from 50 s to 110 s after the data stopped", n)
+			if n > 4 {
+				t.Errorf("%d pings from 50 s to 110 s after the data stopped, want ≤ 4", n)
+			}
+			if !s.trustedNow() || s.lostT != 0 {
+				t.Errorf("path lost at %v", s.lostT)
+			}
+		})
+	})
 	t.Run("a path under data that dies is given up within trust", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			s := newQuietSim(t)
-			s.run(5 * time.Minute)
-			s.busy = true
-			s.run(time.Minute)
+			s := newDataSim(t)
 			s.down = true
 			at := time.Since(s.start)
 			s.run(10 * time.Second)

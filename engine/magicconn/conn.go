@@ -193,7 +193,10 @@ type Conn struct {
 	// closed is set by Close; no relay connection is created after.
 	closed bool
 	peers  map[key.NodePublic]*peer
-	byVIP  map[netip.Addr]*peer
+	// peerList holds peers' values, for maintenance to visit every tick
+	// without ranging a map.
+	peerList []*peer
+	byVIP    map[netip.Addr]*peer
 	// byAddr maps an underlay address to the peer a verified disco
 	// message came from there; only those addresses deliver QUIC.
 	byAddr      map[netip.AddrPort]*peer
@@ -624,7 +627,7 @@ func (c *Conn) receiveUDP(bp *[]byte, n int, src netip.AddrPort) {
 		}
 		now := c.now()
 		p.lastRecv.Store(int64(now))
-		noteData(p, n, now)
+		c.noteData(p, n, now)
 		c.ctr.directRx.add(n)
 		c.deliver(bp, n, p)
 	}
@@ -645,7 +648,7 @@ func (c *Conn) receiveBulk(b []byte, p *peer) {
 	if p != nil {
 		now := c.now()
 		p.lastRecv.Store(int64(now))
-		noteData(p, len(b), now)
+		c.noteData(p, len(b), now)
 	}
 	c.ctr.directRx.add(len(b))
 	c.cfg.OnBulk(b)

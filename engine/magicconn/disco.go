@@ -77,6 +77,7 @@ func (c *Conn) pingLocked(p *peer, cd *candidate, now mono, out *outbox) {
 	tx := disco.NewTxID()
 	c.pings[tx] = &pendingPing{peer: p.key, addr: cd.addr, sent: now}
 	cd.lastPing = now
+	p.restUntil = 0
 	*out = append(*out, discoOut{to: p.key, member: true, addr: cd.addr, ua: cd.ua, msg: &disco.Ping{TxID: tx}})
 }
 

@@ -28,7 +28,7 @@ func (c *Conn) WriteSegments(buf []byte, segSize int, addr net.Addr) error {
 		r := p.route.Load()
 		if r.direct.IsValid() && now < r.trustUntil {
 			p.lastSend.Store(int64(now))
-			noteData(p, len(buf), now)
+			c.noteData(p, len(buf), now)
 			err := c.gso.writeGSO(buf, segSize, r.direct)
 			if err == nil {
 				c.ctr.directTx.add(len(buf))
@@ -68,7 +68,7 @@ func (c *Conn) sendRelayTrain(p *peer, buf []byte, segSize int) bool {
 			continue
 		}
 		p.lastSend.Store(int64(now))
-		noteData(p, len(buf), now)
+		c.noteData(p, len(buf), now)
 		if now-mono(p.lastFullPing.Load()) >= mono(c.t.retry) {
 			c.kick() // look for a direct path now
 		}

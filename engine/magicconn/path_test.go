@@ -231,11 +231,11 @@ func TestQuietPeer(t *testing.T) {
 	if c.busy(p, now) || c.trustWindow(p, now) != mono(c.t.quietTrust) {
 		t.Fatal("a new peer is busy")
 	}
-	noteData(p, dataMin-1, now) // a keepalive
+	c.noteData(p, dataMin-1, now) // a keepalive
 	if c.busy(p, now) {
 		t.Error("a keepalive made the peer busy")
 	}
-	noteData(p, dataMin, now)
+	c.noteData(p, dataMin, now)
 	if !c.busy(p, now) || c.trustWindow(p, now) != mono(c.t.trust) {
 		t.Error("data did not make the peer busy")
 	}
@@ -265,7 +265,7 @@ func TestQuietPeer(t *testing.T) {
 	// Maintenance has seen data flow for a while (data that begins on a
 	// calm path is trusted a moment longer: TestTrustUntil).
 	p.wasBusy, p.busySince = true, later-mono(time.Minute)
-	noteData(p, dataMin, later)
+	c.noteData(p, dataMin, later)
 	if !c.hot(p, later) || c.trustWindow(p, later) != mono(d.hotTrust) {
 		t.Error("data just now did not make the peer hot")
 	}

@@ -74,10 +74,12 @@ type peer struct {
 	pathSince    mono       // when best last changed
 	wasBusy      bool       // busy at the last maintenance
 	busySince    mono       // when it last became busy
-	busyEnd      mono       // when it last stopped being busy
+	busyEnd      mono       // the last data, once it stopped being busy
 	probeSince   mono       // when we began looking for a direct path
 	lastCMM      mono       // last call-me-maybe sent
 	lastCMMRx    mono       // last call-me-maybe handled
+	restUntil    mono       // maintenance may skip the peer until then (maintain.go); 0: not
+	restActive   bool       // whether the peer was active when restUntil was set
 	replay       disco.Window
 	reflexive    reflexive // our address as the peer's last pong said
 }
@@ -162,6 +164,7 @@ func (c *Conn) peerLocked(k key.NodePublic, known bool, now mono) *peer {
 	}
 	p.route.Store(emptyRoute)
 	c.peers[k] = p
+	c.peerList = append(c.peerList, p)
 	c.byVIP[vip] = p
 	return p
 }
@@ -185,6 +188,9 @@ func (c *Conn) evictUnknownLocked() {
 
 func (c *Conn) removePeerLocked(p *peer) {
 	delete(c.peers, p.key)
+	if i := slices.Index(c.peerList, p); i >= 0 {
+		c.peerList = slices.Delete(c.peerList, i, i+1)
+	}
 	delete(c.byVIP, p.vip)
 	for a := range p.cands {
 		if c.byAddr[a] == p {
@@ -225,6 +231,7 @@ func (c *Conn) candLocked(p *peer, a netip.AddrPort, told bool, now mono) *candi
 	}
 	cd := &candidate{addr: a, ua: net.UDPAddrFromAddrPort(a), added: now}
 	p.cands[a] = cd
+	p.restUntil = 0
 	return cd
 }
 
@@ -233,6 +240,7 @@ func (cd *candidate) heard() mono { return max(cd.added, cd.lastHeard, cd.lastPo
 
 func (c *Conn) removeCandLocked(p *peer, cd *candidate) {
 	delete(p.cands, cd.addr)
+	p.restUntil = 0
 	if c.byAddr[cd.addr] == p {
 		delete(c.byAddr, cd.addr)
 	}
@@ -335,10 +343,20 @@ func (c *Conn) hot(p *peer, now mono) bool {
 }
 
 // noteData records data to or from p; small QUIC packets (keepalives,
-// acknowledgements) do not count.
-func noteData(p *peer, n int, now mono) {
-	if n >= dataMin && mono(p.lastData.Load()) != now {
-		p.lastData.Store(int64(now))
+// acknowledgements) do not count. Data to a peer that was not busy
+// kicks maintenance, whose tick may be long while every peer rests: the
+// heartbeat under data starts at once.
+func (c *Conn) noteData(p *peer, n int, now mono) {
+	if n < dataMin {
+		return
+	}
+	last := mono(p.lastData.Load())
+	if last == now {
+		return
+	}
+	p.lastData.Store(int64(now))
+	if now-last >= mono(c.t.active) {
+		c.kick()
 	}
 }
 
@@ -378,6 +396,7 @@ func (c *Conn) chooseLocked(p *peer, now mono) bool {
 	p.best = cur
 	if old != cur {
 		p.pathSince = now
+		p.restUntil = 0
 	}
 	switch {
 	case old == cur:
@@ -404,6 +423,7 @@ func (c *Conn) chooseLocked(p *peer, now mono) bool {
 
 // updateRouteLocked publishes p's route for the data path.
 func (c *Conn) updateRouteLocked(p *peer) {
+	p.restUntil = 0 // something changed: maintenance looks again
 	r := &route{}
 	if b := p.best; b != nil {
 		r.direct = b.addr
@@ -465,7 +485,7 @@ func (c *Conn) relayURLsLocked(p *peer) (primary, fallback string) {
 func (c *Conn) send(p *peer, b []byte) {
 	now := c.now()
 	p.lastSend.Store(int64(now))
-	noteData(p, len(b), now)
+	c.noteData(p, len(b), now)
 	r := p.route.Load()
 	if r.direct.IsValid() && now < r.trustUntil {
 		if c.writeUDP(b, r.direct, r.directUA) == nil {
@@ -625,6 +645,7 @@ func (c *Conn) RemovePeer(k key.NodePublic) {
 	defer c.mu.Unlock()
 	if p := c.peers[k]; p != nil {
 		c.removePeerLocked(p)
+		c.kick() // maintenance forgets its disco pairs
 	}
 }
 

@@ -124,7 +124,7 @@ func (c *Conn) onRelayPacket(rc *relayConn, src key.NodePublic, pkt []byte) {
 		}
 	}
 	p.lastRecv.Store(int64(now))
-	noteData(p, len(pkt), now)
+	c.noteData(p, len(pkt), now)
 	if len(pkt) >= dataMin && mono(p.lastRelayData.Load()) != now {
 		p.lastRelayData.Store(int64(now))
 	}
@@ -183,6 +183,13 @@ func (c *Conn) homeLocked(now mono) {
 	h.rc.home = true
 	h.since = now
 	h.downSince = now
+}
+
+// homeSettledLocked reports whether homeLocked has nothing to watch:
+// no relays are configured, or the home relay is connected and announced.
+func (c *Conn) homeSettledLocked() bool {
+	h := &c.home
+	return len(c.cfg.Relays) == 0 || h.rc != nil && h.rc.connected.Load() && h.url == h.rc.url
 }
 
 // HomeRelay returns the URL of our home relay, "" before one connected.
