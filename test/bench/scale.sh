@@ -138,17 +138,20 @@ for p in json.load(sys.stdin)["peers"]:
   done
 fi
 if [ -n "${SCALE_KEEP_LOGS:-}" ]; then mkdir -p "$SCALE_KEEP_LOGS" && cp "$DIR"/*.log "$SCALE_KEEP_LOGS"/; fi
-# Idle cost: CPU of all daemons over 10 s once the mesh is quiet (peers
-# count as busy for 45 s after the last data, the pings above).
+# Idle cost: CPU of all daemons over SCALE_IDLE_SECONDS (default 60 s, three
+# of a calm path's 20 s heartbeats, so the window's phase does not matter)
+# once the mesh is quiet (peers count as busy for 45 s after the last data,
+# the pings above).
+W=${SCALE_IDLE_SECONDS:-60}
 pids=$(for i in $(seq 1 "$N"); do ip netns pids $P-$i | head -n 1; done)
 ticks() { for p in $pids; do awk '{print $14 + $15}' "/proc/$p/stat"; done | awk '{s += $1} END {print s}'; }
-sleep "${SCALE_IDLE_WAIT:-50}"
+sleep "${SCALE_IDLE_WAIT:-60}"
 counters "$DIR/i0"
-c0=$(ticks); sleep 10; c1=$(ticks)
+c0=$(ticks); sleep "$W"; c1=$(ticks)
 counters "$DIR/i1"
 hz=$(getconf CLK_TCK)
-echo "idle CPU over 10 s, ${SCALE_IDLE_WAIT:-50} s after the pings: $(echo "($c1 - $c0) * 100 / $hz / 10" | bc -l | xargs printf '%.1f')% of one core for all $N daemons"
-echo "idle traffic in those 10 s, all daemons:$(grown "$DIR/i0" "$DIR/i1")"
+echo "idle CPU over $W s, ${SCALE_IDLE_WAIT:-60} s after the pings: $(echo "($c1 - $c0) * 100 / $hz / $W" | bc -l | xargs printf '%.1f')% of one core for all $N daemons"
+echo "idle traffic in those $W s, all daemons:$(grown "$DIR/i0" "$DIR/i1")"
 rss=$(for i in $(seq 1 "$N"); do
   pid=$(ip netns pids $P-$i | head -n 1)
   awk '/VmRSS/ {print $2}' /proc/$pid/status
@@ -156,13 +159,13 @@ done | sort -n)
 echo "daemon RSS (MB) min/median/max: $(echo "$rss" | head -n 1 | awk '{printf "%.1f", $1/1024}') / $(echo "$rss" | sed -n "$(( (N + 1) / 2 ))p" | awk '{printf "%.1f", $1/1024}') / $(echo "$rss" | tail -n 1 | awk '{printf "%.1f", $1/1024}') with $((N - 1)) peers each"
 # SCALE_IDLE_AGAIN=S: the idle CPU once more, S s after the pings: a
 # quiet path's heartbeat backs off with how long it has been calm, so the
-# figure 50 s after the pings is not yet the steady one.
+# figure soon after the pings is not yet the steady one.
 if [ -n "${SCALE_IDLE_AGAIN:-}" ]; then
-  sleep $((SCALE_IDLE_AGAIN - ${SCALE_IDLE_WAIT:-50} - 10))
+  sleep $((SCALE_IDLE_AGAIN - ${SCALE_IDLE_WAIT:-60} - W))
   counters "$DIR/i2"
-  c0=$(ticks); sleep 10; c1=$(ticks)
+  c0=$(ticks); sleep "$W"; c1=$(ticks)
   counters "$DIR/i3"
-  echo "idle CPU over 10 s, $SCALE_IDLE_AGAIN s after the pings: $(echo "($c1 - $c0) * 100 / $hz / 10" | bc -l | xargs printf '%.1f')% of one core for all $N daemons"
-  echo "idle traffic in those 10 s, all daemons:$(grown "$DIR/i2" "$DIR/i3")"
+  echo "idle CPU over $W s, $SCALE_IDLE_AGAIN s after the pings: $(echo "($c1 - $c0) * 100 / $hz / $W" | bc -l | xargs printf '%.1f')% of one core for all $N daemons"
+  echo "idle traffic in those $W s, all daemons:$(grown "$DIR/i2" "$DIR/i3")"
 fi
 [ -n "$full" ] && [ "$fails" -eq 0 ]
