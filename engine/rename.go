@@ -19,6 +19,9 @@ import (
 // name.
 const renameWait = 10 * time.Second
 
+// renameResend is how often a waiting rename request is sent again.
+const renameResend = 2 * time.Second
+
 // SetHostname renames this node in network to name. A name another
 // member holds, or an invalid one, is an error that changes nothing.
 func (e *Engine) SetHostname(ctx context.Context, network, name string) error {
@@ -42,6 +45,19 @@ func (e *Engine) SetHostname(ctx context.Context, network, name string) error {
 		return e.renameLocked(n, e.self, name)
 	}
 	// Ask every connected admin; the first to sign wins.
+	asked := e.askRenameLocked(n, name)
+	id, netName := n.ID, n.Name
+	e.mu.Unlock()
+	if asked == 0 {
+		return fmt.Errorf("no admin of %q is online to sign the new name; try again when one is", netName)
+	}
+	return e.awaitHostname(ctx, id, netName, name)
+}
+
+// askRenameLocked sends a rename request for this node to every connected
+// admin of n and returns how many it asked. Asking again is harmless: an
+// admin that already signed the name changes nothing.
+func (e *Engine) askRenameLocked(n *netmap.Network, name string) int {
 	req := &ctrlMsg{Type: msgRename, Rename: &renameReq{Network: n.ID, Hostname: name}}
 	asked := 0
 	for _, a := range n.Roster.Admins() {
@@ -52,12 +68,7 @@ func (e *Engine) SetHostname(ctx context.Context, network, name string) error {
 			}
 		}
 	}
-	id, netName := n.ID, n.Name
-	e.mu.Unlock()
-	if asked == 0 {
-		return fmt.Errorf("no admin of %q is online to sign the new name; try again when one is", netName)
-	}
-	return e.awaitHostname(ctx, id, netName, name)
+	return asked
 }
 
 // awaitHostname waits until the roster of network id names this node
@@ -67,6 +78,12 @@ func (e *Engine) awaitHostname(ctx context.Context, id key.NetworkPublic, netNam
 	defer cancel()
 	timer := time.NewTimer(renameWait)
 	defer timer.Stop()
+	// A request can be lost with the connection it went on (two nodes that
+	// dialed each other at once keep one connection and close the other),
+	// so it is sent again on the admins' current connections meanwhile.
+	resend := time.NewTicker(renameResend)
+	defer resend.Stop()
+	again := false
 	for {
 		e.mu.Lock()
 		var got string
@@ -74,8 +91,12 @@ func (e *Engine) awaitHostname(ctx context.Context, id key.NetworkPublic, netNam
 		if n != nil {
 			m, _ := n.Roster.Member(e.self)
 			got = m.Hostname
+			if again && got != name {
+				e.askRenameLocked(n, name)
+			}
 		}
 		e.mu.Unlock()
+		again = false
 		switch {
 		case n == nil:
 			return fmt.Errorf("no longer a member of %q", netName)
@@ -87,6 +108,8 @@ func (e *Engine) awaitHostname(ctx context.Context, id key.NetworkPublic, netNam
 			if !ok {
 				return errors.New("rayfish is stopping")
 			}
+		case <-resend.C:
+			again = true
 		case <-timer.C:
 			return fmt.Errorf("no admin of %q signed the name %q within %v (taken meanwhile, or the admins are unreachable); see ray status", netName, name, renameWait)
 		case <-ctx.Done():
