@@ -568,7 +568,7 @@ func Diff(prev, cur *apitype.Status) []apitype.WatchEvent {
 	}
 	for _, p := range cur.Peers {
 		if o, ok := old[p.ID]; !ok || !reflect.DeepEqual(o, p) {
-			evs = append(evs, apitype.WatchEvent{Type: apitype.EventPeer, Peer: &p})
+			evs = append(evs, peerEvent(o, ok, p))
 		}
 		delete(old, p.ID)
 	}

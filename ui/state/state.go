@@ -186,7 +186,7 @@ func (m *Model) Apply(ev apitype.WatchEvent) {
 		}
 	case apitype.EventPeer:
 		if ev.Peer != nil {
-			m.upsertPeer(*ev.Peer)
+			m.upsertPeer(*ev.Peer, ev.HistorySame)
 		}
 	case apitype.EventPeerRemoved:
 		m.peers = slices.DeleteFunc(m.peers, func(p apitype.Peer) bool { return p.ID == ev.PeerID })
@@ -219,8 +219,13 @@ func (m *Model) setState(s string) {
 	}
 }
 
-func (m *Model) upsertPeer(p apitype.Peer) {
+// upsertPeer adds or replaces p; keepHistory (the event's HistorySame)
+// keeps the history the model has for it, which the event left out.
+func (m *Model) upsertPeer(p apitype.Peer, keepHistory bool) {
 	i := slices.IndexFunc(m.peers, func(q apitype.Peer) bool { return q.ID == p.ID })
+	if keepHistory && i >= 0 {
+		p.History = m.peers[i].History
+	}
 	if i < 0 {
 		m.peers = append(m.peers, p)
 		if p.Online && m.haveSnapshot {

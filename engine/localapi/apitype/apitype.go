@@ -289,6 +289,11 @@ type WatchEvent struct {
 	AcceptRoutes bool      `json:"accept_routes,omitempty"`
 	// DNS comes with EventDNS.
 	DNS *DNSHealth `json:"dns,omitempty"`
+	// HistorySame comes with EventPeer: Peer.History is left out because
+	// the peer's history gained no sample since the last event about it
+	// on this stream; keep the history you have. Without it, Peer.History
+	// is the whole history (nil: none yet).
+	HistorySame bool `json:"history_same,omitempty"`
 }
 
 // CreateRequest asks for a new network.

@@ -21,7 +21,9 @@ import (
 // runFakeDaemon serves the local API on a socket with a made-up node of N
 // peers whose counters change every second and whose history gains a
 // sample every 5 s, as a busy real daemon's would: the load the app sees
-// while idle with N peers (the CPU measurement of run.sh).
+// while idle with N peers (the CPU measurement of run.sh). It serves them
+// with localapi's own server, so its watch stream follows the daemon's
+// rules (a peer's history only when it gained a sample).
 func runFakeDaemon(args []string) error {
 	fs := flag.NewFlagSet("fakedaemon", flag.ContinueOnError)
 	socket := fs.String("socket", "", "local API socket to serve")
