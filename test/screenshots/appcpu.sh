@@ -39,17 +39,8 @@ fi
 
 DIR=$(mktemp -d /tmp/rfappcpu.XXXXXX)
 PIDS=()
-stop_pid() { # stop_pid PID: TERM, then KILL after 3 s
-  local pid=$1 i
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill "$pid" 2>/dev/null || true
-  for i in $(seq 30); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -9 "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
+# shellcheck source=lib.sh
+. "$ROOT/test/screenshots/lib.sh"
 cleanup() {
   local i
   for ((i = ${#PIDS[@]} - 1; i >= 0; i--)); do stop_pid "${PIDS[i]}"; done
