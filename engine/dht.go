@@ -26,10 +26,12 @@ const (
 	dhtTimeout     = 30 * time.Second
 	// A changed record is published between slots dhtPublishGap after
 	// the last publish at the soonest; the gap doubles with every such
-	// publish up to a slot (a record that keeps changing costs no more
-	// than one publish a slot, as before), and is short again after
-	// dhtKickQuiet without one.
+	// publish up to a slot or dhtKickMax, whichever is shorter (a record
+	// that keeps changing costs no more than one publish a slot, as
+	// before, and a change never waits longer than dhtKickMax even with
+	// a long slot), and is short again after dhtKickQuiet without one.
 	dhtPublishGap = time.Second
+	dhtKickMax    = 10 * time.Second
 	dhtKickQuiet  = time.Minute
 )
 
@@ -199,7 +201,7 @@ func (e *Engine) dhtPublishChanged(now time.Time) {
 		time.AfterFunc(wait, e.dhtKick)
 	case e.dhtPublishDue(node, now):
 		e.dht.mu.Lock()
-		e.dht.kickAt, e.dht.kickGap = now, min(2*e.dht.kickGap, e.slot())
+		e.dht.kickAt, e.dht.kickGap = now, min(2*e.dht.kickGap, e.slot(), dhtKickMax)
 		e.dht.mu.Unlock()
 	}
 }
