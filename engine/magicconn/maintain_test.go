@@ -5,6 +5,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/quic-go/quic-go"
 )
 
 // TestRouteKeepsTrust: whenever maintenance trusts a peer's direct path,
@@ -84,13 +86,8 @@ func TestRestingPeers(t *testing.T) {
 // from it).
 func TestCalmTick(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t)
+		a, b, ca, _ := productionPair(t)
 		tm := defaultTiming()
-		a := w.newNode("a", easy, nodeOpts{timing: &tm})
-		b := w.newNode("b", portRestricted, nodeOpts{timing: &tm})
-		meet(t, a, b)
-		ca, _ := connect(t, a, b)
-		waitPaths(t, a, b, PathDirect)
 		time.Sleep(2 * time.Minute) // QUIC keepalives only: calm
 		// The wait is a tick only just before a ping or the end of a
 		// trust window.
@@ -140,13 +137,8 @@ func TestCalmTick(t *testing.T) {
 // after the data, each pings the other every quietMax (20 s), not more.
 func TestCalmPings(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		w := newWorld(t)
+		a, _, ca, cb := productionPair(t)
 		tm := defaultTiming()
-		a := w.newNode("a", easy, nodeOpts{timing: &tm})
-		b := w.newNode("b", portRestricted, nodeOpts{timing: &tm})
-		meet(t, a, b)
-		ca, cb := connect(t, a, b)
-		waitPaths(t, a, b, PathDirect)
 		exchange(t, ca, cb)
 		time.Sleep(time.Minute)
 		before := a.mc.Stats().Disco.PingsSent
@@ -158,4 +150,19 @@ func TestCalmPings(t *testing.T) {
 		}
 		alive(t, ca, cb)
 	})
+}
+
+// productionPair is two nodes with the production timers, a behind an
+// easy NAT and b behind a port-restricted one, connected on a direct
+// path (inside a synctest bubble).
+func productionPair(t *testing.T) (a, b *node, ca, cb *quic.Conn) {
+	t.Helper()
+	w := newWorld(t)
+	tm := defaultTiming()
+	a = w.newNode("a", easy, nodeOpts{timing: &tm})
+	b = w.newNode("b", portRestricted, nodeOpts{timing: &tm})
+	meet(t, a, b)
+	ca, cb = connect(t, a, b)
+	waitPaths(t, a, b, PathDirect)
+	return a, b, ca, cb
 }
