@@ -203,8 +203,8 @@ func (c *Controller) Close() error {
 	return nil
 }
 
-// Busy reports whether an intent's API call is still running (its result
-// not yet handed to Dispatch). Tools that render the UI headless use it to
+// Busy reports whether an intent's API call is still running or its
+// result has not yet been applied on the UI goroutine. Tools that render the UI headless use it to
 // know when the screen has settled.
 func (c *Controller) Busy() bool { return c.busy.Load() > 0 }
 
@@ -344,11 +344,15 @@ func (c *Controller) drain() {
 func call[T any](c *Controller, timeout time.Duration, fn func(ctx context.Context) (T, error), done func(T, error)) {
 	c.busy.Add(1)
 	ok := c.goRun(func() {
-		defer c.busy.Add(-1)
 		ctx, cancel := context.WithTimeout(c.ctx, timeout)
 		v, err := fn(ctx)
 		cancel()
+		// The intent stays busy until its result has been applied on the
+		// UI goroutine: decrementing here, after Dispatch, let a waiter
+		// run the callback, still see the intent busy with nothing queued
+		// and wait for a callback that would never come.
 		c.cfg.Dispatch(func() {
+			defer c.busy.Add(-1)
 			c.model.SetLastError(err)
 			if done != nil {
 				done(v, err)

@@ -354,3 +354,33 @@ func TestWatchBurstOneRedraw(t *testing.T) {
 		t.Errorf("events applied out of order: p00 has %d bytes", p.RxBytes)
 	}
 }
+
+// TestBusyUntilApplied: an intent counts as busy until its result has run
+// on the UI goroutine, not merely until it was handed to Dispatch. A
+// headless renderer that waited for !Busy() with an empty queue could
+// otherwise take the callback, still see the intent busy and wait for a
+// callback that never came (TestCapture's "wait for the window to settle").
+func TestBusyUntilApplied(t *testing.T) {
+	f := uitest.NewFakeClient()
+	ch := make(chan func(), 4)
+	c := New(Config{Client: f, AppVersion: "1.0.0", Dispatch: func(fn func()) { ch <- fn }, MinBackoff: time.Hour})
+	applied := false
+	c.Firewall(func(apitype.FirewallState, error) { applied = true })
+	var fn func()
+	select {
+	case fn = <-ch:
+	case <-time.After(uitest.Timeout):
+		t.Fatal("the firewall answer was never dispatched")
+	}
+	c.Close() // waits for the call's goroutine to return
+	if !c.Busy() {
+		t.Fatal("Busy() false while the answer waits in the UI queue")
+	}
+	fn()
+	if !applied {
+		t.Fatal("the dispatched function did not apply the answer")
+	}
+	if c.Busy() {
+		t.Fatal("Busy() still true after the answer was applied")
+	}
+}
