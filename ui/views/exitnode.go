@@ -2,8 +2,6 @@
 
 package views
 
-import "fyne.io/fyne/v2/dialog"
-
 // ShowError shows the daemon's one-line refusal of an intent that came
 // from outside the window (the tray's Exit node menu); nil shows nothing.
 func (w *Main) ShowError(err error) {
@@ -11,5 +9,5 @@ func (w *Main) ShowError(err error) {
 		return
 	}
 	w.win.Show()
-	dialog.ShowError(err, w.win)
+	showError(w.win, err)
 }

@@ -8,10 +8,11 @@ import (
 	"fyne.io/fyne/v2/widget"
 )
 
-// typedKey handles the keys no focused widget took: Escape dismisses the
-// dialog on top (Cancel, No, Close), Return or Enter presses its default
-// button (the highlighted one, or its only button). Tab and Shift+Tab move
-// the focus, Space presses the focused button (Fyne's own).
+// typedKey handles the keys no focused widget took, and those the app's
+// own widgets pass on (forwardKey): Escape dismisses the dialog on top
+// (Cancel, No, Close), Return or Enter presses its default button (the
+// highlighted one, or its only button). Tab and Shift+Tab move the focus,
+// Space presses the focused button (Fyne's own).
 func (w *Main) typedKey(ev *fyne.KeyEvent) {
 	row := dialogButtons(w.win.Canvas())
 	if len(row) == 0 {
@@ -57,7 +58,8 @@ func dialogButtons(c fyne.Canvas) []*widget.Button {
 	return nil
 }
 
-// onlyButtons returns o's buttons if o is a container of buttons only.
+// onlyButtons returns o's buttons if o is a container of buttons only
+// (Fyne's or the app's keyButtons).
 func onlyButtons(o fyne.CanvasObject) []*widget.Button {
 	box, ok := o.(*fyne.Container)
 	if !ok || len(box.Objects) == 0 {
@@ -65,8 +67,13 @@ func onlyButtons(o fyne.CanvasObject) []*widget.Button {
 	}
 	var row []*widget.Button
 	for _, x := range box.Objects {
-		b, ok := x.(*widget.Button)
-		if !ok {
+		var b *widget.Button
+		switch x := x.(type) {
+		case *widget.Button:
+			b = x
+		case *keyButton:
+			b = &x.Button
+		default:
 			return nil
 		}
 		if b.Visible() {
@@ -76,9 +83,51 @@ func onlyButtons(o fyne.CanvasObject) []*widget.Button {
 	return row
 }
 
+// forwardKey hands ev to the key handler of o's window (typedKey), as if
+// no widget had the focus. Fyne gives a key only to the focused widget, so
+// the app's widgets pass on the keys that act on the dialog they are in.
+func forwardKey(o fyne.CanvasObject, ev *fyne.KeyEvent) {
+	c := fyne.CurrentApp().Driver().CanvasForObject(o)
+	if c == nil {
+		return
+	}
+	if h := c.OnTypedKey(); h != nil {
+		h(ev)
+	}
+}
+
+// keyButton is a widget.Button that, while it has the focus, dismisses
+// the dialog it is in on Escape and is pressed by Return or Enter as by
+// Space (a plain Button takes only Space and drops the rest).
+type keyButton struct {
+	widget.Button
+}
+
+func newButton(label string, icon fyne.Resource, tapped func()) *keyButton {
+	b := &keyButton{widget.Button{Text: label, Icon: icon, OnTapped: tapped}}
+	b.ExtendBaseWidget(b)
+	return b
+}
+
+// TypedKey presses the button on Return, Enter or Space, and passes
+// Escape to the window.
+func (b *keyButton) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyEscape:
+		forwardKey(b, ev)
+	case fyne.KeyReturn, fyne.KeyEnter:
+		b.Button.TypedKey(&fyne.KeyEvent{Name: fyne.KeySpace})
+	default:
+		b.Button.TypedKey(ev)
+	}
+}
+
 // tabEntry is a widget.Entry that hands Alt shortcuts (Alt+1… select the
 // tabs) to the window; a plain Entry keeps every shortcut while it has
-// the focus, so the tab keys would not work while typing in one.
+// the focus, so the tab keys would not work while typing in one. It also
+// passes Escape to the window (it dismisses the dialog the field is in),
+// and Return when single-line with no OnSubmitted of its own (it presses
+// the dialog's default button, as Rename in the rename dialog).
 type tabEntry struct {
 	widget.Entry
 }
@@ -105,4 +154,20 @@ func (e *tabEntry) TypedShortcut(s fyne.Shortcut) {
 		}
 	}
 	e.Entry.TypedShortcut(s)
+}
+
+// TypedKey passes Escape, and Return in a single-line field that does
+// not submit itself, to the window; the rest is the Entry's.
+func (e *tabEntry) TypedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyEscape:
+		forwardKey(e, ev)
+		return
+	case fyne.KeyReturn, fyne.KeyEnter:
+		if !e.MultiLine && e.OnSubmitted == nil {
+			forwardKey(e, ev)
+			return
+		}
+	}
+	e.Entry.TypedKey(ev)
 }

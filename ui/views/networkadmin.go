@@ -8,7 +8,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -37,7 +36,7 @@ func (t *networksTab) drawRemoved(rs []apitype.RemovedNetwork) {
 			t.ctl.Leave(r.Name, func(err error) {
 				if err != nil {
 					dismiss.Enable()
-					dialog.ShowError(err, t.win)
+					showError(t.win, err)
 				}
 			})
 		})
@@ -64,21 +63,21 @@ func (t *networksTab) rename(n apitype.Network) {
 	t.renameEntry.SetText(n.Hostname)
 	entry := t.renameEntry
 	body := container.NewVBox(widget.NewLabel("This device's name in "+n.Name+" (unique in the network):"), entry)
-	dialog.ShowCustomConfirm("Rename this device", "Rename", "Cancel", body, func(ok bool) {
+	showCustomConfirm(t.win, "Rename this device", "Rename", "Cancel", body, func(ok bool) {
 		name := strings.TrimSpace(entry.Text)
 		if !ok || name == "" || name == n.Hostname {
 			return
 		}
 		t.ctl.SetHostname(n.Name, name, func(err error) {
 			if err != nil {
-				dialog.ShowError(err, t.win)
+				showError(t.win, err)
 			}
 		})
-	}, t.win)
+	})
 }
 
 func (t *networksTab) confirmDelete(name string) {
-	dialog.ShowConfirm("Delete "+name+"?",
+	showConfirm(t.win, "Delete "+name+"?",
 		"This dissolves "+name+" for every member: they all stop reaching each other through it,\nand nobody can join it again. It cannot be undone.",
 		func(ok bool) {
 			if !ok {
@@ -86,16 +85,16 @@ func (t *networksTab) confirmDelete(name string) {
 			}
 			t.ctl.DeleteNetwork(name, func(err error) {
 				if err != nil {
-					dialog.ShowError(err, t.win)
+					showError(t.win, err)
 				}
 			})
-		}, t.win)
+		})
 }
 
 // confirmRekey asks before giving name a new network key, then says how
 // it went.
 func (t *networksTab) confirmRekey(name string) {
-	dialog.ShowConfirm("Rekey "+name+"?",
+	showConfirm(t.win, "Rekey "+name+"?",
 		"This gives "+name+" a new network key. Members follow it on their own; the other admins\nget the new key, and a former admin that kept the old one can no longer sign anything.",
 		func(ok bool) {
 			if !ok {
@@ -104,7 +103,7 @@ func (t *networksTab) confirmRekey(name string) {
 			t.ctl.Rekey(name, func(r apitype.RekeyResponse, err error) {
 				if err != nil {
 					t.rekeyResult = widget.NewLabel(err.Error())
-					dialog.ShowError(err, t.win)
+					showError(t.win, err)
 					return
 				}
 				msg := fmt.Sprintf("%s has a new network key (generation %d).", name, r.Generation)
@@ -112,9 +111,9 @@ func (t *networksTab) confirmRekey(name string) {
 					msg += "\nThe other admins get it: " + strings.Join(r.Admins, ", ") + "."
 				}
 				t.rekeyResult = widget.NewLabel(msg)
-				dialog.ShowCustom("Network rekeyed", "Close", t.rekeyResult, t.win)
+				showCustom(t.win, "Network rekeyed", "Close", t.rekeyResult)
 			})
-		}, t.win)
+		})
 }
 
 // showInvites fetches network's outstanding invites and lists them, each
@@ -122,7 +121,7 @@ func (t *networksTab) confirmRekey(name string) {
 func (t *networksTab) showInvites(network string) {
 	t.ctl.Invites(network, func(in []apitype.InviteInfo, err error) {
 		if err != nil {
-			dialog.ShowError(err, t.win)
+			showError(t.win, err)
 			return
 		}
 		t.invites = container.NewVBox()
@@ -132,7 +131,7 @@ func (t *networksTab) showInvites(network string) {
 		for _, inv := range in {
 			t.invites.Add(t.inviteRow(network, inv))
 		}
-		dialog.ShowCustom("Outstanding invites of "+network, "Close", t.invites, t.win)
+		showCustom(t.win, "Outstanding invites of "+network, "Close", t.invites)
 	})
 }
 
@@ -142,8 +141,8 @@ func (t *networksTab) inviteRow(network string, inv apitype.InviteInfo) fyne.Can
 		parts = append(parts, "for "+inv.Hostname)
 	}
 	msg := widget.NewLabel("")
-	var revoke *widget.Button
-	revoke = widget.NewButtonWithIcon("Revoke", theme.CancelIcon(), func() {
+	var revoke *keyButton
+	revoke = newButton("Revoke", theme.CancelIcon(), func() {
 		revoke.Disable()
 		t.ctl.RevokeInvite(network, inv.ID, func(err error) {
 			if err != nil {

@@ -9,7 +9,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -202,7 +201,7 @@ func (t *networksTab) drawRequests(reqs []apitype.JoinRequest) {
 }
 
 func (t *networksTab) confirmLeave(name string) {
-	dialog.ShowConfirm("Leave "+name+"?",
+	showConfirm(t.win, "Leave "+name+"?",
 		"This device stops reaching the members of "+name+".\nYou need a new invite to join again.",
 		func(ok bool) {
 			if !ok {
@@ -210,10 +209,10 @@ func (t *networksTab) confirmLeave(name string) {
 			}
 			t.ctl.Leave(name, func(err error) {
 				if err != nil {
-					dialog.ShowError(fmt.Errorf("leave %s: %w", name, err), t.win)
+					showError(t.win, fmt.Errorf("leave %s: %w", name, err))
 				}
 			})
-		}, t.win)
+		})
 }
 
 func (t *networksTab) create() {

@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
@@ -63,19 +62,19 @@ func (t *peersTab) adminMenu(p apitype.Peer) *fyne.Menu {
 // confirmAdmin asks title/msg, then runs the call; the result goes below
 // the list, an error (as the daemon words it) into a dialog.
 func (t *peersTab) confirmAdmin(title, msg, ok string, run func(done func(apitype.RemoveResponse, error))) {
-	dialog.ShowConfirm(title, msg, func(yes bool) {
+	showConfirm(t.win, title, msg, func(yes bool) {
 		if !yes {
 			return
 		}
 		run(func(_ apitype.RemoveResponse, err error) {
 			if err != nil {
 				t.result.SetText(err.Error())
-				dialog.ShowError(err, t.win)
+				showError(t.win, err)
 				return
 			}
 			t.result.SetText(ok + ".")
 		})
-	}, t.win)
+	})
 }
 
 // showAdminMenu pops the admin menu up under the row's "…" button.

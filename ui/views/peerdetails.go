@@ -32,10 +32,10 @@ type peerDetails struct {
 	sparks  *sparksView
 	gone    *widget.Label
 	rules   *widget.Label
-	pingBtn *widget.Button
+	pingBtn *keyButton
 	pingMsg *widget.Label
 	port    *tabEntry
-	openBtn *widget.Button
+	openBtn *keyButton
 	openMsg *widget.Label
 	dlg     *dialog.CustomDialog
 
@@ -53,11 +53,11 @@ func newPeerDetails(a fyne.App, ctl *ui.Controller, win fyne.Window) *peerDetail
 	d.gone.Hide()
 	d.rules = wrapLabel()
 	d.pingMsg = wrapLabel()
-	d.pingBtn = widget.NewButtonWithIcon("Ping", theme.MediaPlayIcon(), func() { runPing(ctl, d.peer, d.pingMsg) })
+	d.pingBtn = newButton("Ping", theme.MediaPlayIcon(), func() { runPing(ctl, d.peer, d.pingMsg) })
 	d.port = newEntry()
 	d.port.SetPlaceHolder("Port, e.g. 8080")
 	d.port.OnSubmitted = func(string) { d.openInBrowser() }
-	d.openBtn = widget.NewButtonWithIcon("Open in browser…", theme.ComputerIcon(), d.openInBrowser)
+	d.openBtn = newButton("Open in browser…", theme.ComputerIcon(), d.openInBrowser)
 	d.openMsg = wrapLabel()
 	content := container.NewVScroll(container.NewVBox(
 		d.title, d.gone, d.rows.content,
@@ -70,7 +70,7 @@ func newPeerDetails(a fyne.App, ctl *ui.Controller, win fyne.Window) *peerDetail
 		container.NewHBox(d.pingBtn), d.pingMsg,
 		container.NewBorder(nil, nil, nil, d.openBtn, d.port), d.openMsg,
 	))
-	d.dlg = dialog.NewCustom("Peer details", "Close", content, win)
+	d.dlg = newCustom(win, "Peer details", "Close", content)
 	d.dlg.SetOnClosed(func() { d.id = "" })
 	return d
 }

@@ -43,7 +43,7 @@ func (v *rowsView) set(rows []state.Row) bool {
 		var right fyne.CanvasObject
 		if r.Copy != "" {
 			what, text := r.Label, r.Copy
-			right = widget.NewButtonWithIcon("", theme.ContentCopyIcon(), func() { Copy(v.app, what, text) })
+			right = newButton("", theme.ContentCopyIcon(), func() { Copy(v.app, what, text) })
 		}
 		objs = append(objs, label, container.NewBorder(nil, nil, nil, right, value))
 	}
