@@ -276,12 +276,16 @@ func TestDialogWidgetsTakeDialogKeys(t *testing.T) {
 	h.fake.SetInvites([]apitype.InviteInfo{{ID: "inv1", Kind: "reusable", Expires: time.Now().Add(time.Hour)}})
 	h.fake.SetFirewall(fwState())
 	opens := map[string]func(){
-		"leave":   func() { test.Tap(button(t, n.list.Objects[1], "Leave…")) },
-		"rename":  func() { test.Tap(button(t, n.list.Objects[1], "Rename…")) },
-		"delete":  func() { test.Tap(button(t, n.list.Objects[0], "Delete…")) },
-		"rekey":   func() { test.Tap(button(t, n.list.Objects[0], "Rekey…")) },
-		"error":   func() { h.win.ShowError(errors.New("no such exit node")) },
-		"rekeyed": func() { n.confirmRekey("home"); c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn}); h.fake.WaitCall(t, "Rekey") },
+		"leave":  func() { test.Tap(button(t, n.list.Objects[1], "Leave…")) },
+		"rename": func() { test.Tap(button(t, n.list.Objects[1], "Rename…")) },
+		"delete": func() { test.Tap(button(t, n.list.Objects[0], "Delete…")) },
+		"rekey":  func() { test.Tap(button(t, n.list.Objects[0], "Rekey…")) },
+		"error":  func() { h.win.ShowError(errors.New("no such exit node")) },
+		"rekeyed": func() {
+			n.confirmRekey("home")
+			c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+			h.fake.WaitCall(t, "Rekey")
+		},
 		"invites": func() { test.Tap(button(t, n.list.Objects[0], "Invites…")); h.fake.WaitCall(t, "Invites") },
 		"admin": func() {
 			h.win.peers.confirmAdmin("Remove nas from home?", "…", "Removed", func(func(apitype.RemoveResponse, error)) {})
