@@ -39,6 +39,8 @@ type diagnosticsTab struct {
 
 	saveBtn *widget.Button
 	saveMsg *widget.Label
+	saveDlg *dialog.FileDialog // the last save dialog, open while savePop is on top
+	savePop fyne.CanvasObject
 
 	content fyne.CanvasObject
 }
@@ -138,6 +140,79 @@ func (t *diagnosticsTab) askSave() {
 	}, t.win)
 	d.SetFileName("rayfish-report-" + time.Now().UTC().Format("20060102-150405") + ".tar.gz")
 	d.Show()
+	c := t.win.Canvas()
+	t.saveDlg, t.savePop = d, c.Overlays().Top()
+	keyedFileName(c, t.savePop)
+}
+
+// dismissSave closes the save dialog if it is the dialog on top (Escape):
+// Fyne's file dialog has no keys of its own and no button row typedKey
+// finds.
+func (t *diagnosticsTab) dismissSave(top fyne.CanvasObject) bool {
+	if t.saveDlg == nil || top == nil || top != t.savePop {
+		return false
+	}
+	t.saveDlg.Dismiss()
+	t.saveDlg, t.savePop = nil, nil
+	return true
+}
+
+// keyedFileName puts a tabEntry in place of the file name field that
+// Fyne's save dialog pop focuses when it opens (a plain Entry keeps
+// Escape), and keeps the two equal both ways: Fyne reads the name from its
+// own field and fills that field when a file is picked. It changes nothing
+// if the focused field is not found where Fyne 2.7 puts it (in a Scroll).
+func keyedFileName(c fyne.Canvas, pop fyne.CanvasObject) {
+	orig, ok := c.Focused().(*widget.Entry)
+	if !ok {
+		return
+	}
+	scroll := scrollHolding(pop, orig)
+	if scroll == nil {
+		return
+	}
+	e := newEntry()
+	e.SetPlaceHolder(orig.PlaceHolder)
+	e.SetText(orig.Text)
+	changed := orig.OnChanged
+	orig.OnChanged = func(s string) {
+		if changed != nil {
+			changed(s)
+		}
+		if e.Text != s {
+			e.SetText(s)
+		}
+	}
+	e.OnChanged = func(s string) {
+		if orig.Text != s {
+			orig.SetText(s)
+		}
+	}
+	e.OnSubmitted = orig.OnSubmitted
+	scroll.Content = e
+	scroll.Refresh()
+	c.Focus(e)
+}
+
+// scrollHolding finds the Scroll whose content is target under o, through
+// pop-ups and containers.
+func scrollHolding(o, target fyne.CanvasObject) *container.Scroll {
+	switch v := o.(type) {
+	case *widget.PopUp:
+		return scrollHolding(v.Content, target)
+	case *container.Scroll:
+		if v.Content == target {
+			return v
+		}
+		return scrollHolding(v.Content, target)
+	case *fyne.Container:
+		for _, x := range v.Objects {
+			if s := scrollHolding(x, target); s != nil {
+				return s
+			}
+		}
+	}
+	return nil
 }
 
 // save writes the support bundle into w (a file the user picked).

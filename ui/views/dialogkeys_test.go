@@ -6,12 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
@@ -323,4 +326,53 @@ func TestDialogWidgetsTakeDialogKeys(t *testing.T) {
 		h.win.Show(TabNetworks)
 	}
 	h.q.Drain()
+}
+
+// TestSaveDialogByKeyboard: Escape closes "Save support bundle…" (Fyne's
+// file dialog) with its name field focused or nothing focused, saving
+// nothing; Return in the name field saves under the typed name.
+func TestSaveDialogByKeyboard(t *testing.T) {
+	h := newHarness(t, Options{})
+	h.start(status(apitype.StateUp))
+	c := h.win.win.Canvas()
+	d := h.win.diag
+	bundle := []byte("\x1f\x8b fake bundle")
+	h.fake.SetReport(bundle)
+	dir := t.TempDir()
+
+	for _, unfocus := range []bool{false, true} {
+		d.askSave()
+		name, ok := c.Focused().(*tabEntry)
+		if !ok || !strings.HasPrefix(name.Text, "rayfish-report-") {
+			t.Fatalf("the save dialog's focus is %T, want its name field", c.Focused())
+		}
+		if unfocus {
+			c.Unfocus()
+		}
+		typeKey(c, fyne.KeyEscape)
+		if overlays(c) != 0 {
+			t.Fatalf("Escape (name field focused: %v) left the save dialog open", !unfocus)
+		}
+	}
+	h.fake.NoCall(t)
+
+	d.askSave()
+	lister, err := storage.ListerForURI(storage.NewFileURI(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.saveDlg.SetLocation(lister)
+	name := c.Focused().(*tabEntry)
+	name.SetText("")
+	test.Type(name, "mine.tar.gz")
+	typeKey(c, fyne.KeyReturn)
+	h.fake.WaitCall(t, "Report")
+	h.q.RunUntil(t, func() bool { return strings.HasPrefix(d.saveMsg.Text, "Saved") })
+	path := filepath.Join(dir, "mine.tar.gz")
+	if got, err := os.ReadFile(path); err != nil || string(got) != string(bundle) {
+		t.Errorf("saved %q, %v; message %q", got, err, d.saveMsg.Text)
+	}
+	if overlays(c) != 0 {
+		t.Errorf("%d overlays after saving", overlays(c))
+	}
 }

@@ -11,9 +11,13 @@ import (
 // typedKey handles the keys no focused widget took, and those the app's
 // own widgets pass on (forwardKey): Escape dismisses the dialog on top
 // (Cancel, No, Close), Return or Enter presses its default button (the
-// highlighted one, or its only button). Tab and Shift+Tab move the focus,
-// Space presses the focused button (Fyne's own).
+// highlighted one, or its only button); Escape also closes the support
+// bundle's save dialog. Tab and Shift+Tab move the focus, Space presses
+// the focused button (Fyne's own).
 func (w *Main) typedKey(ev *fyne.KeyEvent) {
+	if ev.Name == fyne.KeyEscape && w.diag.dismissSave(w.win.Canvas().Overlays().Top()) {
+		return
+	}
 	row := dialogButtons(w.win.Canvas())
 	if len(row) == 0 {
 		return
