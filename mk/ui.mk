@@ -10,9 +10,10 @@
 # A cold build of Fyne takes minutes: never `go clean -cache`.
 
 GUI_PKGS := libgl1-mesa-dev xorg-dev
-# app/rayfish's exec tests run the app on a private X display; app-cpu
-# also gives it a private session bus.
-GUI_TEST_PKGS := xvfb dbus
+# app/rayfish's exec tests run the app as an ordinary user on a private X
+# display, with and without a private session bus, under strace (to see
+# where it writes); app-cpu also gives it a private session bus.
+GUI_TEST_PKGS := xvfb dbus strace
 GUI_TAGS := gui
 
 .PHONY: gui gui-deps test-gui gui-screenshot gui-icons app-cpu

@@ -4,14 +4,11 @@ package main
 
 import (
 	"bufio"
-	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,42 +26,127 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// TestQuitWithoutSessionBus runs the real app on an X display (Xvfb) with
-// no session bus at all (no address, no bus socket in XDG_RUNTIME_DIR, no
-// dbus-launch), lets it come up, and quits it with SIGTERM as a desktop
-// logout does: it must exit cleanly. Fyne's systray used to be started
-// anyway and panicked on quit (a nil godbus connection's Close).
-func TestQuitWithoutSessionBus(t *testing.T) {
-	display := startXvfb(t)
-	dir := t.TempDir()
-	for _, d := range []string{"home", "run", "bin"} {
-		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
-			t.Fatal(err)
+// TestQuitAsUser runs the real app as an ordinary desktop user (made for
+// the test when the tests run as root) on an X display of its own (Xvfb,
+// run as that user), with no session bus at all (no address, no bus
+// socket in XDG_RUNTIME_DIR, no dbus-launch) or with a private one (the
+// user's own dbus-daemon, with or without a tray watcher), and quits it as
+// people do: SIGTERM (a desktop logout), the window's close button when
+// there is no tray (the window is the app then), the tray menu's Quit. It
+// must exit 0 without a panic and leave no process behind. It runs under
+// strace: the app must never try to write outside the user's home,
+// XDG_RUNTIME_DIR and /dev (its preferences land in the home).
+//
+// Fyne's systray used to be started even without a session bus and
+// panicked on quit (a nil godbus connection's Close).
+func TestQuitAsUser(t *testing.T) {
+	for _, c := range []string{"Xvfb", "dbus-daemon", "strace"} {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Skipf("%s is not installed (make test-gui installs it)", c)
 		}
 	}
-	cmd := exec.Command(os.Args[0], "--socket", filepath.Join(dir, "no-daemon.sock"))
-	cmd.Env = []string{
-		appUnderTestEnv + "=1",
-		"DISPLAY=" + display,
-		"HOME=" + filepath.Join(dir, "home"),
-		"XDG_RUNTIME_DIR=" + filepath.Join(dir, "run"),
-		"PATH=" + filepath.Join(dir, "bin"), // no dbus-launch to start a bus
+	s := newSuite(t)
+	cases := []struct {
+		name string
+		bus  busKind
+		quit func(*testing.T, *appRun)
+	}{
+		{"no session bus, SIGTERM", noBus, sigterm},
+		{"no session bus, window closed", noBus, closeWin},
+		{"bus without a tray, window closed", busOnly, closeWin},
+		{"bus and tray, SIGTERM", busWithTray, sigterm},
+		{"bus and tray, tray Quit", busWithTray, trayQuit},
 	}
-	var out syncBuffer
-	r, w := io.Pipe()
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Start(); err != nil {
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := s.start(t, c.bus)
+			c.quit(t, r)
+			r.wantCleanExit(t)
+			if c.bus == noBus && !strings.Contains(r.out.String(), "no session bus") {
+				t.Errorf("the app did not log the missing session bus:\n%s", r.out.String())
+			}
+		})
+	}
+}
+
+func sigterm(t *testing.T, r *appRun) {
+	if err := syscall.Kill(r.pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	exited := make(chan error, 1)
-	go func() { err := cmd.Wait(); w.Close(); exited <- err }()
+}
+
+// closeWin clicks the window's close button, as far as the app can tell.
+func closeWin(t *testing.T, r *appRun) {
+	if err := closeWindow(r.display, "rayfish"); err != nil {
+		t.Fatalf("close the window: %v\n%s", err, r.out.String())
+	}
+}
+
+// trayQuit clicks Quit in the tray menu as a panel does (sscheck click,
+// as the user, over the user's session bus).
+func trayQuit(t *testing.T, r *appRun) {
+	cmd := r.user.command(r.suite.sscheck(t), "click", "--label", "Quit")
+	cmd.Env, cmd.Dir = r.env, r.dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("click Quit in the tray menu: %v\n%s\napp:\n%s", err, out, r.out.String())
+	}
+}
+
+// appRun is the app started for one case.
+type appRun struct {
+	suite   *suite
+	user    desktopUser
+	dir     string // the case's directory (root's, 0755): the app's working directory
+	home    string
+	run     string // XDG_RUNTIME_DIR
+	display string
+	env     []string
+	trace   string // strace's log
+	cmd     *exec.Cmd
+	pid     int // the app's (cmd is strace)
+	out     syncBuffer
+	exited  chan error
+	helpers []int // pids of the user's Xvfb, dbus-daemon and watcher
+}
+
+// start starts the app as the suite's user in a session of its own and
+// waits until it runs.
+func (s *suite) start(t *testing.T, bus busKind) *appRun {
+	r := &appRun{suite: s, user: s.user, exited: make(chan error, 1)}
+	r.dir = s.mkdir(t, "")
+	r.home = s.mkdir(t, "home")
+	r.run = s.mkdir(t, "run")
+	bin := s.mkdir(t, "bin") // an empty PATH: no dbus-launch to start a bus
+	r.display = r.startXvfb(t)
+	r.env = []string{
+		appUnderTestEnv + "=1",
+		"DISPLAY=" + r.display,
+		"HOME=" + r.home,
+		"XDG_RUNTIME_DIR=" + r.run,
+		"PATH=" + bin,
+	}
+	if bus != noBus {
+		r.startBus(t, bus == busWithTray)
+	}
+	r.trace = filepath.Join(r.run, "strace.log") // strace runs as the user too
+	r.cmd = exec.Command("strace", "-f", "--seccomp-bpf", "-qq", "-e", "signal=none", "-y", "-s", "512", "-o", r.trace, "-e", "trace="+writeSyscalls,
+		s.app, "--socket", filepath.Join(r.dir, "no-daemon.sock"))
+	r.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: r.user.cred, Setpgid: true}
+	r.cmd.Env, r.cmd.Dir = r.env, r.dir
+	pr, pw := io.Pipe()
+	r.cmd.Stdout, r.cmd.Stderr = pw, pw
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL) })
+	go func() { err := r.cmd.Wait(); pw.Close(); r.exited <- err }()
 	// The controller logs its first failed watch once the app runs.
 	up := make(chan struct{})
 	go func() {
-		sc := bufio.NewScanner(r)
+		sc := bufio.NewScanner(pr)
 		signalled := false
 		for sc.Scan() {
-			out.WriteLine(sc.Text())
+			r.out.WriteLine(sc.Text())
 			if !signalled && strings.Contains(sc.Text(), "watch ended") {
 				signalled = true
 				close(up)
@@ -73,91 +155,47 @@ func TestQuitWithoutSessionBus(t *testing.T) {
 	}()
 	select {
 	case <-up:
-	case err := <-exited:
-		t.Fatalf("the app exited before it was up (%v):\n%s", err, out.String())
+	case err := <-r.exited:
+		t.Fatalf("the app exited before it was up (%v):\n%s", err, r.out.String())
 	case <-time.After(60 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("the app never came up:\n%s", out.String())
+		t.Fatalf("the app never came up:\n%s", r.out.String())
 	}
+	r.pid = childOf(t, r.cmd.Process.Pid)
 	time.Sleep(500 * time.Millisecond) // the window and the event loop run
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	return r
+}
+
+// wantCleanExit waits for the app to exit after a quit and checks it
+// exited 0 without a panic, left no process, wrote only where it may, and
+// kept its preferences in the home.
+func (r *appRun) wantCleanExit(t *testing.T) {
 	select {
-	case err := <-exited:
-		if err != nil || strings.Contains(out.String(), "panic:") {
-			t.Fatalf("quitting without a session bus: %v\n%s", err, out.String())
+	case err := <-r.exited:
+		if err != nil || strings.Contains(r.out.String(), "panic:") {
+			t.Fatalf("quitting: %v\n%s", err, r.out.String())
 		}
 	case <-time.After(30 * time.Second):
-		cmd.Process.Kill()
-		t.Fatalf("the app did not quit on SIGTERM:\n%s", out.String())
+		t.Fatalf("the app did not quit:\n%s", r.out.String())
 	}
-	if !strings.Contains(out.String(), "no session bus") {
-		t.Errorf("the app did not log the missing session bus:\n%s", out.String())
+	if left := r.leftovers(t); len(left) > 0 {
+		t.Errorf("processes left after the app quit: %s", strings.Join(left, "; "))
 	}
-}
-
-// startXvfb starts a private X server and returns its display; it is
-// stopped when the test ends. make test-gui installs Xvfb.
-func startXvfb(t *testing.T) string {
-	t.Helper()
-	xvfb, err := exec.LookPath("Xvfb")
-	if err != nil {
-		t.Skip("Xvfb is not installed (make test-gui installs it)")
-	}
-	pr, pw, err := os.Pipe()
+	trace, err := os.ReadFile(r.trace)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pr.Close()
-	cmd := exec.Command(xvfb, "-displayfd", "3", "-screen", "0", "1024x768x24", "-nolisten", "tcp")
-	cmd.ExtraFiles = []*os.File{pw}
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	allowed := []string{r.home, r.run, "/dev/"}
+	bad, good := badWrites(string(trace), r.dir, allowed)
+	if len(bad) > 0 {
+		t.Errorf("the app tried to write outside %v:\n%s", allowed, strings.Join(bad, "\n"))
 	}
-	pw.Close()
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	got := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(pr).ReadString('\n')
-		got <- strings.TrimSpace(line)
-	}()
-	select {
-	case n := <-got:
-		if n == "" {
-			t.Fatalf("Xvfb did not start: %s", stderr.String())
-		}
-		return ":" + n
-	case <-ctx.Done():
-		t.Fatalf("Xvfb did not give its display: %s", stderr.String())
+	if good == 0 { // it writes its preferences at least: strace saw nothing
+		t.Errorf("strace recorded no write of the app's:\n%s", trace)
 	}
-	panic("unreachable")
-}
-
-// syncBuffer collects a process's output written from other goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) WriteLine(l string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fmt.Fprintln(&s.b, l)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	prefs := filepath.Join(r.home, ".config", "fyne", "dev.rayfish.app", "preferences.json")
+	if fi, err := os.Stat(prefs); err != nil {
+		t.Errorf("no preferences in the user's home: %v", err)
+	} else if uid := fi.Sys().(*syscall.Stat_t).Uid; int(uid) != r.user.uid {
+		t.Errorf("%s belongs to uid %d, want the user's %d", prefs, uid, r.user.uid)
+	}
 }
