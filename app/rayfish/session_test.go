@@ -5,7 +5,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -72,27 +71,13 @@ func newSuite(t *testing.T) *suite {
 	s.base = base
 	// go test's own directories are root's 0700: the user runs a copy.
 	s.app = filepath.Join(base, "rayfish.test")
-	if err := copyFile(os.Args[0], s.app); err != nil {
+	if out, err := exec.Command("cp", os.Args[0], s.app).CombinedOutput(); err != nil {
+		t.Fatalf("copy the app: %v: %s", err, out)
+	}
+	if err := os.Chmod(s.app, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func copyFile(from, to string) error {
-	in, err := os.Open(from)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(to, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 // sscheck builds test/screenshots/sscheck (the screenshots' tray watcher
