@@ -278,22 +278,22 @@ func TestDialogWidgetsTakeDialogKeys(t *testing.T) {
 	n := h.win.networks
 	h.fake.SetInvites([]apitype.InviteInfo{{ID: "inv1", Kind: "reusable", Expires: time.Now().Add(time.Hour)}})
 	h.fake.SetFirewall(fwState())
-	opens := map[string]func(){
-		"leave":  func() { test.Tap(button(t, n.list.Objects[1], "Leave…")) },
-		"rename": func() { test.Tap(button(t, n.list.Objects[1], "Rename…")) },
-		"delete": func() { test.Tap(button(t, n.list.Objects[0], "Delete…")) },
-		"rekey":  func() { test.Tap(button(t, n.list.Objects[0], "Rekey…")) },
-		"error":  func() { h.win.ShowError(errors.New("no such exit node")) },
-		"rekeyed": func() {
+	opens := map[string]func(){ // by the title of the dialog each opens
+		"Leave work?":        func() { test.Tap(button(t, n.list.Objects[1], "Leave…")) },
+		"Rename this device": func() { test.Tap(button(t, n.list.Objects[1], "Rename…")) },
+		"Delete home?":       func() { test.Tap(button(t, n.list.Objects[0], "Delete…")) },
+		"Rekey home?":        func() { test.Tap(button(t, n.list.Objects[0], "Rekey…")) },
+		"Error":              func() { h.win.ShowError(errors.New("no such exit node")) },
+		"Network rekeyed": func() {
 			n.confirmRekey("home")
 			c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
 			h.fake.WaitCall(t, "Rekey")
 		},
-		"invites": func() { test.Tap(button(t, n.list.Objects[0], "Invites…")); h.fake.WaitCall(t, "Invites") },
-		"admin": func() {
+		"Outstanding invites of home": func() { test.Tap(button(t, n.list.Objects[0], "Invites…")); h.fake.WaitCall(t, "Invites") },
+		"Remove nas from home?": func() {
 			h.win.peers.confirmAdmin("Remove nas from home?", "…", "Removed", func(func(apitype.RemoveResponse, error)) {})
 		},
-		"peer details": func() {
+		"Peer details": func() {
 			h.win.Show(TabPeers)
 			h.win.peers.list.UnselectAll()
 			h.win.peers.list.Select(0)
@@ -303,6 +303,9 @@ func TestDialogWidgetsTakeDialogKeys(t *testing.T) {
 	for name, open := range opens {
 		open()
 		h.q.RunUntil(t, func() bool { return overlays(c) == 1 })
+		if text := dialogText(c); !strings.Contains(text, name+"\n") {
+			t.Fatalf("opened a dialog saying %q, want %q", text, name)
+		}
 		var focusable int
 		for _, o := range test.LaidOutObjects(c.Overlays().Top()) {
 			f, ok := o.(fyne.Focusable)
