@@ -379,3 +379,31 @@ func TestSaveDialogByKeyboard(t *testing.T) {
 		t.Errorf("%d overlays after saving", overlays(c))
 	}
 }
+
+// TestCreateByReturn: Return in the Networks tab's name field creates the
+// network as the Create button does, with the same message for a name the
+// daemon refuses.
+func TestCreateByReturn(t *testing.T) {
+	h := networksHarness(t)
+	c := h.win.win.Canvas()
+	n := h.win.networks
+	h.fake.SetErr("Create", errors.New(`network name "a b" is not a DNS label`))
+	var shown []string
+	for _, byReturn := range []bool{false, true} {
+		n.createName.SetText("a b")
+		if byReturn {
+			focusByTab(t, c, n.createName)
+			typeKey(c, fyne.KeyReturn)
+		} else {
+			test.Tap(n.createBtn)
+		}
+		if req := h.fake.WaitCall(t, "Create").Args[0].(apitype.CreateRequest); req.Name != "a b" {
+			t.Errorf("create request %+v", req)
+		}
+		h.q.RunUntil(t, func() bool { return !n.createBtn.Disabled() })
+		shown = append(shown, n.createMsg.Text)
+	}
+	if !strings.Contains(shown[0], "not a DNS label") || shown[0] != shown[1] {
+		t.Errorf("refused name: by button %q, by Return %q", shown[0], shown[1])
+	}
+}

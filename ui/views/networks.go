@@ -65,6 +65,7 @@ func newNetworksTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *networksTa
 
 	t.createName = newEntry()
 	t.createName.SetPlaceHolder("Network name")
+	t.createName.OnSubmitted = func(string) { t.create() }
 	t.createOpen = widget.NewCheck("Open (anyone with the network id may join)", nil)
 	t.createBtn = widget.NewButtonWithIcon("Create", theme.ContentAddIcon(), t.create)
 	t.createMsg = widget.NewLabel("")
