@@ -75,11 +75,16 @@ func sigterm(t *testing.T, r *appRun) {
 	}
 }
 
-// closeWin clicks the window's close button, as far as the app can tell.
+// closeWin clicks the window's close button, as far as the app can tell
+// (the window may take a moment to be there on a busy machine).
 func closeWin(t *testing.T, r *appRun) {
-	if err := closeWindow(r.display, "rayfish"); err != nil {
-		t.Fatalf("close the window: %v\n%s", err, r.out.String())
+	var err error
+	for end := time.Now().Add(15 * time.Second); time.Now().Before(end); time.Sleep(200 * time.Millisecond) {
+		if err = closeWindow(r.display, "rayfish"); err == nil {
+			return
+		}
 	}
+	t.Fatalf("close the window: %v\n%s", err, r.out.String())
 }
 
 // trayQuit clicks Quit in the tray menu as a panel does (sscheck click,
