@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
@@ -405,5 +406,38 @@ func TestCreateByReturn(t *testing.T) {
 	}
 	if !strings.Contains(shown[0], "not a DNS label") || shown[0] != shown[1] {
 		t.Errorf("refused name: by button %q, by Return %q", shown[0], shown[1])
+	}
+}
+
+// TestKeyedFileNameMirrors: the field put in place of the save dialog's
+// name field and Fyne's own stay equal both ways (Fyne reads its own, and
+// fills it when a file is picked), and Fyne still sees every change.
+func TestKeyedFileNameMirrors(t *testing.T) {
+	h := newHarness(t, Options{})
+	c := h.win.win.Canvas()
+	orig := widget.NewEntry()
+	var fyneSaw []string
+	orig.OnChanged = func(s string) { fyneSaw = append(fyneSaw, s) }
+	orig.SetText("report.tar.gz")
+	scroll := container.NewHScroll(orig)
+	pop := widget.NewModalPopUp(container.NewBorder(nil, container.NewBorder(nil, nil, nil, widget.NewButton("Save", nil), scroll), nil, nil), c)
+	pop.Show()
+	c.Focus(orig)
+	keyedFileName(c, pop)
+	e, ok := c.Focused().(*tabEntry)
+	if !ok || scroll.Content != fyne.CanvasObject(e) || e.Text != "report.tar.gz" {
+		t.Fatalf("focus %T, scroll holds %T", c.Focused(), scroll.Content)
+	}
+	orig.SetText("picked.tar.gz") // a file picked in the dialog
+	if e.Text != "picked.tar.gz" {
+		t.Errorf("picked name not shown: %q", e.Text)
+	}
+	e.SetText("")
+	test.Type(e, "typed")
+	if orig.Text != "typed" {
+		t.Errorf("typed name not in Fyne's field: %q", orig.Text)
+	}
+	if want := "[report.tar.gz picked.tar.gz  t ty typ type typed]"; fmt.Sprint(fyneSaw) != want {
+		t.Errorf("Fyne saw %v, want %s", fyneSaw, want)
 	}
 }
