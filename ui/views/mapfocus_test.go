@@ -62,18 +62,23 @@ func closeDetails(t *testing.T, h *harness) string {
 	return id
 }
 
+// mapHarness starts the app on st with the Map tab open.
+func mapHarness(t *testing.T, st *apitype.Status) (*harness, *mapView, fyne.Canvas) {
+	t.Helper()
+	h := newHarness(t, Options{})
+	h.fake.SetFirewall(fwState())
+	h.start(st)
+	h.win.Show(TabMap)
+	return h, h.win.mapv, h.win.win.Canvas()
+}
+
 // TestMapKeyboard: Tab reaches the map's nodes in focus order (this device
 // and the relay have no action and are skipped), the focused node shows a
 // ring, arrows go round the nodes, Return and Space open a peer's details
 // and Return on the offline node lists its peers; Tab and Shift+Tab leave
 // the map at its ends.
 func TestMapKeyboard(t *testing.T) {
-	h := newHarness(t, Options{})
-	h.fake.SetFirewall(fwState())
-	h.start(status(apitype.StateUp)) // nas relayed, phone direct, desktop offline
-	h.win.Show(TabMap)
-	v := h.win.mapv
-	c := h.win.win.Canvas()
+	h, v, c := mapHarness(t, status(apitype.StateUp)) // nas relayed, phone direct, desktop offline
 	press := func(k fyne.KeyName) { c.Focused().TypedKey(&fyne.KeyEvent{Name: k}) }
 	if got := v.layout.FocusKeys(); !slices.Equal(got, []string{nasKey, phoneKey, workOff}) {
 		t.Fatalf("focus order %q", got)
@@ -166,11 +171,7 @@ func TestMapKeyboard(t *testing.T) {
 // neighbour (a peer that goes offline: its offline node); when every
 // node goes nothing panics and Tab carries on outside the map.
 func TestMapFocusFollowsStream(t *testing.T) {
-	h := newHarness(t, Options{})
-	h.start(status(apitype.StateUp))
-	h.win.Show(TabMap)
-	v := h.win.mapv
-	c := h.win.win.Canvas()
+	h, v, c := mapHarness(t, status(apitype.StateUp))
 	send := func(ev apitype.WatchEvent, done func() bool) {
 		t.Helper()
 		h.fake.Send(ev)
@@ -244,12 +245,8 @@ func mapStatus(n int) *apitype.Status {
 func TestMapKeyboardSizes(t *testing.T) {
 	for _, n := range []int{0, 1, 5, 50} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
-			h := newHarness(t, Options{})
-			h.start(mapStatus(n))
-			h.win.Show(TabMap)
-			v := h.win.mapv
+			_, v, c := mapHarness(t, mapStatus(n))
 			v.Resize(fyne.NewSize(800, 480))
-			c := h.win.win.Canvas()
 			want := v.layout.FocusKeys()
 			if n > 0 && len(want) == 0 {
 				t.Fatal("no node takes the focus")
@@ -299,11 +296,7 @@ func TestMapKeyboardSizes(t *testing.T) {
 // TestMapFocusRingColours: the ring is drawn in the theme's primary and
 // focus colours, light and dark, and stands out from the background.
 func TestMapFocusRingColours(t *testing.T) {
-	h := newHarness(t, Options{})
-	h.start(status(apitype.StateUp))
-	h.win.Show(TabMap)
-	v := h.win.mapv
-	c := h.win.win.Canvas()
+	h, v, c := mapHarness(t, status(apitype.StateUp))
 	n := v.nodes[nasKey]
 	c.Focus(n)
 	for _, variant := range []fyne.ThemeVariant{theme.VariantLight, theme.VariantDark} {
