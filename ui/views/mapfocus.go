@@ -128,30 +128,31 @@ func (v *mapView) syncNodes() {
 }
 
 // keepFocus moves the focus to a neighbour when the node that had it is
-// no longer in the layout (old was the layout before).
+// no longer in the layout (old was the layout before); with no node left
+// it clears the focus, so Tab starts again from the top of the window.
 func (v *mapView) keepFocus(old state.MapLayout) {
+	c := fyne.CurrentApp().Driver().CanvasForObject(v)
+	if c == nil {
+		return
+	}
 	key := v.focus
-	if key == "" {
+	gone, ok := c.Focused().(*mapNode)
+	if key == "" && ok && gone.v == v {
 		// The window lost the focus (the node too) but its focus
 		// manager still holds the node.
-		if n, ok := v.focusedOn().(*mapNode); ok && n.v == v {
-			key = n.key
-		}
+		key = gone.key
 	}
 	if key == "" || v.nodes[key] != nil {
 		return
 	}
 	if next := v.layout.Refocus(old, key); next != "" {
 		v.focusNode(next)
+		return
 	}
-}
-
-// focusedOn returns what has the focus in the map's window.
-func (v *mapView) focusedOn() fyne.Focusable {
-	if c := fyne.CurrentApp().Driver().CanvasForObject(v); c != nil {
-		return c.Focused()
+	v.focus = ""
+	if ok && gone.v == v && c.Overlays().Top() == nil {
+		c.Unfocus()
 	}
-	return nil
 }
 
 // focusNode gives the focus to the node with the given key.

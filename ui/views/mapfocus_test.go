@@ -169,7 +169,8 @@ func TestMapKeyboard(t *testing.T) {
 // TestMapFocusFollowsStream: the focused node keeps the focus while the
 // stream reorders the peers; when it goes the focus moves to its
 // neighbour (a peer that goes offline: its offline node); when every
-// node goes nothing panics and Tab carries on outside the map.
+// node goes the focus is cleared (Tab starts again from the top), and
+// nothing panics.
 func TestMapFocusFollowsStream(t *testing.T) {
 	h, v, c := mapHarness(t, status(apitype.StateUp))
 	send := func(ev apitype.WatchEvent, done func() bool) {
@@ -216,6 +217,9 @@ func TestMapFocusFollowsStream(t *testing.T) {
 		send(apitype.WatchEvent{Type: apitype.EventPeerRemoved, PeerID: id}, func() bool { _, ok := h.ctl.Model().Peer(id); return !ok })
 	}
 	h.q.RunUntil(t, func() bool { return len(order()) == 0 })
+	if f := c.Focused(); f != nil {
+		t.Errorf("with no node left the focus stays on %v", f)
+	}
 	c.FocusNext()
 	if k := mapFocus(c); k != "" {
 		t.Errorf("Tab with no peers left focuses map node %q", k)
