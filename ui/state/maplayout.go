@@ -27,7 +27,14 @@ type MapNode struct {
 	Label   string
 	Network string // the group the node is drawn in
 	Count   int    // peers a MapOffline node stands for
+	// Members are the peers a MapOffline node stands for, by name.
+	Members []MapMember
 	X, Y    float32
+}
+
+// MapMember is one of the offline peers a MapOffline node stands for.
+type MapMember struct {
+	ID, Label string
 }
 
 // MapStyle is how an edge is drawn.
@@ -77,7 +84,7 @@ func (m *Model) Map() MapLayout {
 	type group struct {
 		name    string
 		online  []apitype.Peer
-		offline int
+		offline []apitype.Peer
 	}
 	var groups []*group
 	byName := map[string]*group{}
@@ -97,7 +104,7 @@ func (m *Model) Map() MapLayout {
 			g.online = append(g.online, p)
 			relayed = relayed || p.Path == apitype.PathRelay
 		} else {
-			g.offline++
+			g.offline = append(g.offline, p)
 		}
 	}
 	slices.SortFunc(groups, func(a, b *group) int { return cmp.Compare(a.name, b.name) })
@@ -107,11 +114,13 @@ func (m *Model) Map() MapLayout {
 		l.Nodes = append(l.Nodes, MapNode{Kind: MapRelay, Label: "relay", X: 0.5, Y: mapRelayY})
 	}
 	slots := 0
+	byHost := func(a, b apitype.Peer) int {
+		return cmp.Or(cmp.Compare(a.Hostname, b.Hostname), cmp.Compare(a.ID, b.ID))
+	}
 	for _, g := range groups {
-		slices.SortFunc(g.online, func(a, b apitype.Peer) int {
-			return cmp.Or(cmp.Compare(a.Hostname, b.Hostname), cmp.Compare(a.ID, b.ID))
-		})
-		slots += len(g.online) + min(g.offline, 1)
+		slices.SortFunc(g.online, byHost)
+		slices.SortFunc(g.offline, byHost)
+		slots += len(g.online) + min(len(g.offline), 1)
 	}
 	if len(groups) > 1 {
 		slots += len(groups) // a gap before each group
@@ -142,8 +151,12 @@ func (m *Model) Map() MapLayout {
 			}
 			l.Edges = append(l.Edges, e)
 		}
-		if g.offline > 0 {
-			i := place(MapNode{Kind: MapOffline, Label: fmt.Sprintf("%d offline", g.offline), Network: g.name, Count: g.offline})
+		if len(g.offline) > 0 {
+			n := MapNode{Kind: MapOffline, Label: fmt.Sprintf("%d offline", len(g.offline)), Network: g.name, Count: len(g.offline)}
+			for _, p := range g.offline {
+				n.Members = append(n.Members, MapMember{ID: p.ID, Label: peerName(p)})
+			}
+			i := place(n)
 			l.Edges = append(l.Edges, MapEdge{From: 0, To: i, Style: EdgeOffline, Weight: 1})
 		}
 	}

@@ -129,7 +129,7 @@ func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
 			w.peers.details.open(p)
 		}
 	})
-	legend := widget.NewLabel("Solid green: direct path · dashed orange: through the relay · grey: offline. Click a peer for its details.")
+	legend := widget.NewLabel("Solid green: direct path · dashed orange: through the relay · grey: offline. Click a peer for its details (or Tab to it, arrows to move, Return).")
 	legend.Wrapping = fyne.TextWrapWord
 	w.diag = newDiagnosticsTab(a, ctl, w.win)
 	w.firewall = newFirewallTab(ctl)

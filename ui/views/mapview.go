@@ -34,12 +34,22 @@ const (
 
 // mapView draws a state.MapLayout: solid lines for direct paths, dashed
 // through the relay box for relayed ones, grey for offline peers; a click
-// on a peer calls onTap with its id. It redraws only when the layout or
-// the size changes.
+// on a peer calls onTap with its id, a click on a network's offline node
+// lists its peers. It redraws only when the layout or the size changes.
+// The keyboard reaches every node too (mapfocus.go).
 type mapView struct {
 	widget.BaseWidget
 	layout state.MapLayout
 	onTap  func(id string)
+
+	// nodes are the focus targets of the nodes that take the focus, by
+	// focus key; order has them in focus order.
+	nodes map[string]*mapNode
+	order []*mapNode
+	// focus is the key of the node with the keyboard focus, or "".
+	focus string
+	// menu lists an offline node's peers (the last one shown).
+	menu *widget.PopUpMenu
 }
 
 func newMapView(onTap func(id string)) *mapView {
@@ -53,29 +63,31 @@ func (v *mapView) set(l state.MapLayout) bool {
 	if reflect.DeepEqual(l, v.layout) {
 		return false
 	}
+	old := v.layout
 	v.layout = l
+	v.syncNodes()
 	v.Refresh()
+	v.keepFocus(old)
 	return true
 }
 
 func (v *mapView) CreateRenderer() fyne.WidgetRenderer { return &mapRenderer{v: v} }
 
-// Tapped opens the peer nearest to the click, if it is close enough.
+// Tapped opens the node nearest to the click (a peer's details, the list
+// of an offline node), if it is close enough.
 func (v *mapView) Tapped(ev *fyne.PointEvent) {
 	size := v.Size()
 	best, bestD := "", float32(mapTapR)
 	for _, n := range v.layout.Nodes {
-		if n.Kind != state.MapPeer {
+		if n.FocusKey() == "" {
 			continue
 		}
 		p := nodePos(n, size)
 		if d := float32(math.Hypot(float64(p.X-ev.Position.X), float64(p.Y-ev.Position.Y))); d <= bestD {
-			best, bestD = n.ID, d
+			best, bestD = n.FocusKey(), d
 		}
 	}
-	if best != "" && v.onTap != nil {
-		v.onTap(best)
-	}
+	v.activate(best)
 }
 
 func nodePos(n state.MapNode, size fyne.Size) fyne.Position {
@@ -147,6 +159,16 @@ func (r *mapRenderer) draw(size fyne.Size) []fyne.CanvasObject {
 		case state.MapOffline:
 			objs = append(objs, dot(p, mapPeerR, mapGrey), label(n.Label+" ("+n.Network+")", p, mapPeerR, mapGrey, false))
 		}
+	}
+	// The focus targets last, over the drawing, in focus order.
+	for i, n := range l.FocusOrder() {
+		if i >= len(r.v.order) {
+			break
+		}
+		t, p := r.v.order[i], nodePos(l.Nodes[n], size)
+		t.Resize(fyne.NewSize(2*mapTapR, 2*mapTapR))
+		t.Move(fyne.NewPos(p.X-mapTapR, p.Y-mapTapR))
+		objs = append(objs, t)
 	}
 	return objs
 }

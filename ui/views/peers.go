@@ -32,7 +32,7 @@ type peersTab struct {
 	online    *widget.Check
 	count     *widget.Label
 	countSize fyne.Size // the count's size when the top row was last laid out
-	list      *widget.List
+	list      *keyList
 	result    *widget.Label
 	hint      *widget.Label // own join requests, removals, firewall drops
 	steps     *firstSteps
@@ -78,7 +78,7 @@ func newPeersTab(a fyne.App, ctl *ui.Controller, win fyne.Window, onInvite func(
 	t.hint.Wrapping = fyne.TextWrapWord
 	t.hint.Importance = widget.WarningImportance
 	t.hint.Hide()
-	t.list = widget.NewList(
+	t.list = newKeyList(
 		func() int { return len(t.visible) },
 		func() fyne.CanvasObject { return newPeerRow(t) },
 		func(id widget.ListItemID, o fyne.CanvasObject) {
