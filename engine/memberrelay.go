@@ -160,12 +160,10 @@ func memberRelayWhy(pref bool, busy string, port uint16, pm apitype.NetcheckPort
 		return "off (ray config set serve-relay off)"
 	case busy != "":
 		return busy
-	case port == 0 && pm.Protocol == "" && strings.HasPrefix(pm.Error, "off "):
+	case pm.Protocol == "" && strings.HasPrefix(pm.Error, "off "):
 		return unreachable + ", and port mapping is " + pm.Error
 	case port == 0:
 		return unreachable + ", and no relay port to map"
-	case pm.Protocol == "" && strings.HasPrefix(pm.Error, "off "):
-		return unreachable + ", and port mapping is " + pm.Error
 	case pm.External == "":
 		return unreachable + ", and the gateway maps no UDP port yet" + because(pm.Error)
 	case pm.RelayTCP == nil || pm.RelayTCP.External == "":
