@@ -125,6 +125,9 @@ type Config struct {
 	// engine maps it too and advertises the mapped URL (memberrelay.go).
 	// 0: none.
 	MappedRelayPort uint16
+	// MemberRelayError says why the daemon serves no member relay
+	// though this node would (its port is busy), for status.
+	MemberRelayError string
 	// DNSUpstreams are the resolvers magic DNS forwards other names to
 	// (captured from the system before rayfish takes over DNS).
 	DNSUpstreams []netip.AddrPort

@@ -2,9 +2,12 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
+	"strings"
 
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/portmap"
 )
 
@@ -77,7 +80,7 @@ func (e *Engine) newRelayMapper(seed []byte) *portmap.Mapper {
 		TCP:      true,
 		Seed:     seed,
 		Gateway:  e.cfg.PortMapGateway,
-		OnChange: func(st portmap.Status) { e.mappingChanged(true, st) },
+		OnChange: func(st portmap.Status) { e.mappingChanged(true, st); e.watchers.notify() },
 		Logger:   e.log.With("part", "portmap", "mapping", "relay tcp"),
 	})
 }
@@ -128,4 +131,55 @@ func (e *Engine) relayDialer(dial func(ctx context.Context, network, addr string
 		}
 		return dial(ctx, network, addr)
 	}
+}
+
+// memberRelayStatus says whether we serve a member relay and at which
+// URL, or why not, given our port mappings pm (portMapStatus). It takes
+// e.mu: callers must not hold it.
+func (e *Engine) memberRelayStatus(pm apitype.NetcheckPortMapping) *apitype.MemberRelay {
+	if e.cfg.ServeRelay != "" {
+		return &apitype.MemberRelay{Serving: true, URL: e.cfg.ServeRelay, Via: apitype.MemberRelayConfigured}
+	}
+	if r := e.mappedRelay.Load(); r != nil {
+		return &apitype.MemberRelay{Serving: true, URL: r.url, Via: apitype.MemberRelayMapped}
+	}
+	e.mu.Lock()
+	pref := e.prefs.ServeRelay
+	e.mu.Unlock()
+	return &apitype.MemberRelay{Why: memberRelayWhy(pref, e.cfg.MemberRelayError, e.cfg.MappedRelayPort, pm)}
+}
+
+// memberRelayWhy says in one line why a node serves no member relay: pref
+// is `ray config set serve-relay`, busy why the daemon could not listen
+// on the relay's port, port the relay port it maps (0: none) and pm our
+// port mappings.
+func memberRelayWhy(pref bool, busy string, port uint16, pm apitype.NetcheckPortMapping) string {
+	const unreachable = "not reachable: no public address"
+	switch {
+	case !pref:
+		return "off (ray config set serve-relay off)"
+	case busy != "":
+		return busy
+	case pm.Protocol == "" && strings.HasPrefix(pm.Error, "off "):
+		return unreachable + ", and port mapping is " + pm.Error
+	case port == 0:
+		return unreachable + ", and no relay port to map"
+	case pm.External == "":
+		return unreachable + ", and the gateway maps no UDP port yet" + because(pm.Error)
+	case pm.RelayTCP == nil || pm.RelayTCP.External == "":
+		why := ""
+		if pm.RelayTCP != nil {
+			why = pm.RelayTCP.Error
+		}
+		return fmt.Sprintf("not reachable yet: the gateway has not mapped the relay's TCP port %d%s", port, because(why))
+	}
+	return "waiting for the port mappings to settle"
+}
+
+// because is ": why", or "" without a reason.
+func because(why string) string {
+	if why == "" {
+		return ""
+	}
+	return ": " + why
 }

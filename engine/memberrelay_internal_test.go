@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 
+	"github.com/rayfish/rayfish/engine/localapi/apitype"
 	"github.com/rayfish/rayfish/engine/portmap"
 )
 
@@ -59,6 +60,40 @@ func TestMappedRelayFor(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("%s: mapped relay %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestMemberRelayWhy: a node that serves no member relay says why, from
+// the preference, a busy port and its port mappings.
+func TestMemberRelayWhy(t *testing.T) {
+	udp := apitype.NetcheckPortMapping{Protocol: "pcp", External: "198.18.100.11:41641", LeaseS: 7200}
+	tcpAsking := udp
+	tcpAsking.RelayTCP = &apitype.RelayPortMapping{Port: 41383, Error: "asking the gateway"}
+	for _, tc := range []struct {
+		name string
+		pref bool
+		busy string
+		port uint16
+		pm   apitype.NetcheckPortMapping
+		want string
+	}{
+		{name: "user off", port: 41383, pm: udp, want: "off (ray config set serve-relay off)"},
+		{name: "port busy", pref: true, busy: "port 41383 busy: address already in use", pm: udp, want: "port 41383 busy: address already in use"},
+		{name: "--no-portmap", pref: true, pm: apitype.NetcheckPortMapping{Error: "off (ray daemon --no-portmap)"},
+			want: "not reachable: no public address, and port mapping is off (ray daemon --no-portmap)"},
+		{name: "portmap pref off", pref: true, port: 41383, pm: apitype.NetcheckPortMapping{Error: "off (ray config set portmap off)"},
+			want: "not reachable: no public address, and port mapping is off (ray config set portmap off)"},
+		{name: "no relay port", pref: true, pm: udp, want: "not reachable: no public address, and no relay port to map"},
+		{name: "no UDP mapping", pref: true, port: 41383, pm: apitype.NetcheckPortMapping{Error: "no port mapping on gateway 198.19.1.1: pcp: timeout"},
+			want: "not reachable: no public address, and the gateway maps no UDP port yet: no port mapping on gateway 198.19.1.1: pcp: timeout"},
+		{name: "TCP not yet", pref: true, port: 41383, pm: tcpAsking,
+			want: "not reachable yet: the gateway has not mapped the relay's TCP port 41383: asking the gateway"},
+		{name: "no TCP mapper", pref: true, port: 41383, pm: udp,
+			want: "not reachable yet: the gateway has not mapped the relay's TCP port 41383"},
+	} {
+		if got := memberRelayWhy(tc.pref, tc.busy, tc.port, tc.pm); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

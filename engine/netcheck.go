@@ -17,6 +17,7 @@ func (e *Engine) Netcheck(ctx context.Context) (apitype.Netcheck, error) {
 	if err != nil {
 		return apitype.Netcheck{}, err
 	}
+	pm := e.portMapStatus()
 	out := apitype.Netcheck{
 		UDPPort:     int(r.UDPPort),
 		MappingV4:   r.MappingV4.String(),
@@ -24,7 +25,8 @@ func (e *Engine) Netcheck(ctx context.Context) (apitype.Netcheck, error) {
 		HomeRelay:   r.HomeRelay,
 		STUN:        []apitype.NetcheckSTUN{},
 		Relays:      []apitype.NetcheckRelay{},
-		PortMapping: e.portMapStatus(),
+		PortMapping: pm,
+		MemberRelay: e.memberRelayStatus(pm),
 		DHT:         e.DHT(),
 		DNS:         e.dnsHealth(),
 	}

@@ -55,7 +55,9 @@ func (e *Engine) portMapChanged(st portmap.Status) {
 	e.watchers.notify()
 }
 
-// portMapStatus is the mapping for netcheck.
+// portMapStatus is the mapping for netcheck and status: our UDP port's,
+// and the member relay's TCP port's when we map one. It takes e.mu:
+// callers must not hold it.
 func (e *Engine) portMapStatus() apitype.NetcheckPortMapping {
 	m := e.portmap.Load()
 	if m == nil {
@@ -71,7 +73,7 @@ func (e *Engine) portMapStatus() apitype.NetcheckPortMapping {
 		return apitype.NetcheckPortMapping{Error: "not started"}
 	}
 	st := m.Status()
-	out := apitype.NetcheckPortMapping{Protocol: string(st.Protocol), LeaseS: int(st.Lease.Seconds()), Error: st.Err}
+	out := apitype.NetcheckPortMapping{Protocol: string(st.Protocol), LeaseS: int(st.Lease.Seconds()), RenewAt: st.Renew, Error: st.Err}
 	if st.External.IsValid() {
 		out.External = st.External.String()
 	}
@@ -80,6 +82,21 @@ func (e *Engine) portMapStatus() apitype.NetcheckPortMapping {
 	}
 	if out.Protocol == "" && out.Error == "" {
 		out.Error = "looking for a gateway that maps ports"
+	}
+	if r := e.relayMap.Load(); r != nil {
+		out.RelayTCP = relayPortMapping(e.cfg.MappedRelayPort, r.Status())
+	}
+	return out
+}
+
+// relayPortMapping is the member relay's TCP mapping for the local API.
+func relayPortMapping(port uint16, st portmap.Status) *apitype.RelayPortMapping {
+	out := &apitype.RelayPortMapping{Port: int(port), Protocol: string(st.Protocol), LeaseS: int(st.Lease.Seconds()), RenewAt: st.Renew, Error: st.Err}
+	if st.External.IsValid() {
+		out.External = st.External.String()
+	}
+	if out.Protocol == "" && out.Error == "" {
+		out.Error = "asking the gateway"
 	}
 	return out
 }

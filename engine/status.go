@@ -15,6 +15,8 @@ import (
 // appear in it.
 func (e *Engine) Status() *apitype.Status {
 	dns := e.dnsHealth() // outside e.mu: it may read a file
+	pm := e.portMapStatus()
+	mr := e.memberRelayStatus(pm)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	st := &apitype.Status{
@@ -46,6 +48,9 @@ func (e *Engine) Status() *apitype.Status {
 		IPv4:       e.self.IPv4(0),
 		IPv6:       e.self.IPv6(),
 		ListenPort: e.ListenPort(),
+
+		PortMapping: &pm,
+		MemberRelay: mr,
 	}
 	for _, a := range e.myRecord.Addrs {
 		st.Self.Endpoints = append(st.Self.Endpoints, a.String())

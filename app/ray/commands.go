@@ -388,6 +388,7 @@ func printStatus(w io.Writer, st *apitype.Status) {
 		fmt.Fprintf(w, "cannot save state (running on memory, retrying): %s\n", st.SaveError)
 	}
 	fmt.Fprintf(w, "node id:   %s\n", st.Self.ID)
+	printPortMap(w, 15, st.Self.PortMapping, st.Self.MemberRelay, time.Now())
 	printRouting(w, st)
 	if len(st.Networks) == 0 {
 		fmt.Fprintln(w, "networks:  none (ray create NAME, or ray join CODE)")

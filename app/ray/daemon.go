@@ -190,7 +190,7 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 	if err != nil {
 		log.Warn("audit log unavailable", "err", err)
 	}
-	served, mappedRelayPort, err := startServedRelay(&f, log)
+	served, mappedRelayPort, relayBusy, err := startServedRelay(&f, log)
 	if err != nil {
 		dev.Close()
 		ln.Close()
@@ -200,6 +200,8 @@ func startDaemon(f daemonFlags, base *slog.Logger) (*daemon, error) {
 	eng, err := engine.New(engine.Config{
 		Relays:     f.relays,
 		ServeRelay: served.URL(),
+		// Why none is served though this node would (port busy).
+		MemberRelayError: relayBusy,
 		// Reachable only through a port mapping: the engine maps the
 		// relay's port and advertises it once the gateway granted both.
 		MappedRelayPort: mappedRelayPort,

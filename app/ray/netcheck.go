@@ -4,6 +4,8 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
+	"strings"
 	"time"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
@@ -46,7 +48,7 @@ func cmdNetcheck(ctx context.Context, c *cli, args []string) error {
 	fmt.Fprintf(c.out, "IPv4 (public):   %s  NAT mapping: %s\n", dash(r.ReflexiveV4), r.MappingV4)
 	fmt.Fprintf(c.out, "IPv6 (public):   %s  NAT mapping: %s\n", dash(r.ReflexiveV6), r.MappingV6)
 	fmt.Fprintf(c.out, "home relay:      %s\n", dash(r.HomeRelay))
-	fmt.Fprintf(c.out, "port mapping:    %s\n", portMapLine(r.PortMapping))
+	printPortMap(c.out, 17, &r.PortMapping, r.MemberRelay, time.Now())
 	fmt.Fprintf(c.out, "DHT:             %s\n", dhtLine(r.DHT))
 	if r.DNS != nil {
 		fmt.Fprintf(c.out, "OS DNS:          %s: %s\n", r.DNS.State, r.DNS.Detail)
@@ -73,10 +75,67 @@ func cmdNetcheck(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
-// portMapLine says what the gateway maps for us, or why nothing.
-func portMapLine(pm apitype.NetcheckPortMapping) string {
-	if pm.Protocol == "" {
-		return "none (" + pm.Error + ")"
+// printPortMap prints what the gateway maps for us and whether we serve
+// a member relay (nil: the daemon does not say), one line each, labels
+// padded to width.
+func printPortMap(w io.Writer, width int, pm *apitype.NetcheckPortMapping, mr *apitype.MemberRelay, now time.Time) {
+	for _, l := range portMapLines(pm, mr, now) {
+		fmt.Fprintf(w, "%-*s%s\n", width, l[0]+":", l[1])
 	}
-	return fmt.Sprintf("%s %s via %s, lease %d s", pm.Protocol, pm.External, pm.Gateway, pm.LeaseS)
+}
+
+// portMapLines are the port mapping, the member relay's TCP mapping and
+// the member relay, as label and text.
+func portMapLines(pm *apitype.NetcheckPortMapping, mr *apitype.MemberRelay, now time.Time) [][2]string {
+	var out [][2]string
+	if pm != nil {
+		line := "none (" + pm.Error + ")"
+		if pm.Protocol != "" {
+			line = fmt.Sprintf("UDP %s by %s via %s%s", pm.External, pm.Protocol, pm.Gateway, leaseText(pm.LeaseS, pm.RenewAt, now))
+		}
+		out = append(out, [2]string{"port mapping", line})
+		if t := pm.RelayTCP; t != nil {
+			line := fmt.Sprintf("TCP port %d not mapped (%s)", t.Port, t.Error)
+			if t.Protocol != "" {
+				line = fmt.Sprintf("TCP %s -> port %d by %s%s", t.External, t.Port, t.Protocol, leaseText(t.LeaseS, t.RenewAt, now))
+			}
+			out = append(out, [2]string{"relay mapping", line})
+		}
+	}
+	if mr != nil {
+		out = append(out, [2]string{"member relay", memberRelayLine(*mr)})
+	}
+	return out
+}
+
+// leaseText is ", lease 2h0m0s, renews in 59m" (nothing for no lease).
+func leaseText(leaseS int, renew, now time.Time) string {
+	if leaseS <= 0 {
+		return ""
+	}
+	s := fmt.Sprintf(", lease %s", time.Duration(leaseS)*time.Second)
+	switch d := renew.Sub(now); {
+	case renew.IsZero():
+	case d <= 0:
+		s += ", renewing"
+	case d < time.Minute:
+		s += ", renews in " + d.Round(time.Second).String()
+	default:
+		s += ", renews in " + strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	}
+	return s
+}
+
+// memberRelayLine says whether we serve a member relay and where, or why
+// not.
+func memberRelayLine(mr apitype.MemberRelay) string {
+	switch {
+	case !mr.Serving:
+		return "not serving: " + mr.Why
+	case mr.Via == apitype.MemberRelayMapped:
+		return "serving " + mr.URL + " (through the port mapping)"
+	case mr.Via == apitype.MemberRelayConfigured:
+		return "serving " + mr.URL + " (--serve-relay, or this host's public address)"
+	}
+	return "serving " + mr.URL
 }

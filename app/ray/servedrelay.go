@@ -107,11 +107,11 @@ const defaultServeRelayPort = "41383"
 // this host has a public address; else, with port mapping on, one on
 // :41383 whose URL the engine learns from the gateway (mappedPort) — it
 // is advertised only once the gateway maps it. A busy port in that last
-// case only costs the member relay.
-func startServedRelay(f *daemonFlags, log *slog.Logger) (s *servedRelay, mappedPort uint16, err error) {
+// case only costs the member relay: busy says so, for status.
+func startServedRelay(f *daemonFlags, log *slog.Logger) (s *servedRelay, mappedPort uint16, busy string, err error) {
 	if f.serveRelay != "" {
 		s, err = listenServedRelay(f.serveRelay, f.relayURL, log)
-		return s, 0, err
+		return s, 0, "", err
 	}
 	pref := engine.ServeRelayPref(f.stateDir)
 	ip := firstLocalIP()
@@ -119,16 +119,16 @@ func startServedRelay(f *daemonFlags, log *slog.Logger) (s *servedRelay, mappedP
 	case engine.ServeMemberRelay(false, pref, publicAddr(ip), false):
 		log.Info("this node has a public address: serving a relay for members of its networks (ray config set serve-relay off)", "addr", ip)
 		s, err = listenServedRelay(":"+defaultServeRelayPort, "", log)
-		return s, 0, err
+		return s, 0, "", err
 	case pref && !f.noPortmap:
 		ln, err := net.Listen("tcp", ":"+defaultServeRelayPort)
 		if err != nil {
 			log.Warn("no member relay behind a port mapping", "err", err)
-			return nil, 0, nil
+			return nil, 0, "port " + defaultServeRelayPort + " busy: " + err.Error(), nil
 		}
-		return &servedRelay{ln: ln, log: log}, uint16(ln.Addr().(*net.TCPAddr).Port), nil
+		return &servedRelay{ln: ln, log: log}, uint16(ln.Addr().(*net.TCPAddr).Port), "", nil
 	}
-	return nil, 0, nil
+	return nil, 0, "", nil
 }
 
 // publicAddr reports whether ip is reachable from the internet as far as

@@ -91,11 +91,15 @@ var (
 func TestMapperFallsThroughAndRefreshes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := &fakeNet{gw: gwA, works: map[Protocol]bool{UPnP: true}, lease: time.Hour, ext: map[netip.Addr]netip.AddrPort{gwA: extA}}
+		start := time.Now()
 		m := newFakeMapper(f, make(chan Status, 16))
 		synctest.Wait()
 		st := m.Status()
 		if st.Protocol != UPnP || st.External != extA || st.Lease != time.Hour || st.Gateway != gwA {
 			t.Fatalf("status %+v", st)
+		}
+		if want := start.Add(30 * time.Minute); !st.Renew.Equal(want) {
+			t.Fatalf("renews at %v, want half the lease on (%v)", st.Renew, want)
 		}
 		want := []string{"map pcp 192.168.1.1", "map nat-pmp 192.168.1.1", "map upnp 192.168.1.1"}
 		if got := f.Calls(); !slices.Equal(got, want) {
@@ -110,6 +114,9 @@ func TestMapperFallsThroughAndRefreshes(t *testing.T) {
 		synctest.Wait()
 		if got := f.Calls(); len(got) != 4 || got[3] != "map upnp 192.168.1.1" {
 			t.Fatalf("after half the lease: %q, want one UPnP refresh", got)
+		}
+		if st, want := m.Status(), start.Add(time.Hour); !st.Renew.Equal(want) {
+			t.Fatalf("after the refresh renews at %v, want %v", st.Renew, want)
 		}
 		m.Close()
 		m.Close()

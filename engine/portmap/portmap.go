@@ -70,6 +70,9 @@ type Status struct {
 	Mapping            // zero if there is no mapping
 	Gateway netip.Addr // the default gateway, if known
 	Err     string     // why there is no mapping; "" while trying the first time or when mapped
+	// Renew is when the Mapper refreshes the mapping next (zero without
+	// one); a failed refresh is retried until the lease lapses.
+	Renew time.Time
 }
 
 // client is one protocol's client, bound to one gateway.
@@ -258,8 +261,8 @@ func (m *Mapper) routine(ctx context.Context) {
 			switch {
 			case err == nil:
 				cur, expires, retry = nm, now.Add(nm.Lease), retryMin
-				m.set(Status{Mapping: cur, Gateway: gw})
 				next = now.Add(refreshAfter(nm.Lease))
+				m.set(Status{Mapping: cur, Gateway: gw, Renew: next})
 			case ctx.Err() != nil:
 				return
 			case !now.Before(expires.Add(-callTimeout)):
@@ -270,6 +273,7 @@ func (m *Mapper) routine(ctx context.Context) {
 			default:
 				m.log.Info("port mapping: refresh failed, retrying", "protocol", cur.Protocol, "err", err)
 				next = now.Add(min(expires.Sub(now)/4, retryMin))
+				m.set(Status{Mapping: cur, Gateway: gw, Renew: next})
 			}
 		case cl == nil && !now.Before(next):
 			ncl, nm, err := m.mapAny(ctx, gw, self)
@@ -286,8 +290,8 @@ func (m *Mapper) routine(ctx context.Context) {
 			now = time.Now()
 			cl, cur, expires, retry = ncl, nm, now.Add(nm.Lease), retryMin
 			m.log.Info("port mapped", "protocol", nm.Protocol, "external", nm.External, "lease", nm.Lease)
-			m.set(Status{Mapping: cur, Gateway: gw})
 			next = now.Add(refreshAfter(nm.Lease))
+			m.set(Status{Mapping: cur, Gateway: gw, Renew: next})
 		}
 		timer.Reset(min(time.Until(next), gatewayPoll))
 	}

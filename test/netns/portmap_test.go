@@ -80,13 +80,19 @@ func (nl *natLab) forwardsOf(home, proto string) []string {
 
 // portMapping is home's netcheck port_mapping.
 func (nl *natLab) portMapping(home string) apitype.NetcheckPortMapping {
+	return nl.netcheck(home).PortMapping
+}
+
+// netcheck is home's `ray netcheck --json` (an error in
+// PortMapping.Error).
+func (nl *natLab) netcheck(home string) apitype.Netcheck {
 	out, err := nl.rayErr(home, "netcheck", "--json")
 	if err != nil {
-		return apitype.NetcheckPortMapping{Error: err.Error()}
+		return apitype.Netcheck{PortMapping: apitype.NetcheckPortMapping{Error: err.Error()}}
 	}
 	var nc apitype.Netcheck
 	json.Unmarshal([]byte(out), &nc)
-	return nc.PortMapping
+	return nc
 }
 
 // TestPortMapLab: home a sits behind a router that drops unsolicited WAN
@@ -112,6 +118,9 @@ func TestPortMapLab(t *testing.T) {
 	t.Run("without a mapping: relay", func(t *testing.T) {
 		if pm := nl.portMapping("a"); pm.Protocol != "" || !strings.Contains(pm.Error, "--no-portmap") {
 			t.Fatalf("port_mapping with --no-portmap: %+v", pm)
+		}
+		if mr := nl.status("a").Self.MemberRelay; mr == nil || mr.Serving || !strings.Contains(mr.Why, "not reachable") || !strings.Contains(mr.Why, "--no-portmap") {
+			t.Fatalf("status member_relay with --no-portmap: %+v, want not serving and why", mr)
 		}
 		time.Sleep(10 * time.Second) // time enough for hole punching to win, if it could
 		path, reason := nl.pathOf("c", "a")
@@ -164,6 +173,31 @@ func TestPortMapLab(t *testing.T) {
 			// The member relay's TCP port is mapped too (a is reachable).
 			waitUntil(t, 15*time.Second, "the member relay's TCP mapping", func() bool { return len(nl.forwardsOf("a", "tcp")) == 1 })
 			tcpFw := nl.forwardsOf("a", "tcp")
+			// netcheck and status show that mapping and the relay's URL.
+			var nc apitype.Netcheck
+			waitUntil(t, 15*time.Second, "netcheck shows the member relay", func() bool {
+				nc = nl.netcheck("a")
+				return nc.MemberRelay != nil && nc.MemberRelay.Serving
+			})
+			rt := nc.PortMapping.RelayTCP
+			if rt == nil || rt.Protocol != proto || rt.Port != 41383 || !strings.HasPrefix(rt.External, nl.wan["a"]+":") || rt.LeaseS < 600 ||
+				tcpFw[0] != strings.TrimPrefix(rt.External, nl.wan["a"]+":")+" -> "+nl.nodes["a"].underlay+":41383" {
+				t.Fatalf("netcheck relay_tcp %+v, want the router's TCP forward %q by %s", rt, tcpFw, proto)
+			}
+			memberURL := "http://" + rt.External
+			if mr := *nc.MemberRelay; mr.URL != memberURL || mr.Via != apitype.MemberRelayMapped || nc.PortMapping.RenewAt.IsZero() {
+				t.Fatalf("netcheck member_relay %+v renew_at %v, want serving %s through the port mapping", mr, nc.PortMapping.RenewAt, memberURL)
+			}
+			if st := nl.status("a").Self; st.MemberRelay == nil || st.MemberRelay.URL != memberURL || st.PortMapping == nil ||
+				st.PortMapping.RelayTCP == nil || st.PortMapping.RelayTCP.External != rt.External {
+				t.Fatalf("status self port_mapping %+v member_relay %+v, want %s", st.PortMapping, st.MemberRelay, memberURL)
+			}
+			for _, cmd := range []string{"status", "netcheck"} {
+				out := nl.ray("a", cmd)
+				if !strings.Contains(out, "TCP "+rt.External+" -> port 41383 by "+proto) || !strings.Contains(out, "serving "+memberURL+" (through the port mapping)") {
+					t.Fatalf("ray %s does not show the relay mapping and URL:\n%s", cmd, out)
+				}
+			}
 
 			nl.stop("a")
 			if fw := append(nl.forwards("a"), nl.forwardsOf("a", "tcp")...); len(fw) != 0 {

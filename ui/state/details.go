@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/rayfish/rayfish/engine/localapi/apitype"
 )
@@ -199,7 +198,6 @@ func NetcheckRows(r apitype.Netcheck) []Row {
 		Row{Label: "Public IPv6", Value: dashIfEmpty(r.ReflexiveV6), Copy: r.ReflexiveV6},
 		Row{Label: "NAT (IPv6)", Value: NATText(r.MappingV6)},
 		Row{Label: "Home relay", Value: dashIfEmpty(r.HomeRelay)},
-		portMapRow(r.PortMapping),
 		DHTRow(r.DHT),
 	)
 	if len(r.STUN) == 0 && len(r.Relays) == 0 {
@@ -325,19 +323,6 @@ func (m *Model) RelayedPeers() int {
 		}
 	}
 	return n
-}
-
-// portMapRow says what the router forwards to us (UPnP, NAT-PMP, PCP).
-func portMapRow(pm apitype.NetcheckPortMapping) Row {
-	if pm.Protocol == "" {
-		v := "none"
-		if pm.Error != "" {
-			v += ": " + pm.Error
-		}
-		return Row{Label: "Port mapping", Value: v}
-	}
-	return Row{Label: "Port mapping", Value: fmt.Sprintf("%s by %s, lease %s", pm.External, strings.ToUpper(pm.Protocol), time.Duration(pm.LeaseS)*time.Second),
-		Copy: pm.External}
 }
 
 // FoundViaText says in words where a peer's addresses came from

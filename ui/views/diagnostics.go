@@ -28,6 +28,7 @@ type diagnosticsTab struct {
 	win fyne.Window
 
 	self  *rowsView
+	pmap  *rowsView // the router's port mappings and the member relay
 	dns   *widget.Label
 	drops *rowsView
 	noDrp *widget.Label
@@ -48,6 +49,7 @@ type diagnosticsTab struct {
 func newDiagnosticsTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *diagnosticsTab {
 	t := &diagnosticsTab{app: a, ctl: ctl, win: win}
 	t.self = newRowsView(a)
+	t.pmap = newRowsView(a)
 	t.dns = wrapLabel()
 	t.drops = newRowsView(a)
 	t.noDrp = widget.NewLabel("No packets dropped.")
@@ -63,6 +65,8 @@ func newDiagnosticsTab(a fyne.App, ctl *ui.Controller, win fyne.Window) *diagnos
 		widget.NewCard("Network check", "UDP, public addresses, NAT type and relay latency",
 			container.NewVBox(container.NewHBox(t.checkBtn), t.checkMsg, t.check.content)),
 		widget.NewCard("This device", "", t.self.content),
+		widget.NewCard("Port mapping", "What the router forwards to this device (PCP, NAT-PMP or UPnP), and whether it relays for members who cannot meet directly",
+			t.pmap.content),
 		widget.NewCard("Dropped packets", "Since the daemon started, by reason", container.NewVBox(t.noDrp, t.drops.content)),
 		widget.NewCard("Support bundle", "", container.NewVBox(bundle, container.NewHBox(t.saveBtn), t.saveMsg)),
 	))
@@ -77,6 +81,7 @@ func (t *diagnosticsTab) update(m *state.Model) {
 		t.checked = false
 	}
 	t.self.set(m.SelfRows())
+	t.pmap.set(m.PortMapRows())
 	t.showDNS(m)
 	drops := m.DropRows()
 	if len(drops) == 0 {

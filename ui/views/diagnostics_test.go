@@ -158,3 +158,56 @@ func TestDiagnosticsDNS(t *testing.T) {
 		t.Errorf("down: %q (%v)", d.dns.Text, d.dns.Importance)
 	}
 }
+
+// TestDiagnosticsPortMapping: the Port mapping card follows the watch
+// stream: the router's UDP mapping, the member relay's TCP mapping and
+// the relay's URL appear when the daemon reports them and go when the
+// mappings go, saying why; the network check does not repeat them.
+func TestDiagnosticsPortMapping(t *testing.T) {
+	h := newHarness(t, Options{})
+	st := status(apitype.StateUp)
+	st.Self.PortMapping = &apitype.NetcheckPortMapping{Error: "looking for a gateway that maps ports"}
+	st.Self.MemberRelay = &apitype.MemberRelay{Why: "not reachable: no public address, and the gateway maps no UDP port yet"}
+	h.start(st)
+	d := h.win.diag
+	h.fake.SetNetcheck(apitype.Netcheck{UDPPort: 41641, PortMapping: apitype.NetcheckPortMapping{Protocol: "pcp", External: "198.18.7.7:41641"}})
+	h.win.Show(TabDiag)
+	h.fake.WaitCall(t, "Netcheck")
+	h.q.RunUntil(t, func() bool { return !d.checkBtn.Disabled() })
+	if rowValue(d.pmap, "Port mapping (UDP)") != "none: looking for a gateway that maps ports" ||
+		rowValue(d.pmap, "Member relay") != "not serving: not reachable: no public address, and the gateway maps no UDP port yet" ||
+		rowValue(d.pmap, "Port mapping (relay TCP)") != "" {
+		t.Errorf("before mapping: %v", d.pmap.shown)
+	}
+	for _, r := range d.check.shown {
+		if strings.HasPrefix(r.Label, "Port mapping") {
+			t.Errorf("the network check repeats %v", r)
+		}
+	}
+
+	self := st.Self
+	self.PortMapping = &apitype.NetcheckPortMapping{Protocol: "pcp", External: "198.18.7.7:41641", LeaseS: 7200, Gateway: "198.19.1.1",
+		RelayTCP: &apitype.RelayPortMapping{Port: 41383, Protocol: "pcp", External: "198.18.7.7:41383", LeaseS: 7200}}
+	self.MemberRelay = &apitype.MemberRelay{Serving: true, URL: "http://198.18.7.7:41383", Via: apitype.MemberRelayMapped}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventSelf, Self: &self})
+	h.q.RunUntil(t, func() bool { return strings.HasPrefix(rowValue(d.pmap, "Member relay"), "serving") })
+	if rowValue(d.pmap, "Port mapping (UDP)") != "198.18.7.7:41641 by PCP, lease 2h0m0s, router 198.19.1.1" ||
+		rowValue(d.pmap, "Port mapping (relay TCP)") != "198.18.7.7:41383 → port 41383 by PCP, lease 2h0m0s" ||
+		rowValue(d.pmap, "Member relay") != "serving http://198.18.7.7:41383 (through the port mapping)" {
+		t.Errorf("mapped: %v", d.pmap.shown)
+	}
+
+	self = st.Self
+	self.MemberRelay = &apitype.MemberRelay{Why: "off (ray config set serve-relay off)"}
+	h.fake.Send(apitype.WatchEvent{Type: apitype.EventSelf, Self: &self})
+	h.q.RunUntil(t, func() bool { return strings.HasPrefix(rowValue(d.pmap, "Member relay"), "not serving") })
+	if rowValue(d.pmap, "Port mapping (relay TCP)") != "" || rowValue(d.pmap, "Member relay") != "not serving: off (ray config set serve-relay off)" {
+		t.Errorf("mapping gone: %v", d.pmap.shown)
+	}
+
+	h.fake.EndWatch(errors.New("gone"))
+	h.q.RunUntil(t, func() bool { return !h.ctl.Model().DaemonReachable() })
+	if len(d.pmap.shown) != 0 {
+		t.Errorf("daemon gone: port mapping rows %v", d.pmap.shown)
+	}
+}

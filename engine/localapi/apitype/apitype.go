@@ -81,6 +81,12 @@ type Self struct {
 	ListenPort int `json:"listen_port"`
 	// Endpoints are this node's direct addresses as advertised to peers.
 	Endpoints []string `json:"endpoints,omitempty"`
+	// PortMapping is what the gateway maps for this node (nil: the
+	// daemon does not say, e.g. not started).
+	PortMapping *NetcheckPortMapping `json:"port_mapping,omitempty"`
+	// MemberRelay is whether this node serves a relay for its networks'
+	// members (nil: the daemon does not say).
+	MemberRelay *MemberRelay `json:"member_relay,omitempty"`
 }
 
 // Network is one network this node belongs to.
@@ -483,18 +489,26 @@ type Netcheck struct {
 	DHT         NetcheckDHT     `json:"dht"`
 	// PortMapping is the gateway's mapping of our port.
 	PortMapping NetcheckPortMapping `json:"port_mapping"`
+	// MemberRelay is whether this node serves a relay for its networks'
+	// members, and where.
+	MemberRelay *MemberRelay `json:"member_relay,omitempty"`
 	// DNS is whether the OS resolver points at magic DNS.
 	DNS *DNSHealth `json:"dns,omitempty"`
 }
 
-// NetcheckPortMapping is the port mapping on the default gateway:
-// Protocol is "" while there is none (Error says why).
+// NetcheckPortMapping is the port mapping of our UDP port on the default
+// gateway: Protocol is "" while there is none (Error says why).
 type NetcheckPortMapping struct {
 	Protocol string `json:"protocol"` // pcp | nat-pmp | upnp | ""
 	External string `json:"external,omitempty"`
 	LeaseS   int    `json:"lease_s"`
-	Gateway  string `json:"gateway,omitempty"`
-	Error    string `json:"error,omitempty"`
+	// RenewAt is when the daemon refreshes the mapping next.
+	RenewAt time.Time `json:"renew_at,omitzero"`
+	Gateway string    `json:"gateway,omitempty"`
+	Error   string    `json:"error,omitempty"`
+	// RelayTCP is the mapping of the member relay's TCP port (nil while
+	// the daemon maps none: see MemberRelay for why).
+	RelayTCP *RelayPortMapping `json:"relay_tcp,omitempty"`
 }
 
 // NetcheckDHT is the Mainline DHT node's state (engine/dhtdisc).
