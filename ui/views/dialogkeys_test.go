@@ -5,6 +5,7 @@ package views
 import (
 	"errors"
 	"fmt"
+	"image"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -440,4 +442,49 @@ func TestKeyedFileNameMirrors(t *testing.T) {
 	if want := "[report.tar.gz picked.tar.gz  t ty typ type typed]"; fmt.Sprint(fyneSaw) != want {
 		t.Errorf("Fyne saw %v, want %s", fyneSaw, want)
 	}
+}
+
+// TestTextDialogsLookAsFynes: the app's error and confirm dialogs (ours,
+// for the keys) draw pixel for pixel as Fyne's own, for a one-line and a
+// wrapped message; a wrapping label measured before it had its width made
+// them as tall as the message wrapped word by word.
+func TestTextDialogsLookAsFynes(t *testing.T) {
+	test.NewTempApp(t)
+	render := func(show func(w fyne.Window)) image.Image {
+		w := test.NewWindow(widget.NewLabel("behind"))
+		defer w.Close()
+		w.Resize(fyne.NewSize(700, 450))
+		show(w)
+		return w.Canvas().Capture()
+	}
+	for _, msg := range []string{
+		"invalid port \"abc\": want a number from 1 to 65535",
+		"a longer message that has to wrap over more than one line because it is wider than six hundred pixels at the default text size",
+	} {
+		err := errors.New(msg)
+		ours := render(func(w fyne.Window) { showError(w, err) })
+		fynes := render(func(w fyne.Window) { dialog.ShowError(err, w) })
+		if !sameImage(ours, fynes) {
+			t.Errorf("error dialog for %q differs from Fyne's", msg)
+		}
+		ours = render(func(w fyne.Window) { showConfirm(w, "Leave home?", msg, func(bool) {}) })
+		fynes = render(func(w fyne.Window) { dialog.ShowConfirm("Leave home?", msg, func(bool) {}, w) })
+		if !sameImage(ours, fynes) {
+			t.Errorf("confirm dialog for %q differs from Fyne's", msg)
+		}
+	}
+}
+
+func sameImage(a, b image.Image) bool {
+	if a.Bounds() != b.Bounds() {
+		return false
+	}
+	for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+		for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+			if a.At(x, y) != b.At(x, y) {
+				return false
+			}
+		}
+	}
+	return true
 }

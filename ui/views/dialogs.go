@@ -86,6 +86,10 @@ func newTextDialog(win fyne.Window, title, msg string, icon fyne.Resource) *dial
 	d.SetIcon(icon)
 	oneLine := widget.NewLabel(msg).MinSize().Width + dialogPadWidth + 2*theme.Padding()
 	w := min(oneLine, maxTextDialogWidth, win.Canvas().Size().Width*0.9)
+	// A wrapping label measures its height at its current width: lay it
+	// out at the dialog's text width first, or the height is that of the
+	// message wrapped word by word.
+	label.Resize(fyne.NewSize(w-dialogPadWidth-2*theme.Padding(), label.MinSize().Height))
 	d.Resize(fyne.NewSize(w, d.MinSize().Height))
 	return d
 }
