@@ -114,7 +114,7 @@ func TestBootstrapList(t *testing.T) {
 // seq is ahead of its clock (a clock set back).
 func TestRestartedNodeReplacesItsItem(t *testing.T) {
 	nodes := labDHT(t, 4)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a deadline for a busy machine
 	defer cancel()
 	waitTables(ctx, t, nodes)
 	k := key.NewNode()
@@ -147,7 +147,6 @@ func TestRestartedNodeReplacesItsItem(t *testing.T) {
 			old.mu.Unlock()
 		}
 		r = netmap.SignEndpoints(k, r.Addrs[:1], "", r.Seq+1)
-		t0 := time.Now()
 		if err := old.Publish(ctx, nw, k, r); err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +155,6 @@ func TestRestartedNodeReplacesItsItem(t *testing.T) {
 			t.Fatal(err)
 		}
 		r = want
-		t.Logf("%s: published twice in %v", tc.name, time.Since(t0))
 		// Every node that answers holds the new item: a lookup that
 		// takes the old one from some of them would be a coin toss.
 		for _, nd := range nodes {
