@@ -62,6 +62,7 @@ func TestDHTFindsRestartedMembers(t *testing.T) {
 			return st.On && !st.LastPublish.IsZero()
 		})
 	}
+	oldSeq := a.e.RecordForTest().Seq
 	a.e.Close()
 	b.e.Close()
 
@@ -84,6 +85,22 @@ func TestDHTFindsRestartedMembers(t *testing.T) {
 	if st := a.e.DHT(); st.Lookups == 0 && b.e.DHT().Lookups == 0 {
 		t.Fatal("no lookups counted")
 	}
+	// The item on the DHT is alpha's record from after the restart, on
+	// every lookup: one published in the same second as the one before
+	// it used to be refused, and lookups took either by chance.
+	enginetest.WaitFor(t, 30*time.Second, "alpha publishes again", func() bool { return !a.e.DHT().LastPublish.IsZero() })
+	nw, err := key.ParseNetworkPublic(a.e.Status().Networks[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		r, err := lab[2].Lookup(ctx, nw, a.e.RecordForTest().Node)
+		cancel()
+		if err != nil || r.Seq <= oldSeq {
+			t.Fatalf("alpha's item on the DHT: seq %d (err %v), the record before the restart was %d", r.Seq, err, oldSeq)
+		}
+	}
 
 	// `ray config set dht off` stops the node.
 	p := a.e.Prefs()
@@ -100,6 +117,11 @@ func TestDHTFindsRestartedMembers(t *testing.T) {
 // TestNoDHTByDefaultInTests: LoopbackConfig (every in-process test) never
 // starts a DHT node, so tests never reach the public bootstrap nodes.
 func TestNoDHTByDefaultInTests(t *testing.T) {
+	// The config says so: the check below passes on a busy machine
+	// whatever the config, if the engine is slower than the sleep.
+	if !engine.LoopbackConfig(t.TempDir(), "alpha", nil, new(*engine.Engine)).NoDHT {
+		t.Fatal("LoopbackConfig leaves the DHT on")
+	}
 	n := startNode(t, "alpha", t.TempDir())
 	defer n.e.Close()
 	time.Sleep(100 * time.Millisecond)

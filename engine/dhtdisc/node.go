@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"sync"
@@ -202,17 +203,29 @@ func (n *Node) Publish(ctx context.Context, nw key.NetworkPublic, k key.NodePriv
 	}
 	target := bep44.MakeMutableTarget(s.pub, nil)
 	n.mu.Lock()
-	seq := max(n.seqs[target]+1, time.Now().Unix())
-	n.seqs[target] = seq
+	floor := max(n.seqs[target]+1, time.Now().UnixMilli())
 	n.mu.Unlock()
-	bv := bencode.MustMarshal(v)
-	put := bep44.Put{V: v, K: &s.pub, Seq: seq}
-	copy(put.Sig[:], s.sign(signedPart(seq, bv)))
 	if err := n.canTraverse(); err != nil {
 		return fmt.Errorf("dht: publish: %w", err)
 	}
+	// A storing node refuses a put whose seq is not above the one it
+	// holds, and our last seq is gone when the daemon restarts: the seq
+	// is the clock's milliseconds (a restart comes later than that), and
+	// above any seq the nodes asked for the target hold (a clock set
+	// back, several publishes in one millisecond).
+	bv := bencode.MustMarshal(v)
+	var seq int64
+	put := func(stored int64) bep44.Put {
+		seq = max(floor, nextSeq(stored))
+		p := bep44.Put{V: v, K: &s.pub, Seq: seq}
+		copy(p.Sig[:], s.sign(signedPart(seq, bv)))
+		return p
+	}
 	ctx = alog.ContextWithLogger(ctx, quiet)
-	stats, err := getput.Put(ctx, krpc.ID(target), n.srv, nil, func(int64) bep44.Put { return put })
+	stats, err := getput.Put(ctx, krpc.ID(target), n.srv, nil, put)
+	n.mu.Lock()
+	n.seqs[target] = max(n.seqs[target], seq)
+	n.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("dht: publish: %w", err)
 	}
@@ -224,6 +237,15 @@ func (n *Node) Publish(ctx context.Context, nw key.NetworkPublic, k key.NodePriv
 	n.publishes++
 	n.mu.Unlock()
 	return nil
+}
+
+// nextSeq is the seq that replaces an item stored with seq stored (the
+// library passes 0 when it found none; BEP 44 checks only the order).
+func nextSeq(stored int64) int64 {
+	if stored == math.MaxInt64 {
+		return stored
+	}
+	return stored + 1
 }
 
 // signedPart is what BEP 44 signs for a mutable item without salt.

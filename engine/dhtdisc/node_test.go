@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anacrolix/dht/v2/bep44"
+
 	"github.com/rayfish/rayfish/engine/key"
 	"github.com/rayfish/rayfish/engine/netmap"
 )
@@ -103,5 +105,63 @@ func TestBootstrapList(t *testing.T) {
 	lab := []string{"198.18.0.10:6881"}
 	if got := BootstrapList(lab); !slices.Equal(got, lab) {
 		t.Fatalf("--dht-bootstrap: %v", got)
+	}
+}
+
+// TestRestartedNodeReplacesItsItem: a daemon that restarts loses the seq
+// it last published with; its next publish must still replace its item,
+// even right after the last one (the same second) and when the stored
+// seq is ahead of its clock (a clock set back).
+func TestRestartedNodeReplacesItsItem(t *testing.T) {
+	nodes := labDHT(t, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a deadline for a busy machine
+	defer cancel()
+	waitTables(ctx, t, nodes)
+	k := key.NewNode()
+	nw := key.NewNetwork().Public()
+	pub, err := PublicKey(nw, k.Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := bep44.MakeMutableTarget(pub, nil)
+	r := testRecord(k)
+	for i, tc := range []struct {
+		name  string
+		ahead time.Duration // the old node's last seq ahead of the clock
+	}{
+		{"right after", 0},
+		{"clock set back", time.Hour},
+	} {
+		// The node after the restart (no seq remembered) is up before the
+		// one before it publishes: the two publishes come together.
+		restarted, err := New(Config{Listen: "127.0.0.1:0", Bootstrap: []string{nodes[0].Addr().String()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(restarted.Close)
+		waitTables(ctx, t, []*Node{restarted})
+		old := nodes[1+i]
+		if tc.ahead > 0 {
+			old.mu.Lock()
+			old.seqs[target] = time.Now().Add(tc.ahead).UnixMilli()
+			old.mu.Unlock()
+		}
+		r = netmap.SignEndpoints(k, r.Addrs[:1], "", r.Seq+1)
+		if err := old.Publish(ctx, nw, k, r); err != nil {
+			t.Fatal(err)
+		}
+		want := netmap.SignEndpoints(k, r.Addrs, "", r.Seq+1)
+		if err := restarted.Publish(ctx, nw, k, want); err != nil {
+			t.Fatal(err)
+		}
+		r = want
+		// Every node that answers holds the new item: a lookup that
+		// takes the old one from some of them would be a coin toss.
+		for _, nd := range nodes {
+			got, err := nd.Lookup(ctx, nw, k.Public())
+			if err != nil || got.Seq != want.Seq {
+				t.Fatalf("%s: a lookup from %v found seq %d (err %v), want %d", tc.name, nd.Addr(), got.Seq, err, want.Seq)
+			}
+		}
 	}
 }
