@@ -106,6 +106,11 @@ type options struct {
 func run(socket string, opts options) error {
 	logger := log.New(os.Stderr, "", log.LstdFlags)
 
+	// While no window shows, the UI goroutine sleeps in slices instead of
+	// turning Fyne's loop 60 times a second; our callbacks run through
+	// parker.Do, at once even while it sleeps.
+	parker := ui.NewParker(fyne.Do, ui.DefaultParkSlice)
+
 	// Single instance: a second launch shows the first one's window.
 	var showFirst func()
 	instPath, err := single.DefaultPath()
@@ -114,7 +119,7 @@ func run(socket string, opts options) error {
 	}
 	inst, err := single.Listen(instPath, func() {
 		if showFirst != nil {
-			fyne.Do(showFirst)
+			parker.Do(showFirst)
 		}
 	})
 	if errors.Is(err, single.ErrRunning) {
@@ -137,7 +142,7 @@ func run(socket string, opts options) error {
 		Client:     client.New(socket),
 		Socket:     socket,
 		AppVersion: appVersion(),
-		Dispatch:   fyne.Do,
+		Dispatch:   parker.Do,
 		// A second's burst of counter events is one redraw.
 		Coalesce: 100 * time.Millisecond,
 		Logf:     logger.Printf,
@@ -171,6 +176,13 @@ func run(socket string, opts options) error {
 	win := views.NewMain(a, ctl, views.Options{
 		Autostart: autostart.Default(exe, "--hidden"),
 		Hint:      hint,
+		OnVisible: func(shown bool) {
+			if shown {
+				parker.Shown()
+			} else {
+				parker.Hidden()
+			}
+		},
 		OnTrayStyle: func(v assets.Variant) {
 			if tr != nil {
 				tr.SetVariant(v)
@@ -180,7 +192,7 @@ func run(socket string, opts options) error {
 	})
 	showFirst = func() { win.Show("") }
 
-	quit := func() { win.SaveLayout(); a.Quit() }
+	quit := func() { parker.Stop(); win.SaveLayout(); a.Quit() }
 	if trayOK {
 		tr = tray.New(tray.Host{
 			SetMenu:    desk.SetSystemTrayMenu,
@@ -203,7 +215,7 @@ func run(socket string, opts options) error {
 	// Join requests get an Approve button where notifications have
 	// buttons (Linux with a notification server that shows them).
 	notifier := &views.Notifier{App: a, Ctl: ctl}
-	if an, err := notify.New(fyne.Do); err == nil {
+	if an, err := notify.New(parker.Do); err == nil {
 		defer an.Close()
 		notifier.Actions = an
 	} else if !errors.Is(err, notify.ErrUnsupported) {
@@ -232,6 +244,8 @@ func run(socket string, opts options) error {
 		// crash); the login autostart passes --hidden.
 		if !opts.hidden || !trayOK || firstRun || hint != "" {
 			win.Show(opts.tab)
+		} else {
+			parker.Hidden()
 		}
 	})
 	a.Run()
