@@ -41,6 +41,8 @@ type Parker struct {
 	queued   bool     // a park is handed to do or running
 	parked   bool     // the UI goroutine is inside park
 	stopped  bool     // the app is quitting: park no more
+
+	inside bool // park is running (UI goroutine only, no lock)
 }
 
 // NewParker returns a Parker whose park and callbacks run through do (the
@@ -140,6 +142,17 @@ func (p *Parker) drain() {
 // park blocks the UI goroutine for one slice while no window shows,
 // running callbacks as they come, then queues itself again. UI goroutine.
 func (p *Parker) park() {
+	if p.inside {
+		// do ran the next park inline instead of queueing it: Fyne does
+		// once its loop is quitting (a SIGTERM, which does not go through
+		// Stop). Parking again from within would never return to the loop.
+		p.mu.Lock()
+		p.queued = false
+		p.mu.Unlock()
+		return
+	}
+	p.inside = true
+	defer func() { p.inside = false }()
 	p.mu.Lock()
 	if !p.hidden || p.stopped {
 		p.queued = false

@@ -3,6 +3,7 @@ package ui
 import (
 	"math/rand/v2"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -267,4 +268,45 @@ func TestParkerKeepsEveryCallbackInOrder(t *testing.T) {
 			l.close()
 		})
 	}
+}
+
+// TestParkerQuitWithoutStop: once Fyne's loop is quitting (a SIGTERM
+// calls the driver's Quit, not ours), fyne.Do on the UI goroutine runs
+// the function at once instead of queueing it. The park's next slice must
+// then not park again from within itself (it would never return to the
+// loop, and the app would not exit): the loop is free within one slice.
+func TestParkerQuitWithoutStop(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const slice = 250 * time.Millisecond
+		l := newDriverLoop()
+		var quitting atomic.Bool
+		depth := 0 // loop goroutine only
+		do := func(fn func()) {
+			if !quitting.Load() {
+				l.do(fn)
+				return
+			}
+			if depth++; depth > 3 {
+				t.Error("the park keeps parking inline after the loop quit")
+				return
+			}
+			fn()
+		}
+		p := NewParker(do, slice)
+		p.Hidden()
+		synctest.Wait()
+		if !p.Parked() {
+			t.Fatal("not parked while hidden")
+		}
+		quitting.Store(true)
+		start := time.Now()
+		l.onLoop(func() {}) // Fyne's Quit, queued by its signal handler
+		if wait := time.Since(start); wait > slice {
+			t.Errorf("the loop was free after %v, want at most one slice", wait)
+		}
+		if p.Parked() {
+			t.Error("still parked after the loop quit")
+		}
+		l.close()
+	})
 }
