@@ -5,7 +5,8 @@
 #   make gui-screenshot  build build/bin/rayfish-screenshot (headless window renderer)
 #   make gui-icons       redraw assets/*.png from assets/internal/glyph
 #   make app-cpu         the app's idle CPU with 50 busy peers (a stand-in daemon),
-#                        per tab and hidden, over SECS (60) s each under xvfb-run
+#                        per tab, hidden, and hidden with a quiet daemon, over
+#                        SECS (60) s each under xvfb-run
 #
 # A cold build of Fyne takes minutes: never `go clean -cache`.
 

@@ -47,6 +47,10 @@ type Options struct {
 	// Hint, when set, is shown above the tabs (for example how to enable
 	// tray icons on a desktop that shows none).
 	Hint string
+	// OnVisible, when set, is told on the UI goroutine when the window is
+	// about to show (true) and when it was closed to the tray (false): the
+	// app lets the UI goroutine sleep while it is hidden (ui.Parker).
+	OnVisible func(shown bool)
 }
 
 // Main is the main window.
@@ -65,6 +69,7 @@ type Main struct {
 	// notes that the model changed (stale), and Show brings it up to date:
 	// a hidden window costs no CPU.
 	shown, stale bool
+	onVisible    func(bool) // Options.OnVisible, never nil
 	// staleTabs are tabs whose content missed model changes while another
 	// tab was selected: only the selected tab follows the stream, and a
 	// tab catches up when it is selected.
@@ -94,13 +99,12 @@ type Main struct {
 // NewMain builds the main window (hidden). Closing it hides it; the app
 // keeps running in the tray.
 func NewMain(a fyne.App, ctl *ui.Controller, opts Options) *Main {
-	w := &Main{app: a, ctl: ctl, win: a.NewWindow("rayfish")}
+	w := &Main{app: a, ctl: ctl, win: a.NewWindow("rayfish"), onVisible: opts.OnVisible}
+	if w.onVisible == nil {
+		w.onVisible = func(bool) {}
+	}
 	w.win.SetIcon(fyne.NewStaticResource("rayfish.png", assets.AppIcon()))
-	w.win.SetCloseIntercept(func() {
-		w.SaveLayout()
-		w.shown = false
-		w.win.Hide()
-	})
+	w.win.SetCloseIntercept(w.closeToTray)
 
 	w.dot = canvas.NewCircle(color.Transparent)
 	w.status = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
@@ -245,6 +249,7 @@ func (w *Main) Show(tab Tab) {
 	}
 	if !w.shown {
 		w.shown = true
+		w.onVisible(true)
 		if w.stale {
 			w.Update(w.ctl.Model())
 		}
@@ -257,6 +262,14 @@ func (w *Main) Show(tab Tab) {
 	if focus != nil {
 		w.win.Canvas().Focus(focus)
 	}
+}
+
+// closeToTray hides the window; the app keeps running in the tray.
+func (w *Main) closeToTray() {
+	w.SaveLayout()
+	w.shown = false
+	w.win.Hide()
+	w.onVisible(false)
 }
 
 // Invite brings the window forward on the Networks tab and asks the daemon
