@@ -498,8 +498,13 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// watch streams a snapshot, then changes, as newline-delimited JSON.
+// watch streams a snapshot, then changes, as newline-delimited JSON;
+// quietly (DiffQuiet) when the query asks for apitype.WatchQuiet.
 func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
+	diff := Diff
+	if r.URL.Query().Get("quiet") == "1" {
+		diff = DiffQuiet
+	}
 	ch, cancel := s.b.Subscribe()
 	defer cancel()
 	w.Header().Set("Content-Type", "application/x-ndjson")
@@ -520,7 +525,7 @@ func (s *Server) watch(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		cur := s.b.Status()
-		for _, ev := range Diff(prev, cur) {
+		for _, ev := range diff(prev, cur) {
 			if err := enc.Encode(ev); err != nil {
 				return
 			}

@@ -272,6 +272,13 @@ const (
 	EventStopping    = "stopping"     // the daemon is shutting down
 )
 
+// WatchQuiet is the PathWatch query (PathWatch+"?"+WatchQuiet) that asks
+// for a quiet stream: the snapshot, then no drops events and no peer
+// events for changes traffic alone makes (counters, round trip, last
+// seen, history); a peer event that does come carries the whole history.
+// For a watcher that shows no counters, like the app while hidden.
+const WatchQuiet = "quiet=1"
+
 // WatchEvent is one line of the PathWatch stream: first a snapshot, then
 // changes. Only the fields named by Type are set.
 type WatchEvent struct {

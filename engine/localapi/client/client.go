@@ -264,7 +264,18 @@ func (c *Client) Ping(ctx context.Context, req apitype.PingRequest, fn func(apit
 // until ctx ends or the daemon goes away. fn runs on the caller's
 // goroutine; an error from fn stops the watch and is returned.
 func (c *Client) Watch(ctx context.Context, fn func(apitype.WatchEvent) error) error {
-	resp, err := c.send(ctx, http.MethodGet, apitype.PathWatch, nil)
+	return c.watch(ctx, apitype.PathWatch, fn)
+}
+
+// WatchQuiet is Watch for a watcher that shows no counters (the app
+// while hidden): after the snapshot the daemon leaves out drops events
+// and peer changes made by traffic alone (apitype.WatchQuiet).
+func (c *Client) WatchQuiet(ctx context.Context, fn func(apitype.WatchEvent) error) error {
+	return c.watch(ctx, apitype.PathWatch+"?"+apitype.WatchQuiet, fn)
+}
+
+func (c *Client) watch(ctx context.Context, path string, fn func(apitype.WatchEvent) error) error {
+	resp, err := c.send(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return err
 	}
