@@ -31,6 +31,7 @@ import (
 type Client interface {
 	Version(ctx context.Context) (apitype.Version, error)
 	Watch(ctx context.Context, fn func(apitype.WatchEvent) error) error
+	WatchQuiet(ctx context.Context, fn func(apitype.WatchEvent) error) error
 	Up(ctx context.Context) error
 	Down(ctx context.Context) error
 	Create(ctx context.Context, req apitype.CreateRequest) (apitype.Network, error)
@@ -113,6 +114,12 @@ type Controller struct {
 	evs        []func()
 	evsPending bool        // a drain is dispatched (or its timer armed) and has not run yet
 	evTimer    *time.Timer // the Coalesce wait; stopped by Close
+
+	// watchMu guards quiet and the running watch's mode and stop.
+	watchMu    sync.Mutex
+	quiet      bool               // SetQuiet: the mode the next watch uses
+	watchQuiet bool               // the running watch's mode
+	watchStop  context.CancelFunc // ends the running watch; nil between watches
 
 	mu      sync.Mutex // guards started, closed, and wg.Add
 	started bool
@@ -217,6 +224,24 @@ func (c *Controller) Reconnect() {
 	}
 }
 
+// SetQuiet chooses the watch stream: quiet (client.WatchQuiet: no drops
+// and no traffic-only peer changes) for an app that shows no counters,
+// such as one whose window is hidden, or full. When the mode changes
+// while a stream is connected, that stream ends and the watch loop
+// reconnects at once in the new mode, without a backoff wait and without
+// telling the model the daemon went away; the new snapshot replaces the
+// model, so counters are stale at most until it arrives. Before Start it
+// only sets the mode the first watch uses. Any goroutine.
+func (c *Controller) SetQuiet(quiet bool) {
+	c.watchMu.Lock()
+	defer c.watchMu.Unlock()
+	c.quiet = quiet
+	if c.watchStop != nil && c.watchQuiet != quiet {
+		c.watchStop()
+		c.watchStop = nil
+	}
+}
+
 // goRun runs fn on a new goroutine owned by the controller; it reports
 // false after Close.
 func (c *Controller) goRun(fn func()) bool {
@@ -239,10 +264,19 @@ func (c *Controller) watchLoop() {
 	defer c.wg.Done()
 	delay := c.cfg.MinBackoff
 	lastErr := ""
+	logConnect := true
 	for {
-		gotSnapshot, err := c.watchOnce()
+		gotSnapshot, switched, err := c.watchOnce(logConnect)
 		if c.ctx.Err() != nil {
 			return
+		}
+		// A mode switch (SetQuiet) ends a healthy stream: reconnect now,
+		// keep the model as it is until the new snapshot, and do not log
+		// a reconnect each time the window shows or hides.
+		logConnect = !switched
+		if switched {
+			delay = c.cfg.MinBackoff
+			continue
 		}
 		if msg := fmt.Sprint(err); gotSnapshot || msg != lastErr {
 			c.cfg.Logf("rayfish: watch ended: %v", err)
@@ -271,17 +305,33 @@ func (c *Controller) watchLoop() {
 }
 
 // watchOnce asks the daemon for its version, then follows the watch
-// stream until it ends.
-func (c *Controller) watchOnce() (gotSnapshot bool, err error) {
+// stream, quiet or full as SetQuiet last said, until it ends; switched
+// reports that it ended because SetQuiet changed the mode.
+func (c *Controller) watchOnce(logConnect bool) (gotSnapshot, switched bool, err error) {
 	vctx, cancel := context.WithTimeout(c.ctx, c.cfg.CallTimeout)
 	v, err := c.cfg.Client.Version(vctx)
 	cancel()
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
-	err = c.cfg.Client.Watch(c.ctx, func(ev apitype.WatchEvent) error {
+	wctx, stop := context.WithCancel(c.ctx)
+	defer stop()
+	c.watchMu.Lock()
+	c.watchQuiet, c.watchStop = c.quiet, stop
+	watch := c.cfg.Client.Watch
+	if c.quiet {
+		watch = c.cfg.Client.WatchQuiet
+	}
+	c.watchMu.Unlock()
+	defer func() {
+		c.watchMu.Lock()
+		c.watchStop = nil
+		c.watchMu.Unlock()
+		switched = wctx.Err() != nil && c.ctx.Err() == nil
+	}()
+	err = watch(wctx, func(ev apitype.WatchEvent) error {
 		if ev.Type == apitype.EventSnapshot {
-			if !gotSnapshot {
+			if !gotSnapshot && logConnect {
 				c.cfg.Logf("rayfish: connected to the daemon on %s (version %s)", c.cfg.Socket, v.Version)
 			}
 			gotSnapshot = true
@@ -294,7 +344,7 @@ func (c *Controller) watchOnce() (gotSnapshot bool, err error) {
 		c.queueApply(func() { c.model.Apply(ev) })
 		return nil
 	})
-	return gotSnapshot, err
+	return gotSnapshot, false, err
 }
 
 // queueApply queues apply (one watch event into the model) for the UI

@@ -186,6 +186,9 @@ func run(socket string, opts options) error {
 		Autostart: autostart.Default(exe, "--hidden"),
 		Hint:      hint,
 		OnVisible: func(shown bool) {
+			// Hidden, the app shows no counters: a quiet watch
+			// stream leaves them out (issue 18).
+			ctl.SetQuiet(!shown)
 			if shown {
 				parker.Shown()
 			} else {
@@ -248,10 +251,13 @@ func run(socket string, opts options) error {
 	}
 
 	a.Lifecycle().SetOnStarted(func() {
-		ctl.Start()
 		// A launch by hand shows the window (seeing nothing looks like a
-		// crash); the login autostart passes --hidden.
-		if !opts.hidden || !trayOK || firstRun || hint != "" {
+		// crash); the login autostart passes --hidden, and then the
+		// first watch stream is already the quiet one.
+		show := !opts.hidden || !trayOK || firstRun || hint != ""
+		ctl.SetQuiet(!show)
+		ctl.Start()
+		if show {
 			win.Show(opts.tab)
 		} else {
 			parker.Hidden()

@@ -205,7 +205,17 @@ func (f *FakeClient) Version(ctx context.Context) (apitype.Version, error) {
 
 // Watch implements ui.Client.
 func (f *FakeClient) Watch(ctx context.Context, fn func(apitype.WatchEvent) error) error {
-	if err := f.record("Watch"); err != nil {
+	return f.watch(ctx, "Watch", fn)
+}
+
+// WatchQuiet implements ui.Client: the same stream as Watch (the test
+// sends what a quiet daemon would), recorded as "WatchQuiet".
+func (f *FakeClient) WatchQuiet(ctx context.Context, fn func(apitype.WatchEvent) error) error {
+	return f.watch(ctx, "WatchQuiet", fn)
+}
+
+func (f *FakeClient) watch(ctx context.Context, method string, fn func(apitype.WatchEvent) error) error {
+	if err := f.record(method); err != nil {
 		return err
 	}
 	for {
