@@ -19,6 +19,7 @@ type fakeNet struct {
 	works map[Protocol]bool
 	lease time.Duration
 	fail  bool // every call fails
+	hang  bool // a map call is granted but its answer never comes: it waits for ctx
 	calls []string
 	ext   map[netip.Addr]netip.AddrPort // per gateway
 }
@@ -50,9 +51,13 @@ func (c *fakeClient) protocol() Protocol { return c.p }
 
 func (c *fakeClient) mapPort(ctx context.Context, internal uint16, prev netip.AddrPort, lease time.Duration) (Mapping, error) {
 	c.f.mu.Lock()
-	ok, fail, l, ext := c.f.works[c.p], c.f.fail, c.f.lease, c.f.ext[c.gw]
+	ok, fail, l, ext, hang := c.f.works[c.p], c.f.fail, c.f.lease, c.f.ext[c.gw], c.f.hang
 	c.f.calls = append(c.f.calls, "map "+string(c.p)+" "+c.gw.String())
 	c.f.mu.Unlock()
+	if hang {
+		<-ctx.Done()
+		return Mapping{}, ctx.Err()
+	}
 	if !ok || fail {
 		return Mapping{}, errors.New(string(c.p) + " unavailable")
 	}
@@ -232,6 +237,29 @@ func TestMapperNewGatewayEndsBackoff(t *testing.T) {
 		synctest.Wait()
 		if st := m.Status(); st.External != extB {
 			t.Fatalf("new gateway not asked within %v: %+v", gatewayPoll, st)
+		}
+	})
+}
+
+// TestMapperCloseDuringRequest: Close while a map request is out (the
+// gateway may have granted it, its answer not yet heard) still asks the
+// gateway to delete the port; stopping then left a mapping behind
+// (TestPortMapCandidate's "mapping left after Close" under load).
+func TestMapperCloseDuringRequest(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := &fakeNet{gw: gwA, works: map[Protocol]bool{PCP: true}, hang: true, lease: time.Hour, ext: map[netip.Addr]netip.AddrPort{gwA: extA}}
+		m := newFakeMapper(f, make(chan Status, 16))
+		synctest.Wait()
+		if got := f.Calls(); !slices.Equal(got, []string{"map pcp 192.168.1.1"}) {
+			t.Fatalf("calls before Close %q", got)
+		}
+		m.Close()
+		want := []string{"map pcp 192.168.1.1", "unmap pcp 192.168.1.1"}
+		if got := f.Calls(); !slices.Equal(got, want) {
+			t.Fatalf("calls %q, want %q", got, want)
+		}
+		if st := m.Status(); st.External.IsValid() {
+			t.Fatalf("status after Close %+v", st)
 		}
 	})
 }

@@ -278,6 +278,11 @@ func (m *Mapper) routine(ctx context.Context) {
 		case cl == nil && !now.Before(next):
 			ncl, nm, err := m.mapAny(ctx, gw, self)
 			if ctx.Err() != nil {
+				// Stopped while asking: the gateway may have granted
+				// the mapping without our hearing the answer (or we
+				// heard it just now). The deferred delete asks it to
+				// drop the port either way.
+				cl = ncl
 				return
 			}
 			if err != nil {
@@ -316,6 +321,8 @@ func (m *Mapper) call(ctx context.Context, cl client, prev netip.AddrPort) (Mapp
 }
 
 // mapAny tries each protocol in order and returns the first that maps.
+// When ctx ends during a request it returns that request's client with
+// ctx's error.
 func (m *Mapper) mapAny(ctx context.Context, gw, self netip.Addr) (client, Mapping, error) {
 	var errs []string
 	for _, p := range m.cfg.Protocols {
@@ -336,7 +343,9 @@ func (m *Mapper) mapAny(ctx context.Context, gw, self netip.Addr) (client, Mappi
 			return cl, nm, nil
 		}
 		if ctx.Err() != nil {
-			return nil, Mapping{}, ctx.Err()
+			// The request may have been granted unheard: the caller
+			// deletes through cl.
+			return cl, Mapping{}, ctx.Err()
 		}
 		errs = append(errs, err.Error())
 	}
